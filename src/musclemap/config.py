@@ -1,0 +1,224 @@
+"""Experiment configs: typed dataclasses loaded from flat YAML plus dotted `key=value` overrides.
+
+No inheritance, no `_target_` paths: a config names a task (the training function), a model from
+the registry and its kwargs, and plain data/optimisation settings. Unknown keys fail with a
+suggestion; override values are converted to the field's type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from musclemap.errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    manifest: str = ""  # manifest CSV; relative paths resolve against the config file's folder
+    synthetic: bool = False  # generated data instead of a manifest (smoke runs, tests)
+    synthetic_clips: int = 8
+    modality: str = "rgb"  # rgb | rgbdiff | flow | pose; two-branch models name `aux_modality`
+    aux_modality: str = ""
+    clip_len: int = 16  # frames per clip (paper: 16 at sampling rate 4)
+    sampling_rate: int = 4
+    crop_size: int = 224
+    train_scale: tuple[int, int] = (256, 320)
+    test_scale: int = 256
+    num_views: int = 5  # temporal views averaged at test time
+    layout: str = "mediapipe33"  # skeleton layout of pose inputs
+    window: int = 64  # pose frames per sample
+    pose_dir: str = ""  # where cached poses live (skeleton models)
+    fold: int = -1  # leave-activities-out fold (>= 0) when the manifest has no split column
+    num_folds: int = 5
+    fold_seed: int = 0
+    num_workers: int = 2
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelConfig:
+    name: str = "mvitv2_s"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    pretrained: str = ""  # local checkpoint file brought by the user (never downloaded)
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adamw"
+    lr: float = 1e-4
+    weight_decay: float = 0.05
+    betas: tuple[float, float] = (0.9, 0.999)
+    scheduler: str = "cosine"  # cosine | constant
+    warmup_epochs: float = 0.0
+    min_lr: float = 0.0
+    grad_clip: float = 1.0  # <= 0 disables clipping
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 8
+    accum_steps: int = 1
+    max_steps: int = 0  # > 0 stops after this many optimisation steps (smoke runs)
+    loss: str = "bce"  # bce | focal
+    focal_gamma: float = 2.0
+    amp: str = "none"  # none | bf16 | fp16 (GPU only)
+    device: str = "auto"
+    seed: int = 0
+    eval_every: int = 1
+    out_dir: str = "runs"
+    run_name: str = ""
+    log_every: int = 10
+    resume: bool = True  # continue from run_dir/last.pt when it exists
+
+
+@dataclass
+class ExperimentConfig:
+    task: str = "supervised"  # which training function runs the experiment
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    extra: dict[str, Any] = field(default_factory=dict)  # task-specific settings
+    source: str = ""  # the file it was loaded from (set by load_config)
+
+
+def _convert(value: Any, tp: Any, key: str) -> Any:
+    """Convert a YAML/override value to the annotated type `tp`."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return _build(tp, value, key)
+    if origin in (dict,) or tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return dict(value)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list | tuple) or len(value) != len(args):
+            raise ConfigError(f"{key}: expected {len(args)} values, got {value!r}")
+        return tuple(_convert(v, a, key) for v, a in zip(value, args, strict=True))
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _convert(value, arg, key)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{key}: {value!r} does not fit {tp}")
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ConfigError(f"{key}: expected null")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true/false, got {value!r}")
+    if tp in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if tp is int and float(value) != int(value):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return tp(value)
+    if tp is str:
+        if value is None or isinstance(value, dict | list):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def _build(cls: Any, values: dict[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in values.items():
+        if key not in names:
+            raise ConfigError(_unknown(f"{prefix}{key}", key, names))
+        kwargs[key] = _convert(value, hints[key], f"{prefix}{key}")
+    return cls(**kwargs)
+
+
+def _unknown(full: str, key: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(key, names, n=1)
+    return f"unknown config key {full!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+def _set_dotted(tree: dict[str, Any], cls: Any, dotted: str, raw: str) -> None:
+    """Apply one `a.b.c=value` override to a nested dict, checking keys against `cls`."""
+    parts = dotted.split(".")
+    node, node_cls = tree, cls
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if node_cls is None:  # inside a free-form dict (model.kwargs, extra)
+            if last:
+                node[part] = yaml.safe_load(raw)
+            else:
+                node = node.setdefault(part, {})
+            continue
+        names = [f.name for f in dataclasses.fields(node_cls)]
+        if part not in names:
+            raise ConfigError(_unknown(dotted, part, names))
+        hint = typing.get_type_hints(node_cls)[part]
+        if last:
+            node[part] = yaml.safe_load(raw) if raw != "" else ""
+        else:
+            node = node.setdefault(part, {})
+            node_cls = hint if dataclasses.is_dataclass(hint) else None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+                ) -> ExperimentConfig:
+    """Load an ExperimentConfig from YAML (or defaults when `path` is None) plus overrides."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            tree = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: invalid YAML ({err})") from None
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: top level must be a mapping")
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not key=value")
+        key, raw = item.split("=", 1)
+        _set_dotted(tree, ExperimentConfig, key.strip(), raw.strip())
+    tree.pop("source", None)
+    cfg: ExperimentConfig = _build(ExperimentConfig, tree, "")
+    if path is not None:
+        cfg.source = str(Path(path).resolve())
+    return cfg
+
+
+def config_to_dict(cfg: ExperimentConfig) -> dict[str, Any]:
+    def plain(v: Any) -> Any:
+        if isinstance(v, tuple):
+            return list(v)
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return plain(dataclasses.asdict(cfg))
+
+
+def save_config(cfg: ExperimentConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+
+
+def resolve_path(cfg: ExperimentConfig, value: str) -> Path:
+    """A path from the config, relative to the config file's folder (or the cwd)."""
+    p = Path(value).expanduser()
+    if p.is_absolute() or not cfg.source:
+        return p
+    candidate = Path(cfg.source).parent / p
+    return candidate if candidate.exists() or not p.exists() else p

@@ -1,0 +1,27 @@
+"""Errors that the CLI turns into one clear line and a non-zero exit (never a traceback)."""
+
+
+class MusclemapError(Exception):
+    """Base of every error a user can cause with bad input."""
+
+    exit_code = 1
+
+
+class VideoError(MusclemapError):
+    """A video is missing, not a video, corrupt, truncated or has no frames."""
+
+
+class NoPersonError(MusclemapError):
+    """No person was detected in a video."""
+
+
+class DatasetError(MusclemapError):
+    """A manifest or dataset is malformed, or names missing files."""
+
+
+class UnknownActivityError(MusclemapError):
+    """An activity name is not in the knowledge base."""
+
+
+class ConfigError(MusclemapError):
+    """A config file or override is invalid."""

@@ -1,0 +1,73 @@
+"""Shared fixtures: ../shared material (skipped when absent) and generated videos."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MUSCLEMAP_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"needs ../shared beside the checkout ({SHARED} not found)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def wild_dir(shared_dir: Path) -> Path:
+    wild = shared_dir / "data" / "wild"
+    if not (wild / "manifest.csv").is_file():
+        pytest.skip(f"needs the real clips in {wild}")
+    return wild
+
+
+def write_video(
+    path: Path,
+    frames: np.ndarray,
+    fps: int = 10,
+    codec: str = "libx264",
+) -> Path:
+    """Encode uint8 frames (T, H, W, 3) RGB into a video file with PyAV."""
+    import av
+
+    t, h, w, _ = frames.shape
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = w - w % 2, h - h % 2
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: h - h % 2, : w - w % 2]),
+                                            format="rgb24")
+            for packet in stream.encode(vf):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.fixture
+def make_video(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: `make_video(name="v.mp4", num_frames=16, size=(64, 48), fps=10)` -> path.
+
+    Frames are a moving gradient (deterministic), so every frame differs.
+    """
+
+    def _make(name: str = "clip.mp4", num_frames: int = 16, size: tuple[int, int] = (64, 48),
+              fps: int = 10) -> Path:
+        w, h = size
+        yy, xx = np.mgrid[0:h, 0:w]
+        frames = np.stack([
+            np.stack([(xx * 4 + 9 * t) % 256, (yy * 4 + 5 * t) % 256,
+                      np.full_like(xx, (t * 16) % 256)], axis=-1)
+            for t in range(num_frames)
+        ]).astype(np.uint8)
+        return write_video(tmp_path / name, frames, fps=fps)
+
+    return _make
