@@ -174,8 +174,9 @@ def _set_dotted(tree: dict[str, Any], cls: Any, dotted: str, raw: str) -> None:
             node_cls = hint if dataclasses.is_dataclass(hint) else None
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
-                ) -> ExperimentConfig:
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> ExperimentConfig:
     """Load an ExperimentConfig from YAML (or defaults when `path` is None) plus overrides."""
     tree: dict[str, Any] = {}
     if path is not None:

@@ -21,14 +21,23 @@ class MuscleGroup:
 
 
 _ROWS: tuple[tuple[str, str, str, str], ...] = (
-    ("neck_head", "neck and head", "both",
-     "occipitofrontalis; temporoparietalis; levator labii superioris; masticatory muscles; "
-     "sternocleidomastoid"),
+    (
+        "neck_head",
+        "neck and head",
+        "both",
+        "occipitofrontalis; temporoparietalis; levator labii superioris; masticatory muscles; "
+        "sternocleidomastoid",
+    ),
     ("chest", "chest", "front", "pectoralis major"),
     ("shoulder", "shoulder", "both", "deltoid"),
     ("biceps", "biceps", "front", "biceps brachii"),
     ("triceps", "triceps", "back", "triceps brachii"),
-    ("forearms", "forearms", "both", "flexor carpi radialis; palmaris longus; abductor pollicis longus"),
+    (
+        "forearms",
+        "forearms",
+        "both",
+        "flexor carpi radialis; palmaris longus; abductor pollicis longus",
+    ),
     ("upper_back", "upper back", "back", "trapezius"),
     ("latissimus", "latissimus", "back", "latissimus dorsi"),
     ("obliques", "obliques", "front", "external oblique; serratus anterior"),
@@ -41,10 +50,19 @@ _ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("inner_thigh", "inner thigh", "front", "adductor longus; sartorius; gracilis"),
     ("outer_thigh", "outer thigh", "both", "iliotibial tract"),
     ("gluteus", "gluteus", "back", "gluteus maximus"),
-    ("feet_ankles", "feet and ankles", "both",
-     "peroneus longus and brevis; extensor digitorum longus; flexor hallucis longus; "
-     "flexor digitorum longus; peroneus tertius; tibialis posterior"),
-    ("wrists", "wrists", "both", "extensor pollicis; first dorsal interosseous; pronator quadratus"),
+    (
+        "feet_ankles",
+        "feet and ankles",
+        "both",
+        "peroneus longus and brevis; extensor digitorum longus; flexor hallucis longus; "
+        "flexor digitorum longus; peroneus tertius; tibialis posterior",
+    ),
+    (
+        "wrists",
+        "wrists",
+        "both",
+        "extensor pollicis; first dorsal interosseous; pronator quadratus",
+    ),
 )
 
 MUSCLE_GROUPS: tuple[MuscleGroup, ...] = tuple(
@@ -61,7 +79,9 @@ def group_index(group_id: str) -> int:
     try:
         return _INDEX[group_id]
     except KeyError:
-        raise KeyError(f"unknown muscle group {group_id!r}; valid: {', '.join(GROUP_IDS)}") from None
+        raise KeyError(
+            f"unknown muscle group {group_id!r}; valid: {', '.join(GROUP_IDS)}"
+        ) from None
 
 
 def to_multi_hot(group_ids: list[str] | tuple[str, ...]) -> np.ndarray:

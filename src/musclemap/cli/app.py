@@ -11,6 +11,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-data_app = typer.Typer(help="Dataset manifests: import, validate, split, extract poses.",
-                       no_args_is_help=True)
+data_app = typer.Typer(
+    help="Dataset manifests: import, validate, split, extract poses.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")

@@ -30,8 +30,9 @@ class Batch:
         def move(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.to(device, non_blocking=True)
 
-        return Batch(self.labels.to(device), self.clip_ids, move(self.video), move(self.pose),
-                     move(self.aux))
+        return Batch(
+            self.labels.to(device), self.clip_ids, move(self.video), move(self.pose), move(self.aux)
+        )
 
 
 def _stack(items: list[torch.Tensor | None], field: str) -> torch.Tensor | None:
