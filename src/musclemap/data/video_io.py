@@ -1,0 +1,313 @@
+"""Video decoding with PyAV: probe, stream frames at a sampling rate, read frames by index.
+
+Frames come out upright (the container's display matrix, or an older `rotate` tag, is applied)
+as RGB uint8 arrays `(H, W, 3)` in display size. Sampling follows presentation timestamps, so
+variable-frame-rate phone videos are sampled evenly in time. Every failure a user can cause
+(missing file, not a video, corrupt or truncated stream, no frames) raises `VideoError` with
+one line naming the file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musclemap.errors import VideoError
+
+# A stream that yields far fewer frames than its header announces was cut short.
+_TRUNCATED_FRACTION = 0.9
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What `probe` learns about a video without decoding it all.
+
+    Attributes:
+        path: The video file.
+        width: Display width in pixels (after rotation).
+        height: Display height in pixels (after rotation).
+        rotation: Counter-clockwise rotation in degrees (0, 90, 180, 270) applied for display.
+        fps: Average frame rate.
+        duration_s: Duration in seconds.
+        num_frames: Frame count from the container header, else duration x fps (an estimate).
+        codec: Codec name, e.g. "h264".
+    """
+
+    path: Path
+    width: int
+    height: int
+    rotation: int
+    fps: float
+    duration_s: float
+    num_frames: int
+    codec: str
+
+
+def _open(path: Path) -> Any:
+    """Open a container with its first video stream, or raise `VideoError`."""
+    import av
+
+    if not path.exists():
+        raise VideoError(f"{path}: file not found")
+    if not path.is_file():
+        raise VideoError(f"{path}: not a file")
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as err:
+        raise VideoError(f"{path}: not a readable video ({_reason(err)})") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path}: no video stream")
+    stream = container.streams.video[0]
+    # Frame-level threads decode faster on multi-core machines without changing the output.
+    stream.thread_type = "AUTO"
+    return container
+
+
+def _reason(err: Exception) -> str:
+    text = getattr(err, "strerror", None) or str(err)
+    return str(text).splitlines()[0] if text else type(err).__name__
+
+
+def _rotation_of(frame: Any, stream: Any) -> int:
+    """Counter-clockwise display rotation in {0, 90, 180, 270}."""
+    degrees = float(frame.rotation or 0)
+    if degrees == 0 and "rotate" in stream.metadata:
+        # The legacy `rotate` tag is clockwise.
+        try:
+            degrees = -float(stream.metadata["rotate"])
+        except ValueError:
+            degrees = 0.0
+    return int(round(degrees / 90.0)) % 4 * 90
+
+
+def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    if rotation == 0:
+        return image
+    # np.rot90 with k > 0 turns the picture counter-clockwise, as the display matrix asks.
+    return np.ascontiguousarray(np.rot90(image, k=rotation // 90))
+
+
+def _to_rgb(frame: Any, rotation: int) -> np.ndarray:
+    return _upright(frame.to_ndarray(format="rgb24"), rotation)  # (H, W, 3)
+
+
+def _frame_time(frame: Any, stream: Any) -> float | None:
+    if frame.pts is None:
+        return None
+    return float(frame.pts * stream.time_base)
+
+
+def _decode(container: Any, path: Path) -> Iterator[Any]:
+    """Decoded frames of the first video stream; decoder errors become `VideoError`."""
+    import av
+
+    stream = container.streams.video[0]
+    try:
+        yield from container.decode(stream)
+    except av.error.FFmpegError as err:
+        raise VideoError(f"{path}: corrupt or truncated video stream ({_reason(err)})") from None
+
+
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
+    """Read a video's size, rotation, frame rate, duration and frame count.
+
+    Decodes only the first frame (the rotation is stored as frame side data).
+
+    Raises:
+        VideoError: The file is missing, not a video, corrupt or has no frames.
+    """
+    path = Path(path)
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        first = next(_decode(container, path), None)
+        if first is None:
+            raise VideoError(f"{path}: video has no frames")
+        rotation = _rotation_of(first, stream)
+        width, height = first.width, first.height
+        if rotation in (90, 270):
+            width, height = height, width
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        if stream.duration is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000  # microseconds
+        else:
+            duration = 0.0
+        num_frames = int(stream.frames) or int(round(duration * fps))
+        return VideoInfo(
+            path=path,
+            width=width,
+            height=height,
+            rotation=rotation,
+            fps=fps,
+            duration_s=duration,
+            num_frames=max(num_frames, 1),
+            codec=stream.codec_context.name,
+        )
+
+
+def iter_frames(
+    path: str | os.PathLike[str], *, fps: float | None = 10.0
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Stream upright RGB frames sampled at `fps`, never holding more than two decoded frames.
+
+    For each target time k / fps (k = 0, 1, ...; relative to the first frame) the frame whose
+    presentation time is nearest is chosen, so variable frame rates are sampled evenly; a video
+    slower than `fps` repeats frames (same returned time). Targets after the last frame are not
+    produced.
+
+    Args:
+        path: Video file.
+        fps: Sampling rate in frames per second; None yields every frame.
+
+    Yields:
+        `(time_s, frame)`: the chosen frame's presentation time in seconds from the first frame,
+        and the frame as uint8 `(H, W, 3)` RGB in display orientation.
+
+    Raises:
+        VideoError: Missing file, not a video, corrupt or truncated stream, or no frames.
+    """
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be positive, got {fps}")
+    path = Path(path)
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        declared = int(stream.frames or 0)
+        count = 0
+        rotation = 0
+        start: float | None = None
+        prev: tuple[float, Any] | None = None  # (time, undecoded-to-RGB frame)
+        k = 0
+        for frame in _decode(container, path):
+            t = _frame_time(frame, stream)
+            if count == 0:
+                rotation = _rotation_of(frame, stream)
+            t = count / float(stream.average_rate or 1) if t is None else t
+            if start is None:
+                start = t
+            t -= start
+            count += 1
+            if fps is None:
+                yield t, _to_rgb(frame, rotation)
+                continue
+            # Emit every target time that this frame (or the previous one) is nearest to.
+            while k / fps <= t:
+                target = k / fps
+                if prev is not None and abs(target - prev[0]) <= abs(t - target):
+                    yield prev[0], _to_rgb(prev[1], rotation)
+                else:
+                    yield t, _to_rgb(frame, rotation)
+                k += 1
+            prev = (t, frame)
+        if count == 0:
+            raise VideoError(f"{path}: video has no frames")
+        if declared and count < _TRUNCATED_FRACTION * declared:
+            raise VideoError(f"{path}: truncated video (decoded {count} of {declared} frames)")
+
+
+@lru_cache(maxsize=256)
+def _frame_pts(path: str, mtime_ns: int, size: int) -> tuple[int, ...]:
+    """Sorted presentation timestamps of every frame (demuxed, not decoded); cached per file."""
+    with _open(Path(path)) as container:
+        stream = container.streams.video[0]
+        pts = [p.pts for p in container.demux(stream) if p.size > 0]
+    if any(p is None for p in pts):
+        return ()
+    return tuple(sorted(pts))
+
+
+def frame_timestamps(path: str | os.PathLike[str]) -> np.ndarray:
+    """Exact presentation times (seconds from the first frame) of every frame, from the demuxer.
+
+    Its length is the exact frame count that `read_clip` indices refer to.
+
+    Raises:
+        VideoError: As `probe`, or when the container gives no timestamps.
+    """
+    path = Path(path)
+    stat = path.stat() if path.is_file() else None
+    if stat is None:
+        _open(path).close()  # raises the right VideoError
+        raise VideoError(f"{path}: not a file")
+    pts = _frame_pts(str(path), stat.st_mtime_ns, stat.st_size)
+    if not pts:
+        raise VideoError(f"{path}: no frame timestamps in the container")
+    with _open(path) as container:
+        time_base = float(container.streams.video[0].time_base)
+    return (np.asarray(pts, dtype=np.float64) - pts[0]) * time_base
+
+
+def read_clip(path: str | os.PathLike[str], indices: Sequence[int]) -> np.ndarray:
+    """Frames at the given frame indices (presentation order), upright RGB.
+
+    Seeks to the keyframe before the smallest index and decodes forward only as far as the
+    largest, so short clips from long videos are cheap. Indices may repeat and be unsorted; the
+    output follows their order.
+
+    Args:
+        path: Video file.
+        indices: Frame indices in `[0, frame count)`.
+
+    Returns:
+        uint8 array `(T, H, W, 3)` with T = len(indices).
+
+    Raises:
+        VideoError: As `probe`, or an index outside the video.
+    """
+    path = Path(path)
+    wanted = np.asarray(indices, dtype=np.int64)
+    if wanted.ndim != 1 or wanted.size == 0:
+        raise ValueError("indices must be a non-empty 1-D sequence of frame indices")
+    stat = path.stat() if path.is_file() else None
+    pts = _frame_pts(str(path), stat.st_mtime_ns, stat.st_size) if stat else None
+    if pts is None:
+        _open(path).close()
+        raise VideoError(f"{path}: not a file")
+    total = len(pts) if pts else None
+    if wanted.min() < 0 or (total is not None and wanted.max() >= total):
+        raise VideoError(
+            f"{path}: frame index out of range ({int(wanted.min())}..{int(wanted.max())} "
+            f"for {total} frames)"
+        )
+    frames = _decode_indices(path, sorted(set(wanted.tolist())), pts)
+    missing = [i for i in wanted.tolist() if i not in frames]
+    if missing:
+        raise VideoError(f"{path}: could not decode frame {missing[0]} (corrupt or truncated)")
+    return np.stack([frames[i] for i in wanted.tolist()])  # (T, H, W, 3)
+
+
+def _decode_indices(path: Path, unique: list[int], pts: tuple[int, ...]) -> dict[int, np.ndarray]:
+    """Decode the frames at sorted unique indices; `pts` maps index -> timestamp (or is empty)."""
+    index_of = {p: i for i, p in enumerate(pts)}
+    out: dict[int, np.ndarray] = {}
+    todo = set(unique)
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        if pts and unique[0] > 0:
+            # backward=True lands on the keyframe at or before the first wanted frame.
+            container.seek(pts[unique[0]], stream=stream, backward=True, any_frame=False)
+        rotation: int | None = None
+        sequential = -1
+        for frame in _decode(container, path):
+            if rotation is None:
+                rotation = _rotation_of(frame, stream)
+            sequential += 1
+            # Without timestamps the stream was decoded from the start, so counting works.
+            idx = index_of.get(frame.pts, -1) if pts else sequential
+            if idx in todo:
+                out[idx] = _to_rgb(frame, rotation)
+                todo.discard(idx)
+                if not todo:
+                    break
+            elif idx > unique[-1]:
+                break
+    return out

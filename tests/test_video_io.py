@@ -1,0 +1,184 @@
+"""Decoding: probe, sampled streaming (VFR, rotation, odd sizes), read_clip, bad files."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musclemap.data.video_io import VideoInfo, frame_timestamps, iter_frames, probe, read_clip
+from musclemap.errors import VideoError
+
+
+def _encode(
+    path: Path,
+    frames: np.ndarray,
+    *,
+    times_ms: list[int] | None = None,
+    rotation: int = 0,
+    pix_fmt: str = "yuv420p",
+    options: dict[str, str] | None = None,
+    gop: int = 0,
+) -> Path:
+    """Encode RGB frames; `times_ms` gives explicit (variable-rate) timestamps."""
+    import av
+
+    t, h, w, _ = frames.shape
+    with av.open(str(path), mode="w", options=options or {}) as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
+        if times_ms is not None:
+            stream.codec_context.time_base = Fraction(1, 1000)
+        if rotation:
+            stream.set_display_rotation(rotation)
+        if gop:
+            stream.codec_context.gop_size = gop
+            stream.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}"}
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            if times_ms is not None:
+                frame.pts, frame.time_base = times_ms[i], Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def _levels(num: int, h: int = 48, w: int = 64) -> np.ndarray:
+    """Frame i is a flat grey of level 5 * i, readable back despite compression."""
+    return np.stack([np.full((h, w, 3), 5 * i, np.uint8) for i in range(num)])
+
+
+def test_probe_reports_size_rate_and_count(make_video) -> None:
+    path = make_video("v.mp4", num_frames=20, size=(64, 48), fps=10)
+    info = probe(path)
+    assert isinstance(info, VideoInfo)
+    assert (info.width, info.height, info.rotation) == (64, 48, 0)
+    assert info.fps == pytest.approx(10.0)
+    assert info.num_frames == 20
+    assert info.duration_s == pytest.approx(2.0, abs=0.15)
+    assert info.codec == "h264"
+
+
+def test_iter_frames_samples_by_time(tmp_path: Path) -> None:
+    path = _encode(tmp_path / "v.mp4", _levels(30))  # 10 fps, 3 s
+    got = list(iter_frames(path, fps=5.0))
+    times = [t for t, _ in got]
+    assert times == pytest.approx([0.2 * k for k in range(15)])
+    levels = [int(round(f.mean() / 5)) for _, f in got]
+    assert levels == [2 * k for k in range(15)]
+    assert all(f.shape == (48, 64, 3) and f.dtype == np.uint8 for _, f in got)
+
+
+def test_iter_frames_all_frames_and_upsampling(tmp_path: Path) -> None:
+    path = _encode(tmp_path / "v.mp4", _levels(10))
+    assert len(list(iter_frames(path, fps=None))) == 10
+    # Sampling faster than the video repeats the nearest frame: every target up to 0.9 s.
+    times = [t for t, _ in iter_frames(path, fps=20.0)]
+    assert len(times) == 19
+    assert len(set(times)) == 10
+
+
+def test_iter_frames_variable_frame_rate(tmp_path: Path) -> None:
+    # Bursty timestamps: a uniform index-based sampler would drift; a timestamp one must not.
+    times_ms = [0, 30, 60, 90, 400, 410, 420, 900, 1000, 1500, 2000]
+    path = _encode(tmp_path / "vfr.mp4", _levels(len(times_ms)), times_ms=times_ms)
+    got = list(iter_frames(path, fps=2.0))  # targets 0, 0.5, 1.0, 1.5, 2.0
+    assert [t for t, _ in got] == pytest.approx([0.0, 0.42, 1.0, 1.5, 2.0])
+    assert [int(round(f.mean() / 5)) for _, f in got] == [0, 6, 8, 9, 10]
+    assert frame_timestamps(path) == pytest.approx(np.asarray(times_ms) / 1000)
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_rotation_metadata_makes_frames_upright(tmp_path: Path, rotation: int) -> None:
+    frames = np.zeros((4, 48, 64, 3), np.uint8)
+    frames[:, :16, :16] = 255  # a bright square in the stored top-left corner
+    path = _encode(tmp_path / "rot.mp4", frames, rotation=rotation)
+    info = probe(path)
+    assert info.rotation == rotation
+    expected = np.rot90(frames[0], k=rotation // 90)  # counter-clockwise, as ffmpeg displays
+    assert (info.height, info.width) == expected.shape[:2]
+    _, first = next(iter(iter_frames(path, fps=10.0)))
+    assert first.shape == expected.shape
+    assert np.abs(first.astype(int) - expected).mean() < 10
+    clip = read_clip(path, [3, 0])
+    assert clip.shape == (2, *expected.shape)
+
+
+def test_odd_size(tmp_path: Path) -> None:
+    path = _encode(tmp_path / "odd.mp4", _levels(5, h=37, w=63), pix_fmt="yuv444p")
+    info = probe(path)
+    assert (info.width, info.height) == (63, 37)
+    assert read_clip(path, [4]).shape == (1, 37, 63, 3)
+    assert next(iter(iter_frames(path)))[1].shape == (37, 63, 3)
+
+
+def test_read_clip_unsorted_repeated_indices(tmp_path: Path) -> None:
+    # Keyframe every 8 frames so reading from the middle really seeks.
+    path = _encode(tmp_path / "v.mp4", _levels(48), gop=8)
+    clip = read_clip(path, [40, 3, 3, 47, 0, 21])
+    assert clip.shape == (6, 48, 64, 3)
+    assert [int(round(f.mean() / 5)) for f in clip] == [40, 3, 3, 47, 0, 21]
+    assert len(frame_timestamps(path)) == 48
+
+
+def test_read_clip_out_of_range(make_video) -> None:
+    path = make_video("v.mp4", num_frames=8)
+    with pytest.raises(VideoError, match="out of range"):
+        read_clip(path, [0, 8])
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    for call in (probe, lambda p: list(iter_frames(p)), lambda p: read_clip(p, [0])):
+        with pytest.raises(VideoError, match="not found"):
+            call(tmp_path / "nope.mp4")
+
+
+def test_text_file_renamed_mp4(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mp4"
+    path.write_text("this is not a video\n" * 20)
+    with pytest.raises(VideoError, match="notes.mp4"):
+        probe(path)
+    with pytest.raises(VideoError, match="notes.mp4"):
+        list(iter_frames(path))
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
+    import av
+
+    path = tmp_path / "tone.wav"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        samples = np.zeros((1, 800), np.int16)
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    with pytest.raises(VideoError, match="no video stream"):
+        probe(path)
+
+
+@pytest.mark.parametrize("faststart", [False, True])
+def test_truncated_file(tmp_path: Path, faststart: bool) -> None:
+    options = {"movflags": "faststart"} if faststart else {}
+    full = _encode(tmp_path / "full.mp4", _levels(40), options=options)
+    cut = tmp_path / "cut.mp4"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(VideoError, match="cut.mp4"):
+        list(iter_frames(cut, fps=None))
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.mp4"
+    path.write_bytes(b"")
+    with pytest.raises(VideoError, match="empty.mp4"):
+        probe(path)
+
+
+def test_bad_fps(make_video) -> None:
+    with pytest.raises(ValueError, match="fps"):
+        next(iter_frames(make_video(), fps=0.0))
