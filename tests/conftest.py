@@ -43,8 +43,9 @@ def write_video(
         stream.width, stream.height = w - w % 2, h - h % 2
         stream.pix_fmt = "yuv420p"
         for frame in frames:
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: h - h % 2, : w - w % 2]),
-                                            format="rgb24")
+            vf = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(frame[: h - h % 2, : w - w % 2]), format="rgb24"
+            )
             for packet in stream.encode(vf):
                 container.mux(packet)
         for packet in stream.encode():
@@ -59,15 +60,27 @@ def make_video(tmp_path: Path) -> Callable[..., Path]:
     Frames are a moving gradient (deterministic), so every frame differs.
     """
 
-    def _make(name: str = "clip.mp4", num_frames: int = 16, size: tuple[int, int] = (64, 48),
-              fps: int = 10) -> Path:
+    def _make(
+        name: str = "clip.mp4",
+        num_frames: int = 16,
+        size: tuple[int, int] = (64, 48),
+        fps: int = 10,
+    ) -> Path:
         w, h = size
         yy, xx = np.mgrid[0:h, 0:w]
-        frames = np.stack([
-            np.stack([(xx * 4 + 9 * t) % 256, (yy * 4 + 5 * t) % 256,
-                      np.full_like(xx, (t * 16) % 256)], axis=-1)
-            for t in range(num_frames)
-        ]).astype(np.uint8)
+        frames = np.stack(
+            [
+                np.stack(
+                    [
+                        (xx * 4 + 9 * t) % 256,
+                        (yy * 4 + 5 * t) % 256,
+                        np.full_like(xx, (t * 16) % 256),
+                    ],
+                    axis=-1,
+                )
+                for t in range(num_frames)
+            ]
+        ).astype(np.uint8)
         return write_video(tmp_path / name, frames, fps=fps)
 
     return _make

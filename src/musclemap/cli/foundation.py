@@ -1,0 +1,233 @@
+"""Foundation commands: `data import|validate|split`, `evaluate`, `baseline`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from musclemap.cli.app import app, data_app
+from musclemap.errors import DatasetError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@data_app.command("import")
+def data_import(
+    source: Annotated[Path, typer.Argument(help="Release folder with pickles, or a video folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Manifest CSV to write.")],
+    layout: Annotated[
+        str, typer.Option(help="'release' (MuscleMap pickles) or 'folder'.")
+    ] = "folder",
+    video_root: Annotated[Path | None, typer.Option(help="Prefix of relative video paths.")] = None,
+    activity_from: Annotated[
+        str, typer.Option(help="release: activity from 'parent' or 'stem'.")
+    ] = "parent",
+) -> None:
+    """Write a manifest from the original MuscleMap release or from a folder of videos."""
+    from musclemap.data.importers import import_folder, import_release
+    from musclemap.data.manifest import write_manifest
+
+    if layout == "release":
+        rows = import_release(source, video_root=video_root, activity_from=activity_from)
+    elif layout == "folder":
+        rows = import_folder(source)
+    else:
+        raise DatasetError(f"unknown layout {layout!r}: use 'release' or 'folder'")
+    write_manifest(rows, out)
+    console.print(f"wrote {out}: {len(rows)} clips, {len({r.activity for r in rows})} activities")
+
+
+@data_app.command("validate")
+def data_validate(
+    manifest: Annotated[Path, typer.Argument(help="Manifest CSV.")],
+    decode: Annotated[bool, typer.Option(help="Open every video and decode a frame.")] = True,
+) -> None:
+    """Report every problem of a manifest at once, with counts; exit 1 if any."""
+    from rich.progress import Progress
+
+    from musclemap.data.validate import validate_manifest
+
+    with Progress(transient=True, console=err_console) as bar:
+        task = bar.add_task("checking clips", total=None)
+        report = validate_manifest(
+            manifest,
+            decode=decode,
+            progress=lambda i, n: bar.update(task, completed=i + 1, total=n),
+        )
+    console.print(
+        f"{manifest}: {len(report.rows)} clips, "
+        f"{len({r.activity for r in report.rows})} activities; splits: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report.split_counts().items()))
+    )
+    if report.ok:
+        console.print("[green]no problems found[/green]")
+        return
+    table = Table("problem", "count", "examples", title=f"{len(report.problems)} problem(s)")
+    for kind, count in sorted(report.counts().items()):
+        examples = [p for p in report.problems if p.kind == kind][:3]
+        table.add_row(
+            kind,
+            str(count),
+            "\n".join((f"line {p.line}: " if p.line else "") + p.detail for p in examples),
+        )
+    console.print(table)
+    raise typer.Exit(1)
+
+
+@data_app.command("split")
+def data_split(
+    manifest: Annotated[Path, typer.Argument(help="Manifest CSV.")],
+    out: Annotated[Path, typer.Option("--out", help="Output CSV (with --folds: <out>_foldK.csv).")],
+    held_out: Annotated[str, typer.Option(help="Comma-separated new (held-out) activities.")] = "",
+    n_held_out: Annotated[int | None, typer.Option(help="Number of random new activities.")] = None,
+    folds: Annotated[
+        int, typer.Option(help="k leave-activities-out folds instead of one split.")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed (deterministic).")] = 0,
+) -> None:
+    """Assign train / val_known / val_new / test_known / test_new by the paper's protocol."""
+    from musclemap.data.manifest import read_manifest, write_manifest
+    from musclemap.data.splits import leave_activities_out_folds, split_manifest
+
+    rows = read_manifest(manifest)
+    if folds:
+        if held_out or n_held_out:
+            raise DatasetError("--folds cannot be combined with --held-out/--n-held-out")
+        for k, fold_rows in enumerate(leave_activities_out_folds(rows, folds, seed)):
+            path = out.with_name(f"{out.stem}_fold{k}{out.suffix or '.csv'}")
+            write_manifest(fold_rows, path)
+            _print_split(path, fold_rows)
+        return
+    names = [a.strip() for a in held_out.split(",") if a.strip()] or None
+    new_rows = split_manifest(rows, held_out=names, n_held_out=n_held_out, seed=seed)
+    write_manifest(new_rows, out)
+    _print_split(out, new_rows)
+
+
+def _print_split(path: Path, rows: list) -> None:
+    from collections import Counter
+
+    counts = Counter(r.split for r in rows)
+    new = sorted({r.activity for r in rows if r.split.endswith("_new")})
+    console.print(
+        f"wrote {path}: "
+        + ", ".join(
+            f"{k} {counts.get(k, 0)}"
+            for k in ("train", "val_known", "val_new", "test_known", "test_new")
+        )
+        + f"; new activities: {', '.join(new)}"
+    )
+
+
+def _evaluate_config(config: Path, checkpoint: Path, overrides: list[str]) -> tuple[list, Path]:
+    """Run a checkpoint on its config's data; returns the evaluated rows and predictions."""
+    from musclemap.config import load_config, resolve_path
+    from musclemap.data.manifest import read_manifest
+    from musclemap.data.splits import leave_activities_out_folds
+    from musclemap.engine.evaluate import evaluate_checkpoint
+
+    cfg = load_config(config, overrides)
+    predictions = evaluate_checkpoint(cfg, checkpoint, checkpoint.with_suffix(".predictions.csv"))
+    rows = read_manifest(resolve_path(cfg, cfg.data.manifest))
+    if cfg.data.fold >= 0:  # the same leave-activities-out fold the run trained on
+        rows = leave_activities_out_folds(rows, cfg.data.num_folds, cfg.data.fold_seed)[
+            cfg.data.fold
+        ]
+    return rows, predictions
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.2f}"
+
+
+@app.command()
+def evaluate(
+    config: Annotated[
+        Path | None, typer.Argument(help="Experiment config (with --checkpoint).")
+    ] = None,
+    manifest: Annotated[Path | None, typer.Option(help="Manifest with splits and labels.")] = None,
+    predictions: Annotated[
+        Path | None, typer.Option(help="Predictions CSV (clip + 20 groups).")
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Checkpoint to evaluate with CONFIG.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the table as JSON.")
+    ] = None,
+    per_class: Annotated[bool, typer.Option(help="Also print per-class AP (test splits).")] = False,
+    per_activity: Annotated[bool, typer.Option(help="Also print sample AP per activity.")] = False,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Config override key=value.")
+    ] = None,
+) -> None:
+    """mAP on val/test known/new and their means, as the paper's Table II (percent).
+
+    Either `--manifest M --predictions P`, or `CONFIG --checkpoint CKPT` (runs the model on the
+    config's data first, writing the predictions next to the checkpoint).
+    """
+    from musclemap.data.manifest import read_manifest
+    from musclemap.metrics import per_activity_table, per_class_table, read_predictions, split_table
+
+    if config is not None:
+        if checkpoint is None:
+            raise DatasetError("evaluate CONFIG needs --checkpoint CKPT")
+        rows, predictions = _evaluate_config(config, checkpoint, overrides or [])
+    elif manifest is None or predictions is None:
+        raise DatasetError("give --manifest and --predictions (or CONFIG --checkpoint)")
+    else:
+        rows = read_manifest(manifest)
+    scores = read_predictions(predictions)
+    table = split_table(rows, scores)
+    out = Table("", "known", "new", "mean", title=f"mAP (%) — {predictions.name}")
+    for part in ("val", "test"):
+        out.add_row(part, *(_fmt(table[f"{part}_{k}"]) for k in ("known", "new", "mean")))
+    console.print(out)
+    if per_class:
+        for split in ("test_known", "test_new"):
+            res = per_class_table(rows, scores, split)
+            t = Table("group", "AP (%)", title=f"{split} per class")
+            for name, ap in res.per_class.items():
+                t.add_row(name, _fmt(ap))
+            for name in res.skipped:
+                t.add_row(name, "skipped (no positive)")
+            console.print(t)
+    if per_activity:
+        t = Table("activity", "split", "sample AP (%)", title="per activity")
+        acts = per_activity_table(rows, scores)
+        split_of = {r.activity: r.split for r in rows}
+        for name, ap in acts.items():
+            t.add_row(name, split_of[name], _fmt(ap))
+        console.print(t)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(table, indent=2))
+
+
+@app.command()
+def baseline(
+    name: Annotated[str, typer.Argument(help="random | all_ones")],
+    manifest: Annotated[Path, typer.Option(help="Manifest whose clips get scores.")],
+    out: Annotated[Path, typer.Option(help="Predictions CSV to write.")],
+    seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
+) -> None:
+    """Predictions of a statistic baseline (paper Table II) for every clip of a manifest."""
+    from musclemap.baselines import all_ones_scores, random_scores
+    from musclemap.data.manifest import read_manifest
+    from musclemap.metrics import write_predictions
+
+    rows = read_manifest(manifest)
+    if name == "random":
+        scores = random_scores(len(rows), seed=seed)
+    elif name == "all_ones":
+        scores = all_ones_scores(len(rows))
+    else:
+        raise DatasetError(f"unknown baseline {name!r}: use random or all_ones")
+    write_predictions(out, [r.clip_id for r in rows], scores)
+    console.print(f"wrote {out}: {len(rows)} clips ({name})")
