@@ -9,7 +9,7 @@ import torch
 
 @dataclass
 class Sample:
-    """One clip. `video`: (C, T, H, W) or (V, C, T, H, W) with V test views; `pose`: (M, T, J, C)."""
+    """A clip. `video`: (C, T, H, W), or (V, C, T, H, W) with V test views; `pose`: (M, T, J, C)."""
 
     labels: torch.Tensor  # (num_classes,) multi-hot float
     clip_id: str
