@@ -1,0 +1,196 @@
+"""`musclemap data poses`: bulk pose extraction for a whole manifest (resumable, shardable)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from musclemap.cli.app import data_app
+from musclemap.errors import DatasetError, MusclemapError
+
+
+@dataclass(frozen=True)
+class _Task:
+    clip: str
+    out: str
+    fps: float
+
+
+@dataclass(frozen=True)
+class _Result:
+    clip: str
+    out: str
+    ok: bool
+    skipped: bool = False
+    coverage: float = 0.0
+    error: str = ""
+
+
+_ESTIMATOR: Any = None  # one per worker process
+
+
+def _init_worker() -> None:
+    global _ESTIMATOR
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+
+    _ESTIMATOR = MediaPipePoseEstimator()
+
+
+def _done(out: Path) -> float | None:
+    """Coverage of an existing, loadable pose file; None if it must be (re)computed."""
+    from musclemap.pose.base import load_pose_file
+
+    if not out.is_file():
+        return None
+    try:
+        return load_pose_file(out).coverage
+    except DatasetError:
+        return None
+
+
+def _work(task: _Task) -> _Result:
+    from musclemap.pose.base import extract_poses, save_pose_file
+
+    out = Path(task.out)
+    coverage = _done(out)
+    if coverage is not None:
+        return _Result(task.clip, task.out, ok=True, skipped=True, coverage=coverage)
+    if _ESTIMATOR is None:
+        _init_worker()
+    try:
+        seq = extract_poses(task.clip, fps=task.fps, estimator=_ESTIMATOR, use_cache=False)
+        save_pose_file(seq, out)
+    except MusclemapError as err:
+        return _Result(task.clip, task.out, ok=False, error=str(err))
+    except Exception as err:  # noqa: BLE001 - one bad clip must never stop the others
+        message = f"{task.clip}: {type(err).__name__}: {err}"
+        return _Result(task.clip, task.out, ok=False, error=message)
+    return _Result(task.clip, task.out, ok=True, coverage=seq.coverage)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`"i/n"` (0-based i < n) -> (i, n); empty -> (0, 1)."""
+    if not text:
+        return 0, 1
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise typer.BadParameter(f"--shard expects i/n, e.g. 0/4, got {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise typer.BadParameter(f"--shard i/n needs 0 <= i < n, got {text!r}")
+    return i, n
+
+
+def pose_file_names(clips: list[Path]) -> list[str]:
+    """`<clip stem>.npz`, with a short hash of the path added where two clips share a stem."""
+    stems = Counter(c.stem for c in clips)
+    names = []
+    for clip in clips:
+        if stems[clip.stem] == 1:
+            names.append(f"{clip.stem}.npz")
+        else:
+            tag = hashlib.sha1(str(clip).encode()).hexdigest()[:8]
+            names.append(f"{clip.stem}-{tag}.npz")
+    return names
+
+
+def _run(tasks: list[_Task], workers: int, console: Any) -> list[_Result]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    results: list[_Result] = []
+    columns = (
+        TextColumn("poses"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+    )
+    with Progress(*columns, console=console) as bar:
+        job = bar.add_task("", total=len(tasks))
+        if workers <= 1:
+            stream: Any = map(_work, tasks)
+            pool = None
+        else:
+            import multiprocessing
+
+            # spawn: each worker builds its own MediaPipe graph; no threads forked mid-flight.
+            pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker)
+            stream = pool.imap_unordered(_work, tasks)
+        try:
+            for result in stream:
+                results.append(result)
+                bar.update(job, advance=1, description=Path(result.clip).name)
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
+            elif _ESTIMATOR is not None:
+                _ESTIMATOR.close()
+    return results
+
+
+@data_app.command("poses")
+def poses(
+    manifest: Path = typer.Argument(..., help="Manifest CSV of the clips."),
+    out: Path = typer.Option(..., "--out", help="Folder for <clip stem>.npz and manifest.csv."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes, one estimator each."),
+    shard: str = typer.Option(
+        "",
+        "--shard",
+        help="i/n: only every n-th clip from the i-th (0-based), for cluster job arrays.",
+    ),
+    fps: float = typer.Option(10.0, "--fps", min=0.1, help="Pose sampling rate."),
+) -> None:
+    """Extract MediaPipe poses for every clip of MANIFEST into OUT (resumable).
+
+    Clips whose pose file already exists and loads are skipped. Failures are listed at the end
+    and do not stop the others (exit code 1 if any failed). OUT/manifest.csv is the input
+    manifest plus a `skeleton` column (empty for clips without a pose file yet) and a
+    `pose_coverage` column.
+    """
+    from rich.console import Console
+
+    from musclemap.data.manifest import read_manifest, write_manifest
+
+    console = Console(stderr=True)
+    index, count = parse_shard(shard)
+    rows = read_manifest(manifest)
+    out.mkdir(parents=True, exist_ok=True)
+    names = pose_file_names([r.clip for r in rows])
+    chosen = list(range(index, len(rows), count))
+    tasks = [_Task(str(rows[i].clip), str(out / names[i]), fps) for i in chosen]
+    results = _run(tasks, workers, console)
+
+    coverage = {r.out: r.coverage for r in results if r.ok}
+    for row, name in zip(rows, names, strict=True):
+        path = out / name
+        cov = coverage.get(str(path))
+        if cov is None and str(path) not in {t.out for t in tasks}:
+            cov = _done(path)  # another shard's work
+        row.skeleton = path.resolve() if cov is not None else None
+        row.extra["pose_coverage"] = "" if cov is None else f"{cov:.3f}"
+    write_manifest(rows, out / "manifest.csv")
+
+    failed = [r for r in results if not r.ok]
+    skipped = sum(r.skipped for r in results)
+    done = len(results) - len(failed) - skipped
+    console.print(
+        f"{done} extracted, {skipped} already done, {len(failed)} failed -> {out / 'manifest.csv'}"
+    )
+    for r in failed:
+        console.print(f"[red]failed[/red] {r.error}", highlight=False)
+    if failed:
+        raise typer.Exit(1)

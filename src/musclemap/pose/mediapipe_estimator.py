@@ -1,0 +1,110 @@
+"""MediaPipe Pose (BlazePose, 33 landmarks) behind the `PoseEstimator` protocol.
+
+Pinned to mediapipe==0.10.21, whose wheel carries the model_complexity=1 ("full") pose
+landmark model; complexity 0 ("lite") and 2 ("heavy") are downloaded on first use, which fails
+offline, so only 1 is accepted. MediaPipe Pose tracks a single person: after a detection it
+follows that person's region from frame to frame and only re-detects when tracking is lost.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from musclemap.pose.base import NUM_JOINTS, PoseFrame
+
+# Quieten glog/TFLite start-up chatter before mediapipe is imported.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SUPPORTED_COMPLEXITY = (1,)
+
+
+class MediaPipePoseEstimator:
+    """One tracked person per frame with MediaPipe Pose (`static_image_mode=False`).
+
+    Args:
+        model_complexity: Must be 1 (the only model inside the wheel).
+        min_detection_confidence: Person-detector threshold.
+        min_tracking_confidence: Below this the tracker re-detects on the next frame.
+        smooth_landmarks: MediaPipe's temporal filter over landmarks.
+
+    Raises:
+        ValueError: `model_complexity` other than 1.
+        ImportError: mediapipe is not installed (`pip install musclemap[pose]`).
+    """
+
+    name = "mediapipe_pose"
+
+    def __init__(
+        self,
+        *,
+        model_complexity: int = 1,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        smooth_landmarks: bool = True,
+    ) -> None:
+        if model_complexity not in SUPPORTED_COMPLEXITY:
+            raise ValueError(
+                f"model_complexity={model_complexity} is not supported: mediapipe 0.10.21 ships "
+                "only the complexity-1 pose model and would download the others (fails offline)"
+            )
+        try:
+            import mediapipe
+        except ImportError as err:
+            raise ImportError(
+                "MediaPipe is needed for pose estimation: pip install 'musclemap[pose]'"
+            ) from err
+        self._mp = mediapipe
+        self._config = {
+            "model_complexity": int(model_complexity),
+            "min_detection_confidence": float(min_detection_confidence),
+            "min_tracking_confidence": float(min_tracking_confidence),
+            "smooth_landmarks": bool(smooth_landmarks),
+        }
+        self._pose: Any = None
+
+    def settings(self) -> dict[str, Any]:
+        return {**self._config, "mediapipe": str(self._mp.__version__)}
+
+    def _graph(self) -> Any:
+        if self._pose is None:
+            self._pose = self._mp.solutions.pose.Pose(
+                static_image_mode=False, enable_segmentation=False, **self._config
+            )
+        return self._pose
+
+    def reset(self) -> None:
+        """Forget the tracked person (call between videos)."""
+        self.close()
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        """Landmarks of the tracked person in an (H, W, 3) uint8 RGB frame, or None."""
+        if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame_rgb.shape}")
+        result = self._graph().process(np.ascontiguousarray(frame_rgb))
+        if result.pose_landmarks is None or result.pose_world_landmarks is None:
+            return None
+        image = np.array(
+            [(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark], np.float32
+        )  # (33, 3)
+        world = np.array(
+            [(p.x, p.y, p.z, p.visibility) for p in result.pose_world_landmarks.landmark],
+            np.float32,
+        )  # (33, 4)
+        if image.shape[0] != NUM_JOINTS:
+            raise RuntimeError(f"MediaPipe returned {image.shape[0]} landmarks, not {NUM_JOINTS}")
+        return PoseFrame(image=image, world=world)
+
+    def close(self) -> None:
+        if self._pose is not None:
+            self._pose.close()
+            self._pose = None
+
+    def __enter__(self) -> MediaPipePoseEstimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
