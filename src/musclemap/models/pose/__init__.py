@@ -1,0 +1,1 @@
+"""Compact pose models for the predict command: window features (MLP) and joint sequences (TCN)."""
