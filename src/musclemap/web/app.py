@@ -1,0 +1,318 @@
+"""The web app: a drop-a-video page and a REST API over `musclemap.predict.Predictor`.
+
+A thin layer: uploads are checked and stored here, inference and drawing run in worker processes
+(`musclemap.web.jobs`), and the page (static HTML/JS/CSS shipped in the package) does the rest.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.requests import ClientDisconnect
+
+from musclemap import __version__
+from musclemap.taxonomy import MUSCLE_GROUPS
+from musclemap.web.jobs import Job, JobManager, PredictFn, PredictorJob, QueueFull, RenderFn
+from musclemap.web.jobs import render_artifacts as default_render
+from musclemap.web.schemas import (
+    ErrorMessage,
+    Health,
+    JobCreated,
+    JobStatus,
+    MuscleGroupInfo,
+    Progress,
+)
+from musclemap.web.uploads import UploadRejected, receive_upload
+
+STATIC_DIR = Path(str(files("musclemap.web") / "static"))
+FPS_RANGE = (0.5, 30.0)
+# Only the page's own files run; inline styles are allowed because the body-map SVG carries them.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+_PICTURES = {
+    "body-map.png": "image/png",
+    "body-map.svg": "image/svg+xml",
+    "timeline.png": "image/png",
+}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Limits and model choice of one server.
+
+    Attributes:
+        max_upload_mb: Largest accepted upload in MiB (answered with 413 beyond it).
+        workers: Worker processes running predictions.
+        queue_size: Jobs that may wait for a worker (beyond them: 429).
+        default_fps: Sampling rate when the client sends no `fps`.
+        checkpoint: Model checkpoint; None uses the packaged default model.
+        device: Torch device for inference.
+        work_dir: Where the private temporary directory is made (None: the system's temp dir).
+        keep_finished: Finished jobs remembered for queries.
+    """
+
+    max_upload_mb: float = 200.0
+    workers: int = 1
+    queue_size: int = 8
+    default_fps: float = 10.0
+    checkpoint: Path | None = None
+    device: str = "cpu"
+    work_dir: Path | None = None
+    keep_finished: int = 100
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 2**20)
+
+
+def _errors(*codes: int) -> dict[int | str, dict]:
+    return {code: {"model": ErrorMessage} for code in codes}
+
+
+def _job_status(job: Job) -> JobStatus:
+    links = {}
+    if job.status == "done":
+        base = f"/api/jobs/{job.id}"
+        links = {name: f"{base}/{name}" for name in (*_PICTURES, "result.json")}
+    return JobStatus(
+        job_id=job.id,
+        status=job.status,
+        filename=job.filename,
+        progress=Progress(fraction=job.progress, stage=job.stage),
+        error=job.error,
+        result=job.result,
+        links=links,
+    )
+
+
+def _parse_fps(raw: str | None, default: float) -> float:
+    if raw is None or raw == "":
+        return default
+    try:
+        fps = float(raw)
+    except ValueError:
+        raise UploadRejected(422, f"fps must be a number, got {raw[:20]!r}") from None
+    if not (math.isfinite(fps) and FPS_RANGE[0] <= fps <= FPS_RANGE[1]):
+        raise UploadRejected(422, f"fps must be between {FPS_RANGE[0]:g} and {FPS_RANGE[1]:g}")
+    return fps
+
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "The video (MP4/MOV, WebM/MKV, AVI, MPEG).",
+                    },
+                    "fps": {
+                        "type": "number",
+                        "minimum": FPS_RANGE[0],
+                        "maximum": FPS_RANGE[1],
+                        "description": "Frames per second sampled for pose estimation.",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    predict_fn: PredictFn | None = None,
+    render_fn: RenderFn | None = None,
+) -> FastAPI:
+    """Build the FastAPI app.
+
+    Args:
+        settings: Limits and model choice (defaults: `ServerSettings()`).
+        predict_fn: Picklable function run in the workers; default: `PredictorJob` over the
+            settings' checkpoint (tests inject a small deterministic one).
+        render_fn: Picklable picture renderer run in the workers; default: `musclemap.viz`.
+
+    Returns:
+        The app; its lifespan starts the workers and deletes every upload on shutdown.
+    """
+    settings = settings or ServerSettings()
+    checkpoint = str(settings.checkpoint) if settings.checkpoint else None
+    predict = predict_fn or PredictorJob(checkpoint=checkpoint, device=settings.device)
+    render = render_fn or default_render
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        work_dir = Path(tempfile.mkdtemp(prefix="musclemap-web-", dir=settings.work_dir))
+        app.state.jobs = JobManager(
+            work_dir,
+            predict_fn=predict,
+            render_fn=render,
+            workers=settings.workers,
+            queue_size=settings.queue_size,
+            keep_finished=settings.keep_finished,
+        )
+        try:
+            yield
+        finally:
+            app.state.jobs.shutdown()
+
+    app = FastAPI(
+        title="MuscleMap",
+        version=__version__,
+        description="Upload an exercise video; get which of 20 muscle groups work, how and when.",
+        lifespan=lifespan,
+        # The interactive docs pages load their scripts from a CDN; the server works offline, so it
+        # serves only the schema (/openapi.json).
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def jobs_of(request: Request) -> JobManager:
+        return request.app.state.jobs
+
+    def find_job(request: Request, job_id: str) -> Job:
+        job = jobs_of(request).get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id[:40]!r}")
+        return job
+
+    def finished_job(request: Request, job_id: str) -> Job:
+        job = find_job(request, job_id)
+        if job.status != "done":
+            raise HTTPException(409, f"job {job_id} is {job.status}, not done")
+        return job
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @app.get("/api/health", response_model=Health, tags=["service"])
+    def health(request: Request) -> Health:
+        """Liveness, limits and job counts."""
+        return Health(
+            status="ok",
+            version=__version__,
+            max_upload_mb=settings.max_upload_mb,
+            workers=settings.workers,
+            queue_size=settings.queue_size,
+            jobs=dict(jobs_of(request).counts()),
+        )
+
+    @app.get("/api/groups", response_model=list[MuscleGroupInfo], tags=["service"])
+    def groups() -> list[MuscleGroupInfo]:
+        """The 20 muscle groups (id, readable name, body-map region, muscles)."""
+        return [
+            MuscleGroupInfo(id=g.id, name=g.name, region=g.region, muscles=list(g.muscles))
+            for g in MUSCLE_GROUPS
+        ]
+
+    @app.post(
+        "/api/predict",
+        status_code=202,
+        response_model=JobCreated,
+        tags=["jobs"],
+        openapi_extra={"requestBody": _UPLOAD_BODY},
+        responses=_errors(400, 413, 415, 422, 429),
+    )
+    async def submit(request: Request) -> JobCreated | JSONResponse:
+        """Upload a video (multipart field `file`, optional `fps`) and start a prediction job."""
+        jobs = jobs_of(request)
+        try:
+            jobs.check_capacity()
+            claimed = request.headers.get("content-length", "")
+            # A quick refusal for honest clients; the streamed count below is the real guard.
+            if claimed.isdigit() and int(claimed) > settings.max_upload_bytes + 2**20:
+                raise UploadRejected(
+                    413, f"the file is larger than the limit of {settings.max_upload_mb:g} MB"
+                )
+            upload = await receive_upload(
+                request.stream(),
+                request.headers.get("content-type", ""),
+                jobs.upload_dir,
+                max_bytes=settings.max_upload_bytes,
+            )
+        except QueueFull as err:
+            return JSONResponse(
+                {"detail": str(err)}, status_code=429, headers={"Retry-After": "10"}
+            )
+        except UploadRejected as err:
+            return JSONResponse({"detail": err.message}, status_code=err.status)
+        except ClientDisconnect:
+            return JSONResponse({"detail": "upload interrupted"}, status_code=400)
+        try:
+            fps = _parse_fps(upload.fields.get("fps"), settings.default_fps)
+            job = jobs.submit(upload.path, filename=upload.filename, fps=fps)
+        except UploadRejected as err:
+            upload.path.unlink(missing_ok=True)
+            return JSONResponse({"detail": err.message}, status_code=err.status)
+        except QueueFull as err:
+            return JSONResponse(
+                {"detail": str(err)}, status_code=429, headers={"Retry-After": "10"}
+            )
+        return JobCreated(job_id=job.id, status_url=f"/api/jobs/{job.id}")
+
+    @app.get("/api/jobs/{job_id}", response_model=JobStatus, tags=["jobs"], responses=_errors(404))
+    def job_status(request: Request, job_id: str) -> JobStatus:
+        """Status, progress, error (when failed) and result (when done) of a job."""
+        return _job_status(find_job(request, job_id))
+
+    @app.get("/api/jobs/{job_id}/result.json", tags=["jobs"], responses=_errors(404, 409))
+    def job_result(request: Request, job_id: str) -> JSONResponse:
+        """The predict JSON as a download."""
+        job = finished_job(request, job_id)
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(job.filename).stem)[:60] or "video"
+        return JSONResponse(
+            job.result,
+            headers={"Content-Disposition": f'attachment; filename="{stem}.musclemap.json"'},
+        )
+
+    def picture(name: str):  # type: ignore[no-untyped-def]
+        def serve(request: Request, job_id: str) -> Response:
+            job = finished_job(request, job_id)
+            path = jobs_of(request).artifact(job, name)
+            if not path.is_file():
+                raise HTTPException(404, f"job {job_id} has no {name}")
+            return FileResponse(path, media_type=_PICTURES[name])
+
+        serve.__name__ = f"job_{name.replace('-', '_').replace('.', '_')}"
+        serve.__doc__ = f"The job's {name} (after it is done)."
+        return serve
+
+    for name, media in _PICTURES.items():
+        app.add_api_route(
+            f"/api/jobs/{{job_id}}/{name}",
+            picture(name),
+            methods=["GET"],
+            tags=["jobs"],
+            response_class=Response,
+            responses={200: {"content": {media: {}}}, **_errors(404, 409)},
+        )
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,290 @@
+"""REST API of `musclemap serve`: happy path, every refusal, concurrency, cleanup.
+
+Jobs run in real spawned worker processes; a small deterministic predict function stands in for
+the model (it decodes the video with PyAV, so undecodable uploads fail as they would for real).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from musclemap.errors import VideoError  # noqa: E402
+from musclemap.taxonomy import GROUP_IDS  # noqa: E402
+from musclemap.web.app import ServerSettings, create_app  # noqa: E402
+from musclemap.web.uploads import display_name, sniff_video  # noqa: E402
+
+
+class FakePredict:
+    """Picklable stand-in for the Predictor: real decoding, fixed scores, optional gate file."""
+
+    def __init__(self, gate: Path | None = None) -> None:
+        self.gate = gate
+
+    def __call__(self, video: Path, *, fps: float, progress: Any) -> dict[str, Any]:
+        import av
+
+        progress(0.1, "estimating poses")
+        while self.gate is not None and not self.gate.exists():
+            time.sleep(0.05)  # the test opens the gate; pytest's timeout-free run needs it
+        try:
+            with av.open(str(video)) as container:
+                frames = sum(1 for _ in container.decode(video=0))
+        except (av.FFmpegError, IndexError) as err:
+            raise VideoError(f"cannot decode the video: {err}") from None
+        progress(0.8, "predicting")
+        duration = frames / 10.0
+        scores = {gid: round(i / 19, 3) for i, gid in enumerate(GROUP_IDS)}
+        half = duration / 2
+        timeline = [
+            {"start_s": 0.0, "end_s": half, "muscles": scores},
+            {"start_s": half, "end_s": duration, "muscles": dict(scores, chest=0.9)},
+        ]
+        return {
+            "video": str(video),
+            "muscles": scores,
+            "active": ["wrists", "feet_ankles"],
+            "timeline": timeline,
+            "pose_coverage": 1.0,
+            "people": 1,
+            "model": {"name": "fake", "version": "0"},
+            "fps_used": fps,
+        }
+
+
+def fake_render(result: dict[str, Any], out_dir: Path) -> None:
+    """Picklable stand-in for the viz renderers (the browser test uses the real ones)."""
+    from PIL import Image
+
+    (out_dir / "body-map.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    Image.new("RGB", (4, 4)).save(out_dir / "body-map.png")
+    Image.new("RGB", (4, 4)).save(out_dir / "timeline.png")
+
+
+def make_client(tmp_path: Path, *, gate: Path | None = None, **kw: Any) -> TestClient:
+    settings = ServerSettings(work_dir=tmp_path, **kw)
+    app = create_app(settings, predict_fn=FakePredict(gate), render_fn=fake_render)
+    return TestClient(app)
+
+
+def wait_for(client: TestClient, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/jobs/{job_id}").json()
+        if body["status"] in ("done", "failed"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def post(client: TestClient, data: bytes, name: str = "clip.mp4", **fields: str):
+    return client.post("/api/predict", files={"file": (name, data, "video/mp4")}, data=fields)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory):
+    with make_client(tmp_path_factory.mktemp("web"), workers=2) as c:
+        yield c
+
+
+@pytest.fixture
+def clip(make_video) -> bytes:
+    return make_video(num_frames=12).read_bytes()
+
+
+def uploads_of(client: TestClient) -> list[Path]:
+    return list(client.app.state.jobs.upload_dir.iterdir())
+
+
+def test_sniff_video_by_magic_bytes() -> None:
+    assert sniff_video(b"\x00\x00\x00\x18ftypisom" + bytes(500)) == "mp4"
+    assert sniff_video(b"\x00\x00\x00\x08moov" + bytes(8)) == "mp4"
+    assert sniff_video(b"\x1a\x45\xdf\xa3" + bytes(60)) == "webm"
+    assert sniff_video(b"RIFF\x00\x00\x00\x00AVI LIST") == "avi"
+    assert sniff_video(b"\x47" + bytes(187) + b"\x47" + bytes(10)) == "mpegts"
+    assert sniff_video(b"\x00\x00\x01\xba" + bytes(20)) == "mpegps"
+    assert sniff_video(b"RIFF\x00\x00\x00\x00WAVEfmt ") is None  # audio, not video
+    assert sniff_video(b"\x89PNG\r\n\x1a\n" + bytes(20)) is None
+    assert sniff_video(b"hello, this is text and not a video at all") is None
+    assert sniff_video(b"") is None
+
+
+def test_display_name_drops_client_paths() -> None:
+    assert display_name("../../etc/passwd") == "passwd"
+    assert display_name("C:\\Users\\me\\squat.mp4") == "squat.mp4"
+    assert display_name("") == "upload"
+
+
+def test_happy_path(client: TestClient, clip: bytes) -> None:
+    response = post(client, clip, name="my squat.mp4", fps="5")
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    assert response.json()["status_url"] == f"/api/jobs/{job_id}"
+    body = wait_for(client, job_id)
+    assert body["status"] == "done", body
+    assert body["progress"] == {"fraction": 1.0, "stage": "done"}
+    result = body["result"]
+    assert set(result["muscles"]) == set(GROUP_IDS)
+    assert result["video"] == "my squat.mp4"  # the client's name, never the server's path
+    assert result["fps_used"] == 5.0  # the form field reached the predictor
+    assert result["timeline"][1]["muscles"]["chest"] == 0.9
+    for name, media in [
+        ("body-map.png", "image/png"),
+        ("body-map.svg", "image/svg+xml"),
+        ("timeline.png", "image/png"),
+    ]:
+        picture = client.get(body["links"][name])
+        assert picture.status_code == 200
+        assert picture.headers["content-type"].startswith(media)
+        assert picture.content
+    download = client.get(body["links"]["result.json"])
+    assert download.json()["muscles"] == result["muscles"]
+    assert 'filename="my_squat.musclemap.json"' in download.headers["content-disposition"]
+    assert uploads_of(client) == []  # the upload is deleted once the job ends
+
+
+def test_undecodable_video_fails_with_message(client: TestClient) -> None:
+    fake_mp4 = b"\x00\x00\x00\x18ftypisom" + b"garbage" * 200  # right magic, broken content
+    response = post(client, fake_mp4)
+    assert response.status_code == 202
+    body = wait_for(client, response.json()["job_id"])
+    assert body["status"] == "failed"
+    assert body["error"].startswith("cannot decode the video")
+    assert body["result"] is None and body["links"] == {}
+    assert client.get(f"/api/jobs/{body['job_id']}/body-map.png").status_code == 409
+
+
+def test_non_video_is_415(client: TestClient) -> None:
+    response = post(client, b"just some text pretending to be a video" * 20, name="evil.mp4")
+    assert response.status_code == 415
+    assert "not a video" in response.json()["detail"]
+    assert post(client, b"", name="empty.mp4").status_code == 415
+    not_form = client.post(
+        "/api/predict", content=b"\x00\x00\x00\x18ftypisom", headers={"content-type": "video/mp4"}
+    )
+    assert not_form.status_code == 415
+    assert uploads_of(client) == []
+
+
+def test_bad_form_is_rejected(client: TestClient, clip: bytes) -> None:
+    missing = client.post("/api/predict", files={"video": ("a.mp4", clip, "video/mp4")})
+    assert missing.status_code == 422
+    assert "'file'" in missing.json()["detail"]
+    for fps in ("fast", "0", "1000", "nan"):
+        assert post(client, clip, fps=fps).status_code == 422, fps
+    assert uploads_of(client) == []
+
+
+def test_unknown_job_is_404(client: TestClient) -> None:
+    for job_id in ("0" * 32, "nope", "..%2F..%2Fetc%2Fpasswd"):
+        assert client.get(f"/api/jobs/{job_id}").status_code == 404
+        assert client.get(f"/api/jobs/{job_id}/timeline.png").status_code == 404
+    assert client.get("/api/jobs/../../etc/passwd").status_code == 404
+
+
+def test_concurrent_uploads(client: TestClient, make_video) -> None:
+    clips = [make_video(name=f"c{i}.mp4", num_frames=8 + i).read_bytes() for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda i: post(client, clips[i], name=f"c{i}.mp4"), range(4)))
+    assert [r.status_code for r in responses] == [202] * 4
+    ids = [r.json()["job_id"] for r in responses]
+    assert len(set(ids)) == 4
+    results = [wait_for(client, job_id) for job_id in ids]
+    assert [r["status"] for r in results] == ["done"] * 4
+    # Each job saw its own upload: the fake's timeline length follows the clip's frame count.
+    ends = [r["result"]["timeline"][-1]["end_s"] for r in results]
+    assert ends == pytest.approx([0.8, 0.9, 1.0, 1.1])
+    assert [r["filename"] for r in results] == [f"c{i}.mp4" for i in range(4)]
+
+
+def test_health_groups_page_and_schema(client: TestClient) -> None:
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok" and health["max_upload_mb"] == 200.0
+    assert set(health["jobs"]) == {"queued", "running", "done", "failed"}
+    groups = client.get("/api/groups").json()
+    assert [g["id"] for g in groups] == list(GROUP_IDS)
+    page = client.get("/")
+    assert page.status_code == 200 and 'id="drop"' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert client.get(asset).status_code == 200
+    assert "http" not in page.text.replace("http://www.w3.org", "")  # no CDN or remote assets
+    schema = client.get("/openapi.json").json()
+    predict = schema["paths"]["/api/predict"]["post"]
+    form = predict["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["file"] and "fps" in form["properties"]
+    assert {"413", "415", "429"} <= set(predict["responses"])
+    assert "/api/jobs/{job_id}/body-map.svg" in schema["paths"]
+    assert "JobStatus" in schema["components"]["schemas"]
+
+
+def test_upload_limit_is_413_even_without_content_length(tmp_path: Path) -> None:
+    with make_client(tmp_path, max_upload_mb=0.01) as small:
+        big = b"\x00\x00\x00\x18ftypisom" + bytes(20_000)
+        assert post(small, big).status_code == 413
+        boundary = "xyz"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"'
+            f"\r\nContent-Type: video/mp4\r\n\r\n"
+        ).encode()
+        body = head + big + f"\r\n--{boundary}--\r\n".encode()
+
+        def chunks():  # a streamed body carries no Content-Length: the count is what stops it
+            stream = io.BytesIO(body)
+            while chunk := stream.read(4096):
+                yield chunk
+
+        response = small.post(
+            "/api/predict",
+            content=chunks(),
+            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+        )
+        assert response.status_code == 413
+        assert "limit" in response.json()["detail"]
+        assert uploads_of(small) == []
+
+
+def test_full_queue_is_429_and_work_dir_removed_on_shutdown(tmp_path: Path, clip: bytes) -> None:
+    gate = tmp_path / "gate"
+    with make_client(tmp_path, gate=gate, workers=1, queue_size=1) as busy:
+        work_dir = busy.app.state.jobs.work_dir
+        first, second = post(busy, clip), post(busy, clip)
+        assert (first.status_code, second.status_code) == (202, 202)
+        third = post(busy, clip)
+        assert third.status_code == 429 and "busy" in third.json()["detail"]
+        assert third.headers["retry-after"]
+        deadline = time.monotonic() + 30
+        while (status := busy.get(f"/api/jobs/{first.json()['job_id']}").json())["progress"][
+            "stage"
+        ] != "estimating poses":  # the worker's progress report travels back
+            assert time.monotonic() < deadline, "the first job never reported progress"
+            time.sleep(0.05)
+        assert status["status"] == "running"
+        assert status["progress"]["fraction"] == pytest.approx(0.09)  # 0.1 of the predict share
+        assert busy.get(f"/api/jobs/{second.json()['job_id']}").json()["status"] == "queued"
+        assert busy.get(f"/api/jobs/{first.json()['job_id']}/body-map.svg").status_code == 409
+        assert len(uploads_of(busy)) == 2  # waiting uploads stay until their job ends
+        gate.touch()
+        assert wait_for(busy, first.json()["job_id"])["status"] == "done"
+        assert post(busy, clip).status_code == 202  # room again
+        assert work_dir.is_dir()
+    assert not work_dir.exists()  # uploads and pictures are deleted on shutdown
+
+
+def test_serve_command_help() -> None:
+    from typer.testing import CliRunner
+
+    from musclemap.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--max-upload-mb", "--workers", "--queue-size"):
+        assert option in result.output
