@@ -50,33 +50,15 @@ _FIELDS = {"category", "primary", "secondary", "aliases"}
 _KEEP_S = ("ss", "us", "is")
 _IRREGULAR = {"calves": "calf", "halves": "half", "flies": "fly", "flyes": "fly", "flye": "fly"}
 # Leading words that name equipment, stance or side but not a different exercise.
-_MODIFIERS: tuple[tuple[str, ...], ...] = (
-    ("smith", "machine"),
-    ("resistance", "band"),
-    ("ez", "bar"),
-    ("trap", "bar"),
-    ("hex", "bar"),
-    ("single", "arm"),
-    ("one", "arm"),
-    ("dumbbell",),
-    ("db",),
-    ("barbell",),
-    ("bb",),
-    ("kettlebell",),
-    ("kb",),
-    ("cable",),
-    ("machine",),
-    ("band",),
-    ("banded",),
-    ("weighted",),
-    ("bodyweight",),
-    ("trx",),
-    ("plate",),
-    ("standing",),
-    ("seated",),
-    ("lying",),
-    ("alternating",),
-)
+_MODIFIERS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(words.split())
+    for words in (
+        "smith machine", "resistance band", "ez bar", "trap bar", "hex bar", "single arm",
+        "one arm", "dumbbell", "db", "barbell", "bb", "kettlebell", "kb", "cable", "machine",
+        "band", "banded", "weighted", "bodyweight", "trx", "plate", "standing", "seated", "lying",
+        "alternating",
+    )
+)  # fmt: skip
 
 
 class KnowledgeBaseError(MusclemapError):
