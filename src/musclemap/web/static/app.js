@@ -20,18 +20,19 @@ const state = {
 };
 
 function groupName(id) {
-  return state.names[id] || id.replace(/_/g, " ");
+  return capitalise(state.names[id] || id.replace(/_/g, " "));
 }
 
 function pct(x) {
   return `${Math.round(x * 100)}%`;
 }
 
-function formatTime(seconds) {
+function formatTime(seconds, step = 0.1) {
   const s = Math.max(0, seconds);
+  if (s < 60) return `${step >= 1 ? Math.round(s) : s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
-  const rest = s - m * 60;
-  return `${m}:${rest < 10 ? "0" : ""}${rest.toFixed(rest < 10 && s < 60 ? 1 : 0)}`;
+  const rest = Math.round(s - m * 60);
+  return `${m}:${rest < 10 ? "0" : ""}${rest}`;
 }
 
 // Grey -> yellow -> orange -> red: the body map's colour scale (musclemap.viz.body_map.COLOR_STOPS),
@@ -313,7 +314,7 @@ function drawTimeline() {
   for (let t = 0; t <= duration + 1e-6; t += step) {
     svg.append(svgEl("line", { x1: x(t), x2: x(t), y1: axisY + 1, y2: axisY + 5, class: "tl-axis" }));
     const tick = svgEl("text", { x: x(t), y: axisY + 17, "text-anchor": "middle", class: "tl-tick" });
-    tick.textContent = formatTime(t);
+    tick.textContent = formatTime(t, step);
     svg.append(tick);
   }
   const playhead = svgEl("g", { class: "tl-playhead" });
