@@ -17,13 +17,22 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                       "(apt-get install chromium; .ci/run installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium "
+        "(apt-get install chromium; .ci/run installs it)",
+    ),
 ]
 
 
@@ -45,14 +54,21 @@ class WavePredict:
         timeline, start = [], 0.0
         while start < duration - 1e-6:
             end = min(start + 2.0, duration)
-            phase = (start / max(duration, 1e-6))
-            window = dict(base, quadriceps=round(0.6 + 0.35 * phase, 3),
-                          calves=round(0.7 - 0.5 * phase, 3))
+            phase = start / max(duration, 1e-6)
+            window = dict(
+                base, quadriceps=round(0.6 + 0.35 * phase, 3), calves=round(0.7 - 0.5 * phase, 3)
+            )
             timeline.append({"start_s": start, "end_s": end, "muscles": window})
             start += 1.0
-        return {"video": str(video), "muscles": base,
-                "active": ["quadriceps", "gluteus", "hamstring"], "timeline": timeline,
-                "pose_coverage": 0.97, "people": 1, "model": {"name": "wave", "version": "test"}}
+        return {
+            "video": str(video),
+            "muscles": base,
+            "active": ["quadriceps", "gluteus", "hamstring"],
+            "timeline": timeline,
+            "pose_coverage": 0.97,
+            "people": 1,
+            "model": {"name": "wave", "version": "test"},
+        }
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +96,9 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
 
@@ -98,8 +115,12 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     t, h, w = 40, 240, 320
     yy, xx = np.mgrid[0:h, 0:w]
-    frames = np.stack([np.stack([(xx + 8 * i) % 256, (yy + 4 * i) % 256, np.full_like(xx, 90)], -1)
-                       for i in range(t)]).astype(np.uint8)
+    frames = np.stack(
+        [
+            np.stack([(xx + 8 * i) % 256, (yy + 4 * i) % 256, np.full_like(xx, 90)], -1)
+            for i in range(t)
+        ]
+    ).astype(np.uint8)
     return write_video(tmp_path_factory.mktemp("clip") / "synthetic_squat.mp4", frames, fps=10)
 
 
@@ -111,8 +132,9 @@ def _upload_and_wait(page: Any, url: str, clip: Path) -> None:
     page.wait_for_selector("#body-map svg", timeout=30_000)
 
 
-def test_upload_shows_body_map_bars_and_synced_timeline(browser: Any, server_url: str,
-                                                        clip: Path) -> None:
+def test_upload_shows_body_map_bars_and_synced_timeline(
+    browser: Any, server_url: str, clip: Path
+) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
@@ -136,18 +158,23 @@ def test_upload_shows_body_map_bars_and_synced_timeline(browser: Any, server_url
     page.wait_for_function("document.getElementById('player').currentTime > 0", timeout=10_000)
     assert page.get_attribute(".tl-playhead", "transform") != before
     assert page.locator("#now .now-chip").count() == 3
-    page.wait_for_function("(v => !v.seeking && v.readyState >= 2)(document.getElementById('player'))",
-                           timeout=10_000)
+    settled = "(v => !v.seeking && v.readyState >= 2)(document.getElementById('player'))"
+    page.wait_for_function(settled, timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "web-desktop.png"), full_page=True)
     assert errors == []
     page.close()
 
 
-def test_phone_layout_and_refusal_message(browser: Any, server_url: str, clip: Path,
-                                          tmp_path: Path) -> None:
+def test_phone_layout_and_refusal_message(
+    browser: Any, server_url: str, clip: Path, tmp_path: Path
+) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                            is_mobile=True, has_touch=True)
+    page = browser.new_page(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
     _upload_and_wait(page, server_url, clip)
     # Nothing wider than the screen: no sideways scrolling on a phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
