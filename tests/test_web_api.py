@@ -288,3 +288,66 @@ def test_serve_command_help() -> None:
     assert result.exit_code == 0
     for option in ("--host", "--port", "--max-upload-mb", "--workers", "--queue-size"):
         assert option in result.output
+
+
+@pytest.mark.slow
+def test_real_predictor_on_a_real_clip(wild_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("musclemap.predict", reason="the Predictor (musclemap.predict) is absent")
+    pytest.importorskip("mediapipe", reason="pose estimation needs the [pose] extra")
+    pytest.importorskip("musclemap.viz.timeline", reason="the timeline renderer is absent")
+    clip = sorted((wild_dir / "clips").glob("*squat*.mp4"))[0]
+    with TestClient(create_app(ServerSettings(work_dir=tmp_path))) as real:
+        response = post(real, clip.read_bytes(), name=clip.name)
+        assert response.status_code == 202, response.text
+        body = wait_for(real, response.json()["job_id"], timeout=300)
+        assert body["status"] == "done", body["error"]
+        result = body["result"]
+        assert result["video"] == clip.name
+        assert set(result["muscles"]) == set(GROUP_IDS)
+        assert all(0.0 <= p <= 1.0 for p in result["muscles"].values())
+        assert result["timeline"] and result["pose_coverage"] > 0.5
+        svg = real.get(body["links"]["body-map.svg"]).text
+        assert svg.lstrip().startswith("<svg") and 'data-group="quadriceps"' in svg
+        for name in ("body-map.png", "timeline.png"):
+            assert real.get(body["links"][name]).content.startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_serve_command_starts_answers_and_cleans_up(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as sock:  # a free port; the tiny race with other tests is acceptable
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, TMPDIR=str(tmp_path))  # the server's private dir is made under TMPDIR
+    code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--port", str(port), "--max-upload-mb", "5"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).json()
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "musclemap serve did not answer"
+                time.sleep(0.2)
+        assert health["max_upload_mb"] == 5.0
+        assert list(tmp_path.glob("musclemap-web-*"))  # the private dir exists while serving
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 0, output
+    assert f"http://localhost:{port}" in output
+    assert not list(tmp_path.glob("musclemap-web-*"))  # deleted on shutdown

@@ -23,7 +23,9 @@ def serve(
         None, "--checkpoint", help="Model checkpoint (default: the packaged model)."
     ),
     device: str = typer.Option("cpu", help="Torch device for inference."),
-    fps: float = typer.Option(10.0, min=0.5, max=30.0, help="Default frames analysed per second."),
+    fps: float | None = typer.Option(
+        None, min=0.5, max=30.0, help="Frames analysed per second (default: the model's)."
+    ),
 ) -> None:
     """Start the web app: drop a video in the browser, see the muscle map (also a REST API)."""
     try:

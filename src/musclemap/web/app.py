@@ -57,7 +57,7 @@ class ServerSettings:
         max_upload_mb: Largest accepted upload in MiB (answered with 413 beyond it).
         workers: Worker processes running predictions.
         queue_size: Jobs that may wait for a worker (beyond them: 429).
-        default_fps: Sampling rate when the client sends no `fps`.
+        default_fps: Sampling rate when the client sends no `fps`; None: the model's own.
         checkpoint: Model checkpoint; None uses the packaged default model.
         device: Torch device for inference.
         work_dir: Where the private temporary directory is made (None: the system's temp dir).
@@ -67,7 +67,7 @@ class ServerSettings:
     max_upload_mb: float = 200.0
     workers: int = 1
     queue_size: int = 8
-    default_fps: float = 10.0
+    default_fps: float | None = None
     checkpoint: Path | None = None
     device: str = "cpu"
     work_dir: Path | None = None
@@ -98,7 +98,7 @@ def _job_status(job: Job) -> JobStatus:
     )
 
 
-def _parse_fps(raw: str | None, default: float) -> float:
+def _parse_fps(raw: str | None, default: float | None) -> float | None:
     if raw is None or raw == "":
         return default
     try:

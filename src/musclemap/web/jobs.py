@@ -35,7 +35,9 @@ PREDICT_SHARE = 0.9  # fraction of the progress bar for prediction; the rest is 
 class PredictFn(Protocol):
     """Runs in a worker process; must be picklable (a module-level function or class instance)."""
 
-    def __call__(self, video: Path, *, fps: float, progress: ProgressFn) -> dict[str, Any]: ...
+    def __call__(
+        self, video: Path, *, fps: float | None, progress: ProgressFn
+    ) -> dict[str, Any]: ...
 
 
 class RenderFn(Protocol):
@@ -51,6 +53,8 @@ _PREDICTORS: dict[tuple[str | None, str], Any] = {}  # per worker process: loade
 class PredictorJob:
     """The default predict function: `musclemap.predict.Predictor`, loaded once per worker.
 
+    The pose cache is off: poses of an uploaded video must not outlive the job.
+
     Attributes:
         checkpoint: A checkpoint path, or None for the packaged default model.
         device: Torch device for inference.
@@ -59,16 +63,18 @@ class PredictorJob:
     checkpoint: str | None = None
     device: str = "cpu"
 
-    def __call__(self, video: Path, *, fps: float, progress: ProgressFn) -> dict[str, Any]:
+    def __call__(self, video: Path, *, fps: float | None, progress: ProgressFn) -> dict[str, Any]:
         from musclemap.predict import Predictor
 
         key = (self.checkpoint, self.device)
         if key not in _PREDICTORS:
             progress(0.0, "loading the model")
             _PREDICTORS[key] = (
-                Predictor.from_checkpoint(Path(self.checkpoint), device=self.device)
+                Predictor.from_checkpoint(
+                    Path(self.checkpoint), device=self.device, use_cache=False
+                )
                 if self.checkpoint
-                else Predictor.default(device=self.device)
+                else Predictor.default(device=self.device, use_cache=False)
             )
         prediction = _PREDICTORS[key].predict(video, fps=fps, progress=progress)
         return prediction.to_dict()
@@ -88,7 +94,7 @@ def render_artifacts(result: dict[str, Any], out_dir: Path) -> None:
 def run_job(
     job_id: str,
     video: Path,
-    fps: float,
+    fps: float | None,
     out_dir: Path,
     predict_fn: PredictFn,
     render_fn: RenderFn,
@@ -134,7 +140,7 @@ class Job:
     filename: str
     upload: Path
     out_dir: Path
-    fps: float
+    fps: float | None
     status: Status = "queued"
     progress: float = 0.0
     stage: str = "waiting for a worker"
@@ -209,7 +215,7 @@ class JobManager:
         if self.pending() >= self.capacity:
             raise QueueFull(f"the server is busy ({self.capacity} jobs pending); retry later")
 
-    def submit(self, upload: Path, *, filename: str, fps: float) -> Job:
+    def submit(self, upload: Path, *, filename: str, fps: float | None) -> Job:
         """Queue a prediction for a stored upload; the manager deletes the upload when done."""
         job_id = uuid.uuid4().hex
         job = Job(job_id, filename, upload, self.jobs_dir / job_id, fps)
