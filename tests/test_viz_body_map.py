@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from musclemap.errors import MusclemapError
 from musclemap.taxonomy import GROUP_IDS
 from musclemap.viz import body_map, figure
 
@@ -106,6 +107,13 @@ def test_bad_scores_raise_value_error(scores: dict, message: str, tmp_path: Path
         body_map.render_body_map(scores, tmp_path / "m.png")
     with pytest.raises(ValueError, match=message):
         body_map.render_body_map(scores)
+
+
+def test_errors_are_value_errors_the_cli_prints_as_one_line() -> None:
+    with pytest.raises(body_map.VizError) as info:
+        body_map.validate_scores({"chest": 3})
+    assert isinstance(info.value, ValueError) and isinstance(info.value, MusclemapError)
+    assert "\n" not in str(info.value)
 
 
 def test_bad_suffix_and_height(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from musclemap.errors import MusclemapError
 from musclemap.taxonomy import GROUP_IDS, MUSCLE_GROUPS
 from musclemap.viz import figure
 
@@ -39,6 +40,14 @@ _MUTED = (110, 110, 118)
 _NO_SCORE = (250, 250, 250)
 _NAMES = {g.id: g.name for g in MUSCLE_GROUPS}
 
+
+class VizError(MusclemapError, ValueError):
+    """Bad input to a picture (unknown group, probability outside [0, 1], wrong file suffix).
+
+    A `ValueError` for library callers and a `MusclemapError`, so the CLI prints one line.
+    """
+
+
 _MARGIN, _GAP, _LABEL_H, _TITLE_H, _LEGEND_W = 16.0, 14.0, 26.0, 34.0, 214.0
 
 
@@ -48,20 +57,20 @@ def validate_scores(scores: Mapping[str, float]) -> dict[str, float]:
     Groups may be missing (drawn as "no score"); unknown ids and values outside [0, 1] are errors.
 
     Raises:
-        ValueError: Unknown group id, or a probability that is not a number in [0, 1].
+        VizError: Unknown group id, or a probability that is not a number in [0, 1].
     """
     if not isinstance(scores, Mapping):
-        raise ValueError(f"scores must be a mapping group_id -> probability, got {type(scores)}")
+        raise VizError(f"scores must be a mapping group_id -> probability, got {type(scores)}")
     out: dict[str, float] = {}
     for gid, value in scores.items():
         if gid not in _NAMES:
-            raise ValueError(f"unknown muscle group {gid!r}; valid: {', '.join(GROUP_IDS)}")
+            raise VizError(f"unknown muscle group {gid!r}; valid: {', '.join(GROUP_IDS)}")
         try:
             p = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"probability of {gid!r} is not a number: {value!r}") from None
+            raise VizError(f"probability of {gid!r} is not a number: {value!r}") from None
         if not (math.isfinite(p) and 0.0 <= p <= 1.0):
-            raise ValueError(f"probability of {gid!r} must be in [0, 1], got {value!r}")
+            raise VizError(f"probability of {gid!r} must be in [0, 1], got {value!r}")
         out[gid] = p
     return out
 
@@ -278,11 +287,11 @@ def body_map_image(
         background: RGB background, or None for a transparent RGBA image.
 
     Raises:
-        ValueError: Bad scores (see `validate_scores`) or a non-positive height.
+        VizError: Bad scores (see `validate_scores`) or a non-positive height.
     """
     s = validate_scores(scores)
     if height <= 0:
-        raise ValueError(f"height must be positive, got {height}")
+        raise VizError(f"height must be positive, got {height}")
     lay = _layout(title=title, legend=legend)
     scale = height / lay.height * _SUPERSAMPLE
     size = (round(lay.width * scale), round(lay.height * scale))
@@ -381,11 +390,11 @@ def render_body_map(
         The SVG text, or the PNG bytes.
 
     Raises:
-        ValueError: Bad scores, or a suffix other than .svg/.png.
+        VizError: Bad scores, or a suffix other than .svg/.png.
     """
     suffix = Path(path).suffix.lower() if path is not None else ".svg"
     if suffix not in (".svg", ".png"):
-        raise ValueError(f"body map path must end in .svg or .png, got {str(path)!r}")
+        raise VizError(f"body map path must end in .svg or .png, got {str(path)!r}")
     if suffix == ".svg":
         svg = render_svg(scores, title=title)
         if path is not None:

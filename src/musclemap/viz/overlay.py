@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from musclemap.skeleton import MEDIAPIPE33, SkeletonLayout
 from musclemap.taxonomy import MUSCLE_GROUPS
-from musclemap.viz.body_map import body_map_image, font, layout_size
+from musclemap.viz.body_map import VizError, body_map_image, font, layout_size
 from musclemap.viz.timeline import validate_timeline
 
 Progress = Callable[[float, str], None]
@@ -67,7 +67,7 @@ def write_overlay(
 
     Raises:
         VideoError: The input is missing, not a video, corrupt or has no frames.
-        ValueError: Pose arrays of the wrong shape, a bad timeline, or a non-.mp4 output path.
+        VizError: Pose arrays of the wrong shape, a bad timeline, or a non-.mp4 output path.
     """
     import av
 
@@ -75,9 +75,9 @@ def write_overlay(
 
     video_path, out_path = Path(video_path), Path(out_path)
     if out_path.suffix.lower() != ".mp4":
-        raise ValueError(f"overlay path must end in .mp4, got {str(out_path)!r}")
+        raise VizError(f"overlay path must end in .mp4, got {str(out_path)!r}")
     if out_path.resolve() == video_path.resolve():
-        raise ValueError(f"overlay would overwrite its input {video_path}")
+        raise VizError(f"overlay would overwrite its input {video_path}")
     image, valid, times = _check_pose(pose, layout)
     windows = validate_timeline(timeline) if len(timeline) else []
     info = probe(video_path)
@@ -123,19 +123,17 @@ def _check_pose(pose: PoseLike, layout: SkeletonLayout) -> tuple[np.ndarray, ...
         valid = np.asarray(pose.valid, dtype=bool)
         times = np.asarray(pose.times, dtype=np.float64)
     except AttributeError as err:
-        raise ValueError(f"pose needs image, valid and times arrays ({err})") from None
+        raise VizError(f"pose needs image, valid and times arrays ({err})") from None
     n = layout.num_joints
     if image.ndim != 3 or image.shape[1] != n or image.shape[2] < 2:
-        raise ValueError(
-            f"pose.image must be (T, {n}, 2 or 3) for {layout.name}, got {image.shape}"
-        )
+        raise VizError(f"pose.image must be (T, {n}, 2 or 3) for {layout.name}, got {image.shape}")
     if valid.shape != (len(image),) or times.shape != (len(image),):
-        raise ValueError(
+        raise VizError(
             f"pose.valid and pose.times must be ({len(image)},), "
             f"got {valid.shape} and {times.shape}"
         )
     if len(times) > 1 and np.any(np.diff(times) < 0):
-        raise ValueError("pose.times must be sorted")
+        raise VizError("pose.times must be sorted")
     return image, valid, times
 
 

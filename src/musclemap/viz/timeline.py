@@ -15,29 +15,29 @@ from typing import Any
 import numpy as np
 
 from musclemap.taxonomy import GROUP_IDS, MUSCLE_GROUPS
-from musclemap.viz.body_map import COLOR_STOPS, validate_scores
+from musclemap.viz.body_map import COLOR_STOPS, VizError, validate_scores
 
 
 def validate_timeline(timeline: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, dict]]:
     """Check timeline windows and return `(start_s, end_s, scores)` tuples sorted by start.
 
     Raises:
-        ValueError: Empty timeline, a window without start_s/end_s/muscles, end <= start, or bad
+        VizError: Empty timeline, a window without start_s/end_s/muscles, end <= start, or bad
             muscle scores (see `validate_scores`).
     """
     if isinstance(timeline, Mapping) or not isinstance(timeline, Sequence) or not timeline:
-        raise ValueError("timeline must be a non-empty list of windows")
+        raise VizError("timeline must be a non-empty list of windows")
     out = []
     for i, window in enumerate(timeline):
         try:
             start, end = float(window["start_s"]), float(window["end_s"])
             muscles = window["muscles"]
         except (KeyError, TypeError, ValueError):
-            raise ValueError(
+            raise VizError(
                 f"timeline window {i} needs numeric start_s, end_s and a muscles mapping"
             ) from None
         if not (math.isfinite(start) and math.isfinite(end) and end > start):
-            raise ValueError(f"timeline window {i}: end_s ({end}) must be after start_s ({start})")
+            raise VizError(f"timeline window {i}: end_s ({end}) must be after start_s ({start})")
         out.append((start, end, validate_scores(muscles)))
     return sorted(out, key=lambda w: (w[0], w[1]))
 
@@ -79,11 +79,11 @@ def render_timeline(
         The written path.
 
     Raises:
-        ValueError: Bad timeline (see `validate_timeline`) or a path not ending in .png.
+        VizError: Bad timeline (see `validate_timeline`) or a path not ending in .png.
     """
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise ValueError(f"timeline path must end in .png, got {str(path)!r}")
+        raise VizError(f"timeline path must end in .png, got {str(path)!r}")
     edges, values = timeline_matrix(timeline)
 
     import matplotlib
