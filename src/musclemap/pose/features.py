@@ -139,13 +139,7 @@ def frame_features(world: np.ndarray, fps: float, image: np.ndarray | None = Non
     cols += [_angle(_p(xyz, b) - _p(xyz, a), up) for _, a, b in _SEGMENTS]
     height = -(xyz[..., 1] - hip[:, None, 1]) / scale  # (T, 33): up is -y
     cols += [height[:, _J[j]] for j in _HEIGHT_JOINTS]
-    feet = (
-        np.nanmin(
-            height[:, [_J[f"{s}_{j}"] for s in _SIDES for j in ("heel", "foot_index")]], axis=1
-        )
-        if t
-        else np.zeros(0)
-    )
+    feet = height[:, [_J[f"{s}_{j}"] for s in _SIDES for j in ("heel", "foot_index")]].min(1)
     cols.append(-feet)  # the hip's height above the lowest foot point
     cols.append(np.linalg.norm(_p(xyz, "left_wrist") - _p(xyz, "right_wrist"), axis=-1) / scale)
     cols.append(np.linalg.norm(_p(xyz, "left_ankle") - _p(xyz, "right_ankle"), axis=-1) / scale)

@@ -148,8 +148,8 @@ def find_jumps(
     prev: np.ndarray | None = None
     for i in np.flatnonzero(valid):
         box = _box(image[i], aspect)
-        if not np.isfinite(box).all():
-            continue
+        if not np.isfinite(box).all() or np.hypot(*(box[2:] - box[:2])) < 1e-6:
+            continue  # no joints, or all on one point: nothing to compare
         if prev is not None:
             diag_prev = float(np.hypot(*(prev[2:] - prev[:2])))
             diag = float(np.hypot(*(box[2:] - box[:2])))

@@ -1,0 +1,107 @@
+"""`musclemap data poses`: outputs, resumption, failures, shards, workers."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+pytest.importorskip("mediapipe")
+
+import musclemap.cli  # noqa: E402,F401  (registers the commands)
+from musclemap.cli.app import app  # noqa: E402
+from musclemap.cli.poses import parse_shard, pose_file_names  # noqa: E402
+from musclemap.pose import load_pose_file  # noqa: E402
+
+
+def _manifest(tmp_path: Path, make_video, *, bad: bool = True) -> Path:
+    make_video("a.mp4", num_frames=6)
+    make_video("b.mp4", num_frames=4)
+    (tmp_path / "notes.mp4").write_text("not a video")
+    clips = ["a.mp4", "b.mp4"] + (["notes.mp4", "gone.mp4"] if bad else [])
+    path = tmp_path / "manifest.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["clip", "activity", "split", "labels", "source"])
+        for clip in clips:
+            writer.writerow([clip, "plank", "train", "shoulder;obliques", f"src-{clip}"])
+    return path
+
+
+def _invoke(*args: str):
+    return CliRunner().invoke(app, ["data", "poses", *args])
+
+
+def test_extracts_lists_failures_and_writes_manifest(tmp_path: Path, make_video) -> None:
+    manifest = _manifest(tmp_path, make_video)
+    out = tmp_path / "poses"
+    result = _invoke(str(manifest), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert "2 extracted, 0 already done, 2 failed" in result.output
+    assert "notes.mp4" in result.output and "gone.mp4" in result.output
+    seq = load_pose_file(out / "a.npz")
+    assert len(seq) == 6 and seq.coverage == 0.0  # no person in the generated video
+    with (out / "manifest.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["skeleton"] for r in rows] == ["a.npz", "b.npz", "", ""]
+    assert [r["source"] for r in rows] == [
+        "src-a.mp4",
+        "src-b.mp4",
+        "src-notes.mp4",
+        "src-gone.mp4",
+    ]
+    assert rows[0]["pose_coverage"] == "0.000"
+    assert (out / rows[0]["clip"]).resolve() == (tmp_path / "a.mp4").resolve()
+
+
+def test_resumes_and_shards(tmp_path: Path, make_video) -> None:
+    manifest = _manifest(tmp_path, make_video, bad=False)
+    out = tmp_path / "poses"
+    first = _invoke(str(manifest), "--out", str(out), "--shard", "1/2")
+    assert first.exit_code == 0, first.output
+    assert sorted(p.name for p in out.glob("*.npz")) == ["b.npz"]
+    stamp = (out / "b.npz").stat().st_mtime_ns
+    second = _invoke(str(manifest), "--out", str(out), "--fps", "5")
+    assert second.exit_code == 0, second.output
+    assert "1 extracted, 1 already done, 0 failed" in second.output
+    assert (out / "b.npz").stat().st_mtime_ns == stamp
+    assert load_pose_file(out / "a.npz").fps == 5.0
+    with (out / "manifest.csv").open() as fh:
+        assert [r["skeleton"] for r in csv.DictReader(fh)] == ["a.npz", "b.npz"]
+
+
+def test_damaged_output_is_redone(tmp_path: Path, make_video) -> None:
+    manifest = _manifest(tmp_path, make_video, bad=False)
+    out = tmp_path / "poses"
+    out.mkdir()
+    (out / "a.npz").write_text("half-written")
+    result = _invoke(str(manifest), "--out", str(out), "--shard", "0/2")
+    assert result.exit_code == 0, result.output
+    assert len(load_pose_file(out / "a.npz")) == 6
+
+
+@pytest.mark.slow
+def test_workers(tmp_path: Path, make_video) -> None:
+    manifest = _manifest(tmp_path, make_video)
+    result = _invoke(str(manifest), "--out", str(tmp_path / "poses"), "--workers", "2")
+    assert result.exit_code == 1, result.output
+    assert "2 extracted, 0 already done, 2 failed" in result.output
+
+
+def test_missing_manifest(tmp_path: Path) -> None:
+    result = _invoke(str(tmp_path / "none.csv"), "--out", str(tmp_path / "o"))
+    assert result.exit_code != 0
+
+
+def test_parse_shard_and_names() -> None:
+    assert parse_shard("") == (0, 1)
+    assert parse_shard("2/4") == (2, 4)
+    for bad in ("4/4", "x", "1/0", "-1/3"):
+        with pytest.raises(typer.BadParameter):
+            parse_shard(bad)
+    names = pose_file_names([Path("/d1/a.mp4"), Path("/d2/a.mp4"), Path("/d1/b.mov")])
+    assert names[2] == "b.npz"
+    assert names[0] != names[1] and all(n.startswith("a-") for n in names[:2])

@@ -1,0 +1,57 @@
+"""MediaPipe estimator: settings, no person in a generated video, a real clip end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mediapipe")
+
+from musclemap.pose import PoseEstimator, extract_poses  # noqa: E402
+from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator  # noqa: E402
+
+
+def test_only_complexity_one() -> None:
+    with pytest.raises(ValueError, match="complexity"):
+        MediaPipePoseEstimator(model_complexity=2)
+    est = MediaPipePoseEstimator()
+    assert isinstance(est, PoseEstimator)
+    settings = est.settings()
+    assert settings["model_complexity"] == 1 and settings["mediapipe"]
+    est.close()
+
+
+def test_rejects_non_rgb_frame() -> None:
+    with MediaPipePoseEstimator() as est, pytest.raises(ValueError, match="uint8"):
+        est.estimate(np.zeros((8, 8), np.float32))
+
+
+def test_no_person_gives_no_detection(make_video, tmp_path: Path) -> None:
+    video = make_video("empty_room.mp4", num_frames=8, size=(96, 64))
+    seq = extract_poses(video, fps=10.0, cache_dir=tmp_path / "cache")
+    assert len(seq) == 8
+    assert not seq.valid.any() and seq.coverage == 0.0
+    assert np.isnan(seq.image).all() and np.isnan(seq.world).all()
+    assert seq.extra["estimator"] == "mediapipe_pose"
+
+
+@pytest.mark.slow
+def test_real_clip_end_to_end(wild_dir: Path, tmp_path: Path) -> None:
+    # 2.4 s at 5 fps: the shortest real clip, sampled at 10 fps (frames repeat).
+    video = wild_dir / "clips" / "jumping_jack__treadtv__1.mp4"
+    if not video.is_file():
+        pytest.skip(f"{video} not present")
+    seq = extract_poses(video, fps=10.0, cache_dir=tmp_path / "cache")
+    assert len(seq) >= 20
+    assert seq.coverage >= 0.9
+    assert (seq.width, seq.height) == (448, 360)
+    ok = seq.image[seq.valid]
+    assert np.nanmin(ok[..., :2]) > -0.5 and np.nanmax(ok[..., :2]) < 1.5
+    # World landmarks are metres around the hips: a person is about 1-2 m tall.
+    height = np.nanmax(seq.world[seq.valid][..., 1], axis=1) - np.nanmin(
+        seq.world[seq.valid][..., 1], axis=1
+    )
+    assert 0.8 < float(np.median(height)) < 2.5
+    assert seq.extra["track_jumps_s"] == []
