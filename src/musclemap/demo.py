@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from musclemap.pose.base import PoseSequence
 from musclemap.skeleton import MEDIAPIPE33
 
 EXERCISES = ("squat", "biceps_curl", "shoulder_press")
@@ -135,3 +136,23 @@ def synthetic_landmarks(
     image[..., 1] = 0.45 + 0.3 * (pts[..., 1] - drop[:, None])
     image[..., 2] = 0.95
     return world.astype(np.float32), image.astype(np.float32)
+
+
+def synthetic_pose_sequence(
+    exercise: str = "squat", *, seconds: float = 8.0, fps: float = 10.0, seed: int = 0
+) -> PoseSequence:
+    """A `PoseSequence` of a generated figure doing `exercise` (what the pose stage would give
+    for a 1280x720 video of it); `source` says it is generated."""
+    world, image = synthetic_landmarks(exercise, seconds=seconds, fps=fps, seed=seed)
+    t = len(world)
+    return PoseSequence(
+        image=image,
+        world=world,
+        valid=np.ones(t, bool),
+        times=np.arange(t) / fps,
+        fps=fps,
+        width=1280,
+        height=720,
+        source=f"generated pose sequence ({exercise})",
+        extra={"generated": True},
+    )

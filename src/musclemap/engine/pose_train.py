@@ -450,13 +450,18 @@ def fit(cfg: ExperimentConfig) -> Path:
         },
         "config": config_to_dict(cfg),
     }
-    save_weights(model, meta, run_dir / "model.safetensors", run_dir / "model.json")
+    meta = save_weights(model, meta, run_dir / "model.safetensors", run_dir / "model.json")
+    (run_dir / "MODEL_CARD.md").write_text(model_card(meta))
     export = cfg.extra.get("export_dir", "")
     if export:
         dest = resolve_path(cfg, str(export))
         dest.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(run_dir / "model.safetensors", dest / "default.safetensors")
-        shutil.copyfile(run_dir / "model.json", dest / "default.json")
+        for src, dst in (
+            ("model.safetensors", "default.safetensors"),
+            ("model.json", "default.json"),
+            ("MODEL_CARD.md", "MODEL_CARD.md"),
+        ):
+            shutil.copyfile(run_dir / src, dest / dst)
     log.info(
         "pose_default: new mAP %.3f (extra-trees %s); threshold %.2f -> %s",
         cv["new_map"],
@@ -474,10 +479,68 @@ def build_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
     return kwargs
 
 
-def save_weights(model: nn.Module, meta: dict[str, Any], weights: Path, meta_path: Path) -> None:
-    """safetensors weights plus a JSON meta that records their SHA-256."""
+def save_weights(
+    model: nn.Module, meta: dict[str, Any], weights: Path, meta_path: Path
+) -> dict[str, Any]:
+    """safetensors weights plus a JSON meta that records their SHA-256 (returned)."""
     from safetensors.torch import save_file
 
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
-    meta = {**meta, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
+    meta = {
+        **meta,
+        "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "size_bytes": weights.stat().st_size,
+    }
     meta_path.write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+def _fmt(mean: float | None, std: float | None) -> str:
+    return "n/a" if mean is None else f"{mean:.3f} ± {std or 0.0:.3f}"
+
+
+def model_card(meta: dict[str, Any]) -> str:
+    """The model card (Markdown) of a trained default model, from its metadata."""
+    cv, data, proto = meta["cv"], meta["trained_on"], meta["protocol"]
+    rows = "\n".join(
+        f"| {m} | {_fmt(r['new_map'], r['new_std'])} | {_fmt(r['known_map'], r['known_std'])} |"
+        for m, r in cv.items()
+    )
+    return f"""# musclemap default model: {meta["name"]} v{meta["version"]}
+
+Maps 3.2 s windows of MediaPipe Pose landmarks ({meta["window"]} frames at {meta["fps"]:g} fps,
+stride {meta["stride"]}) to probabilities of the 20 muscle groups; a video's score is the mean
+over its windows with a person. Written by `musclemap train configs/predict_default.yaml`.
+
+- **Weights**: `default.safetensors`, {meta["size_bytes"]} bytes,
+  SHA-256 `{meta["sha256"]}` (checked at load time).
+- **Input**: {meta["input"]} ({meta["normalization"]}).
+- **Threshold** for "active": {meta["threshold"]:.2f}, maximising micro-F1 on the out-of-fold
+  new-activity scores of the training clips.
+- **Data**: {data["clips"]} clips of {data["activities"]} exercises ({data["manifest"]}): short
+  public clips, one exercise each; labels are per activity (primary and major secondary movers),
+  not per person or per repetition.
+
+## Evaluation (leave-activities-out)
+
+{proto["folds"]} folds of activities assigned at random (the foundation's
+`leave_activities_out_folds`), fold seeds {proto["seeds"]}; mean ± std over the
+{proto["folds"] * len(proto["seeds"])} folds of the foundation's mAP (`average_precision_map`).
+*new*: clips of the held-out activities (never seen in training); *known*: held-out clips of
+training activities. Same folds for every row; `extra_trees` is the issue's quick baseline
+(58 clip features + one extra-trees classifier).
+
+| method | new mAP | known mAP |
+|---|---|---|
+{rows}
+
+## Intended use and limits
+
+For exploring which muscle groups an exercise video mainly works: coaching, teaching, app
+prototypes. Not a medical device; it does not measure activation (no EMG), effort or form.
+Labels are exercise-level, so the model answers "which groups does an exercise like this work",
+and it cannot tell a light from a heavy load. Trained on few clips: expect errors on exercises
+unlike the training ones, on several people in view (only the most prominent is followed), on
+clips where the body is partly out of frame, and with unusual camera angles. A single person,
+whole body visible, a few seconds of the exercise work best.
+"""

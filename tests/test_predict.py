@@ -1,0 +1,136 @@
+"""Predictor: packaged weights, pipeline on generated videos, JSON schema, cache, bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from musclemap.demo import synthetic_landmarks, synthetic_pose_sequence
+from musclemap.errors import ConfigError, NoPersonError, VideoError
+from musclemap.pose.base import PoseFrame
+from musclemap.predict import WEIGHTS_DIR, Predictor
+from musclemap.taxonomy import GROUP_IDS
+
+
+class ScriptedEstimator:
+    """Plays a generated squat back, one pose per frame, and counts the calls (no MediaPipe)."""
+
+    name = "scripted"
+
+    def __init__(self, person: bool = True) -> None:
+        self.world, self.image = synthetic_landmarks("squat", seconds=30.0)
+        self.person, self.calls = person, 0
+
+    def settings(self) -> dict[str, Any]:
+        return {"person": self.person}
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        i, self.calls = self.calls, self.calls + 1
+        return PoseFrame(self.image[i], self.world[i]) if self.person else None
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor.default()
+
+
+def check_schema(d: dict[str, Any]) -> None:
+    assert set(d) >= {"video", "muscles", "active", "timeline", "pose_coverage", "people", "model"}
+    assert list(d["muscles"]) == list(GROUP_IDS)
+    assert all(0.0 <= p <= 1.0 for p in d["muscles"].values())
+    assert all(d["muscles"][g] >= d["threshold"] for g in d["active"])
+    assert set(d["model"]) == {"name", "version"}
+    assert d["timeline"] and all(
+        w["end_s"] > w["start_s"] and list(w["muscles"]) == list(GROUP_IDS) for w in d["timeline"]
+    )
+    json.dumps(d)  # serialisable
+
+
+def test_packaged_weights_load_and_are_small(predictor: Predictor) -> None:
+    assert (WEIGHTS_DIR / "default.safetensors").stat().st_size < 20_000_000
+    assert 0.0 < predictor.threshold < 1.0
+    assert (WEIGHTS_DIR / "MODEL_CARD.md").is_file()
+
+
+def test_generated_pose_sequence_gives_a_full_prediction(predictor: Predictor) -> None:
+    pred = predictor.predict_poses(synthetic_pose_sequence("squat", seconds=6.0))
+    d = pred.to_dict()
+    check_schema(d)
+    assert d["pose_coverage"] == 1.0 and d["people"] == 1
+    assert len(d["timeline"]) == 5  # 60 frames, windows of 32 at stride 8 (+ the last)
+    np.testing.assert_allclose(
+        pred.scores_array(),
+        np.mean([list(w["muscles"].values()) for w in d["timeline"]], 0),
+        atol=1e-3,
+    )
+
+
+def test_short_clip_is_one_padded_window_and_too_short_is_refused(predictor: Predictor) -> None:
+    pred = predictor.predict_poses(synthetic_pose_sequence("biceps_curl", seconds=1.5))
+    assert len(pred.timeline) == 1 and any("short clip" in n for n in pred.notes)
+    with pytest.raises(VideoError, match="too short"):
+        predictor.predict_poses(synthetic_pose_sequence("biceps_curl", seconds=0.5))
+
+
+def test_no_person_in_pose_sequence(predictor: Predictor) -> None:
+    seq = synthetic_pose_sequence("squat", seconds=3.0)
+    seq.valid[:] = False
+    with pytest.raises(NoPersonError, match="no person"):
+        predictor.predict_poses(seq)
+    seq.valid[:5] = True
+    with pytest.raises(NoPersonError, match="pose_coverage"):
+        predictor.predict_poses(seq)
+
+
+def test_video_pipeline_and_cache(make_video: Callable[..., Path], tmp_path: Path) -> None:
+    video = make_video("squat.mp4", num_frames=40, fps=10)
+    est = ScriptedEstimator()
+    pred = Predictor.default(cache_dir=tmp_path / "cache", estimator=est).predict(video)
+    check_schema(pred.to_dict())
+    assert est.calls == 40 and pred.pose is not None and len(pred.pose) == 40
+    again = Predictor.default(cache_dir=tmp_path / "cache", estimator=est).predict(video)
+    assert est.calls == 40  # the second run read the cached poses
+    assert again.muscles == pytest.approx(pred.muscles)
+
+
+def test_video_without_person(make_video: Callable[..., Path], tmp_path: Path) -> None:
+    video = make_video("empty.mp4", num_frames=20)
+    p = Predictor.default(cache_dir=tmp_path, estimator=ScriptedEstimator(person=False))
+    with pytest.raises(NoPersonError, match="no person detected"):
+        p.predict(video)
+
+
+def test_bad_files(tmp_path: Path, predictor: Predictor) -> None:
+    with pytest.raises(VideoError, match="not found"):
+        predictor.predict(tmp_path / "missing.mp4")
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video" * 50)
+    with pytest.raises(VideoError):
+        Predictor.default(cache_dir=tmp_path, estimator=ScriptedEstimator()).predict(junk)
+
+
+def test_damaged_weights_are_refused(tmp_path: Path) -> None:
+    weights = tmp_path / "model.safetensors"
+    data = bytearray((WEIGHTS_DIR / "default.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    (tmp_path / "model.json").write_text((WEIGHTS_DIR / "default.json").read_text())
+    with pytest.raises(ConfigError, match="checksum"):
+        Predictor.from_checkpoint(tmp_path)
+
+
+@pytest.mark.slow
+def test_real_clip_end_to_end(wild_dir: Path, tmp_path: Path, predictor: Predictor) -> None:
+    clips = sorted((wild_dir / "clips").glob("*.mp4"), key=lambda p: p.stat().st_size)
+    pred = Predictor.default(cache_dir=tmp_path).predict(clips[len(clips) // 3])
+    d = pred.to_dict()
+    check_schema(d)
+    assert d["pose_coverage"] > 0.5
