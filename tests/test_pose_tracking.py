@@ -48,7 +48,13 @@ def test_find_jumps_flags_switch_not_motion() -> None:
     t = 12
     image = np.stack([_person(0.3 + 0.01 * np.sin(i), 0.5, 0.5, v=33) for i in range(t)])
     valid = np.ones(t, bool)
-    image[8:] = np.stack([_person(0.85, 0.6, 0.2, v=33)] * (t - 8))  # someone small, elsewhere
+    image[8:] = np.stack([_person(0.85, 0.6, 0.15, v=33)] * (t - 8))  # someone small, elsewhere
     valid[6:8] = False
     assert find_jumps(image, valid) == [8]
     assert find_jumps(image[:6], valid[:6]) == []
+
+
+def test_find_jumps_tolerates_fast_pose_change() -> None:
+    # Crouched to stretched out (box diagonal x 1.8) in one step, as in a burpee.
+    image = np.stack([_person(0.5, 0.6, 0.3, v=33), _person(0.5, 0.5, 0.54, v=33)])
+    assert find_jumps(image, np.ones(2, bool)) == []

@@ -125,14 +125,15 @@ def find_jumps(
     valid: np.ndarray,
     *,
     aspect: float = 1.0,
-    max_shift: float = 0.6,
-    max_scale: float = 1.8,
+    max_shift: float = 0.5,
+    max_scale: float = 2.5,
 ) -> list[int]:
     """Frames where a single-person tracker probably switched to someone else.
 
     Compares each detection with the previous one (across gaps): a jump is a box centre moving
     more than `max_shift` box diagonals, or the box diagonal changing by more than `max_scale`
-    times. At 10 fps even fast exercises (jumps, burpees) stay well inside these limits.
+    times. On 34 single-person real clips at 10 fps (burpees, star jumps, crunches included) the
+    largest values seen were 0.28 diagonals and 1.86 times, the latter right after a lost frame.
 
     Args:
         image: (T, V, 3) x, y in [0, 1], score.
