@@ -10,7 +10,7 @@ import pytest
 
 from musclemap.errors import DatasetError, VideoError
 from musclemap.pose import PoseEstimator, PoseFrame, PoseSequence, extract_poses
-from musclemap.pose.base import load_pose_file, save_pose_file
+from musclemap.pose.base import DEFAULT_MAX_SIDE, load_pose_file, save_pose_file
 from musclemap.pose.cache import cache_key, cache_path, content_hash, default_cache_dir
 
 
@@ -141,7 +141,8 @@ def test_extract_poses_uses_estimator_and_cache(tmp_path: Path) -> None:
     extract_poses(video, fps=5.0, estimator=est, cache_dir=tmp_path / "cache")
     assert est.calls == 12
     extract_poses(video, fps=10.0, estimator=ScriptedEstimator(0.1), cache_dir=tmp_path / "cache")
-    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 3
+    extract_poses(video, fps=10.0, estimator=est, cache_dir=tmp_path / "cache", max_side=16)
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 4
 
 
 def test_extract_poses_repeats_frames_without_re_estimating(tmp_path: Path) -> None:
@@ -156,7 +157,8 @@ def test_extract_poses_repeats_frames_without_re_estimating(tmp_path: Path) -> N
 def test_extract_poses_damaged_cache_entry_is_recomputed(tmp_path: Path) -> None:
     video = _video(tmp_path, [1, 3])
     est = ScriptedEstimator()
-    cached = cache_path(content_hash(video), est.name, est.settings(), 10.0, tmp_path)
+    settings = {**est.settings(), "max_side": DEFAULT_MAX_SIDE}
+    cached = cache_path(content_hash(video), est.name, settings, 10.0, tmp_path)
     cached.parent.mkdir(parents=True)
     cached.write_text("garbage")
     seq = extract_poses(video, estimator=est, cache_dir=tmp_path)

@@ -182,3 +182,11 @@ def test_empty_file(tmp_path: Path) -> None:
 def test_bad_fps(make_video) -> None:
     with pytest.raises(ValueError, match="fps"):
         next(iter_frames(make_video(), fps=0.0))
+
+
+def test_max_side_downscales_keeping_aspect(tmp_path: Path) -> None:
+    path = _encode(tmp_path / "v.mp4", _levels(3, h=48, w=64), rotation=90)
+    frames = [f for _, f in iter_frames(path, fps=None, max_side=32)]
+    assert [f.shape for f in frames] == [(32, 24, 3)] * 3  # rotated to portrait, then fit
+    assert int(round(frames[2].mean() / 5)) == 2
+    assert next(iter(iter_frames(path, max_side=100)))[1].shape == (64, 48, 3)  # no upscaling

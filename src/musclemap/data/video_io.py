@@ -95,7 +95,13 @@ def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k=rotation // 90))
 
 
-def _to_rgb(frame: Any, rotation: int) -> np.ndarray:
+def _to_rgb(frame: Any, rotation: int, max_side: int | None = None) -> np.ndarray:
+    """Upright RGB (H, W, 3); with `max_side`, scaled (in the same swscale pass) to fit it."""
+    w, h = frame.width, frame.height
+    if max_side is not None and max(w, h) > max_side:
+        scale = max_side / max(w, h)
+        w, h = max(round(w * scale), 1), max(round(h * scale), 1)
+        frame = frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA")
     return _upright(frame.to_ndarray(format="rgb24"), rotation)  # (H, W, 3)
 
 
@@ -156,7 +162,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
 
 
 def iter_frames(
-    path: str | os.PathLike[str], *, fps: float | None = 10.0
+    path: str | os.PathLike[str], *, fps: float | None = 10.0, max_side: int | None = None
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Stream upright RGB frames sampled at `fps`, never holding more than two decoded frames.
 
@@ -168,6 +174,8 @@ def iter_frames(
     Args:
         path: Video file.
         fps: Sampling rate in frames per second; None yields every frame.
+        max_side: Downscale frames whose longer side exceeds this (keeping the aspect ratio);
+            cheaper than converting full-size frames when a consumer resizes anyway.
 
     Yields:
         `(time_s, frame)`: the chosen frame's presentation time in seconds from the first frame,
@@ -178,6 +186,8 @@ def iter_frames(
     """
     if fps is not None and not (math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be positive, got {fps}")
+    if max_side is not None and max_side < 1:
+        raise ValueError(f"max_side must be positive, got {max_side}")
     path = Path(path)
     with _open(path) as container:
         stream = container.streams.video[0]
@@ -197,15 +207,15 @@ def iter_frames(
             t -= start
             count += 1
             if fps is None:
-                yield t, _to_rgb(frame, rotation)
+                yield t, _to_rgb(frame, rotation, max_side)
                 continue
             # Emit every target time that this frame (or the previous one) is nearest to.
             while k / fps <= t:
                 target = k / fps
                 if prev is not None and abs(target - prev[0]) <= abs(t - target):
-                    yield prev[0], _to_rgb(prev[1], rotation)
+                    yield prev[0], _to_rgb(prev[1], rotation, max_side)
                 else:
-                    yield t, _to_rgb(frame, rotation)
+                    yield t, _to_rgb(frame, rotation, max_side)
                 k += 1
             prev = (t, frame)
         if count == 0:

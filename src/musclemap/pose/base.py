@@ -27,6 +27,9 @@ from musclemap.errors import DatasetError
 
 NUM_JOINTS = 33
 FORMAT_VERSION = 1
+# Frames are downscaled to this longer side before pose: MediaPipe works on 224-256 px crops
+# anyway, and converting full 720p/1080p frames costs more than decoding them.
+DEFAULT_MAX_SIDE = 720
 Progress = Callable[[float, str], None]
 
 
@@ -211,12 +214,13 @@ def extract_poses(
     cache_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
+    max_side: int | None = DEFAULT_MAX_SIDE,
 ) -> PoseSequence:
     """Decode a video at `fps` and estimate one pose per sampled frame, with a cache.
 
     Results are cached per video under `cache_dir` (default `$MUSCLEMAP_CACHE/poses`, else
     `~/.cache/musclemap/poses`), keyed by the file's content hash, the estimator's name and
-    settings, and `fps`; a second call on the same file returns the cached sequence.
+    settings, `fps` and `max_side`; a second call on the same file returns the cached sequence.
 
     Args:
         video_path: Video file.
@@ -225,6 +229,7 @@ def extract_poses(
         cache_dir: Folder of cached pose files.
         progress: Called as `progress(fraction, message)` while decoding.
         use_cache: Read and write the cache.
+        max_side: Longer side frames are downscaled to before pose (None: full size).
 
     Raises:
         VideoError: The video is missing, not a video, corrupt, truncated or has no frames.
@@ -243,7 +248,8 @@ def extract_poses(
         cached = None
         if use_cache:
             digest = content_hash(video_path)
-            cached = cache_path(digest, estimator.name, estimator.settings(), fps, cache_dir)
+            settings = {**estimator.settings(), "max_side": max_side}
+            cached = cache_path(digest, estimator.name, settings, fps, cache_dir)
             if cached.is_file():
                 try:
                     seq = load_pose_file(cached)
@@ -254,7 +260,7 @@ def extract_poses(
                 except DatasetError:
                     cached.unlink(missing_ok=True)  # a damaged cache entry is recomputed
         seq = _estimate_video(
-            video_path, info.width, info.height, info.duration_s, fps, estimator, progress
+            video_path, info.width, info.height, info.duration_s, fps, max_side, estimator, progress
         )
         if cached is not None:
             save_pose_file(seq, cached)
@@ -270,6 +276,7 @@ def _estimate_video(
     height: int,
     duration: float,
     fps: float,
+    max_side: int | None,
     estimator: PoseEstimator,
     progress: Progress | None,
 ) -> PoseSequence:
@@ -281,7 +288,7 @@ def _estimate_video(
         reset()
     frames: list[PoseFrame | None] = []
     times: list[float] = []
-    for t, rgb in iter_frames(path, fps=fps):
+    for t, rgb in iter_frames(path, fps=fps, max_side=max_side):
         # A video slower than `fps` repeats frames; re-running the tracker on them adds nothing.
         if times and t == times[-1]:
             frames.append(frames[-1])
@@ -296,7 +303,7 @@ def _estimate_video(
     jumps = find_jumps(seq.image, seq.valid, aspect=width / max(height, 1))
     seq.extra = {
         "estimator": estimator.name,
-        "settings": estimator.settings(),
+        "settings": {**estimator.settings(), "max_side": max_side},
         "track_jumps_s": [round(float(seq.times[i]), 3) for i in jumps],
     }
     if progress:
