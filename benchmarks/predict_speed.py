@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -85,25 +86,39 @@ def _stick_figure_frames(fps: int) -> list[np.ndarray]:
     return frames
 
 
-def decode_and_pose(video: Path, fps: float) -> tuple[float, int]:
+def decode_only(video: Path, fps: float) -> float:
+    from musclemap.data.video_io import iter_frames
+
+    t0 = time.perf_counter()
+    for _ in iter_frames(video, fps=fps):
+        pass
+    return time.perf_counter() - t0
+
+
+def decode_and_pose(video: Path, fps: float) -> tuple[float, float, int]:
+    """Wall and CPU seconds of decode + MediaPipe on the sampled frames, and the frame count."""
     from musclemap.data.video_io import iter_frames
     from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
+    n = 0
     with MediaPipePoseEstimator() as est:
-        n = sum(est.estimate(rgb) is not None or True for _, rgb in iter_frames(video, fps=fps))
-    return time.perf_counter() - t0, n
+        for _, rgb in iter_frames(video, fps=fps):
+            est.estimate(rgb)
+            n += 1
+    return time.perf_counter() - t0, time.process_time() - c0, n
 
 
-def end_to_end(video: Path, fps: float) -> tuple[float, float]:
+def end_to_end(video: Path, fps: float) -> tuple[float, float, float]:
+    """Wall and CPU seconds of `Predictor.predict` (cold pose cache), and the pose coverage."""
     from musclemap.predict import Predictor
 
     predictor = Predictor.default()
     with tempfile.TemporaryDirectory() as cache:
         predictor.cache_dir = cache  # cold cache: hashing, pose and cache write are counted
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         pred = predictor.predict(video, fps=fps)
-        return time.perf_counter() - t0, pred.pose_coverage
+        return time.perf_counter() - t0, time.process_time() - c0, pred.pose_coverage
 
 
 def main() -> None:
@@ -121,12 +136,15 @@ def main() -> None:
         from musclemap.data.video_io import probe
 
         info = probe(video)
-        pose_s, e2e_s, coverage, frames = [], [], 0.0, 0
+        pose_s, e2e_s, pose_cpu, e2e_cpu, coverage, frames = [], [], [], [], 0.0, 0
+        decode_s = min(decode_only(video, args.fps) for _ in range(args.repeats))
         for _ in range(args.repeats):  # interleaved, so load changes hit both alike
-            t, frames = decode_and_pose(video, args.fps)
+            t, c, frames = decode_and_pose(video, args.fps)
             pose_s.append(t)
-            t, coverage = end_to_end(video, args.fps)
+            pose_cpu.append(c)
+            t, c, coverage = end_to_end(video, args.fps)
             e2e_s.append(t)
+            e2e_cpu.append(c)
     result = {
         "video": desc,
         "width": info.width,
@@ -135,13 +153,17 @@ def main() -> None:
         "sampled_frames": frames,
         "fps": args.fps,
         "pose_coverage": round(coverage, 3),
+        "decode_s": round(decode_s, 3),
         "decode_pose_s": round(min(pose_s), 3),
         "end_to_end_s": round(min(e2e_s), 3),
+        "decode_pose_cpu_s": round(min(pose_cpu), 3),
+        "end_to_end_cpu_s": round(min(e2e_cpu), 3),
         "overhead": round(min(e2e_s) / min(pose_s) - 1.0, 3),
         "x_realtime": round(info.duration_s / min(e2e_s), 2),
         "all_decode_pose_s": [round(t, 3) for t in pose_s],
         "all_end_to_end_s": [round(t, 3) for t in e2e_s],
         "cpu": platform.processor() or platform.machine(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(result, indent=1))
     if args.json:

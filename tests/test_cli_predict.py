@@ -71,6 +71,8 @@ def test_predict_one_video(
             str(out / "m.png"),
             "--timeline",
             str(out / "t.png"),
+            "--overlay",
+            str(out / "o.mp4"),
             "--top-k",
             "5",
             "--threshold",
@@ -82,6 +84,9 @@ def test_predict_one_video(
     d = json.loads((out / "r.json").read_text())
     assert d["threshold"] == 0.3 and d["video"] == str(video)
     assert (out / "m.png").stat().st_size > 0 and (out / "t.png").stat().st_size > 0
+    from musclemap.data.video_io import probe
+
+    assert probe(out / "o.mp4").num_frames > 0
     table = capsys.readouterr().out
     assert sum(gid in table for gid in GROUP_IDS) == 5
 

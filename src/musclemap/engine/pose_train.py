@@ -298,7 +298,11 @@ def _scorer(cfg: ExperimentConfig, method: str):  # noqa: ANN202 - a small closu
             return {c.clip_id: s[i] for i, c in enumerate(test)}
 
         return baseline
-    model_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, name=method))
+    # Another model than the config's gets its defaults (or `extra.kwargs_<name>`).
+    kwargs = cfg.model.kwargs if method == cfg.model.name else cfg.extra.get(f"kwargs_{method}", {})
+    model_cfg = dataclasses.replace(
+        cfg, model=dataclasses.replace(cfg.model, name=method, kwargs=dict(kwargs))
+    )
     kind = input_kind(method)
     return lambda train, test, seed: clip_scores(
         train_model(model_cfg, train, seed=seed), kind, test
@@ -544,3 +548,35 @@ unlike the training ones, on several people in view (only the most prominent is 
 clips where the body is partly out of frame, and with unusual camera angles. A single person,
 whole body visible, a few seconds of the exercise work best.
 """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m musclemap.engine.pose_train CONFIG [--methods ...] [--set k=v ...] [--out J]`:
+    the model-selection table (every method on the same leave-activities-out folds)."""
+    import argparse
+
+    from musclemap.config import load_config
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("config", type=Path)
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["posefeat_mlp", "pose_tcn", "extra_trees", "random", "all_ones"],
+    )
+    parser.add_argument("--set", nargs="*", default=[], help="config overrides key=value")
+    parser.add_argument("--out", type=Path, help="write the JSON table here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    results = compare(load_config(args.config, args.set), args.methods)
+    for m, r in results.items():
+        print(
+            f"{m:14s} new {_fmt(r['new_map'], r['new_std'])}  "
+            f"known {_fmt(r['known_map'], r['known_std'])}"
+        )
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
