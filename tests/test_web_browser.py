@@ -124,9 +124,18 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_video(tmp_path_factory.mktemp("clip") / "synthetic_squat.mp4", frames, fps=10)
 
 
+def wait_js(page: Any, expression: str, timeout: float = 30.0) -> None:
+    """Poll a JS expression until truthy. (Playwright's wait_for_function compiles strings with
+    `new Function`, which the page's Content-Security-Policy rightly forbids.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
+
+
 def _upload_and_wait(page: Any, url: str, clip: Path) -> None:
     page.goto(url)
-    page.wait_for_function("document.getElementById('limits').textContent.includes('200 MB')")
+    wait_js(page, "document.getElementById('limits').textContent.includes('200 MB')")
     page.set_input_files("#file", str(clip))
     page.wait_for_selector("#results:not([hidden])", timeout=120_000)
     page.wait_for_selector("#body-map svg", timeout=30_000)
@@ -151,15 +160,15 @@ def test_upload_shows_body_map_bars_and_synced_timeline(
         assert page.request.get(server_url + href).ok, href
 
     # Clicking the timeline seeks the video and moves the playhead.
-    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=30_000)
+    wait_js(page, "document.getElementById('player').readyState >= 1")
     before = page.get_attribute(".tl-playhead", "transform")
     box = page.locator("#timeline .tl-hit").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
-    page.wait_for_function("document.getElementById('player').currentTime > 0", timeout=10_000)
+    wait_js(page, "document.getElementById('player').currentTime > 0", timeout=10)
     assert page.get_attribute(".tl-playhead", "transform") != before
     assert page.locator("#now .now-chip").count() == 3
     settled = "(v => !v.seeking && v.readyState >= 2)(document.getElementById('player'))"
-    page.wait_for_function(settled, timeout=10_000)
+    wait_js(page, settled, timeout=10)
     page.screenshot(path=str(ARTIFACTS / "web-desktop.png"), full_page=True)
     assert errors == []
     page.close()

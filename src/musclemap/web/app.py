@@ -30,6 +30,7 @@ from musclemap.web.schemas import (
     JobCreated,
     JobStatus,
     MuscleGroupInfo,
+    PredictResult,
     Progress,
 )
 from musclemap.web.uploads import UploadRejected, receive_upload
@@ -93,7 +94,7 @@ def _job_status(job: Job) -> JobStatus:
         filename=job.filename,
         progress=Progress(fraction=job.progress, stage=job.stage),
         error=job.error,
-        result=job.result,
+        result=PredictResult.model_validate(job.result) if job.result else None,
         links=links,
     )
 

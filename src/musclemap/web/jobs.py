@@ -106,13 +106,13 @@ def run_job(
         {"ok": True, "result": predict JSON} or {"ok": False, "error": one-line message}. Errors
         are returned rather than raised so that nothing unpicklable crosses the process boundary.
     """
-    last = [-1.0, ""]
+    last: list[tuple[float, str]] = [(-1.0, "")]
 
     def progress(fraction: float, stage: str) -> None:
         # Each update is an IPC round trip: skip ones the page could not show anyway.
         fraction = min(max(float(fraction), 0.0), 1.0) * PREDICT_SHARE
-        if stage != last[1] or fraction - last[0] >= 0.01:
-            last[:] = [fraction, stage]
+        if stage != last[0][1] or fraction - last[0][0] >= 0.01:
+            last[0] = (fraction, stage)
             progress_map[job_id] = (fraction, stage)
 
     progress_map[job_id] = (0.0, "starting")
@@ -274,7 +274,9 @@ class JobManager:
         job.upload.unlink(missing_ok=True)
 
     def _forget_old(self) -> None:
-        finished = sorted((j for j in self._jobs.values() if j.finished), key=lambda j: j.finished)
+        finished = sorted(
+            (j for j in self._jobs.values() if j.finished), key=lambda j: j.finished or 0.0
+        )
         for old in finished[: max(0, len(finished) - self.keep_finished)]:
             del self._jobs[old.id]
             shutil.rmtree(old.out_dir, ignore_errors=True)

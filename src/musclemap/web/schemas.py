@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class TimelineSegment(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     start_s: float = Field(description="Segment start in seconds from the video's start.")
     end_s: float = Field(description="Segment end in seconds.")
     muscles: dict[str, float] = Field(description="Activation probability per muscle group id.")

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Any
 
 import anyio
 from python_multipart.exceptions import MultipartParseError
@@ -100,7 +101,7 @@ class _FormReceiver:
         self._field: str | None = None  # name of the current text field; None while in the file
         self._text = bytearray()
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> Any:  # python_multipart's MultipartCallbacks TypedDict
         return {
             "on_part_begin": self._part_begin,
             "on_part_data": self._part_data,

@@ -107,6 +107,7 @@ function startUpload(file) {
   $("filename").textContent = file.name;
   $("stage").textContent = "Uploading...";
   $("status").hidden = false;
+  $("upload").classList.add("compact");
   document.body.classList.add("busy");
 
   const form = new FormData();
@@ -139,7 +140,9 @@ function detail(body, fallback) {
 
 function failed(message) {
   document.body.classList.remove("busy");
-  showError(message);
+  $("status").hidden = true;
+  $("upload").classList.remove("compact");
+  showError(capitalise(message));
 }
 
 async function pollJob(jobId) {
