@@ -9,6 +9,9 @@ follows that person's region from frame to frame and only re-detects when tracki
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -65,6 +68,7 @@ class MediaPipePoseEstimator:
             "smooth_landmarks": bool(smooth_landmarks),
         }
         self._pose: Any = None
+        self._fresh = True  # the next process() starts the graph (and logs from C++)
 
     def settings(self) -> dict[str, Any]:
         return {**self._config, "mediapipe": str(self._mp.__version__)}
@@ -77,14 +81,24 @@ class MediaPipePoseEstimator:
         return self._pose
 
     def reset(self) -> None:
-        """Forget the tracked person (call between videos)."""
-        self.close()
+        """Forget the tracked person and the landmark smoothing state (call between videos)."""
+        if self._pose is not None:
+            self._pose.reset()
+            self._fresh = True
 
     def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
         """Landmarks of the tracked person in an (H, W, 3) uint8 RGB frame, or None."""
         if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame_rgb.shape}")
-        result = self._graph().process(np.ascontiguousarray(frame_rgb))
+        graph = self._graph()
+        if self._fresh:
+            # Starting the graph prints TFLite/absl notices straight to fd 2; nothing a user
+            # can act on, so they are dropped (Python exceptions still propagate).
+            with _quiet_native_stderr():
+                result = graph.process(np.ascontiguousarray(frame_rgb))
+            self._fresh = False
+        else:
+            result = graph.process(np.ascontiguousarray(frame_rgb))
         if result.pose_landmarks is None or result.pose_world_landmarks is None:
             return None
         image = np.array(
@@ -102,9 +116,30 @@ class MediaPipePoseEstimator:
         if self._pose is not None:
             self._pose.close()
             self._pose = None
+            self._fresh = True
 
     def __enter__(self) -> MediaPipePoseEstimator:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the duration (C++ logging bypasses Python)."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # stderr replaced, e.g. captured in tests
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
