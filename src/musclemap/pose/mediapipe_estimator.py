@@ -8,6 +8,7 @@ follows that person's region from frame to frame and only re-detects when tracki
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import sys
 from collections.abc import Iterator
@@ -55,12 +56,13 @@ class MediaPipePoseEstimator:
                 "only the complexity-1 pose model and would download the others (fails offline)"
             )
         try:
-            import mediapipe
-        except ImportError as err:
+            # The version, not the module: importing mediapipe takes seconds, and a cached
+            # extraction only needs the settings.
+            self._version = importlib.metadata.version("mediapipe")
+        except importlib.metadata.PackageNotFoundError as err:
             raise ImportError(
                 "MediaPipe is needed for pose estimation: pip install 'musclemap[pose]'"
             ) from err
-        self._mp = mediapipe
         self._config = {
             "model_complexity": int(model_complexity),
             "min_detection_confidence": float(min_detection_confidence),
@@ -71,11 +73,13 @@ class MediaPipePoseEstimator:
         self._fresh = True  # the next process() starts the graph (and logs from C++)
 
     def settings(self) -> dict[str, Any]:
-        return {**self._config, "mediapipe": str(self._mp.__version__)}
+        return {**self._config, "mediapipe": self._version}
 
     def _graph(self) -> Any:
         if self._pose is None:
-            self._pose = self._mp.solutions.pose.Pose(
+            import mediapipe
+
+            self._pose = mediapipe.solutions.pose.Pose(
                 static_image_mode=False, enable_segmentation=False, **self._config
             )
         return self._pose
