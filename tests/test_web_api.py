@@ -60,6 +60,21 @@ class FakePredict:
         }
 
 
+class CrashPredict:
+    """Kills its worker process the first time (as the OOM killer would), then works."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __call__(self, video: Path, *, fps: float | None, progress: Any) -> dict[str, Any]:
+        import os
+
+        if not self.marker.exists():
+            self.marker.touch()
+            os._exit(1)
+        return FakePredict()(video, fps=fps, progress=progress)
+
+
 def fake_render(result: dict[str, Any], out_dir: Path) -> None:
     """Picklable stand-in for the viz renderers (the browser test uses the real ones)."""
     from PIL import Image
@@ -272,11 +287,25 @@ def test_full_queue_is_429_and_work_dir_removed_on_shutdown(tmp_path: Path, clip
         assert busy.get(f"/api/jobs/{second.json()['job_id']}").json()["status"] == "queued"
         assert busy.get(f"/api/jobs/{first.json()['job_id']}/body-map.svg").status_code == 409
         assert len(uploads_of(busy)) == 2  # waiting uploads stay until their job ends
+        started = time.monotonic()
+        assert busy.get("/api/health").status_code == 200
+        assert time.monotonic() - started < 1.0  # inference runs elsewhere: the server answers
         gate.touch()
         assert wait_for(busy, first.json()["job_id"])["status"] == "done"
         assert post(busy, clip).status_code == 202  # room again
         assert work_dir.is_dir()
     assert not work_dir.exists()  # uploads and pictures are deleted on shutdown
+
+
+def test_dead_worker_fails_its_job_and_is_replaced(tmp_path: Path, clip: bytes) -> None:
+    settings = ServerSettings(work_dir=tmp_path, workers=1)
+    app = create_app(settings, predict_fn=CrashPredict(tmp_path / "crashed"), render_fn=fake_render)
+    with TestClient(app) as crashy:
+        body = wait_for(crashy, post(crashy, clip).json()["job_id"])
+        assert body["status"] == "failed" and "worker process died" in body["error"]
+        again = wait_for(crashy, post(crashy, clip).json()["job_id"])
+        assert again["status"] == "done", again["error"]
+        assert uploads_of(crashy) == []
 
 
 def test_serve_command_help() -> None:
