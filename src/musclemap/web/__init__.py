@@ -1,1 +1,1 @@
-"""The web app and REST API behind `musclemap serve` (`musclemap.web.app.create_app`); needs [web]."""
+"""The web app and REST API behind `musclemap serve` (see `musclemap.web.app.create_app`)."""
