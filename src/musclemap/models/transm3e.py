@@ -17,6 +17,7 @@ loss, which the engine adds with equal weight: L = BCE(receiver) + BCE(sender) +
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -43,21 +44,24 @@ class TransM3EOutput:
 def probe_tokens(backbone: nn.Module, input_shape: Sequence[int]) -> TokenOutput:
     """Run `forward_tokens` once on a (1, *input_shape) input to learn token widths and depth.
 
-    Runs on a meta-device copy (no compute, no memory); falls back to a real CPU pass of zeros
-    when a backbone uses an operation without meta support.
+    Small inputs run for real on zeros; large ones (full-size clips) on a meta-device copy, which
+    costs no compute or memory (but a one-off import of the fake-tensor machinery). A backbone
+    with an operation lacking meta support falls back to the real pass.
     """
     shape = (1, *[int(s) for s in input_shape])
-    try:
-        meta = copy.deepcopy(backbone).to("meta").eval()
-        with torch.no_grad():
-            return meta.forward_tokens(torch.zeros(shape, device="meta"))
-    except (NotImplementedError, RuntimeError):
-        was_training = backbone.training
-        backbone.eval()
-        with torch.no_grad():
-            out = backbone.forward_tokens(torch.zeros(shape))
-        backbone.train(was_training)
-        return out
+    if math.prod(shape) > 1_000_000:
+        try:
+            meta = copy.deepcopy(backbone).to("meta").eval()
+            with torch.no_grad():
+                return meta.forward_tokens(torch.zeros(shape, device="meta"))
+        except (NotImplementedError, RuntimeError):
+            pass
+    was_training = backbone.training
+    backbone.eval()
+    with torch.no_grad():
+        out = backbone.forward_tokens(torch.zeros(shape))
+    backbone.train(was_training)
+    return out
 
 
 class TokenHead(nn.Module):
@@ -83,9 +87,11 @@ class TokenHead(nn.Module):
 
 def _strip_head(backbone: nn.Module) -> None:
     # The branch heads (LayerNorm + linear on the fused tokens) replace the backbones' own head
-    # and final norm: `TokenOutput.cls` is taken before that norm, so leaving it would keep
+    # and final norm: `TokenOutput.cls` is taken before that norm, so leaving them would keep
     # parameters that never get a gradient (and break DDP without find_unused_parameters).
     backbone.reset_classifier(0)
+    if isinstance(getattr(backbone, "head", None), nn.Module):
+        backbone.head = nn.Identity()
     if isinstance(getattr(backbone, "norm", None), nn.LayerNorm | nn.BatchNorm1d):
         backbone.norm = nn.Identity()
 

@@ -1,0 +1,111 @@
+"""`musclemap train CONFIG [key=value ...]` and `musclemap benchmark CONFIGS... --out DIR`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from musclemap.cli.app import app
+
+TABLE_KEYS = ("val_known", "val_new", "val_mean", "test_known", "test_new", "test_mean")
+
+
+@app.command(context_settings={"allow_extra_args": False})
+def train(
+    config: Annotated[Path, typer.Argument(help="Experiment config (YAML).")],
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="Dotted overrides, e.g. optim.lr=3e-4.")
+    ] = None,
+) -> None:
+    """Train (or resume) the experiment; prints the run folder.
+
+    Multi-GPU / multi-node: `torchrun --nproc-per-node N -m musclemap.cli train CONFIG`.
+    """
+    import logging
+
+    from musclemap.config import load_config
+    from musclemap.engine.tasks import run_task
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cfg = load_config(config, overrides or [])
+    run_dir = run_task(cfg)
+    typer.echo(str(run_dir))
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.1f}"
+
+
+def benchmark_rows(configs: list[Path], overrides: list[str]) -> list[dict[str, object]]:
+    """One row per config from its run folder's results.json (None values when not run)."""
+    import json
+
+    from musclemap.config import load_config
+    from musclemap.engine.train import run_dir_for
+
+    rows = []
+    for path in configs:
+        cfg = load_config(path, overrides)
+        results_path = run_dir_for(cfg) / "results.json"
+        res = json.loads(results_path.read_text()) if results_path.is_file() else {}
+        rows.append(
+            {
+                "config": path.stem,
+                "model": cfg.model.name,
+                "params_m": None if "num_params" not in res else res["num_params"] / 1e6,
+                **{k: res.get(k) for k in TABLE_KEYS},
+                "run_dir": str(run_dir_for(cfg)),
+            }
+        )
+    return rows
+
+
+def write_benchmark(rows: list[dict[str, object]], out: Path) -> tuple[Path, Path]:
+    """table2.md (percent, like the paper's Table II) and table2.csv (fractions)."""
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    md = out / "table2.md"
+    head = "| Model | #PM | known val | new val | mean val | known test | new test | mean test |"
+    lines = [head, "|" + "---|" * 8]
+    for r in rows:
+        pm = "—" if r["params_m"] is None else f"{r['params_m']:.1f}M"
+        cells = [_fmt(r[k]) for k in TABLE_KEYS]  # type: ignore[arg-type]
+        lines.append(f"| {r['config']} | {pm} | " + " | ".join(cells) + " |")
+    md.write_text("\n".join(lines) + "\n")
+    csv_path = out / "table2.csv"
+    with csv_path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["config"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return md, csv_path
+
+
+@app.command()
+def benchmark(
+    configs: Annotated[list[Path], typer.Argument(help="Experiment configs (one row each).")],
+    out: Annotated[Path, typer.Option(help="Folder for table2.md and table2.csv.")],
+    run: Annotated[bool, typer.Option(help="Train configs that have no results yet.")] = False,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Override for every config, key=value.")
+    ] = None,
+) -> None:
+    """The paper-style Table II from each config's run folder (known/new/mean mAP, #params)."""
+    from musclemap.config import load_config
+    from musclemap.engine.tasks import run_task
+    from musclemap.engine.train import run_dir_for
+
+    if run:
+        for path in configs:
+            cfg = load_config(path, overrides or [])
+            if not (run_dir_for(cfg) / "results.json").is_file():
+                run_task(cfg)
+    rows = benchmark_rows(configs, overrides or [])
+    md, csv_path = write_benchmark(rows, out)
+    typer.echo(md.read_text())
+    missing = [r["config"] for r in rows if r["params_m"] is None]
+    if missing:
+        typer.echo(f"no results yet for: {', '.join(missing)} (train them, or pass --run)")
+    typer.echo(f"wrote {md} and {csv_path}")

@@ -1,0 +1,137 @@
+"""Training tasks: `cfg.task` -> "module:function" of a `fit(cfg) -> run_dir`.
+
+`musclemap train CONFIG` calls `run_task(cfg)`. "supervised" trains any registered model on the
+config's modality (one input, or two for late-fusion models); "transm3e" adds both branches'
+classification losses and the distillation loss (equal weights) and can start stage 2 from
+stage-1 branch checkpoints; "baseline" scores the statistic baselines of Table II (Random,
+All Ones; `extra.baseline`) without training; "pose_default" trains the predict command's
+default model.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from musclemap.config import ExperimentConfig, resolve_path
+from musclemap.data.samples import Batch
+from musclemap.engine.checkpoint import load_checkpoint
+from musclemap.engine.loop import LossFn, model_inputs, unwrap
+from musclemap.engine.train import run_training
+from musclemap.errors import ConfigError
+
+log = logging.getLogger("musclemap.train")
+
+TASKS: dict[str, str] = {
+    "supervised": "musclemap.engine.tasks:fit_supervised",
+    "transm3e": "musclemap.engine.tasks:fit_transm3e",
+    "baseline": "musclemap.engine.tasks:fit_baseline",
+    "pose_default": "musclemap.engine.pose_train:fit",
+}
+
+
+def get_task(name: str) -> Callable[[ExperimentConfig], Path]:
+    if name not in TASKS:
+        raise ConfigError(f"unknown task {name!r}; choose from {', '.join(sorted(TASKS))}")
+    module, func = TASKS[name].split(":")
+    try:
+        return getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"task {name!r} is unavailable ({err})") from None
+
+
+def run_task(cfg: ExperimentConfig) -> Path:
+    """Run the training function named by `cfg.task`; returns the run folder."""
+    return get_task(cfg.task)(cfg)
+
+
+def supervised_loss(criterion: nn.Module) -> LossFn:
+    def compute(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return criterion(model(*model_inputs(model, batch)), batch.labels), {}
+
+    return compute
+
+
+def fit_supervised(cfg: ExperimentConfig) -> Path:
+    """Any registered model trained with BCE / focal loss on its logits."""
+    return run_training(cfg, supervised_loss)
+
+
+def transm3e_loss(criterion: nn.Module, *, kd_weight: float = 1.0) -> LossFn:
+    """L = L_cls(receiver) + L_cls(sender) + kd_weight * L_MCTKD (paper: equal weights)."""
+
+    def compute(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        out = model(*model_inputs(model, batch), with_losses=True)
+        cls_r = criterion(out.receiver_logits, batch.labels)
+        parts = {"cls_receiver": cls_r, "kd": out.kd_loss}
+        loss = cls_r + kd_weight * out.kd_loss
+        if out.sender_logits is not None:
+            parts["cls_sender"] = criterion(out.sender_logits, batch.labels)
+            loss = loss + parts["cls_sender"]
+        return loss, parts
+
+    return compute
+
+
+def init_transm3e_branches(model: nn.Module, cfg: ExperimentConfig) -> None:
+    """Stage 2: start the branches from stage-1 runs (`extra.receiver_init` / `extra.sender_init`).
+
+    A stage-1 checkpoint holds one backbone trained with MCT only; its distillation tokens do not
+    exist yet and its head is replaced, so those keys are listed (not silently dropped).
+    """
+    model = unwrap(model)
+    for key, branch in (("receiver_init", "receiver"), ("sender_init", "sender")):
+        path = cfg.extra.get(key)
+        if not path:
+            continue
+        module = getattr(model, branch, None)
+        if module is None:
+            raise ConfigError(f"extra.{key} given but the model has no {branch} branch")
+        report = load_checkpoint(module, resolve_path(cfg, str(path)), strict=False)
+        log.info("%s from %s: %s", branch, path, report)
+        extra = [k for k in report.missing if "kd_token" not in k]
+        if extra:
+            raise ConfigError(f"{path} lacks {branch} weights: {', '.join(extra[:5])}")
+
+
+def fit_transm3e(cfg: ExperimentConfig) -> Path:
+    """TransM3E (any `transm3e*` model): classification of both branches plus distillation."""
+    weight = float(cfg.extra.get("kd_weight", 1.0))
+    return run_training(
+        cfg, lambda c: transm3e_loss(c, kd_weight=weight), prepare=init_transm3e_branches
+    )
+
+
+def fit_baseline(cfg: ExperimentConfig) -> Path:
+    """Table II's Random / All Ones (`extra.baseline`): predictions and results.json, no model."""
+    import json
+
+    import numpy as np
+
+    from musclemap.baselines import all_ones_scores, random_scores
+    from musclemap.data.datasets import load_rows
+    from musclemap.engine.train import run_dir_for
+    from musclemap.metrics import split_table, write_predictions
+
+    name = str(cfg.extra.get("baseline", ""))
+    rows = [r for r in load_rows(cfg) if r.split != "train"]
+    if name == "random":
+        scores = random_scores(len(rows), seed=cfg.train.seed)
+    elif name == "all_ones":
+        scores = all_ones_scores(len(rows))
+    else:
+        raise ConfigError(f"extra.baseline must be random or all_ones, got {name!r}")
+    run_dir = run_dir_for(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ids = [r.clip_id for r in rows]
+    write_predictions(run_dir / "predictions.csv", ids, scores)
+    table = split_table(rows, dict(zip(ids, np.asarray(scores), strict=True)))
+    (run_dir / "results.json").write_text(
+        json.dumps({"model": name, "num_params": 0, **table}, indent=2)
+    )
+    return run_dir

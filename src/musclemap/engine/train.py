@@ -1,0 +1,381 @@
+"""`fit(cfg) -> run_dir` for every task: data, model, optimiser, epochs, checkpoints, final test.
+
+`run_training(cfg, make_loss, prepare)` is the shared body; the tasks in `musclemap.engine.tasks`
+differ only in how they compute the loss (and prepare the model, e.g. TransM3E's stage-2 init).
+Resuming: when `run_dir/last.pt` exists (and `train.resume`), training continues from the end of
+the last completed epoch with every RNG restored, so the final weights equal those of an
+uninterrupted run on CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from musclemap.config import ExperimentConfig, config_to_dict, save_config
+from musclemap.data.datasets import build_datasets, load_rows
+from musclemap.data.samples import collate_samples
+from musclemap.engine.checkpoint import (
+    atomic_save,
+    load_checkpoint,
+    read_checkpoint,
+    rng_state,
+    set_rng_state,
+)
+from musclemap.engine.distributed import (
+    DistInfo,
+    ShardSampler,
+    barrier,
+    cleanup,
+    gather_predictions,
+    init_distributed,
+    pick_device,
+)
+from musclemap.engine.logging_utils import RunLogger, make_progress
+from musclemap.engine.loop import LossFn, TrainState, evaluate, train_one_epoch, unwrap
+from musclemap.engine.losses import build_loss
+from musclemap.engine.schedule import build_scheduler
+from musclemap.metrics import split_table, write_predictions
+from musclemap.models import build_model
+from musclemap.skeleton import get_layout
+from musclemap.taxonomy import NUM_GROUPS
+
+log = logging.getLogger("musclemap.train")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (seeds legacy global use in dependencies)
+    torch.manual_seed(seed)
+
+
+def run_dir_for(cfg: ExperimentConfig) -> Path:
+    name = cfg.train.run_name or (Path(cfg.source).stem if cfg.source else "run")
+    return Path(cfg.train.out_dir).expanduser() / name
+
+
+def _resolve_kwargs(value: Any, key: str = "") -> Any:
+    # YAML names skeleton layouts by string; models take SkeletonLayout objects.
+    if isinstance(value, dict):
+        return {k: _resolve_kwargs(v, k) for k, v in value.items()}
+    if key == "layout" and isinstance(value, str):
+        return get_layout(value)
+    return value
+
+
+def build_experiment_model(cfg: ExperimentConfig) -> nn.Module:
+    """The registered model named by the config (20 groups unless kwargs say otherwise)."""
+    kwargs = _resolve_kwargs(dict(cfg.model.kwargs))
+    kwargs.setdefault("num_classes", NUM_GROUPS)
+    model = build_model(cfg.model.name, **kwargs)
+    if cfg.model.pretrained:
+        report = load_checkpoint(model, cfg.model.pretrained, strict=False)
+        log.info("pretrained %s: %s", cfg.model.pretrained, report)
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _loader(
+    ds: Dataset,
+    cfg: ExperimentConfig,
+    info: DistInfo,
+    *,
+    train: bool,
+    generator: torch.Generator | None = None,
+) -> DataLoader:
+    if train:
+        sampler: Any = (
+            DistributedSampler(
+                ds, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=cfg.train.seed
+            )
+            if info.enabled
+            else (torch.utils.data.RandomSampler(ds, generator=generator))
+        )
+    else:
+        sampler = ShardSampler(len(ds), rank=info.rank, world_size=info.world_size)  # type: ignore[arg-type]
+    return DataLoader(
+        ds,
+        batch_size=cfg.train.batch_size,
+        sampler=sampler,
+        num_workers=cfg.data.num_workers,
+        collate_fn=collate_samples,
+        generator=generator,
+        persistent_workers=False,
+        drop_last=False,
+    )
+
+
+def evaluate_splits(
+    model: nn.Module,
+    loaders: dict[str, DataLoader],
+    *,
+    device: torch.device,
+    amp: str,
+    info: DistInfo,
+) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Split -> (clip ids, scores), gathered from all ranks, each clip once."""
+    out = {}
+    for split, loader in loaders.items():
+        res = evaluate(unwrap(model), loader, device=device, amp=amp)
+        out[split] = gather_predictions(res.clip_ids, res.scores, info)
+    return out
+
+
+def table_for(
+    rows: list, preds: dict[str, tuple[list[str], np.ndarray]]
+) -> dict[str, float | None]:
+    scores = {cid: s for ids, sc in preds.values() for cid, s in zip(ids, sc, strict=True)}
+    subset = [r for r in rows if r.clip_id in scores]
+    return split_table(subset, scores)
+
+
+def _score(table: dict[str, float | None]) -> float:
+    for key in ("val_mean", "val_known", "val_new"):
+        if table.get(key) is not None:
+            return float(table[key])  # type: ignore[arg-type]
+    return float("-inf")
+
+
+def _save(
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    scaler: Any,
+    state: TrainState,
+    cfg: ExperimentConfig,
+    generator: torch.Generator,
+) -> None:
+    atomic_save(
+        {
+            "model": unwrap(model).state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict(),
+            "epoch": state.epoch,
+            "step": state.step,
+            "best": state.best,
+            "history": state.history,
+            "rng": rng_state(generator),
+            "config": config_to_dict(cfg),
+            "num_params": count_parameters(unwrap(model)),
+        },
+        path,
+    )
+
+
+def run_training(
+    cfg: ExperimentConfig,
+    make_loss: Callable[[nn.Module], LossFn],
+    *,
+    prepare: Callable[[nn.Module, ExperimentConfig], None] | None = None,
+) -> Path:
+    """Train `cfg`'s model with the loss from `make_loss(criterion)`; returns the run folder."""
+    device = pick_device(cfg.train.device)
+    info = init_distributed(device)
+    try:
+        return _run(cfg, make_loss, prepare, device, info)
+    finally:
+        cleanup(info)
+
+
+def _run(
+    cfg: ExperimentConfig,
+    make_loss: Callable[[nn.Module], LossFn],
+    prepare: Callable[[nn.Module, ExperimentConfig], None] | None,
+    device: torch.device,
+    info: DistInfo,
+) -> Path:
+    run_dir = run_dir_for(cfg)
+    logger = RunLogger(run_dir, enabled=info.is_main)
+    if info.is_main:
+        save_config(cfg, run_dir / "config.yaml")
+    seed_everything(cfg.train.seed)
+    rows = load_rows(cfg)
+    datasets = build_datasets(cfg, rows, eval_views=1)  # per-epoch validation: one view
+    model = build_experiment_model(cfg)
+    if prepare is not None:
+        prepare(model, cfg)
+    model.to(device)
+    num_params = count_parameters(model)
+    log.info(
+        "%s: %.2fM parameters, %d train clips",
+        cfg.model.name,
+        num_params / 1e6,
+        len(datasets["train"]),
+    )  # type: ignore[arg-type]
+    generator = torch.Generator().manual_seed(cfg.train.seed)
+    train_loader = _loader(datasets["train"], cfg, info, train=True, generator=generator)
+    val_loaders = {
+        s: _loader(datasets[s], cfg, info, train=False)
+        for s in ("val_known", "val_new")
+        if s in datasets
+    }
+    criterion = build_loss(cfg.train.loss, focal_gamma=cfg.train.focal_gamma)
+    optimizer = _optimizer(model, cfg)
+    steps_per_epoch = max(1, -(-len(train_loader) // cfg.train.accum_steps))
+    total = cfg.train.epochs * steps_per_epoch
+    if cfg.train.max_steps:
+        total = min(total, cfg.train.max_steps)
+    scheduler = build_scheduler(
+        optimizer,
+        kind=cfg.optim.scheduler,
+        total_steps=total,
+        warmup_steps=round(cfg.optim.warmup_epochs * steps_per_epoch),
+        base_lr=cfg.optim.lr,
+        min_lr=cfg.optim.min_lr,
+    )
+    scaler = torch.amp.GradScaler("cuda", enabled=cfg.train.amp == "fp16" and device.type == "cuda")
+    state = TrainState()
+    last = run_dir / "last.pt"
+    if cfg.train.resume and last.is_file():
+        ckpt = read_checkpoint(last)
+        unwrap(model).load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        scaler.load_state_dict(ckpt["scaler"])
+        state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["best"], ckpt["history"])
+        set_rng_state(ckpt["rng"], generator)
+        log.info("resumed from %s at epoch %d, step %d", last, state.epoch, state.step)
+    if info.enabled:
+        ids = [device.index] if device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    compute_loss = make_loss(criterion)
+    progress = make_progress(enabled=info.is_main and cfg.train.log_every > 0)
+    with progress or _Null():
+        task = (
+            progress.add_task("train", total=total, completed=state.step, info="")
+            if (progress)
+            else None
+        )
+
+        def on_step(values: dict[str, float]) -> None:
+            if progress is not None:
+                progress.update(task, advance=1, info=f"loss {values['loss']:.4f}")
+            if cfg.train.log_every > 0 and state.step % cfg.train.log_every == 0:
+                logger.log("train", state.step, values)
+
+        while state.epoch < cfg.train.epochs and not (
+            cfg.train.max_steps and state.step >= cfg.train.max_steps
+        ):
+            if isinstance(train_loader.sampler, DistributedSampler):
+                train_loader.sampler.set_epoch(state.epoch)
+            losses = train_one_epoch(
+                model,
+                train_loader,
+                optimizer,
+                scheduler,
+                compute_loss=compute_loss,
+                state=state,
+                scaler=scaler,
+                device=device,
+                amp=cfg.train.amp,
+                accum_steps=cfg.train.accum_steps,
+                grad_clip=cfg.optim.grad_clip,
+                max_steps=cfg.train.max_steps,
+                on_step=on_step,
+            )
+            state.epoch += 1
+            record: dict[str, Any] = {
+                "epoch": state.epoch,
+                **{f"train_{k}": v for k, v in losses.items()},
+            }
+            is_best = False
+            if val_loaders and (
+                state.epoch % max(cfg.train.eval_every, 1) == 0 or state.epoch == cfg.train.epochs
+            ):
+                table = table_for(
+                    rows,
+                    evaluate_splits(
+                        model, val_loaders, device=device, amp=cfg.train.amp, info=info
+                    ),
+                )
+                record.update({k: v for k, v in table.items() if k.startswith("val")})
+                is_best = _score(table) > state.best
+                state.best = max(state.best, _score(table))
+            state.history.append(record)
+            logger.log("epoch", state.step, record)
+            log.info("epoch %d: %s", state.epoch, record)
+            if info.is_main:
+                _save(last, model, optimizer, scheduler, scaler, state, cfg, generator)
+                if is_best or not val_loaders:
+                    _save(
+                        run_dir / "best.pt",
+                        model,
+                        optimizer,
+                        scheduler,
+                        scaler,
+                        state,
+                        cfg,
+                        generator,
+                    )
+            barrier(info)
+    final_test(cfg, unwrap(model), rows, run_dir, device=device, info=info, num_params=num_params)
+    logger.close()
+    return run_dir
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _optimizer(model: nn.Module, cfg: ExperimentConfig) -> torch.optim.Optimizer:
+    # No weight decay on biases, norms and tokens (1-D or token parameters), as in MViT/timm.
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim <= 1 or "token" in name else decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": cfg.optim.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if cfg.optim.name == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.optim.lr, betas=cfg.optim.betas)
+    if cfg.optim.name == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.optim.lr, momentum=0.9)
+    raise ValueError(f"unknown optimizer {cfg.optim.name!r} (adamw, sgd)")
+
+
+def final_test(
+    cfg: ExperimentConfig,
+    model: nn.Module,
+    rows: list,
+    run_dir: Path,
+    *,
+    device: torch.device,
+    info: DistInfo,
+    num_params: int,
+) -> None:
+    """Best weights on every evaluation split with the test views: predictions + results.json."""
+    best = run_dir / "best.pt"
+    if best.is_file():
+        model.load_state_dict(read_checkpoint(best)["model"])
+    datasets = build_datasets(cfg, rows)
+    loaders = {s: _loader(ds, cfg, info, train=False) for s, ds in datasets.items() if s != "train"}
+    preds = evaluate_splits(model, loaders, device=device, amp=cfg.train.amp, info=info)
+    if not info.is_main:
+        return
+    ids = [c for i, _ in preds.values() for c in i]
+    scores = np.concatenate([s for _, s in preds.values()]) if ids else np.zeros((0, NUM_GROUPS))
+    write_predictions(run_dir / "predictions.csv", ids, scores)
+    table = table_for(rows, preds)
+    results = {"model": cfg.model.name, "num_params": num_params, **table}
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    log.info("test: %s", results)
