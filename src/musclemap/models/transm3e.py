@@ -89,9 +89,10 @@ def _strip_head(backbone: nn.Module) -> None:
     # The branch heads (LayerNorm + linear on the fused tokens) replace the backbones' own head
     # and final norm: `TokenOutput.cls` is taken before that norm, so leaving them would keep
     # parameters that never get a gradient (and break DDP without find_unused_parameters).
-    backbone.reset_classifier(0)
     if isinstance(getattr(backbone, "head", None), nn.Module):
         backbone.head = nn.Identity()
+    else:
+        backbone.reset_classifier(0)
     if isinstance(getattr(backbone, "norm", None), nn.LayerNorm | nn.BatchNorm1d):
         backbone.norm = nn.Identity()
 
