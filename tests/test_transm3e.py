@@ -113,3 +113,15 @@ def test_cls_token_distillation_without_kd_tokens() -> None:
     assert model.receiver.kd_tokens is None
     video, pose = _inputs(model)
     assert model(video, pose, with_losses=True).kd_loss.item() > 0
+
+
+def test_frozen_sender_stays_fixed_and_in_eval() -> None:
+    model = build_model("transm3e", freeze_sender=True, **STANDIN_KW)
+    model.train()
+    assert not model.sender.training and model.receiver.training
+    assert not any(p.requires_grad for p in model.sender.parameters())
+    video, pose = _inputs(model)
+    out = model(video, pose, with_losses=True)
+    (out.logits.sum() + out.kd_loss).backward()
+    assert all(p.grad is None for p in model.sender.parameters())
+    assert all(p.grad is not None for p in model.head_s.parameters())

@@ -201,6 +201,20 @@ class TransM3E(nn.Module):
             kd = self.distiller(rec, snd)
         return TransM3EOutput(logits, logits_r, logits_s, kd)
 
+    def freeze_sender(self) -> None:
+        """Keep the sender backbone fixed (as in the authors' RGB-difference release: 78.6M
+        parameters, 44.4M trainable); the sender's fusion and head still train."""
+        self._sender_frozen = True
+        if self.sender is not None:
+            self.sender.requires_grad_(False)
+            self.sender.eval()
+
+    def train(self, mode: bool = True) -> TransM3E:
+        super().train(mode)
+        if getattr(self, "_sender_frozen", False) and self.sender is not None:
+            self.sender.eval()  # no dropout, drop path or BN updates in a frozen branch
+        return self
+
     def reset_classifier(self, num_classes: int) -> None:
         self.num_classes = num_classes
         for head in (self.head_r, self.head_s):
@@ -244,6 +258,7 @@ def transm3e(
     qk_scale: float | None = 0.8,
     fusion_drop: float = 0.0,
     fusion_drop_path: float = 0.2,
+    freeze_sender: bool = False,
 ) -> TransM3E:
     """TransM3E: RGB MViTv2-S receiver + HD-GCN sender (paper), SP-MCTKD and MCTF by default.
 
@@ -282,6 +297,8 @@ def transm3e(
         fusion_drop_path=fusion_drop_path,
     )
     model.other_input = sender_input  # which Batch field feeds the sender: "pose" | "aux"
+    if freeze_sender and snd is not None:
+        model.freeze_sender()
     return model
 
 
