@@ -1,0 +1,111 @@
+"""Tasks: dispatch, two-stage TransM3E initialisation, the baseline task, evaluate_checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from musclemap.config import load_config
+from musclemap.engine.checkpoint import atomic_save
+from musclemap.engine.evaluate import evaluate_checkpoint
+from musclemap.engine.tasks import get_task, init_transm3e_branches, run_task
+from musclemap.engine.train import build_experiment_model
+from musclemap.errors import ConfigError
+from musclemap.metrics import read_predictions
+
+SMALL = [
+    "data.synthetic=true",
+    "data.clip_len=4",
+    "data.crop_size=32",
+    "data.num_workers=0",
+    "train.log_every=0",
+]
+TM_KW = (
+    "model.kwargs={receiver: mvitv2_test, receiver_input_shape: [3, 4, 32, 32], "
+    "sender: mvitv2_test, sender_input_shape: [3, 4, 32, 32], sender_input: aux}"
+)
+
+
+def test_unknown_task_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown task 'sup'"):
+        get_task("sup")
+
+
+def test_stage2_starts_branches_from_stage1(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    stage1 = build_experiment_model(
+        load_config(None, [*SMALL, "model.name=mvitv2_test", "model.kwargs={num_cls_tokens: 20}"])
+    )
+    atomic_save({"model": stage1.state_dict()}, tmp_path / "s1.pt")
+    cfg = load_config(
+        None,
+        [
+            *SMALL,
+            "task=transm3e",
+            "model.name=transm3e",
+            TM_KW,
+            "data.aux_modality=rgbdiff",
+            f"extra.receiver_init={tmp_path}/s1.pt",
+        ],
+    )
+    model = build_experiment_model(cfg)
+    init_transm3e_branches(model, cfg)
+    got = model.receiver.state_dict()
+    for key, value in stage1.state_dict().items():
+        if key in got:
+            assert torch.equal(got[key], value), key
+    assert torch.equal(model.receiver.blocks[0].attn.qkv.weight, stage1.blocks[0].attn.qkv.weight)
+    # A checkpoint of another architecture is refused, not half-loaded.
+    atomic_save({"model": {"other.weight": torch.zeros(1)}}, tmp_path / "bad.pt")
+    cfg.extra["receiver_init"] = str(tmp_path / "bad.pt")
+    with pytest.raises(ConfigError, match="lacks receiver weights"):
+        init_transm3e_branches(model, cfg)
+
+
+def test_baseline_task_writes_results(tmp_path: Path) -> None:
+    cfg = load_config(
+        None,
+        [
+            "task=baseline",
+            "data.synthetic=true",
+            "extra.baseline=all_ones",
+            f"train.out_dir={tmp_path}",
+            "train.run_name=ones",
+        ],
+    )
+    run_dir = run_task(cfg)
+    res = json.loads((run_dir / "results.json").read_text())
+    assert res["num_params"] == 0 and res["test_known"] is not None
+    with pytest.raises(ConfigError, match="extra.baseline"):
+        run_task(load_config(None, ["task=baseline", "data.synthetic=true"]))
+
+
+@pytest.mark.slow
+def test_evaluate_checkpoint_scores_every_eval_clip_once(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    cfg = load_config(
+        None,
+        [
+            *SMALL,
+            "task=transm3e",
+            "model.name=transm3e",
+            TM_KW,
+            "data.aux_modality=rgbdiff",
+            "data.num_views=2",
+            "train.max_steps=1",
+            "train.epochs=1",
+            "train.batch_size=4",
+            f"train.out_dir={tmp_path}",
+            "train.run_name=tm",
+        ],
+    )
+    run_dir = run_task(cfg)
+    out = evaluate_checkpoint(cfg, run_dir / "best.pt", tmp_path / "eval")
+    preds = read_predictions(out)
+    assert len(preds) == 4  # 8 synthetic clips, 4 of them in val/test splits
+    assert all(v.min() >= 0.0 and v.max() <= 1.0 for v in preds.values())
+    table = json.loads(out.with_suffix(".table.json").read_text())
+    assert set(table) >= {"val_known", "val_new", "test_known", "test_new"}
