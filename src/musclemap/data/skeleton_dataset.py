@@ -1,0 +1,184 @@
+"""Skeleton clips for the GCN models: one pose file per manifest row -> `Sample(pose=(1, W, V, C))`.
+
+Reads the pose files of `musclemap.pose.base` (MediaPipe-33 image and world landmarks), converts
+them to the requested layout by joint name, normalises (hip-centred, torso = 1), augments when
+training and resamples a crop to `window` frames.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from musclemap.data.manifest import ManifestRow
+from musclemap.data.samples import Sample
+from musclemap.data.skeleton_transforms import (
+    crop_and_resample,
+    fill_missing,
+    joint_dropout,
+    normalize_skeleton,
+    random_flip,
+    random_rotation,
+    random_scale,
+    random_shear,
+)
+from musclemap.errors import DatasetError
+from musclemap.skeleton import SkeletonLayout, convert_keypoints, get_layout
+
+log = logging.getLogger(__name__)
+
+Coords = Literal["image", "world"]
+
+
+@dataclass(frozen=True)
+class SkeletonAugment:
+    """Strengths of the training augmentations (0 disables one)."""
+
+    rotation: float = 0.3  # max angle, radians (CTR-GCN's random_rot uses 0.3)
+    scale: tuple[float, float] = (0.9, 1.1)
+    shear: float = 0.2
+    flip: float = 0.5  # probability
+    joint_dropout: float = 0.05  # probability per joint
+    p_interval: tuple[float, float] = (0.5, 1.0)  # kept fraction of the clip
+
+
+@dataclass(frozen=True)
+class _Clip:
+    keypoints: np.ndarray  # (T, V, C) normalised, missing joints 0
+    valid: np.ndarray  # (T,) bool
+
+
+class SkeletonDataset(Dataset[Sample]):
+    """Pose clips from the `skeleton` column of manifest rows.
+
+    Args:
+        rows: manifest rows; each needs `skeleton` (a pose `.npz`).
+        layout: skeleton layout the model expects (or its name); joints are mapped by name.
+        window: frames per sample.
+        train: random crops (and augmentations when `augment`); otherwise the whole clip.
+        seed: base seed of the augmentation randomness.
+        augment: apply the geometric augmentations when training.
+        channels: image coords: 3 = (x, y, visibility), 2 = (x, y); world coords: 3 = (x, y, z),
+            4 = (x, y, z, visibility).
+        coords: "image" (2D pixels, aspect-correct) or "world" (MediaPipe metric 3D).
+        aug: augmentation strengths.
+    """
+
+    def __init__(
+        self,
+        rows: Sequence[ManifestRow],
+        *,
+        layout: SkeletonLayout | str,
+        window: int = 64,
+        train: bool = True,
+        seed: int = 0,
+        augment: bool = True,
+        channels: int = 3,
+        coords: Coords = "image",
+        aug: SkeletonAugment | None = None,
+    ) -> None:
+        allowed = {"image": (2, 3), "world": (3, 4)}
+        if coords not in allowed:
+            raise DatasetError(f"unknown pose coords {coords!r} (image, world)")
+        if channels not in allowed[coords]:
+            raise DatasetError(
+                f"{coords} coords support channels {allowed[coords]}, not {channels}"
+            )
+        if window <= 0:
+            raise DatasetError("window must be positive")
+        self.rows = list(rows)
+        missing = [r.clip_id for r in self.rows if r.skeleton is None]
+        if missing:
+            raise DatasetError(f"{len(missing)} row(s) have no skeleton file, e.g. {missing[0]}")
+        self.layout = get_layout(layout) if isinstance(layout, str) else layout
+        self.window = window
+        self.train = train
+        self.seed = seed
+        self.augment = augment
+        self.channels = channels
+        self.coords = coords
+        self.aug = aug or SkeletonAugment()
+        self.has_score = channels == (3 if coords == "image" else 4)
+        self.ncoord = 2 if coords == "image" else 3
+        self.epoch = 0
+        self._calls = 0
+        self._cache: dict[int, _Clip] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Vary the augmentations by epoch (reproducibly)."""
+        self.epoch = epoch
+
+    def _load(self, i: int) -> _Clip:
+        if i in self._cache:
+            return self._cache[i]
+        from musclemap.pose.base import load_pose_file
+
+        path = self.rows[i].skeleton
+        seq = load_pose_file(path)  # DatasetError naming the file when missing or corrupt
+        try:
+            src = get_layout(seq.layout)
+        except KeyError:
+            raise DatasetError(f"{path}: unknown skeleton layout {seq.layout!r}") from None
+        # image: (T, V, 3) x, y in [0, 1] + visibility; world: (T, V, 4) x, y, z metres + visibility
+        arr = seq.image if self.coords == "image" else seq.world
+        xyz = arr[..., : self.ncoord].copy()
+        if self.coords == "image":
+            # Pixels: normalised x and y have different units unless the frame is square.
+            xyz *= np.array([seq.width, seq.height], dtype=np.float32)
+        kp = np.concatenate([xyz, arr[..., -1:]], axis=-1) if self.has_score else xyz
+        kp[~seq.valid] = np.nan
+        kp = convert_keypoints(kp, src, self.layout)  # (T, V_dst, C), absent joints NaN
+        kp = fill_missing(kp, has_score=self.has_score)
+        if not seq.valid.any():
+            log.warning("%s: no person in any frame; the sample is all zeros", path)
+        kp = normalize_skeleton(kp, self.layout, ncoord=self.ncoord, has_score=self.has_score)
+        clip = _Clip(kp.astype(np.float32), seq.valid.copy())
+        self._cache[i] = clip
+        return clip
+
+    def _rng(self, i: int) -> np.random.Generator:
+        # torch.initial_seed differs per DataLoader worker and epoch; the call counter covers
+        # num_workers=0, where it is constant.
+        self._calls += 1
+        return np.random.default_rng(
+            [self.seed, self.epoch, i, torch.initial_seed() % 2**32, self._calls]
+        )
+
+    def augment_clip(
+        self, kp: np.ndarray, valid: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Training view of one clip: random crop, then the geometric augmentations."""
+        a, nc = self.aug, self.ncoord
+        kp = crop_and_resample(kp, self.window, rng, valid=valid, p_interval=a.p_interval)
+        if not self.augment:
+            return kp
+        if a.rotation:
+            kp = random_rotation(kp, rng, ncoord=nc, max_angle=a.rotation)
+        kp = random_scale(kp, rng, ncoord=nc, low=a.scale[0], high=a.scale[1])
+        if a.shear:
+            kp = random_shear(kp, rng, ncoord=nc, magnitude=a.shear)
+        if a.flip:
+            kp = random_flip(kp, self.layout, rng, p=a.flip)
+        if a.joint_dropout:
+            kp = joint_dropout(kp, rng, p=a.joint_dropout)
+        return kp
+
+    def __getitem__(self, i: int) -> Sample:
+        row = self.rows[i]
+        clip = self._load(i)
+        if self.train:
+            kp = self.augment_clip(clip.keypoints, clip.valid, self._rng(i))
+        else:
+            kp = crop_and_resample(clip.keypoints, self.window, None, valid=clip.valid)
+        pose = torch.from_numpy(np.ascontiguousarray(kp, dtype=np.float32)).unsqueeze(0)
+        labels = torch.as_tensor(np.asarray(row.labels, dtype=np.float32))
+        return Sample(labels=labels, clip_id=row.clip_id, pose=pose)  # pose (1, W, V, C)

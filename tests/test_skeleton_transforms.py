@@ -1,0 +1,111 @@
+"""Skeleton augmentations: pure, seeded, keep missing joints at zero, respect the layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musclemap.data.skeleton_transforms import (
+    crop_and_resample,
+    fill_missing,
+    joint_dropout,
+    normalize_skeleton,
+    random_flip,
+    random_rotation,
+    random_scale,
+    random_shear,
+    rotation_matrix,
+)
+from musclemap.skeleton import COCO17, NTU25
+
+
+def _clip(t: int = 10, v: int = 17, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    kp = rng.normal(size=(t, v, 3)).astype(np.float32)
+    kp[..., 2] = 1.0  # score
+    return kp
+
+
+def test_fill_missing_zeroes_nan_joints_and_scores() -> None:
+    kp = _clip()
+    kp[2, 5, :2] = np.nan
+    kp[3] = np.nan
+    out = fill_missing(kp, has_score=True)
+    assert np.isfinite(out).all()
+    assert (out[2, 5] == 0).all() and (out[3] == 0).all()
+    assert out[2, 4, 2] == 1.0
+
+
+def test_normalize_centres_on_hips_and_scales_torso() -> None:
+    kp = np.zeros((4, 17, 3), np.float32)
+    kp[..., 2] = 1.0
+    lh, rh = COCO17.index("left_hip"), COCO17.index("right_hip")
+    ls, rs = COCO17.index("left_shoulder"), COCO17.index("right_shoulder")
+    kp[:, lh, :2], kp[:, rh, :2] = (110, 200), (90, 200)
+    kp[:, ls, :2], kp[:, rs, :2] = (110, 100), (90, 100)
+    kp[:, 0, 2] = 0.0  # nose missing: must stay at the origin with score 0
+    out = normalize_skeleton(kp, COCO17, ncoord=2, has_score=True)
+    np.testing.assert_allclose(out[:, [lh, rh], :2].mean(1), 0.0, atol=1e-6)
+    np.testing.assert_allclose(out[:, [ls, rs], 1].mean(1), -1.0, atol=1e-6)
+    assert (out[:, 0] == 0).all()
+
+
+def test_normalize_3d_without_score() -> None:
+    kp = _clip(v=25)[..., :3] + 5.0
+    out = normalize_skeleton(kp, NTU25, ncoord=3, has_score=False)
+    assert np.isfinite(out).all() and abs(out.mean()) < abs(kp.mean())
+
+
+def test_rotation_preserves_lengths_and_scores() -> None:
+    kp = _clip()
+    rng = np.random.default_rng(1)
+    out = random_rotation(kp, rng, ncoord=2, max_angle=1.0)
+    np.testing.assert_allclose(
+        np.linalg.norm(out[..., :2], axis=-1), np.linalg.norm(kp[..., :2], axis=-1), rtol=1e-5
+    )
+    assert (out[..., 2] == kp[..., 2]).all()
+    r3 = rotation_matrix(np.array([0.1, 0.2, 0.3]))
+    np.testing.assert_allclose(r3 @ r3.T, np.eye(3), atol=1e-12)
+
+
+def test_transforms_are_seeded_and_keep_zeros() -> None:
+    kp = _clip()
+    kp[:, 3] = 0.0  # a missing joint
+    for fn in (random_rotation, random_scale, random_shear):
+        a = fn(kp, np.random.default_rng(7), ncoord=2)
+        b = fn(kp, np.random.default_rng(7), ncoord=2)
+        np.testing.assert_array_equal(a, b)
+        assert (a[:, 3] == 0).all()
+        assert not np.array_equal(a, kp)
+
+
+def test_joint_dropout_drops_whole_joints() -> None:
+    out = joint_dropout(_clip(), np.random.default_rng(0), p=0.5)
+    dropped = (out == 0).all(axis=(0, 2))
+    assert 0 < dropped.sum() < 17
+
+
+def test_flip_swaps_pairs_and_negates_x() -> None:
+    kp = _clip()
+    out = random_flip(kp, COCO17, np.random.default_rng(0), p=1.0)
+    ls, rs = COCO17.index("left_shoulder"), COCO17.index("right_shoulder")
+    np.testing.assert_allclose(out[:, ls, 0], -kp[:, rs, 0])
+    np.testing.assert_allclose(out[:, ls, 1], kp[:, rs, 1])
+    np.testing.assert_array_equal(random_flip(kp, COCO17, np.random.default_rng(0), p=0.0), kp)
+
+
+def test_crop_and_resample() -> None:
+    kp = np.zeros((20, 2, 3), np.float32)
+    kp[:, 0, 0] = np.arange(20)
+    kp[:, :, 2] = 1.0
+    kp[:3] = 0.0  # no person in the first frames
+    valid = np.ones(20, bool)
+    valid[:3] = False
+    full = crop_and_resample(kp, 35, None, valid=valid)
+    assert full.shape == (35, 2, 3)
+    np.testing.assert_allclose(full[[0, -1], 0, 0], [3, 19])
+    assert np.all(np.diff(full[:, 0, 0]) > 0)
+    crop = crop_and_resample(kp, 8, np.random.default_rng(0), valid=valid, p_interval=(0.5, 0.5))
+    assert crop.shape == (8, 2, 3)
+    assert crop[-1, 0, 0] - crop[0, 0, 0] == pytest.approx(8 - 1, abs=1)  # half of 17 frames
+    assert crop_and_resample(kp, 5, None, valid=np.zeros(20, bool)).sum() == 0
