@@ -21,14 +21,16 @@ def train(
 ) -> None:
     """Train (or resume) the experiment; prints the run folder.
 
-    Multi-GPU / multi-node: `torchrun --nproc-per-node N -m musclemap.cli train CONFIG`.
+    Multi-GPU / multi-node: `torchrun --nproc-per-node N "$(which musclemap)" train CONFIG`.
     """
     import logging
+    import os
 
     from musclemap.config import load_config
     from musclemap.engine.tasks import run_task
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    main_rank = os.environ.get("RANK", "0") == "0"  # torchrun: only rank 0 talks
+    logging.basicConfig(level=logging.INFO if main_rank else logging.WARNING, format="%(message)s")
     cfg = load_config(config, overrides or [])
     run_dir = run_task(cfg)
     typer.echo(str(run_dir))

@@ -1,6 +1,6 @@
 """torchrun / DistributedDataParallel helpers: gloo on CPU, nccl on GPU.
 
-`torchrun --nproc-per-node N -m musclemap.cli train CONFIG` sets RANK / WORLD_SIZE / LOCAL_RANK;
+`torchrun --nproc-per-node N "$(which musclemap)" train CONFIG` sets RANK / WORLD_SIZE / LOCAL_RANK;
 without them everything runs in one process. Evaluation shards clips without padding and gathers
 them once, so every clip is scored exactly once whatever the world size.
 """
