@@ -107,7 +107,7 @@ def benchmark(
     rows = benchmark_rows(configs, overrides or [])
     md, csv_path = write_benchmark(rows, out)
     typer.echo(md.read_text())
-    missing = [r["config"] for r in rows if r["params_m"] is None]
+    missing = [str(r["config"]) for r in rows if r["params_m"] is None]
     if missing:
         typer.echo(f"no results yet for: {', '.join(missing)} (train them, or pass --run)")
     typer.echo(f"wrote {md} and {csv_path}")

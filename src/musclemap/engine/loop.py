@@ -39,7 +39,9 @@ class EvalResult:
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    return model.module if hasattr(model, "module") else model
+    """The model inside a DistributedDataParallel wrapper (or the model itself)."""
+    inner = getattr(model, "module", None)
+    return inner if isinstance(inner, nn.Module) else model
 
 
 def model_inputs(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, ...]:
@@ -96,11 +98,8 @@ def train_one_epoch(
         group_size = min(accum_steps, num - group_start)
         stepping = i - group_start == group_size - 1
         batch = batch.to(device)
-        sync = (
-            contextlib.nullcontext()
-            if stepping or not hasattr(model, "no_sync")
-            else (model.no_sync())
-        )
+        no_sync = getattr(model, "no_sync", None)  # DDP: all-reduce only when stepping
+        sync = no_sync() if no_sync is not None and not stepping else contextlib.nullcontext()
         with sync:
             with autocast(device, amp):
                 loss, parts = compute_loss(model, batch)

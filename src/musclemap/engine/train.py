@@ -9,10 +9,12 @@ uninterrupted run on CPU.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from musclemap.config import ExperimentConfig, config_to_dict, save_config
 from musclemap.data.datasets import build_datasets, load_rows
+from musclemap.data.manifest import ManifestRow
 from musclemap.data.samples import collate_samples
 from musclemap.engine.checkpoint import (
     atomic_save,
@@ -101,10 +104,11 @@ def _loader(
                 ds, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=cfg.train.seed
             )
             if info.enabled
-            else (torch.utils.data.RandomSampler(ds, generator=generator))
+            else (torch.utils.data.RandomSampler(ds, generator=generator))  # type: ignore[arg-type]
         )
     else:
-        sampler = ShardSampler(len(ds), rank=info.rank, world_size=info.world_size)  # type: ignore[arg-type]
+        size = len(ds)  # type: ignore[arg-type]
+        sampler = ShardSampler(size, rank=info.rank, world_size=info.world_size)
     return DataLoader(
         ds,
         batch_size=cfg.train.batch_size,
@@ -134,7 +138,7 @@ def evaluate_splits(
 
 
 def table_for(
-    rows: list, preds: dict[str, tuple[list[str], np.ndarray]]
+    rows: list[ManifestRow], preds: dict[str, tuple[list[str], np.ndarray]]
 ) -> dict[str, float | None]:
     scores = {cid: s for ids, sc in preds.values() for cid, s in zip(ids, sc, strict=True)}
     subset = [r for r in rows if r.clip_id in scores]
@@ -148,29 +152,121 @@ def _score(table: dict[str, float | None]) -> float:
     return float("-inf")
 
 
-def _save(
-    path: Path,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-    scaler: Any,
-    state: TrainState,
+@dataclass
+class Run:
+    """Everything one training run holds (built by `setup_run`)."""
+
+    cfg: ExperimentConfig
+    device: torch.device
+    info: DistInfo
+    run_dir: Path
+    logger: RunLogger
+    rows: list[ManifestRow]
+    model: nn.Module
+    train_loader: DataLoader
+    val_loaders: dict[str, DataLoader]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    generator: torch.Generator
+    total_steps: int
+    num_params: int
+
+
+def setup_run(
     cfg: ExperimentConfig,
-    generator: torch.Generator,
-) -> None:
+    device: torch.device,
+    info: DistInfo,
+    prepare: Callable[[nn.Module, ExperimentConfig], None] | None,
+) -> Run:
+    """Seed, save the config, build data (one validation view), model, optimiser, schedule."""
+    run_dir = run_dir_for(cfg)
+    logger = RunLogger(run_dir, enabled=info.is_main)
+    if info.is_main:
+        save_config(cfg, run_dir / "config.yaml")
+    seed_everything(cfg.train.seed)
+    rows = load_rows(cfg)
+    datasets = build_datasets(cfg, rows, eval_views=1)
+    model = build_experiment_model(cfg)
+    if prepare is not None:
+        prepare(model, cfg)
+    model.to(device)
+    generator = torch.Generator().manual_seed(cfg.train.seed)
+    train_loader = _loader(datasets["train"], cfg, info, train=True, generator=generator)
+    val_loaders: dict[str, DataLoader] = {
+        s: _loader(datasets[s], cfg, info, train=False)
+        for s in ("val_known", "val_new")
+        if s in datasets
+    }
+    optimizer = _optimizer(model, cfg)
+    steps_per_epoch = max(1, -(-len(train_loader) // cfg.train.accum_steps))
+    total = cfg.train.epochs * steps_per_epoch
+    if cfg.train.max_steps:
+        total = min(total, cfg.train.max_steps)
+    scheduler = build_scheduler(
+        optimizer,
+        kind=cfg.optim.scheduler,
+        total_steps=total,
+        warmup_steps=round(cfg.optim.warmup_epochs * steps_per_epoch),
+        base_lr=cfg.optim.lr,
+        min_lr=cfg.optim.min_lr,
+    )
+    scaler = torch.amp.GradScaler("cuda", enabled=cfg.train.amp == "fp16" and device.type == "cuda")
+    num_params = count_parameters(model)
+    log.info(
+        "%s: %.2fM parameters, %d train clips",
+        cfg.model.name,
+        num_params / 1e6,
+        len(train_loader.sampler),  # type: ignore[arg-type]
+    )
+    return Run(
+        cfg,
+        device,
+        info,
+        run_dir,
+        logger,
+        rows,
+        model,
+        train_loader,
+        val_loaders,
+        optimizer,
+        scheduler,
+        scaler,
+        generator,
+        total,
+        num_params,
+    )
+
+
+def restore(run: Run) -> TrainState:
+    """Continue from `run_dir/last.pt` (weights, optimiser, schedule, scaler, every RNG)."""
+    last = run.run_dir / "last.pt"
+    if not (run.cfg.train.resume and last.is_file()):
+        return TrainState()
+    ckpt = read_checkpoint(last)
+    run.model.load_state_dict(ckpt["model"])
+    run.optimizer.load_state_dict(ckpt["optimizer"])
+    run.scheduler.load_state_dict(ckpt["scheduler"])
+    run.scaler.load_state_dict(ckpt["scaler"])
+    set_rng_state(ckpt["rng"], run.generator)
+    log.info("resumed from %s at epoch %d, step %d", last, ckpt["epoch"], ckpt["step"])
+    return TrainState(ckpt["epoch"], ckpt["step"], ckpt["best"], ckpt["history"])
+
+
+def save_run(run: Run, state: TrainState, path: Path) -> None:
     atomic_save(
         {
-            "model": unwrap(model).state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "scaler": scaler.state_dict(),
+            "model": unwrap(run.model).state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict(),
+            "scaler": run.scaler.state_dict(),
             "epoch": state.epoch,
             "step": state.step,
             "best": state.best,
             "history": state.history,
-            "rng": rng_state(generator),
-            "config": config_to_dict(cfg),
-            "num_params": count_parameters(unwrap(model)),
+            "rng": rng_state(run.generator),
+            "config": config_to_dict(run.cfg),
+            "num_params": run.num_params,
         },
         path,
     )
@@ -186,101 +282,63 @@ def run_training(
     device = pick_device(cfg.train.device)
     info = init_distributed(device)
     try:
-        return _run(cfg, make_loss, prepare, device, info)
+        run = setup_run(cfg, device, info, prepare)
+        state = restore(run)
+        if info.enabled:
+            ids = [device.index] if device.type == "cuda" else None
+            run.model = nn.parallel.DistributedDataParallel(run.model, device_ids=ids)
+        criterion = build_loss(cfg.train.loss, focal_gamma=cfg.train.focal_gamma)
+        fit_epochs(run, state, make_loss(criterion))
+        final_test(
+            cfg,
+            unwrap(run.model),
+            run.rows,
+            run.run_dir,
+            device=device,
+            info=info,
+            num_params=run.num_params,
+        )
+        run.logger.close()
+        return run.run_dir
     finally:
         cleanup(info)
 
 
-def _run(
-    cfg: ExperimentConfig,
-    make_loss: Callable[[nn.Module], LossFn],
-    prepare: Callable[[nn.Module, ExperimentConfig], None] | None,
-    device: torch.device,
-    info: DistInfo,
-) -> Path:
-    run_dir = run_dir_for(cfg)
-    logger = RunLogger(run_dir, enabled=info.is_main)
-    if info.is_main:
-        save_config(cfg, run_dir / "config.yaml")
-    seed_everything(cfg.train.seed)
-    rows = load_rows(cfg)
-    datasets = build_datasets(cfg, rows, eval_views=1)  # per-epoch validation: one view
-    model = build_experiment_model(cfg)
-    if prepare is not None:
-        prepare(model, cfg)
-    model.to(device)
-    num_params = count_parameters(model)
-    log.info(
-        "%s: %.2fM parameters, %d train clips",
-        cfg.model.name,
-        num_params / 1e6,
-        len(datasets["train"]),
-    )  # type: ignore[arg-type]
-    generator = torch.Generator().manual_seed(cfg.train.seed)
-    train_loader = _loader(datasets["train"], cfg, info, train=True, generator=generator)
-    val_loaders = {
-        s: _loader(datasets[s], cfg, info, train=False)
-        for s in ("val_known", "val_new")
-        if s in datasets
-    }
-    criterion = build_loss(cfg.train.loss, focal_gamma=cfg.train.focal_gamma)
-    optimizer = _optimizer(model, cfg)
-    steps_per_epoch = max(1, -(-len(train_loader) // cfg.train.accum_steps))
-    total = cfg.train.epochs * steps_per_epoch
-    if cfg.train.max_steps:
-        total = min(total, cfg.train.max_steps)
-    scheduler = build_scheduler(
-        optimizer,
-        kind=cfg.optim.scheduler,
-        total_steps=total,
-        warmup_steps=round(cfg.optim.warmup_epochs * steps_per_epoch),
-        base_lr=cfg.optim.lr,
-        min_lr=cfg.optim.min_lr,
+def _finished(cfg: ExperimentConfig, state: TrainState) -> bool:
+    return state.epoch >= cfg.train.epochs or bool(
+        cfg.train.max_steps and state.step >= cfg.train.max_steps
     )
-    scaler = torch.amp.GradScaler("cuda", enabled=cfg.train.amp == "fp16" and device.type == "cuda")
-    state = TrainState()
-    last = run_dir / "last.pt"
-    if cfg.train.resume and last.is_file():
-        ckpt = read_checkpoint(last)
-        unwrap(model).load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["best"], ckpt["history"])
-        set_rng_state(ckpt["rng"], generator)
-        log.info("resumed from %s at epoch %d, step %d", last, state.epoch, state.step)
-    if info.enabled:
-        ids = [device.index] if device.type == "cuda" else None
-        model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
-    compute_loss = make_loss(criterion)
-    progress = make_progress(enabled=info.is_main and cfg.train.log_every > 0)
-    with progress or _Null():
-        task = (
-            progress.add_task("train", total=total, completed=state.step, info="")
-            if (progress)
+
+
+def fit_epochs(run: Run, state: TrainState, compute_loss: LossFn) -> None:
+    """Epochs until done: train, validate (known/new), log, save last.pt and best.pt."""
+    cfg = run.cfg
+    progress = make_progress(enabled=run.info.is_main and cfg.train.log_every > 0)
+    with progress or contextlib.nullcontext():
+        bar = (
+            progress.add_task("train", total=run.total_steps, completed=state.step, info="")
+            if progress
             else None
         )
 
         def on_step(values: dict[str, float]) -> None:
             if progress is not None:
-                progress.update(task, advance=1, info=f"loss {values['loss']:.4f}")
+                progress.update(bar, advance=1, info=f"loss {values['loss']:.4f}")
             if cfg.train.log_every > 0 and state.step % cfg.train.log_every == 0:
-                logger.log("train", state.step, values)
+                run.logger.log("train", state.step, values)
 
-        while state.epoch < cfg.train.epochs and not (
-            cfg.train.max_steps and state.step >= cfg.train.max_steps
-        ):
-            if isinstance(train_loader.sampler, DistributedSampler):
-                train_loader.sampler.set_epoch(state.epoch)
+        while not _finished(cfg, state):
+            if isinstance(run.train_loader.sampler, DistributedSampler):
+                run.train_loader.sampler.set_epoch(state.epoch)
             losses = train_one_epoch(
-                model,
-                train_loader,
-                optimizer,
-                scheduler,
+                run.model,
+                run.train_loader,
+                run.optimizer,
+                run.scheduler,
                 compute_loss=compute_loss,
                 state=state,
-                scaler=scaler,
-                device=device,
+                scaler=run.scaler,
+                device=run.device,
                 amp=cfg.train.amp,
                 accum_steps=cfg.train.accum_steps,
                 grad_clip=cfg.optim.grad_clip,
@@ -293,51 +351,29 @@ def _run(
                 **{f"train_{k}": v for k, v in losses.items()},
             }
             is_best = False
-            if val_loaders and (
-                state.epoch % max(cfg.train.eval_every, 1) == 0 or state.epoch == cfg.train.epochs
-            ):
-                table = table_for(
-                    rows,
-                    evaluate_splits(
-                        model, val_loaders, device=device, amp=cfg.train.amp, info=info
-                    ),
+            due = state.epoch % max(cfg.train.eval_every, 1) == 0 or _finished(cfg, state)
+            if run.val_loaders and due:
+                preds = evaluate_splits(
+                    run.model, run.val_loaders, device=run.device, amp=cfg.train.amp, info=run.info
                 )
+                table = table_for(run.rows, preds)
                 record.update({k: v for k, v in table.items() if k.startswith("val")})
                 is_best = _score(table) > state.best
                 state.best = max(state.best, _score(table))
             state.history.append(record)
-            logger.log("epoch", state.step, record)
+            run.logger.log("epoch", state.step, record)
             log.info("epoch %d: %s", state.epoch, record)
-            if info.is_main:
-                _save(last, model, optimizer, scheduler, scaler, state, cfg, generator)
-                if is_best or not val_loaders:
-                    _save(
-                        run_dir / "best.pt",
-                        model,
-                        optimizer,
-                        scheduler,
-                        scaler,
-                        state,
-                        cfg,
-                        generator,
-                    )
-            barrier(info)
-    final_test(cfg, unwrap(model), rows, run_dir, device=device, info=info, num_params=num_params)
-    logger.close()
-    return run_dir
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+            if run.info.is_main:
+                save_run(run, state, run.run_dir / "last.pt")
+                if is_best or not run.val_loaders:
+                    save_run(run, state, run.run_dir / "best.pt")
+            barrier(run.info)
 
 
 def _optimizer(model: nn.Module, cfg: ExperimentConfig) -> torch.optim.Optimizer:
     # No weight decay on biases, norms and tokens (1-D or token parameters), as in MViT/timm.
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
@@ -356,7 +392,7 @@ def _optimizer(model: nn.Module, cfg: ExperimentConfig) -> torch.optim.Optimizer
 def final_test(
     cfg: ExperimentConfig,
     model: nn.Module,
-    rows: list,
+    rows: list[ManifestRow],
     run_dir: Path,
     *,
     device: torch.device,

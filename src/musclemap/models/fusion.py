@@ -156,8 +156,18 @@ class MCTF(_ResidualFusion):
 class CrossAttentionFusion(MCTF):
     """Table V "CrossAttention": each set attends only to the other (Qm->Kr,Vr and Qr->Km,Vm)."""
 
-    def __init__(self, dim: int, **kwargs: float | int | None) -> None:
-        super().__init__(dim, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        dim: int,
+        *,
+        num_heads: int = 1,
+        qk_scale: float | None = 0.8,
+        drop: float = 0.0,
+        drop_path: float = 0.2,
+    ) -> None:
+        super().__init__(
+            dim, num_heads=num_heads, qk_scale=qk_scale, drop=drop, drop_path=drop_path
+        )
         del self.proj["mm"], self.proj["rr"]  # no self-attention terms here
 
     def mix(self, m: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
@@ -227,13 +237,13 @@ def build_token_fusion(
     drop_path: float = 0.2,
 ) -> nn.Module:
     """One of TOKEN_FUSIONS for tokens of width `dim`."""
-    attn_kw = dict(num_heads=num_heads, qk_scale=qk_scale, drop=drop, drop_path=drop_path)
-    if name == "mctf":
-        return MCTF(dim, **attn_kw)
-    if name == "cross_attention":
-        return CrossAttentionFusion(dim, **attn_kw)
-    if name == "self_attention":
-        return SelfAttentionFusion(dim, **attn_kw)
+    if name in ("mctf", "cross_attention", "self_attention"):
+        cls = {
+            "mctf": MCTF,
+            "cross_attention": CrossAttentionFusion,
+            "self_attention": SelfAttentionFusion,
+        }[name]
+        return cls(dim, num_heads=num_heads, qk_scale=qk_scale, drop=drop, drop_path=drop_path)
     if name in ("sum", "mul"):
         return ElementwiseFusion(name)
     if name == "none":

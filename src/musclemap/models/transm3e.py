@@ -41,6 +41,14 @@ class TransM3EOutput:
     kd_loss: torch.Tensor  # scalar (0 without distillation)
 
 
+def forward_tokens(backbone: nn.Module, x: torch.Tensor) -> TokenOutput:
+    """`backbone.forward_tokens(x)` (typed: nn.Module attributes are opaque to mypy)."""
+    out = backbone.forward_tokens(x)  # type: ignore[operator]
+    if not isinstance(out, TokenOutput):
+        raise TypeError(f"{type(backbone).__name__}.forward_tokens must return a TokenOutput")
+    return out
+
+
 def probe_tokens(backbone: nn.Module, input_shape: Sequence[int]) -> TokenOutput:
     """Run `forward_tokens` once on a (1, *input_shape) input to learn token widths and depth.
 
@@ -53,13 +61,13 @@ def probe_tokens(backbone: nn.Module, input_shape: Sequence[int]) -> TokenOutput
         try:
             meta = copy.deepcopy(backbone).to("meta").eval()
             with torch.no_grad():
-                return meta.forward_tokens(torch.zeros(shape, device="meta"))
+                return forward_tokens(meta, torch.zeros(shape, device="meta"))
         except (NotImplementedError, RuntimeError):
             pass
     was_training = backbone.training
     backbone.eval()
     with torch.no_grad():
-        out = backbone.forward_tokens(torch.zeros(shape))
+        out = forward_tokens(backbone, torch.zeros(shape))
     backbone.train(was_training)
     return out
 
@@ -67,10 +75,10 @@ def probe_tokens(backbone: nn.Module, input_shape: Sequence[int]) -> TokenOutput
 class TokenHead(nn.Module):
     """Fuse a branch's classification and distillation tokens, then classify their mean."""
 
-    def __init__(self, dim: int, *, num_classes: int, fusion: str, **fusion_kw: float) -> None:
+    def __init__(self, dim: int, *, num_classes: int, fusion: str, module: nn.Module) -> None:
         super().__init__()
         self.fusion_name = fusion
-        self.fusion = build_token_fusion(fusion, dim=dim, **fusion_kw)  # type: ignore[arg-type]
+        self.fusion = module  # from `build_token_fusion(fusion, dim=dim, ...)`
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, num_classes)
 
@@ -92,7 +100,7 @@ def _strip_head(backbone: nn.Module) -> None:
     if isinstance(getattr(backbone, "head", None), nn.Module):
         backbone.head = nn.Identity()
     else:
-        backbone.reset_classifier(0)
+        backbone.reset_classifier(0)  # type: ignore[operator]
     if isinstance(getattr(backbone, "norm", None), nn.LayerNorm | nn.BatchNorm1d):
         backbone.norm = nn.Identity()
 
@@ -142,21 +150,26 @@ class TransM3E(nn.Module):
         self.num_classes = num_classes
         self.other_input = "pose"  # the Batch field of the sender's input (set by the builder)
         self.receiver, self.sender = receiver, sender
-        fusion_kw = dict(
-            num_heads=fusion_heads, qk_scale=qk_scale, drop=fusion_drop, drop_path=fusion_drop_path
-        )
+
+        def head(dim: int) -> TokenHead:
+            module = build_token_fusion(
+                fusion,
+                dim=dim,
+                num_heads=fusion_heads,
+                qk_scale=qk_scale,
+                drop=fusion_drop,
+                drop_path=fusion_drop_path,
+            )
+            return TokenHead(dim, num_classes=num_classes, fusion=fusion, module=module)
+
         probe_r = probe_tokens(receiver, receiver_input_shape)
-        self.head_r = TokenHead(
-            probe_r.cls.shape[-1], num_classes=num_classes, fusion=fusion, **fusion_kw
-        )
+        self.head_r = head(probe_r.cls.shape[-1])
         self.head_s: TokenHead | None = None
         self.distiller: TokenDistiller | None = None
         if sender is None:
             return
         probe_s = probe_tokens(sender, sender_input_shape)
-        self.head_s = TokenHead(
-            probe_s.cls.shape[-1], num_classes=num_classes, fusion=fusion, **fusion_kw
-        )
+        self.head_s = head(probe_s.cls.shape[-1])
         if kd == "none":
             return
         source = "cls" if kd_tokens == "cls" else "kd"
@@ -176,8 +189,8 @@ class TransM3E(nn.Module):
     def forward_features(
         self, video: torch.Tensor, other: torch.Tensor | None = None
     ) -> tuple[TokenOutput, TokenOutput | None]:
-        rec = self.receiver.forward_tokens(video)
-        snd = None if other is None or self.sender is None else self.sender.forward_tokens(other)
+        rec = forward_tokens(self.receiver, video)
+        snd = None if other is None or self.sender is None else forward_tokens(self.sender, other)
         return rec, snd
 
     def forward_head(self, rec: TokenOutput, snd: TokenOutput | None = None) -> torch.Tensor:
@@ -360,8 +373,8 @@ class LateFusion(nn.Module):
     def forward_features(self, video: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
         if other is None:
             raise ValueError("late fusion needs both modalities")
-        f_r = self.proj_r(self.norm_r(self.receiver.forward_tokens(video).cls.mean(1)))  # (B, D)
-        f_s = self.proj_s(self.norm_s(self.sender.forward_tokens(other).cls.mean(1)))
+        f_r = self.proj_r(self.norm_r(forward_tokens(self.receiver, video).cls.mean(1)))  # (B, D)
+        f_s = self.proj_s(self.norm_s(forward_tokens(self.sender, other).cls.mean(1)))
         if self.mode == "concat":
             return torch.cat([f_r, f_s], dim=-1)
         return f_r + f_s if self.mode == "sum" else f_r * f_s
