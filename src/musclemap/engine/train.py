@@ -281,6 +281,7 @@ def run_training(
     """Train `cfg`'s model with the loss from `make_loss(criterion)`; returns the run folder."""
     device = pick_device(cfg.train.device)
     info = init_distributed(device)
+    run = None
     try:
         run = setup_run(cfg, device, info, prepare)
         state = restore(run)
@@ -298,9 +299,10 @@ def run_training(
             info=info,
             num_params=run.num_params,
         )
-        run.logger.close()
         return run.run_dir
     finally:
+        if run is not None:
+            run.logger.close()  # also after a crash: release train.log
         cleanup(info)
 
 
