@@ -109,3 +109,8 @@ def test_evaluate_checkpoint_scores_every_eval_clip_once(tmp_path: Path) -> None
     assert all(v.min() >= 0.0 and v.max() <= 1.0 for v in preds.values())
     table = json.loads(out.with_suffix(".table.json").read_text())
     assert set(table) >= {"val_known", "val_new", "test_known", "test_new"}
+    # Without the second modality the same checkpoint runs RGB-only (receiver branch).
+    cfg.data.aux_modality = ""
+    rgb_only = read_predictions(evaluate_checkpoint(cfg, run_dir / "best.pt", tmp_path / "rgb"))
+    assert set(rgb_only) == set(preds)
+    assert any(abs(rgb_only[k] - preds[k]).max() > 1e-6 for k in preds)
