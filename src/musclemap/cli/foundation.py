@@ -127,19 +127,13 @@ def _print_split(path: Path, rows: list) -> None:
 
 def _evaluate_config(config: Path, checkpoint: Path, overrides: list[str]) -> tuple[list, Path]:
     """Run a checkpoint on its config's data; returns the evaluated rows and predictions."""
-    from musclemap.config import load_config, resolve_path
-    from musclemap.data.manifest import read_manifest
-    from musclemap.data.splits import leave_activities_out_folds
+    from musclemap.config import load_config
+    from musclemap.data.datasets import load_rows
     from musclemap.engine.evaluate import evaluate_checkpoint
 
     cfg = load_config(config, overrides)
     predictions = evaluate_checkpoint(cfg, checkpoint, checkpoint.with_suffix(".predictions.csv"))
-    rows = read_manifest(resolve_path(cfg, cfg.data.manifest))
-    if cfg.data.fold >= 0:  # the same leave-activities-out fold the run trained on
-        rows = leave_activities_out_folds(rows, cfg.data.num_folds, cfg.data.fold_seed)[
-            cfg.data.fold
-        ]
-    return rows, predictions
+    return load_rows(cfg), predictions  # the same rows (and fold) the run trained on
 
 
 def _fmt(v: float | None) -> str:
