@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,3 +142,18 @@ def test_wild_manifest_validates(wild_dir):
     res = musclemap("data", "validate", wild_dir / "manifest.csv", "--no-decode")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "180 clips, 88 activities" in res.stdout
+
+
+def test_evaluate_config_with_checkpoint(tmp_path):
+    config = Path(__file__).resolve().parents[1] / "configs" / "stgcn_smoke.yaml"
+    res = musclemap("train", config, f"train.out_dir={tmp_path}", "train.run_name=run")
+    assert res.returncode == 0, res.stdout + res.stderr
+    ckpt = tmp_path / "run" / "best.pt"
+    assert ckpt.is_file()
+    res = musclemap("evaluate", config, "--checkpoint", ckpt, "--json", tmp_path / "t.json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    table = json.loads((tmp_path / "t.json").read_text())
+    assert set(table) == {"val_known", "val_new", "val_mean", "test_known", "test_new", "test_mean"}
+    assert all(v is None or 0 <= v <= 1 for v in table.values())
+    res = musclemap("evaluate", config)
+    assert res.returncode == 1 and "needs --checkpoint" in res.stderr
