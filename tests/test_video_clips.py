@@ -16,8 +16,10 @@ from musclemap.data.video_clips import (
     STD,
     SpatialParams,
     VideoClipDataset,
+    average_views,
     color_jitter,
     crop_and_flip,
+    fold_views,
     sample_spatial_params,
     scaled_size,
     temporal_indices,
@@ -106,11 +108,36 @@ def test_test_views_rgb_values_and_rgbdiff(make_video: Callable[..., Path]) -> N
     # RGB difference = next sampled frame minus this one (the blue ramp steps by 2*16/255).
     diff = s.aux[0, 2, :, 10, 10] * STD[2]
     assert torch.allclose(diff, torch.full_like(diff, 32 / 255), atol=0.02)
-    # Multi-view averaging in the evaluator: the mean over V of per-view logits.
     batch = collate_samples([s, s])
     assert batch.video is not None and batch.video.shape == (2, 3, 3, 4, 32, 32)
-    logits = batch.video.flatten(0, 1).mean(dim=(1, 2, 3, 4)).view(2, 3)
-    assert torch.allclose(logits.mean(1), batch.video.mean(dim=(1, 2, 3, 4, 5)), atol=1e-5)
+
+
+def test_multiview_fold_and_average() -> None:
+    video = torch.randn(2, 5, 3, 4, 8, 8)  # (B, V, C, T, H, W)
+    flat, views = fold_views(video)
+    assert flat.shape == (10, 3, 4, 8, 8) and views == 5
+    assert torch.equal(flat[7], video[1, 2])
+    scores = flat.mean(dim=(1, 2, 3, 4)).unsqueeze(1).repeat(1, 20)  # a stand-in model
+    avg = average_views(scores, views)
+    assert avg.shape == (2, 20)
+    torch.testing.assert_close(avg[1, 0], video[1].mean())
+    train = torch.randn(2, 3, 4, 8, 8)
+    assert fold_views(train) == (train, 1)
+    with pytest.raises(ValueError):
+        fold_views(torch.zeros(3, 4, 8, 8))
+
+
+def test_dataloader_workers_give_the_same_samples(make_video: Callable[..., Path]) -> None:
+    path = make_video(num_frames=20, size=(64, 48))
+    ds = VideoClipDataset(
+        [_row(path), _row(path, "b")], modality="rgb", train=True, seed=3, **SMALL
+    )
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=2, num_workers=2, collate_fn=collate_samples
+    )
+    batch = next(iter(loader))
+    assert batch.video is not None and batch.clip_ids == [path.name, "b"]
+    assert torch.equal(batch.video[1], ds[1].video)
 
 
 def test_flow_modality_with_cache(make_video: Callable[..., Path], tmp_path: Path) -> None:

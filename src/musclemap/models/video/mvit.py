@@ -13,6 +13,7 @@ token. Module and parameter names follow PySlowFast so its `.pyth` checkpoints l
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -59,16 +60,18 @@ def attention_pool(
     prefix, x = x[:, :, :num_prefix], x[:, :, num_prefix:]
     b, n, _, c = x.shape
     t, h, w = thw
-    x = x.reshape(b * n, t, h, w, c).permute(0, 4, 1, 2, 3)  # (B*heads, C, T, H, W)
+    # (B*heads, C, T, H, W) as a channels-last view: the conv then needs no layout copies.
+    x = x.reshape(b * n, t, h, w, c).permute(0, 4, 1, 2, 3)
     x = pool(x)
     new_thw = list(x.shape[2:])
-    x = x.reshape(b, n, c, -1).transpose(2, 3)
+    x = x.permute(0, 2, 3, 4, 1).reshape(b, n, -1, c)
     x = torch.cat([prefix, x], dim=2)
     if norm is not None:
         x = norm(x)
     return (x.squeeze(1) if squeeze else x), new_thw
 
 
+@functools.lru_cache(maxsize=64)
 def _rel_index(q_size: int, k_size: int, device: torch.device) -> torch.Tensor:
     # Distances between query and key positions on a common grid when their strides differ.
     q_ratio, k_ratio = max(k_size / q_size, 1.0), max(q_size / k_size, 1.0)
@@ -79,7 +82,7 @@ def _rel_index(q_size: int, k_size: int, device: torch.device) -> torch.Tensor:
     return (dist + (k_size - 1) * k_ratio).long()  # (q_size, k_size)
 
 
-def rel_pos_bias(
+def rel_pos_terms(
     q: torch.Tensor,
     q_thw: Sequence[int],
     k_thw: Sequence[int],
@@ -87,10 +90,11 @@ def rel_pos_bias(
     rel_pos_h: torch.Tensor,
     rel_pos_w: torch.Tensor,
 ) -> torch.Tensor:
-    """Decomposed relative position bias (B, heads, Nq, Nk) for the patch queries `q`.
+    """Per-query relative position terms (B, heads, Nq, kt + kh + kw).
 
-    `q` holds only patch tokens (B, heads, qt*qh*qw, C), unscaled, as in PySlowFast's
-    `cal_rel_pos_spatial` / `cal_rel_pos_temporal`.
+    `q` holds only patch queries (B, heads, qt*qh*qw, C), unscaled, as in PySlowFast's
+    `cal_rel_pos_spatial` / `cal_rel_pos_temporal`: the bias of query i and key (t, h, w) is
+    `terms[i, t] + terms[i, kt + h] + terms[i, kt + kh + w]`.
     """
     b, n, _, c = q.shape
     (qt, qh, qw), (kt, kh, kw) = q_thw, k_thw
@@ -98,11 +102,62 @@ def rel_pos_bias(
     rt = rel_pos_t[_rel_index(qt, kt, q.device)]  # (qt, kt, C)
     rh = rel_pos_h[_rel_index(qh, kh, q.device)]
     rw = rel_pos_w[_rel_index(qw, kw, q.device)]
-    bt = torch.einsum("bnthwc,tkc->bnthwk", rq, rt)
-    bh = torch.einsum("bnthwc,hkc->bnthwk", rq, rh)
-    bw = torch.einsum("bnthwc,wkc->bnthwk", rq, rw)
-    bias = bt[..., :, None, None] + bh[..., None, :, None] + bw[..., None, None, :]
-    return bias.reshape(b, n, qt * qh * qw, kt * kh * kw)
+    terms = [
+        torch.einsum("bnthwc,tkc->bnthwk", rq, rt),
+        torch.einsum("bnthwc,hkc->bnthwk", rq, rh),
+        torch.einsum("bnthwc,wkc->bnthwk", rq, rw),
+    ]
+    return torch.cat(terms, dim=-1).reshape(b, n, qt * qh * qw, kt + kh + kw)
+
+
+@functools.lru_cache(maxsize=64)
+def key_one_hots(
+    k_thw: tuple[int, int, int],
+    num_prefix: int,
+    width: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """(P + Nk, width): each patch key's one-hot t, h and w positions; prefix keys and the
+    columns past kt + kh + kw are zero. Constant per shape, so cached."""
+    kt, kh, kw = k_thw
+    tt, hh, ww = torch.meshgrid(torch.arange(kt), torch.arange(kh), torch.arange(kw), indexing="ij")
+    eye = torch.eye(kt + kh + kw, width, dtype=dtype)
+    onehot = eye[tt.flatten()] + eye[kt + hh.flatten()] + eye[kt + kh + ww.flatten()]
+    return F.pad(onehot, (0, 0, num_prefix, 0)).to(device)
+
+
+def attention_with_rel_pos(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    q_thw: Sequence[int],
+    k_thw: Sequence[int],
+    num_prefix: int,
+    rel_pos_t: torch.Tensor,
+    rel_pos_h: torch.Tensor,
+    rel_pos_w: torch.Tensor,
+) -> torch.Tensor:
+    """softmax(q k^T / sqrt(C) + decomposed rel-pos bias) v, without materialising the bias.
+
+    The bias is a sum of per-query terms picked by the key's t, h and w, so it is appended to the
+    query/key features (terms to q, one-hot positions to k) and one fused
+    `scaled_dot_product_attention` call computes exactly the same logits.
+    """
+    p, c = num_prefix, q.shape[-1]
+    scale = c**-0.5
+    terms = rel_pos_terms(q[:, :, p:], q_thw, k_thw, rel_pos_t, rel_pos_h, rel_pos_w)
+    num_terms = terms.shape[-1]
+    # Fused kernels want equal q/k/v widths in multiples of 8; zero columns change nothing.
+    extra = num_terms + (-(c + num_terms)) % 8
+    # Prefix queries get no positional bias; terms are pre-divided by the scale SDPA applies.
+    terms = F.pad(terms / scale, (0, extra - num_terms, p, 0))
+    q_ext = torch.cat([q, terms], dim=-1)  # (B, heads, P + Nq, C + extra)
+    onehot = key_one_hots(tuple(k_thw), p, extra, k.device, k.dtype)  # type: ignore[arg-type]
+    k_ext = torch.cat([k, onehot.expand(*k.shape[:2], -1, -1)], dim=-1)
+    v_ext = F.pad(v, (0, extra))
+    out = F.scaled_dot_product_attention(q_ext, k_ext, v_ext, scale=scale)
+    return out[..., :c]
 
 
 class MultiScaleAttention(nn.Module):
@@ -159,13 +214,13 @@ class MultiScaleAttention(nn.Module):
         q, q_thw = attention_pool(q, self.pool_q, thw, p, self.norm_q)
         k, k_thw = attention_pool(k, self.pool_k, thw, p, self.norm_k)
         v, _ = attention_pool(v, self.pool_v, thw, p, self.norm_v)
-        bias = rel_pos_bias(
-            q[:, :, p:], q_thw, k_thw, self.rel_pos_t, self.rel_pos_h, self.rel_pos_w
+        out = attention_with_rel_pos(
+            q, k, v, q_thw, k_thw, p, self.rel_pos_t, self.rel_pos_h, self.rel_pos_w
         )
-        bias = F.pad(bias, (p, 0, p, 0))  # prefix tokens get no positional bias
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
-        # Residual pooling: add the pooled query to the patch-token outputs.
-        out = torch.cat([out[:, :, :p], out[:, :, p:] + q[:, :, p:]], dim=2)
+        # Residual pooling: add the pooled query to the patch-token outputs (not the prefix).
+        keep = torch.ones(q.shape[2], 1, device=q.device, dtype=q.dtype)
+        keep[:p] = 0
+        out = torch.addcmul(out, q, keep)
         out = out.transpose(1, 2).reshape(b, -1, self.dim_out)
         return self.proj(out), q_thw
 
