@@ -14,6 +14,7 @@ import argparse
 import fnmatch
 import json
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -42,17 +43,24 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def _timed(fn, device: torch.device, *, warmup: int, repeats: int) -> list[float]:  # noqa: ANN001
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(fn, device: torch.device, *, warmup: int, repeats: int):  # noqa: ANN001, ANN202
+    """Wall-clock and process CPU seconds of each repeat."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
         _sync(device)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
         fn()
         _sync(device)
         times.append(time.perf_counter() - start)
-    return times
+        cpu.append(_cpu_seconds() - cpu_start)
+    return times, cpu
 
 
 def count_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
@@ -102,8 +110,11 @@ def bench_model(name: str, args: argparse.Namespace) -> dict[str, object]:
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    fwd = _timed(forward, device, warmup=args.warmup, repeats=args.repeats)
+    fwd, fwd_cpu = _timed(forward, device, warmup=args.warmup, repeats=args.repeats)
     med = statistics.median(fwd)
+    # Process CPU time: with one thread on a shared machine it is about the wall time an idle
+    # core would need; with more threads it also counts spin-waiting.
+    record["forward_cpu_s"] = statistics.median(fwd_cpu)
     record.update(
         forward_s=med,
         forward_times_s=fwd,
@@ -124,8 +135,9 @@ def bench_model(name: str, args: argparse.Namespace) -> dict[str, object]:
 
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
-        bwd = _timed(step, device, warmup=args.warmup, repeats=args.repeats)
+        bwd, bwd_cpu = _timed(step, device, warmup=args.warmup, repeats=args.repeats)
         med = statistics.median(bwd)
+        record["train_cpu_s"] = statistics.median(bwd_cpu)
         record.update(train_step_s=med, train_times_s=bwd, train_clips_per_s=args.batch / med)
         if device.type == "cuda":
             record["train_peak_mem_gib"] = torch.cuda.max_memory_allocated() / 2**30
@@ -172,11 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         line = (
             f"{name:14s} {rec['gmacs']:7.1f} GMACs  fwd {rec['forward_s']:.3f} s "
             f"({rec['forward_clips_per_s']:.2f} clips/s, "
-            f"{rec['forward_gmacs_per_s']:.1f} GMAC/s)"
+            f"{rec['forward_gmacs_per_s']:.1f} GMAC/s, cpu {rec['forward_cpu_s']:.2f} s)"
         )
         if args.backward:
             line += (
-                f"  fwd+bwd {rec['train_step_s']:.3f} s ({rec['train_clips_per_s']:.2f} clips/s)"
+                f"  fwd+bwd {rec['train_step_s']:.3f} s ({rec['train_clips_per_s']:.2f} clips/s,"
+                f" cpu {rec['train_cpu_s']:.2f} s)"
             )
         print(line, flush=True)
     if args.json is not None:

@@ -128,6 +128,10 @@ def test_sdpa_attention_matches_pyslowfast_formulation() -> None:
     )
 
 
-def test_bad_token_counts_raise() -> None:
+def test_bad_token_counts_and_oversized_input_raise() -> None:
     with pytest.raises(ValueError):
         build_model("mvitv2_test", num_cls_tokens=0)
+    model = build_model("mvitv2_test")  # sized for 4x32x32
+    with pytest.raises(ValueError, match="num_frames"):
+        model(torch.zeros(1, 3, 8, 32, 32))
+    assert model(torch.zeros(1, 3, 2, 32, 32)).shape == (1, 20)  # smaller inputs are fine

@@ -410,6 +410,12 @@ class MViT(nn.Module):
     ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
         x = self.patch_embed(x)  # (B, D, T', H', W')
         thw = list(x.shape[2:])
+        if any(s > m for s, m in zip(thw, self.patch_dims, strict=True)):
+            # The relative position tables only span the configured input size.
+            raise ValueError(
+                f"input {tuple(x.shape[2:])} patches exceed the model's {tuple(self.patch_dims)}; "
+                "build it with larger num_frames / img_size"
+            )
         x = x.flatten(2).transpose(1, 2)  # (B, N, D)
         prefix = [self.cls_token.expand(x.shape[0], -1, -1)]
         if self.kd_token is not None:
