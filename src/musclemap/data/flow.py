@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,18 +84,20 @@ def _scaled_gray(frames: np.ndarray, size: int) -> np.ndarray:
     )
 
 
-def _flow_fn(method: str):  # noqa: ANN202 - an OpenCV callable
+def _flow_fn(method: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     import cv2
 
+    cv: Any = cv2  # the stubs lack the DIS / optflow factories
+
     if method == "dis":
-        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        dis = cv.DISOpticalFlow_create(cv.DISOPTICAL_FLOW_PRESET_MEDIUM)
         return lambda a, b: dis.calc(a, b, None)
     if method == "farneback":
-        return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+        return lambda a, b: cv.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
     if method == "tvl1":
-        if not hasattr(cv2, "optflow"):
+        if not hasattr(cv, "optflow"):
             raise ValueError("TV-L1 needs opencv-contrib (cv2.optflow); use 'dis' or 'farneback'")
-        tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()
+        tvl1 = cv.optflow.DualTVL1OpticalFlow_create()
         return lambda a, b: tvl1.calc(a, b, None)
     raise ValueError(f"unknown flow method {method!r}; expected one of {METHODS}")
 
@@ -127,7 +131,7 @@ def _compute_video_flow(path: Path, settings: FlowSettings) -> FlowField:
     fn = _flow_fn(settings.method)
     flows, prev = [], None
     for lo in range(0, len(grid), _CHUNK):
-        gray = _scaled_gray(read_clip(path, grid[lo : lo + _CHUNK]), settings.size)
+        gray = _scaled_gray(read_clip(path, grid[lo : lo + _CHUNK].tolist()), settings.size)
         for frame in gray:
             if prev is not None:
                 flows.append(quantize_flow(fn(prev, frame), settings.bound))

@@ -85,7 +85,8 @@ def sample_spatial_params(
     if rng is None:
         raise ValueError("training transforms need an rng")
     factors = 1.0 + rng.uniform(-jitter, jitter, size=3)
-    order = tuple(int(i) for i in rng.permutation(3))
+    o = rng.permutation(3)
+    order = (int(o[0]), int(o[1]), int(o[2]))
     return SpatialParams(
         short_side=int(round(rng.uniform(*train_scale))),
         crop=crop,
@@ -294,7 +295,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
         if "rgb" in wanted or "rgbdiff" in wanted:
             # One extra frame a step later feeds the T differences of the RGB-difference input.
             ext = np.append(idx, min(idx[-1] + self.sampling_rate, num_frames - 1))
-            frames = rgb_view(read_clip(row.clip, ext), params, train=self.train)
+            frames = rgb_view(read_clip(row.clip, ext.tolist()), params, train=self.train)
             if "rgb" in wanted:
                 out["rgb"] = rgb_to_input(frames[:-1])
             if "rgbdiff" in wanted:

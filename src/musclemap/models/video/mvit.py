@@ -184,12 +184,13 @@ class MultiScaleAttention(nn.Module):
 
         def pool(kernel: Sequence[int], stride: Sequence[int]) -> nn.Conv3d:
             # Depth-wise over head_dim channels, shared by the heads (PySlowFast mode "conv").
+            kt, kh, kw = kernel
             return nn.Conv3d(
                 head_dim,
                 head_dim,
-                tuple(kernel),
-                stride=tuple(stride),
-                padding=tuple(k // 2 for k in kernel),
+                (kt, kh, kw),
+                stride=(stride[0], stride[1], stride[2]),
+                padding=(kt // 2, kh // 2, kw // 2),
                 groups=head_dim,
                 bias=False,
             )
@@ -297,26 +298,28 @@ class TransformerBasicHead(nn.Module):
         return self.projection(self.dropout(x))
 
 
-def _block_schedule(arch: MViTArch, kv_stride: Sequence[int]) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class BlockSpec:
+    dim: int
+    dim_out: int
+    num_heads: int
+    stride_q: tuple[int, int, int]
+    stride_kv: tuple[int, int, int]
+
+
+def _block_schedule(arch: MViTArch, kv_stride: Sequence[int]) -> list[BlockSpec]:
     """Per-block dims, heads, Q and adaptive KV strides (PySlowFast's MViT config expansion)."""
-    dim, heads, stride_kv = arch.embed_dim, arch.num_heads, list(kv_stride)
+    dim, heads = arch.embed_dim, arch.num_heads
+    st, sh, sw = kv_stride
     out = []
     for i in range(arch.depth):
         pooled = i in arch.pool_blocks
-        stride_q = [1, 2, 2] if pooled else [1, 1, 1]
+        stride_q = (1, 2, 2) if pooled else (1, 1, 1)
         if pooled:
             heads *= 2
-            stride_kv = [max(s // q, 1) for s, q in zip(stride_kv, stride_q, strict=True)]
+            st, sh, sw = (max(s // q, 1) for s, q in zip((st, sh, sw), stride_q, strict=True))
         dim_out = dim * 2 if pooled else dim
-        out.append(
-            {
-                "dim": dim,
-                "dim_out": dim_out,
-                "num_heads": heads,
-                "stride_q": stride_q,
-                "stride_kv": list(stride_kv),
-            }
-        )
+        out.append(BlockSpec(dim, dim_out, heads, stride_q, (st, sh, sw)))
         dim = dim_out
     return out
 
@@ -368,24 +371,25 @@ class MViT(nn.Module):
         size = list(self.patch_dims)
         self.blocks = nn.ModuleList()
         self.reduction_blocks = (*arch.pool_blocks, arch.depth - 1)
-        for i, spec in enumerate(_block_schedule(arch, kv_stride)):
+        schedule = _block_schedule(arch, kv_stride)
+        for i, spec in enumerate(schedule):
             self.blocks.append(
                 MultiScaleBlock(
-                    dim=spec["dim"],
-                    dim_out=spec["dim_out"],
-                    num_heads=spec["num_heads"],  # type: ignore[arg-type]
+                    dim=spec.dim,
+                    dim_out=spec.dim_out,
+                    num_heads=spec.num_heads,
                     input_size=size,
                     mlp_ratio=mlp_ratio,
                     drop_path=dpr[i],
                     kernel_q=(3, 3, 3),
-                    stride_q=spec["stride_q"],
-                    kernel_kv=(3, 3, 3),  # type: ignore[arg-type]
-                    stride_kv=spec["stride_kv"],
+                    stride_q=spec.stride_q,
+                    kernel_kv=(3, 3, 3),
+                    stride_kv=spec.stride_kv,
                     num_prefix=self.num_prefix,
                 )
-            )  # type: ignore[arg-type]
-            size = [s // q for s, q in zip(size, spec["stride_q"], strict=True)]  # type: ignore[call-overload]
-        self.num_features = int(self.blocks[-1].norm2.normalized_shape[0])
+            )
+            size = [s // q for s, q in zip(size, spec.stride_q, strict=True)]
+        self.num_features = schedule[-1].dim_out
         self.norm = nn.LayerNorm(self.num_features, eps=1e-6)
         self.head = TransformerBasicHead(
             dim=self.num_features, num_classes=num_classes, dropout=dropout
@@ -517,12 +521,12 @@ def mvitv2_test(
     *,
     num_classes: int = 20,
     in_channels: int = 3,
-    num_frames: int = 4,
-    img_size: int = 32,
+    num_frames: int = 8,
+    img_size: int = 64,
     num_cls_tokens: int = 1,
     num_kd_tokens: int = 0,
 ) -> MViT:
-    """Tiny MViTv2 (3 blocks, dim 16, one pooling stage) for fast tests; sized for 4x32x32."""
+    """Tiny MViTv2 (3 blocks, dim 16, one pooling stage) for tests; clips up to 8x64x64."""
     return MViT(
         arch=model_cfgs["test"],
         num_classes=num_classes,

@@ -295,16 +295,12 @@ class ResNet3D(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features `(B, num_features)` of a clip `(B, C, T, H, W)`."""
         xs = self.s1(self.pathways(x))
-        if self.num_pathways == 2:
-            xs = self.s1_fuse(xs)
-        xs = self.s2(xs)
-        if self.num_pathways == 2:
-            xs = self.s2_fuse(xs)
-        xs = [getattr(self, f"pathway{p}_pool")(x) for p, x in enumerate(xs)]
-        for stage in (3, 4, 5):
+        for stage in (2, 3, 4, 5):
+            if self.num_pathways == 2:
+                xs = getattr(self, f"s{stage - 1}_fuse")(xs)  # lateral fast -> slow
             xs = getattr(self, f"s{stage}")(xs)
-            if self.num_pathways == 2 and stage < 5:
-                xs = getattr(self, f"s{stage}_fuse")(xs)
+            if stage == 2:
+                xs = [getattr(self, f"pathway{p}_pool")(x) for p, x in enumerate(xs)]
         return torch.cat([x.mean(dim=(2, 3, 4)) for x in xs], dim=1)  # (B, num_features)
 
     def forward_head(self, feats: torch.Tensor) -> torch.Tensor:

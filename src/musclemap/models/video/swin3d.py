@@ -99,7 +99,7 @@ class WindowAttention3D(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         bw, n, c = x.shape  # (B * nW, N, C)
         q, k, v = self.qkv(x).reshape(bw, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
-        index = self.relative_position_index[:n, :n].reshape(-1)
+        index: torch.Tensor = self.relative_position_index[:n, :n].reshape(-1)  # type: ignore[index]
         bias = self.relative_position_bias_table[index].reshape(n, n, -1).permute(2, 0, 1)
         bias = bias.unsqueeze(0)  # (1, heads, N, N)
         if mask is not None:
@@ -203,7 +203,8 @@ class BasicLayer(nn.Module):
         ws, ss = get_window_size((d, h, w), self.window_size, self.shift_size)
         x = x.permute(0, 2, 3, 4, 1)  # (B, D, H, W, C)
         dims = [-(-s // k) * k for s, k in zip((d, h, w), ws, strict=True)]
-        mask = compute_mask(*dims, ws, ss, x.device) if any(s > 0 for s in ss) else None
+        shifted = any(s > 0 for s in ss)
+        mask = compute_mask(dims[0], dims[1], dims[2], ws, ss, x.device) if shifted else None
         for block in self.blocks:
             x = block(x, mask)
         if self.downsample is not None:
@@ -214,7 +215,8 @@ class BasicLayer(nn.Module):
 class PatchEmbed3D(nn.Module):
     def __init__(self, *, in_channels: int, dim: int, patch_size: Sequence[int]) -> None:
         super().__init__()
-        self.patch_size = tuple(patch_size)
+        pt, ph, pw = patch_size
+        self.patch_size = (pt, ph, pw)
         self.proj = nn.Conv3d(in_channels, dim, self.patch_size, stride=self.patch_size)
         self.norm = nn.LayerNorm(dim)
 

@@ -259,7 +259,8 @@ def inflate_resnet2d(
         mapped.add(key)
         dst = own[key]
         if src.shape == dst.shape:
-            new_state[key], _ = src.to(dst.dtype), report.loaded.append(key)
+            new_state[key] = src.to(dst.dtype)
+            report.loaded.append(key)
             continue
         if src.ndim == 4 and dst.ndim == 5 and src.shape[1] == 3 and dst.shape[1] != 3:
             src = src.mean(dim=1, keepdim=True).expand(-1, dst.shape[1], -1, -1)
