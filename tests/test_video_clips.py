@@ -166,3 +166,15 @@ def test_bad_configuration_raises() -> None:
         VideoClipDataset([_row(Path("x.mp4"))], modality="depth")
     with pytest.raises(DatasetError):
         VideoClipDataset([], modality="rgb")
+
+
+@pytest.mark.shared
+def test_real_clip_full_recipe(wild_dir: Path) -> None:
+    from musclemap.data.manifest import read_manifest
+
+    rows = read_manifest(wild_dir / "manifest.csv")[:1]
+    sample = VideoClipDataset(rows, modality="rgb", aux_modality="rgbdiff", train=False)[0]
+    assert sample.video is not None and sample.video.shape == (5, 3, 16, 224, 224)
+    assert sample.aux is not None and sample.aux.shape == (5, 3, 16, 224, 224)
+    assert torch.isfinite(sample.video).all() and sample.video.std() > 0.1
+    assert sample.labels.shape == (20,) and sample.labels.sum() >= 1
