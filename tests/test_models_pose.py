@@ -32,6 +32,16 @@ def test_parameter_counts_are_compact() -> None:
     assert counts == {"posefeat_mlp": 48020, "pose_tcn": 68308}
 
 
+def test_mlp_members_are_averaged_and_trained_apart() -> None:
+    torch.manual_seed(0)
+    model = build_model("posefeat_mlp", in_features=6, hidden=8, depth=1, members=3).eval()
+    x = torch.randn(4, 6)
+    per_member = model.member_logits(x)  # (B, members, C)
+    assert per_member.shape == (4, 3, 20)
+    torch.testing.assert_close(model(x), per_member.mean(1))
+    assert not torch.allclose(per_member[:, 0], per_member[:, 1])  # independent members
+
+
 def test_mlp_normalisation_is_in_the_state_dict() -> None:
     model = build_model("posefeat_mlp", in_features=4, hidden=8)
     model.set_normalization(torch.tensor([1.0, 2, 3, 4]), torch.tensor([0.0, 1, 1, 1]))

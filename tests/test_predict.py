@@ -13,6 +13,7 @@ import pytest
 from musclemap.demo import synthetic_landmarks, synthetic_pose_sequence
 from musclemap.errors import ConfigError, NoPersonError, VideoError
 from musclemap.pose.base import PoseFrame
+from musclemap.pose.features import window_starts
 from musclemap.predict import WEIGHTS_DIR, Predictor
 from musclemap.taxonomy import GROUP_IDS
 
@@ -65,7 +66,9 @@ def test_generated_pose_sequence_gives_a_full_prediction(predictor: Predictor) -
     d = pred.to_dict()
     check_schema(d)
     assert d["pose_coverage"] == 1.0 and d["people"] == 1
-    assert len(d["timeline"]) == 5  # 60 frames, windows of 32 at stride 8 (+ the last)
+    # 60 frames: windows every `stride` frames, the last one ending at the end of the clip.
+    starts = window_starts(60, predictor.window, predictor.stride)
+    assert len(d["timeline"]) == len(starts) > 1 and starts[-1] + predictor.window == 60
     np.testing.assert_allclose(
         pred.scores_array(),
         np.mean([list(w["muscles"].values()) for w in d["timeline"]], 0),

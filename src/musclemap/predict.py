@@ -1,7 +1,7 @@
 """The main job: a video -> which of the 20 muscle groups work, how strongly and when.
 
 Pipeline: decode + MediaPipe pose at `fps` (cached per video, `musclemap.pose.base.extract_poses`)
--> sliding windows of poses (3.2 s, stride 0.8 s at 10 fps) -> a compact window model (packaged
+-> sliding windows of poses (2 s, stride 0.8 s at 10 fps) -> a compact window model (packaged
 weights, `musclemap/weights/default.*`) -> 20 probabilities per window (the timeline) -> the clip
 score, the mean over windows in which a person was seen. Sigmoids live here, not in the models.
 """

@@ -177,6 +177,20 @@ def _augment_joints(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return out
 
 
+def _mixup(
+    x: torch.Tensor, y: torch.Tensor, alpha: float, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blend each window with another of the batch (inputs and multi-hot labels alike): new
+    activities are often mixtures of known movements, and blending smooths between them."""
+    lam = torch.distributions.Beta(alpha, alpha).sample((len(x),))
+    lam = torch.maximum(lam, 1 - lam)  # the first window stays dominant
+    perm = torch.randperm(len(x), generator=gen)
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    return lam.view(shape) * x + (1 - lam.view(shape)) * x[perm], (
+        lam[:, None] * y + (1 - lam[:, None]) * y[perm]
+    )
+
+
 def _window_tensors(
     clips: list[ClipPoses], kind: str
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -216,15 +230,24 @@ def train_model(cfg: ExperimentConfig, clips: list[ClipPoses], *, seed: int) -> 
     total = cfg.train.epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total, eta_min=cfg.optim.min_lr)
     loss_fn = nn.BCEWithLogitsLoss(reduction="none")
+    mixup = float(cfg.extra.get("mixup", 0.0))
     model.train()
     for _ in range(cfg.train.epochs):
         order = torch.randperm(len(x), generator=gen)
         for i in range(steps_per_epoch):
             idx = order[i * cfg.train.batch_size : (i + 1) * cfg.train.batch_size]
             xb = x[idx]
+            yb, wb = y[idx], w[idx]
             if kind == "joints":
                 xb = _augment_joints(xb, gen)[:, None]  # (B, M=1, T, V, C)
-            loss = (loss_fn(model(xb), y[idx]).mean(1) * w[idx]).mean()
+            if mixup > 0:
+                xb, yb = _mixup(xb, yb, mixup, gen)
+            if hasattr(model, "member_logits"):  # an ensemble: one loss per member
+                logits = model.member_logits(xb)  # (B, members, C)
+                loss = loss_fn(logits, yb[:, None].expand_as(logits)).mean((1, 2))
+            else:
+                loss = loss_fn(model(xb), yb).mean(1)
+            loss = (loss * wb).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.optim.grad_clip > 0:
@@ -510,11 +533,13 @@ def model_card(meta: dict[str, Any]) -> str:
         f"| {m} | {_fmt(r['new_map'], r['new_std'])} | {_fmt(r['known_map'], r['known_std'])} |"
         for m, r in cv.items()
     )
+    seconds = meta["window"] / meta["fps"]
     return f"""# musclemap default model: {meta["name"]} v{meta["version"]}
 
-Maps 3.2 s windows of MediaPipe Pose landmarks ({meta["window"]} frames at {meta["fps"]:g} fps,
-stride {meta["stride"]}) to probabilities of the 20 muscle groups; a video's score is the mean
-over its windows with a person. Written by `musclemap train configs/predict_default.yaml`.
+Maps {seconds:g} s windows of MediaPipe Pose landmarks ({meta["window"]} frames at
+{meta["fps"]:g} fps, stride {meta["stride"]}) to probabilities of the 20 muscle groups; a
+video's score is the mean over its windows with a person. Written by
+`musclemap train configs/predict_default.yaml`.
 
 - **Weights**: `default.safetensors`, {meta["size_bytes"]} bytes,
   SHA-256 `{meta["sha256"]}` (checked at load time).
