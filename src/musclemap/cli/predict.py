@@ -219,12 +219,13 @@ def _run_batch(
                 )
             except MusclemapError as err:
                 failed += 1
-                bar.console.print(f"[red]error:[/] {err}")
+                # One unwrapped line per failure; paths may contain "[", so no markup.
+                bar.console.print(f"error: {err}", style="red", markup=False, soft_wrap=True)
             else:
                 ids.append(str(path))
                 scores.append(pred.scores_array())
                 top = ", ".join(pred.active[:top_k]) or "none active"
-                bar.console.print(f"{path.name}: {top}")
+                bar.console.print(f"{path.name}: {top}", markup=False, soft_wrap=True)
             bar.advance(overall)
     if ids:
         import numpy as np
