@@ -20,6 +20,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from musclemap.config import ExperimentConfig, config_to_dict, resolve_path, sav
 from musclemap.errors import ConfigError, DatasetError
 from musclemap.metrics import average_precision_map, split_table
 from musclemap.models import build_model
+from musclemap.models.pose.posefeat import PoseFeatMLP
 from musclemap.pose import features as feats
 from musclemap.taxonomy import GROUP_IDS, NUM_GROUPS, to_multi_hot
 
@@ -117,7 +119,7 @@ def load_clips(cfg: ExperimentConfig) -> tuple[list[ClipPoses], list[Any]]:
         )
     clips = []
     for r in rows:
-        seq = load_pose_file(r.skeleton)
+        seq = load_pose_file(r.skeleton or "")  # every row has one (checked above)
         if not seq.valid.any():
             log.warning("no person in %s; skipped", r.clip_id)
             continue
@@ -221,7 +223,7 @@ def train_model(cfg: ExperimentConfig, clips: list[ClipPoses], *, seed: int) -> 
     kind = input_kind(cfg.model.name)
     model = build_window_model(cfg)
     x, y, w = _window_tensors(clips, kind)
-    if kind == "window_stats":
+    if isinstance(model, PoseFeatMLP):
         model.set_normalization(x.mean(0), x.std(0))
     opt = torch.optim.AdamW(
         model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
@@ -242,7 +244,7 @@ def train_model(cfg: ExperimentConfig, clips: list[ClipPoses], *, seed: int) -> 
                 xb = _augment_joints(xb, gen)[:, None]  # (B, M=1, T, V, C)
             if mixup > 0:
                 xb, yb = _mixup(xb, yb, mixup, gen)
-            if hasattr(model, "member_logits"):  # an ensemble: one loss per member
+            if isinstance(model, PoseFeatMLP):  # an ensemble: one loss per member
                 logits = model.member_logits(xb)  # (B, members, C)
                 loss = loss_fn(logits, yb[:, None].expand_as(logits)).mean((1, 2))
             else:
@@ -309,15 +311,19 @@ def extra_trees_scores(
     return {c.clip_id: probs[i] for i, c in enumerate(test)}
 
 
-def _scorer(cfg: ExperimentConfig, method: str):  # noqa: ANN202 - a small closure factory
+Scorer = Callable[[list[ClipPoses], list[ClipPoses], int], dict[str, np.ndarray]]
+
+
+def _scorer(cfg: ExperimentConfig, method: str) -> Scorer:
+    """(train clips, test clips, seed) -> scores by clip id, for a model or a baseline."""
     if method == "extra_trees":
         return lambda train, test, seed: extra_trees_scores(train, test, seed=seed)
     if method in ("random", "all_ones"):
-        from musclemap.baselines import BASELINES
+        from musclemap.baselines import all_ones_scores, random_scores
 
         def baseline(train: list[ClipPoses], test: list[ClipPoses], seed: int) -> dict:
-            fn = BASELINES[method]
-            s = fn(len(test), seed=seed) if method == "random" else fn(len(test))
+            n = len(test)
+            s = random_scores(n, seed=seed) if method == "random" else all_ones_scores(n)
             return {c.clip_id: s[i] for i, c in enumerate(test)}
 
         return baseline

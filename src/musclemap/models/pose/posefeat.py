@@ -19,6 +19,9 @@ class PoseFeatMLP(nn.Module):
     averaged over the members (an ensemble in one module: on a few hundred clips, averaging
     independently initialised members lowers the variance that limits generalisation)."""
 
+    feat_mean: torch.Tensor
+    feat_std: torch.Tensor
+
     def __init__(
         self,
         *,
