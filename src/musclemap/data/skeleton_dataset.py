@@ -123,6 +123,7 @@ class SkeletonDataset(Dataset[Sample]):
         from musclemap.pose.base import load_pose_file
 
         path = self.rows[i].skeleton
+        assert path is not None  # checked in __init__
         seq = load_pose_file(path)  # DatasetError naming the file when missing or corrupt
         try:
             src = get_layout(seq.layout)

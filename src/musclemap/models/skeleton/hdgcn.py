@@ -11,6 +11,8 @@ levels on NTU-25): 1,649,700 parameters on NTU-25 with `num_person=2`.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -133,13 +135,14 @@ class HDGConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = []
-        for i in range(self.num_levels):
-            xd = self.conv_down[i](x)  # (N, C', T, V)
+        for i, (down, convs) in enumerate(zip(self.conv_down, self.conv, strict=True)):
+            xd = down(x)  # (N, C', T, V)
+            branches = cast(nn.ModuleList, convs)  # one ModuleList per level
             ys = [
-                self.conv[i][j](torch.einsum("nctu,vu->nctv", xd, self.pa[i, j]))
+                branches[j](torch.einsum("nctu,vu->nctv", xd, self.pa[i, j]))
                 for j in range(self.num_subsets)
             ]
-            ys.append(self.conv[i][-1](xd))
+            ys.append(branches[-1](xd))
             out.append(torch.cat(ys, dim=1))  # (N, C_out, T, V)
         y = torch.stack(out, dim=2)  # (N, C_out, L, T, V)
         y = self.aha(y) if self.aha is not None else y.sum(dim=2)

@@ -78,7 +78,9 @@ class STGCNBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a = self.a if self.importance is None else self.a * self.importance
+        a: torch.Tensor = self.a  # type: ignore[assignment]  # a registered buffer
+        if self.importance is not None:
+            a = a * self.importance
         res = 0 if self.residual is None else self.residual(x)
         return self.relu(self.tcn(self.gcn(x, a)) + res)  # (N, C_out, T / stride, V)
 
