@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from musclemap.config import load_config
-from musclemap.engine import pose_train
+from musclemap.engine import pose_train, pose_windows
 
 FAST = [
     "data.synthetic=true",
@@ -61,7 +61,7 @@ def test_non_window_model_is_refused(tmp_path: Path) -> None:
     from musclemap.errors import ConfigError
 
     with pytest.raises(ConfigError, match="pose window model"):
-        pose_train.input_kind("mvitv2_s")
+        pose_windows.input_kind("mvitv2_s")
 
 
 def test_manifest_without_skeletons_is_a_clear_error(tmp_path: Path) -> None:
@@ -72,4 +72,4 @@ def test_manifest_without_skeletons_is_a_clear_error(tmp_path: Path) -> None:
     manifest.write_text("clip,activity,split,labels\na.mp4,squat,,quadriceps\n")
     cfg = load_config(None, ["task=pose_default", f"data.manifest={manifest}"])
     with pytest.raises(DatasetError, match="skeleton"):
-        pose_train.load_clips(cfg)
+        pose_windows.load_clips(cfg)

@@ -216,13 +216,12 @@ class Predictor:
     @torch.no_grad()
     def _window_probabilities(self, seq: PoseSequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Window starts `(N,)`, probabilities `(N, 20)` and which windows have a person."""
-        starts = feats.window_starts(len(seq), self.window, self.stride)
-        if self.kind == "window_stats":
-            frames = feats.frame_features(seq.world, seq.fps, seq.image)
-            x = torch.from_numpy(feats.feature_windows(frames, starts, self.window, seq.fps))
-        else:
-            joints = feats.normalized_joints(seq.world)
-            x = torch.from_numpy(feats.joint_windows(joints, starts, self.window))[:, None]
+        starts, inputs = feats.window_inputs(
+            seq.world, seq.image, seq.fps, window=self.window, stride=self.stride, kind=self.kind
+        )
+        x = torch.from_numpy(inputs)
+        if self.kind == "joints":
+            x = x[:, None]  # (N, M=1, T, V, C)
         probs = torch.sigmoid(self.model(x.to(self.device))).cpu().numpy()  # (N, 20)
         cover = np.array([seq.valid[s : s + self.window].mean() for s in starts])
         keep = cover >= min(MIN_WINDOW_COVERAGE, cover.max())

@@ -280,3 +280,22 @@ def joint_windows(joints: np.ndarray, starts: np.ndarray, window: int) -> np.nda
     if len(joints) < window:
         joints = joints[np.arange(window) % len(joints)]
     return np.stack([joints[s : s + window] for s in starts])
+
+
+def window_inputs(
+    world: np.ndarray,
+    image: np.ndarray | None,
+    fps: float,
+    *,
+    window: int,
+    stride: int,
+    kind: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Window starts `(N,)` and a window model's inputs: `kind` "window_stats" gives statistics
+    `(N, NUM_WINDOW_FEATURES)`, "joints" normalised joint windows `(N, window, 33, 4)`."""
+    starts = window_starts(len(world), window, stride)
+    if kind == "window_stats":
+        return starts, feature_windows(frame_features(world, fps, image), starts, window, fps)
+    if kind == "joints":
+        return starts, joint_windows(normalized_joints(world), starts, window)
+    raise ValueError(f"unknown window input kind {kind!r}; use 'window_stats' or 'joints'")
