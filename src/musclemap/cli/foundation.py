@@ -193,11 +193,11 @@ def evaluate(
                 t.add_row(name, "skipped (no positive)")
             console.print(t)
     if per_activity:
-        t = Table("activity", "split", "sample AP (%)", title="per activity")
-        acts = per_activity_table(rows, scores)
-        split_of = {r.activity: r.split for r in rows}
-        for name, ap in acts.items():
-            t.add_row(name, split_of[name], _fmt(ap))
+        evaluated = [r for r in rows if r.split and r.split != "train"]
+        kind_of = {r.activity: r.split.rsplit("_", 1)[-1] for r in evaluated}
+        t = Table("activity", "known/new", "sample AP (%)", title="per activity (val + test)")
+        for name, sample_ap in per_activity_table(evaluated, scores).items():
+            t.add_row(name, kind_of[name], _fmt(sample_ap))
         console.print(t)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
