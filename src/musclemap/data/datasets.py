@@ -111,6 +111,7 @@ def _pose_dataset(cfg: ExperimentConfig, rows: list[ManifestRow], *, train: bool
         seed=cfg.train.seed,
         augment=train,
         channels=int(d.extra.get("channels", 3)),
+        coords=str(d.extra.get("coords", "image")),  # "world": MediaPipe's 3D landmarks
     )
 
 
