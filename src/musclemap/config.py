@@ -72,6 +72,7 @@ class TrainConfig:
     focal_gamma: float = 2.0
     amp: str = "none"  # none | bf16 | fp16 (GPU only)
     device: str = "auto"
+    threads: int = 0  # CPU threads for torch (0: torch's default); 1 is often fastest on a busy CPU
     seed: int = 0
     eval_every: int = 1
     out_dir: str = "runs"

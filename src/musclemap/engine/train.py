@@ -185,6 +185,8 @@ def setup_run(
     if info.is_main:
         save_config(cfg, run_dir / "config.yaml")
     seed_everything(cfg.train.seed)
+    if cfg.train.threads > 0:
+        torch.set_num_threads(cfg.train.threads)
     rows = load_rows(cfg)
     datasets = build_datasets(cfg, rows, eval_views=1)
     model = build_experiment_model(cfg)
