@@ -216,13 +216,12 @@ class Predictor:
     @torch.no_grad()
     def _window_probabilities(self, seq: PoseSequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Window starts `(N,)`, probabilities `(N, 20)` and which windows have a person."""
+        from musclemap.engine.pose_windows import window_probabilities
+
         starts, inputs = feats.window_inputs(
             seq.world, seq.image, seq.fps, window=self.window, stride=self.stride, kind=self.kind
         )
-        x = torch.from_numpy(inputs)
-        if self.kind == "joints":
-            x = x[:, None]  # (N, M=1, T, V, C)
-        probs = torch.sigmoid(self.model(x.to(self.device))).cpu().numpy()  # (N, 20)
+        probs = window_probabilities(self.model, self.kind, inputs, device=self.device)
         cover = np.array([seq.valid[s : s + self.window].mean() for s in starts])
         keep = cover >= min(MIN_WINDOW_COVERAGE, cover.max())
         return starts, probs, keep

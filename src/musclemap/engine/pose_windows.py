@@ -243,12 +243,14 @@ def train_model(cfg: ExperimentConfig, clips: list[ClipPoses], *, seed: int) -> 
 
 
 @torch.no_grad()
-def window_probabilities(model: nn.Module, kind: str, x: np.ndarray) -> np.ndarray:
+def window_probabilities(
+    model: nn.Module, kind: str, x: np.ndarray, *, device: str | torch.device = "cpu"
+) -> np.ndarray:
     """Sigmoid probabilities `(N, 20)` of windows (window statistics or joint windows)."""
-    t = torch.from_numpy(np.ascontiguousarray(x))
+    t = torch.from_numpy(np.ascontiguousarray(x)).to(device)
     if kind == "joints":
         t = t[:, None]  # (N, M=1, T, V, C)
-    return torch.sigmoid(model(t)).numpy()
+    return torch.sigmoid(model(t)).cpu().numpy()
 
 
 def clip_scores(model: nn.Module, kind: str, clips: list[ClipPoses]) -> dict[str, np.ndarray]:
