@@ -14,7 +14,7 @@ from musclemap.config import ExperimentConfig, resolve_path
 from musclemap.data.manifest import SPLITS, ManifestRow, read_manifest
 from musclemap.data.samples import Sample
 from musclemap.data.synthetic import SyntheticClipDataset, synthetic_rows
-from musclemap.errors import DatasetError
+from musclemap.errors import ConfigError, DatasetError
 from musclemap.skeleton import get_layout
 
 EVAL_SPLITS = ("val_known", "val_new", "test_known", "test_new")
@@ -103,6 +103,9 @@ def _pose_dataset(cfg: ExperimentConfig, rows: list[ManifestRow], *, train: bool
             f"{missing[0]} (run `musclemap data poses`)"
         )
     d = cfg.data
+    coords = d.extra.get("coords", "image")  # "world": MediaPipe's 3D landmarks
+    if coords not in ("image", "world"):
+        raise ConfigError(f"data.extra.coords must be 'image' or 'world', not {coords!r}")
     return SkeletonDataset(
         rows,
         layout=get_layout(d.layout),
@@ -111,7 +114,7 @@ def _pose_dataset(cfg: ExperimentConfig, rows: list[ManifestRow], *, train: bool
         seed=cfg.train.seed,
         augment=train,
         channels=int(d.extra.get("channels", 3)),
-        coords=str(d.extra.get("coords", "image")),  # "world": MediaPipe's 3D landmarks
+        coords=coords,
     )
 
 
