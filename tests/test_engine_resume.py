@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +18,16 @@ from musclemap.config import load_config
 from musclemap.engine.checkpoint import atomic_save, load_checkpoint, read_checkpoint
 from musclemap.engine.tasks import run_task
 from musclemap.errors import ConfigError
+
+# Cheap pose model for the OS-level kill: 6 steps per epoch, long enough (20 epochs) that a
+# SIGKILL sent as soon as the first checkpoint appears lands well before the run ends.
+STGCN_SMOKE = Path(__file__).resolve().parents[1] / "configs" / "stgcn_smoke.yaml"
+KILL_OVERRIDES = [
+    "train.max_steps=0",
+    "train.epochs=20",
+    "data.synthetic_clips=32",
+    "train.threads=1",
+]
 
 # mvitv2_test has dropout 0.5 before its head, so the torch RNG matters for exact resume.
 OVERRIDES = [
@@ -86,3 +102,110 @@ def test_atomic_save_and_strict_load(tmp_path: Path) -> None:
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="not a readable checkpoint"):
         read_checkpoint(tmp_path / "bad.pt")
+
+
+def _train_cmd(out: Path, name: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "musclemap",
+        "train",
+        str(STGCN_SMOKE),
+        *KILL_OVERRIDES,
+        f"train.out_dir={out}",
+        f"train.run_name={name}",
+    ]
+
+
+def _train(out: Path, name: str) -> Path:
+    log_path = out / f"{name}.out"
+    with log_path.open("ab") as fh:
+        done = subprocess.run(
+            _train_cmd(out, name), stdout=fh, stderr=subprocess.STDOUT, cwd=out, timeout=180
+        )
+    assert done.returncode == 0, log_path.read_text()[-2000:]
+    return out / name
+
+
+def _assert_same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key, value in a.items():
+        assert torch.equal(value, b[key]), key
+
+
+@pytest.mark.slow
+def test_sigkill_and_resume_is_bit_identical(tmp_path: Path) -> None:
+    """`musclemap train` SIGKILLed after its first checkpoint, rerun: same weights as one run."""
+    full = _train(tmp_path, "full")
+    run_dir = tmp_path / "killed"
+    with (tmp_path / "killed.out").open("wb") as fh:
+        proc = subprocess.Popen(
+            _train_cmd(tmp_path, "killed"), stdout=fh, stderr=subprocess.STDOUT, cwd=tmp_path
+        )
+        try:
+            deadline = time.monotonic() + 120
+            # last.pt is written with os.replace, so once it exists it is complete.
+            while not (run_dir / "last.pt").is_file():
+                assert proc.poll() is None, "training exited before its first checkpoint"
+                assert time.monotonic() < deadline, "no checkpoint within 120 s"
+                time.sleep(0.01)
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=30)
+    # A run that had already finished would exit 0: the kill must have cut it short.
+    assert proc.returncode == -signal.SIGKILL
+    partial = read_checkpoint(run_dir / "last.pt")
+    assert 1 <= partial["epoch"] < 20
+    assert not (run_dir / "results.json").exists()
+
+    resumed = _train(tmp_path, "killed")
+    assert "resumed from" in (resumed / "train.log").read_text()
+    a, b = read_checkpoint(full / "last.pt"), read_checkpoint(resumed / "last.pt")
+    assert a["epoch"] == b["epoch"] == 20 and a["step"] == b["step"] == 120
+    _assert_same_weights(a["model"], b["model"])
+    _assert_same_weights(
+        read_checkpoint(full / "best.pt")["model"], read_checkpoint(resumed / "best.pt")["model"]
+    )
+    assert json.loads((full / "results.json").read_text()) == json.loads(
+        (resumed / "results.json").read_text()
+    )
+
+
+def test_kill_between_checkpoint_writes_keeps_best_consistent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill right after last.pt is written never leaves best.pt behind it."""
+    torch.set_num_threads(1)
+    overrides = ["train.max_steps=0", "train.epochs=3", f"train.out_dir={tmp_path}"]
+
+    def cfg(name: str):
+        return load_config(STGCN_SMOKE, [*overrides, f"train.run_name={name}"])
+
+    full = run_task(cfg("full"))
+    real = train_mod.save_run
+
+    def dying(run, state, path: Path) -> None:
+        real(run, state, path)
+        if path.name == "last.pt":
+            raise Killed
+
+    monkeypatch.setattr(train_mod, "save_run", dying)
+    with pytest.raises(Killed):
+        run_task(cfg("resumed"))
+    run_dir = tmp_path / "resumed"
+    last = read_checkpoint(run_dir / "last.pt")
+    assert last["epoch"] == 1
+    # Epoch 1 is always the best so far, so its weights must already be in best.pt.
+    best = read_checkpoint(run_dir / "best.pt")
+    assert best["epoch"] == 1 and best["best"] == last["best"]
+    _assert_same_weights(best["model"], last["model"])
+    monkeypatch.setattr(train_mod, "save_run", real)
+    resumed = run_task(cfg("resumed"))
+    _assert_same_weights(
+        read_checkpoint(full / "best.pt")["model"], read_checkpoint(resumed / "best.pt")["model"]
+    )
+    assert json.loads((full / "results.json").read_text()) == json.loads(
+        (resumed / "results.json").read_text()
+    )

@@ -368,9 +368,12 @@ def fit_epochs(run: Run, state: TrainState, compute_loss: LossFn) -> None:
             run.logger.log("epoch", state.step, record)
             log.info("epoch %d: %s", state.epoch, record)
             if run.info.is_main:
-                save_run(run, state, run.run_dir / "last.pt")
+                # best.pt first: a kill between the two writes then redoes this epoch on resume
+                # (rewriting best.pt), instead of resuming with a best score whose weights were
+                # never saved.
                 if is_best or not run.val_loaders:
                     save_run(run, state, run.run_dir / "best.pt")
+                save_run(run, state, run.run_dir / "last.pt")
             barrier(run.info)
 
 
