@@ -224,29 +224,12 @@ class JobManager:
                 upload.unlink(missing_ok=True)
                 raise QueueFull(f"the server is busy ({self.capacity} jobs pending); retry later")
             self._jobs[job_id] = job
+        args = (job_id, upload, fps, job.out_dir, self.predict_fn, self.render_fn, self._progress)
         try:
-            future = self._executor.submit(
-                run_job,
-                job_id,
-                upload,
-                fps,
-                job.out_dir,
-                self.predict_fn,
-                self.render_fn,
-                self._progress,
-            )
+            future = self._executor.submit(run_job, *args)
         except (BrokenProcessPool, RuntimeError):
             self._executor = self._new_executor()  # a worker died earlier: start afresh
-            future = self._executor.submit(
-                run_job,
-                job_id,
-                upload,
-                fps,
-                job.out_dir,
-                self.predict_fn,
-                self.render_fn,
-                self._progress,
-            )
+            future = self._executor.submit(run_job, *args)
         future.add_done_callback(lambda f: self._finish(job, f))
         return job
 
