@@ -11,22 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from musclemap.models.layers import DropPath
+
 TOKEN_FUSIONS = ("mctf", "sum", "mul", "self_attention", "cross_attention", "none")
-
-
-class DropPath(nn.Module):
-    """Stochastic depth per sample (drops the whole residual branch with probability `p`)."""
-
-    def __init__(self, p: float = 0.0) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.p == 0.0 or not self.training:
-            return x
-        keep = 1.0 - self.p
-        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
-        return x * mask / keep
 
 
 class Mlp(nn.Module):
