@@ -45,6 +45,8 @@ class _Heads(nn.Module):
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool) -> None:
         super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim {dim} not divisible by {num_heads} heads")
         self.num_heads = num_heads
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
 
@@ -115,8 +117,6 @@ class MCTF(_ResidualFusion):
         mlp_ratio: float = 4.0,
     ) -> None:
         super().__init__(dim, drop=drop, drop_path=drop_path, mlp_ratio=mlp_ratio)
-        if dim % num_heads:
-            raise ValueError(f"dim {dim} not divisible by {num_heads} heads")
         self.scale = qk_scale if qk_scale is not None else (dim // num_heads) ** -0.5
         self.heads_m = _Heads(dim, num_heads, qkv_bias)
         self.heads_r = _Heads(dim, num_heads, qkv_bias)
