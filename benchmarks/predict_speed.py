@@ -111,7 +111,7 @@ def decode_and_pose(video: Path, fps: float) -> tuple[float, float, int]:
 
 def end_to_end(video: Path, fps: float) -> tuple[float, float, float]:
     """Wall and CPU seconds of `Predictor.predict` (cold pose cache), and the pose coverage."""
-    from musclemap.predict import Predictor
+    from musclemap.predictor import Predictor
 
     predictor = Predictor.default()
     with tempfile.TemporaryDirectory() as cache:

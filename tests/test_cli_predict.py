@@ -26,8 +26,8 @@ def run(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Predict with the scripted squat estimator and a private cache (no MediaPipe)."""
-    from musclemap import predict as predict_module
-    from test_predict import ScriptedEstimator
+    from musclemap import predictor as predict_module
+    from test_predictor import ScriptedEstimator
 
     original = predict_module.Predictor.__init__
 

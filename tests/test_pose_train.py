@@ -41,7 +41,7 @@ def test_fit_writes_weights_meta_and_cv(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "w" / "default.json").read_text())["sha256"] == meta["sha256"]
     # The run folder is a checkpoint for `musclemap predict --ckpt`.
     from musclemap.demo import synthetic_pose_sequence
-    from musclemap.predict import Predictor
+    from musclemap.predictor import Predictor
 
     pred = Predictor.from_checkpoint(run_dir).predict_poses(synthetic_pose_sequence("squat"))
     assert pred.threshold == meta["threshold"] and len(pred.muscles) == 20

@@ -321,7 +321,7 @@ def test_serve_command_help() -> None:
 
 @pytest.mark.slow
 def test_real_predictor_on_a_real_clip(wild_dir: Path, tmp_path: Path) -> None:
-    pytest.importorskip("musclemap.predict", reason="the Predictor (musclemap.predict) is absent")
+    pytest.importorskip("musclemap.predictor", reason="the Predictor is absent")
     pytest.importorskip("mediapipe", reason="pose estimation needs the [pose] extra")
     pytest.importorskip("musclemap.viz.timeline", reason="the timeline renderer is absent")
     clip = sorted((wild_dir / "clips").glob("*squat*.mp4"))[0]

@@ -14,7 +14,7 @@ from musclemap.cli.app import app
 from musclemap.errors import MusclemapError, VideoError
 
 if TYPE_CHECKING:
-    from musclemap.predict import Prediction, Predictor
+    from musclemap.predictor import Prediction, Predictor
 
 console = Console()
 err_console = Console(stderr=True)
@@ -106,7 +106,7 @@ def write_outputs(
 def _load_predictor(ckpt: Path | None, device: str, use_cache: bool) -> Predictor:
     import torch
 
-    from musclemap.predict import Predictor
+    from musclemap.predictor import Predictor
 
     torch.set_num_threads(1)  # the model is tiny; pose estimation owns the cores
     if ckpt is not None:

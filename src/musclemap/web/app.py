@@ -1,4 +1,4 @@
-"""The web app: a drop-a-video page and a REST API over `musclemap.predict.Predictor`.
+"""The web app: a drop-a-video page and a REST API over `musclemap.predictor.Predictor`.
 
 A thin layer: uploads are checked and stored here, inference and drawing run in worker processes
 (`musclemap.web.jobs`), and the page (static HTML/JS/CSS shipped in the package) does the rest.

@@ -51,7 +51,7 @@ _PREDICTORS: dict[tuple[str | None, str], Any] = {}  # per worker process: loade
 
 @dataclass(frozen=True)
 class PredictorJob:
-    """The default predict function: `musclemap.predict.Predictor`, loaded once per worker.
+    """The default predict function: `musclemap.predictor.Predictor`, loaded once per worker.
 
     The pose cache is off: poses of an uploaded video must not outlive the job.
 
@@ -64,7 +64,7 @@ class PredictorJob:
     device: str = "cpu"
 
     def __call__(self, video: Path, *, fps: float | None, progress: ProgressFn) -> dict[str, Any]:
-        from musclemap.predict import Predictor
+        from musclemap.predictor import Predictor
 
         key = (self.checkpoint, self.device)
         if key not in _PREDICTORS:

@@ -14,7 +14,7 @@ from musclemap.demo import synthetic_landmarks, synthetic_pose_sequence
 from musclemap.errors import ConfigError, NoPersonError, VideoError
 from musclemap.pose.base import PoseFrame
 from musclemap.pose.features import window_starts
-from musclemap.predict import WEIGHTS_DIR, Predictor
+from musclemap.predictor import WEIGHTS_DIR, Predictor
 from musclemap.taxonomy import GROUP_IDS
 
 
