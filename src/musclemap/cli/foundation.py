@@ -19,28 +19,65 @@ err_console = Console(stderr=True)
 
 @data_app.command("import")
 def data_import(
-    source: Annotated[Path, typer.Argument(help="Release folder with pickles, or a video folder.")],
+    source: Annotated[
+        Path,
+        typer.Argument(help="Release folder with pickles, a video folder, or a Free Exercise DB."),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Manifest CSV to write.")],
     layout: Annotated[
-        str, typer.Option(help="'release' (MuscleMap pickles) or 'folder'.")
+        str,
+        typer.Option(
+            help="'release' (MuscleMap pickles), 'folder' (videos named by activity) or "
+            "'free-exercise-db' (exercises.json + images/<id>/0.jpg,1.jpg)."
+        ),
     ] = "folder",
     video_root: Annotated[Path | None, typer.Option(help="Prefix of relative video paths.")] = None,
     activity_from: Annotated[
         str, typer.Option(help="release: activity from 'parent' or 'stem'.")
     ] = "parent",
+    include_stretches: Annotated[
+        bool,
+        typer.Option(
+            help="free-exercise-db: also write the 'stretching' exercises, with kind=stretch and "
+            "their stretched groups (labels = stretched column); drop them to train a "
+            "working-muscle model. Default: left out, because their listed muscles are "
+            "stretched, not working."
+        ),
+    ] = False,
 ) -> None:
-    """Write a manifest from the original MuscleMap release or from a folder of videos."""
-    from musclemap.data.importers import import_folder, import_release
+    """Write a manifest from the MuscleMap release, a folder of videos or the Free Exercise DB.
+
+    free-exercise-db: one row per exercise; clip = its photo folder images/<id> (relative to the
+    manifest), activity = the id as a snake_case slug, labels = primary + secondary muscles
+    through the taxonomy's muscle-term vocabulary, and provenance columns (source, name,
+    category, force, mechanic, equipment, level, primary_muscles, secondary_muscles, kind).
+    """
+    from musclemap.data.importers import import_folder, import_free_exercise_db, import_release
     from musclemap.data.manifest import write_manifest
 
+    note = ""
     if layout == "release":
         rows = import_release(source, video_root=video_root, activity_from=activity_from)
     elif layout == "folder":
         rows = import_folder(source)
+    elif layout == "free-exercise-db":
+        result = import_free_exercise_db(source, include_stretches=include_stretches)
+        rows = result.rows
+        stretches = sum(r.extra["kind"] == "stretch" for r in rows)
+        note = (
+            f"; left out {result.stretches_left_out} stretches (their listed muscles are "
+            "stretched, not working; --include-stretches writes them with kind=stretch)"
+            if not include_stretches
+            else f"; {stretches} of them stretches (kind=stretch: not working muscles)"
+        )
     else:
-        raise DatasetError(f"unknown layout {layout!r}: use 'release' or 'folder'")
+        raise DatasetError(
+            f"unknown layout {layout!r}: use 'release', 'folder' or 'free-exercise-db'"
+        )
     write_manifest(rows, out)
-    console.print(f"wrote {out}: {len(rows)} clips, {len({r.activity for r in rows})} activities")
+    console.print(
+        f"wrote {out}: {len(rows)} clips, {len({r.activity for r in rows})} activities{note}"
+    )
 
 
 @data_app.command("validate")

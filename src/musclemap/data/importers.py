@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from musclemap.data.manifest import ManifestRow
+from musclemap.data.validate import KEYPOSE_PHOTOS
 from musclemap.errors import DatasetError
-from musclemap.taxonomy import NUM_GROUPS
+from musclemap.taxonomy import (
+    NUM_GROUPS,
+    describe_unknown_term,
+    find_muscle_term,
+    groups_for_terms,
+    to_multi_hot,
+)
 
 # The original release (PySlowFast-based MuscleMap code) has one pair of pickles per split: a
 # list of video paths and, aligned with it, a list of muscle-index lists (0-19). Its split names
@@ -142,3 +151,108 @@ def import_folder(folder: str | Path, *, recursive: bool = True) -> list[Manifes
             " (see `musclemap activities --list`)"
         )
     return rows
+
+
+# The Free Exercise DB (github.com/yuhonas/free-exercise-db): exercises.json + images/<id>/*.jpg.
+FEDB_SOURCE = "free-exercise-db"
+FEDB_STRETCH_CATEGORY = "stretching"
+_FEDB_FIELDS = ("id", "name", "category", "primaryMuscles", "secondaryMuscles")
+
+
+@dataclass
+class FreeExerciseImport:
+    """Rows of a Free Exercise DB import and what was left out."""
+
+    rows: list[ManifestRow]
+    stretches_left_out: int
+
+
+def exercise_slug(exercise_id: str) -> str:
+    """The activity name of an exercise id: lower case, other characters -> `_`
+    (`Barbell_Full_Squat` -> `barbell_full_squat`, `3_4_Sit-Up` -> `3_4_sit_up`)."""
+    return re.sub(r"[^a-z0-9]+", "_", exercise_id.lower()).strip("_")
+
+
+def _read_exercises(root: Path) -> list[dict]:
+    path = root / "exercises.json"
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise DatasetError(f"cannot read {path}: {err}") from None
+    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+        raise DatasetError(f"{path}: expected a list of exercise records")
+    return data
+
+
+def _fedb_row(exercise: dict, root: Path, groups: tuple[str, ...], kind: str) -> ManifestRow:
+    text = {k: "" if exercise.get(k) is None else str(exercise[k]) for k in ("force", "mechanic")}
+    stretch = kind == "stretch"
+    return ManifestRow(
+        clip=(root / "images" / exercise["id"]).resolve(),
+        activity=exercise_slug(exercise["id"]),
+        split="",
+        labels=to_multi_hot(groups),
+        extra={
+            "source": FEDB_SOURCE,
+            "name": str(exercise["name"]),
+            "category": str(exercise["category"]),
+            **text,
+            "equipment": str(exercise.get("equipment") or ""),
+            "level": str(exercise.get("level") or ""),
+            "primary_muscles": ";".join(exercise["primaryMuscles"]),
+            "secondary_muscles": ";".join(exercise["secondaryMuscles"]),
+            "kind": kind,
+            **({"stretched": ";".join(groups)} if stretch else {}),
+        },
+    )
+
+
+def import_free_exercise_db(
+    root: str | Path, *, include_stretches: bool = False
+) -> FreeExerciseImport:
+    """Rows from a Free Exercise DB folder: one per exercise, the clip being its photo folder.
+
+    Labels are primaryMuscles + secondaryMuscles through the taxonomy's muscle-term vocabulary.
+    Stretches (category `stretching`) list the muscles they stretch, not working ones: they are
+    left out unless `include_stretches`, and then have kind `stretch` and a `stretched` column
+    (equal to their labels) so that a working-muscle model can drop them.
+
+    Raises:
+        DatasetError: exercises.json unreadable, or every problem at once (bad records, missing
+            photos, unknown muscle terms) with counts.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"not a folder: {root}")
+    problems: dict[str, list[str]] = {}
+    rows: list[ManifestRow] = []
+    stretches = 0
+    for i, exercise in enumerate(_read_exercises(root)):
+        missing = [k for k in _FEDB_FIELDS if k not in exercise]
+        if missing:
+            problems.setdefault("bad record", []).append(f"#{i} lacks {', '.join(missing)}")
+            continue
+        photos = [f"{exercise['id']}/{p}" for p in KEYPOSE_PHOTOS]
+        absent = [p for p in photos if not (root / "images" / p).is_file()]
+        problems.setdefault("missing photo", []).extend(absent)
+        terms = [*exercise["primaryMuscles"], *exercise["secondaryMuscles"]]
+        bad = [t for t in terms if find_muscle_term(t) is None]
+        problems.setdefault("unknown muscle term", []).extend(
+            f"{describe_unknown_term(t)} in {exercise['id']}" for t in bad
+        )
+        stretch = exercise["category"] == FEDB_STRETCH_CATEGORY
+        stretches += stretch
+        if absent or bad or (stretch and not include_stretches):
+            continue
+        groups = groups_for_terms(terms)
+        rows.append(_fedb_row(exercise, root, groups, "stretch" if stretch else "work"))
+    problems = {k: v for k, v in problems.items() if v}
+    if problems:
+        total = sum(len(v) for v in problems.values())
+        raise DatasetError(
+            f"{root}: {total} problem(s): "
+            + "; ".join(
+                f"{kind} {len(v)} (e.g. {', '.join(v[:3])})" for kind, v in problems.items()
+            )
+        )
+    return FreeExerciseImport(rows, 0 if include_stretches else stretches)

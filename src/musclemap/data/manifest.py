@@ -177,7 +177,12 @@ def write_manifest(rows: Iterable[ManifestRow], path: str | Path) -> None:
     )
 
     def rel(p: Path | None) -> str:
-        return "" if p is None else os.path.relpath(p, base)
+        if p is None:
+            return ""
+        try:
+            return os.path.relpath(p, base)
+        except ValueError:  # another drive (Windows): no relative path exists
+            return str(p)
 
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=cols)

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from musclemap.data.manifest import ManifestRow, Problem, parse_manifest
 
+# An image-folder clip (e.g. `data import --layout free-exercise-db`) holds the photos of two key
+# positions of the movement.
+KEYPOSE_PHOTOS = ("0.jpg", "1.jpg")
+
 
 @dataclass
 class ValidationReport:
@@ -41,6 +45,30 @@ def video_readable(path: Path) -> str | None:
         return str(err).splitlines()[0][:120]
 
 
+def image_readable(path: Path) -> str | None:
+    """None when Pillow decodes the image, else the reason."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+        return None
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        return str(err).splitlines()[0][:120]
+
+
+def photo_folder_problems(folder: Path, clip_id: str, *, decode: bool) -> list[Problem]:
+    """Problems of an image-folder clip: it must hold its two key-pose photos (0.jpg, 1.jpg)."""
+    problems = []
+    for name in KEYPOSE_PHOTOS:
+        photo = folder / name
+        if not photo.is_file():
+            problems.append(Problem("missing file", 0, f"{clip_id}/{name}"))
+        elif decode and (why := image_readable(photo)) is not None:
+            problems.append(Problem("unreadable file", 0, f"{clip_id}/{name}: {why}"))
+    return problems
+
+
 def validate_manifest(
     path: str | Path,
     *,
@@ -60,7 +88,9 @@ def validate_manifest(
             )
             continue
         seen[row.clip] = i + 1
-        if not row.clip.is_file():
+        if row.clip.is_dir():  # a key-pose clip: a folder holding its photos
+            report.problems += photo_folder_problems(row.clip, row.clip_id, decode=decode)
+        elif not row.clip.is_file():
             report.problems.append(Problem("missing file", 0, row.clip_id))
         elif decode and (why := video_readable(row.clip)) is not None:
             report.problems.append(Problem("unreadable file", 0, f"{row.clip_id}: {why}"))
