@@ -10,6 +10,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
@@ -194,6 +195,7 @@ MUSCLE_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType(_TERMS)
 """Every vocabulary term (folded spelling) -> its group ids in taxonomy order."""
 
 
+@lru_cache(maxsize=4096)  # libraries repeat a few words thousands of times
 def find_muscle_term(term: str) -> tuple[str, ...] | None:
     """Group ids of a muscle word ("lats", "Middle Back", "hip flexors"), or None if unknown."""
     return _TERMS.get(_term_key(term))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musclemap.activities.library import FEDB_SOURCE, exercise_slug
 from musclemap.data.manifest import ManifestRow
 from musclemap.data.validate import KEYPOSE_PHOTOS
 from musclemap.errors import DatasetError
@@ -137,7 +138,7 @@ def import_folder(folder: str | Path, *, recursive: bool = True) -> list[Manifes
     for f in files:
         name = activity_from_path(f.name, "stem")
         activity = find_activity(name)
-        if activity is None:
+        if activity is None or not activity.groups:  # unknown, or a stretch of the library
             unknown.append(f.name)
             continue
         rows.append(
@@ -154,7 +155,6 @@ def import_folder(folder: str | Path, *, recursive: bool = True) -> list[Manifes
 
 
 # The Free Exercise DB (github.com/yuhonas/free-exercise-db): exercises.json + images/<id>/*.jpg.
-FEDB_SOURCE = "free-exercise-db"
 FEDB_STRETCH_CATEGORY = "stretching"
 _FEDB_FIELDS = ("id", "name", "category", "primaryMuscles", "secondaryMuscles")
 
@@ -165,12 +165,6 @@ class FreeExerciseImport:
 
     rows: list[ManifestRow]
     stretches_left_out: int
-
-
-def exercise_slug(exercise_id: str) -> str:
-    """The activity name of an exercise id: lower case, other characters -> `_`
-    (`Barbell_Full_Squat` -> `barbell_full_squat`, `3_4_Sit-Up` -> `3_4_sit_up`)."""
-    return re.sub(r"[^a-z0-9]+", "_", exercise_id.lower()).strip("_")
 
 
 def _read_exercises(root: Path) -> list[dict]:

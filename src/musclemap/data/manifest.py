@@ -79,7 +79,8 @@ def _activity_labels(activity: str) -> np.ndarray | None:
     from musclemap.activities import find_activity  # the knowledge base (lazy: data file)
 
     found = find_activity(activity)
-    return None if found is None else found.labels()
+    # A library stretch has no working groups: no labels to give (see docs/activities.md).
+    return None if found is None or not found.groups else found.labels()
 
 
 def parse_manifest(path: str | Path) -> tuple[list[ManifestRow], list[Problem]]:
@@ -121,7 +122,8 @@ def parse_manifest(path: str | Path) -> tuple[list[ManifestRow], list[Problem]]:
                         Problem(
                             "unknown activity",
                             line,
-                            f"{activity!r} has no labels and is not in the knowledge base",
+                            f"{activity!r} has no labels and the knowledge base gives it no "
+                            "working groups",
                         )
                     )
                     found = np.zeros(NUM_GROUPS, dtype=np.float32)
