@@ -27,8 +27,9 @@ def data_import(
     layout: Annotated[
         str,
         typer.Option(
-            help="'release' (MuscleMap pickles), 'folder' (videos named by activity) or "
-            "'free-exercise-db' (exercises.json + images/<id>/0.jpg,1.jpg)."
+            help="'release' (MuscleMap136 pickles), 'muscle-ucf90' / 'muscle-hmdb41' (the "
+            "same pickles for Muscle-UCF90 / Muscle-HMDB41), 'folder' (videos named by "
+            "activity) or 'free-exercise-db' (exercises.json + images/<id>/0.jpg,1.jpg)."
         ),
     ] = "folder",
     video_root: Annotated[Path | None, typer.Option(help="Prefix of relative video paths.")] = None,
@@ -45,19 +46,30 @@ def data_import(
         ),
     ] = False,
 ) -> None:
-    """Write a manifest from the MuscleMap release, a folder of videos or the Free Exercise DB.
+    """Write a manifest from a release (MuscleMap136, Muscle-UCF90, Muscle-HMDB41), a folder of
+    videos or the Free Exercise DB.
+
+    Releases: the five split pickle pairs (seen/unseen -> known/new); Muscle-UCF90/HMDB41 name
+    each clip's activity by its UCF101/HMDB51 class (snake_case) and add dataset/source_class.
 
     free-exercise-db: one row per exercise; clip = its photo folder images/<id> (relative to the
     manifest), activity = the id as a snake_case slug, labels = primary + secondary muscles
     through the taxonomy's muscle-term vocabulary, and provenance columns (source, name,
     category, force, mechanic, equipment, level, primary_muscles, secondary_muscles, kind).
     """
+    from musclemap.data.benchmarks import BENCHMARKS
     from musclemap.data.importers import import_folder, import_free_exercise_db, import_release
     from musclemap.data.manifest import write_manifest
 
     note = ""
-    if layout == "release":
-        rows = import_release(source, video_root=video_root, activity_from=activity_from)
+    if layout in BENCHMARKS:
+        rows = import_release(
+            source, video_root=video_root, activity_from=activity_from, benchmark=layout
+        )
+        bench = BENCHMARKS[layout]
+        found = len({r.activity for r in rows})
+        if bench.num_activities is not None and found != bench.num_activities:
+            note = f"; note: the paper's {bench.title} has {bench.num_activities} activities"
     elif layout == "folder":
         rows = import_folder(source)
     elif layout == "free-exercise-db":
@@ -72,7 +84,8 @@ def data_import(
         )
     else:
         raise DatasetError(
-            f"unknown layout {layout!r}: use 'release', 'folder' or 'free-exercise-db'"
+            f"unknown layout {layout!r}: use {', '.join(map(repr, BENCHMARKS))}, 'folder' or "
+            "'free-exercise-db'"
         )
     write_manifest(rows, out)
     console.print(

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from musclemap.activities.library import FEDB_SOURCE, exercise_slug
+from musclemap.data.benchmarks import BENCHMARKS, snake_case
 from musclemap.data.manifest import ManifestRow
 from musclemap.data.validate import KEYPOSE_PHOTOS
 from musclemap.errors import DatasetError
@@ -78,19 +79,30 @@ def import_release(
     video_root: str | Path | None = None,
     activity_from: str = "parent",
     splits: Sequence[str] = tuple(RELEASE_SPLITS),
+    benchmark: str = "release",
 ) -> list[ManifestRow]:
     """Rows from the original MuscleMap release layout (see RELEASE_SPLITS).
 
     Args:
         root: folder holding the pickles.
         video_root: prefix for relative video paths (default: `root`).
-        activity_from: how to name the activity of a clip: its parent folder or its file stem.
+        activity_from: MuscleMap136: name a clip's activity by its parent folder or file stem.
+        benchmark: `release` (MuscleMap136), `muscle-ucf90` or `muscle-hmdb41` (same format;
+            activity = the clip's UCF101/HMDB51 class in snake_case, see data/benchmarks.py).
+
+    Raises:
+        DatasetError: missing or unreadable pickles, misaligned lists, indices outside 0-19, or
+            (companions) clips whose source class cannot be read from the path, all counted.
     """
+    if benchmark not in BENCHMARKS:
+        raise DatasetError(f"unknown benchmark {benchmark!r}; valid: {', '.join(BENCHMARKS)}")
+    bench = BENCHMARKS[benchmark]
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"not a folder: {root}")
     base = Path(video_root) if video_root else root
     rows: list[ManifestRow] = []
+    unnamed: list[str] = []
     for split in splits:
         videos = _load_pickle(_find_pickle(root, split, "video"))
         labels = _load_pickle(_find_pickle(root, split, "label"))
@@ -105,16 +117,32 @@ def import_release(
                         f"outside 0-{NUM_GROUPS - 1}"
                     )
                 multi_hot[int(j)] = 1.0
+            extra = {"dataset": bench.title}
+            if bench.source_class is None:
+                activity = activity_from_path(str(video), activity_from)
+            else:
+                source_class = bench.source_class(str(video))
+                if source_class is None:
+                    unnamed.append(str(video))
+                    continue
+                activity = snake_case(source_class)
+                extra["source_class"] = source_class
             path = Path(str(video))
             rows.append(
                 ManifestRow(
                     clip=path if path.is_absolute() else (base / path).resolve(),
-                    activity=activity_from_path(str(video), activity_from),
+                    activity=activity,
                     split=RELEASE_SPLITS[split],
                     labels=multi_hot,
+                    extra=extra,
                     clip_id=str(video),
                 )
             )
+    if unnamed:
+        raise DatasetError(
+            f"{len(unnamed)} clip(s) of {bench.title} name no {bench.source} class in their "
+            f"path, e.g. {', '.join(unnamed[:3])}"
+        )
     return rows
 
 
