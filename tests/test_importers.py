@@ -181,6 +181,8 @@ def test_fedb_every_problem_at_once(tmp_path):
         *FEDB,
         fedb_record("Bad_Terms", "strength", ["bicepz"], ["core", "glutes"]),
         {"id": "No_Muscles", "name": "x", "category": "strength"},
+        {**fedb_record("Not_A_List", "strength", []), "primaryMuscles": "biceps"},
+        fedb_record("barbell-full-squat", "strength", ["quadriceps"]),  # same slug as #0
     ]
     lib = write_fedb(
         tmp_path, records, skip_photos={"Barbell_Full_Squat/1.jpg", "3_4_Sit-Up/0.jpg"}
@@ -188,8 +190,15 @@ def test_fedb_every_problem_at_once(tmp_path):
     with pytest.raises(DatasetError) as err:
         import_free_exercise_db(lib)
     message = str(err.value)
-    assert "5 problem(s)" in message
-    assert "bad record 1 (e.g. #5 lacks primaryMuscles, secondaryMuscles)" in message
+    assert "7 problem(s)" in message
+    assert (
+        "bad record 2 (e.g. #5 lacks primaryMuscles, secondaryMuscles, "
+        "#6 primaryMuscles is not a list of words)"
+    ) in message
+    assert (
+        "duplicate exercise 1 (e.g. barbell-full-squat (activity barbell_full_squat already "
+        "used by Barbell_Full_Squat))"
+    ) in message
     assert "missing photo 2 (e.g. Barbell_Full_Squat/1.jpg, 3_4_Sit-Up/0.jpg)" in message
     assert "unknown muscle term 2" in message
     assert "'bicepz' (did you mean bicep" in message and "'core' in Bad_Terms" in message

@@ -195,6 +195,20 @@ class FreeExerciseImport:
     stretches_left_out: int
 
 
+def _record_problem(exercise: dict) -> str:
+    """What is wrong with a record's fields ("" if nothing)."""
+    missing = [k for k in _FEDB_FIELDS if k not in exercise]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    if not isinstance(exercise["id"], str) or not exercise_slug(exercise["id"]):
+        return f"id {exercise['id']!r} is not a name"
+    for key in ("primaryMuscles", "secondaryMuscles"):
+        value = exercise[key]
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+            return f"{key} is not a list of words"
+    return "" if exercise["primaryMuscles"] else "has no primaryMuscles"
+
+
 def _read_exercises(root: Path) -> list[dict]:
     path = root / "exercises.json"
     try:
@@ -249,11 +263,19 @@ def import_free_exercise_db(
     problems: dict[str, list[str]] = {}
     rows: list[ManifestRow] = []
     stretches = 0
+    seen: dict[str, str] = {}  # activity slug -> id
     for i, exercise in enumerate(_read_exercises(root)):
-        missing = [k for k in _FEDB_FIELDS if k not in exercise]
-        if missing:
-            problems.setdefault("bad record", []).append(f"#{i} lacks {', '.join(missing)}")
+        why = _record_problem(exercise)
+        if why:
+            problems.setdefault("bad record", []).append(f"#{i} {why}")
             continue
+        slug = exercise_slug(exercise["id"])
+        if slug in seen:  # two records, one activity: ambiguous labels
+            problems.setdefault("duplicate exercise", []).append(
+                f"{exercise['id']} (activity {slug} already used by {seen[slug]})"
+            )
+            continue
+        seen[slug] = exercise["id"]
         photos = [f"{exercise['id']}/{p}" for p in KEYPOSE_PHOTOS]
         absent = [p for p in photos if not (root / "images" / p).is_file()]
         problems.setdefault("missing photo", []).extend(absent)
