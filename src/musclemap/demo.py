@@ -96,8 +96,24 @@ def synthetic_landmarks(
     """
     t = np.arange(int(round(seconds * fps))) / fps
     phase = 0.5 - 0.5 * np.cos(2 * np.pi * t / period_s)  # 0 -> 1 -> 0 per repetition
+    return landmarks_from_phase(exercise, phase, seed=seed)
+
+
+def landmarks_from_phase(
+    exercise: str,
+    phase: np.ndarray,
+    *,
+    phase_right: np.ndarray | None = None,
+    noise: float = 0.004,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks of a figure following `phase` (T,) in [0, 1]: 0 = start position (standing,
+    arms down/straight), 1 = the far end of the exercise (squat bottom, curl top). The right arm
+    follows `phase_right` when given (alternating curls). `noise`: landmark jitter in metres.
+    Returns (world, image) as `synthetic_landmarks`."""
     a = _motion(exercise, phase)
-    n = len(t)
+    a_right = a if phase_right is None else _motion(exercise, phase_right)
+    n = len(phase)
     pts = np.zeros((n, MEDIAPIPE33.num_joints, 3))
     hip_mid = np.zeros((n, 3))
     torso_dir = -_sagittal(a["lean"])  # upwards, leaning forward
@@ -107,7 +123,7 @@ def synthetic_landmarks(
         shoulder = shoulder_mid + [side * _SHOULDER_HALF, 0, 0]
         knee = hip + _THIGH * _sagittal(a["hip"])
         ankle = knee + _SHANK * _sagittal(a["hip"] - a["knee"])
-        arm = _arm(shoulder, side, a)
+        arm = _arm(shoulder, side, a if side > 0 else a_right)
         pts[:, _J[f"{s}_hip"]], pts[:, _J[f"{s}_shoulder"]] = hip, shoulder
         pts[:, _J[f"{s}_knee"]], pts[:, _J[f"{s}_ankle"]] = knee, ankle
         pts[:, _J[f"{s}_heel"]] = ankle + [0, 0.05, 0.05]
@@ -127,7 +143,7 @@ def synthetic_landmarks(
     for name, off in face.items():
         pts[:, _J[name]] = head + off
         pts[:, _J[name.replace("left", "right")]] = head + (-off[0], off[1], off[2])
-    pts += np.random.default_rng(seed).normal(0, 0.004, pts.shape)
+    pts += np.random.default_rng(seed).normal(0, noise, pts.shape)
     world = np.concatenate([pts, np.full((*pts.shape[:2], 1), 0.95)], axis=-1)
     # Image: feet stay on the floor, so the whole body drops when the legs bend.
     drop = pts[:, [_J["left_heel"], _J["right_heel"]], 1].mean(1) - pts[0, _J["left_heel"], 1]

@@ -1,0 +1,155 @@
+"""Repetition counting on generated pose sequences with known counts, tempos, depths, pauses,
+partial repetitions, noise and gaps; and the mean absolute error on the hand-counted wild clips."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musclemap.analysis.reps import count_reps
+from musclemap.demo import landmarks_from_phase
+
+FPS = 10.0
+# Joint angle (degrees) = 180 - slope * phase in the generated figure (demo._motion): the knee
+# bends 2.0 rad, the hip 1.5 rad plus a 0.6 rad forward lean, the elbow 2.3 rad.
+SLOPE = {"knee": np.degrees(2.0), "hip": np.degrees(2.1), "elbow": np.degrees(2.3)}
+WILD_REPS = Path(__file__).parent / "data" / "wild_reps.csv"
+
+
+def ramp(a: float, b: float, seconds: float) -> np.ndarray:
+    """A cosine-eased move from phase a to b over `seconds`."""
+    n = max(1, int(round(seconds * FPS)))
+    return a + (b - a) * (0.5 - 0.5 * np.cos(np.pi * np.arange(1, n + 1) / n))
+
+
+def track(reps: list[tuple[float, float, float, float, float]], *, start: float = 0.0) -> np.ndarray:
+    """Phase per frame from (rest_s, down_s, hold_s, up_s, depth) per repetition."""
+    parts, now = [np.full(1, start)], start
+    for rest, down, hold, up, depth in reps:
+        parts += [np.full(int(rest * FPS), now), ramp(now, depth, down)]
+        parts += [np.full(int(hold * FPS), depth), ramp(depth, 0.0, up)]
+        now = 0.0
+    parts.append(np.full(int(0.8 * FPS), now))
+    return np.concatenate(parts)
+
+
+def run(exercise: str, phase: np.ndarray, *, noise: float = 0.006, seed: int = 0, **kw):
+    world, _ = landmarks_from_phase(exercise, phase, noise=noise, seed=seed, **kw)
+    valid = np.ones(len(world), bool)
+    return count_reps(world, valid, np.arange(len(world)) / FPS, FPS)
+
+
+def expected_rom(result, depth: float) -> float:
+    return SLOPE[result.joint] * depth
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_squats_with_pauses_and_tempos(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    plan = [
+        (rng.uniform(0.3, 2.0), rng.uniform(0.6, 2.0), rng.uniform(0, 1.0), rng.uniform(0.6, 2), 1.0)
+        for _ in range(5)
+    ]
+    res = run("squat", track(plan), seed=seed)
+    assert res.kind == "reps" and res.count == 5
+    assert res.joint in ("knee", "hip") and res.side == "both"
+    for rep, (rest, down, hold, up, _) in zip(res.reps, plan, strict=True):
+        assert rep.rom_deg == pytest.approx(expected_rom(res, 1.0), abs=6.0)
+        # Pauses at rest are not part of a repetition, the bottom pause is; a repetition starts
+        # and ends 10% of its height away from rest (20.5% into a cosine-eased move).
+        assert rep.duration_s == pytest.approx(0.795 * (down + up) + hold, abs=0.35)
+
+
+def test_fast_and_slow_tempo() -> None:
+    fast = run("squat", track([(0.2, 0.5, 0.0, 0.5, 1.0)] * 8))
+    slow = run("squat", track([(1.0, 3.0, 1.0, 3.0, 1.0)] * 3))
+    assert (fast.count, slow.count) == (8, 3)
+
+
+def test_partial_rep_counts_with_its_depth_a_twitch_does_not() -> None:
+    plan = [(1.0, 1.0, 0.2, 1.0, d) for d in (1.0, 0.6, 1.0, 0.15, 1.0)]
+    res = run("squat", track(plan))
+    assert res.count == 4
+    roms = [r.rom_deg for r in res.reps]
+    want = [expected_rom(res, d) for d in (1.0, 0.6, 1.0, 1.0)]
+    np.testing.assert_allclose(roms, want, atol=6.0)
+
+
+def test_start_in_turning_point_not_counted_end_in_one_counted() -> None:
+    # Starts at the bottom, stands up, two full squats, ends at the bottom of a third.
+    phase = np.concatenate(
+        [np.full(5, 1.0), ramp(1.0, 0.0, 1.0), track([(1.0, 1.0, 0.3, 1.0, 1.0)] * 2)[1:],
+         ramp(0.0, 1.0, 1.0), np.full(3, 1.0)]
+    )  # fmt: skip
+    res = run("squat", phase)
+    assert res.count == 3
+    assert res.reps[-1].turn_s > (len(phase) - 10) / FPS
+
+
+def test_clip_starting_at_the_top_of_a_curl() -> None:
+    phase = np.concatenate([np.full(3, 1.0), ramp(1.0, 0.0, 1.0), track([(0.5, 1.0, 0.2, 1.0, 1.0)] * 3)])
+    res = run("biceps_curl", phase)
+    assert res.joint == "elbow" and res.count == 3
+    assert res.reps[0].rom_deg == pytest.approx(SLOPE["elbow"], abs=8.0)
+
+
+def test_alternating_curls_count_each_arm() -> None:
+    one = track([(0.2, 0.9, 0.2, 0.9, 1.0)] * 3)
+    n = len(one) + 11
+    left = np.concatenate([one, np.zeros(n - len(one))])
+    right = np.concatenate([np.zeros(n - len(one)), one])  # 1.1 s later
+    res = run("biceps_curl", left, phase_right=right)
+    assert res.side == "alternating" and res.count == 6
+    assert [r.side for r in res.reps][:2] == ["left", "right"]
+
+
+def test_noise_and_missing_frames() -> None:
+    phase = track([(0.8, 1.0, 0.5, 1.0, 1.0)] * 4)
+    world, _ = landmarks_from_phase("squat", phase, noise=0.015, seed=3)
+    valid = np.ones(len(world), bool)
+    valid[np.random.default_rng(0).choice(len(world), len(world) // 8, replace=False)] = False
+    valid[20:26] = False  # a 0.6 s dropout
+    world[~valid] = np.nan
+    res = count_reps(world, valid, np.arange(len(world)) / FPS, FPS)
+    assert res.count == 4
+
+
+def test_isometric_hold_reports_time() -> None:
+    # 1.5 s getting into position, then 8 s still (estimator jitter only).
+    phase = np.concatenate([ramp(0.0, 0.5, 1.5), np.full(80, 0.5)])
+    world, _ = landmarks_from_phase("squat", phase, noise=0.004)
+    valid = np.ones(len(world), bool)
+    times = np.arange(len(world)) / FPS
+    res = count_reps(world, valid, times, FPS, static=True)
+    assert res.kind == "hold" and res.count == 0 and res.reps == []
+    assert res.hold_s == pytest.approx(8.0, abs=0.5)
+    assert res.hold_start_s == pytest.approx(1.5, abs=0.5)
+    still = count_reps(world[20:], valid[20:], times[20:], FPS)  # no motion at all: a hold
+    assert still.kind == "hold" and still.count == 0
+
+
+def test_per_rep_muscles_average_the_overlapping_windows() -> None:
+    phase = track([(1.0, 1.0, 0.0, 1.0, 1.0)] * 2)
+    world, _ = landmarks_from_phase("squat", phase)
+    times = np.arange(len(world)) / FPS
+    timeline = [
+        {"start_s": s, "end_s": s + 2.0, "muscles": {"quadriceps": q}}
+        for s, q in ((0.0, 0.2), (2.0, 0.4), (4.0, 0.8), (6.0, 0.6))
+    ]
+    res = count_reps(world, np.ones(len(world), bool), times, FPS, timeline=timeline)
+    for rep in res.reps:
+        hits = [w["muscles"]["quadriceps"] for w in timeline
+                if w["start_s"] < rep.end_s and w["end_s"] > rep.start_s]  # fmt: skip
+        assert rep.muscles["quadriceps"] == pytest.approx(np.mean(hits))
+    out = res.to_dict()
+    assert out["count"] == 2 and set(out["reps"][0]) >= {"start_s", "end_s", "rom_deg", "muscles"}
+
+
+def test_wild_reps_table_is_well_formed() -> None:
+    rows = list(csv.DictReader(WILD_REPS.open()))
+    assert len(rows) >= 40
+    assert {r["kind"] for r in rows} <= {"reps", "hold"}
+    assert all(r["how"] for r in rows)
