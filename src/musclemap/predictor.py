@@ -43,6 +43,8 @@ class Prediction:
     model: dict[str, str]
     pose: PoseSequence | None = None
     notes: list[str] = field(default_factory=list)
+    # Exercise-aware blocks (exercise, movement, repetitions) set by musclemap.analysis.analyse.
+    analysis: dict[str, Any] = field(default_factory=dict)
 
     @property
     def active(self) -> list[str]:
@@ -66,6 +68,7 @@ class Prediction:
             "people": self.people,
             "model": self.model,
             "notes": self.notes,
+            **self.analysis,
         }
 
 

@@ -1,0 +1,98 @@
+"""Exercise-aware analysis of a prediction: the named (or guessed) exercise, its expected groups
+against the observed ones, the movement against the library, and the repetitions.
+
+    from musclemap.analysis import analyse
+    blocks = analyse(prediction, "back squat")  # {"exercise": ..., "movement": ..., "repetitions": ...}
+
+The CLI (`musclemap predict --exercise NAME`) and the web API call `analyse`; it also stores the
+blocks in `prediction.analysis`, which `Prediction.to_dict` adds to the JSON.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from musclemap.activities import Activity, canonical_exercise
+from musclemap.analysis.exercise import (
+    ExerciseCheck,
+    expected_vs_observed,
+    guess_from_looks_like,
+    resolve_exercise,
+)
+from musclemap.analysis.movement import MovementReport, compare_movement, pose_measures
+from musclemap.analysis.reps import RepResult, count_reps
+from musclemap.errors import UnknownActivityError
+
+if TYPE_CHECKING:
+    from musclemap.predictor import Prediction
+
+__all__ = [
+    "Analysis",
+    "ExerciseCheck",
+    "MovementReport",
+    "RepResult",
+    "analyse",
+    "resolve_exercise",
+]
+
+
+class Analysis:
+    """The three blocks of one prediction (each `to_dict` gives its JSON)."""
+
+    def __init__(
+        self, exercise: ExerciseCheck | None, movement: MovementReport | None, reps: RepResult
+    ) -> None:
+        self.exercise, self.movement, self.reps = exercise, movement, reps
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exercise": None if self.exercise is None else self.exercise.to_dict(),
+            "movement": None if self.movement is None else self.movement.to_dict(),
+            "repetitions": self.reps.to_dict(),
+        }
+
+
+def analyse(
+    pred: Prediction, exercise: str | Activity | None = None, *, attach: bool = True
+) -> Analysis:
+    """Analyse `pred` for `exercise` (a name, an Activity, or None: the top "looks like" match
+    of the model, labelled as a guess; without one the exercise and movement blocks are None).
+
+    Raises:
+        UnknownActivityError: `exercise` is a name the knowledge base does not know.
+        ValueError: `pred` has no pose sequence (predictions made by `predict_poses` have one).
+    """
+    if pred.pose is None:
+        raise ValueError("analyse needs the prediction's pose sequence")
+    seq = pred.pose
+    act: Activity | None
+    if isinstance(exercise, Activity):
+        act, query, guessed, sim = exercise, exercise.name, False, None
+    elif exercise is not None:
+        act, query, guessed, sim = resolve_exercise(exercise), exercise, False, None
+    else:
+        try:
+            act, query, s = guess_from_looks_like(getattr(pred, "looks_like", []) or [])
+            guessed, sim = True, s
+        except UnknownActivityError:
+            act, query, guessed, sim = None, "", True, None
+    check = None
+    movement = None
+    if act is not None:
+        check = expected_vs_observed(
+            act, pred.muscles, pred.threshold, query=query, guessed=guessed, similarity=sim
+        )
+        key = canonical_exercise(act.name, source=act.source)
+        movement = compare_movement(pose_measures(seq.world, seq.fps), key)
+    reps = count_reps(
+        seq.world,
+        seq.valid,
+        seq.times,
+        seq.fps,
+        static=bool(check and check.static),
+        timeline=pred.timeline,
+    )
+    result = Analysis(check, movement, reps)
+    if attach:
+        pred.analysis = result.to_dict()
+    return result
