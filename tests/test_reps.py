@@ -25,7 +25,9 @@ def ramp(a: float, b: float, seconds: float) -> np.ndarray:
     return a + (b - a) * (0.5 - 0.5 * np.cos(np.pi * np.arange(1, n + 1) / n))
 
 
-def track(reps: list[tuple[float, float, float, float, float]], *, start: float = 0.0) -> np.ndarray:
+def track(
+    reps: list[tuple[float, float, float, float, float]], *, start: float = 0.0
+) -> np.ndarray:
     """Phase per frame from (rest_s, down_s, hold_s, up_s, depth) per repetition."""
     parts, now = [np.full(1, start)], start
     for rest, down, hold, up, depth in reps:
@@ -50,13 +52,19 @@ def expected_rom(result, depth: float) -> float:
 def test_squats_with_pauses_and_tempos(seed: int) -> None:
     rng = np.random.default_rng(seed)
     plan = [
-        (rng.uniform(0.3, 2.0), rng.uniform(0.6, 2.0), rng.uniform(0, 1.0), rng.uniform(0.6, 2), 1.0)
+        (
+            rng.uniform(0.3, 2.0),
+            rng.uniform(0.6, 2.0),
+            rng.uniform(0, 1.0),
+            rng.uniform(0.6, 2),
+            1.0,
+        )
         for _ in range(5)
     ]
     res = run("squat", track(plan), seed=seed)
     assert res.kind == "reps" and res.count == 5
     assert res.joint in ("knee", "hip") and res.side == "both"
-    for rep, (rest, down, hold, up, _) in zip(res.reps, plan, strict=True):
+    for rep, (_rest, down, hold, up, _) in zip(res.reps, plan, strict=True):
         assert rep.rom_deg == pytest.approx(expected_rom(res, 1.0), abs=6.0)
         # Pauses at rest are not part of a repetition, the bottom pause is; a repetition starts
         # and ends 10% of its height away from rest (20.5% into a cosine-eased move).
@@ -90,7 +98,9 @@ def test_start_in_turning_point_not_counted_end_in_one_counted() -> None:
 
 
 def test_clip_starting_at_the_top_of_a_curl() -> None:
-    phase = np.concatenate([np.full(3, 1.0), ramp(1.0, 0.0, 1.0), track([(0.5, 1.0, 0.2, 1.0, 1.0)] * 3)])
+    phase = np.concatenate(
+        [np.full(3, 1.0), ramp(1.0, 0.0, 1.0), track([(0.5, 1.0, 0.2, 1.0, 1.0)] * 3)]
+    )
     res = run("biceps_curl", phase)
     assert res.joint == "elbow" and res.count == 3
     assert res.reps[0].rom_deg == pytest.approx(SLOPE["elbow"], abs=8.0)

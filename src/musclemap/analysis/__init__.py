@@ -2,7 +2,8 @@
 against the observed ones, the movement against the library, and the repetitions.
 
     from musclemap.analysis import analyse
-    blocks = analyse(prediction, "back squat")  # {"exercise": ..., "movement": ..., "repetitions": ...}
+    result = analyse(prediction, "back squat")
+    result.to_dict()  # {"exercise": ..., "movement": ..., "repetitions": ...}
 
 The CLI (`musclemap predict --exercise NAME`) and the web API call `analyse`; it also stores the
 blocks in `prediction.analysis`, which `Prediction.to_dict` adds to the JSON.

@@ -17,7 +17,15 @@ from musclemap.taxonomy import GROUP_IDS
 
 # Curated holds without a library record saying "static" (the library's force field says it for
 # its own exercises: plank, side bridge, ...).
-_HOLDS = {"plank", "side_plank", "wall_sit", "hollow_hold", "dead_hang", "l_sit", "glute_bridge_hold"}
+_HOLDS = {
+    "plank",
+    "side_plank",
+    "wall_sit",
+    "hollow_hold",
+    "dead_hang",
+    "l_sit",
+    "glute_bridge_hold",
+}
 
 
 def resolve_exercise(name: str) -> Activity:

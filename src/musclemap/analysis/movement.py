@@ -11,7 +11,8 @@ The library statistics are a small packaged JSON (`movement_library.json`) of ev
 measures, grouped by `canonical_exercise`, written by
 
     python -m musclemap.analysis.movement --wild-manifest M.csv --wild-poses DIR [DIR...] \\
-        --keypose-manifest K.csv --keypose-poses DIR --out src/musclemap/analysis/movement_library.json
+        --keypose-manifest K.csv --keypose-poses DIR \\
+        --out src/musclemap/analysis/movement_library.json
 
 A finding states the measured value, the library's 10th-90th percentile and how many examples
 it comes from, and whether the value lies below, within or above that range; nothing else.
@@ -36,9 +37,10 @@ from musclemap.analysis.reps import JOINTS, _smooth, fill_gaps
 from musclemap.pose.features import _UP, _angle, _mid, joint_angles
 
 LIBRARY_FILE = "movement_library.json"
-MEASURES: tuple[str, ...] = tuple(
-    f"{j}_{k}" for j in JOINTS for k in ("rom", "min", "max")
-) + ("torso_incline_min", "torso_incline_max")
+MEASURES: tuple[str, ...] = tuple(f"{j}_{k}" for j in JOINTS for k in ("rom", "min", "max")) + (
+    "torso_incline_min",
+    "torso_incline_max",
+)
 LABELS = {
     **{f"{j}_rom": f"{j} range of motion" for j in JOINTS},
     **{f"{j}_min": f"{j} smallest angle" for j in JOINTS},
@@ -64,7 +66,9 @@ def _extremes(x: np.ndarray, fps: float, key_positions: bool) -> tuple[float, fl
     return float(lo), float(hi)
 
 
-def pose_measures(world: np.ndarray, fps: float, *, key_positions: bool = False) -> dict[str, float]:
+def pose_measures(
+    world: np.ndarray, fps: float, *, key_positions: bool = False
+) -> dict[str, float]:
     """The measures of one example (`world` `(T, 33, >=3)`, NaN where no person).
 
     `key_positions`: the frames are key positions (a photo pair), not a sampled movement.
@@ -73,7 +77,9 @@ def pose_measures(world: np.ndarray, fps: float, *, key_positions: bool = False)
     angles = joint_angles(world)
     out: dict[str, float] = {}
     for j in JOINTS:
-        sides = [_extremes(180.0 * angles[f"{j}_{s}"], fps, key_positions) for s in ("left", "right")]
+        sides = [
+            _extremes(180.0 * angles[f"{j}_{s}"], fps, key_positions) for s in ("left", "right")
+        ]
         known = [s for s in sides if s is not None]
         if not known:
             continue
@@ -82,8 +88,12 @@ def pose_measures(world: np.ndarray, fps: float, *, key_positions: bool = False)
     xyz = world[..., :3].astype(np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        torso = 180.0 * _angle(_mid(xyz, "shoulder") - _mid(xyz, "hip"), np.broadcast_to(_UP, (len(xyz), 3)))
-    incline = _extremes(np.where(np.isfinite(xyz).all(axis=(1, 2)), torso, np.nan), fps, key_positions)
+        torso = 180.0 * _angle(
+            _mid(xyz, "shoulder") - _mid(xyz, "hip"), np.broadcast_to(_UP, (len(xyz), 3))
+        )
+    incline = _extremes(
+        np.where(np.isfinite(xyz).all(axis=(1, 2)), torso, np.nan), fps, key_positions
+    )
     if incline is not None:
         out |= {"torso_incline_min": incline[0], "torso_incline_max": incline[1]}
     return out
@@ -137,8 +147,8 @@ def compare_movement(
     """Findings for a clip's `measured` values against the examples of canonical `exercise`.
 
     `REPORTED` measures of a joint whose median library range of motion is at least
-    `MOVING_JOINT_DEG` (the joints the exercise moves) and the torso inclination. Each finding needs at least
-    `MIN_EXAMPLES` library values.
+    `MOVING_JOINT_DEG` (the joints the exercise moves) and the torso inclination. Each finding
+    needs at least `MIN_EXAMPLES` library values.
     """
     lib = library if library is not None else load_library()
     entry = lib["exercises"].get(exercise)

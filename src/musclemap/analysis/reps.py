@@ -102,9 +102,7 @@ def fill_gaps(x: np.ndarray) -> np.ndarray | None:
 def angle_signals(world: np.ndarray) -> dict[str, np.ndarray]:
     """Joint angles in degrees `{f"{joint}_{side}": (T,)}`, NaN where no person."""
     angles = joint_angles(world)
-    return {
-        f"{j}_{s}": 180.0 * angles[f"{j}_{s}"] for j in JOINTS for s in ("left", "right")
-    }
+    return {f"{j}_{s}": 180.0 * angles[f"{j}_{s}"] for j in JOINTS for s in ("left", "right")}
 
 
 def _smooth(x: np.ndarray, fps: float, sigma_s: float = SMOOTH_S) -> np.ndarray:
@@ -173,8 +171,8 @@ def _candidates(raw: Mapping[str, np.ndarray], fps: float) -> list[_Candidate]:
         if both_move and corr >= BILATERAL_CORR:
             mean = 0.5 * (sl + sr)
             rng, jit = _spread(mean), 0.5 * (jl + jr)
-            sig = [("both", mean, 0.5 * (fl + fr))]
-            out.append(_Candidate(j, "both", sig, _score(mean, rng, jit, fps), rng))
+            both = [("both", mean, 0.5 * (fl + fr))]
+            out.append(_Candidate(j, "both", both, _score(mean, rng, jit, fps), rng))
         elif both_move and corr < ALTERNATING_CORR:
             rng, jit = 0.5 * (rl + rr), 0.5 * (jl + jr)
             sides = [("left", sl, fl), ("right", sr, fr)]
@@ -362,7 +360,9 @@ def count_reps(
     )
 
 
-def _mean_scores(timeline: Sequence[Mapping[str, Any]], start: float, end: float) -> dict[str, float]:
+def _mean_scores(
+    timeline: Sequence[Mapping[str, Any]], start: float, end: float
+) -> dict[str, float]:
     """Mean per group of the timeline windows overlapping [start, end] (the nearest if none)."""
     hits = [w for w in timeline if w["start_s"] < end and w["end_s"] > start]
     if not hits:

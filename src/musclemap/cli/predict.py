@@ -54,6 +54,10 @@ def print_prediction(pred: Prediction, *, top_k: int = 20) -> None:
     )
     for note in pred.notes:
         console.print(f"note: {note}")
+    if pred.analysis:
+        from musclemap.cli.exercise_report import print_analysis
+
+        print_analysis(console, pred.analysis)
 
 
 def _picture_path(
@@ -88,19 +92,48 @@ def write_outputs(
         from musclemap.viz.body_map import render_body_map
 
         try:
-            render_body_map(pred.muscles, body_map, title=Path(pred.video).name)
+            render_body_map(
+                pred.muscles, body_map, title=Path(pred.video).name, **_body_map_marks(pred)
+            )
         except ValueError as err:
             raise MusclemapError(str(err)) from None
     if timeline is not None:
         from musclemap.viz.timeline import render_timeline
 
-        render_timeline(pred.timeline, timeline, title=Path(pred.video).name)
+        reps = (pred.analysis.get("repetitions") or {}).get("reps") or None
+        render_timeline(pred.timeline, timeline, title=Path(pred.video).name, reps=reps)
     if overlay is not None:
         if video is None or pred.pose is None:
             raise MusclemapError("--overlay needs a real video")
         from musclemap.viz.overlay import write_overlay
 
         write_overlay(video, overlay, pred.pose, pred.timeline)
+
+
+def _resolve_exercise(name: str | None) -> Any:
+    """The --exercise activity, resolved before any video is read (a typo fails at once)."""
+    if name is None:
+        return None
+    from musclemap.analysis import resolve_exercise
+
+    return resolve_exercise(name)
+
+
+def _analyse(pred: Prediction, activity: Any) -> None:
+    """Exercise, movement and repetition blocks (musclemap.analysis) into `pred.analysis`."""
+    from musclemap.analysis import analyse
+
+    if pred.pose is not None:
+        analyse(pred, activity)
+
+
+def _body_map_marks(pred: Prediction) -> dict[str, Any]:
+    """Expected-but-weak and unexpected-active groups for the body map, for a named exercise
+    only (a guess might be wrong, and its expectations would mislead)."""
+    ex = pred.analysis.get("exercise")
+    if not ex or ex.get("guessed"):
+        return {}
+    return {"missing": ex["missing"], "unexpected": ex["unexpected"]}
 
 
 def _load_predictor(ckpt: Path | None, device: str, use_cache: bool) -> Predictor:
@@ -140,9 +173,14 @@ def predict(
     ] = None,
     device: Annotated[str, typer.Option(help="torch device for the model.")] = "cpu",
     cache: Annotated[bool, typer.Option(help="Reuse cached poses of a video.")] = True,
+    exercise: Annotated[
+        str | None,
+        typer.Option(help="The exercise done (knowledge-base name); default: the model's guess."),
+    ] = None,
 ) -> None:
     """Which of the 20 muscle groups work in a video, how strongly and when."""
     paths = expand_videos(videos)
+    activity = _resolve_exercise(exercise)
     batch = out_dir is not None or len(paths) > 1
     if batch and out_dir is None:
         raise MusclemapError("several videos need --out-dir OUT")
@@ -153,6 +191,7 @@ def predict(
         predictor.threshold = threshold
     if not batch:
         pred = _run_one(predictor, paths[0], fps)
+        _analyse(pred, activity)
         print_prediction(pred, top_k=top_k)
         write_outputs(
             pred,
@@ -171,6 +210,7 @@ def predict(
         fps=fps,
         top_k=top_k,
         pictures={"body_map": body_map, "timeline": timeline, "overlay": overlay},
+        activity=activity,
     )
     if failed:
         err_console.print(f"{failed} of {len(paths)} videos failed")
@@ -195,6 +235,7 @@ def _run_batch(
     fps: float,
     top_k: int,
     pictures: dict[str, Path | None],
+    activity: Any = None,
 ) -> int:
     """Predict every video; a failing one is reported and skipped. Returns the failure count."""
     from rich.progress import Progress
@@ -208,6 +249,7 @@ def _run_batch(
         for path in paths:
             try:
                 pred = predictor.predict(path, fps=fps)
+                _analyse(pred, activity)
                 stem = path.stem
                 write_outputs(
                     pred,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,6 +39,11 @@ _TEXT = (40, 40, 46)
 _MUTED = (110, 110, 118)
 _NO_SCORE = (250, 250, 250)
 _NAMES = {g.id: g.name for g in MUSCLE_GROUPS}
+# Exercise marks (musclemap.analysis): expected-but-weak groups get a thick dashed outline,
+# unexpected-active groups a hatch over their fill.
+_MISSING = (29, 78, 216)
+_UNEXPECTED = (109, 40, 217)
+MARKS = ("missing", "unexpected")
 
 
 class VizError(MusclemapError, ValueError):
@@ -136,8 +141,38 @@ def layout_size(*, title: str = "", legend: bool = True) -> tuple[float, float]:
     return lay.width, lay.height
 
 
-def _texts(scores: dict[str, float], lay: _Layout, *, title: str, top_k: int) -> list[_Text]:
+def _check_marks(marks: Mapping[str, str] | None) -> dict[str, str]:
+    out = dict(marks or {})
+    for gid, kind in out.items():
+        if gid not in _NAMES:
+            raise VizError(f"unknown muscle group {gid!r}; valid: {', '.join(GROUP_IDS)}")
+        if kind not in MARKS:
+            raise VizError(f"unknown mark {kind!r} of {gid!r}; use {' or '.join(MARKS)}")
+    return out
+
+
+def _marks_legend_y(lay: _Layout, top_k: int) -> float:
+    assert lay.legend is not None
+    return lay.legend[1] + 100 + top_k * _ROW_H + 16
+
+
+_MARK_TEXT = {"missing": "expected, below threshold", "unexpected": "active, not expected"}
+
+
+def _texts(
+    scores: dict[str, float],
+    lay: _Layout,
+    *,
+    title: str,
+    top_k: int,
+    marks: Mapping[str, str] | None = None,
+) -> list[_Text]:
     out: list[_Text] = []
+    if marks and lay.legend:
+        y = _marks_legend_y(lay, top_k)
+        out.append(_Text(lay.legend[0], y, "For the exercise", 12.5, bold=True))
+        for row, kind in enumerate(MARKS):
+            out.append(_Text(lay.legend[0] + 22, y + 24 + row * _ROW_H, _MARK_TEXT[kind], 12.5))
     if lay.title:
         out.append(_Text(*lay.title, title, 19, "middle", bold=True))
     for view, (x, y) in lay.views.items():
@@ -173,10 +208,18 @@ def _fill(scores: dict[str, float], gid: str) -> tuple[int, int, int]:
 
 
 def render_svg(
-    scores: Mapping[str, float], *, title: str = "", legend: bool = True, top_k: int = 10
+    scores: Mapping[str, float],
+    *,
+    title: str = "",
+    legend: bool = True,
+    top_k: int = 10,
+    marks: Mapping[str, str] | None = None,
 ) -> str:
-    """SVG text of the body map (see module docstring for the region attributes)."""
+    """SVG text of the body map (see module docstring for the region attributes).
+
+    `marks`: group id -> "missing" (dashed outline) or "unexpected" (hatch), see MARKS."""
     s = validate_scores(scores)
+    mk = _check_marks(marks)
     lay = _layout(title=title, legend=legend)
     w, h = lay.width, lay.height
     out = [
@@ -185,13 +228,22 @@ def render_svg(
         f"<title>{escape(title or 'Muscle activation body map')}</title>",
         '<rect width="100%" height="100%" fill="#ffffff"/>',
     ]
+    if mk:
+        out.append(
+            '<defs><pattern id="mm-hatch" patternUnits="userSpaceOnUse" width="5" height="5" '
+            f'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="5" '
+            f'stroke="{_hex(_UNEXPECTED)}" stroke-width="2"/></pattern></defs>'
+        )
     for view, (x, y) in lay.views.items():
         out.append(f'<g id="{view}" transform="translate({x:g} {y:g})">')
         out.extend(_svg_view(view, s))
+        out.extend(_svg_marks(view, mk))
         out.append("</g>")
     if lay.legend:
         out.extend(_svg_legend(s, *lay.legend, top_k=top_k))
-    for t in _texts(s, lay, title=title, top_k=top_k):
+        if mk:
+            out.extend(_svg_marks_legend(lay, top_k))
+    for t in _texts(s, lay, title=title, top_k=top_k, marks=mk):
         weight = ' font-weight="bold"' if t.bold else ""
         out.append(
             f'<text x="{t.x:.1f}" y="{t.y:.1f}" font-size="{t.size:g}" text-anchor="{t.anchor}" '
@@ -228,6 +280,44 @@ def _svg_view(view: str, scores: dict[str, float]) -> list[str]:
         out.append(
             f'<polyline points="{pts}" fill="none" stroke="{_hex(_REGION_STROKE)}" '
             'stroke-width="0.8"/>'
+        )
+    return out
+
+
+def _svg_mark_style(kind: str) -> str:
+    if kind == "missing":
+        return (
+            f'fill="none" stroke="{_hex(_MISSING)}" stroke-width="2.4" '
+            'stroke-dasharray="4 2.5" stroke-linejoin="round"'
+        )
+    return 'fill="url(#mm-hatch)" stroke="none"'
+
+
+def _svg_marks(view: str, marks: dict[str, str]) -> list[str]:
+    out = []
+    for kind in MARKS:  # hatches first, outlines on top
+        for region in figure.regions(view):
+            if marks.get(region.group) == kind:
+                out.append(
+                    f'<path class="mark-{kind}" data-group="{region.group}" '
+                    f'd="{region.outline.svg_path()}" {_svg_mark_style(kind)}/>'
+                )
+    return out
+
+
+def _svg_marks_legend(lay: _Layout, top_k: int) -> list[str]:
+    assert lay.legend is not None
+    x, y = lay.legend[0], _marks_legend_y(lay, top_k)
+    out = []
+    for row, kind in enumerate(MARKS):
+        ry = y + 24 + row * _ROW_H - 11
+        out.append(
+            f'<rect x="{x:g}" y="{ry:g}" width="14" height="14" rx="2" fill="{_hex(_SKIN)}" '
+            f'stroke="{_hex(_REGION_STROKE)}" stroke-width="0.7"/>'
+        )
+        out.append(
+            f'<rect class="legend-{kind}" x="{x:g}" y="{ry:g}" width="14" height="14" rx="2" '
+            f"{_svg_mark_style(kind)}/>"
         )
     return out
 
@@ -275,6 +365,7 @@ def body_map_image(
     legend: bool = True,
     top_k: int = 10,
     background: tuple[int, int, int] | None = (255, 255, 255),
+    marks: Mapping[str, str] | None = None,
 ) -> Image.Image:
     """The body map as a PIL image `height` pixels tall.
 
@@ -285,6 +376,7 @@ def body_map_image(
         legend: Draw the colour bar and the ranked list of groups.
         top_k: Rows in the ranked list.
         background: RGB background, or None for a transparent RGBA image.
+        marks: group id -> "missing" (thick outline) or "unexpected" (hatch), see MARKS.
 
     Raises:
         VizError: Bad scores (see `validate_scores`) or a non-positive height.
@@ -292,6 +384,7 @@ def body_map_image(
     s = validate_scores(scores)
     if height <= 0:
         raise VizError(f"height must be positive, got {height}")
+    mk = _check_marks(marks)
     lay = _layout(title=title, legend=legend)
     scale = height / lay.height * _SUPERSAMPLE
     size = (round(lay.width * scale), round(lay.height * scale))
@@ -300,9 +393,18 @@ def body_map_image(
     draw = ImageDraw.Draw(img)
     for view, offset in lay.views.items():
         _draw_view(draw, view, s, offset=offset, scale=scale)
+        _draw_marks(img, draw, view, mk, offset=offset, scale=scale)
     if lay.legend:
         _draw_legend(img, draw, s, *lay.legend, scale=scale, top_k=top_k)
-    for t in _texts(s, lay, title=title, top_k=top_k):
+        if mk:
+            x, y = lay.legend[0], _marks_legend_y(lay, top_k)
+            for row, kind in enumerate(MARKS):
+                ry = y + 24 + row * _ROW_H - 11
+                box = np.array([[x, ry], [x + 14, ry], [x + 14, ry + 14], [x, ry + 14]])
+                pts = _xy(box, (0.0, 0.0), scale)
+                draw.polygon(pts, fill=_SKIN, outline=_REGION_STROKE)
+                _draw_mark(img, draw, pts, kind, scale)
+    for t in _texts(s, lay, title=title, top_k=top_k, marks=mk):
         anchor = {"start": "ls", "middle": "ms", "end": "rs"}[t.anchor]
         draw.text(
             (t.x * scale, t.y * scale),
@@ -347,6 +449,47 @@ def _draw_view(
         )
 
 
+def _draw_mark(
+    img: Image.Image,
+    draw: ImageDraw.ImageDraw,
+    pts: list[tuple[float, float]],
+    kind: str,
+    scale: float,
+) -> None:
+    if kind == "missing":
+        draw.line(pts + pts[:1], fill=_MISSING, width=max(1, round(2.4 * scale)), joint="curve")
+        return
+    mask = Image.new("L", img.size, 0)
+    ImageDraw.Draw(mask).polygon(pts, fill=255)
+    hatch = Image.new("L", img.size, 0)
+    hd = ImageDraw.Draw(hatch)
+    step, w = 5 * scale * 1.41, max(1, round(2 * scale))
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    y0, y1 = min(ys), max(ys)
+    x = min(xs) - (y1 - y0)
+    while x < max(xs):
+        hd.line([(x, y1), (x + (y1 - y0), y0)], fill=255, width=w)
+        x += step
+    mask = Image.fromarray(np.minimum(np.asarray(mask), np.asarray(hatch)))
+    img.paste(Image.new(img.mode, img.size, _UNEXPECTED), (0, 0), mask)
+
+
+def _draw_marks(
+    img: Image.Image,
+    draw: ImageDraw.ImageDraw,
+    view: str,
+    marks: dict[str, str],
+    *,
+    offset: tuple[float, float],
+    scale: float,
+) -> None:
+    for kind in MARKS:
+        for region in figure.regions(view):
+            if marks.get(region.group) == kind:
+                _draw_mark(img, draw, _xy(region.outline.polygon(), offset, scale), kind, scale)
+
+
 def _draw_legend(
     img: Image.Image,
     draw: ImageDraw.ImageDraw,
@@ -376,7 +519,12 @@ def _draw_legend(
 
 
 def render_body_map(
-    scores: Mapping[str, float], path: str | Path | None = None, *, title: str = ""
+    scores: Mapping[str, float],
+    path: str | Path | None = None,
+    *,
+    title: str = "",
+    missing: Sequence[str] = (),
+    unexpected: Sequence[str] = (),
 ) -> str | bytes:
     """Render the body map as SVG or PNG.
 
@@ -385,6 +533,9 @@ def render_body_map(
         path: Output file; its suffix (`.svg` or `.png`) picks the format. None returns SVG text
             without writing.
         title: Optional title above the figures.
+        missing: Groups the named exercise should work that the model scores below threshold:
+            a thick dashed outline (with a legend entry).
+        unexpected: Active groups the exercise does not list: a hatch over the fill.
 
     Returns:
         The SVG text, or the PNG bytes.
@@ -395,13 +546,14 @@ def render_body_map(
     suffix = Path(path).suffix.lower() if path is not None else ".svg"
     if suffix not in (".svg", ".png"):
         raise VizError(f"body map path must end in .svg or .png, got {str(path)!r}")
+    marks = {**{g: "missing" for g in missing}, **{g: "unexpected" for g in unexpected}}
     if suffix == ".svg":
-        svg = render_svg(scores, title=title)
+        svg = render_svg(scores, title=title, marks=marks)
         if path is not None:
             Path(path).write_text(svg, encoding="utf-8")
         return svg
     buf = io.BytesIO()
-    body_map_image(scores, title=title).save(buf, format="PNG", optimize=True)
+    body_map_image(scores, title=title, marks=marks).save(buf, format="PNG", optimize=True)
     data = buf.getvalue()
     assert path is not None
     Path(path).write_bytes(data)

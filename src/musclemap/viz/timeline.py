@@ -64,8 +64,34 @@ def timeline_matrix(timeline: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, 
     return edges, values
 
 
+def validate_reps(reps: Sequence[Mapping[str, Any]]) -> list[tuple[int, float, float, float]]:
+    """`(index, start_s, turn_s, end_s)` of repetitions (the predict JSON's `repetitions.reps`).
+
+    Raises:
+        VizError: A repetition without numeric index, start_s, turn_s and end_s in order.
+    """
+    out: list[tuple[int, float, float, float]] = []
+    for i, rep in enumerate(reps):
+        try:
+            start, turn, end = (float(rep[k]) for k in ("start_s", "turn_s", "end_s"))
+            row = (int(rep["index"]), start, turn, end)
+        except (KeyError, TypeError, ValueError):
+            raise VizError(
+                f"repetition {i} needs numeric index, start_s, turn_s and end_s"
+            ) from None
+        if not (math.isfinite(row[1]) and row[1] <= row[2] <= row[3] and math.isfinite(row[3])):
+            raise VizError(f"repetition {i}: needs start_s <= turn_s <= end_s")
+        out.append(row)
+    return out
+
+
 def render_timeline(
-    timeline: Sequence[Mapping[str, Any]], path: str | Path, *, title: str = "", dpi: int = 150
+    timeline: Sequence[Mapping[str, Any]],
+    path: str | Path,
+    *,
+    title: str = "",
+    dpi: int = 150,
+    reps: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write the groups x time heat map as a PNG.
 
@@ -74,6 +100,8 @@ def render_timeline(
         path: Output `.png` file.
         title: Optional title.
         dpi: Resolution of the PNG.
+        reps: Optional repetitions `{"index", "start_s", "turn_s", "end_s"}`: a numbered bar per
+            repetition above the map and a dashed line at each turning point.
 
     Returns:
         The written path.
@@ -85,6 +113,7 @@ def render_timeline(
     if path.suffix.lower() != ".png":
         raise VizError(f"timeline path must end in .png, got {str(path)!r}")
     edges, values = timeline_matrix(timeline)
+    rep_rows = validate_reps(reps or [])
 
     import matplotlib
 
@@ -118,8 +147,23 @@ def render_timeline(
     ax.tick_params(axis="y", length=0)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(title or "Muscle activation over time", fontsize=12, loc="left")
+    _mark_reps(ax, rep_rows)
+    ax.set_title(
+        title or "Muscle activation over time", fontsize=12, loc="left", pad=22 if rep_rows else 6
+    )
     bar = fig.colorbar(mesh, ax=ax, fraction=0.04, pad=0.02)
     bar.set_label("activation probability")
     fig.savefig(path, dpi=dpi, facecolor="white")
     return path
+
+
+def _mark_reps(ax: Any, reps: list[tuple[int, float, float, float]]) -> None:
+    """Numbered bars above the map (start-end of each repetition), dashed turning points."""
+    for i, (index, start, turn, end) in enumerate(reps):
+        shade = "#1d4ed8" if i % 2 == 0 else "#60a5fa"
+        ax.axvspan(start, end, ymin=1.01, ymax=1.05, color=shade, clip_on=False, linewidth=0)
+        ax.axvline(turn, color="#1d4ed8", linestyle="--", linewidth=0.9, alpha=0.8)
+        ax.annotate(
+            str(index), (turn, 1.05), xycoords=("data", "axes fraction"), ha="center", va="bottom",
+            fontsize=8, color="#1d4ed8", annotation_clip=False,
+        )  # fmt: skip
