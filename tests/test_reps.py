@@ -163,3 +163,22 @@ def test_wild_reps_table_is_well_formed() -> None:
     assert len(rows) >= 40
     assert {r["kind"] for r in rows} <= {"reps", "hold"}
     assert all(r["how"] for r in rows)
+
+
+def test_wild_clips_mean_absolute_error(wild_dir: Path) -> None:
+    """Counter against the hand counts; needs the clips' pose files (`musclemap data poses`) in
+    MUSCLEMAP_WILD_POSES (folders separated by os.pathsep)."""
+    import os
+
+    from musclemap.analysis.reps_eval import evaluate, mean_absolute_error
+
+    dirs = [Path(p) for p in os.environ.get("MUSCLEMAP_WILD_POSES", "").split(os.pathsep) if p]
+    if not dirs:
+        pytest.skip("set MUSCLEMAP_WILD_POSES to the pose files of the wild clips")
+    rows, missing = evaluate(WILD_REPS, dirs)
+    if missing:
+        pytest.skip(f"{len(missing)} wild clips have no pose file in MUSCLEMAP_WILD_POSES")
+    assert len(rows) >= 40
+    assert mean_absolute_error(rows) <= 0.5
+    plank = next(r for r in rows if r.kind == "hold")
+    assert plank.hold_s == pytest.approx(plank.truth_hold_s, abs=1.0)

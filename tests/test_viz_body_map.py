@@ -121,3 +121,37 @@ def test_bad_suffix_and_height(tmp_path: Path) -> None:
         body_map.render_body_map(_scores(), tmp_path / "m.jpg")
     with pytest.raises(ValueError, match="height"):
         body_map.body_map_image(_scores(), height=0)
+
+
+def test_exercise_marks_svg_and_png(tmp_path: Path) -> None:
+    scores = {**_scores(0.1), "chest": 0.9, "gluteus": 0.1}
+    plain = body_map.render_svg(scores)
+    assert "mark-" not in plain and "For the exercise" not in plain  # default drawing unchanged
+    svg = body_map.render_body_map(
+        scores, tmp_path / "m.svg", missing=["gluteus"], unexpected=["chest"]
+    )
+    root = ET.fromstring(svg)
+    marked = {
+        (el.get("class"), el.get("data-group"))
+        for el in root.iter(f"{SVG_NS}path")
+        if (el.get("class") or "").startswith("mark-")
+    }
+    assert marked == {("mark-missing", "gluteus"), ("mark-unexpected", "chest")}
+    assert "expected, below threshold" in svg and "active, not expected" in svg
+    # PNG: the hatch changes pixels inside the chest, the outline leaves its inside alone.
+    height = 400
+    chest, glute = _region_pixel("front", "chest", height), _region_pixel("back", "gluteus", height)
+    bare = np.asarray(body_map.body_map_image(scores, height=height), dtype=int)
+    marked_img = body_map.body_map_image(
+        scores, height=height, marks={"chest": "unexpected", "gluteus": "missing"}
+    )
+    marked_px = np.asarray(marked_img, dtype=int)
+    x, y = chest
+    assert (
+        np.abs(marked_px[y - 6 : y + 6, x - 6 : x + 6] - bare[y - 6 : y + 6, x - 6 : x + 6]).max()
+        > 40
+    )
+    x, y = glute
+    assert np.abs(marked_px[y, x] - bare[y, x]).max() <= 6
+    with pytest.raises(body_map.VizError, match="unknown mark"):
+        body_map.render_svg(scores, marks={"chest": "odd"})

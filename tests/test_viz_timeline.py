@@ -70,3 +70,21 @@ def test_bad_timeline_raises(timeline: list, message: str, tmp_path: Path) -> No
 def test_bad_suffix(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\.png"):
         render_timeline([_window(0, 1, 0.5)], tmp_path / "t.svg")
+
+
+def test_reps_are_marked(tmp_path: Path) -> None:
+    timeline = [_window(0.0, 2.0, 0.2), _window(2.0, 4.0, 0.8)]
+    plain = np.asarray(Image.open(render_timeline(timeline, tmp_path / "a.png", dpi=60)))
+    reps = [
+        {"index": 1, "start_s": 0.3, "turn_s": 1.0, "end_s": 1.8},
+        {"index": 2, "start_s": 2.2, "turn_s": 3.0, "end_s": 3.7},
+    ]
+    marked = render_timeline(timeline, tmp_path / "b.png", dpi=60, reps=reps)
+    img = np.asarray(Image.open(marked).convert("RGB"), dtype=int)
+    assert img.shape == plain.shape[:2] + (3,)
+    blue = (img[..., 2] > 180) & (img[..., 0] < 80)  # the repetition bars and turning lines
+    assert blue.sum() > 50
+    from musclemap.viz.body_map import VizError
+
+    with pytest.raises(VizError, match="start_s <= turn_s"):
+        render_timeline(timeline, tmp_path / "c.png", reps=[{**reps[0], "turn_s": 5.0}])

@@ -11,6 +11,7 @@ blocks in `prediction.analysis`, which `Prediction.to_dict` adds to the JSON.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musclemap.activities import Activity, canonical_exercise
@@ -20,21 +21,16 @@ from musclemap.analysis.exercise import (
     guess_from_looks_like,
     resolve_exercise,
 )
-from musclemap.analysis.movement import MovementReport, compare_movement, pose_measures
-from musclemap.analysis.reps import RepResult, count_reps
 from musclemap.errors import UnknownActivityError
 
 if TYPE_CHECKING:
+    # Imported where used: `python -m musclemap.analysis.movement` / `.reps_eval` run them as
+    # scripts, which a package-level import would load twice.
+    from musclemap.analysis.movement import MovementReport
+    from musclemap.analysis.reps import RepResult
     from musclemap.predictor import Prediction
 
-__all__ = [
-    "Analysis",
-    "ExerciseCheck",
-    "MovementReport",
-    "RepResult",
-    "analyse",
-    "resolve_exercise",
-]
+__all__ = ["Analysis", "ExerciseCheck", "analyse", "resolve_exercise"]
 
 
 class Analysis:
@@ -63,6 +59,9 @@ def analyse(
         UnknownActivityError: `exercise` is a name the knowledge base does not know.
         ValueError: `pred` has no pose sequence (predictions made by `predict_poses` have one).
     """
+    from musclemap.analysis.movement import compare_movement, pose_measures
+    from musclemap.analysis.reps import count_reps
+
     if pred.pose is None:
         raise ValueError("analyse needs the prediction's pose sequence")
     seq = pred.pose
@@ -84,7 +83,8 @@ def analyse(
             act, pred.muscles, pred.threshold, query=query, guessed=guessed, similarity=sim
         )
         key = canonical_exercise(act.name, source=act.source)
-        movement = compare_movement(pose_measures(seq.world, seq.fps), key)
+        clip = Path(pred.video).stem  # a library clip is not compared with itself
+        movement = compare_movement(pose_measures(seq.world, seq.fps), key, leave_out=clip)
     reps = count_reps(
         seq.world,
         seq.valid,

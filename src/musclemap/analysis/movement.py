@@ -4,8 +4,9 @@ Measures (degrees, from MediaPipe world landmarks): for the elbow, shoulder, hip
 range of motion and the smallest and largest angle (180 = straight; the side that moves more),
 and the torso's smallest and largest inclination from vertical (0 = upright; relative to the
 camera's vertical, which is gravity only for a level camera). A clip's extremes are its 2nd and
-98th percentiles after light smoothing; a key-pose photo pair's are its two photos (the two key
-positions of the exercise, so their difference is a range of motion).
+98th percentiles after light smoothing (0.06 s, which keeps 98% of a 2 s repetition's range); a
+key-pose photo pair's are its two photos (the two key positions of the exercise, so their
+difference is a range of motion).
 
 The library statistics are a small packaged JSON (`movement_library.json`) of every example's
 measures, grouped by `canonical_exercise`, written by
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from musclemap.analysis.reps import JOINTS, _smooth, fill_gaps
+from musclemap.analysis.reps import FINE_S, JOINTS, _smooth, fill_gaps
 from musclemap.pose.features import _UP, _angle, _mid, joint_angles
 
 LIBRARY_FILE = "movement_library.json"
@@ -62,7 +63,7 @@ def _extremes(x: np.ndarray, fps: float, key_positions: bool) -> tuple[float, fl
         return None
     if key_positions:
         return float(filled.min()), float(filled.max())
-    lo, hi = np.percentile(_smooth(filled, fps), [2, 98])
+    lo, hi = np.percentile(_smooth(filled, fps, FINE_S), [2, 98])
     return float(lo), float(hi)
 
 
@@ -142,19 +143,28 @@ def load_library() -> dict[str, Any]:
 
 
 def compare_movement(
-    measured: Mapping[str, float], exercise: str, library: Mapping[str, Any] | None = None
+    measured: Mapping[str, float],
+    exercise: str,
+    library: Mapping[str, Any] | None = None,
+    *,
+    leave_out: str = "",
 ) -> MovementReport:
     """Findings for a clip's `measured` values against the examples of canonical `exercise`.
 
     `REPORTED` measures of a joint whose median library range of motion is at least
     `MOVING_JOINT_DEG` (the joints the exercise moves) and the torso inclination. Each finding
-    needs at least `MIN_EXAMPLES` library values.
+    needs at least `MIN_EXAMPLES` library values. `leave_out`: the id (clip stem) of a library
+    example not to compare with, the clip itself when it is one of the library's.
     """
     lib = library if library is not None else load_library()
     entry = lib["exercises"].get(exercise)
     if entry is None:
         return MovementReport(exercise, 0, 0, 0, dict(measured), [], "no library examples")
-    values: dict[str, list[float]] = entry["measures"]
+    keep = [i for i, e in enumerate(entry["ids"]) if e != leave_out]
+    kinds = [entry["kinds"][i] for i in keep]
+    values = {
+        m: [v for i in keep if (v := vals[i]) is not None] for m, vals in entry["measures"].items()
+    }
     findings = []
     for m in REPORTED:
         lib_vals = values.get(m, [])
@@ -172,42 +182,44 @@ def compare_movement(
         )
         findings.append(Finding(m, LABELS[m], v, p10, p90, len(lib_vals), pos, text))
     note = "" if findings else f"fewer than {MIN_EXAMPLES} library examples per measure"
+    if len(keep) < len(entry["ids"]):
+        note = f"the clip itself ({leave_out}) is a library example and was left out. {note}"
     return MovementReport(
         exercise,
-        int(entry["examples"]),
-        int(entry["wild_clips"]),
-        int(entry["keypose_pairs"]),
+        len(keep),
+        kinds.count("wild"),
+        kinds.count("keypose"),
         dict(measured),
         findings,
-        note,
+        note.strip(),
     )
 
 
 def build_library(
-    examples: Sequence[tuple[str, str, Mapping[str, float]]],
+    examples: Sequence[tuple[str, str, str, Mapping[str, float]]],
 ) -> dict[str, Any]:
-    """Group `(exercise key, kind "wild" | "keypose", measures)` into the packaged format."""
-    out: dict[str, dict[str, Any]] = {}
-    for key, kind, meas in examples:
-        e = out.setdefault(
-            key, {"examples": 0, "wild_clips": 0, "keypose_pairs": 0, "measures": {}}
-        )
-        e["examples"] += 1
-        e["wild_clips" if kind == "wild" else "keypose_pairs"] += 1
-        for m, v in meas.items():
-            e["measures"].setdefault(m, []).append(round(float(v), 1))
-    for e in out.values():
-        e["measures"] = {m: sorted(v) for m, v in sorted(e["measures"].items())}
-    return {
-        "measures": list(MEASURES),
-        "percentiles": list(PERCENTILES),
-        "exercises": dict(sorted(out.items())),
-    }
+    """Group `(exercise key, id, kind "wild" | "keypose", measures)` into the packaged format:
+    per exercise the example ids and kinds, and per measure one value per example (None where
+    it could not be taken)."""
+    grouped: dict[str, list[tuple[str, str, Mapping[str, float]]]] = {}
+    for key, ident, kind, meas in examples:
+        grouped.setdefault(key, []).append((ident, kind, meas))
+    out = {}
+    for key, rows in sorted(grouped.items()):
+        out[key] = {
+            "ids": [r[0] for r in rows],
+            "kinds": [r[1] for r in rows],
+            "measures": {
+                m: [None if m not in r[2] else round(float(r[2][m]), 1) for r in rows]
+                for m in MEASURES
+            },
+        }
+    return {"measures": list(MEASURES), "percentiles": list(PERCENTILES), "exercises": out}
 
 
 def _examples_from(
     manifest: Path, pose_dirs: Sequence[Path], kind: str, source: str | None
-) -> list[tuple[str, str, dict[str, float]]]:
+) -> list[tuple[str, str, str, dict[str, float]]]:
     from musclemap.activities import canonical_exercise, find_activity
     from musclemap.pose.base import load_pose_file
 
@@ -221,7 +233,8 @@ def _examples_from(
         if seq.valid.sum() < 2:
             continue
         key = canonical_exercise(row["activity"], source=source)
-        out.append((key, kind, pose_measures(seq.world, seq.fps, key_positions=kind == "keypose")))
+        meas = pose_measures(seq.world, seq.fps, key_positions=kind == "keypose")
+        out.append((key, Path(name).stem, kind, meas))
     return out
 
 
@@ -240,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         examples += _examples_from(args.keypose_manifest, kp_dirs, "keypose", "free-exercise-db")
     lib = build_library(examples)
     args.out.write_text(json.dumps(lib, separators=(",", ":")) + "\n")
-    n_wild = sum(1 for _, k, _ in examples if k == "wild")
+    n_wild = sum(1 for e in examples if e[2] == "wild")
     print(
         f"{args.out}: {len(examples)} examples ({n_wild} wild clips, "
         f"{len(examples) - n_wild} key-pose pairs) of {len(lib['exercises'])} exercises, "

@@ -110,16 +110,17 @@ def write_outputs(
         write_overlay(video, overlay, pred.pose, pred.timeline)
 
 
-def _resolve_exercise(name: str | None) -> Any:
-    """The --exercise activity, resolved before any video is read (a typo fails at once)."""
+def _resolve_exercise(name: str | None) -> str | None:
+    """The --exercise name, checked before any video is read (a typo fails at once)."""
     if name is None:
         return None
     from musclemap.analysis import resolve_exercise
 
-    return resolve_exercise(name)
+    resolve_exercise(name)
+    return name
 
 
-def _analyse(pred: Prediction, activity: Any) -> None:
+def _analyse(pred: Prediction, activity: str | None) -> None:
     """Exercise, movement and repetition blocks (musclemap.analysis) into `pred.analysis`."""
     from musclemap.analysis import analyse
 
@@ -235,7 +236,7 @@ def _run_batch(
     fps: float,
     top_k: int,
     pictures: dict[str, Path | None],
-    activity: Any = None,
+    activity: str | None = None,
 ) -> int:
     """Predict every video; a failing one is reported and skipped. Returns the failure count."""
     from rich.progress import Progress

@@ -1,0 +1,92 @@
+"""analyse(): the exercise, movement and repetition blocks of a prediction, and predict
+--exercise through the console entry point."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from musclemap.analysis import analyse
+from musclemap.demo import synthetic_pose_sequence
+from musclemap.errors import UnknownActivityError
+from musclemap.predictor import Prediction, Predictor
+from test_cli_predict import run, scripted  # noqa: F401 - the fixture
+
+
+@pytest.fixture(scope="module")
+def squat_prediction() -> Prediction:
+    # 10 s of generated squats, one every 2.5 s from standing: turning points at 1.25, 3.75,
+    # 6.25 and 8.75 s.
+    seq = synthetic_pose_sequence("squat", seconds=10.0)
+    return Predictor.default().predict_poses(seq, video="generated-squat")
+
+
+def test_named_exercise_blocks(squat_prediction: Prediction) -> None:
+    result = analyse(squat_prediction, "back squat")
+    d = squat_prediction.to_dict()
+    assert d["exercise"]["name"] == "squat" and d["exercise"]["query"] == "back squat"
+    assert d["exercise"]["guessed"] is False
+    ex = d["exercise"]
+    active = set(squat_prediction.active)
+    assert set(ex["missing"]) == set(ex["expected"]) - active
+    assert set(ex["unexpected"]) == active - set(ex["expected"])
+    assert d["repetitions"]["kind"] == "reps" and d["repetitions"]["count"] == 4
+    turns = [r["turn_s"] for r in d["repetitions"]["reps"]]
+    assert turns == pytest.approx([1.25, 3.75, 6.25, 8.75], abs=0.15)
+    assert all(r["muscles"] for r in d["repetitions"]["reps"])
+    mv = d["movement"]
+    assert mv["exercise"] == "squat" and mv["examples"] >= 10 and mv["findings"]
+    knee = next(f for f in mv["findings"] if f["measure"] == "knee_rom")
+    assert knee["value_deg"] == pytest.approx(114.6, abs=6) and knee["examples"] >= 3
+    assert result.to_dict() == {k: d[k] for k in ("exercise", "movement", "repetitions")}
+    json.dumps(d)  # the blocks are JSON
+
+
+def test_guess_from_looks_like_and_no_guess(squat_prediction: Prediction) -> None:
+    squat_prediction.looks_like = [{"exercise": "Barbell_Squat", "similarity": 0.91}]  # type: ignore[attr-defined]
+    ex = analyse(squat_prediction).to_dict()["exercise"]
+    assert ex["guessed"] is True and ex["name"] == "squat" and ex["similarity"] == 0.91
+    squat_prediction.looks_like = []  # type: ignore[attr-defined]
+    d = analyse(squat_prediction).to_dict()
+    assert d["exercise"] is None and d["movement"] is None and d["repetitions"]["count"] == 4
+    with pytest.raises(UnknownActivityError):
+        analyse(squat_prediction, "xyzzy")
+
+
+def test_plank_reports_hold_time(squat_prediction: Prediction) -> None:
+    reps = analyse(squat_prediction, "plank", attach=False).reps
+    assert reps.kind == "hold" and reps.count == 0
+
+
+def test_predict_exercise_option(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: None,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    video = make_video("squat.mp4", num_frames=60)
+    out = tmp_path / "o"
+    argv = ["predict", str(video), "--exercise", "back squat", "--json", str(out / "r.json")]
+    argv += ["--body-map", str(out / "m.svg"), "--timeline", str(out / "t.png")]
+    assert run(argv, monkeypatch) == 0
+    d = json.loads((out / "r.json").read_text())
+    assert d["exercise"]["name"] == "squat" and d["repetitions"]["count"] >= 1
+    printed = capsys.readouterr().out
+    assert "exercise: squat" in printed and "repetitions:" in printed
+    assert "movement against the library" in printed
+    svg = (out / "m.svg").read_text()
+    marks = d["exercise"]["missing"] + d["exercise"]["unexpected"]
+    assert ("For the exercise" in svg) == bool(marks)
+
+
+def test_predict_unknown_exercise_fails_before_reading_the_video(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "v.mp4").write_bytes(b"not a video")
+    assert run(["predict", str(tmp_path / "v.mp4"), "--exercise", "bak squatt"], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown exercise 'bak squatt'; closest: squat" in err[0]
