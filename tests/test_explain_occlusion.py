@@ -11,6 +11,7 @@ import pytest
 from musclemap.demo import synthetic_pose_sequence
 from musclemap.explain.occlusion import (
     freeze_joints,
+    local_scores,
     occlusion_attribution,
     predictor_scorer,
     span_edges,
@@ -24,13 +25,19 @@ QUAD = group_index("quadriceps")
 
 
 class KneePredictor:
-    """A predict model stand-in: quadriceps = how much the knees move up and down (world y),
-    frames 0-29 only; every other group 0.1."""
+    """A predict model stand-in: 2 s windows every 1 s; a window's quadriceps score is how much
+    the knees move up and down (world y) in its frames before frame 30; the clip score is the
+    windows' mean; every other group 0.1."""
 
     def predict_poses(self, seq: PoseSequence) -> SimpleNamespace:
-        y = seq.world[:30, KNEES, 1]  # (30, 2)
-        quad = float(np.nanstd(y, axis=0).sum())
-        return SimpleNamespace(muscles={g: quad if g == "quadriceps" else 0.1 for g in GROUP_IDS})
+        timeline = []
+        for start in range(0, len(seq) - 19, 10):
+            y = seq.world[start : min(start + 20, 30), KNEES, 1]  # (<= 20, 2)
+            quad = float(np.std(y, axis=0).sum()) if len(y) else 0.0
+            muscles = {g: quad if g == "quadriceps" else 0.1 for g in GROUP_IDS}
+            timeline.append({"start_s": start / 10, "end_s": start / 10 + 2, "muscles": muscles})
+        clip = {g: float(np.mean([w["muscles"][g] for w in timeline])) for g in GROUP_IDS}
+        return SimpleNamespace(muscles=clip, timeline=timeline)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +48,7 @@ def squat() -> PoseSequence:
 def test_only_the_knees_and_only_where_they_are_read(squat: PoseSequence) -> None:
     score = predictor_scorer(KneePredictor(), QUAD)
     res = occlusion_attribution(score, squat, QUAD, span_s=1.0)
-    assert res.group == "quadriceps" and res.base == pytest.approx(score(squat))
+    assert res.group == "quadriceps" and res.base == pytest.approx(score(squat)[0])
     assert res.joint_time.shape == (33, 5)
     np.testing.assert_allclose(res.edges, [0, 1, 2, 3, 4, 5])
     others = np.setdiff1d(np.arange(33), KNEES)
@@ -49,9 +56,21 @@ def test_only_the_knees_and_only_where_they_are_read(squat: PoseSequence) -> Non
     # Frozen over the whole clip a knee no longer moves: its share of the score is gone.
     assert (res.joint[list(KNEES)] > 0).all()
     assert res.joint[list(KNEES)].sum() == pytest.approx(res.base, rel=1e-6)
-    # The scorer reads frames 0-29 only: spans 3 and 4 (3-5 s) carry nothing.
+    # The scorer reads frames 0-29 only: spans 3 and 4 (3-5 s) carry nothing. Span drops are of
+    # the local score (windows overlapping the span), e.g. span 0 is only in window 0-2 s.
     assert np.abs(res.joint_time[list(KNEES), 3:]).max() == 0
     assert (np.abs(res.joint_time[list(KNEES), :3]) > 0).all()
+    pred = KneePredictor().predict_poses(squat)
+    frozen = KneePredictor().predict_poses(freeze_joints(squat, [KNEES[0]], 0, 10))
+    first = pred.timeline[0]["muscles"]["quadriceps"] - frozen.timeline[0]["muscles"]["quadriceps"]
+    assert res.joint_time[KNEES[0], 0] == pytest.approx(first)
+
+
+def test_local_scores_average_the_overlapping_windows() -> None:
+    windows = [(0.0, 2.0, 0.2), (1.0, 3.0, 0.4)]
+    np.testing.assert_allclose(
+        local_scores(windows, np.array([0.0, 1.0, 2.0, 3.0, 4.0])), [0.2, 0.3, 0.4, np.nan]
+    )
 
 
 def test_freeze_replaces_coordinates_by_their_mean_and_keeps_the_rest(
@@ -84,5 +103,6 @@ def test_the_real_default_predictor_runs(squat: PoseSequence) -> None:
     res = occlusion_attribution(predictor_scorer(predictor, QUAD), squat, QUAD, span_s=2.5)
     assert res.base == pytest.approx(predictor.predict_poses(squat).muscles["quadriceps"])
     assert res.joint_time.shape == (33, 2) and np.isfinite(res.joint_time).all()
+    assert np.abs(res.joint_time).max() > 0
     assert np.abs(res.joint).max() > 0
     assert res.to_dict()["joints"][25] == "left_knee"

@@ -6,8 +6,11 @@ coordinates (image and world; visibility kept) are replaced by its mean position
 frames. The joint's motion is removed and its rough place kept, so the pose stays plausible
 (a NaN joint would instead drop the whole frame from the feature pipeline).
 
-- `joint[v]`: score with nothing masked minus the score with joint v frozen over the whole clip.
-- `joint_time[v, k]`: the same with joint v frozen only in time span k (spans of `span_s`).
+- `joint[v]`: clip score with nothing masked minus the clip score with joint v frozen over the
+  whole clip.
+- `joint_time[v, k]`: joint v frozen only in time span k (spans of `span_s`); the drop of the
+  local score, the mean over the timeline windows that overlap span k (the clip score would
+  dilute a one-second change by the number of windows). NaN where no window overlaps the span.
 
 Positive = the joint (its motion in that span) supports the group; negative = it argues against.
 Cost: `V * (1 + K)` scorings (33 joints, K spans), each one `predict_poses` call.
@@ -25,7 +28,9 @@ from musclemap.pose.base import PoseSequence
 from musclemap.skeleton import MEDIAPIPE33
 from musclemap.taxonomy import GROUP_IDS
 
-Scorer = Callable[[PoseSequence], float]
+# seq -> (clip score, [(start_s, end_s, window score), ...]) of one group.
+Scores = tuple[float, list[tuple[float, float, float]]]
+Scorer = Callable[[PoseSequence], Scores]
 Progress = Callable[[float, str], None]
 
 
@@ -46,14 +51,34 @@ class OcclusionResult:
             "joints": list(self.joints),
             "joint": [round(float(v), 5) for v in self.joint],
             "span_edges_s": [round(float(t), 3) for t in self.edges],
-            "joint_time": [[round(float(v), 5) for v in row] for row in self.joint_time],
+            "joint_time": [[_num(v) for v in row] for row in self.joint_time],
         }
 
 
+def _num(v: float) -> float | None:
+    return None if not np.isfinite(v) else round(float(v), 5)  # JSON has no NaN
+
+
 def predictor_scorer(predictor, group: int) -> Scorer:  # noqa: ANN001 (any Predictor-like)
-    """`seq -> probability of group` through `predictor.predict_poses`."""
+    """`seq -> (clip probability, timeline windows)` of a group via `predictor.predict_poses`."""
     gid = GROUP_IDS[group]
-    return lambda seq: float(predictor.predict_poses(seq).muscles[gid])
+
+    def score(seq: PoseSequence) -> Scores:
+        pred = predictor.predict_poses(seq)
+        windows = [(w["start_s"], w["end_s"], w["muscles"][gid]) for w in pred.timeline]
+        return float(pred.muscles[gid]), windows
+
+    return score
+
+
+def local_scores(windows: list[tuple[float, float, float]], edges: np.ndarray) -> np.ndarray:
+    """Mean window score per span `(K,)`: windows overlapping [edges[k], edges[k + 1])."""
+    out = np.full(len(edges) - 1, np.nan)
+    for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        hits = [p for s, e, p in windows if s < b and e > a]
+        if hits:
+            out[k] = float(np.mean(hits))
+    return out
 
 
 def freeze_joints(seq: PoseSequence, joints: Sequence[int], start: int, stop: int) -> PoseSequence:
@@ -87,7 +112,7 @@ def occlusion_attribution(
     """Per-joint and per-joint-per-span drops of `score` when a joint is frozen.
 
     Args:
-        score: `seq -> the group's score`, e.g. `predictor_scorer(predictor, group)`.
+        score: `seq -> (clip score, windows)`, e.g. `predictor_scorer(predictor, group)`.
         seq: The pose sequence (MediaPipe-33) that was scored.
         group: Group index (taxonomy order), for the result's label.
         span_s: Length of the time spans of `joint_time`, seconds.
@@ -97,22 +122,25 @@ def occlusion_attribution(
         raise ValueError("span_s must be positive")
     num_joints = seq.image.shape[1]
     frames = span_edges(len(seq), max(1, round(span_s * seq.fps)))
-    base = score(seq)
+    times = np.append(seq.times, seq.times[-1] + 1.0 / seq.fps)  # the end of the last frame
+    edges = times[frames]
+    base, windows = score(seq)
+    base_local = local_scores(windows, edges)
     joint = np.zeros(num_joints)
     joint_time = np.zeros((num_joints, len(frames) - 1))
     total = num_joints * len(frames)
     for v in range(num_joints):
-        joint[v] = base - score(freeze_joints(seq, [v], 0, len(seq)))
+        joint[v] = base - score(freeze_joints(seq, [v], 0, len(seq)))[0]
         for k, (a, b) in enumerate(zip(frames[:-1], frames[1:], strict=True)):
-            joint_time[v, k] = base - score(freeze_joints(seq, [v], int(a), int(b)))
+            masked = local_scores(score(freeze_joints(seq, [v], int(a), int(b)))[1], edges)
+            joint_time[v, k] = base_local[k] - masked[k]
         if progress is not None:
             progress((v + 1) * len(frames) / total, "occlusion")
-    times = np.append(seq.times, seq.times[-1] + 1.0 / seq.fps)  # the end of the last frame
     return OcclusionResult(
         group=GROUP_IDS[group],
         base=float(base),
         joint=joint,
         joint_time=joint_time,
-        edges=times[frames],
+        edges=edges,
         joints=MEDIAPIPE33.joints,
     )
