@@ -144,13 +144,16 @@ def _draw_pose(
         linewidths=0.6,
         zorder=2,
     )
+    centre = float(np.median(xy[ok, 0])) if ok.any() else 0.0
     for j in np.argsort(-np.abs(np.nan_to_num(joint)))[:4]:
         if ok[j] and strength[j] > 0.05:
+            right = xy[j, 0] >= centre  # label outwards, away from the body
             ax.annotate(
                 f"{layout.joints[j]} {joint[j]:+.3f}",
                 xy[j],
-                xytext=(8, 4),
+                xytext=(10 if right else -10, 4),
                 textcoords="offset points",
+                ha="left" if right else "right",
                 fontsize=8,
                 zorder=3,
             )
