@@ -89,9 +89,7 @@ def test_cam_frames_and_video(tmp_path: Path) -> None:
     assert np.abs(decoded[3, 24, 40].astype(int) - 128).max() < 12
 
 
-def test_joint_overlay_colours_the_joints(
-    make_video: Callable[..., Path], tmp_path: Path
-) -> None:
+def test_joint_overlay_colours_the_joints(make_video: Callable[..., Path], tmp_path: Path) -> None:
     from musclemap.data.video_io import read_clip
 
     video = make_video(num_frames=10, size=(96, 96))
