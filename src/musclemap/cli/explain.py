@@ -23,7 +23,6 @@ from musclemap.errors import ConfigError, MusclemapError, VideoError
 
 if TYPE_CHECKING:
     from musclemap.explain.inputs import ResearchInputs
-    from musclemap.pose.base import PoseSequence
 
 
 @app.command()
@@ -97,7 +96,9 @@ def _explain_predict(
         )
     _print_joints(res.group, res.base, res.joints, res.joint, "probability")
     if out.suffix.lower() == ".png":
-        render_pose_picture(seq, res.joint, res.joint_time, res.edges, out, res.group, res.base)
+        from musclemap.viz.attribution import render_occlusion_picture
+
+        render_occlusion_picture(out, seq, res)
     else:
         from musclemap.skeleton import MEDIAPIPE33
         from musclemap.viz.attribution import write_joint_overlay
@@ -111,41 +112,9 @@ def _explain_predict(
             joint_time=res.joint_time,
             edges=res.edges,
             layout=MEDIAPIPE33,
-            caption=f"{res.group}: red joints drive the score, blue ones lower it",
+            caption=f"{res.group}: red joints drive the score, blue lower it",
         )
     return res.to_dict()
-
-
-def render_pose_picture(
-    seq: PoseSequence,
-    joint: np.ndarray,
-    joint_time: np.ndarray,
-    edges: np.ndarray,
-    out: Path,
-    group: str,
-    base: float,
-) -> Path:
-    """The occlusion PNG: the pose at the moment of strongest attribution, and the heat map."""
-    from musclemap.skeleton import MEDIAPIPE33
-    from musclemap.viz.attribution import render_joint_attribution
-
-    k = int(np.argmax(np.nansum(np.abs(joint_time), axis=0)))  # the span that mattered most
-    mid = 0.5 * (edges[k] + edges[k + 1])
-    candidates = np.flatnonzero(seq.valid)
-    frame = int(candidates[np.argmin(np.abs(seq.times[candidates] - mid))])
-    xy = seq.image[frame, :, :2] * np.array([seq.width, seq.height])
-    return render_joint_attribution(
-        out,
-        layout=MEDIAPIPE33,
-        pose_xy=xy,
-        joint=joint,
-        joint_time=joint_time,
-        edges=edges,
-        title=f"{group} (score {base:.2f}): which joints drove it",
-        value_label="drop of the local score when the joint is frozen in the span",
-        joint_label="drop of the clip score when the joint is frozen throughout",
-        pose_label=f"pose at {seq.times[frame]:.1f} s (the span that mattered most)",
-    )
 
 
 def _print_joints(

@@ -119,6 +119,29 @@ def render_joint_attribution(
     return path
 
 
+def render_occlusion_picture(path: str | Path, seq: Any, res: Any) -> Path:
+    """The predict model's picture: `res` (an `explain.occlusion.OcclusionResult`) of `seq` (its
+    `PoseSequence`), the skeleton drawn at the moment of the strongest attribution."""
+    from musclemap.skeleton import MEDIAPIPE33
+
+    k = int(np.argmax(np.nansum(np.abs(res.joint_time), axis=0)))  # the span that mattered most
+    mid = 0.5 * (res.edges[k] + res.edges[k + 1])
+    seen = np.flatnonzero(seq.valid)
+    frame = int(seen[np.argmin(np.abs(seq.times[seen] - mid))])
+    return render_joint_attribution(
+        path,
+        layout=MEDIAPIPE33,
+        pose_xy=seq.image[frame, :, :2] * np.array([seq.width, seq.height]),
+        joint=res.joint,
+        joint_time=res.joint_time,
+        edges=res.edges,
+        title=f"{res.group} (score {res.base:.2f}): which joints drove it",
+        value_label="drop of the local score when the joint is frozen in the span",
+        joint_label="drop of the clip score when the joint is frozen throughout",
+        pose_label=f"pose at {seq.times[frame]:.1f} s (the span that mattered most)",
+    )
+
+
 def _vmax(values: np.ndarray) -> float:
     finite = np.abs(values[np.isfinite(values)])
     return float(max(finite.max() if finite.size else 0.0, 1e-12))
@@ -280,11 +303,24 @@ def write_joint_overlay(
                 strength = np.nan_to_num(joint_time[:, span]) / vmax
                 _draw_joints(canvas, image[k], layout, colors[:, span], strength)
             if caption:
-                ImageDraw.Draw(canvas).text((8, 8), caption, fill=(255, 255, 255))
+                _caption(canvas, caption)
             yield np.asarray(canvas)
 
     _encode(out_path, frames(), size, info.fps if info.fps > 0 else 30.0)
     return out_path
+
+
+def _caption(canvas: Image.Image, text: str) -> None:
+    """One line of white text on a dark band at the top left."""
+    from musclemap.viz.body_map import font
+
+    px = max(10, round(min(canvas.size) / 32))
+    draw = ImageDraw.Draw(canvas)
+    face = font(px)
+    box = draw.textbbox((0, 0), text, font=face)
+    pad = px // 2
+    draw.rectangle((0, 0, box[2] + 2 * pad, box[3] + 2 * pad), fill=(25, 25, 30))
+    draw.text((pad, pad), text, fill=(255, 255, 255), font=face)
 
 
 def _draw_joints(
