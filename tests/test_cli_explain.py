@@ -154,3 +154,40 @@ def test_research_skeleton_model_gets_joint_attribution(
     # 12 model frames spread over the 3 s the person was seen.
     np.testing.assert_allclose(d["span_edges_s"], np.linspace(0.0, 3.0, 13), atol=1e-3)
     assert out.is_file()
+
+
+@pytest.mark.slow  # ~10 s: builds TransM3E (MViT + HD-GCN) three times
+def test_research_transm3e_with_pose_explains_the_full_model(
+    make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from musclemap.demo import synthetic_pose_sequence
+    from musclemap.pose import base
+
+    monkeypatch.setattr(base, "extract_poses", lambda *a, **k: synthetic_pose_sequence(seconds=3))
+    video = make_video(num_frames=16, size=(48, 40))
+    kwargs = (
+        "{receiver: mvitv2_test, receiver_input_shape: [3, 4, 32, 32], sender: hdgcn, "
+        "sender_kwargs: {layout: coco17, base_channels: 8}, sender_input_shape: [1, 12, 17, 3]}"
+    )
+    cfg, ckpt = _research(tmp_path, "transm3e", "rgb", kwargs)
+    cfg.write_text(cfg.read_text().replace("modality: rgb", "modality: rgb, aux_modality: pose"))
+    js = tmp_path / "t.json"
+    argv = ["explain", str(video), "--group", "chest", "--out", str(tmp_path / "t.png")]
+    argv += ["--json", str(js), "--config", str(cfg), "--checkpoint", str(ckpt)]
+    assert run(argv, monkeypatch) == 0
+    d = json.loads(js.read_text())
+    assert d["target_layer"] == "receiver.blocks.2"
+    # The logit is the full model's (both branches), fed the clip and the poses of the video.
+    from musclemap.config import load_config
+    from musclemap.engine.checkpoint import load_checkpoint
+    from musclemap.engine.train import build_experiment_model
+    from musclemap.explain.inputs import research_inputs
+
+    c = load_config(cfg, [])
+    model = build_experiment_model(c)
+    load_checkpoint(model, ckpt)
+    inputs = research_inputs(c, video)
+    assert inputs.other is not None and inputs.other.shape == (1, 1, 12, 17, 3)
+    with torch.no_grad():
+        logit = float(model.eval()(inputs.video, inputs.other)[0, GROUP_IDS.index("chest")])
+    assert d["logit"] == pytest.approx(logit, abs=1e-5)
