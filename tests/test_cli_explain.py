@@ -156,7 +156,7 @@ def test_research_skeleton_model_gets_joint_attribution(
     assert out.is_file()
 
 
-@pytest.mark.slow  # ~10 s: builds TransM3E (MViT + HD-GCN) three times
+@pytest.mark.slow  # 4-10 s: builds TransM3E (MViT + HD-GCN) three times
 def test_research_transm3e_with_pose_explains_the_full_model(
     make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
