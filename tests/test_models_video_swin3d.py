@@ -10,6 +10,7 @@ from musclemap.models.video.swin3d import (
     BasicLayer,
     SwinTransformerBlock3D,
     compute_mask,
+    relative_position_index,
     window_partition,
     window_reverse,
 )
@@ -113,3 +114,57 @@ def test_block_on_sizes_needing_window_padding_or_shrinking_matches_explicit_for
         expected = expected + _reference_block_attention(block, expected)
         expected = expected + block.mlp(block.norm2(expected))
     torch.testing.assert_close(layer(x), expected.permute(0, 4, 1, 2, 3), atol=1e-5, rtol=1e-5)
+
+
+def _offsets(window: tuple[int, int, int]) -> torch.Tensor:
+    """True (t, h, w) offsets between the tokens of a window in raster order: (N, N, 3)."""
+    coords = torch.cartesian_prod(*(torch.arange(s) for s in window))  # (N, 3)
+    return coords[:, None] - coords[None, :]
+
+
+def _decode(index: torch.Tensor, table_window: tuple[int, int, int]) -> torch.Tensor:
+    """Offsets a bias-table row stands for, for a table built for `table_window`."""
+    wd, wh, ww = table_window
+    t, rest = index // ((2 * wh - 1) * (2 * ww - 1)), index % ((2 * wh - 1) * (2 * ww - 1))
+    return torch.stack(
+        [t - (wd - 1), rest // (2 * ww - 1) - (wh - 1), rest % (2 * ww - 1) - (ww - 1)], -1
+    )
+
+
+def test_relative_position_index_of_shrunk_windows() -> None:
+    full = (8, 7, 7)
+    n_full = 8 * 7 * 7
+    assert torch.equal(_decode(relative_position_index(full, full), full), _offsets(full))
+    # Only the temporal axis shrinks (8-frame clips): the release's [:N, :N] slice is right.
+    n = 4 * 7 * 7
+    release = relative_position_index(full, full)[:n, :n]
+    assert torch.equal(release, relative_position_index((4, 7, 7), full))
+    # A spatial axis shrinks (112x112 clips, last stage 4x4): the slice is not the window's.
+    n = 8 * 4 * 4
+    release = relative_position_index(full, full)[:n, :n]
+    exact = relative_position_index((8, 4, 4), full)
+    assert torch.equal(_decode(exact, full), _offsets((8, 4, 4)))
+    wrong = (_decode(release, full) != _offsets((8, 4, 4))).any(-1).float().mean()
+    assert wrong > 0.5 and n < n_full
+
+
+@pytest.mark.parametrize(
+    ("thw", "same"), [((4, 32, 32), True), ((2, 32, 32), True), ((4, 16, 16), False)]
+)
+def test_shrunk_window_bias_modes(thw: tuple[int, int, int], same: bool) -> None:
+    # swin3d_test: window 2x4x4. 4x32x32 -> no shrink; 2x32x32 -> one temporal token (only T
+    # shrinks); 4x16x16 -> the last stage is 2x2 tokens (H and W shrink): the modes differ there.
+    torch.manual_seed(0)
+    release = build_model("swin3d_test").eval()
+    exact = build_model("swin3d_test", shrunk_window_bias="exact").eval()
+    exact.load_state_dict(release.state_dict())
+    with torch.no_grad():
+        for p in release.parameters():
+            if p.ndim == 2 and p.shape[1] <= 2:  # the bias tables: large, so a wrong row shows
+                p.normal_()
+        exact.load_state_dict(release.state_dict())
+        x = torch.randn(1, 3, *thw)
+        a, b = release.forward_features(x), exact.forward_features(x)
+    assert torch.allclose(a, b, atol=1e-6) is same
+    with pytest.raises(ValueError, match="shrunk_window_bias"):
+        build_model("swin3d_test", shrunk_window_bias="nope")
