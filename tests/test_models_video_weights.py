@@ -49,6 +49,10 @@ def test_mvit_single_cls_token_fills_mct_and_kd_tokens(tmp_path: Path) -> None:
     dst = build_model("mvitv2_test", num_classes=20, num_cls_tokens=20, num_kd_tokens=1)
     report = load_pretrained(dst, path)
     assert sorted(report.adapted) == ["cls_token", "kd_token"]
+    assert report.details == {
+        "cls_token": "token repeated (1, 1, 16) -> (1, 20, 16)",
+        "kd_token": "copied from cls_token",
+    }
     assert torch.equal(dst.cls_token[0, 7], src.cls_token[0, 0])
     assert torch.equal(dst.kd_token[0, 0], src.cls_token[0, 0])
     for key, value in src.state_dict().items():
@@ -155,6 +159,10 @@ def test_inflate_2d_resnet_into_i3d(tmp_path: Path) -> None:
     assert report.ok and report.adapted
     stem = i3d.s1.pathway0_stem.conv.weight  # (64/8, 3, 5, 7, 7)
     assert stem.shape[2] == 5
+    assert report.details["s1.pathway0_stem.conv.weight"] == (
+        "inflated over 5 frames (8, 3, 7, 7) -> (8, 3, 5, 7, 7)"
+    )
+    assert set(report.details) == set(report.adapted)
     # A static clip gives the 2D response: the inflated kernel sums to the 2D kernel.
     torch.testing.assert_close(stem.sum(dim=2), state2d["conv1.weight"])
     torch.testing.assert_close(

@@ -280,14 +280,17 @@ def inflate_resnet2d(
             new_state[key] = src.to(dst.dtype)
             report.loaded.append(key)
             continue
+        how = f"inflated over {dst.shape[2] if dst.ndim == 5 else 0} frames"
         if src.ndim == 4 and dst.ndim == 5 and src.shape[1] == 3 and dst.shape[1] != 3:
             src = src.mean(dim=1, keepdim=True).expand(-1, dst.shape[1], -1, -1)
+            how = "mean RGB filter, " + how
         inflated = _inflate(src, dst)
         if inflated is None:
             report.mismatched.append(f"{key} {tuple(src.shape)}->{tuple(dst.shape)}")
         else:
             new_state[key] = inflated.to(dst.dtype)
             report.adapted.append(key)
+            report.details[key] = f"{how} {tuple(state[key2d].shape)} -> {tuple(dst.shape)}"
     head = _head_prefix(model)
     report.reinitialised = [k for k in own if k.startswith(head)]
     report.missing = [
