@@ -132,6 +132,16 @@ def allowed_host_names(settings: ServerSettings) -> frozenset[str]:
     return frozenset(names)
 
 
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an origin, the port filled in; None when it is not a URL."""
+    try:
+        parts = urlsplit(url.strip().lower())
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
+    return (parts.scheme, parts.hostname or "", port) if parts.hostname else None
+
+
 def _refuse(status: int, detail: str, **headers: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
 
@@ -165,8 +175,9 @@ def guard(
         origin = request.headers.get("origin")
         if request.method not in SAFE_METHODS:
             if origin is not None:
-                netloc = urlsplit(origin).netloc.lower()
-                if origin.rstrip("/").lower() not in origins and netloc != host.lower():
+                own = _origin(f"{request.url.scheme}://{host}")
+                same = own is not None and _origin(origin) == own
+                if not same and origin.rstrip("/").lower() not in origins:
                     return _refuse(403, f"cross-origin request from {origin[:60]!r} refused")
             elif request.headers.get("sec-fetch-site", "") in ("cross-site", "same-site"):
                 return _refuse(403, "cross-origin request refused")
