@@ -347,7 +347,7 @@ def main() -> None:
 
     jobs = list(load["jobs"].values())
     report = {
-        "predict": "real model"
+        "predict": "the packaged model (musclemap.predictor, OMP threads as set)"
         if args.real
         else f"stand-in (PyAV decode + {args.job_seconds} s sleep; NOT the model)",
         "server": f"127.0.0.1, {args.workers} workers, queue {args.queue_size}",
