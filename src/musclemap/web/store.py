@@ -21,7 +21,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -197,11 +197,6 @@ class JobStore:
         for job_id in old:
             shutil.rmtree(self.jobs_dir / job_id, ignore_errors=True)
         return old
-
-    def unfinished(self) -> Iterator[str]:
-        with self._mutex:
-            ids = [r[0] for r in self._db.execute("SELECT id FROM jobs WHERE finished IS NULL")]
-        yield from ids
 
     def close(self) -> None:
         """Close the database and release the directory for the next server."""
