@@ -357,3 +357,27 @@ def test_whole_form_without_file_is_still_422(client: TestClient) -> None:
         "/api/predict", content=body, headers={"content-type": "multipart/form-data; boundary=xyz"}
     )
     assert response.status_code == 422 and "'file'" in response.json()["detail"]
+
+
+def test_server_side_storage_failures_are_one_line(tmp_path: Path, clip: bytes) -> None:
+    import sqlite3
+
+    with make_client(tmp_path) as c:
+        jobs = c.app.state.jobs
+        jobs.upload_dir.rmdir()
+        jobs.upload_dir.write_text("not a folder")  # as a vanished or full disk would
+        response = post(c, clip)
+        assert response.status_code == 507
+        assert response.json()["detail"] == "the server cannot store the upload: Not a directory"
+        jobs.upload_dir.unlink()
+        jobs.upload_dir.mkdir()
+
+        def full(job: Any) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        jobs.store.add = full
+        response = post(c, clip)
+        assert response.status_code == 503
+        assert "cannot record the job: database or disk is full" in response.json()["detail"]
+        assert uploads_of(c) == []
+        assert jobs.pending() == 0

@@ -137,3 +137,28 @@ def test_sigkilled_server_leaves_nothing_and_restart_keeps_results(
     finally:
         output = again.stop()
     assert again.proc.returncode == 0, output
+
+
+def test_a_store_failure_fails_one_job_and_the_slot_goes_on(tmp_path: Path, make_video) -> None:
+    import sqlite3
+
+    from web_standins import FakePredict
+
+    clip = make_video(num_frames=12).read_bytes()
+    with _client(tmp_path, FakePredict(), workers=1) as client:
+        store = client.app.state.jobs.store
+        update, calls = store.update, []
+
+        def flaky(job: Any) -> None:
+            calls.append(job.status)
+            if len(calls) == 1:  # the first write (the job starting) fails
+                raise sqlite3.OperationalError("disk I/O error")
+            update(job)
+
+        store.update = flaky
+        broken, fine = _post(client, clip), _post(client, clip)
+        body = _wait(client, broken)
+        assert body["status"] == "failed"
+        assert body["error"] == "internal error: OperationalError: disk I/O error"
+        assert _wait(client, fine)["status"] == "done"
+        assert list(client.app.state.jobs.upload_dir.iterdir()) == []

@@ -29,7 +29,15 @@ from starlette.requests import ClientDisconnect
 from musclemap import __version__
 from musclemap.errors import ConfigError
 from musclemap.taxonomy import MUSCLE_GROUPS
-from musclemap.web.jobs import Job, JobManager, PredictFn, PredictorJob, QueueFull, RenderFn
+from musclemap.web.jobs import (
+    Job,
+    JobManager,
+    PredictFn,
+    PredictorJob,
+    QueueFull,
+    RenderFn,
+    StoreUnavailable,
+)
 from musclemap.web.jobs import render_artifacts as default_render
 from musclemap.web.schemas import (
     ErrorMessage,
@@ -365,7 +373,7 @@ def create_app(
         response_model=JobCreated,
         tags=["jobs"],
         openapi_extra={"requestBody": _UPLOAD_BODY},
-        responses=_errors(400, 401, 403, 413, 415, 422, 429),
+        responses=_errors(400, 401, 403, 413, 415, 422, 429, 503, 507),
     )
     async def submit(request: Request) -> JobCreated | JSONResponse:
         """Upload a video (multipart field `file`, optional `fps`) and start a prediction job."""
@@ -402,6 +410,8 @@ def create_app(
             return JSONResponse(
                 {"detail": str(err)}, status_code=429, headers={"Retry-After": "10"}
             )
+        except StoreUnavailable as err:
+            return JSONResponse({"detail": str(err)}, status_code=503)
         return JobCreated(job_id=job.id, status_url=f"/api/jobs/{job.id}")
 
     @app.get("/api/jobs/{job_id}", response_model=JobStatus, tags=["jobs"], responses=_errors(404))

@@ -19,11 +19,13 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import math
 import multiprocessing
 import os
 import queue
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -46,7 +48,15 @@ ARTIFACTS = ("body-map.svg", "body-map.png", "timeline.png")
 PREDICT_SHARE = 0.9  # fraction of the progress bar for prediction; the rest is rendering
 WATCH_PARENT_S = 0.5  # how often a worker checks that its server still lives
 
-__all__ = ["ARTIFACTS", "INTERRUPTED", "Job", "JobManager", "QueueFull", "run_job"]
+__all__ = [
+    "ARTIFACTS",
+    "INTERRUPTED",
+    "Job",
+    "JobManager",
+    "QueueFull",
+    "StoreUnavailable",
+    "run_job",
+]
 
 
 class PredictFn(Protocol):
@@ -126,7 +136,8 @@ def run_job(
 
     def progress(fraction: float, stage: str) -> None:
         # Each update crosses the pipe: skip ones the page could not show anyway.
-        fraction = min(max(float(fraction), 0.0), 1.0) * PREDICT_SHARE
+        fraction = float(fraction)
+        fraction = min(max(fraction, 0.0), 1.0) * PREDICT_SHARE if math.isfinite(fraction) else 0.0
         if stage != last[0][1] or fraction - last[0][0] >= 0.01:
             last[0] = (fraction, stage)
             report(fraction, stage)
@@ -218,6 +229,11 @@ def start_janitor(upload_dir: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):  # gone already, or its folder is
+        path.unlink()
+
+
 def _death(process: multiprocessing.process.BaseProcess) -> str:
     code = process.exitcode
     if code is not None and code < 0:
@@ -282,6 +298,10 @@ class _Task:
 
 class QueueFull(Exception):
     """The job queue is at its bound; the client should retry later (HTTP 429)."""
+
+
+class StoreUnavailable(Exception):
+    """The data directory cannot take the job (disk full, database locked): HTTP 503."""
 
 
 class JobManager:
@@ -366,9 +386,13 @@ class JobManager:
         task = _Task(job, upload, self.jobs_dir / job.id)
         with self._lock:
             if len(self._active) >= self.capacity or self._stopping.is_set():
-                upload.unlink(missing_ok=True)
+                _remove(upload)
                 raise QueueFull(f"the server is busy ({self.capacity} jobs pending); retry later")
-            self.store.add(job)
+            try:
+                self.store.add(job)
+            except sqlite3.Error as err:
+                _remove(upload)
+                raise StoreUnavailable(f"the server cannot record the job: {err}") from None
             self._active[job.id] = task
         self._queue.put(task)
         return dataclasses.replace(job)
@@ -376,8 +400,8 @@ class JobManager:
     def _dispatch(self) -> None:
         """One worker slot: take queued jobs one by one, (re)starting the worker as needed."""
         worker: _Worker | None = None
-        try:
-            while (task := self._queue.get()) is not None and not self._stopping.is_set():
+        while (task := self._queue.get()) is not None and not self._stopping.is_set():
+            try:
                 if worker is None or not worker.process.is_alive():
                     worker = self._start_worker()
                 with self._lock:
@@ -385,17 +409,27 @@ class JobManager:
                     self.store.update(task.job)
                 outcome, alive = worker.run(task, functools.partial(self._progress, task.job))
                 if self._stopping.is_set():
-                    break  # the shutdown killed it: the job stays unfinished, marked below
+                    break  # the shutdown killed it: the job stays unfinished, marked there
                 if not alive:
                     self._forget_worker(worker)
                     worker = None
                 self._finish(task, outcome)
-        except Exception:  # a bug here must not silently stop a slot
-            log.exception("worker slot failed")
-        finally:
-            if worker is not None:
-                worker.stop()
-                self._forget_worker(worker)
+            except Exception as err:  # the store or a spawn failed: fail this job, keep the slot
+                log.exception("job %s: the server failed", task.job.id)
+                self._abandon(task, f"internal error: {type(err).__name__}: {err}")
+        if worker is not None:
+            worker.stop()
+            self._forget_worker(worker)
+
+    def _abandon(self, task: _Task, error: str) -> None:
+        """Fail a job the server itself could not run or record (best effort, never raises)."""
+        with self._lock:
+            task.job.status, task.job.stage, task.job.error = "failed", "failed", error
+            task.job.finished = time.time()
+            with contextlib.suppress(sqlite3.Error):
+                self.store.update(task.job)
+            self._active.pop(task.job.id, None)
+        _remove(task.upload)
 
     def _start_worker(self) -> _Worker:
         worker = _Worker(self._ctx, self.predict_fn, self.render_fn)
@@ -426,7 +460,7 @@ class JobManager:
                 job.status, job.error, job.stage = "failed", error, "failed"
             self.store.update(job)  # stored before it leaves memory: a query always finds it
             del self._active[job.id]
-        task.upload.unlink(missing_ok=True)
+        _remove(task.upload)
         if not outcome["ok"]:
             shutil.rmtree(task.out_dir, ignore_errors=True)
         self.store.prune(self.keep_finished)

@@ -208,7 +208,7 @@ class JobStore:
 
 def clear_dir(folder: Path) -> None:
     """Delete every file in `folder` (uploads are flat: no subfolders)."""
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):  # a folder that is gone holds nothing to delete
         for path in folder.iterdir():
             with contextlib.suppress(OSError):
                 path.unlink()

@@ -7,6 +7,7 @@ itself and stops as soon as the file part passes the limit, whatever Content-Len
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -184,6 +185,11 @@ class _FormReceiver:
             )
 
 
+def _discard(path: Path) -> None:
+    with contextlib.suppress(OSError):  # also when its folder is gone: nothing left to delete
+        path.unlink()
+
+
 def _mb(num_bytes: int) -> str:
     return f"{num_bytes / 2**20:g} MB"
 
@@ -204,8 +210,8 @@ async def receive_upload(
         The stored upload.
 
     Raises:
-        UploadRejected: 400 (malformed or truncated body), 413, 415 or 422 (no `file` field, bad
-            field) with a one-line message; the partial file is deleted.
+        UploadRejected: 400 (malformed or truncated body), 413, 415, 422 (no `file` field, bad
+            field) or 507 (the disk is full) with a one-line message; the partial file is deleted.
     """
     kind, params = parse_options_header(content_type)
     if kind != b"multipart/form-data" or b"boundary" not in params:
@@ -223,10 +229,13 @@ async def receive_upload(
                     receiver.pending.clear()
             parser.finalize()
     except MultipartParseError as err:
-        target.unlink(missing_ok=True)
+        _discard(target)
         raise UploadRejected(400, f"malformed multipart body: {err}") from None
+    except OSError as err:  # disk full, data directory gone: the server's problem, said once
+        _discard(target)
+        raise UploadRejected(507, f"the server cannot store the upload: {err.strerror}") from None
     except BaseException:
-        target.unlink(missing_ok=True)
+        _discard(target)
         raise
     try:
         # A body cut short or without any part is malformed (400); a whole form that lacks the
@@ -240,7 +249,7 @@ async def receive_upload(
         final = target.with_suffix(f".{receiver.container}")
         target.rename(final)
     except BaseException:
-        target.unlink(missing_ok=True)
+        _discard(target)
         raise
     return StoredUpload(
         final, receiver.filename, receiver.size, str(receiver.container), receiver.fields
