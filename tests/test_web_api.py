@@ -381,3 +381,18 @@ def test_server_side_storage_failures_are_one_line(tmp_path: Path, clip: bytes) 
         assert "cannot record the job: database or disk is full" in response.json()["detail"]
         assert uploads_of(c) == []
         assert jobs.pending() == 0
+
+
+def test_a_busy_port_is_one_line() -> None:
+    from musclemap.errors import ConfigError
+    from musclemap.web.app import bind
+
+    first = bind("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    try:
+        with pytest.raises(
+            ConfigError, match=rf"cannot listen on 127.0.0.1:{port}: Address already"
+        ):
+            bind("127.0.0.1", port)
+    finally:
+        first.close()
