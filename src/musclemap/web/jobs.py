@@ -335,6 +335,12 @@ class JobManager:
         if workers < 1 or queue_size < 0 or keep_finished < 0:
             raise ValueError("workers must be >= 1, queue_size and keep_finished >= 0")
         self.store = JobStore(data_dir)
+        if self.store.interrupted:
+            log.warning(
+                "%d unfinished jobs of the last run are marked failed (%s)",
+                self.store.interrupted,
+                INTERRUPTED,
+            )
         self.data_dir = data_dir
         self.upload_dir = self.store.upload_dir
         self.jobs_dir = self.store.jobs_dir
