@@ -201,7 +201,7 @@ def _worker_main(
         outcome = run_job(video, fps, out_dir, predict_fn, render_fn, report)
         try:
             conn.send(("done", outcome))
-        except (TypeError, ValueError, AttributeError) as err:  # an unpicklable result
+        except Exception as err:  # an unpicklable result
             conn.send(("done", {"ok": False, "error": f"internal error: {err}"}))
 
 
@@ -236,11 +236,13 @@ def _remove(path: Path) -> None:
 
 def _death(process: multiprocessing.process.BaseProcess) -> str:
     code = process.exitcode
+    how = f"exit status {code}"
     if code is not None and code < 0:
         with contextlib.suppress(ValueError):
             how = f"killed by {signal.Signals(-code).name}"
-            return f"the worker process died ({how}; out of memory?); it was replaced"
-    return f"the worker process died (exit status {code}); it was replaced"
+        if code == -signal.SIGKILL:
+            how += "; out of memory?"  # what the kernel's OOM killer sends
+    return f"the worker process died while running this job ({how}); it was replaced"
 
 
 class _Worker:
