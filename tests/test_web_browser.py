@@ -77,7 +77,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("musclemap.viz.timeline")
     from musclemap.web.app import ServerSettings, create_app
 
-    settings = ServerSettings(work_dir=tmp_path_factory.mktemp("web"), workers=1)
+    settings = ServerSettings(data_dir=tmp_path_factory.mktemp("web") / "data", workers=1)
     app = create_app(settings, predict_fn=WavePredict())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
