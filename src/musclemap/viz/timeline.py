@@ -149,7 +149,7 @@ def render_timeline(
         ax.spines[side].set_visible(False)
     _mark_reps(ax, rep_rows)
     ax.set_title(
-        title or "Muscle activation over time", fontsize=12, loc="left", pad=22 if rep_rows else 6
+        title or "Muscle activation over time", fontsize=12, loc="left", pad=28 if rep_rows else 6
     )
     bar = fig.colorbar(mesh, ax=ax, fraction=0.04, pad=0.02)
     bar.set_label("activation probability")
@@ -158,12 +158,18 @@ def render_timeline(
 
 
 def _mark_reps(ax: Any, reps: list[tuple[int, float, float, float]]) -> None:
-    """Numbered bars above the map (start-end of each repetition), dashed turning points."""
+    """A numbered bar per repetition (start to end) above the map; its turning point dashed."""
     for i, (index, start, turn, end) in enumerate(reps):
-        shade = "#1d4ed8" if i % 2 == 0 else "#60a5fa"
-        ax.axvspan(start, end, ymin=1.01, ymax=1.05, color=shade, clip_on=False, linewidth=0)
+        shade = "#1d4ed8" if i % 2 == 0 else "#3b82f6"
+        ax.axvspan(start, end, ymin=1.012, ymax=1.052, color=shade, clip_on=False, linewidth=0)
         ax.axvline(turn, color="#1d4ed8", linestyle="--", linewidth=0.9, alpha=0.8)
         ax.annotate(
-            str(index), (turn, 1.05), xycoords=("data", "axes fraction"), ha="center", va="bottom",
-            fontsize=8, color="#1d4ed8", annotation_clip=False,
+            str(index), (0.5 * (start + end), 1.032), xycoords=("data", "axes fraction"),
+            ha="center", va="center", fontsize=7.5, color="white", fontweight="bold",
+            annotation_clip=False,
+        )  # fmt: skip
+    if reps:
+        ax.annotate(
+            "repetitions", (-0.01, 1.032), xycoords="axes fraction", ha="right", va="center",
+            fontsize=9, color="#1d4ed8", annotation_clip=False,
         )  # fmt: skip
