@@ -87,3 +87,13 @@ def test_packaged_library() -> None:
     squat = lib["exercises"]["squat"]
     assert len(squat["ids"]) >= 10 and set(squat["measures"]) == set(MEASURES)
     assert all(len(v) == len(squat["ids"]) for v in squat["measures"].values())
+
+
+def test_leave_one_out_counts_positions() -> None:
+    from musclemap.analysis.movement import leave_one_out
+
+    lib = _library()
+    examples = [("squat", f"clip{i}", "wild", {"knee_rom": 100.0 + i}) for i in (0, 10, 19)]
+    c = leave_one_out(examples, lib)
+    # clip0 (100) is below the range of the other 19 (101-119), clip10 within, clip19 above.
+    assert c == {"clips": 3, "below": 1, "within": 1, "above": 1}

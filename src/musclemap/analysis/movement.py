@@ -238,16 +238,43 @@ def _examples_from(
     return out
 
 
+def leave_one_out(
+    examples: Sequence[tuple[str, str, str, Mapping[str, float]]],
+    library: Mapping[str, Any] | None = None,
+) -> dict[str, int]:
+    """How often the library's own examples fall below / within / above their exercise's range
+    with themselves left out: what a finding's `position` means for correct executions."""
+    counts = {"clips": 0, "below": 0, "within": 0, "above": 0}
+    for key, ident, _kind, meas in examples:
+        report = compare_movement(meas, key, library, leave_out=ident)
+        counts["clips"] += bool(report.findings)
+        for f in report.findings:
+            counts[f.position] += 1
+    return counts
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Write the library statistics from pose files (see the module docstring)."""
+    """Write the library statistics from pose files (see the module docstring); with
+    `--leave-one-out` print the positions of the wild clips against the packaged library."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wild-manifest", type=Path, required=True)
     ap.add_argument("--wild-poses", type=Path, nargs="+", required=True)
     ap.add_argument("--keypose-manifest", type=Path)
     ap.add_argument("--keypose-poses", type=Path)
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--leave-one-out", action="store_true")
     args = ap.parse_args(argv)
     examples = _examples_from(args.wild_manifest, args.wild_poses, "wild", None)
+    if args.leave_one_out:
+        c = leave_one_out(examples)
+        n = max(c["below"] + c["within"] + c["above"], 1)
+        print(
+            f"{c['clips']} wild clips with findings, {n} findings: "
+            + ", ".join(f"{k} {c[k]} ({c[k] / n:.0%})" for k in ("below", "within", "above"))
+        )
+        return
+    if args.out is None:
+        ap.error("--out is required to build the library")
     if args.keypose_manifest is not None:
         kp_dirs = [args.keypose_poses or args.keypose_manifest.parent]
         examples += _examples_from(args.keypose_manifest, kp_dirs, "keypose", "free-exercise-db")
