@@ -104,6 +104,9 @@ class PredictorJob:
                 else Predictor.default(device=self.device, use_cache=False)
             )
         prediction = _PREDICTORS[key].predict(video, fps=fps, progress=progress)
+        from musclemap.analysis import analyse
+
+        analyse(prediction)  # repetitions, and the exercise if the model offers a guess
         return prediction.to_dict()
 
 
@@ -115,7 +118,8 @@ def render_artifacts(result: dict[str, Any], out_dir: Path) -> None:
     render_body_map(result["muscles"], out_dir / "body-map.svg")
     render_body_map(result["muscles"], out_dir / "body-map.png")
     if result["timeline"]:  # a clip shorter than one window has no timeline to draw
-        render_timeline(result["timeline"], out_dir / "timeline.png")
+        reps = (result.get("repetitions") or {}).get("reps") or None
+        render_timeline(result["timeline"], out_dir / "timeline.png", reps=reps)
 
 
 def run_job(

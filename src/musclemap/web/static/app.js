@@ -178,7 +178,8 @@ async function showResults(job) {
   $("result-title").textContent = job.filename;
   const people = result.people > 1 ? ` · ${result.people} people seen (the most visible one is analysed)` : "";
   $("result-meta").textContent =
-    `Person visible in ${pct(result.pose_coverage)} of frames${people} · model ${result.model.name} ${result.model.version}`;
+    `Person visible in ${pct(result.pose_coverage)} of frames${people} · model ${result.model.name} ${result.model.version}` +
+    repetitionsText(result.repetitions);
   const warning = $("warning");
   warning.hidden = result.pose_coverage >= 0.5;
   warning.textContent = "The person is hidden in much of the video, so these results are less reliable.";
@@ -196,6 +197,13 @@ async function showResults(job) {
   drawTimeline();
   await loadBodyMap(job.links["body-map.svg"]);
   $("results").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+// The repetitions block (musclemap.analysis): a count, or the hold time of an isometric hold.
+function repetitionsText(reps) {
+  if (!reps) return "";
+  if (reps.kind === "hold") return ` · held still ${reps.hold_s.toFixed(1)} s`;
+  return ` · ${reps.count} repetition${reps.count === 1 ? "" : "s"} (${reps.joint})`;
 }
 
 function drawChips(result) {
@@ -312,6 +320,14 @@ function drawTimeline() {
     }
   });
   const axisY = rows.length * rowH;
+  // Each repetition's turning point as a dashed line (its span and range of motion as a title).
+  for (const rep of (result.repetitions && result.repetitions.reps) || []) {
+    const line = svgEl("line", { x1: x(rep.turn_s), x2: x(rep.turn_s), y1: 0, y2: axisY, class: "tl-rep" });
+    const tip = svgEl("title");
+    tip.textContent = `repetition ${rep.index}: ${formatTime(rep.start_s)}-${formatTime(rep.end_s)}, range ${Math.round(rep.rom_deg)}°`;
+    line.append(tip);
+    svg.append(line);
+  }
   svg.append(svgEl("line", { x1: labelW, x2: labelW + plotW, y1: axisY + 1, y2: axisY + 1, class: "tl-axis" }));
   const step = niceStep(duration, plotW / 70);
   for (let t = 0; t <= duration + 1e-6; t += step) {
