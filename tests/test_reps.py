@@ -182,3 +182,11 @@ def test_wild_clips_mean_absolute_error(wild_dir: Path) -> None:
     assert mean_absolute_error(rows) <= 0.5
     plank = next(r for r in rows if r.kind == "hold")
     assert plank.hold_s == pytest.approx(plank.truth_hold_s, abs=1.0)
+
+
+def test_tiny_and_empty_sequences_do_not_fail() -> None:
+    empty = np.full((30, 33, 4), np.nan, np.float32)
+    res = count_reps(empty, np.zeros(30, bool), np.arange(30) / FPS, FPS)
+    assert (res.kind, res.count, res.hold_s, res.hold_start_s) == ("hold", 0, 0.0, None)
+    world, _ = landmarks_from_phase("squat", np.zeros(1))
+    assert count_reps(world, np.ones(1, bool), np.zeros(1), FPS).count == 0
