@@ -41,10 +41,10 @@ class Prediction:
     pose_coverage: float
     people: int
     model: dict[str, str]
-    pose: PoseSequence | None = None
-    notes: list[str] = field(default_factory=list)
     # Exercise-aware blocks (exercise, movement, repetitions) set by musclemap.analysis.analyse.
     analysis: dict[str, Any] = field(default_factory=dict)
+    pose: PoseSequence | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def active(self) -> list[str]:

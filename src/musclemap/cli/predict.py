@@ -161,6 +161,10 @@ def predict(
     overlay: Annotated[
         Path | None, typer.Option(help="Video with skeleton and live body map (.mp4).")
     ] = None,
+    exercise: Annotated[
+        str | None,
+        typer.Option(help="The exercise done (knowledge-base name); default: the model's guess."),
+    ] = None,
     out_dir: Annotated[
         Path | None, typer.Option(help="Batch: OUT/<stem>.json (+ pictures) and summary.csv.")
     ] = None,
@@ -174,10 +178,6 @@ def predict(
     ] = None,
     device: Annotated[str, typer.Option(help="torch device for the model.")] = "cpu",
     cache: Annotated[bool, typer.Option(help="Reuse cached poses of a video.")] = True,
-    exercise: Annotated[
-        str | None,
-        typer.Option(help="The exercise done (knowledge-base name); default: the model's guess."),
-    ] = None,
 ) -> None:
     """Which of the 20 muscle groups work in a video, how strongly and when."""
     paths = expand_videos(videos)
