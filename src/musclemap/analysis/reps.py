@@ -72,12 +72,12 @@ class RepResult:
     hold_s: float
     hold_start_s: float | None
     hold_end_s: float | None
-    signal: np.ndarray | None = None  # (T,) smoothed driving angle (degrees), for pictures
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if k != "signal"}
-        for key in ("range_deg", "hold_s"):
-            out[key] = round(out[key], 2)
+        out = asdict(self)
+        for key in ("range_deg", "hold_s", "hold_start_s", "hold_end_s"):
+            if out[key] is not None:
+                out[key] = round(out[key], 3)
         out["reps"] = [
             {
                 k: (round(v, 3) if isinstance(v, float) else v)
@@ -331,7 +331,6 @@ def count_reps(
     best = max(cands, key=lambda c: c.score)
     reps: list[Rep] = []
     rest_high = True
-    main = best.signals[0][1]
     for side, sig, fine in best.signals:
         lo, hi = np.percentile(sig, [5, 95])
         rest_high = _rest_is_high((sig - lo) / max(hi - lo, 1e-6), best.joint)
@@ -356,7 +355,6 @@ def count_reps(
         hold_s=hold,
         hold_start_s=hold_times[0],
         hold_end_s=hold_times[1],
-        signal=main,
     )
 
 
