@@ -190,3 +190,30 @@ def test_tiny_and_empty_sequences_do_not_fail() -> None:
     assert (res.kind, res.count, res.hold_s, res.hold_start_s) == ("hold", 0, 0.0, None)
     world, _ = landmarks_from_phase("squat", np.zeros(1))
     assert count_reps(world, np.ones(1, bool), np.zeros(1), FPS).count == 0
+
+
+def random_set(seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """A random set: 1-8 repetitions of a squat, curl or press; a fifth of them partial (50-80%
+    depth); pauses 0.2-2 s, tempos 0.5-2 s, bottom holds up to 1 s; 3-15 mm landmark noise; a
+    tenth of the frames missing. Returns world, valid and the true count."""
+    rng = np.random.default_rng(seed)
+    exercise = ("squat", "biceps_curl", "shoulder_press")[seed % 3]
+    n = int(rng.integers(1, 9))
+    depths = np.where(rng.random(n) < 0.2, rng.uniform(0.5, 0.8, n), 1.0)
+    plan = [
+        (rng.uniform(0.2, 2), rng.uniform(0.5, 2), rng.uniform(0, 1), rng.uniform(0.5, 2), d)
+        for d in depths
+    ]
+    world, _ = landmarks_from_phase(
+        exercise, track(plan), noise=rng.uniform(0.003, 0.015), seed=seed
+    )
+    valid = np.ones(len(world), bool)
+    valid[rng.choice(len(world), len(world) // 10, replace=False)] = False
+    world[~valid] = np.nan
+    return world, valid, n
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_sets_are_counted_exactly(seed: int) -> None:
+    world, valid, n = random_set(seed)
+    assert count_reps(world, valid, np.arange(len(world)) / FPS, FPS).count == n
