@@ -217,3 +217,25 @@ def random_set(seed: int) -> tuple[np.ndarray, np.ndarray, int]:
 def test_random_sets_are_counted_exactly(seed: int) -> None:
     world, valid, n = random_set(seed)
     assert count_reps(world, valid, np.arange(len(world)) / FPS, FPS).count == n
+
+
+def test_smoothing_and_peaks_match_scipy() -> None:
+    """The numpy smoothing and peak finding give scipy's results (plateaus and ties included)."""
+    ndimage = pytest.importorskip("scipy.ndimage")
+    signal = pytest.importorskip("scipy.signal")
+    from musclemap.analysis.reps import find_peaks, gaussian_smooth
+
+    rng = np.random.default_rng(0)
+    for t in range(400):
+        x = rng.normal(size=int(rng.integers(3, 150))).cumsum()
+        if t % 3 == 0:
+            x = np.round(x)  # flat tops and equal heights
+        sigma = float(rng.uniform(0.3, 3.0))
+        np.testing.assert_allclose(
+            gaussian_smooth(x, sigma),
+            ndimage.gaussian_filter1d(x, sigma, mode="nearest"),
+            atol=1e-12,
+        )
+        dist, prom = int(rng.integers(1, 10)), float(rng.uniform(0, 3))
+        want, _ = signal.find_peaks(x, prominence=prom, distance=dist)
+        np.testing.assert_array_equal(find_peaks(x, prominence=prom, distance=dist), want)

@@ -25,8 +25,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
-from scipy.signal import find_peaks
 
 from musclemap.pose.features import joint_angles
 
@@ -105,8 +103,70 @@ def angle_signals(world: np.ndarray) -> dict[str, np.ndarray]:
     return {f"{j}_{s}": 180.0 * angles[f"{j}_{s}"] for j in JOINTS for s in ("left", "right")}
 
 
+# Smoothing and peak finding are written out in numpy (the same results as scipy.ndimage's
+# gaussian_filter1d with mode="nearest" and scipy.signal's find_peaks, tests/test_reps.py checks):
+# importing scipy.signal costs ~2 s of every `musclemap predict` start.
+
+
+def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian filter of `sigma` samples, edges extended with their values (truncated at 4σ)."""
+    if sigma <= 0 or len(x) == 0:
+        return np.asarray(x, dtype=np.float64).copy()
+    radius = int(4.0 * sigma + 0.5)
+    k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    padded = np.pad(np.asarray(x, dtype=np.float64), radius, mode="edge")
+    return np.convolve(padded, k / k.sum(), mode="valid")
+
+
+def _local_maxima(x: np.ndarray) -> np.ndarray:
+    """Indices of local maxima; a flat top gives its middle (left-middle for an even width)."""
+    peaks = []
+    i, n = 1, len(x)
+    while i < n - 1:
+        if x[i - 1] < x[i]:
+            j = i
+            while j + 1 < n - 1 and x[j + 1] == x[i]:
+                j += 1
+            if x[j + 1] < x[i]:
+                peaks.append((i + j) // 2)
+                i = j
+        i += 1
+    return np.asarray(peaks, dtype=np.int64)
+
+
+def _prominences(x: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+    """Height of each peak above the higher of the lowest points on either side before a higher
+    sample (or the signal's end)."""
+    out = np.empty(len(peaks))
+    for k, p in enumerate(peaks):
+        lo_l, i = x[p], p
+        while i > 0 and x[i - 1] <= x[p]:
+            i -= 1
+            lo_l = min(lo_l, x[i])
+        lo_r, i = x[p], p
+        while i < len(x) - 1 and x[i + 1] <= x[p]:
+            i += 1
+            lo_r = min(lo_r, x[i])
+        out[k] = x[p] - max(lo_l, lo_r)
+    return out
+
+
+def find_peaks(x: np.ndarray, *, prominence: float, distance: int) -> np.ndarray:
+    """Peaks at least `distance` samples apart (higher ones win) with at least `prominence`."""
+    peaks = _local_maxima(x)
+    if distance > 1 and len(peaks) > 1:
+        keep = np.ones(len(peaks), bool)
+        for k in np.argsort(x[peaks])[::-1]:  # as scipy, ties included
+            if keep[k]:
+                near = np.abs(peaks - peaks[k]) < distance
+                near[k] = False
+                keep &= ~near
+        peaks = peaks[keep]
+    return peaks[_prominences(x, peaks) >= prominence]
+
+
 def _smooth(x: np.ndarray, fps: float, sigma_s: float = SMOOTH_S) -> np.ndarray:
-    return gaussian_filter1d(x, sigma_s * fps, mode="nearest")
+    return gaussian_smooth(x, sigma_s * fps)
 
 
 def _spread(x: np.ndarray) -> float:
@@ -213,7 +273,7 @@ def turning_points(signal: np.ndarray, fps: float, *, rest_high: bool) -> tuple[
     if rest_high:
         z = 1.0 - z
     padded = np.append(z, min(z.min(), 0.0))
-    peaks, _ = find_peaks(
+    peaks = find_peaks(
         padded, prominence=MIN_PROMINENCE, distance=max(1, int(round(MIN_REP_S * fps)))
     )
     return peaks[peaks < len(z)], rng
