@@ -206,11 +206,14 @@ def load_skeleton_pretrained(
     *,
     strict: bool = True,
     reinit_head: bool = True,
+    source: str = "",
 ) -> LoadReport:
-    """Load a released ST-GCN / CTR-GCN / HD-GCN `.pt` (or its state dict) into `model`."""
+    """Load a released ST-GCN / CTR-GCN / HD-GCN `.pt` (or its state dict) into `model`.
+
+    See `load_skeleton_state`; `source` names a given state dict in error messages.
+    """
     if isinstance(path_or_state, Mapping):
-        return load_skeleton_state(model, path_or_state, strict=strict, reinit_head=reinit_head)
-    state = read_state_dict(path_or_state)
-    return load_skeleton_state(
-        model, state, strict=strict, reinit_head=reinit_head, source=str(path_or_state)
-    )
+        state, name = path_or_state, source or "checkpoint"
+    else:
+        state, name = read_state_dict(path_or_state), source or str(path_or_state)
+    return load_skeleton_state(model, state, strict=strict, reinit_head=reinit_head, source=name)
