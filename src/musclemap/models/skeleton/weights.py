@@ -130,6 +130,32 @@ def _resolve_aliases(
             report.mismatched.append(f"{key} (differs from its original {target})")
 
 
+def _match(
+    own: Mapping[str, torch.Tensor],
+    mapped: Mapping[str, torch.Tensor],
+    *,
+    reinit_head: bool,
+    report: LoadReport,
+) -> dict[str, torch.Tensor]:
+    """The tensors to copy into the model's keys `own`; every key lands in one report list."""
+    new_state: dict[str, torch.Tensor] = {}
+    for key, dst in own.items():
+        if (key.startswith(_HEAD) and reinit_head) or (key.startswith(_NEW) and key not in mapped):
+            report.reinitialised.append(key)
+        elif key not in mapped:
+            if not key.endswith("num_batches_tracked"):  # absent from pre-0.4.1 checkpoints
+                report.missing.append(key)
+        elif mapped[key].shape == dst.shape:
+            new_state[key] = mapped[key].to(dst.dtype)
+            report.loaded.append(key)
+        elif (adapted := _adapt(mapped[key], dst)) is not None:
+            new_state[key] = adapted.to(dst.dtype)
+            report.adapted.append(key)
+        else:
+            report.mismatched.append(f"{key} {tuple(mapped[key].shape)}->{tuple(dst.shape)}")
+    return new_state
+
+
 def _hint(report: LoadReport, family: str) -> str:
     text = " ".join(report.mismatched)
     if "data_bn." in text and family != "stgcn":
@@ -174,21 +200,7 @@ def load_skeleton_state(
             mapped[ours], origin[ours] = value, key
     if family == "hdgcn":
         _resolve_aliases(mapped, cast(SkeletonBackbone, model), report)
-    new_state: dict[str, torch.Tensor] = {}
-    for key, dst in own.items():
-        if (key.startswith(_HEAD) and reinit_head) or (key.startswith(_NEW) and key not in mapped):
-            report.reinitialised.append(key)
-        elif key not in mapped:
-            if not key.endswith("num_batches_tracked"):  # absent from pre-0.4.1 checkpoints
-                report.missing.append(key)
-        elif mapped[key].shape == dst.shape:
-            new_state[key] = mapped[key].to(dst.dtype)
-            report.loaded.append(key)
-        elif (adapted := _adapt(mapped[key], dst)) is not None:
-            new_state[key] = adapted.to(dst.dtype)
-            report.adapted.append(key)
-        else:
-            report.mismatched.append(f"{key} {tuple(mapped[key].shape)}->{tuple(dst.shape)}")
+    new_state = _match(own, mapped, reinit_head=reinit_head, report=report)
     report.unexpected = sorted(
         origin[k] for k in mapped if k not in own and not (reinit_head and k.startswith(_HEAD))
     )
