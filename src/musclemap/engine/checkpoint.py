@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from musclemap.errors import ConfigError
+from musclemap.models.weights import load_pretrained
 
 
 @dataclass
@@ -96,3 +97,30 @@ def load_checkpoint(
     if strict and (report.missing or report.unexpected):
         raise ConfigError(f"{path} does not match the model: {report}")
     return report
+
+
+def _is_release(path: Path) -> bool:
+    """A file of plain tensors (readable with weights_only) that `musclemap train` did not write."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # pickled training state (RNGs, numpy): ours, or unreadable
+        return False
+    return not (isinstance(obj, dict) and "model" in obj and "config" in obj)
+
+
+def load_pretrained_weights(model: nn.Module, path: str | Path) -> str:
+    """`model.pretrained`: start `model` from a checkpoint file, strictly; returns a log line.
+
+    A checkpoint written by `musclemap train` must fit key for key, classifier included. Any
+    other file of tensors is an original repository's release (PySlowFast, Video Swin, ST-GCN,
+    CTR-GCN, HD-GCN) or a bare state dict: the model family's loader maps it, the classifier
+    starts fresh for the new label set and every other key must fit. A misfit raises a one-line
+    error naming the keys (ConfigError or CheckpointError).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"model.pretrained: {path} not found")
+    if _is_release(path):
+        return load_pretrained(model, path).summary()
+    report = load_checkpoint(model, path, strict=True)
+    return f"musclemap checkpoint, all keys loaded ({report})"

@@ -23,13 +23,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from musclemap.config import ExperimentConfig, config_to_dict, save_config
+from musclemap.config import ExperimentConfig, config_to_dict, resolve_path, save_config
 from musclemap.data.datasets import build_datasets, load_rows
 from musclemap.data.manifest import ManifestRow
 from musclemap.data.samples import collate_samples
 from musclemap.engine.checkpoint import (
     atomic_save,
-    load_checkpoint,
+    load_pretrained_weights,
     read_checkpoint,
     rng_state,
     set_rng_state,
@@ -75,14 +75,18 @@ def _resolve_kwargs(value: Any, key: str = "") -> Any:
     return value
 
 
-def build_experiment_model(cfg: ExperimentConfig) -> nn.Module:
-    """The registered model named by the config (20 groups unless kwargs say otherwise)."""
+def build_experiment_model(cfg: ExperimentConfig, *, pretrained: bool = True) -> nn.Module:
+    """The registered model named by the config (20 groups unless kwargs say otherwise).
+
+    With `pretrained` (and `model.pretrained` set) the weights start from that file, strictly
+    (`load_pretrained_weights`); evaluation of a trained checkpoint skips it.
+    """
     kwargs = _resolve_kwargs(dict(cfg.model.kwargs))
     kwargs.setdefault("num_classes", NUM_GROUPS)
     model = build_model(cfg.model.name, **kwargs)
-    if cfg.model.pretrained:
-        report = load_checkpoint(model, cfg.model.pretrained, strict=False)
-        log.info("pretrained %s: %s", cfg.model.pretrained, report)
+    if cfg.model.pretrained and pretrained:
+        path = resolve_path(cfg, cfg.model.pretrained)
+        log.info("pretrained %s: %s", path, load_pretrained_weights(model, path))
     return model
 
 
