@@ -36,6 +36,7 @@ REFERENCE_PARAMS = {
     "slow_r50": 31_675_476,
     "slowfast_r50": 33_690_588,
     "mvitv2_s": 34_245_524,
+    "mvitv2_b": 50_937_908,  # 32x3 geometry (51.2M with the 400-class Kinetics head)
     "swin3d_s": 49_524_458,
     "swin3d_b": 87_659_484,
     "stgcn": 2_635_268,
