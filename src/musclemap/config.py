@@ -79,6 +79,7 @@ class TrainConfig:
     run_name: str = ""
     log_every: int = 10
     resume: bool = True  # continue from run_dir/last.pt when it exists
+    force_resume: bool = False  # resume even if the config changed (old config.yaml kept aside)
 
 
 @dataclass

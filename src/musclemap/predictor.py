@@ -75,14 +75,26 @@ def _checked_meta(weights: Path, meta_path: Path) -> dict[str, Any]:
             raise ConfigError(f"model file not found: {p}")
     try:
         meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{meta_path}: invalid model metadata ({err.msg})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        reason = err.msg if isinstance(err, json.JSONDecodeError) else "not UTF-8 text"
+        raise ConfigError(f"{meta_path}: invalid model metadata ({reason})") from None
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{meta_path}: invalid model metadata (not a JSON object)")
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     if meta.get("sha256") and meta["sha256"] != digest:
         raise ConfigError(
             f"{weights}: checksum mismatch (file damaged or replaced); "
             "re-install musclemap or re-train the weights"
         )
+    if not meta.get("sha256"):  # no checksum: at least the file must be whole safetensors
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(weights), framework="pt"):
+                pass
+        except (SafetensorError, OSError) as err:
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ConfigError(f"{weights}: damaged or not a safetensors file ({reason})") from None
     return meta
 
 
