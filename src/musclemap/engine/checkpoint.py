@@ -76,7 +76,7 @@ def set_rng_state(state: dict[str, Any], generator: torch.Generator | None = Non
 def _legacy_numpy_globals() -> list[Any]:
     # Checkpoints written before the RNG state became plain lists hold numpy's MT19937 key as
     # an ndarray. Rebuilding a plain array runs no user code, so these three are allowed.
-    from numpy.core.multiarray import _reconstruct
+    from numpy.core.multiarray import _reconstruct  # type: ignore[attr-defined]
 
     return [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 
