@@ -109,8 +109,8 @@ def import_release(
             for j in idx if isinstance(idx, list | tuple | np.ndarray) else [idx]:
                 if not (isinstance(j, int | np.integer) and 0 <= int(j) < NUM_GROUPS):
                     raise DatasetError(
-                        f"split {split}, clip {i} ({video}): muscle index {j} "
-                        f"outside 0-{NUM_GROUPS - 1}"
+                        f"split {split}, clip {i} ({video}): muscle index {j!r} outside "
+                        f"0-{NUM_GROUPS - 1}"
                     )
                 multi_hot[int(j)] = 1.0
             path = Path(str(video))
