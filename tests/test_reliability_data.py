@@ -229,7 +229,7 @@ def test_evaluate_lists_every_missing_clip(tmp_path: Path, split_manifest: Path)
 
 
 def test_evaluate_refuses_unknown_rows_and_other_folders(
-    tmp_path: Path, split_manifest: Path
+    tmp_path: Path, split_manifest: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = read_manifest(split_manifest)
     preds = _predictions(rows) + [["clips/zzz.mp4", *["0.5"] * 20]]
@@ -256,6 +256,12 @@ def test_evaluate_refuses_unknown_rows_and_other_folders(
             str(_write(tmp_path / "same.csv", same)),
         ],
     )
+    assert res.exit_code == 0, res.output
+    # relative to the working directory, as `predict --out-dir` writes summary.csv
+    monkeypatch.chdir(tmp_path.parent)
+    cwd = [[f"{tmp_path.name}/{p[0]}", *p[1:]] for p in _predictions(rows)]
+    args = ["evaluate", "--manifest", str(split_manifest), "--predictions"]
+    res = runner.invoke(app, [*args, str(_write(tmp_path / "cwd.csv", cwd))])
     assert res.exit_code == 0, res.output
 
 

@@ -116,13 +116,19 @@ def _norm(key: str) -> str:
 
 def _row_keys(row: ManifestRow) -> tuple[str, str]:
     # A prediction names a clip as the manifest writes it (relative to the manifest's folder,
-    # `./` or `a/../` tolerated) or by its absolute path; never by bare file name, which two
+    # `./` or `a/../` tolerated), by its absolute path, or relative to the working directory (as
+    # `musclemap predict --out-dir` writes summary.csv); never by bare file name, which two
     # folders can share.
     return _norm(row.clip_id), _norm(str(row.clip))
 
 
+def _spellings(key: str) -> tuple[str, ...]:
+    path = Path(key)
+    return (_norm(key),) if path.is_absolute() else (_norm(key), str(path.resolve()))
+
+
 def _index(scores_by_clip: Mapping[str, np.ndarray]) -> dict[str, str]:
-    return {_norm(k): k for k in scores_by_clip}
+    return {s: k for k in scores_by_clip for s in _spellings(k)}
 
 
 def _where(rows: Sequence[ManifestRow]) -> str:
@@ -159,7 +165,7 @@ def unknown_predictions(
 ) -> list[str]:
     """Prediction keys that name no clip of `rows` (in file order)."""
     known = {k for r in rows for k in _row_keys(r)}
-    return [k for k in scores_by_clip if _norm(k) not in known]
+    return [k for k in scores_by_clip if not known.intersection(_spellings(k))]
 
 
 def split_table(
