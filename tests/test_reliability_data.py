@@ -323,3 +323,10 @@ def test_console_error_is_one_line(tmp_path: Path) -> None:
     assert res.stderr.splitlines() == [
         f"error: {tmp_path / 'm.csv'}: binary file (NUL bytes), not a manifest"
     ]
+
+
+def test_negative_seed_is_a_usage_error(tmp_path: Path, manifest: Path) -> None:
+    res = runner.invoke(
+        app, ["data", "split", str(manifest), "--out", str(tmp_path / "s.csv"), "--seed", "-1"]
+    )
+    assert res.exit_code == 2 and not (tmp_path / "s.csv").exists()

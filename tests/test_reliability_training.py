@@ -46,11 +46,18 @@ def test_impossible_settings_all_at_once() -> None:
     with pytest.raises(ConfigError) as err:
         load_config(
             SMOKE,
-            ["train.epochs=-1", "train.batch_size=0", "optim.lr=nan", "train.loss=l2"],
+            [
+                "train.epochs=-1",
+                "train.batch_size=0",
+                "optim.lr=nan",
+                "train.loss=l2",
+                "train.seed=-1",
+            ],
         )
     assert str(err.value).endswith(
         "train.epochs must be >= 1 (got -1); train.batch_size must be >= 1 (got 0); "
-        "optim.lr must be > 0 (got nan); train.loss must be one of bce, focal (got 'l2')"
+        "train.seed must be >= 0 (got -1); optim.lr must be > 0 (got nan); "
+        "train.loss must be one of bce, focal (got 'l2')"
     )
     for config in sorted(SMOKE.parent.glob("*.yaml")):  # every shipped config is in range
         load_config(config)

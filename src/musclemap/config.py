@@ -236,6 +236,8 @@ _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
     ("train", "eval_every"): (1, True),
     ("train", "threads"): (0, True),
     ("train", "focal_gamma"): (0, True),
+    ("train", "seed"): (0, True),
+    ("data", "fold_seed"): (0, True),
     ("optim", "lr"): (0, False),
     ("optim", "weight_decay"): (0, True),
     ("optim", "warmup_epochs"): (0, True),

@@ -94,7 +94,7 @@ def data_split(
     folds: Annotated[
         int, typer.Option(help="k leave-activities-out folds instead of one split.")
     ] = 0,
-    seed: Annotated[int, typer.Option(help="Random seed (deterministic).")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (deterministic).")] = 0,
     dedupe: Annotated[
         bool, typer.Option(help="Drop repeated identical rows of a clip (else they are an error).")
     ] = False,
@@ -270,7 +270,7 @@ def baseline(
     name: Annotated[str, typer.Argument(help="random | all_ones")],
     manifest: Annotated[Path, typer.Option(help="Manifest whose clips get scores.")],
     out: Annotated[Path, typer.Option(help="Predictions CSV to write.")],
-    seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline.")] = 0,
 ) -> None:
     """Predictions of a statistic baseline (paper Table II) for every clip of a manifest."""
     from musclemap.baselines import all_ones_scores, random_scores
