@@ -330,3 +330,28 @@ def test_negative_seed_is_a_usage_error(tmp_path: Path, manifest: Path) -> None:
         app, ["data", "split", str(manifest), "--out", str(tmp_path / "s.csv"), "--seed", "-1"]
     )
     assert res.exit_code == 2 and not (tmp_path / "s.csv").exists()
+
+
+def test_datasets_list_every_missing_file_before_training(tmp_path: Path) -> None:
+    from musclemap.data.skeleton_dataset import SkeletonDataset
+    from musclemap.data.video_clips import VideoClipDataset
+    from musclemap.errors import VideoError
+    from musclemap.skeleton import COCO17
+
+    (tmp_path / "b.npz").write_bytes(b"")
+    path = write_rows(
+        tmp_path / "m.csv",
+        [
+            "a.mp4,squat,train,chest,a.npz",
+            "b.mp4,squat,train,chest,b.npz",
+            "c.mp4,squat,train,chest,c.npz",
+        ],
+        header="clip,activity,split,labels,skeleton\n",
+    )
+    rows = read_manifest(path)
+    with pytest.raises(DatasetError) as err:
+        SkeletonDataset(rows, layout=COCO17)
+    assert "2 of 3 clip(s) have no skeleton file" in str(err.value)
+    assert "(manifest lines 2, 4)" in str(err.value) and "c.npz" in str(err.value)
+    with pytest.raises(VideoError, match=r"3 of 3 clip\(s\) have no clip file.*lines 2-4"):
+        VideoClipDataset(rows, modality="rgb", train=True)

@@ -14,10 +14,11 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from musclemap.errors import DatasetError
+from musclemap.errors import DatasetError, VideoError
 from musclemap.taxonomy import GROUP_IDS, NUM_GROUPS
 from musclemap.textfile import csv_records, format_lines
 
@@ -269,6 +270,27 @@ def dedupe_rows(rows: Sequence[ManifestRow]) -> tuple[list[ManifestRow], list[Ma
                 f"({describe_row(seen)} vs {describe_row(row)}); fix the manifest"
             )
     return kept, dropped
+
+
+def require_files(rows: Sequence[Any], kind: str = "clip") -> None:
+    """DatasetError naming every row whose `kind` file ("clip", "skeleton", "flow") is absent.
+
+    Datasets call this when built, so a missing file stops a run before training, not in the
+    middle of an epoch.
+    """
+    missing = [r for r in rows if (p := getattr(r, kind)) is None or not Path(p).is_file()]
+    if not missing:
+        return
+    names = ", ".join(str(getattr(r, kind) or r.clip_id) for r in missing[:3])
+    names += ", ..." if len(missing) > 3 else ""
+    where = format_lines(getattr(r, "line", 0) for r in missing)  # duck-typed rows too
+    hint = " (run `musclemap data poses`)" if kind == "skeleton" else ""
+    error = VideoError if kind == "clip" else DatasetError
+    raise error(
+        f"{len(missing)} of {len(rows)} clip(s) have no {kind} file: {names}"
+        + (f" (manifest {where})" if where else "")
+        + hint
+    )
 
 
 def require_splits(
