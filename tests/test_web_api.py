@@ -281,6 +281,10 @@ def test_real_predictor_on_a_real_clip(wild_dir: Path, tmp_path: Path) -> None:
         assert svg.lstrip().startswith("<svg") and 'data-group="quadriceps"' in svg
         for name in ("body-map.png", "timeline.png"):
             assert real.get(body["links"][name]).content.startswith(b"\x89PNG")
+        # The explain picture: the job's stored poses scored by the server's own Predictor.
+        explained = real.get(body["links"]["explain.png"], params={"group": "quadriceps"})
+        assert explained.status_code == 200, explained.text
+        assert explained.content.startswith(b"\x89PNG")
 
 
 def test_serve_command_port_0_prints_the_real_port_and_cleans_up(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,65 @@ class FakePredict:
             "model": {"name": "fake", "version": "0"},
             "fps_used": fps,
         }
+
+
+class KneeScorer:
+    """Stand-in for the Predictor's scoring, with a known answer: 2 s windows every 1 s; a
+    window's quadriceps score is how much the knees move up and down (world y) in it, every other
+    group 0.1; the clip score is the windows' mean. So only the knees drive "quadriceps"."""
+
+    def predict_poses(self, seq: Any, *, video: str = "") -> Any:
+        import numpy as np
+
+        from musclemap.predictor import Prediction
+        from musclemap.skeleton import MEDIAPIPE33
+
+        knees = [MEDIAPIPE33.joints.index(n) for n in ("left_knee", "right_knee")]
+        timeline = []
+        for start in range(0, max(len(seq) - 19, 1), 10):
+            quad = float(np.std(seq.world[start : start + 20, knees, 1], axis=0).sum())
+            muscles = {g: quad if g == "quadriceps" else 0.1 for g in GROUP_IDS}
+            timeline.append({"start_s": start / 10, "end_s": start / 10 + 2, "muscles": muscles})
+        clip = {g: float(np.mean([w["muscles"][g] for w in timeline])) for g in GROUP_IDS}
+        return Prediction(
+            video=video or "poses",
+            muscles=clip,
+            threshold=0.5,
+            timeline=timeline,
+            pose_coverage=float(seq.coverage),
+            people=1,
+            model={"name": "knee", "version": "test"},
+            pose=seq,
+        )
+
+
+class PosePredict:
+    """Stand-in for `PredictorJob` that keeps poses: decodes the upload (PyAV), takes a generated
+    squat of the clip's length (10 fps) as its poses, scores them with `KneeScorer` and returns
+    the Prediction; `predictor()` gives the explain endpoint the same scorer. With `gate`, each
+    job waits for that file to exist."""
+
+    def __init__(self, gate: Path | None = None) -> None:
+        self.gate = gate
+
+    def __call__(self, video: Path, *, fps: float | None, progress: Any) -> Any:
+        import av
+
+        from musclemap.demo import synthetic_pose_sequence
+
+        progress(0.1, "estimating poses")
+        while self.gate is not None and not self.gate.exists():
+            time.sleep(0.05)  # the test opens the gate
+        try:
+            with av.open(str(video)) as container:
+                frames = sum(1 for _ in container.decode(video=0))
+        except (av.FFmpegError, IndexError) as err:
+            raise VideoError(f"cannot decode the video: {err}") from None
+        seq = synthetic_pose_sequence("squat", seconds=frames / 10.0)
+        return self.predictor().predict_poses(replace(seq, source=str(video)), video=str(video))
+
+    def predictor(self) -> KneeScorer:
+        return KneeScorer()
 
 
 class CrashPredict:

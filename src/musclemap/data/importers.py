@@ -54,12 +54,30 @@ def _find_pickle(root: Path, split: str, kind: str) -> Path:
     return hits[0]
 
 
+# What the release's pickles hold besides lists, strings and numbers: numpy arrays and scalars.
+# Rebuilding those runs no code; any other global (a function, a class) is refused.
+_PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+}
+
+
+class _DataUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) in _PICKLE_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"holds {module}.{name}, not plain data (refused)")
+
+
 def _load_pickle(path: Path) -> list:
     try:
         with path.open("rb") as fh:
-            data = pickle.load(fh)  # noqa: S301 - the user's own dataset files
+            data = _DataUnpickler(fh).load()
     except Exception as err:  # unpickling raises many types
-        raise DatasetError(f"cannot read {path}: {err}") from None
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DatasetError(f"cannot read {path}: {reason}") from None
     if not isinstance(data, list | tuple):
         raise DatasetError(f"{path}: expected a list, got {type(data).__name__}")
     return list(data)
@@ -111,10 +129,10 @@ def import_release(
         for i, (video, idx) in enumerate(zip(videos, labels, strict=True)):
             multi_hot = np.zeros(NUM_GROUPS, dtype=np.float32)
             for j in idx if isinstance(idx, list | tuple | np.ndarray) else [idx]:
-                if not 0 <= int(j) < NUM_GROUPS:
+                if not (isinstance(j, int | np.integer) and 0 <= int(j) < NUM_GROUPS):
                     raise DatasetError(
-                        f"split {split}, clip {i} ({video}): muscle index {j} "
-                        f"outside 0-{NUM_GROUPS - 1}"
+                        f"split {split}, clip {i} ({video}): muscle index {j!r} outside "
+                        f"0-{NUM_GROUPS - 1}"
                     )
                 multi_hot[int(j)] = 1.0
             extra = {"dataset": bench.title}

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from musclemap.config import ExperimentConfig, resolve_path
-from musclemap.errors import ConfigError, DatasetError
+from musclemap.errors import ConfigError
 from musclemap.models import build_model
 from musclemap.models.pose.posefeat import PoseFeatMLP
 from musclemap.pose import features as feats
@@ -90,16 +90,11 @@ def load_clips(cfg: ExperimentConfig) -> tuple[list[ClipPoses], list[Any]]:
     window, stride = cfg.data.window, int(cfg.extra.get("stride", 8))
     if cfg.data.synthetic:
         return _synthetic_clips(cfg.data.synthetic_clips, window=window, stride=stride), []
-    from musclemap.data.manifest import read_manifest
+    from musclemap.data.manifest import read_manifest, require_files
     from musclemap.pose.base import load_pose_file
 
     rows = read_manifest(resolve_path(cfg, cfg.data.manifest))
-    missing = [r.clip_id for r in rows if r.skeleton is None]
-    if missing:
-        raise DatasetError(
-            f"{len(missing)} manifest rows have no skeleton file (e.g. "
-            f"{missing[0]}); run `musclemap data poses MANIFEST --out DIR` first"
-        )
+    require_files(rows, "skeleton")  # every missing pose file at once, before any work
     clips = []
     for r in rows:
         seq = load_pose_file(r.skeleton or "")  # every row has one (checked above)

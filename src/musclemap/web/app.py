@@ -2,8 +2,9 @@
 
 A thin layer: uploads are checked and stored here, inference and drawing run in worker processes
 (`musclemap.web.jobs`), jobs and results are kept in the data directory (`musclemap.web.store`),
-and the page (static HTML/JS/CSS shipped in the package) does the rest. Every request passes the
-Host, Origin and token checks of `guard` first.
+and the page (static HTML/JS/CSS shipped in the package) does the rest. The explain endpoint
+(`musclemap.web.explain`) scores a finished job's stored poses in the server process. Every request
+passes the Host, Origin and token checks of `guard` first.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from starlette.requests import ClientDisconnect
 from musclemap import __version__
 from musclemap.errors import ConfigError
 from musclemap.taxonomy import MUSCLE_GROUPS
+from musclemap.web.explain import explain_router
 from musclemap.web.jobs import (
+    POSE_FILE,
     Job,
     JobManager,
     PredictFn,
@@ -213,11 +216,13 @@ def _errors(*codes: int) -> dict[int | str, dict]:
     return {code: {"model": ErrorMessage} for code in codes}
 
 
-def _job_status(job: Job) -> JobStatus:
+def _job_status(job: Job, pose_file: Path | None = None) -> JobStatus:
     links = {}
     if job.status == "done":
         base = f"/api/jobs/{job.id}"
         links = {name: f"{base}/{name}" for name in (*_PICTURES, "result.json")}
+        if pose_file is not None and pose_file.is_file():
+            links["explain.png"] = f"{base}/explain.png"  # needs ?group=<group id>
     return JobStatus(
         job_id=job.id,
         status=job.status,
@@ -278,7 +283,9 @@ def create_app(
     Args:
         settings: Limits and model choice (defaults: `ServerSettings()`).
         predict_fn: Picklable function run in the workers; default: `PredictorJob` over the
-            settings' checkpoint (tests inject a small deterministic one).
+            settings' checkpoint (tests inject a small deterministic one). Its `predictor()`
+            method, when it has one, gives the model the explain endpoint scores (in the server
+            process, loaded at the first explain request); without it jobs are not explained.
         render_fn: Picklable picture renderer run in the workers; default: `musclemap.viz`.
 
     Returns:
@@ -342,6 +349,20 @@ def create_app(
         if job.status != "done":
             raise HTTPException(409, f"job {job_id} is {job.status}, not done")
         return job
+
+    explainer = getattr(predict, "predictor", None)
+
+    def pose_file(job: Job) -> Path | None:
+        """The finished job's stored poses when this server can explain them."""
+        return app.state.jobs.artifact(job, POSE_FILE) if explainer is not None else None
+
+    def pose_file_of(job_id: str) -> Path | None:
+        job = app.state.jobs.get(job_id[:64])
+        if job is None:
+            raise HTTPException(404, f"no job {job_id[:40]!r}")
+        if job.status != "done":
+            raise HTTPException(409, f"job {job_id[:40]} is {job.status}, not done")
+        return pose_file(job)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -417,7 +438,8 @@ def create_app(
     @app.get("/api/jobs/{job_id}", response_model=JobStatus, tags=["jobs"], responses=_errors(404))
     def job_status(request: Request, job_id: str) -> JobStatus:
         """Status, progress, error (when failed) and result (when done) of a job."""
-        return _job_status(find_job(request, job_id))
+        job = find_job(request, job_id)
+        return _job_status(job, pose_file(job) if job.status == "done" else None)
 
     @app.get("/api/jobs/{job_id}/result.json", tags=["jobs"], responses=_errors(404, 409))
     def job_result(request: Request, job_id: str) -> JSONResponse:
@@ -451,6 +473,8 @@ def create_app(
             responses={200: {"content": {media: {}}}, **_errors(404, 409)},
         )
 
+    if explainer is not None:
+        app.include_router(explain_router(pose_file_of, explainer))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -3,12 +3,14 @@
 A self-contained router (no change to the job machinery in this module): the app supplies
 `pose_file_of(job_id)`, the path of the job's stored pose sequence (`pose.npz`, written by
 `musclemap.pose.base.save_pose_file` next to the job's pictures, deleted with them) or None when
-the job is unknown, unfinished or kept no poses; and `predictor()`, the Predictor whose scoring
-is explained (the same model that produced the job). The picture is computed on first request
-(about 33 x (1 + seconds) scorings of the pose sequence; no video is decoded) and cached beside
-the pose file as `explain-<group>.png`.
+the job kept no poses (it may raise HTTPException itself, e.g. 404 for an unknown job); and
+`predictor()`, the Predictor whose scoring is explained (the same model that produced the job).
+The picture is computed on first request (about 33 x (1 + seconds) scorings of the pose
+sequence; no video is decoded), one at a time per server, and cached beside the pose file as
+`explain-<group>.png`.
 
-Wiring (in `create_app`): `app.include_router(explain_router(pose_file_of, predictor))`.
+Wiring (in `musclemap.web.app.create_app`): `app.include_router(explain_router(pose_file_of,
+predictor))`.
 """
 
 from __future__ import annotations
@@ -58,11 +60,14 @@ def explain_router(
 ) -> APIRouter:
     """The explain endpoint over the app's jobs (see the module docstring)."""
     router = APIRouter(tags=["jobs"])
+    # One computation at a time: each is seconds of CPU in the server process, and a second
+    # request for the same picture then finds it cached.
+    computing = threading.Lock()
 
     @router.get(
         "/api/jobs/{job_id}/explain.png",
         response_class=FileResponse,
-        responses={200: {"content": {"image/png": {}}}, 404: {}, 422: {}},
+        responses={200: {"content": {"image/png": {}}}, 404: {}, 409: {}, 422: {}},
     )
     def explain_png(
         job_id: str,
@@ -78,11 +83,19 @@ def explain_router(
         pose_file = pose_file_of(job_id)
         if pose_file is None or not pose_file.is_file():
             raise HTTPException(404, f"job {job_id[:40]!r} has no stored poses to explain")
+        cached = pose_file.with_name(f"explain-{gid}.png")
+        if cached.is_file():
+            return FileResponse(cached, media_type="image/png")
         try:
             # A plain def: FastAPI runs it in its thread pool, so the event loop stays free.
-            path = explain_picture(pose_file, gid, predictor)
-        except MusclemapError as err:  # poses that cannot be scored (too short, no person)
-            raise HTTPException(409, str(err)) from None
+            with computing:
+                path = explain_picture(pose_file, gid, predictor)
+        except (MusclemapError, OSError) as err:
+            if not pose_file.is_file():  # the job was forgotten meanwhile (--keep-finished)
+                raise HTTPException(404, f"job {job_id[:40]!r} is gone") from None
+            if isinstance(err, OSError):
+                raise
+            raise HTTPException(409, str(err)) from None  # poses that cannot be scored
         return FileResponse(path, media_type="image/png")
 
     return router

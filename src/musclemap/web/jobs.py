@@ -36,15 +36,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from musclemap.errors import MusclemapError
 from musclemap.web.store import INTERRUPTED, Job, JobStore, clear_dir
+
+if TYPE_CHECKING:
+    from musclemap.predictor import Prediction, Predictor
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, str], None]
 ARTIFACTS = ("body-map.svg", "body-map.png", "timeline.png")
+POSE_FILE = "pose.npz"  # a finished job's pose sequence, for the explain endpoint
 PREDICT_SHARE = 0.9  # fraction of the progress bar for prediction; the rest is rendering
 WATCH_PARENT_S = 0.5  # how often a worker checks that its server still lives
 
@@ -53,6 +57,7 @@ __all__ = [
     "INTERRUPTED",
     "Job",
     "JobManager",
+    "POSE_FILE",
     "QueueFull",
     "StoreUnavailable",
     "run_job",
@@ -60,11 +65,17 @@ __all__ = [
 
 
 class PredictFn(Protocol):
-    """Runs in a worker process; must be picklable (a module-level function or class instance)."""
+    """Runs in a worker process; must be picklable (a module-level function or class instance).
+
+    Returns a `Prediction` (its `pose` is kept as the job's `pose.npz`, for the explain endpoint)
+    or the predict JSON itself (the job then has no poses to explain). A predict function that
+    also has a `predictor()` method gives the server the model whose scoring the explain
+    endpoint explains (`PredictorJob.predictor`).
+    """
 
     def __call__(
         self, video: Path, *, fps: float | None, progress: ProgressFn
-    ) -> dict[str, Any]: ...
+    ) -> Prediction | dict[str, Any]: ...
 
 
 class RenderFn(Protocol):
@@ -73,14 +84,16 @@ class RenderFn(Protocol):
     def __call__(self, result: dict[str, Any], out_dir: Path) -> None: ...
 
 
-_PREDICTORS: dict[tuple[str | None, str], Any] = {}  # per worker process: loaded models
+_PREDICTORS: dict[tuple[str | None, str], Any] = {}  # per process: loaded models
+_PREDICTORS_LOCK = threading.Lock()  # the server's explain requests load from several threads
 
 
 @dataclass(frozen=True)
 class PredictorJob:
     """The default predict function: `musclemap.predictor.Predictor`, loaded once per worker.
 
-    The pose cache is off: poses of an uploaded video must not outlive the job.
+    The pose cache is off: poses of an uploaded video must not outlive the job (the job keeps
+    its own copy, `pose.npz`, deleted with it).
 
     Attributes:
         checkpoint: A checkpoint path, or None for the packaged default model.
@@ -90,24 +103,30 @@ class PredictorJob:
     checkpoint: str | None = None
     device: str = "cpu"
 
-    def __call__(self, video: Path, *, fps: float | None, progress: ProgressFn) -> dict[str, Any]:
+    def predictor(self) -> Predictor:
+        """The Predictor, loaded at the first call in this process and kept."""
         from musclemap.predictor import Predictor
 
         key = (self.checkpoint, self.device)
-        if key not in _PREDICTORS:
-            progress(0.0, "loading the model")
-            _PREDICTORS[key] = (
-                Predictor.from_checkpoint(
-                    Path(self.checkpoint), device=self.device, use_cache=False
+        with _PREDICTORS_LOCK:
+            if key not in _PREDICTORS:
+                _PREDICTORS[key] = (
+                    Predictor.from_checkpoint(
+                        Path(self.checkpoint), device=self.device, use_cache=False
+                    )
+                    if self.checkpoint
+                    else Predictor.default(device=self.device, use_cache=False)
                 )
-                if self.checkpoint
-                else Predictor.default(device=self.device, use_cache=False)
-            )
-        prediction = _PREDICTORS[key].predict(video, fps=fps, progress=progress)
+            return _PREDICTORS[key]
+
+    def __call__(self, video: Path, *, fps: float | None, progress: ProgressFn) -> Prediction:
+        if (self.checkpoint, self.device) not in _PREDICTORS:
+            progress(0.0, "loading the model")
+        prediction = self.predictor().predict(video, fps=fps, progress=progress)
         from musclemap.analysis import analyse
 
         analyse(prediction)  # repetitions, and the exercise if the model offers a guess
-        return prediction.to_dict()
+        return prediction
 
 
 def render_artifacts(result: dict[str, Any], out_dir: Path) -> None:
@@ -130,7 +149,7 @@ def run_job(
     render_fn: RenderFn,
     report: ProgressFn,
 ) -> dict[str, Any]:
-    """Predict, render the pictures, report progress through `report`.
+    """Predict, keep the pose sequence (`POSE_FILE`), render the pictures, report progress.
 
     Returns:
         {"ok": True, "result": predict JSON} or {"ok": False, "error": one-line message}. Errors
@@ -148,9 +167,19 @@ def run_job(
 
     report(0.0, "starting")
     try:
-        result = predict_fn(video, fps=fps, progress=progress)
+        predicted = predict_fn(video, fps=fps, progress=progress)
         report(PREDICT_SHARE, "drawing the body map and timeline")
         out_dir.mkdir(parents=True, exist_ok=True)
+        if isinstance(predicted, dict):
+            result = predicted
+        else:
+            result = predicted.to_dict()
+            if predicted.pose is not None:
+                from musclemap.pose.base import save_pose_file
+
+                # `source` names the upload's private path: the pose file keeps no trace of it.
+                pose = dataclasses.replace(predicted.pose, source="")
+                save_pose_file(pose, out_dir / POSE_FILE)
         render_fn(result, out_dir)
         return {"ok": True, "result": result}
     except MusclemapError as err:
@@ -486,8 +515,8 @@ class JobManager:
         return self.store.get(job_id)
 
     def artifact(self, job: Job, name: str) -> Path:
-        """Path of one of `ARTIFACTS` for a finished job."""
-        if name not in ARTIFACTS:
+        """Path of one of `ARTIFACTS` (or `POSE_FILE`) for a finished job."""
+        if name not in (*ARTIFACTS, POSE_FILE):
             raise KeyError(name)
         return self.jobs_dir / job.id / name
 
