@@ -180,7 +180,7 @@ async function showResults(job) {
   const people = result.people > 1 ? ` · ${result.people} people seen (the most visible one is analysed)` : "";
   $("result-meta").textContent =
     `Person visible in ${pct(result.pose_coverage)} of frames${people} · model ${result.model.name} ${result.model.version}` +
-    repetitionsText(result.repetitions);
+    exerciseText(result.exercise) + repetitionsText(result.repetitions);
   const warning = $("warning");
   warning.hidden = result.pose_coverage >= 0.5;
   warning.textContent = "The person is hidden in much of the video, so these results are less reliable.";
@@ -199,6 +199,17 @@ async function showResults(job) {
   drawTimeline();
   await loadBodyMap(job.links["body-map.svg"]);
   $("results").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+// The exercise block (musclemap.analysis): the exercise (a guess unless named) and the groups
+// it should work that the model finds weak, or finds active though it should not.
+function exerciseText(ex) {
+  if (!ex) return "";
+  const names = (ids) => ids.map(groupName).join(", ");
+  let text = ` · ${ex.guessed ? "looks like" : "exercise:"} ${ex.name.replaceAll("_", " ")}`;
+  if (ex.missing.length) text += ` (expected but weak: ${names(ex.missing)})`;
+  if (ex.unexpected.length) text += ` (active, not expected: ${names(ex.unexpected)})`;
+  return text;
 }
 
 // The repetitions block (musclemap.analysis): a count, or the hold time of an isometric hold.
