@@ -137,8 +137,10 @@ def test_isometric_hold_reports_time() -> None:
     assert res.kind == "hold" and res.count == 0 and res.reps == []
     assert res.hold_s == pytest.approx(8.0, abs=0.5)
     assert res.hold_start_s == pytest.approx(1.5, abs=0.5)
-    still = count_reps(world[20:], valid[20:], times[20:], FPS)  # no motion at all: a hold
+    still = count_reps(world[20:], valid[20:], times[20:], FPS)  # unknown exercise, still: a hold
     assert still.kind == "hold" and still.count == 0
+    named = count_reps(world[20:], valid[20:], times[20:], FPS, static=False)  # e.g. a squat
+    assert (named.kind, named.count) == ("reps", 0) and named.hold_s == pytest.approx(8.0, abs=0.5)
 
 
 def test_per_rep_muscles_average_the_overlapping_windows() -> None:

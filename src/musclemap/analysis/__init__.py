@@ -90,7 +90,7 @@ def analyse(
         seq.valid,
         seq.times,
         seq.fps,
-        static=bool(check and check.static),
+        static=None if check is None else check.static,
         timeline=pred.timeline,
     )
     result = Analysis(check, movement, reps)

@@ -14,8 +14,9 @@ noise make no extra peaks and a half-depth repetition still counts). A clip that
 turning point does not count it (no peak without a rise before it); a clip that ends in one
 does (the rise is inside the clip).
 
-Isometric holds (a static exercise, or no repetition at all) report the longest stretch in which
-no major joint angle changes faster than `HOLD_SPEED_DEG_S`.
+Isometric holds (a static exercise; for an unknown exercise, no repetition and still for at least
+half of the seen time) report the longest stretch in which no major joint angle changes faster
+than `HOLD_SPEED_DEG_S`.
 """
 
 from __future__ import annotations
@@ -370,7 +371,7 @@ def count_reps(
     times: np.ndarray,
     fps: float,
     *,
-    static: bool = False,
+    static: bool | None = None,
     timeline: Sequence[Mapping[str, Any]] | None = None,
 ) -> RepResult:
     """Repetitions (or the hold) of one person's pose sequence.
@@ -378,7 +379,9 @@ def count_reps(
     Args:
         world: `(T, 33, >=3)` world landmarks, NaN where no person.
         valid: `(T,)` frames with a person; times: `(T,)` seconds; fps: sampling rate.
-        static: The exercise is an isometric hold (plank, wall sit): report hold time only.
+        static: The exercise is an isometric hold (plank, wall sit): report hold time only;
+            False: it is not (no repetition found is a count of 0); None: unknown, a hold when
+            no repetition is found and the person is still for at least half the seen time.
         timeline: Predict timeline windows; each rep gets the mean of those it overlaps.
     """
     raw = angle_signals(world)
@@ -401,7 +404,9 @@ def count_reps(
         rep.index = i + 1
         if timeline:
             rep.muscles = _mean_scores(timeline, rep.start_s, rep.end_s)
-    kind = "hold" if static or not reps else "reps"
+    if static is None:
+        static = not reps and hold >= 0.5 * valid.sum() / fps
+    kind = "hold" if static else "reps"
     if kind == "hold":
         reps = []
     return RepResult(
