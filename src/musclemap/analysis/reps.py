@@ -175,7 +175,7 @@ def _spread(x: np.ndarray) -> float:
     return float(p95 - p5)
 
 
-def periodicity(x: np.ndarray, fps: float) -> float:
+def periodicity(x: np.ndarray) -> float:
     """Height of the first autocorrelation peak after its first zero crossing (0: aperiodic,
     1: perfectly periodic). A set-up step or a single excursion scores 0; repetitions score high.
     """
@@ -185,7 +185,7 @@ def periodicity(x: np.ndarray, fps: float) -> float:
     if n < 4 or energy <= 1e-9:
         return 0.0
     ac = np.correlate(x, x, mode="full")[n - 1 :] / energy
-    # Unbiased: a lag sees fewer overlapping frames; cap the lag so that at least a quarter remains.
+    # Unbiased: a lag sees fewer overlapping frames; lags beyond 3/4 of the clip are ignored.
     lags = np.arange(n)
     ac = ac * n / np.maximum(n - lags, 1)
     below = np.flatnonzero(ac[1:] < 0)
@@ -212,9 +212,9 @@ class _Candidate:
     range_deg: float
 
 
-def _score(signal: np.ndarray, rng: float, jit: float, fps: float) -> float:
+def _score(signal: np.ndarray, rng: float, jit: float) -> float:
     """Range (degrees), discounted for jitter, weighted up for periodicity."""
-    return rng / (1 + jit / 4) * (0.1 + periodicity(signal, fps))
+    return rng / (1 + jit / 4) * (0.1 + periodicity(signal))
 
 
 def _candidates(raw: Mapping[str, np.ndarray], fps: float) -> list[_Candidate]:
@@ -233,17 +233,17 @@ def _candidates(raw: Mapping[str, np.ndarray], fps: float) -> list[_Candidate]:
             mean = 0.5 * (sl + sr)
             rng, jit = _spread(mean), 0.5 * (jl + jr)
             both = [("both", mean, 0.5 * (fl + fr))]
-            out.append(_Candidate(j, "both", both, _score(mean, rng, jit, fps), rng))
+            out.append(_Candidate(j, "both", both, _score(mean, rng, jit), rng))
         elif both_move and corr < ALTERNATING_CORR:
             rng, jit = 0.5 * (rl + rr), 0.5 * (jl + jr)
             sides = [("left", sl, fl), ("right", sr, fr)]
-            score = max(_score(sl, rng, jit, fps), _score(sr, rng, jit, fps))
+            score = max(_score(sl, rng, jit), _score(sr, rng, jit))
             out.append(_Candidate(j, "alternating", sides, score, rng))
         else:
             side, sig, fine, rng, jit = (
                 ("left", sl, fl, rl, jl) if rl >= rr else ("right", sr, fr, rr, jr)
             )
-            out.append(_Candidate(j, side, [(side, sig, fine)], _score(sig, rng, jit, fps), rng))
+            out.append(_Candidate(j, side, [(side, sig, fine)], _score(sig, rng, jit), rng))
     return out
 
 
