@@ -301,6 +301,7 @@ def demo(
     pred = predictor.predict_poses(
         synthetic_pose_sequence(exercise, seconds=seconds), video=f"generated-{exercise}"
     )
+    _analyse(pred, exercise)
     print_prediction(pred)
     files: dict[str, Any] = {
         "json_path": out_dir / "demo.json",
