@@ -1,5 +1,6 @@
-"""The web page shows the analysis blocks: exercise, repetition count and turning points (a real
-browser, as tests/test_web_browser.py; skipped without Debian's chromium)."""
+"""The web app and the analysis blocks: the `exercise` field of the API (checked, passed to the
+job, drawn on the body map) and the page showing exercise, repetition count and turning points
+(a real browser, as tests/test_web_browser.py; skipped without Debian's chromium)."""
 
 from __future__ import annotations
 
@@ -11,34 +12,27 @@ from typing import Any
 
 import pytest
 
-from test_web_browser import (  # noqa: F401 - fixtures
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from musclemap.web.app import ServerSettings, create_app  # noqa: E402
+from test_web_api import post, wait_for  # noqa: E402
+from test_web_browser import (  # noqa: E402, F401 - fixtures
+    ARTIFACTS,
+    CHROMIUM,
     WavePredict,
     _upload_and_wait,
     browser,
     clip,
-    pytestmark,
     wait_js,
 )
 
 
-class AnalysedWave(WavePredict):
-    """WavePredict's prediction (a generated squat), analysed for a named squat."""
-
-    def __call__(self, video: Path, *, fps: float, progress: Any) -> Any:
-        from musclemap.analysis import analyse
-
-        pred = super().__call__(video, fps=fps, progress=progress)
-        analyse(pred, "squat")
-        return pred
-
-
 @pytest.fixture(scope="module")
-def analysed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     uvicorn = pytest.importorskip("uvicorn")
-    from musclemap.web.app import ServerSettings, create_app
-
     settings = ServerSettings(data_dir=tmp_path_factory.mktemp("web") / "data", workers=1)
-    app = create_app(settings, predict_fn=AnalysedWave())
+    app = create_app(settings, predict_fn=WavePredict())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -51,23 +45,56 @@ def analysed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(timeout=30)
 
 
-def test_page_shows_exercise_and_repetitions(
+def test_api_exercise_field(tmp_path: Path, make_video: Any) -> None:
+    data = make_video(num_frames=40).read_bytes()
+    app = create_app(ServerSettings(data_dir=tmp_path / "data"), predict_fn=WavePredict())
+    with TestClient(app, base_url="http://localhost") as client:
+        refused = post(client, data, exercise="bak squatt")
+        assert refused.status_code == 422
+        assert refused.json()["detail"].startswith("unknown exercise 'bak squatt'; closest: squat")
+        assert post(client, data, exercise="x" * 101).status_code == 422
+        assert not list(client.app.state.jobs.upload_dir.iterdir())  # refused uploads are gone
+        job = post(client, data, exercise="back squat").json()["job_id"]
+        body = wait_for(client, job)
+        assert body["status"] == "done", body["error"]
+        ex = body["result"]["exercise"]
+        assert (ex["name"], ex["query"], ex["guessed"]) == ("squat", "back squat", False)
+        assert set(ex["missing"]) == {"lower_back", "inner_thigh"}  # WavePredict's scores
+        assert body["result"]["repetitions"]["count"] >= 1
+        svg = client.get(body["links"]["body-map.svg"]).text
+        assert 'class="mark-missing" data-group="inner_thigh"' in svg
+        plain = wait_for(client, post(client, data).json()["job_id"])
+        assert "exercise" not in plain["result"]  # unnamed: the stand-in does not analyse
+        assert "mark-" not in client.get(plain["links"]["body-map.svg"]).text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_page_exercise_field_and_repetitions(
     browser: Any,  # noqa: F811
-    analysed_url: str,
+    server_url: str,
     clip: Path,  # noqa: F811
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
-    _upload_and_wait(page, analysed_url, clip)
-    result = page.request.get(analysed_url + page.get_attribute("#dl-json", "href")).json()
+    page.goto(server_url)
+    wait_js(page, "document.getElementById('limits').textContent.includes('200 MB')")
+    page.click("details.options summary")
+    page.fill("#exercise", "back squat")
+    page.set_input_files("#file", str(clip))
+    page.wait_for_selector("#results:not([hidden])", timeout=120_000)
+    page.wait_for_selector("#body-map svg", timeout=30_000)
+    result = page.request.get(server_url + page.get_attribute("#dl-json", "href")).json()
     count = result["repetitions"]["count"]
-    assert count >= 1 and result["exercise"]["name"] == "squat"
+    assert count >= 1 and result["exercise"]["query"] == "back squat"
     meta = page.text_content("#result-meta")
     assert "exercise: squat" in meta and f"{count} repetition" in meta
-    unexpected = result["exercise"]["unexpected"]
-    assert ("active, not expected" in meta) == bool(unexpected)
+    assert "expected but weak: Lower back, Inner thigh" in meta  # WavePredict's scores
+    assert page.locator("#body-map svg path.mark-missing").count() >= 2
     wait_js(page, "document.querySelectorAll('#timeline line.tl-rep').length > 0")
     assert page.locator("#timeline line.tl-rep").count() == count
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-exercise.png"), full_page=True)
     assert errors == []
     page.close()

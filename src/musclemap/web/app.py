@@ -246,6 +246,23 @@ def _parse_fps(raw: str | None, default: float | None) -> float | None:
     return fps
 
 
+def _parse_exercise(raw: str | None) -> str | None:
+    """The optional `exercise` field, checked against the knowledge base (422 with the closest
+    names when unknown)."""
+    if raw is None or not raw.strip():
+        return None
+    if len(raw) > 100:
+        raise UploadRejected(422, "exercise must be a name of at most 100 characters")
+    from musclemap.analysis import resolve_exercise
+    from musclemap.errors import UnknownActivityError
+
+    try:
+        resolve_exercise(raw)
+    except UnknownActivityError as err:
+        raise UploadRejected(422, str(err)) from None
+    return raw.strip()
+
+
 _UPLOAD_BODY = {
     "required": True,
     "content": {
@@ -264,6 +281,12 @@ _UPLOAD_BODY = {
                         "minimum": FPS_RANGE[0],
                         "maximum": FPS_RANGE[1],
                         "description": "Frames per second sampled for pose estimation.",
+                    },
+                    "exercise": {
+                        "type": "string",
+                        "maxLength": 100,
+                        "description": "The exercise done (a knowledge-base name, e.g. 'back "
+                        "squat'); default: the model's guess. See docs/exercise.md.",
                     },
                 },
             }
@@ -397,7 +420,8 @@ def create_app(
         responses=_errors(400, 401, 403, 413, 415, 422, 429, 503, 507),
     )
     async def submit(request: Request) -> JobCreated | JSONResponse:
-        """Upload a video (multipart field `file`, optional `fps`) and start a prediction job."""
+        """Upload a video (multipart field `file`, optional `fps` and `exercise`) and start a
+        prediction job."""
         jobs = jobs_of(request)
         try:
             jobs.check_capacity()
@@ -423,7 +447,8 @@ def create_app(
             return JSONResponse({"detail": "upload interrupted"}, status_code=400)
         try:
             fps = _parse_fps(upload.fields.get("fps"), settings.default_fps)
-            job = jobs.submit(upload.path, filename=upload.filename, fps=fps)
+            exercise = _parse_exercise(upload.fields.get("exercise"))
+            job = jobs.submit(upload.path, filename=upload.filename, fps=fps, exercise=exercise)
         except UploadRejected as err:
             upload.path.unlink(missing_ok=True)
             return JSONResponse({"detail": err.message}, status_code=err.status)

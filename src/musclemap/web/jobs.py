@@ -134,8 +134,11 @@ def render_artifacts(result: dict[str, Any], out_dir: Path) -> None:
     from musclemap.viz.body_map import render_body_map
     from musclemap.viz.timeline import render_timeline
 
-    render_body_map(result["muscles"], out_dir / "body-map.svg")
-    render_body_map(result["muscles"], out_dir / "body-map.png")
+    ex = result.get("exercise")
+    # Expected-but-weak / unexpected groups are drawn for a named exercise, never for a guess.
+    marks = {} if not ex or ex["guessed"] else {k: ex[k] for k in ("missing", "unexpected")}
+    render_body_map(result["muscles"], out_dir / "body-map.svg", **marks)
+    render_body_map(result["muscles"], out_dir / "body-map.png", **marks)
     if result["timeline"]:  # a clip shorter than one window has no timeline to draw
         reps = (result.get("repetitions") or {}).get("reps") or None
         render_timeline(result["timeline"], out_dir / "timeline.png", reps=reps)
@@ -148,8 +151,12 @@ def run_job(
     predict_fn: PredictFn,
     render_fn: RenderFn,
     report: ProgressFn,
+    exercise: str | None = None,
 ) -> dict[str, Any]:
     """Predict, keep the pose sequence (`POSE_FILE`), render the pictures, report progress.
+
+    `exercise`: the exercise the client named (checked when the job was submitted): the
+    prediction is analysed for it (musclemap.analysis) instead of for the model's guess.
 
     Returns:
         {"ok": True, "result": predict JSON} or {"ok": False, "error": one-line message}. Errors
@@ -173,6 +180,10 @@ def run_job(
         if isinstance(predicted, dict):
             result = predicted
         else:
+            if exercise is not None and predicted.pose is not None:
+                from musclemap.analysis import analyse
+
+                analyse(predicted, exercise)
             result = predicted.to_dict()
             if predicted.pose is not None:
                 from musclemap.pose.base import save_pose_file
@@ -230,8 +241,8 @@ def _worker_main(
             return
         if task is None:
             return
-        video, fps, out_dir = task
-        outcome = run_job(video, fps, out_dir, predict_fn, render_fn, report)
+        video, fps, out_dir, exercise = task
+        outcome = run_job(video, fps, out_dir, predict_fn, render_fn, report, exercise)
         try:
             conn.send(("done", outcome))
         except Exception as err:  # an unpicklable result
@@ -295,7 +306,7 @@ class _Worker:
     def run(self, task: _Task, progress: ProgressFn) -> tuple[dict[str, Any], bool]:
         """Run one job; returns (outcome, whether the worker is still usable)."""
         try:
-            self.conn.send((task.upload, task.job.fps, task.out_dir))
+            self.conn.send((task.upload, task.job.fps, task.out_dir, task.exercise))
         except OSError:
             self.process.join(timeout=5)
             return {"ok": False, "error": _death(self.process)}, False
@@ -329,6 +340,7 @@ class _Task:
     job: Job
     upload: Path
     out_dir: Path
+    exercise: str | None = None  # named by the client (not stored: an unfinished job is failed)
 
 
 class QueueFull(Exception):
@@ -421,10 +433,12 @@ class JobManager:
             pids = [w.process.pid for w in self._processes.values() if w.process.is_alive()]
         return [pid for pid in pids if pid is not None] + [self._janitor.pid]
 
-    def submit(self, upload: Path, *, filename: str, fps: float | None) -> Job:
+    def submit(
+        self, upload: Path, *, filename: str, fps: float | None, exercise: str | None = None
+    ) -> Job:
         """Queue a prediction for a stored upload; the manager deletes the upload when done."""
         job = Job(uuid.uuid4().hex, filename, fps)
-        task = _Task(job, upload, self.jobs_dir / job.id)
+        task = _Task(job, upload, self.jobs_dir / job.id, exercise)
         with self._lock:
             if len(self._active) >= self.capacity or self._stopping.is_set():
                 _remove(upload)

@@ -115,6 +115,8 @@ function startUpload(file) {
   form.append("file", file, file.name);
   const fps = $("fps").value;
   if (fps) form.append("fps", fps);
+  const exercise = $("exercise").value.trim();
+  if (exercise) form.append("exercise", exercise);
 
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/predict");
