@@ -90,3 +90,22 @@ def test_predict_unknown_exercise_fails_before_reading_the_video(
     assert run(["predict", str(tmp_path / "v.mp4"), "--exercise", "bak squatt"], monkeypatch) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown exercise 'bak squatt'; closest: squat" in err[0]
+
+
+def test_batch_with_exercise(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: None,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        make_video(name, num_frames=40).rename(folder / name)
+    out = tmp_path / "out"
+    argv = ["predict", str(folder), "--out-dir", str(out), "--exercise", "squat"]
+    assert run(argv + ["--timeline", "png"], monkeypatch) == 0
+    for stem in ("a", "b"):
+        d = json.loads((out / f"{stem}.json").read_text())
+        assert d["exercise"]["name"] == "squat" and d["repetitions"]["kind"] == "reps"
+        assert (out / f"{stem}_timeline.png").is_file()
