@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from musclemap.cli import app
 from musclemap.data.manifest import read_manifest
-from musclemap.metrics import average_precision_map, read_predictions
+from musclemap.data.predictions import read_predictions
+from musclemap.metrics import average_precision_map
 
 runner = CliRunner()
 

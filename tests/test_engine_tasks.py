@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from musclemap.config import load_config
+from musclemap.data.predictions import read_predictions
 from musclemap.engine.checkpoint import atomic_save
 from musclemap.engine.evaluate import evaluate_checkpoint
 from musclemap.engine.tasks import get_task, init_transm3e_branches, run_task
 from musclemap.engine.train import build_experiment_model
 from musclemap.errors import ConfigError
-from musclemap.metrics import read_predictions
 
 SMALL = [
     "data.synthetic=true",

@@ -256,11 +256,11 @@ def evaluate(
     config's data first, writing the predictions next to the checkpoint).
     """
     from musclemap.data.manifest import read_manifest, require_splits
-    from musclemap.metrics import (
+    from musclemap.data.predictions import read_predictions
+    from musclemap.data.tables import (
         match_scores,
         per_activity_table,
         per_class_table,
-        read_predictions,
         split_table,
         unknown_predictions,
     )
@@ -325,7 +325,7 @@ def baseline(
     """Predictions of a statistic baseline (paper Table II) for every clip of a manifest."""
     from musclemap.baselines import all_ones_scores, random_scores
     from musclemap.data.manifest import read_manifest
-    from musclemap.metrics import write_predictions
+    from musclemap.data.predictions import write_predictions
     from musclemap.textfile import check_writable
 
     check_writable(out, "--out")

@@ -13,10 +13,10 @@ import numpy as np
 
 from musclemap.config import ExperimentConfig
 from musclemap.data.datasets import build_datasets, load_rows
+from musclemap.data.predictions import write_predictions
 from musclemap.engine.checkpoint import load_checkpoint
 from musclemap.engine.distributed import DistInfo, pick_device
 from musclemap.engine.train import _loader, build_experiment_model, evaluate_splits, table_for
-from musclemap.metrics import write_predictions
 from musclemap.taxonomy import NUM_GROUPS
 
 

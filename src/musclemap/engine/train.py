@@ -27,7 +27,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from musclemap.config import ExperimentConfig, config_to_dict, resolve_path, save_config
 from musclemap.data.datasets import build_datasets, load_rows
 from musclemap.data.manifest import ManifestRow
+from musclemap.data.predictions import write_predictions
 from musclemap.data.samples import collate_samples
+from musclemap.data.tables import split_table
 from musclemap.engine.checkpoint import (
     atomic_save,
     load_pretrained_weights,
@@ -49,7 +51,6 @@ from musclemap.engine.loop import LossFn, TrainState, evaluate, train_one_epoch,
 from musclemap.engine.losses import build_loss
 from musclemap.engine.schedule import build_scheduler
 from musclemap.errors import ConfigError
-from musclemap.metrics import split_table, write_predictions
 from musclemap.models import build_model
 from musclemap.skeleton import get_layout
 from musclemap.taxonomy import NUM_GROUPS
