@@ -97,7 +97,7 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _loader(
+def build_loader(
     ds: Dataset,
     cfg: ExperimentConfig,
     info: DistInfo,
@@ -105,6 +105,8 @@ def _loader(
     train: bool,
     generator: torch.Generator | None = None,
 ) -> DataLoader:
+    """The DataLoader of one split: shuffled (or DDP-sharded) for training, sharded in order for
+    evaluation, batch size and workers from `cfg`."""
     if train:
         sampler: Any = (
             DistributedSampler(
@@ -203,9 +205,9 @@ def setup_run(
         prepare(model, cfg)
     model.to(device)
     generator = torch.Generator().manual_seed(cfg.train.seed)
-    train_loader = _loader(datasets["train"], cfg, info, train=True, generator=generator)
+    train_loader = build_loader(datasets["train"], cfg, info, train=True, generator=generator)
     val_loaders: dict[str, DataLoader] = {
-        s: _loader(datasets[s], cfg, info, train=False)
+        s: build_loader(datasets[s], cfg, info, train=False)
         for s in ("val_known", "val_new")
         if s in datasets
     }
@@ -519,7 +521,9 @@ def final_test(
     if best.is_file():
         model.load_state_dict(read_checkpoint(best)["model"])
     datasets = build_datasets(cfg, rows)
-    loaders = {s: _loader(ds, cfg, info, train=False) for s, ds in datasets.items() if s != "train"}
+    loaders = {
+        s: build_loader(ds, cfg, info, train=False) for s, ds in datasets.items() if s != "train"
+    }
     preds = evaluate_splits(model, loaders, device=device, amp=cfg.train.amp, info=info)
     if not info.is_main:
         return
