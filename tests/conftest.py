@@ -84,3 +84,17 @@ def make_video(tmp_path: Path) -> Callable[..., Path]:
         return write_video(tmp_path / name, frames, fps=fps)
 
     return _make
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    """36 clips of 12 activities, two of six groups each, no splits yet (m.csv in tmp_path)."""
+    rng = np.random.default_rng(0)
+    lines = ["clip,activity,split,labels"]
+    groups = ["chest", "triceps", "quadriceps", "gluteus", "calves", "biceps"]
+    for a in range(12):
+        for c in range(3):
+            labels = ";".join(rng.choice(groups, size=2, replace=False))
+            lines.append(f"clips/act{a}_{c}.mp4,act{a},,{labels}")
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path / "m.csv"
