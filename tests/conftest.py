@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,3 +100,20 @@ def manifest(tmp_path: Path) -> Path:
             lines.append(f"clips/act{a}_{c}.mp4,act{a},,{labels}")
     (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
     return tmp_path / "m.csv"
+
+
+def _run_cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The real console entry point (its one-line errors and exit codes) in a subprocess."""
+    return _run_cli

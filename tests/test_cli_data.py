@@ -1,24 +1,9 @@
-import subprocess
-import sys
-
 from typer.testing import CliRunner
 
 from musclemap.cli import app
 from musclemap.data.manifest import read_manifest
 
 runner = CliRunner()
-
-
-def musclemap(*args, cwd=None):
-    """Run the real console entry point (error handling included) in a subprocess."""
-    code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def test_folds_written(tmp_path, manifest):
@@ -42,7 +27,13 @@ def test_folds_written(tmp_path, manifest):
     assert new_in == {f"act{a}": 1 for a in range(12)}
 
 
-def test_wild_manifest_validates(wild_dir):
-    res = musclemap("data", "validate", wild_dir / "manifest.csv", "--no-decode")
+def test_validate_reports_missing_files_and_exits_1(manifest, run_cli):
+    res = run_cli("data", "validate", manifest, "--no-decode")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "36 problem(s)" in res.stdout and "lines 2-37" in res.stdout  # no clip exists
+
+
+def test_wild_manifest_validates(wild_dir, run_cli):
+    res = run_cli("data", "validate", wild_dir / "manifest.csv", "--no-decode")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "180 clips, 88 activities" in res.stdout

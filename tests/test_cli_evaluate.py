@@ -1,6 +1,4 @@
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +11,6 @@ from musclemap.data.predictions import read_predictions
 from musclemap.metrics import average_precision_map
 
 runner = CliRunner()
-
-
-def musclemap(*args, cwd=None):
-    """Run the real console entry point (error handling included) in a subprocess."""
-    code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def test_split_baseline_evaluate(tmp_path, manifest):
@@ -100,27 +86,25 @@ def test_all_ones_ap_is_positive_rate(tmp_path, manifest):
     assert all((v == 1).all() for v in preds.values())
 
 
-def test_errors_are_one_line_and_nonzero(tmp_path, manifest):
-    res = musclemap(
+def test_errors_are_one_line_and_nonzero(tmp_path, manifest, run_cli):
+    res = run_cli(
         "evaluate", "--manifest", tmp_path / "nope.csv", "--predictions", tmp_path / "p.csv"
     )
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == [
         f"error: manifest not found: {tmp_path / 'nope.csv'}"
     ]
-    res = musclemap("data", "validate", manifest, "--no-decode")
-    assert res.returncode == 1 and "missing file" in res.stdout and "Traceback" not in res.stderr
-    res = musclemap("baseline", "median", "--manifest", manifest, "--out", tmp_path / "p.csv")
+    res = run_cli("baseline", "median", "--manifest", manifest, "--out", tmp_path / "p.csv")
     assert res.returncode == 1 and "unknown baseline" in res.stderr
 
 
-def test_evaluate_config_with_checkpoint(tmp_path):
+def test_evaluate_config_with_checkpoint(tmp_path, run_cli):
     config = Path(__file__).resolve().parents[1] / "configs" / "stgcn_smoke.yaml"
-    res = musclemap("train", config, f"train.out_dir={tmp_path}", "train.run_name=run")
+    res = run_cli("train", config, f"train.out_dir={tmp_path}", "train.run_name=run")
     assert res.returncode == 0, res.stdout + res.stderr
     ckpt = tmp_path / "run" / "best.pt"
     assert ckpt.is_file()
-    res = musclemap("evaluate", config, "--checkpoint", ckpt, "--json", tmp_path / "t.json")
+    res = run_cli("evaluate", config, "--checkpoint", ckpt, "--json", tmp_path / "t.json")
     assert res.returncode == 0, res.stdout + res.stderr
     table = json.loads((tmp_path / "t.json").read_text())
     assert set(table) == {"val_known", "val_new", "val_mean", "test_known", "test_new", "test_mean"}
@@ -134,5 +118,5 @@ def test_evaluate_config_with_checkpoint(tmp_path):
     expected = split_table(rows, preds)
     assert table == pytest.approx(expected)
     assert any(v is not None for v in table.values())
-    res = musclemap("evaluate", config)
+    res = run_cli("evaluate", config)
     assert res.returncode == 1 and "needs --checkpoint" in res.stderr
