@@ -84,7 +84,7 @@ def test_reps_are_marked(tmp_path: Path) -> None:
     assert img.shape == plain.shape[:2] + (3,)
     blue = (img[..., 2] > 180) & (img[..., 0] < 80)  # the repetition bars and turning lines
     assert blue.sum() > 50
-    from musclemap.viz.body_map import VizError
+    from musclemap.viz.common import VizError
 
     with pytest.raises(VizError, match="start_s <= turn_s"):
         render_timeline(timeline, tmp_path / "c.png", reps=[{**reps[0], "turn_s": 5.0}])

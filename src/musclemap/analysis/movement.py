@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from musclemap.analysis.reps import FINE_S, JOINTS, _smooth, fill_gaps
-from musclemap.pose.features import _UP, _angle, _mid, joint_angles
+from musclemap.pose.features import joint_angles
+from musclemap.skeleton import MEDIAPIPE33
 
 LIBRARY_FILE = "movement_library.json"
 MEASURES: tuple[str, ...] = tuple(f"{j}_{k}" for j in JOINTS for k in ("rom", "min", "max")) + (
@@ -86,18 +87,26 @@ def pose_measures(
             continue
         lo, hi = max(known, key=lambda e: e[1] - e[0])  # the side that moves more
         out |= {f"{j}_rom": hi - lo, f"{j}_min": lo, f"{j}_max": hi}
-    xyz = world[..., :3].astype(np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        torso = 180.0 * _angle(
-            _mid(xyz, "shoulder") - _mid(xyz, "hip"), np.broadcast_to(_UP, (len(xyz), 3))
-        )
-    incline = _extremes(
-        np.where(np.isfinite(xyz).all(axis=(1, 2)), torso, np.nan), fps, key_positions
-    )
+    incline = _extremes(torso_inclination(world), fps, key_positions)
     if incline is not None:
         out |= {"torso_incline_min": incline[0], "torso_incline_max": incline[1]}
     return out
+
+
+def torso_inclination(world: np.ndarray) -> np.ndarray:
+    """Degrees between the hip-midpoint-to-shoulder-midpoint line and "up" (-y in MediaPipe's
+    camera-aligned world axes) per frame; NaN where no person."""
+    j = {name: i for i, name in enumerate(MEDIAPIPE33.joints)}
+    xyz = world[..., :3].astype(np.float64)
+
+    def mid(name: str) -> np.ndarray:
+        return 0.5 * (xyz[:, j[f"left_{name}"]] + xyz[:, j[f"right_{name}"]])
+
+    torso = mid("shoulder") - mid("hip")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        cos = -torso[:, 1] / np.linalg.norm(torso, axis=1)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
 @dataclass
