@@ -105,8 +105,8 @@ def angle_signals(world: np.ndarray) -> dict[str, np.ndarray]:
 
 
 # Smoothing and peak finding are written out in numpy (the same results as scipy.ndimage's
-# gaussian_filter1d with mode="nearest" and scipy.signal's find_peaks, tests/test_reps.py checks):
-# importing scipy.signal costs ~2 s of every `musclemap predict` start.
+# gaussian_filter1d with mode="nearest" and scipy.signal's find_peaks; test_analysis_reps.py
+# checks): importing scipy.signal costs ~2 s of every `musclemap predict` start.
 
 
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
