@@ -140,28 +140,44 @@ class Predictor:
         return {"name": str(self.meta["name"]), "version": str(self.meta.get("version", ""))}
 
     def predict(
-        self, video_path: str | Path, *, fps: float | None = None, progress: Progress | None = None
+        self,
+        video_path: str | Path,
+        *,
+        fps: float | None = None,
+        progress: Progress | None = None,
+        workers: int | None = None,
     ) -> Prediction:
         """Poses of `video_path` (cached) -> Prediction.
+
+        Args:
+            fps: Pose sampling rate; default the model's own (`self.fps`). Another rate is
+                allowed and noted in `Prediction.notes`.
+            workers: Pose processes (None: one per core; 1: this process only).
 
         Raises:
             VideoError: Missing, unreadable, empty or too short video.
             NoPersonError: No person (or too little of one) in the sampled frames.
         """
-        from musclemap.pose.base import extract_poses
+        from musclemap.pose.base import extract_poses, fps_note
 
         video_path = Path(video_path)
         if not video_path.is_file():
             raise VideoError(f"{video_path}: file not found")
+        rate = self.fps if fps is None else float(fps)
         seq = extract_poses(
             video_path,
-            fps=fps or self.fps,
+            fps=rate,
             cache_dir=self.cache_dir,
             progress=progress,
             use_cache=self.use_cache,
             estimator=self.estimator,
+            workers=workers,
         )
-        return self.predict_poses(seq, video=str(video_path))
+        pred = self.predict_poses(seq, video=str(video_path))
+        note = fps_note(rate, self.fps)
+        if note:
+            pred.notes.append(note)
+        return pred
 
     def predict_poses(self, seq: PoseSequence, *, video: str = "") -> Prediction:
         """Score a pose sequence (from `extract_poses`, a pose file, or generated)."""
