@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -158,10 +159,18 @@ def _env(cache: str) -> dict[str, str]:
     return env
 
 
+CPU: list[float] = []  # CPU seconds (user + sys) of every timed command, in order
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of a command; its CPU seconds (children and their pool workers included,
+    all of them waited for) are appended to CPU."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
     return wall
@@ -183,12 +192,14 @@ def compare(clips: list[Path], repeats: int, tmp: Path) -> list[dict[str, object
     naive_py.write_text(NAIVE)
     rows = []
     for clip in clips:
-        cli_s, naive_s = [], []
+        cli_s, naive_s, cli_cpu, naive_cpu = [], [], [], []
         for r in range(repeats):
             env = _env(tempfile.mkdtemp(dir=tmp))
             out = tmp / f"{clip.stem}.json"
             cli_s.append(timed([*cli_cmd(clip, out), "--json", str(out)], env))
+            cli_cpu.append(CPU[-1])
             naive_s.append(timed([sys.executable, str(naive_py), str(clip)], env))
+            naive_cpu.append(CPU[-1])
             print(
                 f"  {clip.name} #{r}: cli {cli_s[-1]:.2f} s, naive {naive_s[-1]:.2f} s", flush=True
             )
@@ -202,6 +213,8 @@ def compare(clips: list[Path], repeats: int, tmp: Path) -> list[dict[str, object
                 "ratio_cli_over_naive": round(min(cli_s) / min(naive_s), 3),
                 "cli_x_realtime": round(secs / min(cli_s), 2),
                 "naive_x_realtime": round(secs / min(naive_s), 2),
+                "cli_cpu_s": round(min(cli_cpu), 2),
+                "naive_cpu_s": round(min(naive_cpu), 2),
                 "all_cli_s": [round(t, 2) for t in cli_s],
                 "all_naive_s": [round(t, 2) for t in naive_s],
             }
@@ -220,11 +233,13 @@ def batch(n: int, tmp: Path) -> dict[str, object]:
         [*cli_cmd(folder, tmp / "x"), "--out-dir", str(tmp / "batch_out")],
         _env(tempfile.mkdtemp(dir=tmp)),
     )
+    cpu_batch = CPU[-1]
     print(f"  batch of {len(clips)}: {t_batch:.1f} s", flush=True)
-    t_seq = 0.0
+    t_seq = cpu_seq = 0.0
     for clip in clips:
         out = tmp / "seq.json"
         t_seq += timed([*cli_cmd(clip, out), "--json", str(out)], _env(tempfile.mkdtemp(dir=tmp)))
+        cpu_seq += CPU[-1]
     print(f"  {len(clips)} sequential runs: {t_seq:.1f} s", flush=True)
     video_s = sum(duration(c) for c in clips)
     return {
@@ -233,6 +248,8 @@ def batch(n: int, tmp: Path) -> dict[str, object]:
         "batch_s": round(t_batch, 2),
         "sequential_s": round(t_seq, 2),
         "throughput_ratio": round(t_seq / t_batch, 2),
+        "batch_cpu_s": round(cpu_batch, 1),
+        "sequential_cpu_s": round(cpu_seq, 1),
         "batch_x_realtime": round(video_s / t_batch, 2),
     }
 
