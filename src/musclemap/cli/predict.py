@@ -87,7 +87,7 @@ MAX_FPS = 60.0
 PICTURE_SUFFIXES = {"body_map": (".svg", ".png"), "timeline": (".png",), "overlay": (".mp4",)}
 
 
-def _fps_option(value: float | None) -> float | None:
+def fps_option(value: float | None) -> float | None:
     if value is not None and not (math.isfinite(value) and 0 < value <= MAX_FPS):
         raise typer.BadParameter(f"must be a number in (0, {MAX_FPS:g}], got {value:g}")
     return value
@@ -294,7 +294,7 @@ def predict(
         typer.Option(
             help="Frames per second sampled for pose (default: the rate the model was trained "
             "at; another rate is noted in the output). At most 60.",
-            callback=_fps_option,
+            callback=fps_option,
         ),
     ] = None,
     threshold: Annotated[
