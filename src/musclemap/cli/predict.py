@@ -387,10 +387,11 @@ def _batch_results(
     (one video per core), else one by one in this process."""
     from musclemap.pose.base import DEFAULT_MAX_SIDE, fps_note
 
-    if pool is None:
+    if pool is None or len(paths) < pool.workers:
+        # Fewer videos than cores: each is split over the cores instead.
         for i, path in enumerate(paths):
             try:
-                yield i, predictor.predict(path, fps=fps, workers=1)
+                yield i, predictor.predict(path, fps=fps, workers=pool.workers if pool else 1)
             except MusclemapError as err:
                 yield i, err
         return

@@ -238,8 +238,9 @@ def extract_poses(
     A cache that cannot be written is skipped with a warning (logging), never an error.
 
     With the default estimator and more than one worker the video is split into contiguous
-    segments estimated in parallel processes (`musclemap.pose.parallel`): equal to the
-    sequential result except within a few frames after each seam, where tracking restarts.
+    segments estimated in parallel processes, handed over where their trackers agree
+    (`musclemap.pose.parallel`): the sequential result up to each hand-over, and within the
+    agreement tolerance (about 2 px) after it.
 
     Args:
         video_path: Video file.
@@ -375,15 +376,12 @@ def _finish(seq: PoseSequence, info: Any, name: str, settings: dict[str, Any]) -
     from musclemap.pose.tracking import find_jumps
 
     seq.width, seq.height = int(info.width), int(info.height)
-    jumps = {
-        int(i) for i in find_jumps(seq.image, seq.valid, aspect=seq.width / max(seq.height, 1))
-    }
+    jumps = find_jumps(seq.image, seq.valid, aspect=seq.width / max(seq.height, 1))
     seams = seq.extra.get("seams", [])
-    jumps |= {int(s["index"]) for s in seams if s["jump"] and s["index"] < len(seq)}
     seq.extra = {
         "estimator": name,
         "settings": settings,
-        "track_jumps_s": [round(float(seq.times[i]), 3) for i in sorted(jumps)],
+        "track_jumps_s": [round(float(seq.times[i]), 3) for i in jumps],
     }
     if seams:
         seq.extra["seams"] = seams

@@ -1,13 +1,21 @@
 """Pose estimation on every core: one video in contiguous segments, or many videos at once.
 
-One video: the sampled frames k = 0..T-1 are split into contiguous segments [a, b), one per
-worker process. Each worker decodes only its segment (the decoder seeks to a keyframe before
-`a`, see `video_io.iter_frames`) and runs its own MediaPipe graph, so tracking starts afresh at
-each segment. A segment after the first also runs `OVERLAP` frames before `a`: they warm up the
-tracker and MediaPipe's landmark smoothing, and are compared with the previous segment's results
-on the same frames (the seam check, `PoseSequence.extra["seams"]`); the previous segment's
-results are the ones kept. Where the two disagree by more than `SEAM_JUMP` the segments followed
-different people, and the seam is reported as a track jump (a note in the prediction).
+One video: the sampled frames k = 0..T-1 are split into contiguous segments starting at
+s_0 = 0 < s_1 < ..., one per worker process. Each worker decodes only its part (the decoder
+seeks to a keyframe before its start, see `video_io.iter_frames`) and runs its own MediaPipe
+graph. MediaPipe Pose tracks: each frame's landmarks depend on the previous frames, so a graph
+started afresh at s_i does not in general give what one graph over the whole video gives.
+
+The seam hand-over makes the result the sequential one: segment i does not stop at s_{i+1}; it
+keeps tracking past it and compares every frame with what segment i+1 (which started earlier in
+time, being a whole segment ahead) published for the same frame through a shared board (memory-
+mapped files). Once both agree on `AGREE_FRAMES` frames in a row (mean landmark distance at most
+`AGREE`, image-normalised, or no person in both) segment i stops and segment i+1's results are
+used from there on. Up to the hand-over every frame comes from a tracker that has run from the
+start; after it, from one that agreed with it. Where they never agree (a tracker that has locked
+onto another person, or a pose MediaPipe tracks unstably), segment i tracks to the end of the
+video: exactly the sequential result, at the sequential speed. `PoseSequence.extra["seams"]`
+records each seam and where (or whether) it was handed over.
 
 Many videos: one whole video per worker at a time (no seams), so every core stays busy.
 
@@ -23,25 +31,33 @@ import atexit
 import math
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from musclemap.errors import VideoError
 from musclemap.pose.base import PoseEstimator, PoseSequence
 
-# Frames a segment runs before its start: the tracker and the landmark filter settle in a few.
-OVERLAP = 5
+# Mean landmark distance (x, y image-normalised) under which two trackers agree on a frame,
+# about 2 px on a 640 px frame, and the frames in a row that a hand-over needs.
+AGREE = 0.003
+AGREE_FRAMES = 3
 # Fewer sampled frames than this per segment and the video is not split further.
 MIN_SEGMENT = 20
-# Mean landmark distance (image-normalised) above which two segments followed different people.
-SEAM_JUMP = 0.1
+# Seconds a segment waits for the next one to start before it tracks on alone (a pool busy
+# with other work); once started, the next one is always ahead.
+START_WAIT_S = 2.0
+# Seconds without a new frame from the next segment after which it is taken for dead.
+STALL_S = 30.0
 
 EstimatorFactory = Callable[[], PoseEstimator]
 Progress = Callable[[float, str], None]
@@ -101,16 +117,78 @@ def _ready() -> int:
     return os.getpid()
 
 
+class _Board:
+    """What segments publish for the one before them: per segment i >= 1 a memory-mapped
+    float32 array `(cap, 100)` (33 x (x, y, visibility), then 1.0 if a person was found) and an
+    int64 triple (started, rows written, finished)."""
+
+    WIDTH = 33 * 3 + 1
+
+    def __init__(self, folder: str, caps: Sequence[int], create: bool = False) -> None:
+        self.folder, self.caps = folder, list(caps)
+        mode: Literal["w+", "r+"] = "w+" if create else "r+"
+        self.rows = {
+            i: np.memmap(f"{folder}/rows{i}", np.float32, mode, shape=(cap, self.WIDTH))
+            for i, cap in enumerate(caps)
+            if i > 0
+        }
+        self.state = {
+            i: np.memmap(f"{folder}/state{i}", np.int64, mode, shape=(3,))
+            for i in range(1, len(caps))
+        }
+
+    def publish(self, i: int, j: int, frame: Any) -> None:
+        if j >= self.caps[i]:
+            return
+        row = self.rows[i][j]
+        if frame is None:
+            row[:] = np.nan
+            row[-1] = 0.0
+        else:
+            row[:-1] = frame.image.ravel()
+            row[-1] = 1.0
+        self.state[i][1] = j + 1  # after the row: a reader never sees a half-written one
+
+    def read(self, i: int, j: int, started_within: float) -> np.ndarray | None:
+        """Row j of segment i, waiting while it is being computed; None if there will be none."""
+        state = self.state[i]
+        deadline = time.monotonic() + started_within
+        while not state[0] and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if not state[0] or j >= self.caps[i]:
+            return None
+        seen, since = int(state[1]), time.monotonic()
+        while state[1] <= j and not state[2]:
+            if state[1] != seen:
+                seen, since = int(state[1]), time.monotonic()
+            elif time.monotonic() - since > STALL_S:  # that worker died: go on alone
+                return None
+            time.sleep(0.002)
+        return np.array(self.rows[i][j]) if state[1] > j else None
+
+
+def _agree(frame: Any, row: np.ndarray) -> tuple[bool, float | None]:
+    """Whether a tracker's frame agrees with another's published row (and their distance)."""
+    other_valid = row[-1] > 0.5
+    if frame is None or not other_valid:
+        return frame is None and not other_valid, None
+    other = row[:-1].reshape(33, 3)
+    d = float(np.linalg.norm(frame.image[:, :2] - other[:, :2], axis=-1).mean())
+    return d <= AGREE, d
+
+
 def _run_segment(
     path: str,
     fps: float,
     max_side: int | None,
-    start: int,
-    stop: int | None,
+    starts: list[int],
+    i: int,
     origin_s: float | None,
+    board: tuple[str, list[int]],
     key: int,
 ) -> PoseSequence:
-    """Poses of sampled frames [start, stop) of one video, tracking from scratch."""
+    """Poses of segment i, tracking from scratch at starts[i], published for segment i-1, and
+    past starts[i+1] until the hand-over to segment i+1 (see the module docstring)."""
     from musclemap.data.video_io import iter_frames
 
     estimator: PoseEstimator = _WORKER["estimator"]
@@ -118,24 +196,53 @@ def _run_segment(
     if callable(reset):
         reset()
     progress = _WORKER.get("progress")
+    shared = _Board(*board)
+    start = starts[i]
+    nxt = starts[i + 1] if i + 1 < len(starts) else None
+    if i > 0:
+        shared.state[i][0] = 1
     frames: list[Any] = []
     times: list[float] = []
-    for t, rgb in iter_frames(
-        path,
-        fps=fps,
-        max_side=max_side,
-        start=start,
-        stop=stop,
-        origin_s=origin_s,
-        threads=_WORKER["threads"],
-    ):
-        # A video slower than `fps` repeats frames; re-running the tracker on them adds nothing.
-        frames.append(frames[-1] if times and t == times[-1] else estimator.estimate(rgb))
-        times.append(t)
-        if progress is not None and len(times) % 4 == 0:
-            progress.put((key, len(times)))
-    seq = PoseSequence.from_frames(frames, times, fps=fps, width=0, height=0, source=path)
-    seq.extra = {"first": start}
+    handover: int | None = None
+    streak, distance, alone = 0, None, False
+    try:
+        for t, rgb in iter_frames(
+            path,
+            fps=fps,
+            max_side=max_side,
+            start=start,
+            origin_s=origin_s,
+            threads=_WORKER["threads"],
+        ):
+            # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
+            frame = frames[-1] if times and t == times[-1] else estimator.estimate(rgb)
+            idx = start + len(frames)
+            frames.append(frame)
+            times.append(t)
+            if i > 0:
+                shared.publish(i, idx - start, frame)
+            if progress is not None and len(times) % 4 == 0:
+                progress.put((key, len(times)))
+            if nxt is None or idx < nxt or alone:
+                continue
+            row = shared.read(i + 1, idx - nxt, START_WAIT_S)
+            if row is None:
+                alone = True  # the next segment will not cover this frame: track on alone
+                continue
+            ok, d = _agree(frame, row)
+            streak = streak + 1 if ok else 0
+            distance = d if ok else distance
+            if streak == AGREE_FRAMES:
+                handover = idx - AGREE_FRAMES + 1
+                break
+    finally:
+        if i > 0:
+            shared.state[i][2] = 1
+    keep = len(frames) if handover is None else handover - start
+    seq = PoseSequence.from_frames(
+        frames[:keep], times[:keep], fps=fps, width=0, height=0, source=path
+    )
+    seq.extra = {"first": start, "handover": handover, "distance": distance}
     return seq
 
 
@@ -168,56 +275,48 @@ class Merged:
     seams: list[dict[str, Any]]
 
 
-def _distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean distance of the 33 landmarks (x, y image-normalised) between two poses."""
-    return float(np.linalg.norm(a[:, :2] - b[:, :2], axis=-1).mean())
-
-
 def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merged:
-    """Join segment results: part i covers rows from `parts[i].extra["first"]`, of which those
-    from `starts[i]` on are kept (before that: the overlap, compared with part i-1).
+    """Join segment results: part i holds rows from `starts[i]` up to its hand-over
+    (`extra["handover"]`, where part i+1 takes over) or, without one, to the end of the video
+    (then the later parts are not used).
 
-    A seam record says where it is (`t`, `index`), how many overlap frames both parts saw a
-    person in (`compared`), their landmark distance on the last overlap frame (`distance`,
-    None if not both saw a person there) and whether that marks a different person (`jump`).
+    A seam record says where the segment began (`index`), where it was handed over (`handover`,
+    None if the earlier tracker ran to the end), at what time (`t`) and the trackers' landmark
+    distance there (`distance`, None where neither saw a person).
     """
     times: list[np.ndarray] = []
     image: list[np.ndarray] = []
     world: list[np.ndarray] = []
     valid: list[np.ndarray] = []
     seams: list[dict[str, Any]] = []
-    for i, (part, start) in enumerate(zip(parts, starts, strict=True)):
+    entry = 0  # first row still to come
+    for i, part in enumerate(parts):
         first = int(part.extra["first"])
-        skip = start - first
-        if i > 0 and skip > 0 and len(times):
-            prev_image = np.concatenate(image)[-skip:]
-            prev_valid = np.concatenate(valid)[-skip:]
-            n = min(skip, len(part), len(prev_valid))
-            ov_image, ov_valid = part.image[:n], part.valid[:n]
-            prev_image, prev_valid = prev_image[:n], prev_valid[:n]
-            both = ov_valid & prev_valid
-            last = None
-            if n and both[-1]:
-                last = _distance(ov_image[-1], prev_image[-1])
-            seams.append(
-                {
-                    "index": int(start),
-                    "t": float(part.times[n]) if len(part) > n else None,
-                    "compared": int(both.sum()),
-                    "distance": None if last is None else round(last, 4),
-                    "jump": bool(last is not None and last > SEAM_JUMP),
-                }
-            )
-        times.append(part.times[skip:])
-        image.append(part.image[skip:])
-        world.append(part.world[skip:])
-        valid.append(part.valid[skip:])
+        handover = part.extra.get("handover") if i + 1 < len(parts) else None
+        rows = slice(max(entry - first, 0), None if handover is None else int(handover) - first)
+        times.append(part.times[rows])
+        image.append(part.image[rows])
+        world.append(part.world[rows])
+        valid.append(part.valid[rows])
+        if i + 1 == len(parts):
+            break
+        seam: dict[str, Any] = {"index": int(starts[i + 1]), "handover": handover}
+        if handover is None:
+            seams.append({**seam, "t": None, "distance": None})
+            break  # this tracker ran to the end of the video
+        entry = int(handover)
+        nxt = parts[i + 1]
+        at = entry - int(nxt.extra["first"])
+        seam["t"] = float(nxt.times[at]) if 0 <= at < len(nxt) else None
+        d = part.extra.get("distance")
+        seam["distance"] = None if d is None else round(float(d), 4)
+        seams.append(seam)
     return Merged(
         times=np.concatenate(times) if times else np.zeros(0),
         image=np.concatenate(image) if image else np.zeros((0, 33, 3), np.float32),
         world=np.concatenate(world) if world else np.zeros((0, 33, 4), np.float32),
         valid=np.concatenate(valid) if valid else np.zeros(0, bool),
-        seams=[s for s in seams if s["t"] is not None],
+        seams=seams,
     )
 
 
@@ -268,6 +367,7 @@ class PosePool:
             initargs=(self.factory, self._progress, threads),
         )
         self._key = 0
+        self._submit_lock = threading.Lock()
         for _ in range(self.workers):
             self._executor.submit(_ready)  # start every worker now
 
@@ -306,22 +406,27 @@ class PosePool:
             VideoError: From decoding, or a worker died.
         """
         starts = plan_segments(num_frames, self.workers) if origin_s is not None else [0]
-        stops: list[int | None] = [*starts[1:], None]
+        # Room for what each segment publishes: its share and a margin for a longer video.
+        caps = [num_frames - a + 64 for a in starts]
+        folder = tempfile.mkdtemp(prefix="musclemap-seams-")
+        _Board(folder, caps, create=True)
         base = self._key
         self._key += len(starts)
-        futures = [
-            self._executor.submit(
-                _run_segment,
-                str(path),
-                fps,
-                max_side,
-                max(a - OVERLAP, 0) if i else 0,
-                b,
-                origin_s,
-                base + i,
-            )
-            for i, (a, b) in enumerate(zip(starts, stops, strict=True))
-        ]
+        with self._submit_lock:  # a video's segments run side by side, not behind another's
+            futures = [
+                self._executor.submit(
+                    _run_segment,
+                    str(path),
+                    fps,
+                    max_side,
+                    starts,
+                    i,
+                    origin_s,
+                    (folder, caps),
+                    base + i,
+                )
+                for i in range(len(starts))
+            ]
         counts: dict[int, int] = {}
         pending: set[Future[PoseSequence]] = set(futures)
         while pending:
@@ -335,6 +440,8 @@ class PosePool:
             parts = [f.result() for f in futures]
         except BrokenProcessPool:
             raise VideoError(f"{path}: pose estimation crashed (a worker process died)") from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         self._drain()
         return merge_segments(parts, starts)
 
