@@ -5,9 +5,10 @@
         --videos a.mp4 b.mp4
 
 Seams (default): on the first N real clips of ../shared/data/wild (sorted by name), poses with
-`workers=1` (one tracker) and `workers=2` (two segments), both at the default max side; reports
-per clip the largest clip-score difference of the packaged model, the mean landmark distance
-(image-normalised x, y) within 5 frames after the seam and elsewhere, and the seam checks.
+`workers=1` (one tracker) and `workers=2` (two segments handed over where the trackers agree),
+both at the default max side; reports per clip the largest clip-score difference of the
+packaged model, the mean landmark distance (image-normalised x, y) before the hand-over (0 by
+design), within 5 frames after it and later, and the seam records.
 
 Max side (`--max-side`): poses of the given videos at each longer side against full size
 (landmark distance, pose coverage and clip-score difference).
@@ -50,30 +51,32 @@ def seams(n: int) -> dict[str, object]:
             rows.append(row)
             continue
         d = _distance(one, two)
-        marks = [s["index"] for s in two.extra.get("seams", [])]
+        seams_ = two.extra.get("seams", [])
+        marks = [s["handover"] for s in seams_ if s["handover"] is not None]
+        first = min(marks, default=len(d))
         near = np.zeros(len(d), bool)
         for m in marks:
             near[m : m + NEAR] = True
         try:
             a, b = predictor.predict_poses(one), predictor.predict_poses(two)
-            row["max_score_diff"] = round(
-                float(np.abs(a.scores_array() - b.scores_array()).max()), 4
-            )
+            diff = np.abs(a.scores_array() - b.scores_array()).max()
+            row["max_score_diff"] = round(float(diff), 4)
         except Exception as err:  # noqa: BLE001 - a clip without a person has no scores
             row["max_score_diff"] = None
             row["note"] = str(err)
-        row["seams"] = two.extra.get("seams", [])
-        row["dist_near_seam"] = None if not near.any() else _mean(d[near])
-        row["dist_elsewhere_after_seam"] = _mean(
-            d[~near & (np.arange(len(d)) >= min(marks, default=len(d)))]
-        )
-        row["dist_before_seam"] = _mean(d[np.arange(len(d)) < min(marks, default=len(d))])
+        row["seams"] = seams_
+        row["dist_before_handover"] = _mean(d[:first])
+        row["dist_near_handover"] = _mean(d[near]) if near.any() else None
+        row["dist_after_handover"] = _mean(d[~near & (np.arange(len(d)) >= first)])
         row["coverage"] = [round(one.coverage, 3), round(two.coverage, 3)]
         rows.append(row)
         print(json.dumps(row), flush=True)
     diffs = [r["max_score_diff"] for r in rows if r.get("max_score_diff") is not None]
+    seam_list = [s for r in rows for s in r.get("seams", [])]
     return {
         "clips": len(rows),
+        "seams": len(seam_list),
+        "handed_over": sum(s["handover"] is not None for s in seam_list),
         "scored": len(diffs),
         "max_score_diff": max(diffs) if diffs else None,
         "mean_max_score_diff": round(float(np.mean(diffs)), 4) if diffs else None,

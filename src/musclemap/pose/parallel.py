@@ -6,16 +6,16 @@ seeks to a keyframe before its start, see `video_io.iter_frames`) and runs its o
 graph. MediaPipe Pose tracks: each frame's landmarks depend on the previous frames, so a graph
 started afresh at s_i does not in general give what one graph over the whole video gives.
 
-The seam hand-over makes the result the sequential one: segment i does not stop at s_{i+1}; it
+The seam hand-over keeps the result the sequential one: segment i does not stop at s_{i+1}; it
 keeps tracking past it and compares every frame with what segment i+1 (which started earlier in
-time, being a whole segment ahead) published for the same frame through a shared board (memory-
-mapped files). Once both agree on `AGREE_FRAMES` frames in a row (mean landmark distance at most
-`AGREE`, image-normalised, or no person in both) segment i stops and segment i+1's results are
-used from there on. Up to the hand-over every frame comes from a tracker that has run from the
-start; after it, from one that agreed with it. Where they never agree (a tracker that has locked
-onto another person, or a pose MediaPipe tracks unstably), segment i tracks to the end of the
-video: exactly the sequential result, at the sequential speed. `PoseSequence.extra["seams"]`
-records each seam and where (or whether) it was handed over.
+time, being a whole segment ahead) published for the same frame through a shared board
+(memory-mapped files). Once both agree on `AGREE_FRAMES` frames in a row (mean distance of the
+landmarks both see at most `AGREE`, image-normalised, or no person in both) segment i stops and
+segment i+1's results are used from there on. Up to the hand-over every frame comes from a
+tracker that has run from the start; after it, from one that agreed with it. Where they never
+agree (a tracker that has locked onto another person, or a pose MediaPipe tracks unstably),
+segment i tracks to the end of the video: exactly the sequential result, at the sequential
+speed. `PoseSequence.extra["seams"]` records each seam and where (or whether) it was handed over.
 
 Many videos: one whole video per worker at a time (no seams), so every core stays busy.
 
@@ -47,10 +47,14 @@ import numpy as np
 from musclemap.errors import VideoError
 from musclemap.pose.base import PoseEstimator, PoseSequence
 
-# Mean landmark distance (x, y image-normalised) under which two trackers agree on a frame,
-# about 2 px on a 640 px frame, and the frames in a row that a hand-over needs.
-AGREE = 0.003
+# Mean distance (x, y image-normalised) of the landmarks both trackers see (visibility above
+# MIN_VISIBILITY, at least MIN_SEEN of them, else all 33) under which two trackers agree on a
+# frame, about 3 px on a 640 px frame: the frame-to-frame noise floor of MediaPipe's tracking on
+# the wild clips; and the frames in a row that a hand-over needs.
+AGREE = 0.005
 AGREE_FRAMES = 3
+MIN_VISIBILITY = 0.5
+MIN_SEEN = 5
 # Fewer sampled frames than this per segment and the video is not split further.
 MIN_SEGMENT = 20
 # Seconds a segment waits for the next one to start before it tracks on alone (a pool busy
@@ -173,7 +177,11 @@ def _agree(frame: Any, row: np.ndarray) -> tuple[bool, float | None]:
     if frame is None or not other_valid:
         return frame is None and not other_valid, None
     other = row[:-1].reshape(33, 3)
-    d = float(np.linalg.norm(frame.image[:, :2] - other[:, :2], axis=-1).mean())
+    dist = np.linalg.norm(frame.image[:, :2] - other[:, :2], axis=-1)  # (33,)
+    # Joints out of view or hidden are guesses that wander with the tracker's crop; compare
+    # the ones both trackers see, when there are enough of them.
+    seen = (frame.image[:, 2] > MIN_VISIBILITY) & (other[:, 2] > MIN_VISIBILITY)
+    d = float(dist[seen].mean() if seen.sum() >= MIN_SEEN else dist.mean())
     return d <= AGREE, d
 
 
