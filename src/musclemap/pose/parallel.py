@@ -100,9 +100,27 @@ def expected_frames(duration_s: float, fps: float) -> int:
 _WORKER: dict[str, Any] = {}
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel sends this worker SIGTERM when the process that started it dies (even
+    by SIGKILL), so no pose worker outlives a killed `musclemap predict`."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _worker_init(factory: EstimatorFactory, progress: Any, threads: int) -> None:
     from musclemap.pose import mediapipe_estimator
 
+    _die_with_parent()
     # Nothing else imports mediapipe in a pose worker, so the lean import is safe here.
     mediapipe_estimator.LEAN_IMPORT = True
     # MediaPipe's C++ logging (graph start notices, from its own threads) goes straight to
@@ -490,7 +508,9 @@ def shared_pool(workers: int | None = None, factory: EstimatorFactory | None = N
     workers = max(int(workers or cpu_budget()), 1)
     factory = factory or _default_factory()
     pool = _SHARED.get("pool")
-    if pool is not None and pool.workers == workers and pool.factory == factory:
+    # A pool whose worker died (or whose starting thread ended: PR_SET_PDEATHSIG) is replaced.
+    usable = pool is not None and not getattr(pool._executor, "_broken", False)
+    if usable and pool.workers == workers and pool.factory == factory:
         return pool
     if pool is not None:
         pool.close()
