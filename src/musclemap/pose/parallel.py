@@ -507,10 +507,14 @@ def shared_pool(workers: int | None = None, factory: EstimatorFactory | None = N
     same size and estimator; closed at exit)."""
     workers = max(int(workers or cpu_budget()), 1)
     factory = factory or _default_factory()
-    pool = _SHARED.get("pool")
+    pool: PosePool | None = _SHARED.get("pool")
     # A pool whose worker died (or whose starting thread ended: PR_SET_PDEATHSIG) is replaced.
-    usable = pool is not None and not getattr(pool._executor, "_broken", False)
-    if usable and pool.workers == workers and pool.factory == factory:
+    if (
+        pool is not None
+        and not getattr(pool._executor, "_broken", False)
+        and pool.workers == workers
+        and pool.factory == factory
+    ):
         return pool
     if pool is not None:
         pool.close()
