@@ -59,7 +59,7 @@ MIN_SEEN = 5
 MIN_SEGMENT = 20
 # Seconds a segment waits for the next one to start before it tracks on alone (a pool busy
 # with other work); once started, the next one is always ahead.
-START_WAIT_S = 2.0
+START_WAIT_S = 5.0
 # Seconds without a new frame from the next segment after which it is taken for dead.
 STALL_S = 30.0
 
