@@ -28,6 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 SUPPORTED_COMPLEXITY = (1,)
 # Set in pose worker processes (`musclemap.pose.parallel`), where nothing else imports mediapipe.
 LEAN_IMPORT = False
+# A MediaPipe graph (and its threads) was started in this process: forking it is unsafe.
+GRAPH_STARTED = False
 
 
 class MediaPipePoseEstimator:
@@ -80,7 +82,9 @@ class MediaPipePoseEstimator:
         return {**self._config, "mediapipe": self._version}
 
     def _graph(self) -> Any:
+        global GRAPH_STARTED
         if self._pose is None:
+            GRAPH_STARTED = True
             if LEAN_IMPORT:
                 solution = import_pose_solution()
             else:
