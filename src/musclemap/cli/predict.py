@@ -328,9 +328,6 @@ def predict(
     pictures = {"body_map": body_map, "timeline": timeline, "overlay": overlay}
     check_outputs(json_path=json_path, pictures=pictures, out_dir=out_dir)
     use_cache = usable_cache(cache)
-    from musclemap.pose import mediapipe_estimator
-
-    mediapipe_estimator.LEAN_IMPORT = True  # nothing else in this process imports mediapipe
     pool = _start_pool(workers)
     predictor = _load_predictor(ckpt, device, use_cache)
     if threshold is not None:

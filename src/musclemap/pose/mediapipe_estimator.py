@@ -26,8 +26,6 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SUPPORTED_COMPLEXITY = (1,)
-# Set in pose worker processes (`musclemap.pose.parallel`), where nothing else imports mediapipe.
-LEAN_IMPORT = False
 # A MediaPipe graph (and its threads) was started in this process: forking it is unsafe.
 GRAPH_STARTED = False
 
@@ -85,12 +83,7 @@ class MediaPipePoseEstimator:
         global GRAPH_STARTED
         if self._pose is None:
             GRAPH_STARTED = True
-            if LEAN_IMPORT:
-                solution = import_pose_solution()
-            else:
-                import mediapipe
-
-                solution = mediapipe.solutions.pose
+            solution = import_pose_solution()
             self._pose = solution.Pose(
                 static_image_mode=False, enable_segmentation=False, **self._config
             )
@@ -146,37 +139,74 @@ class MediaPipePoseEstimator:
         self.close()
 
 
+_LEAN_PARENTS = ("mediapipe", "mediapipe.python", "mediapipe.python.solutions")
+_LEAN_IMPORTING = False
+
+
+class _LeanPackage(types.ModuleType):
+    """A mediapipe package imported without running its `__init__`; the first attribute it
+    lacks runs the real `__init__` of all three (innermost first) in place, so a later
+    `import mediapipe` in the same process still gets the whole package."""
+
+    def __getattr__(self, name: str) -> Any:
+        # While the pose solution itself is imported, `from pkg import sub` probes attributes
+        # before importing the submodule: say "not there" and let the import system do it.
+        if (name.startswith("__") and name != "__version__") or _LEAN_IMPORTING:
+            raise AttributeError(name)
+        _complete_lean_packages()
+        return self.__dict__[name] if name in self.__dict__ else super().__getattribute__(name)
+
+
+def lean_only() -> bool:
+    """MediaPipe is loaded in this process only by `import_pose_solution` (nothing else of it)."""
+    root = sys.modules.get("mediapipe")
+    return isinstance(root, _LeanPackage) and not root.__dict__.get("_lean_done")
+
+
+def _complete_lean_packages() -> None:
+    for parent in reversed(_LEAN_PARENTS):
+        module = sys.modules.get(parent)
+        if isinstance(module, _LeanPackage) and not module.__dict__.get("_lean_done"):
+            module.__dict__["_lean_done"] = True
+            spec = module.__spec__
+            assert spec is not None and spec.loader is not None
+            spec.loader.exec_module(module)
+
+
 def import_pose_solution() -> Any:
-    """`mediapipe.python.solutions.pose`, without running `mediapipe/__init__.py`.
+    """`mediapipe.python.solutions.pose`, without running `mediapipe/__init__.py` first.
 
     The package's `__init__` imports every solution and task, matplotlib (drawing utilities) and
     sounddevice (audio tasks): ~0.7-1.4 s here, against ~0.3 s for the pose solution alone
-    (`python -X importtime`). The three parent packages are registered as bare namespace
-    modules for the import and removed afterwards. After this a plain `import mediapipe` fails
-    in the same process (its `__init__` expects to bind the submodules itself), so only pose
-    worker processes, which import nothing else of mediapipe, use it (`LEAN_IMPORT`).
+    (`python -X importtime`). The three parent packages are registered as `_LeanPackage`
+    modules that run their real `__init__` only when something asks for more than the pose
+    solution (a later `import mediapipe; mediapipe.solutions...` works as usual).
     """
+    global _LEAN_IMPORTING
     name = "mediapipe.python.solutions.pose"
     if name in sys.modules:
         return sys.modules[name]
-    parents = ("mediapipe", "mediapipe.python", "mediapipe.python.solutions")
-    stubs: dict[str, types.ModuleType] = {}
-    try:
-        for parent in parents:
-            if parent in sys.modules:
-                continue
+    previous: types.ModuleType | None = None
+    for parent in _LEAN_PARENTS:
+        module = sys.modules.get(parent)
+        if module is None:
             spec = importlib.util.find_spec(parent)
             if spec is None or spec.submodule_search_locations is None:
                 raise ImportError(parent)
-            stub = types.ModuleType(parent)
-            stub.__path__ = list(spec.submodule_search_locations)
-            stub.__spec__ = spec
-            sys.modules[parent] = stubs[parent] = stub
+            module = _LeanPackage(parent)
+            module.__path__ = list(spec.submodule_search_locations)
+            module.__spec__ = spec
+            module.__file__ = spec.origin
+            module.__package__ = parent
+            sys.modules[parent] = module
+            if previous is not None:  # what the import system does for a loaded submodule
+                setattr(previous, parent.rsplit(".", 1)[1], module)
+        previous = module
+    _LEAN_IMPORTING = True
+    try:
         return importlib.import_module(name)
     finally:
-        for parent, stub in stubs.items():
-            if sys.modules.get(parent) is stub:
-                del sys.modules[parent]
+        _LEAN_IMPORTING = False
 
 
 @contextmanager

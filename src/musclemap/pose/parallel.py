@@ -118,11 +118,7 @@ def _die_with_parent() -> None:
 
 
 def _worker_init(factory: EstimatorFactory, progress: Any, threads: int) -> None:
-    from musclemap.pose import mediapipe_estimator
-
     _die_with_parent()
-    # Nothing else imports mediapipe in a pose worker, so the lean import is safe here.
-    mediapipe_estimator.LEAN_IMPORT = True
     # MediaPipe's C++ logging (graph start notices, from its own threads) goes straight to
     # fd 2; a worker's errors reach the caller as exceptions, so its stderr is dropped.
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -353,8 +349,8 @@ def _start_method() -> str:
     """fork when nothing is inherited that could break in a child, spawn otherwise."""
     mp_module = sys.modules.get("musclemap.pose.mediapipe_estimator")
     mediapipe_ok = "mediapipe.python._framework_bindings" not in sys.modules or (
-        # Imported by `import_pose_solution` here, no graph started: no threads to inherit.
-        mp_module is not None and mp_module.LEAN_IMPORT and not mp_module.GRAPH_STARTED
+        # Only the pose solution imported (by us), no graph started: no threads to inherit.
+        mp_module is not None and mp_module.lean_only() and not mp_module.GRAPH_STARTED
     )
     fork_ok = (
         "fork" in multiprocessing.get_all_start_methods()
@@ -364,12 +360,6 @@ def _start_method() -> str:
         and mediapipe_ok
     )
     return "fork" if fork_ok else "spawn"
-
-
-def _lean_process() -> bool:
-    """This process imports only MediaPipe's pose solution (the `predict` command)."""
-    mp_module = sys.modules.get("musclemap.pose.mediapipe_estimator")
-    return bool(mp_module is not None and mp_module.LEAN_IMPORT)
 
 
 def _default_factory() -> EstimatorFactory:
@@ -394,7 +384,7 @@ class PosePool:
         self.workers = max(int(workers or cpu_budget()), 1)
         self.factory = factory or _default_factory()
         method = _start_method()
-        if method == "fork" and self.factory is _default_factory() and _lean_process():
+        if method == "fork" and self.factory is _default_factory():
             # Import MediaPipe's pose solution once, here, for every forked worker to inherit
             # (0.3 s of CPU each saved); the graphs are started in the workers.
             from musclemap.pose.mediapipe_estimator import import_pose_solution
