@@ -297,3 +297,25 @@ def test_batch_name_collisions_never_replace_a_result(
     # Deterministic: the same run names the files the same way.
     assert run(argv, monkeypatch) == 0
     assert sorted(out.glob("*.json")) == results
+
+
+def test_batch_on_the_pose_workers_reports_each_video(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Real MediaPipe in two worker processes, one video each: a gradient has no person, a
+    # broken file is no video; each gets its own line and the exit code says so.
+    pytest.importorskip("mediapipe")
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        make_video(name, num_frames=20).rename(folder / name)
+    (folder / "c.mp4").write_bytes(b"\x00" * 100)
+    out = tmp_path / "out"
+    code = run(["predict", str(folder), "--out-dir", str(out), "--workers", "2"], monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 1 and "3 of 3 videos failed" in err and "Traceback" not in err
+    assert err.count("no person detected") == 2 and "c.mp4" in err
+    assert not (out / "summary.csv").exists()

@@ -24,6 +24,7 @@ from musclemap.cli.app import app
 from musclemap.errors import MusclemapError, VideoError
 
 if TYPE_CHECKING:
+    from musclemap.pose.base import PoseSequence
     from musclemap.pose.parallel import PosePool
     from musclemap.predictor import Prediction, Predictor
 
@@ -382,7 +383,7 @@ def _batch_results(
 ) -> Any:
     """(index, Prediction or MusclemapError) per video, as they finish: on the pool's workers
     (one video per core), else one by one in this process."""
-    from musclemap.pose.base import DEFAULT_MAX_SIDE, fps_note
+    from musclemap.pose.base import DEFAULT_MAX_SIDE
 
     if pool is None or len(paths) < pool.workers:
         # Fewer videos than cores: each is split over the cores instead.
@@ -406,14 +407,21 @@ def _batch_results(
             yield i, result
             continue
         try:
-            pred = predictor.predict_poses(result, video=str(paths[i]))
+            yield i, _score(predictor, paths[i], result, fps)
         except MusclemapError as err:
             yield i, err
-            continue
-        note = fps_note(fps, predictor.fps)
-        if note:
-            pred.notes.append(note)
-        yield i, pred
+
+
+def _score(predictor: Predictor, path: Path, seq: PoseSequence, fps: float) -> Prediction:
+    """What `Predictor.predict` does after the pose extraction, for poses a worker extracted
+    (batch mode): the scores and the notes."""
+    from musclemap.pose.base import fps_note
+
+    pred = predictor.predict_poses(seq, video=str(path))
+    note = fps_note(fps, predictor.fps)
+    if note:
+        pred.notes.append(note)
+    return pred
 
 
 def _run_batch(
