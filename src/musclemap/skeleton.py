@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch only for `adjacency`: pose features and predict run without it
+    import torch
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class SkeletonLayout:
             d = a.sum(1)
             inv = np.where(d > 0, d**-0.5, 0.0).astype(np.float32)
             a = inv[:, None] * a * inv[None, :]
+        import torch
+
         return torch.from_numpy(a)
 
     @cached_property
