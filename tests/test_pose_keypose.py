@@ -57,10 +57,9 @@ def test_key_poses_are_the_ends_of_the_movement() -> None:
     central, sides = keypose.frame_descriptors(world)
     lo, hi = keypose.key_pose_indices(central, sides)
     knee = sides[:, 0, keypose.SIDE_NAMES.index("angle_knee")]
-    ends = {int(knee[lo].mean() > knee[hi].mean()), int(knee[hi].mean() > knee[lo].mean())}
-    assert ends == {0, 1}
     bottom, top = (lo, hi) if knee[lo].mean() < knee[hi].mean() else (hi, lo)
-    assert knee[bottom].max() < np.quantile(knee, 0.25) and knee[top].min() > np.quantile(knee, 0.75)
+    assert knee[bottom].max() < np.quantile(knee, 0.25)  # knees most bent
+    assert knee[top].min() > np.quantile(knee, 0.75)  # standing
 
 
 def test_two_photos_give_the_pair_of_their_poses_in_any_order() -> None:
