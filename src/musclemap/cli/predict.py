@@ -52,6 +52,12 @@ def print_prediction(pred: Prediction, *, top_k: int = 20) -> None:
         f"threshold {pred.threshold:.2f} · pose coverage {pred.pose_coverage:.0%} · "
         f"people {pred.people} · {len(pred.timeline)} windows"
     )
+    if pred.looks_like:
+        console.print(
+            "looks like: "
+            + ", ".join(f"{x['exercise']} ({x['similarity']:.2f})" for x in pred.looks_like),
+            highlight=False,
+        )
     for note in pred.notes:
         console.print(f"note: {note}")
 

@@ -90,6 +90,20 @@ FEATURE_NAMES: tuple[str, ...] = (
     + tuple(f"rom_{n}_min" for n in SIDE_NAMES)
 )
 NUM_FEATURES = len(FEATURE_NAMES)
+# Motion features of a video window (NaN for photos): how fast the joints move and whether the
+# whole body travels. Optional (`motion=True`), appended after FEATURE_NAMES.
+_MOTION_SIDE = _PCA_SIDE
+MOTION_NAMES: tuple[str, ...] = (
+    tuple(f"speed_{SIDE_NAMES[i]}_max" for i in _MOTION_SIDE)
+    + tuple(f"speed_{SIDE_NAMES[i]}_min" for i in _MOTION_SIDE)
+    + ("speed_tilt_torso", "speed_height_hip_over_feet", "cadence", "image_hip_x_std",
+       "image_hip_y_std")
+)
+MIN_MOTION_FRAMES = 4
+
+
+def num_features(motion: bool) -> int:
+    return NUM_FEATURES + (len(MOTION_NAMES) if motion else 0)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -258,6 +272,46 @@ def window_features(central: np.ndarray, sides: np.ndarray) -> np.ndarray:
     )
 
 
+def motion_features(
+    central: np.ndarray, sides: np.ndarray, fps: float, image_hip: np.ndarray | None = None
+) -> np.ndarray:
+    """Motion of one window `(len(MOTION_NAMES),)`: mean absolute rate of joint angles and
+    inclinations (per second; larger and smaller side), of torso tilt and hip height, the
+    cadence of the dominant movement (sign changes per second) and the spread of the hip's
+    image position in torso lengths (whole-body travel). NaN with fewer than
+    `MIN_MOTION_FRAMES` frames with a person (photos)."""
+    ok = np.isfinite(central[:, 0])
+    if ok.sum() < MIN_MOTION_FRAMES:
+        return np.full(len(MOTION_NAMES), np.nan, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sp = np.nanmean(np.abs(np.diff(sides[ok][:, :, _MOTION_SIDE], axis=0)), 0) * fps
+        sp = _fill_sides(sp)
+        cen = np.nanmean(np.abs(np.diff(central[ok][:, [0, 5]], axis=0)), 0) * fps
+        sig = np.concatenate([sides[ok][:, :, _PCA_SIDE].reshape(int(ok.sum()), -1),
+                              central[ok][:, _PCA_CENTRAL]], axis=1)
+        mean = np.nan_to_num(np.nanmean(sig, 0))
+        x = np.where(np.isfinite(sig), sig, mean) - mean
+        score = x @ np.linalg.svd(x, full_matrices=False)[2][0]
+        cadence = np.count_nonzero(np.diff(np.sign(score)) != 0) * fps / len(score)
+        hip_std = np.full(2, np.nan) if image_hip is None else np.nanstd(image_hip[ok], axis=0)
+    return np.concatenate(
+        [np.fmax(sp[0], sp[1]), np.fmin(sp[0], sp[1]), cen, [cadence], hip_std]
+    ).astype(np.float32)
+
+
+def image_hip_track(image: np.ndarray) -> np.ndarray:
+    """Hip midpoint in the image `(T, 2)` in units of the sequence's median image torso length
+    (x and y normalised to the frame; the aspect ratio is ignored)."""
+    xy = image[..., :2].astype(np.float64)
+    hip = 0.5 * (xy[:, _J["left_hip"]] + xy[:, _J["right_hip"]])
+    sh = 0.5 * (xy[:, _J["left_shoulder"]] + xy[:, _J["right_shoulder"]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = float(np.nanmedian(np.linalg.norm(sh - hip, axis=-1)))
+    return hip / (scale if np.isfinite(scale) and scale > 1e-4 else 1.0)
+
+
 def window_starts(num_frames: int, window: int, stride: int) -> np.ndarray:
     """Start frames of sliding windows; the last window ends at the end; one window at 0 for
     a sequence no longer than `window` (two key-position photos are one window)."""
@@ -276,12 +330,24 @@ def sequence_windows(
     window: int,
     stride: int,
     min_visibility: float = MIN_VISIBILITY,
+    motion: bool = False,
+    fps: float = 10.0,
+    image: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Window starts `(N,)`, key-pose features `(N, NUM_FEATURES)` and the fraction of each
-    window's frames with a person `(N,)`, for a whole pose sequence (video or photos)."""
+    """Window starts `(N,)`, key-pose features `(N, num_features(motion))` and the fraction of
+    each window's frames with a person `(N,)`, for a whole pose sequence (video or photos).
+    With `motion`, `motion_features` (at `fps`; `image` landmarks for the hip track) follow."""
     central, sides = frame_descriptors(world, min_visibility=min_visibility)
     starts = window_starts(len(world), window, stride)
     x = np.stack([window_features(central[s : s + window], sides[s : s + window])
                   for s in starts])
+    if motion:
+        hip = None if image is None else image_hip_track(image)
+        m = np.stack([
+            motion_features(central[s : s + window], sides[s : s + window], fps,
+                            None if hip is None else hip[s : s + window])
+            for s in starts
+        ])
+        x = np.concatenate([x, m], axis=1)
     cover = np.array([valid[s : s + window].mean() if len(valid) else 0.0 for s in starts])
     return starts, x, cover
