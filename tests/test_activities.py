@@ -266,7 +266,11 @@ def test_cli_list_and_json_list() -> None:
     result = runner.invoke(app, ["activities", "--list", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["count"] == len(data["activities"]) == len(load_knowledge_base())
+    assert data["count"] == len(data["activities"]) == len(load_knowledge_base()) + 873
+    sources = {a["source"] for a in data["activities"]}
+    assert sources == {"curated", "free-exercise-db"}
+    result = runner.invoke(app, ["activities", "--list", "--json", "--source", "curated"])
+    assert json.loads(result.output)["count"] == len(load_knowledge_base())
     result = runner.invoke(app, ["activities", "--list", "--category", "carry"])
     assert result.exit_code == 0 and "farmer_walk" in result.output
     assert "activities" in result.output.splitlines()[0]

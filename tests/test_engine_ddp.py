@@ -73,7 +73,9 @@ def _worker(rank: int, world: int, init_file: str, out: str) -> None:
         ids, np.full((len(ids), 2), float(rank)), DistInfo(rank, world)
     )
     if rank == 0:
-        torch.save({"state": model.state_dict(), "ids": got_ids, "scores": got}, out)
+        torch.save(
+            {"state": model.state_dict(), "ids": got_ids, "scores": torch.from_numpy(got)}, out
+        )
     dist.destroy_process_group()
 
 
@@ -81,7 +83,7 @@ def test_ddp_step_equals_single_process(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     out = tmp_path / "ddp.pt"
     mp.spawn(_worker, args=(2, str(tmp_path / "init"), str(out)), nprocs=2, join=True)
-    ddp = torch.load(out, weights_only=False)
+    ddp = torch.load(out, weights_only=True)
     model, batch = _model_and_batch()
     _one_step(model, [batch])
     for key, value in model.state_dict().items():

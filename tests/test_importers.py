@@ -1,11 +1,21 @@
+import csv
+import json
 import pickle
+from collections import Counter
 
 import numpy as np
 import pytest
 
-from musclemap.data.importers import activity_from_path, import_release
+from musclemap.data.importers import (
+    activity_from_path,
+    exercise_slug,
+    import_free_exercise_db,
+    import_release,
+)
 from musclemap.data.manifest import read_manifest, write_manifest
+from musclemap.data.validate import validate_manifest
 from musclemap.errors import DatasetError
+from musclemap.taxonomy import GROUP_IDS, from_multi_hot
 
 
 def write_release(root, splits):
@@ -64,3 +74,189 @@ def test_release_errors(tmp_path):
 )
 def test_activity_from_file_name(name, expected):
     assert activity_from_path(name, "stem") == expected
+
+
+# ---------------------------------------------------------------- Free Exercise DB
+def fedb_record(ex_id, category, primary, secondary=(), **extra):
+    return {
+        "id": ex_id,
+        "name": ex_id.replace("_", " "),
+        "force": extra.get("force", "push"),
+        "level": "beginner",
+        "mechanic": extra.get("mechanic"),
+        "equipment": extra.get("equipment", "barbell"),
+        "primaryMuscles": list(primary),
+        "secondaryMuscles": list(secondary),
+        "instructions": ["..."],
+        "category": category,
+        "images": [f"{ex_id}/0.jpg", f"{ex_id}/1.jpg"],
+    }
+
+
+def write_fedb(root, records, *, skip_photos=()):
+    from PIL import Image
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "exercises.json").write_text(json.dumps(records))
+    for rec in records:
+        folder = root / "images" / rec["id"]
+        folder.mkdir(parents=True)
+        for k in (0, 1):
+            if f"{rec['id']}/{k}.jpg" not in skip_photos:
+                Image.new("RGB", (8, 6), (40 * k, 90, 200)).save(folder / f"{k}.jpg")
+    return root
+
+
+FEDB = [
+    fedb_record(
+        "Barbell_Full_Squat",
+        "strength",
+        ["quadriceps"],
+        ["calves", "glutes", "hamstrings", "lower back"],
+        mechanic="compound",
+    ),
+    fedb_record("Wide-Grip_Lat_Pulldown", "strength", ["lats"], ["biceps", "middle back"]),
+    fedb_record("3_4_Sit-Up", "strength", ["abdominals"], equipment=None),
+    fedb_record("90_90_Hamstring", "stretching", ["hamstrings"], ["calves"]),
+]
+
+
+def test_fedb_import_values(tmp_path):
+    lib = write_fedb(tmp_path / "lib", FEDB)
+    result = import_free_exercise_db(lib)
+    assert result.stretches_left_out == 1
+    by_activity = {r.activity: r for r in result.rows}
+    assert list(by_activity) == ["barbell_full_squat", "wide_grip_lat_pulldown", "3_4_sit_up"]
+    assert from_multi_hot(by_activity["barbell_full_squat"].labels) == [
+        "lower_back", "hamstring", "quadriceps", "calves", "gluteus",
+    ]  # fmt: skip
+    assert from_multi_hot(by_activity["wide_grip_lat_pulldown"].labels) == [
+        "biceps", "upper_back", "latissimus",
+    ]  # fmt: skip
+    assert from_multi_hot(by_activity["3_4_sit_up"].labels) == [
+        "upper_abdominis", "lower_abdominis",
+    ]  # fmt: skip
+    squat = by_activity["barbell_full_squat"]
+    assert squat.clip == (lib / "images" / "Barbell_Full_Squat").resolve()
+    assert squat.extra["primary_muscles"] == "quadriceps"
+    assert squat.extra["secondary_muscles"] == "calves;glutes;hamstrings;lower back"
+    assert (squat.extra["source"], squat.extra["kind"], squat.extra["mechanic"]) == (
+        "free-exercise-db", "work", "compound",
+    )  # fmt: skip
+    assert by_activity["3_4_sit_up"].extra["equipment"] == ""  # null in the JSON
+
+    # The manifest: clips relative to its own folder, validated (two photos per folder).
+    out = tmp_path / "out" / "m.csv"
+    write_manifest(result.rows, out)
+    with out.open() as fh:
+        records = list(csv.DictReader(fh))
+    assert records[0]["clip"] == "../lib/images/Barbell_Full_Squat"
+    assert records[0]["labels"] == "lower_back;hamstring;quadriceps;calves;gluteus"
+    assert records[0]["split"] == ""
+    assert "stretched" not in records[0]
+    report = validate_manifest(out)
+    assert report.ok, report.problems
+    (lib / "images" / "3_4_Sit-Up" / "1.jpg").unlink()
+    (lib / "images" / "Barbell_Full_Squat" / "0.jpg").write_bytes(b"not a jpeg")
+    assert sorted((p.kind, p.detail.split(":")[0]) for p in validate_manifest(out).problems) == [
+        ("missing file", "../lib/images/3_4_Sit-Up/1.jpg"),
+        ("unreadable file", "../lib/images/Barbell_Full_Squat/0.jpg"),
+    ]
+
+
+def test_fedb_stretches_included(tmp_path):
+    lib = write_fedb(tmp_path, FEDB)
+    result = import_free_exercise_db(lib, include_stretches=True)
+    assert result.stretches_left_out == 0
+    stretch = result.rows[-1]
+    assert stretch.activity == "90_90_hamstring"
+    assert stretch.extra["kind"] == "stretch"
+    assert stretch.extra["stretched"] == "hamstring;calves"
+    assert from_multi_hot(stretch.labels) == ["hamstring", "calves"]
+    assert [r.extra["kind"] for r in result.rows] == ["work", "work", "work", "stretch"]
+
+
+def test_fedb_every_problem_at_once(tmp_path):
+    records = [
+        *FEDB,
+        fedb_record("Bad_Terms", "strength", ["bicepz"], ["core", "glutes"]),
+        {"id": "No_Muscles", "name": "x", "category": "strength"},
+        {**fedb_record("Not_A_List", "strength", []), "primaryMuscles": "biceps"},
+        fedb_record("barbell-full-squat", "strength", ["quadriceps"]),  # same slug as #0
+    ]
+    lib = write_fedb(
+        tmp_path, records, skip_photos={"Barbell_Full_Squat/1.jpg", "3_4_Sit-Up/0.jpg"}
+    )
+    with pytest.raises(DatasetError) as err:
+        import_free_exercise_db(lib)
+    message = str(err.value)
+    assert "7 problem(s)" in message
+    assert (
+        "bad record 2 (e.g. #5 lacks primaryMuscles, secondaryMuscles, "
+        "#6 primaryMuscles is not a list of words)"
+    ) in message
+    assert (
+        "duplicate exercise 1 (e.g. barbell-full-squat (activity barbell_full_squat already "
+        "used by Barbell_Full_Squat))"
+    ) in message
+    assert "missing photo 2 (e.g. Barbell_Full_Squat/1.jpg, 3_4_Sit-Up/0.jpg)" in message
+    assert "unknown muscle term 2" in message
+    assert "'bicepz' (did you mean bicep" in message and "'core' in Bad_Terms" in message
+    assert "\n" not in message
+
+
+def test_fedb_unreadable_json(tmp_path):
+    with pytest.raises(DatasetError, match="exercises.json"):
+        import_free_exercise_db(tmp_path)
+    (tmp_path / "exercises.json").write_text("{not json")
+    with pytest.raises(DatasetError, match="cannot read .*exercises.json"):
+        import_free_exercise_db(tmp_path)
+    (tmp_path / "exercises.json").write_text('{"id": 1}')
+    with pytest.raises(DatasetError, match="expected a list of exercise records"):
+        import_free_exercise_db(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "slug"),
+    [
+        ("Barbell_Full_Squat", "barbell_full_squat"),
+        ("3_4_Sit-Up", "3_4_sit_up"),
+        ("Anterior_Tibialis-SMR", "anterior_tibialis_smr"),
+        ("Alternating_Deltoid_Raise", "alternating_deltoid_raise"),
+    ],
+)
+def test_exercise_slug(exercise_id, slug):
+    assert exercise_slug(exercise_id) == slug
+
+
+def test_fedb_real_set(shared_dir):
+    lib = shared_dir / "data" / "keyposes"
+    if not (lib / "exercises.json").is_file():
+        pytest.skip(f"needs the Free Exercise DB in {lib}")
+    result = import_free_exercise_db(lib, include_stretches=True)
+    kinds = Counter(r.extra["kind"] for r in result.rows)
+    assert len(result.rows) == 873 and kinds == {"work": 750, "stretch": 123}
+    assert len({r.activity for r in result.rows}) == 873
+    assert all(set(from_multi_hot(r.labels)) <= set(GROUP_IDS) and r.labels.any()
+               for r in result.rows)  # fmt: skip
+    squat = next(r for r in result.rows if r.activity == "barbell_full_squat")
+    assert from_multi_hot(squat.labels) == [
+        "lower_back", "hamstring", "quadriceps", "calves", "gluteus",
+    ]  # fmt: skip
+    assert import_free_exercise_db(lib).stretches_left_out == 123
+
+
+def test_fedb_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from musclemap.cli import app
+
+    lib = write_fedb(tmp_path / "lib", FEDB)
+    out = tmp_path / "m.csv"
+    res = CliRunner().invoke(
+        app, ["data", "import", str(lib), "--layout", "free-exercise-db", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "3 clips" in res.output and "left out 1 stretches" in " ".join(res.output.split())
+    res = CliRunner().invoke(app, ["data", "validate", str(tmp_path / "m.csv")])
+    assert res.exit_code == 0 and "no problems found" in res.output

@@ -84,6 +84,16 @@ def test_full_width_mediapipe_3d_input(name: str) -> None:
     assert out.shape == (1, 20)
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_layout_by_name(name: str) -> None:
+    # As a user (or a YAML config) writes it: the name of a layout instead of the object.
+    by_name = build_model(name, layout="openpose18", base_channels=8)
+    assert by_name.num_joints == 18
+    assert by_name(torch.randn(1, 1, 8, 18, 3)).shape == (1, 20)
+    with pytest.raises(KeyError, match="unknown skeleton layout 'coco18'"):
+        build_model(name, layout="coco18", base_channels=8)
+
+
 def test_two_channel_input_and_multi_person_stgcn() -> None:
     model = build_model("stgcn", layout=COCO17, in_channels=2, base_channels=8)
     assert model(torch.randn(2, 2, 8, 17, 2)).shape == (2, 20)

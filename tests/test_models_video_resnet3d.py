@@ -48,6 +48,22 @@ def test_slowfast_takes_both_pathways_from_one_clip() -> None:
         model.pathways(torch.zeros(1, 3, 2, 8, 8))
 
 
+@pytest.mark.parametrize("frames", [6, 17, 18])
+def test_slowfast_clip_length_not_a_multiple_of_alpha_is_one_clear_error(frames: int) -> None:
+    # Fast steps after the alpha-strided lateral conv: ceil(T / 4); slow frames: T // 4.
+    model = build_model("slowfast_test").eval()
+    with pytest.raises(ValueError, match=f"multiple of alpha=4, got {frames}"):
+        model(torch.zeros(1, 3, frames, 32, 32))
+    assert model(torch.zeros(1, 3, 20, 32, 32)).shape == (1, 20)
+
+
+def test_single_pathway_clip_shorter_than_temporal_pool_is_one_clear_error() -> None:
+    with pytest.raises(ValueError, match="i3d needs at least 2 frames, got 1"):
+        build_model("i3d_test").eval()(torch.zeros(1, 3, 1, 32, 32))
+    slow = ResNet3D(arch="slow", width=8, depths=(1, 1, 1, 1)).eval()  # no temporal pool
+    assert slow(torch.zeros(1, 3, 1, 32, 32)).shape == (1, 20)
+
+
 def test_flow_input_channels_and_reset_classifier() -> None:
     model = build_model("i3d_test", num_classes=20, in_channels=2)
     model.eval()

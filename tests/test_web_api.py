@@ -2,6 +2,8 @@
 
 Jobs run in real spawned worker processes; a small deterministic predict function stands in for
 the model (it decodes the video with PyAV, so undecodable uploads fail as they would for real).
+Restarts and persistence: test_web_store.py; Host/Origin/token: test_web_security.py; worker
+crashes and a SIGKILLed server: test_web_workers.py.
 """
 
 from __future__ import annotations
@@ -17,77 +19,19 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from musclemap.errors import VideoError  # noqa: E402
 from musclemap.taxonomy import GROUP_IDS  # noqa: E402
 from musclemap.web.app import ServerSettings, create_app  # noqa: E402
 from musclemap.web.uploads import display_name, sniff_video  # noqa: E402
+from web_standins import CrashPredict, FakePredict, fake_render  # noqa: E402
 
 
-class FakePredict:
-    """Picklable stand-in for the Predictor: real decoding, fixed scores, optional gate file."""
-
-    def __init__(self, gate: Path | None = None) -> None:
-        self.gate = gate
-
-    def __call__(self, video: Path, *, fps: float, progress: Any) -> dict[str, Any]:
-        import av
-
-        progress(0.1, "estimating poses")
-        while self.gate is not None and not self.gate.exists():
-            time.sleep(0.05)  # the test opens the gate; pytest's timeout-free run needs it
-        try:
-            with av.open(str(video)) as container:
-                frames = sum(1 for _ in container.decode(video=0))
-        except (av.FFmpegError, IndexError) as err:
-            raise VideoError(f"cannot decode the video: {err}") from None
-        progress(0.8, "predicting")
-        duration = frames / 10.0
-        scores = {gid: round(i / 19, 3) for i, gid in enumerate(GROUP_IDS)}
-        half = duration / 2
-        timeline = [
-            {"start_s": 0.0, "end_s": half, "muscles": scores},
-            {"start_s": half, "end_s": duration, "muscles": dict(scores, chest=0.9)},
-        ]
-        return {
-            "video": str(video),
-            "muscles": scores,
-            "active": ["wrists", "feet_ankles"],
-            "timeline": timeline,
-            "pose_coverage": 1.0,
-            "people": 1,
-            "model": {"name": "fake", "version": "0"},
-            "fps_used": fps,
-        }
-
-
-class CrashPredict:
-    """Kills its worker process the first time (as the OOM killer would), then works."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __call__(self, video: Path, *, fps: float | None, progress: Any) -> dict[str, Any]:
-        import os
-
-        if not self.marker.exists():
-            self.marker.touch()
-            os._exit(1)
-        return FakePredict()(video, fps=fps, progress=progress)
-
-
-def fake_render(result: dict[str, Any], out_dir: Path) -> None:
-    """Picklable stand-in for the viz renderers (the browser test uses the real ones)."""
-    from PIL import Image
-
-    (out_dir / "body-map.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
-    Image.new("RGB", (4, 4)).save(out_dir / "body-map.png")
-    Image.new("RGB", (4, 4)).save(out_dir / "timeline.png")
-
-
-def make_client(tmp_path: Path, *, gate: Path | None = None, **kw: Any) -> TestClient:
-    settings = ServerSettings(work_dir=tmp_path, **kw)
-    app = create_app(settings, predict_fn=FakePredict(gate), render_fn=fake_render)
-    return TestClient(app)
+def make_client(
+    tmp_path: Path, *, gate: Path | None = None, predict: Any = None, **kw: Any
+) -> TestClient:
+    """A test client of an app whose data directory is `tmp_path/data` (Host: localhost)."""
+    settings = ServerSettings(data_dir=tmp_path / "data", **kw)
+    app = create_app(settings, predict_fn=predict or FakePredict(gate), render_fn=fake_render)
+    return TestClient(app, base_url="http://localhost")
 
 
 def wait_for(client: TestClient, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
@@ -267,10 +211,10 @@ def test_upload_limit_is_413_even_without_content_length(tmp_path: Path) -> None
         assert uploads_of(small) == []
 
 
-def test_full_queue_is_429_and_work_dir_removed_on_shutdown(tmp_path: Path, clip: bytes) -> None:
+def test_full_queue_is_429_and_uploads_removed_on_shutdown(tmp_path: Path, clip: bytes) -> None:
     gate = tmp_path / "gate"
     with make_client(tmp_path, gate=gate, workers=1, queue_size=1) as busy:
-        work_dir = busy.app.state.jobs.work_dir
+        upload_dir = busy.app.state.jobs.upload_dir
         first, second = post(busy, clip), post(busy, clip)
         assert (first.status_code, second.status_code) == (202, 202)
         third = post(busy, clip)
@@ -293,14 +237,11 @@ def test_full_queue_is_429_and_work_dir_removed_on_shutdown(tmp_path: Path, clip
         gate.touch()
         assert wait_for(busy, first.json()["job_id"])["status"] == "done"
         assert post(busy, clip).status_code == 202  # room again
-        assert work_dir.is_dir()
-    assert not work_dir.exists()  # uploads and pictures are deleted on shutdown
+    assert list(upload_dir.iterdir()) == []  # uploads are deleted on shutdown
 
 
 def test_dead_worker_fails_its_job_and_is_replaced(tmp_path: Path, clip: bytes) -> None:
-    settings = ServerSettings(work_dir=tmp_path, workers=1)
-    app = create_app(settings, predict_fn=CrashPredict(tmp_path / "crashed"), render_fn=fake_render)
-    with TestClient(app) as crashy:
+    with make_client(tmp_path, predict=CrashPredict(tmp_path / "crashed"), workers=1) as crashy:
         body = wait_for(crashy, post(crashy, clip).json()["job_id"])
         assert body["status"] == "failed" and "worker process died" in body["error"]
         again = wait_for(crashy, post(crashy, clip).json()["job_id"])
@@ -325,7 +266,8 @@ def test_real_predictor_on_a_real_clip(wild_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("mediapipe", reason="pose estimation needs the [pose] extra")
     pytest.importorskip("musclemap.viz.timeline", reason="the timeline renderer is absent")
     clip = sorted((wild_dir / "clips").glob("*squat*.mp4"))[0]
-    with TestClient(create_app(ServerSettings(work_dir=tmp_path))) as real:
+    app = create_app(ServerSettings(data_dir=tmp_path))
+    with TestClient(app, base_url="http://localhost") as real:
         response = post(real, clip.read_bytes(), name=clip.name)
         assert response.status_code == 202, response.text
         body = wait_for(real, response.json()["job_id"], timeout=300)
@@ -339,44 +281,122 @@ def test_real_predictor_on_a_real_clip(wild_dir: Path, tmp_path: Path) -> None:
         assert svg.lstrip().startswith("<svg") and 'data-group="quadriceps"' in svg
         for name in ("body-map.png", "timeline.png"):
             assert real.get(body["links"][name]).content.startswith(b"\x89PNG")
+        # The explain picture: the job's stored poses scored by the server's own Predictor.
+        explained = real.get(body["links"]["explain.png"], params={"group": "quadriceps"})
+        assert explained.status_code == 200, explained.text
+        assert explained.content.startswith(b"\x89PNG")
 
 
-@pytest.mark.slow
-def test_serve_command_starts_answers_and_cleans_up(tmp_path: Path) -> None:
+def test_serve_command_port_0_prints_the_real_port_and_cleans_up(tmp_path: Path) -> None:
     import os
+    import re
     import signal
-    import socket
     import subprocess
     import sys
 
     import httpx
 
-    with socket.socket() as sock:  # a free port; the tiny race with other tests is acceptable
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, TMPDIR=str(tmp_path))  # the server's private dir is made under TMPDIR
+    data = tmp_path / "data"
     code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
+    args = ["serve", "--port", "0", "--max-upload-mb", "5", "--data-dir", str(data)]
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--port", str(port), "--max-upload-mb", "5"],
-        env=env,
+        [sys.executable, "-c", code, *args],
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1] / "src")),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).json()
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "musclemap serve did not answer"
-                time.sleep(0.2)
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        match = re.fullmatch(r"MuscleMap on http://localhost:(\d+) \(Ctrl\+C to stop\)\n", line)
+        assert match, line
+        port = int(match.group(1))
+        assert port > 0  # the port the kernel chose, not the 0 asked for
+        health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10).json()
         assert health["max_upload_mb"] == 5.0
-        assert list(tmp_path.glob("musclemap-web-*"))  # the private dir exists while serving
+        assert (data / "musclemap.sqlite3").is_file() and (data / "uploads").is_dir()
     finally:
         proc.send_signal(signal.SIGINT)
-        output = proc.communicate(timeout=60)[0].decode()
+        output = proc.communicate(timeout=60)[0]
     assert proc.returncode == 0, output
-    assert f"http://localhost:{port}" in output
-    assert not list(tmp_path.glob("musclemap-web-*"))  # deleted on shutdown
+    assert "Traceback" not in output
+    assert list((data / "uploads").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"", "ends before"),
+        (b"hello world", "Expected boundary"),
+        (bytes(range(256)) * 8, "Expected boundary"),
+        (b"--xyz--\r\n", "no parts"),
+        (b'--xyz\r\nContent-Disposition: form-data; name="fps"\r\n\r\n5', "ends before"),
+        (b"--xyz\r\n\r\nabc\r\n--xyz--\r\n", "no form-data name"),
+        (
+            b"--xyz\r\nContent-Type: video/mp4\r\n\r\n\x00\x00\x00\x18ftypisom"
+            + bytes(600)
+            + b"\r\n--xyz--\r\n",
+            "no form-data name",
+        ),
+        (  # a video part cut short: the client's upload broke off
+            b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n'
+            b"\x00\x00\x00\x18ftypisom" + bytes(600),
+            "ends before",
+        ),
+    ],
+)
+def test_garbage_multipart_is_400(client: TestClient, body: bytes, why: str) -> None:
+    response = client.post(
+        "/api/predict", content=body, headers={"content-type": "multipart/form-data; boundary=xyz"}
+    )
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert detail.startswith("malformed multipart body") and why in detail
+    assert uploads_of(client) == []
+
+
+def test_whole_form_without_file_is_still_422(client: TestClient) -> None:
+    body = b'--xyz\r\nContent-Disposition: form-data; name="fps"\r\n\r\n5\r\n--xyz--\r\n'
+    response = client.post(
+        "/api/predict", content=body, headers={"content-type": "multipart/form-data; boundary=xyz"}
+    )
+    assert response.status_code == 422 and "'file'" in response.json()["detail"]
+
+
+def test_server_side_storage_failures_are_one_line(tmp_path: Path, clip: bytes) -> None:
+    import sqlite3
+
+    with make_client(tmp_path) as c:
+        jobs = c.app.state.jobs
+        jobs.upload_dir.rmdir()
+        jobs.upload_dir.write_text("not a folder")  # as a vanished or full disk would
+        response = post(c, clip)
+        assert response.status_code == 507
+        assert response.json()["detail"] == "the server cannot store the upload: Not a directory"
+        jobs.upload_dir.unlink()
+        jobs.upload_dir.mkdir()
+
+        def full(job: Any) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        jobs.store.add = full
+        response = post(c, clip)
+        assert response.status_code == 503
+        assert "cannot record the job: database or disk is full" in response.json()["detail"]
+        assert uploads_of(c) == []
+        assert jobs.pending() == 0
+
+
+def test_a_busy_port_is_one_line() -> None:
+    from musclemap.errors import ConfigError
+    from musclemap.web.app import bind
+
+    first = bind("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    try:
+        with pytest.raises(
+            ConfigError, match=rf"cannot listen on 127.0.0.1:{port}: Address already"
+        ):
+            bind("127.0.0.1", port)
+    finally:
+        first.close()

@@ -37,11 +37,14 @@ pytestmark = [
 
 
 class WavePredict:
-    """Picklable stand-in for the Predictor: sliding 2 s windows whose scores change over time."""
+    """Picklable stand-in for the Predictor: sliding 2 s windows whose scores change over time;
+    the poses are a generated squat of the clip's length, explained with `KneeScorer`."""
 
-    def __call__(self, video: Path, *, fps: float, progress: Any) -> dict[str, Any]:
+    def __call__(self, video: Path, *, fps: float, progress: Any) -> Any:
         import av
 
+        from musclemap.demo import synthetic_pose_sequence
+        from musclemap.predictor import Prediction
         from musclemap.taxonomy import GROUP_IDS
 
         progress(0.2, "estimating poses")
@@ -60,15 +63,21 @@ class WavePredict:
             )
             timeline.append({"start_s": start, "end_s": end, "muscles": window})
             start += 1.0
-        return {
-            "video": str(video),
-            "muscles": base,
-            "active": ["quadriceps", "gluteus", "hamstring"],
-            "timeline": timeline,
-            "pose_coverage": 0.97,
-            "people": 1,
-            "model": {"name": "wave", "version": "test"},
-        }
+        return Prediction(
+            video=str(video),
+            muscles=base,
+            threshold=0.5,  # active: quadriceps, gluteus, hamstring
+            timeline=timeline,
+            pose_coverage=0.97,
+            people=1,
+            model={"name": "wave", "version": "test"},
+            pose=synthetic_pose_sequence("squat", seconds=duration),
+        )
+
+    def predictor(self) -> Any:
+        from web_standins import KneeScorer
+
+        return KneeScorer()
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +86,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("musclemap.viz.timeline")
     from musclemap.web.app import ServerSettings, create_app
 
-    settings = ServerSettings(work_dir=tmp_path_factory.mktemp("web"), workers=1)
+    settings = ServerSettings(data_dir=tmp_path_factory.mktemp("web") / "data", workers=1)
     app = create_app(settings, predict_fn=WavePredict())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -167,6 +176,15 @@ def test_upload_shows_body_map_bars_and_synced_timeline(
     wait_js(page, "document.getElementById('player').currentTime > 0", timeout=10)
     assert page.get_attribute(".tl-playhead", "transform") != before
     assert page.locator("#now .now-chip").count() == 3
+
+    # The explain picker: choosing a group loads the server's picture of which joints drove it.
+    assert page.locator("#explain-group option").count() == 21  # the prompt and 20 groups
+    page.select_option("#explain-group", "quadriceps")
+    img = "document.getElementById('explain-img')"
+    wait_js(page, f"(i => i.complete && i.naturalWidth > 0 && i.dataset.group)({img})", 60)
+    assert page.get_attribute("#explain-img", "data-group") == "quadriceps"
+    assert page.evaluate(f"{img}.naturalWidth") > 800
+    assert page.is_visible("#explain-img") and "Red" in page.text_content("#explain-status")
     settled = "(v => !v.seeking && v.readyState >= 2)(document.getElementById('player'))"
     wait_js(page, settled, timeout=10)
     page.screenshot(path=str(ARTIFACTS / "web-desktop.png"), full_page=True)

@@ -79,6 +79,7 @@ class TrainConfig:
     run_name: str = ""
     log_every: int = 10
     resume: bool = True  # continue from run_dir/last.pt when it exists
+    force_resume: bool = False  # resume even if the config changed (old config.yaml kept aside)
 
 
 @dataclass
@@ -190,9 +191,16 @@ def load_config(
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
         try:
-            tree = yaml.safe_load(path.read_text()) or {}
+            text = path.read_bytes().decode("utf-8")
+            if "\x00" in text:
+                raise ConfigError(f"{path}: binary file (NUL bytes), not a YAML config")
+            tree = yaml.safe_load(text) or {}
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte offset {err.start}); not a YAML config"
+            ) from None
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: invalid YAML ({err})") from None
+            raise ConfigError(f"{path}: invalid YAML ({_yaml_reason(err)})") from None
         if not isinstance(tree, dict):
             raise ConfigError(f"{path}: top level must be a mapping")
     for item in overrides:
@@ -202,9 +210,70 @@ def load_config(
         _set_dotted(tree, ExperimentConfig, key.strip(), raw.strip())
     tree.pop("source", None)
     cfg: ExperimentConfig = _build(ExperimentConfig, tree, "")
+    problems = range_problems(cfg)
+    if problems:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{where}{'; '.join(problems)}")
     if path is not None:
         cfg.source = str(Path(path).resolve())
     return cfg
+
+
+def _yaml_reason(err: yaml.YAMLError) -> str:
+    # PyYAML's message spans several lines with a drawing of the spot: keep one line.
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
+
+
+# (section, field) -> (lowest allowed, inclusive?): values a run cannot work with, caught when the
+# config is read instead of as a traceback (batch_size=0) or a silent no-op (epochs=-1).
+_MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
+    ("train", "epochs"): (1, True),
+    ("train", "batch_size"): (1, True),
+    ("train", "accum_steps"): (1, True),
+    ("train", "max_steps"): (0, True),
+    ("train", "eval_every"): (1, True),
+    ("train", "threads"): (0, True),
+    ("train", "focal_gamma"): (0, True),
+    ("train", "seed"): (0, True),
+    ("data", "fold_seed"): (0, True),
+    ("optim", "lr"): (0, False),
+    ("optim", "weight_decay"): (0, True),
+    ("optim", "warmup_epochs"): (0, True),
+    ("optim", "min_lr"): (0, True),
+    ("data", "synthetic_clips"): (1, True),
+    ("data", "clip_len"): (1, True),
+    ("data", "sampling_rate"): (1, True),
+    ("data", "crop_size"): (1, True),
+    ("data", "num_views"): (1, True),
+    ("data", "window"): (1, True),
+    ("data", "num_folds"): (2, True),
+    ("data", "num_workers"): (0, True),
+}
+_CHOICES = {
+    ("train", "loss"): ("bce", "focal"),
+    ("train", "amp"): ("none", "bf16", "fp16"),
+    ("optim", "name"): ("adamw", "sgd"),
+    ("optim", "scheduler"): ("cosine", "constant"),
+}
+
+
+def range_problems(cfg: ExperimentConfig) -> list[str]:
+    """Every setting out of its range or choices, as 'key must be ... (got ...)'."""
+    problems = []
+    for (section, name), (low, inclusive) in _MINIMA.items():
+        value = getattr(getattr(cfg, section), name)
+        ok = value >= low if inclusive else value > low
+        if not ok or value != value:  # NaN fails too
+            problems.append(
+                f"{section}.{name} must be {'>=' if inclusive else '>'} {low:g} (got {value})"
+            )
+    for (section, name), choices in _CHOICES.items():
+        value = getattr(getattr(cfg, section), name)
+        if value not in choices:
+            problems.append(f"{section}.{name} must be one of {', '.join(choices)} (got {value!r})")
+    return problems
 
 
 def config_to_dict(cfg: ExperimentConfig) -> dict[str, Any]:

@@ -25,3 +25,7 @@ class UnknownActivityError(MusclemapError):
 
 class ConfigError(MusclemapError):
     """A config file or override is invalid."""
+
+
+class UnknownMuscleTermError(MusclemapError):
+    """A muscle word (e.g. from a dataset's labels) is not in the taxonomy's vocabulary."""

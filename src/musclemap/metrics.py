@@ -8,6 +8,7 @@ takes the macro mean. Pure numpy functions; no torch.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from sklearn.metrics import average_precision_score
 
 from musclemap.errors import DatasetError
 from musclemap.taxonomy import GROUP_IDS, NUM_GROUPS
+from musclemap.textfile import csv_records, format_lines
 
 if TYPE_CHECKING:
     from musclemap.data.manifest import ManifestRow
@@ -108,28 +110,62 @@ def _mean(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else (a + b) / 2
 
 
-def _match_scores(
+def _norm(key: str) -> str:
+    return os.path.normpath(key)
+
+
+def _row_keys(row: ManifestRow) -> tuple[str, str]:
+    # A prediction names a clip as the manifest writes it (relative to the manifest's folder,
+    # `./` or `a/../` tolerated), by its absolute path, or relative to the working directory (as
+    # `musclemap predict --out-dir` writes summary.csv); never by bare file name, which two
+    # folders can share.
+    return _norm(row.clip_id), _norm(str(row.clip))
+
+
+def _spellings(key: str) -> tuple[str, ...]:
+    path = Path(key)
+    return (_norm(key),) if path.is_absolute() else (_norm(key), str(path.resolve()))
+
+
+def _index(scores_by_clip: Mapping[str, np.ndarray]) -> dict[str, str]:
+    return {s: k for k in scores_by_clip for s in _spellings(k)}
+
+
+def _where(rows: Sequence[ManifestRow]) -> str:
+    lines = sorted(r.line for r in rows if r.line)
+    return f" (manifest {format_lines(lines)})" if lines else ""
+
+
+def match_scores(
     rows: Sequence[ManifestRow], scores_by_clip: Mapping[str, np.ndarray]
 ) -> np.ndarray:
-    """Scores aligned to rows, matched by clip id, absolute path, or (unique) file stem."""
-    by_stem: dict[str, list[str]] = {}
-    for key in scores_by_clip:
-        by_stem.setdefault(Path(key).stem, []).append(key)
+    """Scores aligned to rows, matched by the clip path as written in the manifest (or absolute).
+
+    Raises:
+        DatasetError: Naming how many clips have no prediction, the first few and their lines.
+    """
+    index = _index(scores_by_clip)
     out, missing = [], []
     for r in rows:
-        for key in (r.clip_id, str(r.clip)):
-            if key in scores_by_clip:
-                out.append(scores_by_clip[key])
-                break
+        key = next((index[k] for k in _row_keys(r) if k in index), None)
+        if key is None:
+            missing.append(r)
         else:
-            cands = by_stem.get(r.clip.stem, [])
-            if len(cands) == 1:
-                out.append(scores_by_clip[cands[0]])
-            else:
-                missing.append(r.clip_id)
+            out.append(scores_by_clip[key])
     if missing:
-        raise DatasetError(f"predictions missing for {len(missing)} clip(s), e.g. {missing[0]}")
+        names = ", ".join(r.clip_id for r in missing[:3]) + (", ..." if len(missing) > 3 else "")
+        raise DatasetError(
+            f"predictions missing for {len(missing)} clip(s): {names}{_where(missing)}"
+        )
     return np.asarray(out, dtype=np.float64).reshape(len(rows), NUM_GROUPS)
+
+
+def unknown_predictions(
+    rows: Sequence[ManifestRow], scores_by_clip: Mapping[str, np.ndarray]
+) -> list[str]:
+    """Prediction keys that name no clip of `rows` (in file order)."""
+    known = {k for r in rows for k in _row_keys(r)}
+    return [k for k in scores_by_clip if not known.intersection(_spellings(k))]
 
 
 def split_table(
@@ -146,7 +182,7 @@ def split_table(
             if not subset:
                 table[f"{part}_{kind}"] = None
                 continue
-            scores = _match_scores(subset, scores_by_clip)
+            scores = match_scores(subset, scores_by_clip)
             labels = np.stack([r.labels for r in subset])
             table[f"{part}_{kind}"] = average_precision_map(scores, labels).map
         table[f"{part}_mean"] = _mean(table[f"{part}_known"], table[f"{part}_new"])
@@ -160,7 +196,7 @@ def per_class_table(
     if not subset:
         return MapResult(None)
     return average_precision_map(
-        _match_scores(subset, scores_by_clip), np.stack([r.labels for r in subset])
+        match_scores(subset, scores_by_clip), np.stack([r.labels for r in subset])
     )
 
 
@@ -172,7 +208,7 @@ def per_activity_table(
     for activity in sorted({r.activity for r in rows}):
         subset = [r for r in rows if r.activity == activity]
         out[activity] = sample_average_precision(
-            _match_scores(subset, scores_by_clip), np.stack([r.labels for r in subset])
+            match_scores(subset, scores_by_clip), np.stack([r.labels for r in subset])
         )
     return out
 
@@ -190,24 +226,59 @@ def write_predictions(path: str | Path, clip_ids: Sequence[str], scores: np.ndar
             writer.writerow([clip, *(f"{v:.6g}" for v in row)])
 
 
-def read_predictions(path: str | Path) -> dict[str, np.ndarray]:
+class Predictions(dict[str, np.ndarray]):
+    """clip -> scores (20,) in file order; `lines[clip]` is the clip's CSV line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[str, int] = {}
+
+
+def read_predictions(path: str | Path) -> Predictions:
+    """Read a predictions CSV (`clip` + the 20 group ids, probabilities in [0, 1]).
+
+    Raises:
+        DatasetError: Every bad row at once (not a number, NaN/inf, outside [0, 1], clip twice or
+            empty), with counts and CSV lines; binary or non-UTF-8 files in one line.
+    """
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"predictions file not found: {path}")
-    out: dict[str, np.ndarray] = {}
-    with path.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in ("clip", *GROUP_IDS) if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
-        for line, rec in enumerate(reader, start=2):
-            try:
-                values = np.array([float(rec[g]) for g in GROUP_IDS])
-            except ValueError:
-                raise DatasetError(f"{path}:{line}: a score is not a number") from None
-            if not np.isfinite(values).all():
-                raise DatasetError(f"{path}:{line}: a score is NaN or infinite")
-            if rec["clip"] in out:
-                raise DatasetError(f"{path}:{line}: clip {rec['clip']!r} appears twice")
-            out[rec["clip"]] = values
+    records = csv_records(path, "predictions file")
+    header = next(records, None)
+    cols = [c.strip() for c in header[1]] if header else []
+    missing = [c for c in ("clip", *GROUP_IDS) if c not in cols]
+    if missing:
+        raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
+    at = {c: cols.index(c) for c in ("clip", *GROUP_IDS)}
+    out = Predictions()
+    bad: dict[str, list[int]] = {}
+    for line, fields in records:
+        if len(fields) != len(cols):
+            bad.setdefault("wrong number of fields", []).append(line)
+            continue
+        clip = fields[at["clip"]].strip()
+        try:
+            values = np.array([float(fields[at[g]]) for g in GROUP_IDS])
+        except ValueError:
+            bad.setdefault("a score is not a number", []).append(line)
+            continue
+        if not clip:
+            bad.setdefault("empty clip", []).append(line)
+        elif not np.isfinite(values).all():
+            bad.setdefault("a score is NaN or infinite", []).append(line)
+        elif ((values < 0) | (values > 1)).any():
+            bad.setdefault("a score outside [0, 1] (probabilities expected)", []).append(line)
+        elif clip in out:
+            bad.setdefault(f"clip repeated (first at line {out.lines[clip]})", []).append(line)
+        else:
+            out[clip], out.lines[clip] = values, line
+    if bad:
+        total = sum(len(v) for v in bad.values())
+        raise DatasetError(
+            f"{path}: {total} bad row(s): "
+            + "; ".join(
+                f"{kind} x{len(lines)} ({format_lines(lines)})" for kind, lines in bad.items()
+            )
+        )
     return out

@@ -47,6 +47,7 @@ class Prediction:
     model: dict[str, str]
     pose: PoseSequence | None = None
     notes: list[str] = field(default_factory=list)
+    quality: dict[str, Any] = field(default_factory=dict)  # input checks (pose/quality.py)
     # The closest exercises of the training library: [{"exercise", "similarity"}], best first.
     looks_like: list[dict[str, Any]] = field(default_factory=list)
 
@@ -73,6 +74,7 @@ class Prediction:
             "model": self.model,
             "looks_like": self.looks_like,
             "notes": self.notes,
+            "quality": self.quality,
         }
 
 
@@ -82,14 +84,26 @@ def _checked_meta(weights: Path, meta_path: Path) -> dict[str, Any]:
             raise ConfigError(f"model file not found: {p}")
     try:
         meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{meta_path}: invalid model metadata ({err.msg})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        reason = err.msg if isinstance(err, json.JSONDecodeError) else "not UTF-8 text"
+        raise ConfigError(f"{meta_path}: invalid model metadata ({reason})") from None
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{meta_path}: invalid model metadata (not a JSON object)")
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     if meta.get("sha256") and meta["sha256"] != digest:
         raise ConfigError(
             f"{weights}: checksum mismatch (file damaged or replaced); "
             "re-install musclemap or re-train the weights"
         )
+    if not meta.get("sha256"):  # no checksum: at least the file must be whole safetensors
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(weights), framework="numpy"):
+                pass
+        except (SafetensorError, OSError) as err:
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ConfigError(f"{weights}: damaged or not a safetensors file ({reason})") from None
     return meta
 
 
@@ -278,20 +292,31 @@ class Predictor:
             VideoError: Missing, unreadable, empty or too short video.
             NoPersonError: No person (or too little of one) in the sampled frames.
         """
+        from musclemap.pose import quality
         from musclemap.pose.base import extract_poses
 
         video_path = Path(video_path)
         if not video_path.is_file():
             raise VideoError(f"{video_path}: file not found")
-        seq = extract_poses(
-            video_path,
-            fps=fps or self.fps,
-            cache_dir=self.cache_dir,
-            progress=progress,
-            use_cache=self.use_cache,
-            estimator=self.estimator,
+        quality.check_video(video_path)  # too small to pose: refused before the work
+
+        def extract(estimator: PoseEstimator | None) -> PoseSequence:
+            return extract_poses(
+                video_path,
+                fps=fps or self.fps,
+                cache_dir=self.cache_dir,
+                progress=progress,
+                use_cache=self.use_cache,
+                estimator=estimator,
+            )
+
+        seq, checks = quality.assess_video(
+            video_path, extract(self.estimator), extract=extract, estimator=self.estimator
         )
-        return self.predict_poses(seq, video=str(video_path))
+        prediction = self.predict_poses(seq, video=str(video_path))
+        prediction.quality = checks
+        prediction.notes += quality.quality_notes(checks)
+        return prediction
 
     def predict_poses(self, seq: PoseSequence, *, video: str = "") -> Prediction:
         """Score a pose sequence (from `extract_poses`, a pose file, or generated)."""

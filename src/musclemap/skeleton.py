@@ -366,6 +366,16 @@ def get_layout(name: str) -> SkeletonLayout:
         raise KeyError(f"unknown skeleton layout {name!r}; known: {', '.join(LAYOUTS)}") from None
 
 
+def as_layout(layout: SkeletonLayout | str) -> SkeletonLayout:
+    """A layout given as itself or by name ("coco17", "mediapipe33", "ntu25", "openpose18")."""
+    if isinstance(layout, SkeletonLayout):
+        return layout
+    if isinstance(layout, str):
+        return get_layout(layout)
+    kind = type(layout).__name__
+    raise TypeError(f"layout must be a SkeletonLayout or a layout name, got {kind}")
+
+
 def convert_keypoints(kp: np.ndarray, src: SkeletonLayout, dst: SkeletonLayout) -> np.ndarray:
     """Re-index `(..., V_src, C)` keypoints to `dst` by joint name.
 

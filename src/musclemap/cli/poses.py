@@ -181,7 +181,11 @@ def poses(
     from musclemap.data.manifest import read_manifest, write_manifest
 
     console = Console(stderr=True)
+    from musclemap.errors import DatasetError
+
     index, count = parse_shard(shard)
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"--out {out} is a file; give a folder for the pose files")
     rows = read_manifest(manifest)
     out.mkdir(parents=True, exist_ok=True)
     names = pose_file_names([r.clip for r in rows])

@@ -13,7 +13,8 @@ from musclemap.errors import ConfigError
 @app.command()
 def serve(
     host: str = typer.Option(
-        "127.0.0.1", help="Address to bind; 0.0.0.0 exposes it to the network."
+        "127.0.0.1",
+        help="Address to bind. Any other than loopback (e.g. 0.0.0.0) needs --token.",
     ),
     port: int = typer.Option(8000, min=0, max=65535, help="TCP port (0: any free port)."),
     max_upload_mb: float = typer.Option(200.0, min=0.001, help="Largest accepted upload (MB)."),
@@ -26,12 +27,39 @@ def serve(
     fps: float | None = typer.Option(
         None, min=0.5, max=30.0, help="Frames analysed per second (default: the model's)."
     ),
+    data_dir: Path | None = typer.Option(
+        None,
+        "--data-dir",
+        help="Jobs and results, kept across restarts "
+        "(default: $MUSCLEMAP_DATA, else ~/.local/share/musclemap).",
+    ),
+    keep_finished: int = typer.Option(
+        100, min=1, help="Finished jobs kept; the oldest are forgotten beyond it."
+    ),
+    token: str | None = typer.Option(
+        None,
+        envvar="MUSCLEMAP_TOKEN",
+        show_envvar=True,
+        help="Secret every request must carry (16+ characters); required off loopback.",
+    ),
+    allow_host: list[str] = typer.Option(
+        [],
+        "--allow-host",
+        help="Another accepted Host name, e.g. a reverse proxy's (repeatable; '*': any).",
+    ),
+    allow_origin: list[str] = typer.Option(
+        [],
+        "--allow-origin",
+        help="Another origin allowed to POST from a browser, e.g. https://app.example "
+        "(repeatable).",
+    ),
 ) -> None:
     """Start the web app: drop a video in the browser, see the muscle map (also a REST API)."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401
 
-        from musclemap.web.app import ServerSettings, create_app
+        from musclemap.web.app import ServerSettings, run_server
+        from musclemap.web.store import default_data_dir
     except ImportError as err:
         raise ConfigError(
             f"the web app needs the [web] extra ({err.name} is missing): "
@@ -46,14 +74,11 @@ def serve(
         default_fps=fps,
         checkpoint=checkpoint,
         device=device,
+        data_dir=data_dir or default_data_dir(),
+        keep_finished=keep_finished,
+        host=host,
+        allowed_hosts=tuple(allow_host),
+        allowed_origins=tuple(allow_origin),
+        token=token or None,
     )
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.echo(
-            f"warning: listening on {host}: anyone who can reach it may upload videos", err=True
-        )
-    typer.echo(
-        f"MuscleMap on http://{'localhost' if host == '127.0.0.1' else host}:{port} "
-        "(Ctrl+C to stop)"
-    )
-    # One server process: the jobs live in its memory, inference runs in its worker processes.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    run_server(settings, port)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,7 +42,6 @@ def _fmt(v: float | None) -> str:
 
 def benchmark_rows(configs: list[Path], overrides: list[str]) -> list[dict[str, object]]:
     """One row per config from its run folder's results.json (None values when not run)."""
-    import json
 
     from musclemap.config import load_config
     from musclemap.engine.train import run_dir_for
@@ -51,7 +50,7 @@ def benchmark_rows(configs: list[Path], overrides: list[str]) -> list[dict[str, 
     for path in configs:
         cfg = load_config(path, overrides)
         results_path = run_dir_for(cfg) / "results.json"
-        res = json.loads(results_path.read_text()) if results_path.is_file() else {}
+        res = read_results(results_path) if results_path.is_file() else {}
         rows.append(
             {
                 "config": path.stem,
@@ -62,6 +61,37 @@ def benchmark_rows(configs: list[Path], overrides: list[str]) -> list[dict[str, 
             }
         )
     return rows
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """A run's results.json, checked: damaged files and impossible values are one ConfigError."""
+    import json
+    import math
+
+    from musclemap.errors import ConfigError
+
+    try:
+        res = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        reason = err.msg if isinstance(err, json.JSONDecodeError) else "not UTF-8 text"
+        raise ConfigError(f"{path}: damaged results file ({reason}); re-run the training") from None
+    if not isinstance(res, dict):
+        raise ConfigError(f"{path}: damaged results file (not a JSON object)")
+    bad = [
+        f"{k}={res[k]!r}"
+        for k in TABLE_KEYS
+        if res.get(k) is not None
+        and not (isinstance(res[k], int | float) and math.isfinite(res[k]) and 0 <= res[k] <= 1)
+    ]
+    num_params = res.get("num_params")
+    if num_params is not None and not (isinstance(num_params, int) and num_params >= 0):
+        bad.append(f"num_params={num_params!r}")
+    if bad:
+        raise ConfigError(
+            f"{path}: impossible values ({', '.join(bad)}; mAP must be in [0, 1]); re-run the "
+            "training"
+        )
+    return res
 
 
 def write_benchmark(rows: list[dict[str, object]], out: Path) -> tuple[Path, Path]:
@@ -98,7 +128,10 @@ def benchmark(
     from musclemap.config import load_config
     from musclemap.engine.tasks import run_task
     from musclemap.engine.train import run_dir_for
+    from musclemap.errors import ConfigError
 
+    if out.exists() and not out.is_dir():  # checked before any (long) training
+        raise ConfigError(f"--out {out} is a file; give a folder for table2.md and table2.csv")
     if run:
         for path in configs:
             cfg = load_config(path, overrides or [])

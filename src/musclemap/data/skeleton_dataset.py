@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from musclemap.data.manifest import ManifestRow
+from musclemap.data.manifest import ManifestRow, require_files
 from musclemap.data.samples import Sample
 from musclemap.data.skeleton_transforms import (
     crop_and_resample,
@@ -93,9 +93,7 @@ class SkeletonDataset(Dataset[Sample]):
         if window <= 0:
             raise DatasetError("window must be positive")
         self.rows = list(rows)
-        missing = [r.clip_id for r in self.rows if r.skeleton is None]
-        if missing:
-            raise DatasetError(f"{len(missing)} row(s) have no skeleton file, e.g. {missing[0]}")
+        require_files(self.rows, "skeleton")  # all missing files now, not one mid-epoch
         self.layout = get_layout(layout) if isinstance(layout, str) else layout
         self.window = window
         self.train = train

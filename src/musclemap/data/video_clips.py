@@ -225,6 +225,11 @@ class VideoClipDataset(torch.utils.data.Dataset):
                 )
         if not rows:
             raise DatasetError("no clips to load (empty manifest split)")
+        from musclemap.data.manifest import require_files
+
+        with_flow = [r for r in rows if getattr(r, "flow", None) is not None]
+        require_files(with_flow, "flow")  # all missing files now, not one mid-epoch
+        require_files([r for r in rows if getattr(r, "flow", None) is None], "clip")
         self.rows = list(rows)
         self.modality, self.aux_modality = modality, aux_modality
         self.clip_len, self.sampling_rate = clip_len, sampling_rate

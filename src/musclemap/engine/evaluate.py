@@ -32,7 +32,7 @@ def evaluate_checkpoint(cfg: ExperimentConfig, checkpoint: Path, out: Path) -> P
     if out.is_dir() or out.suffix == "":
         out = out / "predictions.csv"
     device = pick_device(cfg.train.device)
-    model = build_experiment_model(cfg)
+    model = build_experiment_model(cfg, pretrained=False)  # the checkpoint has every weight
     load_checkpoint(model, checkpoint, strict=True)
     model.to(device)
     rows = load_rows(cfg)

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from musclemap.config import ExperimentConfig, resolve_path
-from musclemap.errors import DatasetError
 from musclemap.pose import keypose
 from musclemap.pose.base import PoseSequence
 from musclemap.taxonomy import to_multi_hot
@@ -113,17 +112,12 @@ def group_exercises(items: list[Item]) -> None:
 
 
 def _read_items(manifest: Path, kind: str) -> list[Item]:
-    from musclemap.data.manifest import read_manifest
+    from musclemap.data.manifest import read_manifest, require_files
     from musclemap.pose.base import load_pose_file
     from musclemap.pose.features import baseline_clip_features
 
     rows = read_manifest(manifest)
-    missing = [r.clip_id for r in rows if r.skeleton is None]
-    if missing:
-        raise DatasetError(
-            f"{manifest}: {len(missing)} rows have no skeleton file (e.g. {missing[0]}); run "
-            "`musclemap data poses MANIFEST --out DIR` first"
-        )
+    require_files(rows, "skeleton")  # every missing pose file at once, before any work
     items = []
     for r in rows:
         seq = load_pose_file(r.skeleton or "")

@@ -97,6 +97,11 @@ def init_transm3e_branches(model: nn.Module, cfg: ExperimentConfig) -> None:
         extra = [k for k in report.missing if "kd_token" not in k]
         if extra:
             raise ConfigError(f"{path} lacks {branch} weights: {', '.join(extra[:5])}")
+        # The stage-1 backbone's own classifier and final norm are replaced by the branch head;
+        # any other key the branch lacks means another architecture.
+        foreign = [k for k in report.unexpected if not k.startswith(("head.", "norm."))]
+        if foreign:
+            raise ConfigError(f"{path} does not fit the {branch}: {', '.join(foreign[:5])}")
 
 
 def fit_transm3e(cfg: ExperimentConfig) -> Path:

@@ -20,16 +20,17 @@ from typing import Any
 
 import numpy as np
 import torch
+import yaml
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from musclemap.config import ExperimentConfig, config_to_dict, save_config
+from musclemap.config import ExperimentConfig, config_to_dict, resolve_path, save_config
 from musclemap.data.datasets import build_datasets, load_rows
 from musclemap.data.manifest import ManifestRow
 from musclemap.data.samples import collate_samples
 from musclemap.engine.checkpoint import (
     atomic_save,
-    load_checkpoint,
+    load_pretrained_weights,
     read_checkpoint,
     rng_state,
     set_rng_state,
@@ -47,6 +48,7 @@ from musclemap.engine.logging_utils import RunLogger, make_progress
 from musclemap.engine.loop import LossFn, TrainState, evaluate, train_one_epoch, unwrap
 from musclemap.engine.losses import build_loss
 from musclemap.engine.schedule import build_scheduler
+from musclemap.errors import ConfigError
 from musclemap.metrics import split_table, write_predictions
 from musclemap.models import build_model
 from musclemap.skeleton import get_layout
@@ -75,14 +77,18 @@ def _resolve_kwargs(value: Any, key: str = "") -> Any:
     return value
 
 
-def build_experiment_model(cfg: ExperimentConfig) -> nn.Module:
-    """The registered model named by the config (20 groups unless kwargs say otherwise)."""
+def build_experiment_model(cfg: ExperimentConfig, *, pretrained: bool = True) -> nn.Module:
+    """The registered model named by the config (20 groups unless kwargs say otherwise).
+
+    With `pretrained` (and `model.pretrained` set) the weights start from that file, strictly
+    (`load_pretrained_weights`); evaluation of a trained checkpoint skips it.
+    """
     kwargs = _resolve_kwargs(dict(cfg.model.kwargs))
     kwargs.setdefault("num_classes", NUM_GROUPS)
     model = build_model(cfg.model.name, **kwargs)
-    if cfg.model.pretrained:
-        report = load_checkpoint(model, cfg.model.pretrained, strict=False)
-        log.info("pretrained %s: %s", cfg.model.pretrained, report)
+    if cfg.model.pretrained and pretrained:
+        path = resolve_path(cfg, cfg.model.pretrained)
+        log.info("pretrained %s: %s", path, load_pretrained_weights(model, path))
     return model
 
 
@@ -181,9 +187,11 @@ def setup_run(
 ) -> Run:
     """Seed, save the config, build data (one validation view), model, optimiser, schedule."""
     run_dir = run_dir_for(cfg)
+    check_resume_config(cfg, run_dir)  # before anything is written into the run folder
     logger = RunLogger(run_dir, enabled=info.is_main)
-    if info.is_main:
-        save_config(cfg, run_dir / "config.yaml")
+    resuming = cfg.train.resume and (run_dir / "last.pt").is_file()
+    if info.is_main and not (resuming and (run_dir / "config.yaml").is_file()):
+        save_config(cfg, run_dir / "config.yaml")  # a resumed run keeps its own (see restore)
     seed_everything(cfg.train.seed)
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
@@ -240,17 +248,116 @@ def setup_run(
     )
 
 
+# Settings that may change between a run and its resumption: where and how fast it runs, not
+# what it computes.
+RESUME_FREE_KEYS = frozenset(
+    {
+        "source",
+        "train.resume",
+        "train.force_resume",
+        "train.device",
+        "train.threads",
+        "train.log_every",
+        "data.num_workers",
+    }
+)
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict) and (tree or not prefix):
+        out: dict[str, Any] = {}
+        for k, v in tree.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: list(tree) if isinstance(tree, tuple) else tree}
+
+
+def config_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """'key: old -> new' for every setting that differs (dotted keys), free keys left out."""
+    a, b = _flatten(old), _flatten(new)
+    return [
+        f"{k}: {a.get(k, '(unset)')} -> {b.get(k, '(unset)')}"
+        for k in sorted(set(a) | set(b))
+        if k not in RESUME_FREE_KEYS and a.get(k) != b.get(k)
+    ]
+
+
+def check_resume_config(cfg: ExperimentConfig, run_dir: Path) -> list[str]:
+    """The changes of `cfg` against the run it would resume; ConfigError unless forced.
+
+    A resumed run continues the saved optimiser, schedule and weights; with another learning
+    rate, width or data it would be neither the old experiment nor the new one. With
+    `train.force_resume=true` the changes are returned, and once last.pt has loaded
+    (`restore`) the old config.yaml is kept as config.before-resume-<n>.yaml.
+    """
+    last = run_dir / "last.pt"
+    if not (cfg.train.resume and last.is_file()):
+        return []
+    saved_path = run_dir / "config.yaml"
+    try:
+        saved = yaml.safe_load(saved_path.read_text()) if saved_path.is_file() else None
+    except (OSError, yaml.YAMLError):
+        saved = None
+    if not isinstance(saved, dict):  # config.yaml lost or damaged: the checkpoint's copy
+        saved = read_checkpoint(last).get("config") or {}
+    changes = config_changes(saved, config_to_dict(cfg))
+    if changes and not cfg.train.force_resume:
+        raise ConfigError(
+            f"{run_dir} was trained with another config ({'; '.join(changes)}): resuming would "
+            "mix the two. Pick a new train.run_name, start over with train.resume=false, or "
+            "resume anyway with train.force_resume=true"
+        )
+    return changes
+
+
+def _save_forced_config(cfg: ExperimentConfig, run_dir: Path, changes: list[str]) -> None:
+    """Keep the old config.yaml beside the new one (never silently replaced)."""
+    saved = run_dir / "config.yaml"
+    if saved.is_file():
+        n = len(list(run_dir.glob("config.before-resume-*.yaml")))
+        keep = saved.with_name(f"config.before-resume-{n}.yaml")
+        saved.replace(keep)
+        log.warning("resumed with a changed config (%s); the old one is %s", changes, keep)
+    save_config(cfg, saved)
+
+
+def _load_resumed(run: Run, ckpt: dict[str, Any], last: Path) -> None:
+    own = run.model.state_dict()
+    theirs = ckpt["model"]
+    bad = [k for k in own if k in theirs and own[k].shape != theirs[k].shape]
+    missing = sorted(set(own) - set(theirs))
+    extra = sorted(set(theirs) - set(own))
+    if bad or missing or extra:
+        what = (
+            f"shape of {bad[0]} {tuple(theirs[bad[0]].shape)} in the checkpoint, "
+            f"{tuple(own[bad[0]].shape)} in the model"
+            if bad
+            else f"keys differ: {', '.join((missing + extra)[:3])}"
+        )
+        raise ConfigError(
+            f"{last} holds another model than the config builds ({what}); it cannot be "
+            "resumed: pick a new train.run_name or start over with train.resume=false"
+        )
+    run.model.load_state_dict(theirs)
+    try:
+        run.optimizer.load_state_dict(ckpt["optimizer"])
+        run.scheduler.load_state_dict(ckpt["scheduler"])
+        run.scaler.load_state_dict(ckpt["scaler"])
+        set_rng_state(ckpt["rng"], run.generator)
+    except (KeyError, ValueError, TypeError, RuntimeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"{last}: training state does not fit this run ({reason})") from None
+
+
 def restore(run: Run) -> TrainState:
     """Continue from `run_dir/last.pt` (weights, optimiser, schedule, scaler, every RNG)."""
     last = run.run_dir / "last.pt"
     if not (run.cfg.train.resume and last.is_file()):
         return TrainState()
     ckpt = read_checkpoint(last)
-    run.model.load_state_dict(ckpt["model"])
-    run.optimizer.load_state_dict(ckpt["optimizer"])
-    run.scheduler.load_state_dict(ckpt["scheduler"])
-    run.scaler.load_state_dict(ckpt["scaler"])
-    set_rng_state(ckpt["rng"], run.generator)
+    _load_resumed(run, ckpt, last)
+    if run.info.is_main and (changes := check_resume_config(run.cfg, run.run_dir)):
+        _save_forced_config(run.cfg, run.run_dir, changes)
     log.info("resumed from %s at epoch %d, step %d", last, ckpt["epoch"], ckpt["step"])
     return TrainState(ckpt["epoch"], ckpt["step"], ckpt["best"], ckpt["history"])
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from musclemap.models._registry import register_model
-from musclemap.models.transm3e import _backbone, forward_tokens, probe_tokens
+from musclemap.models.transm3e import _backbone, forward_tokens, pose_input_shape, probe_tokens
 
 
 class LateFusion(nn.Module):
@@ -73,17 +73,22 @@ def late_fusion(
     receiver_input_shape: Sequence[int] = (3, 16, 224, 224),
     sender: str = "hdgcn",
     sender_kwargs: dict | None = None,
-    sender_input_shape: Sequence[int] = (1, 64, 33, 3),
+    sender_input_shape: Sequence[int] | None = None,
     sender_input: str = "pose",
     num_cls_tokens: int = 20,
 ) -> LateFusion:
-    """Late fusion of an RGB MViTv2-S and an HD-GCN (Table VI); `mode` = sum | concat | mul."""
+    """Late fusion of an RGB MViTv2-S and an HD-GCN (Table VI); `mode` = sum | concat | mul.
+
+    The sender's input shape defaults to 64 frames of its own layout, as TransM3E's.
+    """
     rec = _backbone(
         receiver, receiver_kwargs, num_classes=num_classes, num_cls=num_cls_tokens, num_kd=0
     )
     snd = _backbone(
         sender, sender_kwargs, num_classes=num_classes, num_cls=num_cls_tokens, num_kd=0
     )
+    if sender_input_shape is None:
+        sender_input_shape = pose_input_shape(snd)
     model = LateFusion(
         receiver=rec,
         sender=snd,

@@ -235,6 +235,14 @@ class TransM3E(nn.Module):
                 head.head = nn.Linear(head.head.in_features, num_classes)
 
 
+def pose_input_shape(backbone: nn.Module, frames: int = 64) -> tuple[int, int, int, int]:
+    """One sample's `(M, T, V, C)` for a skeleton backbone, from the layout it was built for."""
+    m, v, c = (getattr(backbone, a, None) for a in ("num_person", "num_joints", "in_channels"))
+    if not (isinstance(m, int) and isinstance(v, int) and isinstance(c, int)):
+        raise ValueError(f"give the input shape of a {type(backbone).__name__} sender explicitly")
+    return (m, frames, v, c)
+
+
 def _backbone(
     name: str, kwargs: dict | None, *, num_classes: int, num_cls: int, num_kd: int
 ) -> nn.Module:
@@ -258,7 +266,7 @@ def transm3e(
     receiver_input_shape: Sequence[int] = (3, 16, 224, 224),
     sender: str = "hdgcn",
     sender_kwargs: dict | None = None,
-    sender_input_shape: Sequence[int] = (1, 64, 33, 3),
+    sender_input_shape: Sequence[int] | None = None,
     sender_input: str = "pose",
     with_sender: bool = True,
     num_cls_tokens: int = 20,
@@ -276,7 +284,9 @@ def transm3e(
     """TransM3E: RGB MViTv2-S receiver + HD-GCN sender (paper), SP-MCTKD and MCTF by default.
 
     `receiver_kwargs` / `sender_kwargs` go to the backbones (e.g. tiny sizes for tests, `layout`
-    for HD-GCN, `in_chans`); `with_sender=False` builds the RGB branch alone.
+    for HD-GCN, `in_chans`); `with_sender=False` builds the RGB branch alone. The sender's input
+    shape defaults to 64 frames of its own layout (`pose_input_shape`); a video sender needs it
+    given.
     """
     if kd_tokens not in KD_TOKEN_MODES:
         raise ValueError(f"kd_tokens must be one of {KD_TOKEN_MODES}, got {kd_tokens!r}")
@@ -293,6 +303,8 @@ def transm3e(
         if with_sender
         else None
     )
+    if sender_input_shape is None:
+        sender_input_shape = pose_input_shape(snd) if snd is not None else ()
     model = TransM3E(
         receiver=rec,
         sender=snd,

@@ -1,19 +1,26 @@
 """The web app: a drop-a-video page and a REST API over `musclemap.predictor.Predictor`.
 
 A thin layer: uploads are checked and stored here, inference and drawing run in worker processes
-(`musclemap.web.jobs`), and the page (static HTML/JS/CSS shipped in the package) does the rest.
+(`musclemap.web.jobs`), jobs and results are kept in the data directory (`musclemap.web.store`),
+and the page (static HTML/JS/CSS shipped in the package) does the rest. The explain endpoint
+(`musclemap.web.explain`) scores a finished job's stored poses in the server process. Every request
+passes the Host, Origin and token checks of `guard` first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hmac
+import ipaddress
 import math
 import re
-import tempfile
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -21,8 +28,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import ClientDisconnect
 
 from musclemap import __version__
+from musclemap.errors import ConfigError
 from musclemap.taxonomy import MUSCLE_GROUPS
-from musclemap.web.jobs import Job, JobManager, PredictFn, PredictorJob, QueueFull, RenderFn
+from musclemap.web.explain import explain_router
+from musclemap.web.jobs import (
+    POSE_FILE,
+    Job,
+    JobManager,
+    PredictFn,
+    PredictorJob,
+    QueueFull,
+    RenderFn,
+    StoreUnavailable,
+)
 from musclemap.web.jobs import render_artifacts as default_render
 from musclemap.web.schemas import (
     ErrorMessage,
@@ -33,6 +51,7 @@ from musclemap.web.schemas import (
     PredictResult,
     Progress,
 )
+from musclemap.web.store import check_data_dir, default_data_dir
 from musclemap.web.uploads import UploadRejected, receive_upload
 
 STATIC_DIR = Path(str(files("musclemap.web") / "static"))
@@ -43,6 +62,11 @@ CSP = (
     "img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+TOKEN_COOKIE = "musclemap_token"
+MIN_TOKEN_CHARS = 16
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _PICTURES = {
     "body-map.png": "image/png",
     "body-map.svg": "image/svg+xml",
@@ -61,8 +85,14 @@ class ServerSettings:
         default_fps: Sampling rate when the client sends no `fps`; None: the model's own.
         checkpoint: Model checkpoint; None uses the packaged default model.
         device: Torch device for inference.
-        work_dir: Where the private temporary directory is made (None: the system's temp dir).
-        keep_finished: Finished jobs remembered for queries.
+        data_dir: Jobs, results and uploads (None: `musclemap.web.store.default_data_dir()`).
+        keep_finished: Finished jobs remembered for queries (across restarts).
+        host: The address the server binds; names the Host header may carry besides loopback
+            (for 0.0.0.0 or ::, this machine's host name).
+        allowed_hosts: More accepted Host names (a reverse proxy's); "*" turns the check off.
+        allowed_origins: More origins (scheme://host:port) allowed to POST from a browser.
+        token: When set, every request but the static files needs it (a Bearer header, the
+            cookie set by opening `/?token=...`, or `?token=`).
     """
 
     max_upload_mb: float = 200.0
@@ -71,23 +101,128 @@ class ServerSettings:
     default_fps: float | None = None
     checkpoint: Path | None = None
     device: str = "cpu"
-    work_dir: Path | None = None
+    data_dir: Path | None = None
     keep_finished: int = 100
+    host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    token: str | None = None
 
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 2**20)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server reachable from this computer only."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header or origin netloc, without port: "[::1]:80" -> "::1"."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    if header.count(":") == 1:
+        header = header.rsplit(":", 1)[0]
+    return header.rstrip(".")
+
+
+def allowed_host_names(settings: ServerSettings) -> frozenset[str]:
+    """Names the Host header may carry: loopback, the bound address and `allowed_hosts`."""
+    names = {*LOOPBACK_NAMES, *(host_name(h) for h in settings.allowed_hosts)}
+    if settings.host in WILDCARD_HOSTS:  # reachable by this machine's names
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    else:
+        names.add(host_name(settings.host))
+    return frozenset(names)
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an origin, the port filled in; None when it is not a URL."""
+    try:
+        parts = urlsplit(url.strip().lower())
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
+    return (parts.scheme, parts.hostname or "", port) if parts.hostname else None
+
+
+def _refuse(status: int, detail: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
+
+
+def guard(
+    settings: ServerSettings,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """HTTP middleware: Host allow-list (DNS rebinding), same-origin POSTs, the optional token.
+
+    A browser page of another site can send a multipart POST to a local server without asking
+    (it is a "simple" request); the browser always names that page in `Origin`. DNS rebinding
+    makes another site's name point at 127.0.0.1, so its requests carry a foreign `Host`.
+    """
+    any_host = "*" in settings.allowed_hosts
+    names = allowed_host_names(settings)
+    origins = {o.rstrip("/").lower() for o in settings.allowed_origins}
+    token = settings.token.encode() if settings.token else None
+
+    def token_of(request: Request) -> str | None:
+        auth = request.headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            return auth[7:].strip()
+        return request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
+
+    async def check(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        host = request.headers.get("host", "")
+        if not any_host and host_name(host) not in names:
+            return _refuse(400, f"Host {host[:60]!r} is not allowed (see --allow-host)")
+        origin = request.headers.get("origin")
+        if request.method not in SAFE_METHODS:
+            if origin is not None:
+                own = _origin(f"{request.url.scheme}://{host}")
+                same = own is not None and _origin(origin) == own
+                if not same and origin.rstrip("/").lower() not in origins:
+                    return _refuse(403, f"cross-origin request from {origin[:60]!r} refused")
+            elif request.headers.get("sec-fetch-site", "") in ("cross-site", "same-site"):
+                return _refuse(403, "cross-origin request refused")
+        if token is not None and not request.url.path.startswith("/static/"):
+            given = token_of(request)
+            if given is None or not hmac.compare_digest(given.encode(), token):
+                return _refuse(
+                    401,
+                    "this server needs its token: open the address `musclemap serve` printed, "
+                    "or send 'Authorization: Bearer <token>'",
+                    **{"WWW-Authenticate": "Bearer"},
+                )
+            response = await call_next(request)
+            if request.query_params.get("token"):  # the page's later requests carry the cookie
+                response.set_cookie(
+                    TOKEN_COOKIE, settings.token or "", httponly=True, samesite="strict"
+                )
+            return response
+        return await call_next(request)
+
+    return check
+
+
 def _errors(*codes: int) -> dict[int | str, dict]:
     return {code: {"model": ErrorMessage} for code in codes}
 
 
-def _job_status(job: Job) -> JobStatus:
+def _job_status(job: Job, pose_file: Path | None = None) -> JobStatus:
     links = {}
     if job.status == "done":
         base = f"/api/jobs/{job.id}"
         links = {name: f"{base}/{name}" for name in (*_PICTURES, "result.json")}
+        if pose_file is not None and pose_file.is_file():
+            links["explain.png"] = f"{base}/explain.png"  # needs ?group=<group id>
     return JobStatus(
         job_id=job.id,
         status=job.status,
@@ -148,22 +283,26 @@ def create_app(
     Args:
         settings: Limits and model choice (defaults: `ServerSettings()`).
         predict_fn: Picklable function run in the workers; default: `PredictorJob` over the
-            settings' checkpoint (tests inject a small deterministic one).
+            settings' checkpoint (tests inject a small deterministic one). Its `predictor()`
+            method, when it has one, gives the model the explain endpoint scores (in the server
+            process, loaded at the first explain request); without it jobs are not explained.
         render_fn: Picklable picture renderer run in the workers; default: `musclemap.viz`.
 
     Returns:
-        The app; its lifespan starts the workers and deletes every upload on shutdown.
+        The app; its lifespan opens the data directory (failing the jobs a previous server
+        left unfinished), starts the workers, and on shutdown stops them and deletes every upload.
     """
     settings = settings or ServerSettings()
     checkpoint = str(settings.checkpoint) if settings.checkpoint else None
     predict = predict_fn or PredictorJob(checkpoint=checkpoint, device=settings.device)
     render = render_fn or default_render
 
+    data_dir = settings.data_dir or default_data_dir()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        work_dir = Path(tempfile.mkdtemp(prefix="musclemap-web-", dir=settings.work_dir))
         app.state.jobs = JobManager(
-            work_dir,
+            data_dir,
             predict_fn=predict,
             render_fn=render,
             workers=settings.workers,
@@ -186,7 +325,9 @@ def create_app(
         redoc_url=None,
     )
 
-    @app.middleware("http")
+    app.middleware("http")(guard(settings))
+
+    @app.middleware("http")  # added last, so it wraps the guard's refusals too
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -198,7 +339,7 @@ def create_app(
         return request.app.state.jobs
 
     def find_job(request: Request, job_id: str) -> Job:
-        job = jobs_of(request).get(job_id)
+        job = jobs_of(request).get(job_id[:64])
         if job is None:
             raise HTTPException(404, f"no job {job_id[:40]!r}")
         return job
@@ -208,6 +349,20 @@ def create_app(
         if job.status != "done":
             raise HTTPException(409, f"job {job_id} is {job.status}, not done")
         return job
+
+    explainer = getattr(predict, "predictor", None)
+
+    def pose_file(job: Job) -> Path | None:
+        """The finished job's stored poses when this server can explain them."""
+        return app.state.jobs.artifact(job, POSE_FILE) if explainer is not None else None
+
+    def pose_file_of(job_id: str) -> Path | None:
+        job = app.state.jobs.get(job_id[:64])
+        if job is None:
+            raise HTTPException(404, f"no job {job_id[:40]!r}")
+        if job.status != "done":
+            raise HTTPException(409, f"job {job_id[:40]} is {job.status}, not done")
+        return pose_file(job)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -239,7 +394,7 @@ def create_app(
         response_model=JobCreated,
         tags=["jobs"],
         openapi_extra={"requestBody": _UPLOAD_BODY},
-        responses=_errors(400, 413, 415, 422, 429),
+        responses=_errors(400, 401, 403, 413, 415, 422, 429, 503, 507),
     )
     async def submit(request: Request) -> JobCreated | JSONResponse:
         """Upload a video (multipart field `file`, optional `fps`) and start a prediction job."""
@@ -276,12 +431,15 @@ def create_app(
             return JSONResponse(
                 {"detail": str(err)}, status_code=429, headers={"Retry-After": "10"}
             )
+        except StoreUnavailable as err:
+            return JSONResponse({"detail": str(err)}, status_code=503)
         return JobCreated(job_id=job.id, status_url=f"/api/jobs/{job.id}")
 
     @app.get("/api/jobs/{job_id}", response_model=JobStatus, tags=["jobs"], responses=_errors(404))
     def job_status(request: Request, job_id: str) -> JobStatus:
         """Status, progress, error (when failed) and result (when done) of a job."""
-        return _job_status(find_job(request, job_id))
+        job = find_job(request, job_id)
+        return _job_status(job, pose_file(job) if job.status == "done" else None)
 
     @app.get("/api/jobs/{job_id}/result.json", tags=["jobs"], responses=_errors(404, 409))
     def job_result(request: Request, job_id: str) -> JSONResponse:
@@ -315,5 +473,67 @@ def create_app(
             responses={200: {"content": {media: {}}}, **_errors(404, 409)},
         )
 
+    if explainer is not None:
+        app.include_router(explain_router(pose_file_of, explainer))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (port 0: any free one); ConfigError when impossible."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as err:
+        raise ConfigError(f"cannot listen on {host}:{port}: {err}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as err:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror}") from None
+    return sock
+
+
+def run_server(
+    settings: ServerSettings,
+    port: int,
+    *,
+    predict_fn: PredictFn | None = None,
+    render_fn: RenderFn | None = None,
+    log_level: str = "info",
+) -> None:
+    """Check the settings, listen on `settings.host:port`, print the address, serve until stopped.
+
+    The printed line carries the real port (also for port 0) and, with a token, `?token=`.
+
+    Raises:
+        ConfigError: A public address without a token, an unusable data directory, or a port
+            that cannot be bound.
+    """
+    import uvicorn
+
+    if not is_loopback(settings.host) and not settings.token:
+        raise ConfigError(
+            f"--host {settings.host} exposes the server to the network: set a token with "
+            "--token or MUSCLEMAP_TOKEN (or keep the default --host 127.0.0.1)"
+        )
+    if settings.token is not None and len(settings.token) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"the token must have at least {MIN_TOKEN_CHARS} characters")
+    check_data_dir(settings.data_dir or default_data_dir())
+    sock = bind(settings.host, port)
+    bound = sock.getsockname()[1]
+    shown = "localhost" if settings.host in ("127.0.0.1", "localhost") else settings.host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    query = f"/?token={settings.token}" if settings.token else ""
+    print(f"MuscleMap on http://{shown}:{bound}{query} (Ctrl+C to stop)", flush=True)
+    app = create_app(settings, predict_fn=predict_fn, render_fn=render_fn)
+    # One server process: it owns the job queue; inference runs in its worker processes.
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level))
+    # uvicorn re-raises the Ctrl+C it handled once the app has shut down: a normal stop.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])

@@ -7,6 +7,7 @@ itself and stops as soon as the file part passes the limit, whatever Content-Len
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -94,12 +95,13 @@ class _FormReceiver:
         self.saw_file = False
         self.pending: list[bytes] = []  # file bytes parsed from the current chunk, not yet written
         self._head = bytearray()
-        self._parts = 0
+        self.parts = 0
         self._header_name = b""
         self._header_value = b""
         self._disposition = b""
         self._field: str | None = None  # name of the current text field; None while in the file
         self._text = bytearray()
+        self.ended = False  # the closing boundary was seen
 
     def callbacks(self) -> Any:  # python_multipart's MultipartCallbacks TypedDict
         return {
@@ -110,11 +112,15 @@ class _FormReceiver:
             "on_header_value": self._header_value_cb,
             "on_header_end": self._header_end,
             "on_headers_finished": self._headers_finished,
+            "on_end": self._end,
         }
 
+    def _end(self) -> None:
+        self.ended = True
+
     def _part_begin(self) -> None:
-        self._parts += 1
-        if self._parts > MAX_PARTS:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
             raise UploadRejected(400, f"too many form parts (at most {MAX_PARTS})")
         self._disposition = b""
         self._field = None
@@ -132,8 +138,10 @@ class _FormReceiver:
         self._header_name, self._header_value = b"", b""
 
     def _headers_finished(self) -> None:
-        _, options = parse_options_header(self._disposition)
+        kind, options = parse_options_header(self._disposition)
         name = options.get(b"name", b"").decode("utf-8", "replace")
+        if kind != b"form-data" or not name:
+            raise UploadRejected(400, "malformed multipart body: a part has no form-data name")
         if name == "file":
             if self.saw_file:
                 raise UploadRejected(400, "send one file per request")
@@ -177,6 +185,11 @@ class _FormReceiver:
             )
 
 
+def _discard(path: Path) -> None:
+    with contextlib.suppress(OSError):  # also when its folder is gone: nothing left to delete
+        path.unlink()
+
+
 def _mb(num_bytes: int) -> str:
     return f"{num_bytes / 2**20:g} MB"
 
@@ -197,7 +210,8 @@ async def receive_upload(
         The stored upload.
 
     Raises:
-        UploadRejected: 400/413/415/422 with a one-line message; the partial file is deleted.
+        UploadRejected: 400 (malformed or truncated body), 413, 415, 422 (no `file` field, bad
+            field) or 507 (the disk is full) with a one-line message; the partial file is deleted.
     """
     kind, params = parse_options_header(content_type)
     if kind != b"multipart/form-data" or b"boundary" not in params:
@@ -215,20 +229,27 @@ async def receive_upload(
                     receiver.pending.clear()
             parser.finalize()
     except MultipartParseError as err:
-        target.unlink(missing_ok=True)
+        _discard(target)
         raise UploadRejected(400, f"malformed multipart body: {err}") from None
+    except OSError as err:  # disk full, data directory gone: the server's problem, said once
+        _discard(target)
+        raise UploadRejected(507, f"the server cannot store the upload: {err.strerror}") from None
     except BaseException:
-        target.unlink(missing_ok=True)
+        _discard(target)
         raise
     try:
+        # A body cut short or without any part is malformed (400); a whole form that lacks the
+        # field is the client's mistake about the API (422).
+        if not receiver.ended:
+            raise UploadRejected(400, "malformed multipart body: it ends before its last boundary")
+        if receiver.parts == 0:
+            raise UploadRejected(400, "malformed multipart body: it has no parts")
         if not receiver.saw_file:
             raise UploadRejected(422, "no file in the form field 'file'")
-        if receiver.container is None:
-            receiver.sniff()  # a file part that ended without its closing boundary
         final = target.with_suffix(f".{receiver.container}")
         target.rename(final)
     except BaseException:
-        target.unlink(missing_ok=True)
+        _discard(target)
         raise
     return StoredUpload(
         final, receiver.filename, receiver.size, str(receiver.container), receiver.fields

@@ -16,7 +16,7 @@ from torch import nn
 from musclemap.models._registry import register_model
 from musclemap.models.skeleton.backbone import SkeletonBackbone, block_channels
 from musclemap.models.skeleton.graph import ctrgcn_graph
-from musclemap.skeleton import COCO17, SkeletonLayout
+from musclemap.skeleton import COCO17, SkeletonLayout, as_layout
 
 
 def conv_init(conv: nn.Conv1d | nn.Conv2d) -> None:
@@ -179,7 +179,7 @@ class TCNGCNBlock(nn.Module):
 def ctrgcn(
     *,
     num_classes: int = 20,
-    layout: SkeletonLayout = COCO17,
+    layout: SkeletonLayout | str = COCO17,
     in_channels: int = 3,
     base_channels: int = 64,
     num_person: int = 1,
@@ -191,7 +191,7 @@ def ctrgcn(
 
     Args:
         num_classes: outputs (20 muscle groups).
-        layout: skeleton layout; the graph comes from its edges and centre.
+        layout: skeleton layout or its name; the graph comes from its edges and centre.
         in_channels: 3 for (x, y, score) or (x, y, z).
         base_channels: width of the first blocks (64 in the reference; smaller for tests).
         num_person: M of the input (the input BN is sized M*V*C, as the reference).
@@ -199,6 +199,7 @@ def ctrgcn(
         num_cls_tokens: > 0 builds the MCT variant (paper: 20).
         num_kd_tokens: distillation tokens of the MCT variant (0, 1 or 20).
     """
+    layout = as_layout(layout)
     a = torch.from_numpy(ctrgcn_graph(layout))
     plan = block_channels(in_channels, base_channels)
     blocks: list[nn.Module] = [

@@ -6,11 +6,13 @@ the hierarchically decomposed graph (`graph.hierarchical_graph`: one identity / 
 graph per pair of adjacent hop groups around the centre of mass, plus an EdgeConv branch over the
 k nearest joints in feature space); blocks 2-10 combine the levels with attention-guided hierarchy
 aggregation (AHA). Temporal units as CTR-GCN. Official configuration (joint stream, CoM 21 = six
-levels on NTU-25): 1,649,700 parameters on NTU-25 with `num_person=2`.
+levels on NTU-25, the published groups): 1,649,700 parameters on NTU-25 with `num_person=2`.
+Released checkpoints: `musclemap.models.skeleton.weights`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 import torch
@@ -19,8 +21,8 @@ from torch import nn
 from musclemap.models._registry import register_model
 from musclemap.models.skeleton.backbone import SkeletonBackbone, block_channels
 from musclemap.models.skeleton.ctrgcn import TCNGCNBlock, init_gcn_unit
-from musclemap.models.skeleton.graph import hierarchical_graph, hop_groups
-from musclemap.skeleton import COCO17, SkeletonLayout
+from musclemap.models.skeleton.graph import check_groups, hierarchical_graph, hop_groups
+from musclemap.skeleton import COCO17, SkeletonLayout, as_layout
 
 
 def knn_graph_features(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -153,28 +155,34 @@ class HDGConv(nn.Module):
 def hdgcn(
     *,
     num_classes: int = 20,
-    layout: SkeletonLayout = COCO17,
+    layout: SkeletonLayout | str = COCO17,
     in_channels: int = 3,
     base_channels: int = 64,
     num_person: int = 1,
     drop_out: float = 0.0,
     num_cls_tokens: int = 0,
     num_kd_tokens: int = 0,
+    groups: Sequence[Sequence[int]] | None = None,
 ) -> SkeletonBackbone:
-    """HD-GCN with the hierarchy built from the layout's edges around its centre.
+    """HD-GCN over the hierarchy of joint groups around the layout's centre of mass.
 
     Args:
         num_classes: outputs (20 muscle groups).
-        layout: skeleton layout; hierarchy levels = hop groups around `layout.center` minus one.
+        layout: skeleton layout or its name. NTU-25 uses the reference's published CoM-21 groups,
+            other layouts hop groups around `layout.center` derived from the edges; levels =
+            groups - 1.
         in_channels: 3 for (x, y, score) or (x, y, z).
         base_channels: width of the first blocks (64 in the reference; smaller for tests).
         num_person: M of the input (the input BN is sized M*V*C, as the reference).
         drop_out: dropout before the head.
         num_cls_tokens: > 0 builds the MCT variant (paper: 20, the TransM3E skeleton branch).
         num_kd_tokens: distillation tokens of the MCT variant (0, 1 or 20).
+        groups: explicit joint groups (0-based, nearest the centre first) instead of the above,
+            e.g. the reference's CoM-1 or CoM-2 hierarchies.
     """
-    a = torch.from_numpy(hierarchical_graph(layout))
-    groups = hop_groups(layout)
+    layout = as_layout(layout)
+    groups = check_groups(hop_groups(layout) if groups is None else groups, layout.num_joints)
+    a = torch.from_numpy(hierarchical_graph(layout, groups))
     plan = block_channels(in_channels, base_channels)
     blocks: list[nn.Module] = [
         TCNGCNBlock(HDGConv(cin, cout, a, groups, att=i > 0), cin, cout, stride=s, residual=i > 0)

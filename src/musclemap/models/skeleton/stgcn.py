@@ -3,8 +3,9 @@ Recognition", AAAI 2018), as a multi-label model.
 
 Input pose `(B, M, T, V, C)`; output logits `(B, num_classes)`. Ten st-gcn blocks (64, 64, 64, 64,
 128/2, 128, 128, 256/2, 256, 256), temporal kernel 9, edge importance weighting, the partition
-strategy of the original (uniform / distance / spatial). Uniform is the default: its 2,635,268
-parameters on COCO-17 (2,635,624 on OpenPose-18) are the paper's 2.6M.
+strategy of the original (uniform / distance / spatial, equal to the reference code; plus
+spatial_paper). Uniform is the default: its 2,635,268 parameters on COCO-17 (2,635,624 on
+OpenPose-18) are the paper's 2.6M. Released checkpoints: `musclemap.models.skeleton.weights`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from torch import nn
 from musclemap.models._registry import register_model
 from musclemap.models.skeleton.backbone import SkeletonBackbone, block_channels
 from musclemap.models.skeleton.graph import Strategy, stgcn_partitions
-from musclemap.skeleton import COCO17, SkeletonLayout
+from musclemap.skeleton import COCO17, SkeletonLayout, as_layout
 
 
 class GraphConv(nn.Module):
@@ -100,7 +101,7 @@ def _init_weights(m: nn.Module) -> None:
 def stgcn(
     *,
     num_classes: int = 20,
-    layout: SkeletonLayout = COCO17,
+    layout: SkeletonLayout | str = COCO17,
     in_channels: int = 3,
     base_channels: int = 64,
     strategy: Strategy = "uniform",
@@ -114,16 +115,19 @@ def stgcn(
 
     Args:
         num_classes: outputs (20 muscle groups).
-        layout: skeleton layout; the graph comes from its edges and centre.
+        layout: skeleton layout or its name; the graph comes from its edges and centre.
         in_channels: 3 for (x, y, score) or (x, y, z).
         base_channels: width of the first blocks (64 in the reference; smaller for tests).
-        strategy: partition strategy: "uniform" (default), "distance" or "spatial".
+        strategy: partition strategy: "uniform" (default), "distance", "spatial" (the reference
+            code, with its released checkpoints) or "spatial_paper" (the paper's wording; see
+            `graph.stgcn_partitions`).
         max_hop: neighbourhood radius of the graph.
         edge_importance: learn a mask over the adjacency of every block (the original's default).
         dropout: dropout inside the temporal units (not in the first block, as the original).
         num_cls_tokens: > 0 builds the MCT variant (paper: 20).
         num_kd_tokens: distillation tokens of the MCT variant (0, 1 or 20).
     """
+    layout = as_layout(layout)
     a = torch.from_numpy(stgcn_partitions(layout, strategy, max_hop=max_hop))
     blocks: list[nn.Module] = []
     plan = block_channels(in_channels, base_channels)

@@ -82,6 +82,18 @@ def _rel_index(q_size: int, k_size: int, device: torch.device) -> torch.Tensor:
     return (dist + (k_size - 1) * k_ratio).long()  # (q_size, k_size)
 
 
+def resize_rel_pos(table: torch.Tensor, length: int) -> torch.Tensor:
+    """A relative position table (L, C) resampled to `length` rows, linearly.
+
+    PySlowFast's rule, used both at run time (`get_rel_pos` in `cal_rel_pos_spatial/temporal`:
+    the table must span 2 * max(q, k) - 1 offsets of the actual q/k sizes) and by its checkpoint
+    loader for a table of another length: `F.interpolate(mode="linear")`, `align_corners=False`.
+    """
+    if table.shape[0] == length:
+        return table
+    return F.interpolate(table.t().unsqueeze(0), size=length, mode="linear").squeeze(0).t()
+
+
 def rel_pos_terms(
     q: torch.Tensor,
     q_thw: Sequence[int],
@@ -94,14 +106,20 @@ def rel_pos_terms(
 
     `q` holds only patch queries (B, heads, qt*qh*qw, C), unscaled, as in PySlowFast's
     `cal_rel_pos_spatial` / `cal_rel_pos_temporal`: the bias of query i and key (t, h, w) is
-    `terms[i, t] + terms[i, kt + h] + terms[i, kt + kh + w]`.
+    `terms[i, t] + terms[i, kt + h] + terms[i, kt + kh + w]`. A table whose length is not
+    2 * max(q, k) - 1 for the run-time sizes (another clip size than the model was built for,
+    or an odd size that pooling rounds up) is first resampled to it (`resize_rel_pos`).
     """
     b, n, _, c = q.shape
     (qt, qh, qw), (kt, kh, kw) = q_thw, k_thw
     rq = q.reshape(b, n, qt, qh, qw, c)
-    rt = rel_pos_t[_rel_index(qt, kt, q.device)]  # (qt, kt, C)
-    rh = rel_pos_h[_rel_index(qh, kh, q.device)]
-    rw = rel_pos_w[_rel_index(qw, kw, q.device)]
+
+    def offsets(table: torch.Tensor, qs: int, ks: int) -> torch.Tensor:
+        return resize_rel_pos(table, 2 * max(qs, ks) - 1)[_rel_index(qs, ks, q.device)]
+
+    rt = offsets(rel_pos_t, qt, kt)  # (qt, kt, C)
+    rh = offsets(rel_pos_h, qh, kh)
+    rw = offsets(rel_pos_w, qw, kw)
     terms = [
         torch.einsum("bnthwc,tkc->bnthwk", rq, rt),
         torch.einsum("bnthwc,hkc->bnthwk", rq, rh),
@@ -331,8 +349,12 @@ class MViT(nn.Module):
         arch: Size variant (see `model_cfgs`).
         num_classes: Output logits.
         in_channels: Input channels (3 RGB / RGB difference, 2 optical flow).
-        num_frames: Clip length the relative position tables are sized for.
-        img_size: Crop size the relative position tables are sized for.
+        num_frames: Clip length the relative position tables are sized for (the checkpoint's).
+        img_size: Crop size the relative position tables are sized for. Clips of any other
+            size also run: every block resamples its tables to the run-time q/k sizes as
+            PySlowFast's attention does (`resize_rel_pos`), so a model built for one size and
+            run on another equals one built for the other size whose tables were resampled by
+            the checkpoint loader.
         num_cls_tokens: 1 (standard) or 20 (MCT: `forward` uses the mean of the class tokens).
         num_kd_tokens: 0, 1 or 20 distillation tokens (TransM3E), reported by `forward_tokens`.
         drop_path: Stochastic depth rate of the last block (linear from 0); None = variant's.
@@ -414,12 +436,6 @@ class MViT(nn.Module):
     ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
         x = self.patch_embed(x)  # (B, D, T', H', W')
         thw = list(x.shape[2:])
-        if any(s > m for s, m in zip(thw, self.patch_dims, strict=True)):
-            # The relative position tables only span the configured input size.
-            raise ValueError(
-                f"input {tuple(x.shape[2:])} patches exceed the model's {tuple(self.patch_dims)}; "
-                "build it with larger num_frames / img_size"
-            )
         x = x.flatten(2).transpose(1, 2)  # (B, N, D)
         prefix = [self.cls_token.expand(x.shape[0], -1, -1)]
         if self.kd_token is not None:
@@ -495,14 +511,18 @@ def mvitv2_b(
     *,
     num_classes: int = 20,
     in_channels: int = 3,
-    num_frames: int = 16,
+    num_frames: int = 32,
     img_size: int = 224,
     num_cls_tokens: int = 1,
     num_kd_tokens: int = 0,
     drop_path: float = 0.3,
     dropout: float = 0.5,
 ) -> MViT:
-    """MViTv2-B 32x3 layout (24 blocks, stages at 2, 5, 21) at the benchmark's 16 frames."""
+    """MViTv2-B 32x3 (24 blocks, stages at 2, 5, 21): tables sized for the release's 32 frames.
+
+    The benchmark's 16-frame clips run on it as they are (tables resampled per forward); build
+    with `num_frames=16` to hold 16-frame tables instead (the loader resamples the checkpoint's).
+    """
     return MViT(
         arch=model_cfgs["b"],
         num_classes=num_classes,
@@ -526,7 +546,7 @@ def mvitv2_test(
     num_cls_tokens: int = 1,
     num_kd_tokens: int = 0,
 ) -> MViT:
-    """Tiny MViTv2 (3 blocks, dim 16, one pooling stage) for tests; clips up to 8x64x64."""
+    """Tiny MViTv2 (3 blocks, dim 16, one pooling stage) for tests; tables sized for 8x64x64."""
     return MViT(
         arch=model_cfgs["test"],
         num_classes=num_classes,

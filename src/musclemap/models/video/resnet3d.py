@@ -284,11 +284,18 @@ class ResNet3D(nn.Module):
 
     def pathways(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Split one clip `(B, C, T, H, W)` into the model's pathway inputs."""
-        if self.num_pathways == 1:
-            return [x]
         t = x.shape[2]
-        if t < self.alpha:
-            raise ValueError(f"SlowFast needs at least alpha={self.alpha} frames, got {t}")
+        if self.num_pathways == 1:
+            pool = POOL1[self.arch][0]
+            if t < pool:  # the temporal max-pool after res2 needs a whole window
+                raise ValueError(f"{self.arch} needs at least {pool} frames, got {t}")
+            return [x]
+        if t < self.alpha or t % self.alpha:
+            # The lateral convs stride the fast pathway by alpha: ceil(T / alpha) fast steps
+            # meet T // alpha slow frames only when alpha divides T (PySlowFast's clips do).
+            raise ValueError(
+                f"SlowFast needs a clip length that is a multiple of alpha={self.alpha}, got {t}"
+            )
         idx = torch.linspace(0, t - 1, t // self.alpha, device=x.device).long()
         return [x.index_select(2, idx), x]
 

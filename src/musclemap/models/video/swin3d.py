@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import reduce
+from functools import lru_cache, reduce
 from operator import mul
 
 import torch
@@ -77,29 +77,70 @@ def compute_mask(
     return mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
 
 
+SHRUNK_WINDOW_BIAS = ("release", "exact")
+
+
+@lru_cache(maxsize=32)
+def relative_position_index(
+    window: tuple[int, int, int], table_window: tuple[int, int, int]
+) -> torch.Tensor:
+    """(N, N) rows of the bias table of a `table_window` window for the (t, h, w) offsets
+    between the N tokens of a `window` window (no larger than `table_window`). Cached, so always
+    built on the CPU (never on a `torch.device` context's device, e.g. meta)."""
+    wd, wh, ww = table_window
+    axes = (torch.arange(s, device="cpu") for s in window)
+    coords = torch.stack(torch.meshgrid(*axes, indexing="ij")).flatten(1)  # (3, N)
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)  # (N, N, 3)
+    rel = rel + torch.tensor([wd - 1, wh - 1, ww - 1], device="cpu")
+    return rel[..., 0] * (2 * wh - 1) * (2 * ww - 1) + rel[..., 1] * (2 * ww - 1) + rel[..., 2]
+
+
 class WindowAttention3D(nn.Module):
-    def __init__(self, *, dim: int, window_size: Sequence[int], num_heads: int) -> None:
+    """Window attention with a relative position bias table.
+
+    `shrunk_bias` picks the bias of a window shrunk to a smaller input: "release" takes the first
+    N rows and columns of the full window's index, as the official code does (the right offsets
+    only when just the temporal axis shrinks, the leading axis of the raster order); "exact"
+    looks up the offsets of the shrunk window itself.
+    """
+
+    def __init__(
+        self, *, dim: int, window_size: Sequence[int], num_heads: int, shrunk_bias: str = "release"
+    ) -> None:
         super().__init__()
+        if shrunk_bias not in SHRUNK_WINDOW_BIAS:
+            raise ValueError(
+                f"shrunk_bias must be one of {SHRUNK_WINDOW_BIAS}, got {shrunk_bias!r}"
+            )
         self.window_size, self.num_heads = tuple(window_size), num_heads
-        wd, wh, ww = window_size
+        self.shrunk_bias = shrunk_bias
+        wd, wh, ww = self.window_size
         self.relative_position_bias_table = nn.Parameter(
             torch.zeros((2 * wd - 1) * (2 * wh - 1) * (2 * ww - 1), num_heads)
         )
-        coords = torch.stack(
-            torch.meshgrid(torch.arange(wd), torch.arange(wh), torch.arange(ww), indexing="ij")
-        ).flatten(1)  # (3, N)
-        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)  # (N, N, 3)
-        rel = rel + torch.tensor([wd - 1, wh - 1, ww - 1])
-        index = rel[..., 0] * (2 * wh - 1) * (2 * ww - 1) + rel[..., 1] * (2 * ww - 1) + rel[..., 2]
-        self.register_buffer("relative_position_index", index, persistent=True)
+        ws = (wd, wh, ww)
+        self.register_buffer(
+            "relative_position_index", relative_position_index(ws, ws).clone(), persistent=True
+        )
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        bw, n, c = x.shape  # (B * nW, N, C)
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None,
+        window: Sequence[int] | None = None,
+    ) -> torch.Tensor:
+        """`x` (B * nW, N, C): the tokens of each `window` (default: the full window)."""
+        bw, n, c = x.shape
         q, k, v = self.qkv(x).reshape(bw, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
-        index: torch.Tensor = self.relative_position_index[:n, :n].reshape(-1)  # type: ignore[index]
+        win = self.window_size if window is None else tuple(window)
+        if self.shrunk_bias == "exact" and win != self.window_size:
+            full = self.window_size
+            index = relative_position_index(win, full).to(x.device).reshape(-1)  # type: ignore[arg-type]
+        else:
+            index = self.relative_position_index[:n, :n].reshape(-1)  # type: ignore[index]
         bias = self.relative_position_bias_table[index].reshape(n, n, -1).permute(2, 0, 1)
         bias = bias.unsqueeze(0)  # (1, heads, N, N)
         if mask is not None:
@@ -122,11 +163,14 @@ class SwinTransformerBlock3D(nn.Module):
         shift_size: Sequence[int],
         mlp_ratio: float,
         drop_path: float,
+        shrunk_bias: str = "release",
     ) -> None:
         super().__init__()
         self.window_size, self.shift_size = tuple(window_size), tuple(shift_size)
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = WindowAttention3D(dim=dim, window_size=window_size, num_heads=num_heads)
+        self.attn = WindowAttention3D(
+            dim=dim, window_size=window_size, num_heads=num_heads, shrunk_bias=shrunk_bias
+        )
         self.drop_path = DropPath(drop_path)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), dim)
@@ -141,7 +185,7 @@ class SwinTransformerBlock3D(nn.Module):
         shifted = any(s > 0 for s in ss)
         if shifted:
             x = torch.roll(x, shifts=tuple(-s for s in ss), dims=(1, 2, 3))
-        out = self.attn(window_partition(x, ws), mask if shifted else None)
+        out = self.attn(window_partition(x, ws), mask if shifted else None, ws)
         x = window_reverse(out.view(-1, *ws, c), ws, b, dp, hp, wp)
         if shifted:
             x = torch.roll(x, shifts=ss, dims=(1, 2, 3))
@@ -181,6 +225,7 @@ class BasicLayer(nn.Module):
         mlp_ratio: float,
         drop_path: Sequence[float],
         downsample: bool,
+        shrunk_bias: str = "release",
     ) -> None:
         super().__init__()
         self.window_size = tuple(window_size)
@@ -193,6 +238,7 @@ class BasicLayer(nn.Module):
                 shift_size=(0, 0, 0) if i % 2 == 0 else self.shift_size,
                 mlp_ratio=mlp_ratio,
                 drop_path=drop_path[i],
+                shrunk_bias=shrunk_bias,
             )
             for i in range(depth)
         )
@@ -249,6 +295,10 @@ class SwinTransformer3D(nn.Module):
         window_size: Attention window (T, H, W).
         drop_path: Stochastic depth rate of the last block; None = the variant's.
         dropout: Dropout before the classifier (0.5 in the release config).
+        shrunk_window_bias: Relative position bias of a window shrunk to a smaller input (e.g.
+            the last stage of a 112x112 clip, 4x4 tokens): "release" (default, the official
+            code: right only when just the temporal axis shrinks) or "exact" (see
+            `WindowAttention3D`). Equal at the release's 224 crops.
     """
 
     def __init__(
@@ -262,8 +312,14 @@ class SwinTransformer3D(nn.Module):
         drop_path: float | None = None,
         dropout: float = 0.5,
         mlp_ratio: float = 4.0,
+        shrunk_window_bias: str = "release",
     ) -> None:
         super().__init__()
+        if shrunk_window_bias not in SHRUNK_WINDOW_BIAS:
+            raise ValueError(
+                f"shrunk_window_bias must be one of {SHRUNK_WINDOW_BIAS}, "
+                f"got {shrunk_window_bias!r}"
+            )
         self.patch_embed = PatchEmbed3D(
             in_channels=in_channels, dim=arch.embed_dim, patch_size=patch_size
         )
@@ -282,6 +338,7 @@ class SwinTransformer3D(nn.Module):
                     mlp_ratio=mlp_ratio,
                     drop_path=dpr[start : start + depth],
                     downsample=i < len(arch.depths) - 1,
+                    shrunk_bias=shrunk_window_bias,
                 )
             )
         self.num_features = arch.embed_dim * 2 ** (len(arch.depths) - 1)
@@ -322,7 +379,12 @@ class SwinTransformer3D(nn.Module):
 
 @register_model("swin3d_s")
 def swin3d_s(
-    *, num_classes: int = 20, in_channels: int = 3, drop_path: float = 0.2, dropout: float = 0.5
+    *,
+    num_classes: int = 20,
+    in_channels: int = 3,
+    drop_path: float = 0.2,
+    dropout: float = 0.5,
+    shrunk_window_bias: str = "release",
 ) -> SwinTransformer3D:
     """Video Swin-S (patch 2x4x4, window 8x7x7, depths 2-2-18-2, dim 96)."""
     return SwinTransformer3D(
@@ -331,12 +393,18 @@ def swin3d_s(
         in_channels=in_channels,
         drop_path=drop_path,
         dropout=dropout,
+        shrunk_window_bias=shrunk_window_bias,
     )
 
 
 @register_model("swin3d_b")
 def swin3d_b(
-    *, num_classes: int = 20, in_channels: int = 3, drop_path: float = 0.3, dropout: float = 0.5
+    *,
+    num_classes: int = 20,
+    in_channels: int = 3,
+    drop_path: float = 0.3,
+    dropout: float = 0.5,
+    shrunk_window_bias: str = "release",
 ) -> SwinTransformer3D:
     """Video Swin-B (patch 2x4x4, window 8x7x7, depths 2-2-18-2, dim 128)."""
     return SwinTransformer3D(
@@ -345,15 +413,19 @@ def swin3d_b(
         in_channels=in_channels,
         drop_path=drop_path,
         dropout=dropout,
+        shrunk_window_bias=shrunk_window_bias,
     )
 
 
 @register_model("swin3d_test")
-def swin3d_test(*, num_classes: int = 20, in_channels: int = 3) -> SwinTransformer3D:
+def swin3d_test(
+    *, num_classes: int = 20, in_channels: int = 3, shrunk_window_bias: str = "release"
+) -> SwinTransformer3D:
     """Tiny Video Swin (2 stages, dim 16, window 2x4x4 so the shifted path runs on 4x32x32)."""
     return SwinTransformer3D(
         arch=model_cfgs["test"],
         num_classes=num_classes,
         in_channels=in_channels,
         window_size=(2, 4, 4),
+        shrunk_window_bias=shrunk_window_bias,
     )

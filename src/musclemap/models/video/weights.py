@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from musclemap.errors import MusclemapError
-from musclemap.models.video.mvit import MViT
+from musclemap.models.video.mvit import MViT, resize_rel_pos
 from musclemap.models.video.resnet3d import ResNet3D
 from musclemap.models.video.swin3d import SwinTransformer3D
 
@@ -29,6 +29,8 @@ from musclemap.models.video.swin3d import SwinTransformer3D
 _HEADS = {ResNet3D: "head.projection.", MViT: "head.projection.", SwinTransformer3D: "head.fc_cls."}
 # First convolutions, adapted when the input channel count differs (e.g. 2-channel flow).
 _STEMS = re.compile(r"^(patch_embed\.proj\.weight|s1\.pathway\d_stem\.conv\.weight)$")
+# MViTv2 relative position tables, resampled when built for another clip size.
+_REL_POS = re.compile(r"(^|\.)rel_pos_[thw]$")
 
 
 class CheckpointError(MusclemapError):
@@ -46,6 +48,8 @@ class LoadReport:
         missing: Model keys the checkpoint does not provide (left at initialisation).
         unexpected: Checkpoint keys the model does not have (ignored).
         mismatched: Keys present in both with incompatible shapes (left at initialisation).
+        details: For each adapted key, what was done (e.g. "linear interpolation (31, 96) ->
+            (15, 96)").
     """
 
     loaded: list[str] = field(default_factory=list)
@@ -54,6 +58,7 @@ class LoadReport:
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -104,11 +109,15 @@ def _head_prefix(model: nn.Module) -> str:
     for cls, prefix in _HEADS.items():
         if isinstance(model, cls):
             return prefix
-    raise TypeError(f"no checkpoint mapping for {type(model).__name__}")
+    raise CheckpointError(
+        f"no video checkpoint mapping for {type(model).__name__} "
+        f"(expected one of {', '.join(c.__name__ for c in _HEADS)})"
+    )
 
 
-def _adapt(key: str, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor | None:
-    """Reshape `src` to `dst`'s shape where a documented rule applies, else None."""
+def _adapt(key: str, src: torch.Tensor, dst: torch.Tensor) -> tuple[torch.Tensor, str] | None:
+    """`src` reshaped to `dst`'s shape where a documented rule applies, and the rule; else None."""
+    change = f"{tuple(src.shape)} -> {tuple(dst.shape)}"
     if (
         _STEMS.match(key)
         and src.ndim == dst.ndim
@@ -116,14 +125,18 @@ def _adapt(key: str, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor | Non
         and src.shape[2:] == dst.shape[2:]
     ):
         # New input modality: every input channel starts as the mean RGB filter.
-        return src.mean(dim=1, keepdim=True).expand_as(dst).clone()
+        return src.mean(dim=1, keepdim=True).expand_as(dst).clone(), f"mean RGB filter {change}"
     if (
         key in ("cls_token", "kd_token")
         and src.ndim == 3
         and src.shape[1] == 1
         and src.shape[2] == dst.shape[2]
     ):
-        return src.expand_as(dst).clone()  # one pretrained class token -> MCT / KD tokens
+        # One pretrained class token -> MCT / KD tokens.
+        return src.expand_as(dst).clone(), f"token repeated {change}"
+    if _REL_POS.search(key) and src.ndim == dst.ndim == 2 and src.shape[1] == dst.shape[1]:
+        # A table for another clip size: PySlowFast's loader resamples it linearly.
+        return resize_rel_pos(src.float(), dst.shape[0]), f"linear interpolation {change}"
     return None
 
 
@@ -163,10 +176,15 @@ def load_state_dict_mapped(
         src = state[key]
         if src.shape == dst.shape:
             new_state[key] = src.to(dst.dtype)
-            (report.adapted if key in derived else report.loaded).append(key)
+            if key in derived:
+                report.adapted.append(key)
+                report.details[key] = "copied from cls_token"
+            else:
+                report.loaded.append(key)
         elif (adapted := _adapt(key, src, dst)) is not None:
-            new_state[key] = adapted.to(dst.dtype)
+            new_state[key] = adapted[0].to(dst.dtype)
             report.adapted.append(key)
+            report.details[key] = ("cls_token " if key in derived else "") + adapted[1]
         else:
             report.mismatched.append(f"{key} {tuple(src.shape)}->{tuple(dst.shape)}")
     report.unexpected = sorted(
@@ -262,14 +280,17 @@ def inflate_resnet2d(
             new_state[key] = src.to(dst.dtype)
             report.loaded.append(key)
             continue
+        how = f"inflated over {dst.shape[2] if dst.ndim == 5 else 0} frames"
         if src.ndim == 4 and dst.ndim == 5 and src.shape[1] == 3 and dst.shape[1] != 3:
             src = src.mean(dim=1, keepdim=True).expand(-1, dst.shape[1], -1, -1)
+            how = "mean RGB filter, " + how
         inflated = _inflate(src, dst)
         if inflated is None:
             report.mismatched.append(f"{key} {tuple(src.shape)}->{tuple(dst.shape)}")
         else:
             new_state[key] = inflated.to(dst.dtype)
             report.adapted.append(key)
+            report.details[key] = f"{how} {tuple(state[key2d].shape)} -> {tuple(dst.shape)}"
     head = _head_prefix(model)
     report.reinitialised = [k for k in own if k.startswith(head)]
     report.missing = [

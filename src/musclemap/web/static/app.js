@@ -95,6 +95,7 @@ function resetUpload() {
   if (state.videoUrl) URL.revokeObjectURL(state.videoUrl);
   state.videoUrl = null;
   state.result = null;
+  resetExplain();
 }
 
 function startUpload(file) {
@@ -189,6 +190,7 @@ async function showResults(job) {
   $("dl-json").href = job.links["result.json"];
   $("dl-body").href = job.links["body-map.png"];
   $("dl-timeline").href = job.links["timeline.png"];
+  setupExplain(job);
 
   const player = $("player");
   state.pieces = timelinePieces(result.timeline);
@@ -401,6 +403,67 @@ function followVideo() {
   if (!$("player").paused) requestAnimationFrame(followVideo);
 }
 
+// ---------------------------------------------------------------- explain: which joints drove a group
+
+// GET explain.png?group=G: computed by the server on first request (seconds), cached after.
+const explain = { url: null, image: null, request: 0, intro: "" };
+
+function resetExplain() {
+  explain.request++; // a late answer about the previous video is dropped
+  explain.url = null;
+  if (explain.image) URL.revokeObjectURL(explain.image);
+  explain.image = null;
+  $("explain").hidden = true;
+  $("explain").classList.remove("loading");
+  $("explain-link").hidden = true;
+}
+
+function setupExplain(job) {
+  resetExplain();
+  explain.url = job.links["explain.png"];
+  if (!explain.url) return; // the job kept no poses, or the server cannot explain
+  const select = $("explain-group");
+  select.replaceChildren(el("option", { value: "" }, "Choose a group..."));
+  for (const [id, p] of Object.entries(job.result.muscles).sort((a, b) => b[1] - a[1])) {
+    select.append(el("option", { value: id }, `${groupName(id)} (${pct(p)})`));
+  }
+  $("explain-status").textContent = explain.intro;
+  $("explain").hidden = false;
+}
+
+async function loadExplain(group) {
+  if (!group || !explain.url) return;
+  const request = ++explain.request;
+  const stale = () => request !== explain.request;
+  $("explain").classList.add("loading");
+  $("explain-status").textContent = `Computing the map of ${groupName(group)}: a few seconds, longer for long videos...`;
+  let message = explain.intro;
+  try {
+    const response = await fetch(`${explain.url}?group=${encodeURIComponent(group)}`);
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      message = detail(body, `The map could not be computed (HTTP ${response.status}).`);
+    } else {
+      const blob = await response.blob();
+      if (stale()) return;
+      if (explain.image) URL.revokeObjectURL(explain.image);
+      explain.image = URL.createObjectURL(blob);
+      const img = $("explain-img");
+      img.src = explain.image;
+      img.alt = `Which joints drove ${groupName(group)}: the skeleton and a joints x time map`;
+      img.dataset.group = group;
+      $("explain-link").href = explain.image;
+      $("explain-link").title = "Open the picture at full size";
+      $("explain-link").hidden = false;
+    }
+  } catch (err) {
+    message = "Lost contact with the server.";
+  }
+  if (stale()) return;
+  $("explain").classList.remove("loading");
+  $("explain-status").textContent = capitalise(message);
+}
+
 // ---------------------------------------------------------------- wiring
 
 function wire() {
@@ -434,6 +497,8 @@ function wire() {
       drawTimeline();
     }
   });
+  explain.intro = $("explain-status").textContent.replace(/\s+/g, " ").trim();
+  $("explain-group").addEventListener("change", (e) => loadExplain(e.target.value));
   $("toggle-rows").addEventListener("click", () => {
     state.showAllRows = !state.showAllRows;
     drawTimeline();

@@ -1,0 +1,193 @@
+"""`musclemap explain` through the console entry point: predict model and research checkpoints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from musclemap.cli import main
+from musclemap.taxonomy import GROUP_IDS
+
+
+def run(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(sys, "argv", ["musclemap", *argv])
+    try:
+        main()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Pose from the scripted squat estimator and a private cache (no MediaPipe)."""
+    from musclemap import predictor as predict_module
+    from test_predictor import ScriptedEstimator
+
+    original = predict_module.Predictor.__init__
+
+    def init(self, model, meta, **kw):  # noqa: ANN001, ANN202
+        kw.setdefault("estimator", ScriptedEstimator())
+        original(self, model, meta, **{**kw, "cache_dir": tmp_path / "cache"})
+
+    monkeypatch.setattr(predict_module.Predictor, "__init__", init)
+
+
+def test_unknown_group_is_one_line_listing_the_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    code = run(["explain", str(video), "--group", "quads", "--out", "x.png"], monkeypatch)
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "unknown muscle group 'quads'" in err and all(g in err for g in GROUP_IDS)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--out", "x.gif"], "must end in .png or .mp4"),
+        (["--out", "x.png", "--config", "c.yaml"], "needs both --config and --checkpoint"),
+        (["--out", "x.png", "--method", "gradcam"], "--method is for research models"),
+    ],
+)
+def test_bad_options_are_one_line(
+    extra: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    assert run(["explain", str(video), "--group", "quadriceps", *extra], monkeypatch) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_predict_model_png_mp4_and_json(
+    scripted: None,
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    video = make_video(num_frames=30, size=(64, 96))
+    out, js = tmp_path / "e.png", tmp_path / "e.json"
+    argv = ["explain", str(video), "--group", "quadriceps", "--out", str(out), "--span", "1.5"]
+    assert run([*argv, "--json", str(js)], monkeypatch) == 0
+    from PIL import Image
+
+    assert Image.open(out).size[0] > 1000
+    d = json.loads(js.read_text())
+    assert d["group"] == "quadriceps" and len(d["joint"]) == 33
+    assert len(d["joint_time"]) == 33 and len(d["joint_time"][0]) == 2  # 3 s in 1.5 s spans
+    assert d["span_edges_s"] == [0.0, 1.5, 3.0]
+    mp4 = tmp_path / "e.mp4"
+    assert run([*argv[:4], "--out", str(mp4)], monkeypatch) == 0
+    from musclemap.data.video_io import probe
+
+    assert probe(mp4).num_frames == 30
+
+
+def _research(tmp_path: Path, model: str, modality: str, kwargs: str = "{}") -> tuple[Path, Path]:
+    from musclemap.config import load_config
+    from musclemap.engine.checkpoint import atomic_save
+    from musclemap.engine.train import build_experiment_model
+
+    cfg_path = tmp_path / f"{model}.yaml"
+    cfg_path.write_text(
+        f"model: {{name: {model}, kwargs: {kwargs}}}\n"
+        f"data: {{modality: {modality}, clip_len: 4, sampling_rate: 2, crop_size: 32, "
+        "test_scale: 32, window: 12, layout: coco17}\n"
+    )
+    torch.manual_seed(0)
+    model_ = build_experiment_model(load_config(cfg_path, []))
+    ckpt = tmp_path / f"{model}.pt"
+    atomic_save({"model": model_.state_dict()}, ckpt)
+    return cfg_path, ckpt
+
+
+@pytest.mark.parametrize("suffix", [".png", ".mp4"])
+def test_research_video_model_gets_gradcam(
+    suffix: str,
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    video = make_video(num_frames=16, size=(48, 40))
+    cfg, ckpt = _research(tmp_path, "i3d_test", "rgb")
+    out, js = tmp_path / f"cam{suffix}", tmp_path / "cam.json"
+    argv = ["explain", str(video), "--group", "calves", "--out", str(out), "--json", str(js)]
+    assert run([*argv, "--config", str(cfg), "--checkpoint", str(ckpt)], monkeypatch) == 0
+    assert "gradcam at s5" in capsys.readouterr().out
+    d = json.loads(js.read_text())
+    assert d["target_layer"] == "s5" and len(d["frame_times_s"]) == 4
+    # The centre clip: 16 frames, 4 taken 2 apart, starting at (16 - 8) / 2.
+    np.testing.assert_allclose(d["frame_times_s"], [0.4, 0.6, 0.8, 1.0], atol=1e-6)
+    assert sum(d["frame_mass"]) == pytest.approx(1.0, abs=1e-3)
+    assert out.stat().st_size > 1000
+
+
+def test_research_skeleton_model_gets_joint_attribution(
+    make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from musclemap.demo import synthetic_pose_sequence
+    from musclemap.pose import base
+
+    monkeypatch.setattr(base, "extract_poses", lambda *a, **k: synthetic_pose_sequence(seconds=3))
+    video = make_video(num_frames=30)
+    cfg, ckpt = _research(tmp_path, "stgcn", "pose", "{base_channels: 8, layout: coco17}")
+    out, js = tmp_path / "sk.png", tmp_path / "sk.json"
+    argv = ["explain", str(video), "--group", "quadriceps", "--out", str(out), "--json", str(js)]
+    assert run([*argv, "--config", str(cfg), "--checkpoint", str(ckpt)], monkeypatch) == 0
+    d = json.loads(js.read_text())
+    assert d["method"] == "integrated_gradients" and d["joints"][13] == "left_knee"
+    assert np.array(d["joint_time"]).shape == (17, 12)  # coco17 joints x data.window frames
+    # 12 model frames spread over the 3 s the person was seen.
+    np.testing.assert_allclose(d["span_edges_s"], np.linspace(0.0, 3.0, 13), atol=1e-3)
+    assert out.is_file()
+
+
+@pytest.mark.slow  # 4-10 s: builds TransM3E (MViT + HD-GCN) three times
+def test_research_transm3e_with_pose_explains_the_full_model(
+    make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from musclemap.demo import synthetic_pose_sequence
+    from musclemap.pose import base
+
+    monkeypatch.setattr(base, "extract_poses", lambda *a, **k: synthetic_pose_sequence(seconds=3))
+    video = make_video(num_frames=16, size=(48, 40))
+    kwargs = (
+        "{receiver: mvitv2_test, receiver_input_shape: [3, 4, 32, 32], sender: hdgcn, "
+        "sender_kwargs: {layout: coco17, base_channels: 8}, sender_input_shape: [1, 12, 17, 3]}"
+    )
+    cfg, ckpt = _research(tmp_path, "transm3e", "rgb", kwargs)
+    cfg.write_text(cfg.read_text().replace("modality: rgb", "modality: rgb, aux_modality: pose"))
+    js = tmp_path / "t.json"
+    argv = ["explain", str(video), "--group", "chest", "--out", str(tmp_path / "t.png")]
+    argv += ["--json", str(js), "--config", str(cfg), "--checkpoint", str(ckpt)]
+    assert run(argv, monkeypatch) == 0
+    d = json.loads(js.read_text())
+    assert d["target_layer"] == "receiver.blocks.2"
+    # The logit is the full model's (both branches), fed the clip and the poses of the video.
+    from musclemap.config import load_config
+    from musclemap.engine.checkpoint import load_checkpoint
+    from musclemap.engine.train import build_experiment_model
+    from musclemap.explain.inputs import research_inputs
+
+    c = load_config(cfg, [])
+    model = build_experiment_model(c)
+    load_checkpoint(model, ckpt)
+    inputs = research_inputs(c, video)
+    assert inputs.other is not None and inputs.other.shape == (1, 1, 12, 17, 3)
+    with torch.no_grad():
+        logit = float(model.eval()(inputs.video, inputs.other)[0, GROUP_IDS.index("chest")])
+    assert d["logit"] == pytest.approx(logit, abs=1e-5)

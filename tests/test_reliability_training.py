@@ -1,0 +1,122 @@
+"""Reliability of the training CLI (`train`, `benchmark`, `data poses`, `data import`): garbage
+files, impossible settings and outputs that cannot be written are one clear line, before work."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from musclemap.cli.train import benchmark_rows, read_results
+from musclemap.config import load_config
+from musclemap.data.importers import import_release
+from musclemap.errors import ConfigError, DatasetError
+
+SMOKE = Path(__file__).resolve().parents[1] / "configs" / "stgcn_smoke.yaml"
+
+
+def musclemap(*args: object) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(128, 256)) * 8, "not UTF-8 text (byte offset 0)"),
+        (b"model:\x00\x01", "binary file (NUL bytes)"),
+        (b"a: [1, 2\n", "invalid YAML (line 2, column 1: expected ',' or ']'"),
+        (b"- 1\n- 2\n", "top level must be a mapping"),
+    ],
+)
+def test_config_file_junk_is_one_line(tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / "c.yaml").write_bytes(content)
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "c.yaml")
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_impossible_settings_all_at_once() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(
+            SMOKE,
+            [
+                "train.epochs=-1",
+                "train.batch_size=0",
+                "optim.lr=nan",
+                "train.loss=l2",
+                "train.seed=-1",
+            ],
+        )
+    assert str(err.value).endswith(
+        "train.epochs must be >= 1 (got -1); train.batch_size must be >= 1 (got 0); "
+        "train.seed must be >= 0 (got -1); optim.lr must be > 0 (got nan); "
+        "train.loss must be one of bce, focal (got 'l2')"
+    )
+    for config in sorted(SMOKE.parent.glob("*.yaml")):  # every shipped config is in range
+        load_config(config)
+
+
+def test_train_refuses_before_any_work(tmp_path: Path) -> None:
+    res = musclemap("train", SMOKE, f"train.out_dir={tmp_path}", "train.epochs=0")
+    assert res.returncode == 1
+    assert res.stderr.splitlines() == [f"error: {SMOKE}: train.epochs must be >= 1 (got 0)"]
+    assert not any(tmp_path.iterdir())  # no run folder was created
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89\x00\xff garbage", "damaged results file (not UTF-8 text)"),
+        (b'{"val_known": 0.5', "damaged results file (Expecting"),
+        (b"[1, 2]", "damaged results file (not a JSON object)"),
+        (b'{"num_params": "x", "test_new": 57}', "impossible values (test_new=57, num_params='x'"),
+    ],
+)
+def test_benchmark_damaged_results(tmp_path: Path, content: bytes, message: str) -> None:
+    run = tmp_path / "stgcn_smoke"
+    run.mkdir()
+    (run / "results.json").write_bytes(content)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        benchmark_rows([SMOKE], [f"train.out_dir={tmp_path}"])
+    (run / "results.json").write_text('{"num_params": 10, "val_known": 0.5, "test_new": null}')
+    assert read_results(run / "results.json")["val_known"] == 0.5
+
+
+def test_output_folders_that_are_files(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    res = musclemap("benchmark", SMOKE, "--out", tmp_path / "file", "--run")
+    assert res.returncode == 1 and res.stderr.splitlines() == [
+        f"error: --out {tmp_path / 'file'} is a file; give a folder for table2.md and table2.csv"
+    ]
+    (tmp_path / "m.csv").write_text("clip,activity,labels\na.mp4,squat,chest\n")
+    res = musclemap("data", "poses", tmp_path / "m.csv", "--out", tmp_path / "file")
+    assert res.returncode == 1 and "is a file; give a folder" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+class _Touch:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))
+
+
+def test_release_pickles_hold_data_not_code(tmp_path: Path) -> None:
+    marker = tmp_path / "code-ran"
+    (tmp_path / "train_video_list.pkl").write_bytes(pickle.dumps([_Touch(marker)]))
+    (tmp_path / "train_label_list.pkl").write_bytes(pickle.dumps([[1]]))
+    with pytest.raises(DatasetError, match="not plain data"):
+        import_release(tmp_path, splits=["train"])
+    assert not marker.exists()
+    (tmp_path / "train_video_list.pkl").write_bytes(pickle.dumps(["a/x.mp4"]))
+    (tmp_path / "train_label_list.pkl").write_bytes(pickle.dumps([[1, "x"]]))
+    with pytest.raises(DatasetError, match=r"muscle index 'x' outside 0-19"):
+        import_release(tmp_path, splits=["train"])
