@@ -87,7 +87,7 @@ def test_cross_validation_scores_are_the_predict_path(tmp_path: Path) -> None:
 def test_source_folds_hold_out_whole_sources_and_keep_key_poses_in_training() -> None:
     items = pose_windows.synthetic_items(12)
     for i, it in enumerate(items[8:]):
-        it.kind, it.source, it.name = "keypose", "free-exercise-db", f"Barbell Squat {i}"
+        it.kind, it.source, it.activity = "keypose", "free-exercise-db", f"made_up_{i}"
     pose_windows.group_exercises(items)
     folds = pose_train.source_folds(items, 2, seed=0)
     assert sorted(i for _, te in folds for i in te) == list(range(8))  # every clip once
@@ -99,16 +99,14 @@ def test_source_folds_hold_out_whole_sources_and_keep_key_poses_in_training() ->
 
 
 def test_same_exercise_is_one_group_across_datasets() -> None:
-    assert pose_windows.canonical_exercise("Barbell Squat") == "squat"
-    assert pose_windows.canonical_exercise("pull_up") == pose_windows.canonical_exercise(
-        "Pull-Ups"
-    )
-    items = pose_windows.synthetic_items(3)  # squat, biceps_curl, shoulder_press clips
+    items = pose_windows.synthetic_items(4)  # squat, biceps_curl, shoulder_press, squat clips
     extra = pose_windows.synthetic_items(2)
-    extra[0].name, extra[0].kind, extra[0].item_id = "Dumbbell Squat", "keypose", "kp0"
-    extra[1].name, extra[1].kind, extra[1].item_id = "Leg Press", "keypose", "kp1"
+    for it, act in zip(extra, ("barbell_squat", "leg_press"), strict=True):
+        it.activity, it.kind, it.source, it.item_id = act, "keypose", "free-exercise-db", act
     pose_windows.group_exercises(items + extra)
-    assert extra[0].exercise == items[0].exercise != extra[1].exercise
+    assert items[0].exercise == items[3].exercise == extra[0].exercise == "squat"
+    assert extra[1].exercise not in {it.exercise for it in items}
+    assert len({it.exercise for it in items[:3]}) == 3
 
 
 def test_choose_threshold_maximises_f1() -> None:

@@ -18,7 +18,6 @@ sequence through `musclemap.predictor.score_poses`, the path `predict` takes.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,52 +62,25 @@ def display_name(activity: str, name: str = "") -> str:
     return name.strip() or activity.replace("_", " ")
 
 
-# Words that name equipment, grip or stance rather than the movement.
-_MINOR_WORDS = {
-    "barbell", "dumbbell", "dumbbells", "cable", "cables", "machine", "kettlebell",
-    "kettlebells", "smith", "ez", "bar", "with", "the", "a", "on", "of", "and", "to", "band",
-    "bands", "exercise", "lever", "weighted", "bodyweight", "alternating", "alternate", "single",
-    "one", "two", "grip", "wide", "close", "narrow", "standing",
-}
+def exercise_key(item: Item) -> str:
+    """The item's exercise, the same key for the same exercise in both datasets: the knowledge
+    base's `canonical_exercise` (a key-pose exercise maps to the curated activity it is the
+    same exercise as); names the knowledge base does not know are their own exercise."""
+    from musclemap.activities import canonical_exercise
+    from musclemap.errors import UnknownActivityError
 
-
-def _tokens(text: str) -> list[str]:
-    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
-    words = [w[:-1] if len(w) >= 3 and w.endswith("s") and not w.endswith("ss") else w
-             for w in words]
-    return [w for w in words if w not in _MINOR_WORDS]
-
-
-def canonical_exercise(text: str) -> str:
-    """A coarse key for "the same exercise" across datasets ("Barbell Squat", "squat" and
-    "Squats" -> "squat"; "Pullups" and "pull_up" -> "pullup")."""
-    return "".join(_tokens(text)) or text.lower()
+    try:
+        return canonical_exercise(
+            item.activity, source="free-exercise-db" if item.source == "free-exercise-db" else None
+        )
+    except UnknownActivityError:
+        return f"{item.kind}:{item.activity}"
 
 
 def group_exercises(items: list[Item]) -> None:
-    """Set `item.exercise`: items whose canonical names are equal, or a key-pose exercise whose
-    name holds every word of a clip activity plus at most two more, share one group (so that
-    leaving an exercise out leaves it out of both kinds)."""
-    canon = {it.item_id: canonical_exercise(it.name) for it in items}
-    parent = {c: c for c in canon.values()}
-
-    def find(c: str) -> str:
-        while parent[c] != c:
-            parent[c] = parent[parent[c]]
-            c = parent[c]
-        return c
-
-    clip_words = {canonical_exercise(it.activity): set(_tokens(it.activity))
-                  for it in items if it.kind == "clip"}
+    """Set `item.exercise` (leaving an exercise out leaves it out of both datasets)."""
     for it in items:
-        if it.kind != "keypose":
-            continue
-        words = set(_tokens(it.name))
-        for key, cw in clip_words.items():
-            if cw and cw <= words and len(words - cw) <= 2:
-                parent[find(canon[it.item_id])] = find(key)
-    for it in items:
-        it.exercise = find(canon[it.item_id])
+        it.exercise = exercise_key(it)
 
 
 def _read_items(manifest: Path, kind: str) -> list[Item]:

@@ -63,6 +63,10 @@ SIDE_NAMES: tuple[str, ...] = (
     + tuple(f"dir_{n}_{a}" for n in _TORSO_FRAME_SEGMENTS for a in _FRAME_AXES)
     + tuple(f"height_{j}" for j in _HEIGHT_JOINTS)
     + tuple(f"wrist_from_shoulder_{a}" for a in _FRAME_AXES)
+    + ("foot_pitch",)  # heel height over the toes: a calf raise lifts the heels
+    # Palm normal against gravity and the torso's forward axis: the grip (a curl's palms face up,
+    # a pushdown's down), which the elbow's motion alone does not tell.
+    + ("palm_up", "palm_fwd")
 )
 CENTRAL_NAMES: tuple[str, ...] = (
     "tilt_torso",
@@ -174,6 +178,10 @@ def frame_descriptors(
         cols += [-(p(f"{s}_{j}")[:, 1] - hip[:, 1]) / scale for j in _HEIGHT_JOINTS]
         w = (p(f"{s}_wrist") - p(f"{s}_shoulder")) / scale
         cols += [np.sum(w * fwd, -1), sign * np.sum(w * lat, -1), np.sum(w * t_up, -1)]
+        cols.append((p(f"{s}_foot_index")[:, 1] - p(f"{s}_heel")[:, 1]) / scale)  # y down
+        palm = sign * _unit(np.cross(p(f"{s}_index") - p(f"{s}_wrist"),
+                                     p(f"{s}_pinky") - p(f"{s}_wrist")))
+        cols += [np.sum(palm * up, -1), np.sum(palm * fwd, -1)]
         sides[:, k] = np.stack(cols, axis=1)
     feet = np.stack([p(f"{s}_{j}")[:, 1] for s in SIDES for j in ("heel", "foot_index")], 1)
     with warnings.catch_warnings():
