@@ -75,7 +75,8 @@ def test_cross_validation_scores_are_the_predict_path(tmp_path: Path) -> None:
     train, test = items[:6], items[6:]
     x, y, w = pose_windows.training_arrays(train, windows[:6], cfg)
     module = pose_train.train_module(cfg, x, y, w, seed=0)
-    model = pose_train.numpy_model(module, pose_train.model_meta(cfg))
+    model = pose_train.numpy_model(module, pose_train.model_meta(cfg), train, windows[:6])
+    assert model.knn_weight == 0.5 and model.library is not None  # the blend is on the path
     cv_scores = pose_train.method(cfg, "keypose_mlp")(train, windows[:6], test, 0)
     predictor = Predictor(model)
     for it in test:
