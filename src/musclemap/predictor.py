@@ -207,12 +207,18 @@ class KeyPoseModel:
         return h.transpose(1, 0, 2).reshape(len(h[0]), -1)
 
     def looks_like(self, embedding: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
-        """The `k` library exercises closest to an embedding (cosine similarity), best first."""
+        """The `k` library exercises closest to an embedding (cosine similarity), best first;
+        an exercise with several library entries is named once, at its best."""
         if self.library is None or not len(self.library) or not np.isfinite(embedding).all():
             return []
         sim = self._similarity(embedding[None])[0]
-        best = np.argsort(-sim, kind="stable")[:k]
-        return [(self.library_names[i], float(sim[i])) for i in best]
+        out: list[tuple[str, float]] = []
+        for i in np.argsort(-sim, kind="stable"):
+            if self.library_names[i] not in {n for n, _ in out}:
+                out.append((self.library_names[i], float(sim[i])))
+            if len(out) == k:
+                break
+        return out
 
 
 @dataclass

@@ -125,20 +125,24 @@ Library = tuple[np.ndarray, np.ndarray, list[str]]
 
 
 def library_embeddings(
-    model: KeyPoseModel, items: list[Item], windows: list[np.ndarray]
+    model: KeyPoseModel, items: list[Item], windows: list[np.ndarray], *, per_item: bool = False
 ) -> Library:
-    """One entry per training exercise (by display name): the mean embedding over its items'
-    windows, the mean of their labels, and the name ("looks like" and the k-NN blend)."""
+    """The library ("looks like" and the k-NN blend): per training exercise (by display name),
+    or per item with `per_item` (a clip or photo pair each), the mean embedding over the
+    windows, the mean of the labels, and the name."""
     groups: dict[str, list[np.ndarray]] = defaultdict(list)
     labels: dict[str, list[np.ndarray]] = defaultdict(list)
+    names_of: dict[str, str] = {}
     for it, x in zip(items, windows, strict=True):
         if len(x):
-            groups[it.name].append(model.embed(x))
-            labels[it.name].append(it.labels)
-    names = sorted(groups)
-    emb = np.stack([np.concatenate(groups[n]).mean(0) for n in names])
-    lab = np.stack([np.mean(labels[n], 0) for n in names])
-    return emb.astype(np.float32), lab.astype(np.float32), names
+            key = it.item_id if per_item else it.name
+            groups[key].append(model.embed(x))
+            labels[key].append(it.labels)
+            names_of[key] = it.name
+    keys = sorted(groups)
+    emb = np.stack([np.concatenate(groups[k]).mean(0) for k in keys])
+    lab = np.stack([np.mean(labels[k], 0) for k in keys])
+    return emb.astype(np.float32), lab.astype(np.float32), [names_of[k] for k in keys]
 
 
 def numpy_model(
@@ -152,7 +156,8 @@ def numpy_model(
     model = KeyPoseModel(tensors, meta)
     if not items or windows is None:
         return model
-    emb, lab, names = library_embeddings(model, items, windows)
+    per_item = bool(meta.get("knn", {}).get("per_item", False))
+    emb, lab, names = library_embeddings(model, items, windows, per_item=per_item)
     return KeyPoseModel(
         {**tensors, "library.embeddings": emb, "library.labels": lab},
         {**meta, "library": {"names": names}},
