@@ -1,12 +1,21 @@
-"""Speed of `musclemap predict` on a 10 s 720p clip: end to end vs decode + pose alone.
+"""Speed of what users run: `musclemap predict` end to end in a fresh process vs the naive loop.
 
-    .venv/bin/python benchmarks/predict_speed.py [--video CLIP] [--json OUT.json]
+    .venv/bin/python benchmarks/predict_speed.py [--clips DIR] [--repeats 3] [--batch 20] \
+        [--json OUT.json]
 
-Without --video the clip is made here: a real clip from ../shared/data/wild (a person, so pose
-timing is realistic) upscaled to 1280x720 and looped to 10 s at 30 fps; when ../shared is absent,
-a generated clip of a drawn stick figure (MediaPipe may not find a person in it: timing of the
-no-person path). Reported: end-to-end predict time (cold pose cache, weights already loaded),
-decode + pose alone for the same sampled frames, their ratio (overhead), and x real time.
+Clips are made once into DIR (default /tmp/musclemap-bench; not committed) from the real clips
+in ../shared/data/wild: three 8 s 1280x720 30 fps clips (a wild clip letterboxed and upscaled,
+looped) and one 60 s 720p clip (several wild clips concatenated). The batch uses the first N wild
+clips as they are.
+
+Measured, each in a fresh Python process, wall clock from start to exit:
+- cli: `python -m musclemap predict CLIP --json OUT --no-cache` (cold pose cache);
+- naive: the eight-line loop of issue 11 (PyAV decode of every frame, MediaPipe Pose complexity 1
+  on every third frame, sequential, nothing else);
+interleaved (cli, naive, cli, naive, ...) so load changes hit both alike, best of N per clip;
+then one `predict DIR --out-dir` over the batch against the same clips run one by one.
+Printed: per clip seconds, ratio cli/naive, x real time, batch throughput ratio, and the
+machine's load average (os.getloadavg) sampled while measuring.
 """
 
 from __future__ import annotations
@@ -15,156 +24,274 @@ import argparse
 import json
 import os
 import platform
+import resource
+import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-WILD = REPO.parent / "shared" / "data" / "wild" / "clips"
+SHARED = Path(os.environ.get("MUSCLEMAP_SHARED", REPO.parent / "shared"))
+WILD = SHARED / "data" / "wild" / "clips"
+SHORT_SOURCES = ("squat__kbtrainer__1.mp4", "bicep_curl__ffreaks__1.mp4", "push_up__tooba__2.mp4")
+LONG_SOURCES = (
+    "squat__myoxyn__1.mp4",
+    "deadlift__tooba__1.mp4",
+    "shoulder_press__ourhealth__1.mp4",
+    "dip__myoxyn__1.mp4",
+    "lunge__kbtrainer__1.mp4",
+    "plank__malikex__1.mp4",
+    "jumping_jack__touraya__1.mp4",
+    "bench_press__mrm__1.mp4",
+)
+
+# The loop a user could write from the MediaPipe and PyAV docs (issue 11), timed as a script.
+NAIVE = """
+import sys, av, mediapipe as mp
+pose = mp.solutions.pose.Pose(model_complexity=1)
+with av.open(sys.argv[1]) as container:
+    for i, frame in enumerate(container.decode(video=0)):
+        if i % 3 == 0:
+            pose.process(frame.to_ndarray(format="rgb24"))
+"""
 
 
-def _encode(frames: list[np.ndarray], path: Path, fps: int) -> None:
-    import av
-
-    with av.open(str(path), mode="w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+# -- clips -------------------------------------------------------------------------------------
 
 
-def _letterbox(rgb: np.ndarray) -> np.ndarray:
+def _letterbox(rgb: np.ndarray, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
     from PIL import Image
 
+    w_out, h_out = size
     h, w = rgb.shape[:2]
-    scale = min(1280 / w, 720 / h)
+    scale = min(w_out / w, h_out / h)
     img = Image.fromarray(rgb).resize((int(w * scale) // 2 * 2, int(h * scale) // 2 * 2))
-    canvas = Image.new("RGB", (1280, 720))
-    canvas.paste(img, ((1280 - img.width) // 2, (720 - img.height) // 2))
+    canvas = Image.new("RGB", size)
+    canvas.paste(img, ((w_out - img.width) // 2, (h_out - img.height) // 2))
     return np.asarray(canvas)
 
 
-def make_clip(path: Path, seconds: float = 10.0, fps: int = 30) -> str:
-    """Write a 720p clip of `seconds`; returns a description of its source."""
+def _write(frames: object, path: Path, fps: int) -> None:
+    import av
+
+    tmp = path.with_suffix(".tmp.mp4")
+    with av.open(str(tmp), mode="w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        for rgb in frames:  # type: ignore[attr-defined]
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    tmp.replace(path)
+
+
+def _frames(source: Path, fps: int) -> list[np.ndarray]:
     from musclemap.data.video_io import iter_frames
 
-    source = WILD / "squat__kbtrainer__1.mp4"
-    if not source.is_file():
-        candidates = sorted(WILD.glob("*.mp4")) if WILD.is_dir() else []
-        source = candidates[0] if candidates else None
-    if source is not None:
-        base = [_letterbox(rgb) for _, rgb in iter_frames(source, fps=fps)]
-        desc = f"{source.name} upscaled to 1280x720, looped"
-    else:
-        base = _stick_figure_frames(fps)
-        desc = "generated stick figure (no ../shared)"
-    n = int(seconds * fps)
-    _encode([base[i % len(base)] for i in range(n)], path, fps)
-    return desc
+    return [_letterbox(rgb) for _, rgb in iter_frames(source, fps=fps)]
 
 
-def _stick_figure_frames(fps: int) -> list[np.ndarray]:
-    from PIL import Image, ImageDraw
+def make_clips(folder: Path, fps: int = 30) -> tuple[list[Path], Path]:
+    """The 8 s 720p clips and the 60 s clip (made once, reused)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shorts = []
+    for name in SHORT_SOURCES:
+        path = folder / f"short_{Path(name).stem}.mp4"
+        if not path.is_file():
+            base = _frames(WILD / name, fps)
+            _write((base[i % len(base)] for i in range(8 * fps)), path, fps)
+        shorts.append(path)
+    long = folder / "long_60s.mp4"
+    if not long.is_file():
 
-    from musclemap.demo import synthetic_landmarks
-    from musclemap.skeleton import MEDIAPIPE33
+        def frames() -> object:
+            n = 0
+            while True:
+                for name in LONG_SOURCES:
+                    for rgb in _frames(WILD / name, fps):
+                        if n == 60 * fps:
+                            return
+                        n += 1
+                        yield rgb
 
-    _, image = synthetic_landmarks("squat", seconds=2.5, fps=fps)
-    frames = []
-    for pts in image:
-        img = Image.new("RGB", (1280, 720), (200, 200, 200))
-        draw = ImageDraw.Draw(img)
-        xy = [(x * 720 + 280, y * 720) for x, y, _ in pts]
-        for a, b in MEDIAPIPE33.edges:
-            draw.line([xy[a], xy[b]], fill=(40, 40, 40), width=14)
-        frames.append(np.asarray(img))
-    return frames
+        _write(iter(frames()), long, fps)  # type: ignore[call-overload]
+    return shorts, long
 
 
-def decode_only(video: Path, fps: float) -> float:
-    from musclemap.data.video_io import iter_frames
+# -- timing ------------------------------------------------------------------------------------
 
+
+class LoadSampler:
+    """os.getloadavg()[0] sampled every second in a thread while measuring."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict[str, float]:
+        s = self.samples or [os.getloadavg()[0]]
+        return {"mean": round(float(np.mean(s)), 2), "max": round(float(np.max(s)), 2)}
+
+
+def _env(cache: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env["MUSCLEMAP_CACHE"] = cache  # a fresh, empty cache
+    return env
+
+
+CPU: list[float] = []  # CPU seconds (user + sys) of every timed command, in order
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of a command; its CPU seconds (children and their pool workers included,
+    all of them waited for) are appended to CPU."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    for _ in iter_frames(video, fps=fps):
-        pass
-    return time.perf_counter() - t0
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+    return wall
 
 
-def decode_and_pose(video: Path, fps: float) -> tuple[float, float, int]:
-    """Wall and CPU seconds of decode + MediaPipe on the sampled frames, and the frame count."""
-    from musclemap.data.video_io import iter_frames
-    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
-
-    t0, c0 = time.perf_counter(), time.process_time()
-    n = 0
-    with MediaPipePoseEstimator() as est:
-        for _, rgb in iter_frames(video, fps=fps):
-            est.estimate(rgb)
-            n += 1
-    return time.perf_counter() - t0, time.process_time() - c0, n
+def cli_cmd(video: Path, out: Path, extra: list[str] | None = None) -> list[str]:
+    return [sys.executable, "-m", "musclemap", "predict", str(video), "--no-cache", *(extra or [])]
 
 
-def end_to_end(video: Path, fps: float) -> tuple[float, float, float]:
-    """Wall and CPU seconds of `Predictor.predict` (cold pose cache), and the pose coverage."""
-    from musclemap.predictor import Predictor
+def duration(video: Path) -> float:
+    from musclemap.data.video_io import probe
 
-    predictor = Predictor.default()
-    with tempfile.TemporaryDirectory() as cache:
-        predictor.cache_dir = cache  # cold cache: hashing, pose and cache write are counted
-        t0, c0 = time.perf_counter(), time.process_time()
-        pred = predictor.predict(video, fps=fps)
-        return time.perf_counter() - t0, time.process_time() - c0, pred.pose_coverage
+    return probe(video).duration_s
+
+
+def compare(clips: list[Path], repeats: int, tmp: Path) -> list[dict[str, object]]:
+    """cli vs naive on each clip, interleaved, best of `repeats`."""
+    naive_py = tmp / "naive.py"
+    naive_py.write_text(NAIVE)
+    rows = []
+    for clip in clips:
+        cli_s, naive_s, cli_cpu, naive_cpu = [], [], [], []
+        for r in range(repeats):
+            env = _env(tempfile.mkdtemp(dir=tmp))
+            out = tmp / f"{clip.stem}.json"
+            cli_s.append(timed([*cli_cmd(clip, out), "--json", str(out)], env))
+            cli_cpu.append(CPU[-1])
+            naive_s.append(timed([sys.executable, str(naive_py), str(clip)], env))
+            naive_cpu.append(CPU[-1])
+            print(
+                f"  {clip.name} #{r}: cli {cli_s[-1]:.2f} s, naive {naive_s[-1]:.2f} s", flush=True
+            )
+        secs = duration(clip)
+        rows.append(
+            {
+                "clip": clip.name,
+                "seconds": round(secs, 2),
+                "cli_s": round(min(cli_s), 3),
+                "naive_s": round(min(naive_s), 3),
+                "ratio_cli_over_naive": round(min(cli_s) / min(naive_s), 3),
+                "cli_x_realtime": round(secs / min(cli_s), 2),
+                "naive_x_realtime": round(secs / min(naive_s), 2),
+                "cli_cpu_s": round(min(cli_cpu), 2),
+                "naive_cpu_s": round(min(naive_cpu), 2),
+                "all_cli_s": [round(t, 2) for t in cli_s],
+                "all_naive_s": [round(t, 2) for t in naive_s],
+            }
+        )
+    return rows
+
+
+def batch(n: int, tmp: Path) -> dict[str, object]:
+    """`predict DIR --out-dir` over n wild clips vs n sequential single-clip runs."""
+    folder = tmp / "batch"
+    folder.mkdir()
+    clips = sorted(WILD.glob("*.mp4"))[:n]
+    for clip in clips:
+        os.symlink(clip, folder / clip.name)
+    t_batch = timed(
+        [*cli_cmd(folder, tmp / "x"), "--out-dir", str(tmp / "batch_out")],
+        _env(tempfile.mkdtemp(dir=tmp)),
+    )
+    cpu_batch = CPU[-1]
+    print(f"  batch of {len(clips)}: {t_batch:.1f} s", flush=True)
+    t_seq = cpu_seq = 0.0
+    for clip in clips:
+        out = tmp / "seq.json"
+        t_seq += timed([*cli_cmd(clip, out), "--json", str(out)], _env(tempfile.mkdtemp(dir=tmp)))
+        cpu_seq += CPU[-1]
+    print(f"  {len(clips)} sequential runs: {t_seq:.1f} s", flush=True)
+    video_s = sum(duration(c) for c in clips)
+    return {
+        "clips": len(clips),
+        "video_s": round(video_s, 1),
+        "batch_s": round(t_batch, 2),
+        "sequential_s": round(t_seq, 2),
+        "throughput_ratio": round(t_seq / t_batch, 2),
+        "batch_cpu_s": round(cpu_batch, 1),
+        "sequential_cpu_s": round(cpu_seq, 1),
+        "batch_x_realtime": round(video_s / t_batch, 2),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--video", type=Path, help="clip to time (default: make a 10 s 720p one)")
-    parser.add_argument("--fps", type=float, default=10.0)
-    parser.add_argument("--repeats", type=int, default=2, help="best of N for each measurement")
-    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--clips", type=Path, default=Path(tempfile.gettempdir()) / "mm-bench")
+    parser.add_argument("--repeats", type=int, default=3, help="best of N per clip")
+    parser.add_argument("--batch", type=int, default=20, help="clips in the batch (0: skip)")
+    parser.add_argument("--skip-long", action="store_true", help="leave out the 60 s clip")
+    parser.add_argument("--skip-short", action="store_true", help="leave out the 8 s clips")
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        video, desc = args.video, "given"
-        if video is None:
-            video = Path(tmp) / "bench_720p.mp4"
-            desc = make_clip(video)
-        from musclemap.data.video_io import probe
-
-        info = probe(video)
-        pose_s, e2e_s, pose_cpu, e2e_cpu, coverage, frames = [], [], [], [], 0.0, 0
-        decode_s = min(decode_only(video, args.fps) for _ in range(args.repeats))
-        for _ in range(args.repeats):  # interleaved, so load changes hit both alike
-            t, c, frames = decode_and_pose(video, args.fps)
-            pose_s.append(t)
-            pose_cpu.append(c)
-            t, c, coverage = end_to_end(video, args.fps)
-            e2e_s.append(t)
-            e2e_cpu.append(c)
-    result = {
-        "video": desc,
-        "width": info.width,
-        "height": info.height,
-        "duration_s": round(info.duration_s, 2),
-        "sampled_frames": frames,
-        "fps": args.fps,
-        "pose_coverage": round(coverage, 3),
-        "decode_s": round(decode_s, 3),
-        "decode_pose_s": round(min(pose_s), 3),
-        "end_to_end_s": round(min(e2e_s), 3),
-        "decode_pose_cpu_s": round(min(pose_cpu), 3),
-        "end_to_end_cpu_s": round(min(e2e_cpu), 3),
-        "overhead": round(min(e2e_s) / min(pose_s) - 1.0, 3),
-        "x_realtime": round(info.duration_s / min(e2e_s), 2),
-        "all_decode_pose_s": [round(t, 3) for t in pose_s],
-        "all_end_to_end_s": [round(t, 3) for t in e2e_s],
+    if not WILD.is_dir():
+        raise SystemExit(f"needs the wild clips at {WILD}")
+    sys.path.insert(0, str(REPO / "src"))
+    shorts, long = make_clips(args.clips)
+    result: dict[str, object] = {
         "cpu": platform.processor() or platform.machine(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "cores": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "repeats": args.repeats,
     }
+    tmp = Path(tempfile.mkdtemp(prefix="mm-bench-"))
+    try:
+        with LoadSampler() as load:
+            if not args.skip_short:
+                print("8 s 720p clips (cli vs naive, interleaved):", flush=True)
+                result["short"] = compare(shorts, args.repeats, tmp)
+            if not args.skip_long:
+                print("60 s 720p clip:", flush=True)
+                result["long"] = compare([long], args.repeats, tmp)[0]
+            if args.batch:
+                print(f"batch of {args.batch} wild clips:", flush=True)
+                result["batch"] = batch(args.batch, tmp)
+        result["load_average_1min"] = load.summary()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    short = result.get("short")
+    if isinstance(short, list):
+        result["short_ratio_worst"] = max(r["ratio_cli_over_naive"] for r in short)
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

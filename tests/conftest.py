@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,3 +86,34 @@ def make_video(tmp_path: Path) -> Callable[..., Path]:
         return write_video(tmp_path / name, frames, fps=fps)
 
     return _make
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    """36 clips of 12 activities, two of six groups each, no splits yet (m.csv in tmp_path)."""
+    rng = np.random.default_rng(0)
+    lines = ["clip,activity,split,labels"]
+    groups = ["chest", "triceps", "quadriceps", "gluteus", "calves", "biceps"]
+    for a in range(12):
+        for c in range(3):
+            labels = ";".join(rng.choice(groups, size=2, replace=False))
+            lines.append(f"clips/act{a}_{c}.mp4,act{a},,{labels}")
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path / "m.csv"
+
+
+def _run_cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The real console entry point (its one-line errors and exit codes) in a subprocess."""
+    return _run_cli

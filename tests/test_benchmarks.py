@@ -22,8 +22,8 @@ from musclemap.data.benchmarks import (
 )
 from musclemap.data.importers import import_release
 from musclemap.data.manifest import read_manifest
+from musclemap.data.predictions import write_predictions
 from musclemap.errors import DatasetError
-from musclemap.metrics import write_predictions
 
 runner = CliRunner()
 

@@ -132,3 +132,190 @@ def test_user_errors_are_one_line(
     assert run(argv, monkeypatch) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and err[0].startswith("error:")
+
+
+# -- issue 12: every option and output path checked before any work ------------------------------
+
+
+@pytest.fixture
+def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if a model is loaded or a video decoded: checks must come first."""
+    from musclemap import predictor as predict_module
+    from musclemap.pose import base
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("work started before the inputs were checked")
+
+    monkeypatch.setattr(predict_module.Predictor, "default", boom)
+    monkeypatch.setattr(predict_module.Predictor, "from_checkpoint", boom)
+    monkeypatch.setattr(base, "extract_poses", boom)
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--fps", "0"),
+        ("--fps", "-1"),
+        ("--fps", "nan"),
+        ("--fps", "inf"),
+        ("--fps", "1000"),
+        ("--threshold", "2"),
+        ("--threshold", "-1"),
+        ("--threshold", "nan"),
+        ("--top-k", "0"),
+        ("--top-k", "-3"),
+        ("--workers", "-1"),
+    ],
+)
+def test_options_out_of_range_are_usage_errors(
+    option: str,
+    value: str,
+    make_video: Callable[..., Path],
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    video = make_video()
+    assert run(["predict", str(video), option, value], monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert f"Invalid value for '{option}'" in err and "Traceback" not in err
+
+
+def test_demo_seconds_out_of_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(["demo", "--seconds", "nan"], monkeypatch) == 2
+    assert run(["demo", "--seconds", "-2"], monkeypatch) == 2
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--json", "{file}/r.json"], "is a file, not a folder"),
+        (["--json", "/proc/r.json"], "cannot write there"),
+        (["--body-map", "/proc/musclemap/m.svg"], "cannot write there"),
+        (["--json", "{dir}"], "is a folder, expected a file name"),
+        (["--body-map", "{dir}/m.jpg"], "expected .svg or .png"),
+        (["--timeline", "{dir}/t.svg"], "expected .png"),
+        (["--overlay", "{dir}/o.avi"], "expected .mp4"),
+        (["--json", "{dir}/same.png", "--timeline", "{dir}/same.png"], "both write"),
+        (["--out-dir", "{file}"], "is a file, expected a folder"),
+        (["--out-dir", "/proc/musclemap-out"], "cannot write there"),
+    ],
+)
+def test_output_paths_are_checked_before_any_work(
+    extra: list[str],
+    message: str,
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    video = make_video()
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    args = [a.format(file=a_file, dir=tmp_path) for a in extra]
+    assert run(["predict", str(video), *args], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
+
+
+def test_missing_video_is_reported_before_the_model_loads(
+    tmp_path: Path, no_work: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    assert run(["predict", str(tmp_path / "nope.mp4")], monkeypatch) == 1
+    assert "nope.mp4: file not found" in capsys.readouterr().err
+
+
+def test_unwritable_pose_cache_warns_and_goes_on(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from musclemap import predictor as predict_module
+    from test_predictor import ScriptedEstimator
+
+    original = predict_module.Predictor.__init__
+
+    def init(self, model, meta, **kw):  # noqa: ANN001, ANN202
+        original(self, model, meta, **{**kw, "estimator": ScriptedEstimator()})
+
+    monkeypatch.setattr(predict_module.Predictor, "__init__", init)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    monkeypatch.setenv("MUSCLEMAP_CACHE", str(a_file / "cache"))
+    video = make_video("squat.mp4", num_frames=40)
+    out = tmp_path / "r.json"
+    assert run(["predict", str(video), "--json", str(out), "--workers", "1"], monkeypatch) == 0
+    err = capsys.readouterr().err
+    assert "warning: pose cache" in err and "going on without the pose cache" in err
+    assert json.loads(out.read_text())["muscles"]
+    assert a_file.read_text() == "x"
+
+
+def test_fps_defaults_to_the_models_rate_and_another_is_noted(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from musclemap.predictor import Predictor
+
+    trained = Predictor.default().fps
+    video = make_video("squat.mp4", num_frames=40)
+    base = ["predict", str(video), "--workers", "1", "--json"]
+    assert run([*base, str(tmp_path / "a.json")], monkeypatch) == 0
+    assert run([*base, str(tmp_path / "b.json"), "--fps", "5"], monkeypatch) == 0
+    a = json.loads((tmp_path / "a.json").read_text())
+    b = json.loads((tmp_path / "b.json").read_text())
+    assert not any("fps" in n for n in a["notes"])
+    assert any("sampled at 5 fps" in n and f"{trained:g} fps" in n for n in b["notes"])
+
+
+def test_batch_name_collisions_never_replace_a_result(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for folder, frames in (("a", 30), ("b", 40)):
+        (tmp_path / folder).mkdir()
+        make_video(f"{folder}.mp4", num_frames=frames).rename(tmp_path / folder / "x.mp4")
+    a, b = tmp_path / "a" / "x.mp4", tmp_path / "b" / "x.mp4"
+    out = tmp_path / "out"
+    argv = ["predict", str(a), str(b), str(a), "--out-dir", str(out), "--workers", "1"]
+    assert run(argv, monkeypatch) == 0
+    err = capsys.readouterr().err
+    results = sorted(out.glob("*.json"))
+    assert len(results) == 2 and all(p.name.startswith("x-") for p in results)
+    videos = {json.loads(p.read_text())["video"] for p in results}
+    assert videos == {str(a), str(b)}
+    assert "given twice; predicted once" in err and err.count("another video has the name") == 2
+    rows = list(csv.reader((out / "summary.csv").open()))
+    assert [r[0] for r in rows[1:]] == [str(a), str(b)]
+    # Deterministic: the same run names the files the same way.
+    assert run(argv, monkeypatch) == 0
+    assert sorted(out.glob("*.json")) == results
+
+
+def test_batch_on_the_pose_workers_reports_each_video(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Real MediaPipe in two worker processes, one video each: a gradient has no person, a
+    # broken file is no video; each gets its own line and the exit code says so.
+    pytest.importorskip("mediapipe")
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        make_video(name, num_frames=20).rename(folder / name)
+    (folder / "c.mp4").write_bytes(b"\x00" * 100)
+    out = tmp_path / "out"
+    code = run(["predict", str(folder), "--out-dir", str(out), "--workers", "2"], monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 1 and "3 of 3 videos failed" in err and "Traceback" not in err
+    assert err.count("no person detected") == 2 and "c.mp4" in err
+    assert not (out / "summary.csv").exists()

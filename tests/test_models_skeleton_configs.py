@@ -35,15 +35,28 @@ def test_config_binds_to_model(path: Path) -> None:
     assert cfg.data.synthetic == path.stem.endswith("_smoke")
 
 
+def _table_of_written_predictions(cfg, run_dir: Path) -> dict:
+    """The known/new table recomputed from the run's predictions.csv on its config's rows."""
+    from musclemap.data.datasets import load_rows
+    from musclemap.data.predictions import read_predictions
+    from musclemap.data.tables import split_table
+
+    preds = read_predictions(run_dir / "predictions.csv")
+    return split_table([r for r in load_rows(cfg) if r.clip_id in preds], preds)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SMOKE, ids=[p.stem for p in SMOKE])
 def test_smoke_config_trains(path: Path, tmp_path: Path) -> None:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
+    cfg = load_config(path, [f"train.out_dir={tmp_path}"])
     try:
-        run_dir = run_task(load_config(path, [f"train.out_dir={tmp_path}"]))
+        run_dir = run_task(cfg)
     finally:
         torch.set_num_threads(before)
     results = json.loads((run_dir / "results.json").read_text())
     assert results["model"] == load_config(path).model.name
-    assert 0.0 <= results["test_mean"] <= 1.0
+    assert results["test_mean"] is not None
+    table = _table_of_written_predictions(cfg, run_dir)
+    assert {k: results[k] for k in table} == pytest.approx(table, abs=1e-4)

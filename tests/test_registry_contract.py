@@ -5,7 +5,7 @@ fusion modes on tiny backbones, see TINY), runs forward on a small input to fini
 `(2, num_classes)` logits, gives every parameter a gradient, `reset_classifier` changes the output
 width, and its parameter count equals the reference implementation's where a reference count
 exists. A model registered without an input rule below fails here, so none escapes the
-contract. Names starting with "_" are test-only registrations (tests/test_registry.py).
+contract. Names starting with "_" are test-only registrations (tests/test_models_registry.py).
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from musclemap.cli import app
 from musclemap.data.manifest import dedupe_rows, parse_manifest, read_manifest
+from musclemap.data.predictions import read_predictions, write_predictions
 from musclemap.data.validate import validate_manifest
 from musclemap.errors import DatasetError
-from musclemap.metrics import read_predictions, write_predictions
 from musclemap.taxonomy import GROUP_IDS
 from musclemap.textfile import format_lines
 

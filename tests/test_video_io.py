@@ -190,3 +190,42 @@ def test_max_side_downscales_keeping_aspect(tmp_path: Path) -> None:
     assert [f.shape for f in frames] == [(32, 24, 3)] * 3  # rotated to portrait, then fit
     assert int(round(frames[2].mean() / 5)) == 2
     assert next(iter(iter_frames(path, max_side=100)))[1].shape == (64, 48, 3)  # no upscaling
+
+
+@pytest.mark.parametrize("gop", [0, 4])
+@pytest.mark.parametrize("fps", [10.0, 4.0, 25.0])
+def test_iter_frames_segments_equal_the_whole_stream(tmp_path: Path, gop: int, fps: float) -> None:
+    # Segments [a, b) decoded after a seek give exactly the frames of the whole stream, with a
+    # keyframe every 4 frames (a real seek) and with one keyframe only (decoded from the start).
+    path = _encode(tmp_path / "v.mp4", _levels(40), gop=gop)
+    whole = list(iter_frames(path, fps=fps))
+    origin = probe(path).start_s
+    assert origin is not None
+    bounds = [0, 7, 8, 19, len(whole)]
+    parts: list[tuple[float, np.ndarray]] = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        stop = None if b == len(whole) else b
+        parts += list(iter_frames(path, fps=fps, start=a, stop=stop, origin_s=origin, threads=1))
+    assert [t for t, _ in parts] == [t for t, _ in whole]
+    assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(parts, whole, strict=True))
+
+
+def test_iter_frames_segment_past_the_end_is_empty(tmp_path: Path) -> None:
+    path = _encode(tmp_path / "v.mp4", _levels(20), gop=4)
+    assert list(iter_frames(path, fps=10.0, start=50, origin_s=probe(path).start_s)) == []
+
+
+def test_iter_frames_segment_needs_the_origin(tmp_path: Path) -> None:
+    path = _encode(tmp_path / "v.mp4", _levels(10))
+    with pytest.raises(ValueError, match="origin_s"):
+        next(iter_frames(path, fps=10.0, start=3))
+
+
+def test_iter_frames_segments_of_a_variable_rate_video(tmp_path: Path) -> None:
+    times_ms = [0, 30, 60, 90, 400, 410, 420, 900, 1000, 1500, 2000, 2050, 2600, 3000]
+    path = _encode(tmp_path / "vfr.mp4", _levels(len(times_ms)), times_ms=times_ms, gop=3)
+    whole = [t for t, _ in iter_frames(path, fps=4.0)]
+    origin = probe(path).start_s
+    parts = [t for t, _ in iter_frames(path, fps=4.0, stop=5)]
+    parts += [t for t, _ in iter_frames(path, fps=4.0, start=5, origin_s=origin)]
+    assert parts == whole and len(whole) == 13

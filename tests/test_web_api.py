@@ -262,9 +262,7 @@ def test_serve_command_help() -> None:
 
 @pytest.mark.slow
 def test_real_predictor_on_a_real_clip(wild_dir: Path, tmp_path: Path) -> None:
-    pytest.importorskip("musclemap.predictor", reason="the Predictor is absent")
     pytest.importorskip("mediapipe", reason="pose estimation needs the [pose] extra")
-    pytest.importorskip("musclemap.viz.timeline", reason="the timeline renderer is absent")
     clip = sorted((wild_dir / "clips").glob("*squat*.mp4"))[0]
     app = create_app(ServerSettings(data_dir=tmp_path))
     with TestClient(app, base_url="http://localhost") as real:

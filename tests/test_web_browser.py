@@ -83,7 +83,6 @@ class WavePredict:
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     uvicorn = pytest.importorskip("uvicorn")
-    pytest.importorskip("musclemap.viz.timeline")
     from musclemap.web.app import ServerSettings, create_app
 
     settings = ServerSettings(data_dir=tmp_path_factory.mktemp("web") / "data", workers=1)

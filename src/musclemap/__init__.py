@@ -1,8 +1,107 @@
-"""musclemap: video-based Activated Muscle Group Estimation (AMGE)."""
+"""musclemap: video-based Activated Muscle Group Estimation (AMGE).
 
+For applications::
+
+    import musclemap
+
+    pred = musclemap.predict("clip.mp4")            # -> musclemap.Prediction
+    pred.active, pred.muscles, pred.timeline, pred.to_dict()
+
+    predictor = musclemap.Predictor.default()       # reuse for many clips
+    for path in paths:
+        print(predictor.predict(path).active)
+
+`import musclemap` stays cheap: `Predictor` and `Prediction` are imported on first use, and
+nothing imports torch or MediaPipe before a video is predicted.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from musclemap.predictor import Prediction, Predictor
 
 try:
     __version__ = version("musclemap")
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0"
+
+__all__ = ["Prediction", "Predictor", "__version__", "predict"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Predictor", "Prediction"):
+        from musclemap import predictor
+
+        return getattr(predictor, name)
+    raise AttributeError(f"module 'musclemap' has no attribute {name!r}")
+
+
+@lru_cache(maxsize=4)
+def _predictor(
+    checkpoint: str | None, device: str, use_cache: bool, cache_dir: str | None
+) -> Predictor:
+    from musclemap.predictor import Predictor
+
+    kwargs: dict[str, Any] = {"device": device, "use_cache": use_cache, "cache_dir": cache_dir}
+    if checkpoint is None:
+        return Predictor.default(**kwargs)
+    return Predictor.from_checkpoint(checkpoint, **kwargs)
+
+
+def predict(
+    video: str | Path,
+    *,
+    fps: float | None = None,
+    threshold: float | None = None,
+    checkpoint: str | Path | None = None,
+    device: str = "cpu",
+    workers: int | None = None,
+    use_cache: bool = True,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> Prediction:
+    """Which of the 20 muscle groups work in `video`, how strongly and when.
+
+    The same path as `musclemap predict`: pose on every core, the packaged model (or
+    `checkpoint`), loaded once per process and kept for the next call.
+
+    Args:
+        video: Video file.
+        fps: Pose sampling rate in (0, 60]; default the model's training rate (another rate
+            is noted in `Prediction.notes`).
+        threshold: Probability in [0, 1] above which a group is active (default: the model's).
+        checkpoint: Trained weights (run folder or `.safetensors`); default the packaged ones.
+        device: torch device, for a torch model.
+        workers: Pose processes (None: one per core; 1: this process only).
+        use_cache: Reuse and store poses in the pose cache.
+        cache_dir: Pose cache folder (default `$MUSCLEMAP_CACHE/poses` or
+            `~/.cache/musclemap/poses`).
+        progress: Called as `progress(fraction, message)`.
+
+    Raises:
+        ValueError: `fps` or `threshold` out of range.
+        musclemap.errors.MusclemapError: Bad video (`VideoError`), no person (`NoPersonError`),
+            bad checkpoint (`ConfigError`); the message is one line for the user.
+    """
+    if fps is not None and not (math.isfinite(fps) and 0 < fps <= 60):
+        raise ValueError(f"fps must be in (0, 60], got {fps}")
+    if threshold is not None and not (math.isfinite(threshold) and 0 <= threshold <= 1):
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    predictor = _predictor(
+        None if checkpoint is None else str(checkpoint),
+        device,
+        use_cache,
+        None if cache_dir is None else str(cache_dir),
+    )
+    pred = predictor.predict(video, fps=fps, workers=workers, progress=progress)
+    if threshold is not None:
+        pred.threshold = float(threshold)  # the kept predictor's own threshold stays as it is
+    return pred

@@ -290,30 +290,42 @@ class Predictor:
         return {"name": str(self.meta["name"]), "version": str(self.meta.get("version", ""))}
 
     def predict(
-        self, video_path: str | Path, *, fps: float | None = None, progress: Progress | None = None
+        self,
+        video_path: str | Path,
+        *,
+        fps: float | None = None,
+        progress: Progress | None = None,
+        workers: int | None = None,
     ) -> Prediction:
         """Poses of `video_path` (cached) -> Prediction.
+
+        Args:
+            fps: Pose sampling rate; default the model's own (`self.fps`). Another rate is
+                allowed and noted in `Prediction.notes`.
+            workers: Pose processes (None: one per core; 1: this process only).
 
         Raises:
             VideoError: Missing, unreadable, empty or too short video.
             NoPersonError: No person (or too little of one) in the sampled frames.
         """
         from musclemap.pose import quality
-        from musclemap.pose.base import extract_poses
+        from musclemap.pose.base import extract_poses, fps_note
 
         video_path = Path(video_path)
         if not video_path.is_file():
             raise VideoError(f"{video_path}: file not found")
         quality.check_video(video_path)  # too small to pose: refused before the work
+        rate = self.fps if fps is None else float(fps)
 
         def extract(estimator: PoseEstimator | None) -> PoseSequence:
             return extract_poses(
                 video_path,
-                fps=fps or self.fps,
+                fps=rate,
                 cache_dir=self.cache_dir,
                 progress=progress,
                 use_cache=self.use_cache,
                 estimator=estimator,
+                workers=workers,
             )
 
         seq, checks = quality.assess_video(
@@ -322,6 +334,9 @@ class Predictor:
         prediction = self.predict_poses(seq, video=str(video_path))
         prediction.quality = checks
         prediction.notes += quality.quality_notes(checks)
+        note = fps_note(rate, self.fps)
+        if note:
+            prediction.notes.append(note)
         return prediction
 
     def predict_poses(self, seq: PoseSequence, *, video: str = "") -> Prediction:

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from musclemap.cli.app import data_app
+from musclemap.cli.predict import fps_option
 from musclemap.errors import DatasetError, MusclemapError
 
 
@@ -159,13 +160,17 @@ def _run(tasks: list[_Task], workers: int, console: Any) -> list[_Result]:
 def poses(
     manifest: Path = typer.Argument(..., help="Manifest CSV of the clips."),
     out: Path = typer.Option(..., "--out", help="Folder for <clip stem>.npz and manifest.csv."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Processes, one estimator each."),
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Processes, one estimator each (0: one per core)."
+    ),
     shard: str = typer.Option(
         "",
         "--shard",
         help="i/n: only every n-th clip from the i-th (0-based), for cluster job arrays.",
     ),
-    fps: float = typer.Option(10.0, "--fps", min=0.1, help="Pose sampling rate."),
+    fps: float = typer.Option(
+        10.0, "--fps", help="Pose sampling rate, in (0, 60].", callback=fps_option
+    ),
 ) -> None:
     """Extract MediaPipe poses for every clip of MANIFEST into OUT (resumable).
 
@@ -191,7 +196,11 @@ def poses(
     names = pose_file_names([r.clip for r in rows])
     chosen = list(range(index, len(rows), count))
     tasks = [_Task(str(rows[i].clip), str(out / names[i]), fps) for i in chosen]
-    results = _run(tasks, workers, console)
+    if workers == 0:
+        from musclemap.pose.parallel import cpu_budget
+
+        workers = cpu_budget()
+    results = _run(tasks, min(workers, max(len(tasks), 1)), console)
 
     coverage = {r.out: r.coverage for r in results if r.ok}
     for row, name in zip(rows, names, strict=True):

@@ -1,8 +1,18 @@
-"""`musclemap predict VIDEO...` (the main job) and `musclemap demo` (the same output, no video)."""
+"""`musclemap predict VIDEO...` (the main job) and `musclemap demo` (the same output, no video).
+
+Start-up stays cheap: nothing here imports torch, MediaPipe (only pose worker processes do) or
+matplotlib (only when a picture is asked). Every option and output path is checked before any
+video is decoded or model loaded; exit codes: 0 done, 1 bad input (one line on stderr), 2 usage
+(an option out of range, from click).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +24,8 @@ from musclemap.cli.app import app
 from musclemap.errors import MusclemapError, VideoError
 
 if TYPE_CHECKING:
+    from musclemap.pose.base import PoseSequence
+    from musclemap.pose.parallel import PosePool
     from musclemap.predictor import Prediction, Predictor
 
 console = Console()
@@ -75,6 +87,147 @@ def _picture_path(
     return out_dir / f"{stem}_{kind}{suffix}"
 
 
+# -- up-front checks ---------------------------------------------------------------------------
+
+MAX_FPS = 60.0
+# Suffixes each picture option accepts (the renderer picks the format from it).
+PICTURE_SUFFIXES = {"body_map": (".svg", ".png"), "timeline": (".png",), "overlay": (".mp4",)}
+
+
+def fps_option(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and 0 < value <= MAX_FPS):
+        raise typer.BadParameter(f"must be a number in (0, {MAX_FPS:g}], got {value:g}")
+    return value
+
+
+def _threshold_option(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise typer.BadParameter(f"must be a probability in [0, 1], got {value:g}")
+    return value
+
+
+def _seconds_option(value: float) -> float:
+    if not (math.isfinite(value) and 0 < value <= 600):
+        raise typer.BadParameter(f"must be in (0, 600] seconds, got {value:g}")
+    return value
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_writable(path: Path, what: str, *, folder: bool = False) -> None:
+    """Raise `MusclemapError` unless `path` (a file, or a folder with `folder`) can be created
+    and written: checked by creating and removing a file in the nearest existing folder, which
+    catches read-only folders, a path under a file, and /proc or /sys."""
+    try:
+        if path.is_dir() and not folder:
+            raise MusclemapError(f"{what} {path}: is a folder, expected a file name")
+        if path.exists() and folder and not path.is_dir():
+            raise MusclemapError(f"{what} {path}: is a file, expected a folder")
+        if path.is_file() and not os.access(path, os.W_OK):
+            raise MusclemapError(f"{what} {path}: file is not writable")
+        base = _nearest_existing(path if folder else path.parent)
+        if not base.is_dir():
+            raise MusclemapError(f"{what} {path}: {base} is a file, not a folder")
+        fd, probe = tempfile.mkstemp(dir=base, prefix=".musclemap-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise MusclemapError(f"{what} {path}: cannot write there ({reason})") from None
+
+
+def _check_suffix(path: Path | None, kind: str, option: str, batch: bool) -> None:
+    if path is None:
+        return
+    allowed = PICTURE_SUFFIXES[kind]
+    # Batch mode also takes the bare format name ("svg", "png", "mp4").
+    suffix = path.suffix.lower() or (f".{path.name.lower()}" if batch else "")
+    if suffix not in allowed:
+        raise MusclemapError(f"{option} {path}: expected {' or '.join(allowed)}")
+
+
+def check_outputs(
+    *,
+    json_path: Path | None,
+    pictures: dict[str, Path | None],
+    out_dir: Path | None,
+) -> None:
+    """Every output option checked before any work (one line for the first problem)."""
+    batch = out_dir is not None
+    for kind, path in pictures.items():
+        _check_suffix(path, kind, f"--{kind.replace('_', '-')}", batch)
+    if out_dir is not None:
+        check_writable(out_dir, "--out-dir", folder=True)
+        return
+    targets = [("--json", json_path)] + [
+        (f"--{k.replace('_', '-')}", p) for k, p in pictures.items()
+    ]
+    seen: dict[Path, str] = {}
+    for option, path in targets:
+        if path is None:
+            continue
+        key = path.absolute()
+        if key in seen:
+            raise MusclemapError(f"{option} and {seen[key]} both write {path}")
+        seen[key] = option
+        check_writable(path, option)
+
+
+def usable_cache(use_cache: bool) -> bool:
+    """The pose cache is optional: when its folder cannot be written, warn and go on without."""
+    if not use_cache:
+        return False
+    from musclemap.pose.cache import default_cache_dir
+
+    folder = default_cache_dir()
+    try:
+        check_writable(folder, "pose cache", folder=True)
+    except MusclemapError as err:
+        err_console.print(f"warning: {err}; going on without the pose cache", markup=False)
+        return False
+    return True
+
+
+def output_stems(paths: list[Path]) -> tuple[list[str], list[str]]:
+    """Output names per video in batch mode: the file stem, made unique where two videos share
+    it (case-insensitively: a/x.mp4 and b/X.mov) by a short hash of the path, so that no
+    result replaces another. Returns the stems and a message per renamed video."""
+    from collections import Counter
+
+    counts = Counter(p.stem.casefold() for p in paths)
+    stems, renamed = [], []
+    for p in paths:
+        if counts[p.stem.casefold()] == 1:
+            stems.append(p.stem)
+            continue
+        tag = hashlib.sha1(str(p.absolute()).encode()).hexdigest()[:8]
+        stems.append(f"{p.stem}-{tag}")
+        renamed.append(f"{p}: another video has the name {p.stem!r}; writing {p.stem}-{tag}.*")
+    return stems, renamed
+
+
+def unique_videos(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """The same file named twice is predicted once (and said so)."""
+    seen: set[Path] = set()
+    out, dropped = [], []
+    for p in paths:
+        key = p.resolve()
+        if key in seen:
+            dropped.append(f"{p}: given twice; predicted once")
+            continue
+        seen.add(key)
+        out.append(p)
+    return out, dropped
+
+
+# -- outputs -----------------------------------------------------------------------------------
+
+
 def write_outputs(
     pred: Prediction,
     *,
@@ -110,14 +263,21 @@ def write_outputs(
 
 
 def _load_predictor(ckpt: Path | None, device: str, use_cache: bool) -> Predictor:
-    import torch
-
     from musclemap.predictor import Predictor
 
-    torch.set_num_threads(1)  # the model is tiny; pose estimation owns the cores
     if ckpt is not None:
         return Predictor.from_checkpoint(ckpt, device=device, use_cache=use_cache)
     return Predictor.default(device=device, use_cache=use_cache)
+
+
+def _start_pool(workers: int) -> PosePool | None:
+    """The pose worker processes, started before anything else so that their MediaPipe import
+    and graph start overlap the model load and the video probe (and before the progress bar's
+    thread, so that they can be forked)."""
+    from musclemap.pose.parallel import cpu_budget, shared_pool
+
+    n = workers or cpu_budget()
+    return shared_pool(n) if n > 1 else None
 
 
 @app.command()
@@ -136,16 +296,30 @@ def predict(
     out_dir: Annotated[
         Path | None, typer.Option(help="Batch: OUT/<stem>.json (+ pictures) and summary.csv.")
     ] = None,
-    fps: Annotated[float, typer.Option(help="Frames per second sampled for pose.")] = 10.0,
-    threshold: Annotated[
-        float | None, typer.Option(help="Active above this probability (default: the model's).")
+    fps: Annotated[
+        float | None,
+        typer.Option(
+            help="Frames per second sampled for pose (default: the rate the model was trained "
+            "at; another rate is noted in the output). At most 60.",
+            callback=fps_option,
+        ),
     ] = None,
-    top_k: Annotated[int, typer.Option(help="Rows of the table.")] = 20,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Active above this probability in [0, 1] (default: the model's).",
+            callback=_threshold_option,
+        ),
+    ] = None,
+    top_k: Annotated[int, typer.Option(min=1, help="Rows of the table.")] = 20,
     ckpt: Annotated[
         Path | None, typer.Option(help="Trained weights (run folder or .safetensors).")
     ] = None,
-    device: Annotated[str, typer.Option(help="torch device for the model.")] = "cpu",
+    device: Annotated[str, typer.Option(help="torch device for a torch model.")] = "cpu",
     cache: Annotated[bool, typer.Option(help="Reuse cached poses of a video.")] = True,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Pose processes (0: one per core; 1: no extra process).")
+    ] = 0,
 ) -> None:
     """Which of the 20 muscle groups work in a video, how strongly and when."""
     paths = expand_videos(videos)
@@ -154,11 +328,19 @@ def predict(
         raise MusclemapError("several videos need --out-dir OUT")
     if batch and json_path is not None:
         raise MusclemapError("--json is for one video; with --out-dir each video gets its JSON")
-    predictor = _load_predictor(ckpt, device, cache)
+    if not batch and not paths[0].is_file():
+        raise VideoError(
+            f"{paths[0]}: file not found" if not paths[0].exists() else f"{paths[0]}: not a file"
+        )
+    pictures = {"body_map": body_map, "timeline": timeline, "overlay": overlay}
+    check_outputs(json_path=json_path, pictures=pictures, out_dir=out_dir)
+    use_cache = usable_cache(cache)
+    pool = _start_pool(workers)
+    predictor = _load_predictor(ckpt, device, use_cache)
     if threshold is not None:
         predictor.threshold = threshold
     if not batch:
-        pred = _run_one(predictor, paths[0], fps)
+        pred = _run_one(predictor, paths[0], fps, workers)
         print_prediction(pred, top_k=top_k)
         write_outputs(
             pred,
@@ -170,37 +352,94 @@ def predict(
         )
         return
     assert out_dir is not None
+    paths, dropped = unique_videos(paths)
+    stems, renamed = output_stems(paths)
+    for line in dropped + renamed:
+        err_console.print(f"note: {line}", markup=False, soft_wrap=True)
     failed = _run_batch(
         predictor,
         paths,
+        stems,
         out_dir,
         fps=fps,
         top_k=top_k,
-        pictures={"body_map": body_map, "timeline": timeline, "overlay": overlay},
+        pictures=pictures,
+        pool=pool if predictor.estimator is None else None,
     )
     if failed:
         err_console.print(f"{failed} of {len(paths)} videos failed")
         raise typer.Exit(1)
 
 
-def _run_one(predictor: Predictor, path: Path, fps: float) -> Prediction:
+def _run_one(predictor: Predictor, path: Path, fps: float | None, workers: int) -> Prediction:
     from rich.progress import Progress
 
     with Progress(transient=True, console=err_console) as bar:
         task = bar.add_task(path.name, total=1.0)
         return predictor.predict(
-            path, fps=fps, progress=lambda f, msg: bar.update(task, completed=f, description=msg)
+            path,
+            fps=fps,
+            workers=workers or None,
+            progress=lambda f, msg: bar.update(task, completed=f, description=msg),
         )
+
+
+def _batch_results(
+    predictor: Predictor, paths: list[Path], fps: float, pool: PosePool | None
+) -> Any:
+    """(index, Prediction or MusclemapError) per video, as they finish: on the pool's workers
+    (one video per core), else one by one in this process."""
+    from musclemap.pose.base import DEFAULT_MAX_SIDE
+
+    if pool is None or len(paths) < pool.workers:
+        # Fewer videos than cores: each is split over the cores instead.
+        for i, path in enumerate(paths):
+            try:
+                yield i, predictor.predict(path, fps=fps, workers=pool.workers if pool else 1)
+            except MusclemapError as err:
+                yield i, err
+        return
+    stream = pool.map_videos(
+        paths,
+        fps=fps,
+        max_side=DEFAULT_MAX_SIDE,
+        cache_dir=predictor.cache_dir,
+        use_cache=predictor.use_cache,
+    )
+    for i, result in stream:
+        if isinstance(result, BaseException):
+            if not isinstance(result, MusclemapError):
+                result = MusclemapError(f"{paths[i]}: {type(result).__name__}: {result}")
+            yield i, result
+            continue
+        try:
+            yield i, _score(predictor, paths[i], result, fps)
+        except MusclemapError as err:
+            yield i, err
+
+
+def _score(predictor: Predictor, path: Path, seq: PoseSequence, fps: float) -> Prediction:
+    """What `Predictor.predict` does after the pose extraction, for poses a worker extracted
+    (batch mode): the scores and the notes."""
+    from musclemap.pose.base import fps_note
+
+    pred = predictor.predict_poses(seq, video=str(path))
+    note = fps_note(fps, predictor.fps)
+    if note:
+        pred.notes.append(note)
+    return pred
 
 
 def _run_batch(
     predictor: Predictor,
     paths: list[Path],
+    stems: list[str],
     out_dir: Path,
     *,
-    fps: float,
+    fps: float | None,
     top_k: int,
     pictures: dict[str, Path | None],
+    pool: PosePool | None,
 ) -> int:
     """Predict every video; a failing one is reported and skipped. Returns the failure count."""
     from rich.progress import Progress
@@ -208,15 +447,18 @@ def _run_batch(
     from musclemap.metrics import write_predictions
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    ids, scores, failed = [], [], 0
+    results: dict[int, Any] = {}
+    failed = 0
+    rate = fps or predictor.fps
     with Progress(console=err_console) as bar:
         overall = bar.add_task("videos", total=len(paths))
-        for path in paths:
+        for i, result in _batch_results(predictor, paths, rate, pool):
+            path, stem = paths[i], stems[i]
             try:
-                pred = predictor.predict(path, fps=fps)
-                stem = path.stem
+                if isinstance(result, MusclemapError):
+                    raise result
                 write_outputs(
-                    pred,
+                    result,
                     json_path=out_dir / f"{stem}.json",
                     body_map=_picture_path(pictures["body_map"], out_dir, stem, "body_map", ".svg"),
                     timeline=_picture_path(pictures["timeline"], out_dir, stem, "timeline", ".png"),
@@ -228,16 +470,19 @@ def _run_batch(
                 # One unwrapped line per failure; paths may contain "[", so no markup.
                 bar.console.print(f"error: {err}", style="red", markup=False, soft_wrap=True)
             else:
-                ids.append(str(path))
-                scores.append(pred.scores_array())
-                top = ", ".join(pred.active[:top_k]) or "none active"
+                results[i] = result
+                top = ", ".join(result.active[:top_k]) or "none active"
                 bar.console.print(f"{path.name}: {top}", markup=False, soft_wrap=True)
             bar.advance(overall)
-    if ids:
+    if results:
         import numpy as np
 
-        write_predictions(out_dir / "summary.csv", ids, np.stack(scores))
-    console.print(f"wrote {len(ids)} results to {out_dir} (summary.csv)")
+        order = sorted(results)  # input order, whatever order the workers finished in
+        ids = [str(paths[i]) for i in order]
+        write_predictions(
+            out_dir / "summary.csv", ids, np.stack([results[i].scores_array() for i in order])
+        )
+    console.print(f"wrote {len(results)} results to {out_dir} (summary.csv)")
     return failed
 
 
@@ -247,13 +492,16 @@ def demo(
         "musclemap-demo"
     ),
     exercise: Annotated[str, typer.Option(help="squat, biceps_curl or shoulder_press.")] = "squat",
-    seconds: Annotated[float, typer.Option(help="Length of the generated sequence.")] = 8.0,
+    seconds: Annotated[
+        float, typer.Option(help="Length of the generated sequence.", callback=_seconds_option)
+    ] = 8.0,
 ) -> None:
     """The whole output on an input the package makes itself (no video needed)."""
     from musclemap.demo import EXERCISES, synthetic_pose_sequence
 
     if exercise not in EXERCISES:
         raise MusclemapError(f"unknown demo exercise {exercise!r}; choose {', '.join(EXERCISES)}")
+    check_writable(out_dir, "--out-dir", folder=True)
     console.print(
         f"[bold]Demo input:[/] a generated pose sequence of a person doing {exercise} "
         f"({seconds:.0f} s at 10 fps), made by musclemap itself. No video is decoded and the "

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from musclemap.data.content_hash import content_hash
 from musclemap.data.video_io import frame_timestamps, read_clip
 from musclemap.errors import VideoError
 
@@ -106,15 +107,6 @@ def compute_flow(gray: np.ndarray, *, method: str = "dis") -> np.ndarray:
     """Flow between consecutive grey frames (T, H, W) uint8 -> float32 (T - 1, H, W, 2) pixels."""
     fn = _flow_fn(method)
     return np.stack([fn(gray[i], gray[i + 1]) for i in range(len(gray) - 1)]).astype(np.float32)
-
-
-def content_hash(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of the file's bytes (so a renamed or copied video reuses its cache)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _cache_path(cache_dir: Path, video: Path, settings: FlowSettings) -> Path:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from musclemap.data.manifest import ManifestRow, Problem, parse_manifest
+from musclemap.data.video_io import probe
+from musclemap.errors import VideoError
 
 # An image-folder clip (e.g. `data import --layout free-exercise-db`) holds the photos of two key
 # positions of the movement.
@@ -31,18 +33,13 @@ class ValidationReport:
 
 
 def video_readable(path: Path) -> str | None:
-    """None when PyAV opens the file and decodes a first video frame, else the reason."""
-    import av
-
+    """None when the video decoder (`data.video_io.probe`) opens the file and decodes a first
+    frame, else the reason."""
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                return "no video stream"
-            for _ in container.decode(video=0):
-                return None
-            return "no frames"
-    except (av.error.FFmpegError, OSError, ValueError) as err:
-        return str(err).splitlines()[0][:120]
+        probe(path)
+    except VideoError as err:
+        return str(err).removeprefix(f"{path}: ")[:120]
+    return None
 
 
 def image_readable(path: Path) -> str | None:

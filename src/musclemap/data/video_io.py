@@ -38,6 +38,8 @@ class VideoInfo:
         duration_s: Duration in seconds.
         num_frames: Frame count from the container header, else duration x fps (an estimate).
         codec: Codec name, e.g. "h264".
+        start_s: Presentation time of the first frame in seconds (the origin of `iter_frames`
+            times), or None when the stream has no timestamps (then it cannot be split).
     """
 
     path: Path
@@ -48,10 +50,15 @@ class VideoInfo:
     duration_s: float
     num_frames: int
     codec: str
+    start_s: float | None = 0.0
 
 
-def _open(path: Path) -> Any:
-    """Open a container with its first video stream, or raise `VideoError`."""
+def _open(path: Path, threads: int | None = None) -> Any:
+    """Open a container with its first video stream, or raise `VideoError`.
+
+    `threads`: decoder threads (None: FFmpeg's choice, one per core); processes that decode in
+    parallel pass their share of the cores so that they do not oversubscribe them.
+    """
     import av
 
     if not path.exists():
@@ -68,6 +75,8 @@ def _open(path: Path) -> Any:
     stream = container.streams.video[0]
     # Frame-level threads decode faster on multi-core machines without changing the output.
     stream.thread_type = "AUTO"
+    if threads is not None:
+        stream.thread_count = max(int(threads), 1)
     return container
 
 
@@ -158,24 +167,40 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             duration_s=duration,
             num_frames=max(num_frames, 1),
             codec=stream.codec_context.name,
+            start_s=_frame_time(first, stream),
         )
 
 
 def iter_frames(
-    path: str | os.PathLike[str], *, fps: float | None = 10.0, max_side: int | None = None
+    path: str | os.PathLike[str],
+    *,
+    fps: float | None = 10.0,
+    max_side: int | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    origin_s: float | None = None,
+    threads: int | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Stream upright RGB frames sampled at `fps`, never holding more than two decoded frames.
 
     For each target time k / fps (k = 0, 1, ...; relative to the first frame) the frame whose
     presentation time is nearest is chosen, so variable frame rates are sampled evenly; a video
     slower than `fps` repeats frames (same returned time). Targets after the last frame are not
-    produced.
+    produced. Only the chosen frames are converted to RGB (and scaled, in the same pass).
+
+    A segment `[start, stop)` of the targets yields exactly the frames that the whole stream
+    yields for those k: the decoder seeks to a keyframe before target `start` instead of decoding
+    from the beginning (the basis of `musclemap.pose.parallel`).
 
     Args:
         path: Video file.
         fps: Sampling rate in frames per second; None yields every frame.
         max_side: Downscale frames whose longer side exceeds this (keeping the aspect ratio);
             cheaper than converting full-size frames when a consumer resizes anyway.
+        start: First target index k (needs `fps` and `origin_s` when > 0).
+        stop: Target index to stop before (None: to the end of the video).
+        origin_s: Presentation time of the video's first frame (`probe(...).start_s`).
+        threads: Decoder threads (None: FFmpeg's choice).
 
     Yields:
         `(time_s, frame)`: the chosen frame's presentation time in seconds from the first frame,
@@ -188,40 +213,84 @@ def iter_frames(
         raise ValueError(f"fps must be positive, got {fps}")
     if max_side is not None and max_side < 1:
         raise ValueError(f"max_side must be positive, got {max_side}")
+    if start < 0 or (start > 0 and (fps is None or origin_s is None)):
+        raise ValueError("a segment start > 0 needs fps and origin_s (probe(...).start_s)")
     path = Path(path)
-    with _open(path) as container:
-        stream = container.streams.video[0]
-        declared = int(stream.frames or 0)
-        count = 0
-        rotation = 0
-        start: float | None = None
-        prev: tuple[float, Any] | None = None  # (time, undecoded-to-RGB frame)
-        k = 0
-        for frame in _decode(container, path):
-            t = _frame_time(frame, stream)
-            if count == 0:
-                rotation = _rotation_of(frame, stream)
-            t = count / float(stream.average_rate or 1) if t is None else t
-            if start is None:
-                start = t
-            t -= start
-            count += 1
-            if fps is None:
-                yield t, _to_rgb(frame, rotation, max_side)
-                continue
-            # Emit every target time that this frame (or the previous one) is nearest to.
-            while k / fps <= t:
-                target = k / fps
-                if prev is not None and abs(target - prev[0]) <= abs(t - target):
-                    yield prev[0], _to_rgb(prev[1], rotation, max_side)
-                else:
-                    yield t, _to_rgb(frame, rotation, max_side)
-                k += 1
-            prev = (t, frame)
+    with _open(path, threads) as container:
+        if start > 0:
+            assert fps is not None and origin_s is not None
+            stream = container.streams.video[0]
+            # Land on a keyframe well before the first target; frames before it only become
+            # the "previous" candidate, so the choice is the same as from the beginning.
+            seek_s = max(origin_s + start / fps - _SEEK_MARGIN_S, 0.0)
+            container.seek(int(seek_s / stream.time_base), stream=stream, backward=True)
+            try:
+                yield from _sample(container, path, fps, max_side, start, stop, origin_s)
+                return
+            except _SeekMissed:
+                pass  # the container seeks imprecisely: decode from the beginning instead
+            container.seek(0, stream=stream, backward=True)
+        yield from _sample(container, path, fps, max_side, start, stop, origin_s)
+
+
+# Seeking lands this far before a segment's first target (at a keyframe at or before it).
+_SEEK_MARGIN_S = 1.0
+
+
+class _SeekMissed(Exception):
+    """After a seek the first decoded frame is already past the first target."""
+
+
+def _sample(
+    container: Any,
+    path: Path,
+    fps: float | None,
+    max_side: int | None,
+    k: int,
+    stop: int | None,
+    origin_s: float | None,
+) -> Iterator[tuple[float, np.ndarray]]:
+    """The sampling loop of `iter_frames` from target k (see there)."""
+    stream = container.streams.video[0]
+    declared = int(stream.frames or 0)
+    rate = float(stream.average_rate or 1)
+    count = 0
+    rotation = 0
+    segment = k > 0
+    start: float | None = origin_s if segment else None
+    prev: tuple[float, Any] | None = None  # (time, undecoded-to-RGB frame)
+    t = 0.0
+    for frame in _decode(container, path):
+        t_pts = _frame_time(frame, stream)
         if count == 0:
-            raise VideoError(f"{path}: video has no frames")
-        if declared and count < _TRUNCATED_FRACTION * declared:
-            raise VideoError(f"{path}: truncated video (decoded {count} of {declared} frames)")
+            rotation = _rotation_of(frame, stream)
+        t = count / rate if t_pts is None else t_pts
+        if start is None:
+            start = t
+        t -= start
+        if count == 0 and segment and fps is not None and t > k / fps:
+            raise _SeekMissed
+        count += 1
+        if fps is None:
+            yield t, _to_rgb(frame, rotation, max_side)
+            continue
+        # Emit every target time that this frame (or the previous one) is nearest to.
+        while k / fps <= t:
+            if stop is not None and k >= stop:
+                return
+            target = k / fps
+            if prev is not None and abs(target - prev[0]) <= abs(t - target):
+                yield prev[0], _to_rgb(prev[1], rotation, max_side)
+            else:
+                yield t, _to_rgb(frame, rotation, max_side)
+            k += 1
+        prev = (t, frame)
+    if count == 0:
+        raise VideoError(f"{path}: video has no frames")
+    # From a seek the decoded count is partial; the last frame's time tells how far it went.
+    decoded = int(round(t * rate)) + 1 if segment else count
+    if declared and decoded < _TRUNCATED_FRACTION * declared:
+        raise VideoError(f"{path}: truncated video (decoded {decoded} of {declared} frames)")
 
 
 @lru_cache(maxsize=256)

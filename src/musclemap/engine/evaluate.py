@@ -13,10 +13,10 @@ import numpy as np
 
 from musclemap.config import ExperimentConfig
 from musclemap.data.datasets import build_datasets, load_rows
+from musclemap.data.predictions import write_predictions
 from musclemap.engine.checkpoint import load_checkpoint
 from musclemap.engine.distributed import DistInfo, pick_device
-from musclemap.engine.train import _loader, build_experiment_model, evaluate_splits, table_for
-from musclemap.metrics import write_predictions
+from musclemap.engine.train import build_experiment_model, build_loader, evaluate_splits, table_for
 from musclemap.taxonomy import NUM_GROUPS
 
 
@@ -38,7 +38,7 @@ def evaluate_checkpoint(cfg: ExperimentConfig, checkpoint: Path, out: Path) -> P
     rows = load_rows(cfg)
     info = DistInfo()
     loaders = {
-        s: _loader(ds, cfg, info, train=False)
+        s: build_loader(ds, cfg, info, train=False)
         for s, ds in build_datasets(cfg, rows).items()
         if s != "train"
     }

@@ -120,8 +120,9 @@ def fit_baseline(cfg: ExperimentConfig) -> Path:
 
     from musclemap.baselines import all_ones_scores, random_scores
     from musclemap.data.datasets import load_rows
+    from musclemap.data.predictions import write_predictions
+    from musclemap.data.tables import split_table
     from musclemap.engine.train import run_dir_for
-    from musclemap.metrics import split_table, write_predictions
 
     name = str(cfg.extra.get("baseline", ""))
     rows = [r for r in load_rows(cfg) if r.split != "train"]

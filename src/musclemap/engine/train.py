@@ -27,7 +27,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from musclemap.config import ExperimentConfig, config_to_dict, resolve_path, save_config
 from musclemap.data.datasets import build_datasets, load_rows
 from musclemap.data.manifest import ManifestRow
+from musclemap.data.predictions import write_predictions
 from musclemap.data.samples import collate_samples
+from musclemap.data.tables import split_table
 from musclemap.engine.checkpoint import (
     atomic_save,
     load_pretrained_weights,
@@ -49,7 +51,6 @@ from musclemap.engine.loop import LossFn, TrainState, evaluate, train_one_epoch,
 from musclemap.engine.losses import build_loss
 from musclemap.engine.schedule import build_scheduler
 from musclemap.errors import ConfigError
-from musclemap.metrics import split_table, write_predictions
 from musclemap.models import build_model
 from musclemap.skeleton import get_layout
 from musclemap.taxonomy import NUM_GROUPS
@@ -96,7 +97,7 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _loader(
+def build_loader(
     ds: Dataset,
     cfg: ExperimentConfig,
     info: DistInfo,
@@ -104,6 +105,8 @@ def _loader(
     train: bool,
     generator: torch.Generator | None = None,
 ) -> DataLoader:
+    """The DataLoader of one split: shuffled (or DDP-sharded) for training, sharded in order for
+    evaluation, batch size and workers from `cfg`."""
     if train:
         sampler: Any = (
             DistributedSampler(
@@ -202,9 +205,9 @@ def setup_run(
         prepare(model, cfg)
     model.to(device)
     generator = torch.Generator().manual_seed(cfg.train.seed)
-    train_loader = _loader(datasets["train"], cfg, info, train=True, generator=generator)
+    train_loader = build_loader(datasets["train"], cfg, info, train=True, generator=generator)
     val_loaders: dict[str, DataLoader] = {
-        s: _loader(datasets[s], cfg, info, train=False)
+        s: build_loader(datasets[s], cfg, info, train=False)
         for s in ("val_known", "val_new")
         if s in datasets
     }
@@ -518,7 +521,9 @@ def final_test(
     if best.is_file():
         model.load_state_dict(read_checkpoint(best)["model"])
     datasets = build_datasets(cfg, rows)
-    loaders = {s: _loader(ds, cfg, info, train=False) for s, ds in datasets.items() if s != "train"}
+    loaders = {
+        s: build_loader(ds, cfg, info, train=False) for s, ds in datasets.items() if s != "train"
+    }
     preds = evaluate_splits(model, loaders, device=device, amp=cfg.train.amp, info=info)
     if not info.is_main:
         return

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from musclemap.models._registry import register_model
-from musclemap.models.transm3e import _backbone, forward_tokens, pose_input_shape, probe_tokens
+from musclemap.models.transm3e import forward_tokens, pose_input_shape, probe_tokens, token_backbone
 
 
 class LateFusion(nn.Module):
@@ -81,10 +81,10 @@ def late_fusion(
 
     The sender's input shape defaults to 64 frames of its own layout, as TransM3E's.
     """
-    rec = _backbone(
+    rec = token_backbone(
         receiver, receiver_kwargs, num_classes=num_classes, num_cls=num_cls_tokens, num_kd=0
     )
-    snd = _backbone(
+    snd = token_backbone(
         sender, sender_kwargs, num_classes=num_classes, num_cls=num_cls_tokens, num_kd=0
     )
     if sender_input_shape is None:

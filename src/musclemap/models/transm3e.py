@@ -243,9 +243,11 @@ def pose_input_shape(backbone: nn.Module, frames: int = 64) -> tuple[int, int, i
     return (m, frames, v, c)
 
 
-def _backbone(
+def token_backbone(
     name: str, kwargs: dict | None, *, num_classes: int, num_cls: int, num_kd: int
 ) -> nn.Module:
+    """A registered backbone built with `num_cls` class and `num_kd` distillation tokens, its
+    classifier removed (TransM3E and the late-fusion baseline read its tokens)."""
     model = build_model(
         name,
         num_classes=num_classes,
@@ -293,11 +295,11 @@ def transm3e(
     if sender_input not in ("pose", "aux"):
         raise ValueError(f"sender_input must be 'pose' or 'aux', got {sender_input!r}")
     num_kd = {"mct": num_cls_tokens, "single": 1, "cls": 0}[kd_tokens]
-    rec = _backbone(
+    rec = token_backbone(
         receiver, receiver_kwargs, num_classes=num_classes, num_cls=num_cls_tokens, num_kd=num_kd
     )
     snd = (
-        _backbone(
+        token_backbone(
             sender, sender_kwargs, num_classes=num_classes, num_cls=num_cls_tokens, num_kd=num_kd
         )
         if with_sender

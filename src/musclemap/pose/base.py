@@ -13,7 +13,9 @@ Rows without a person are NaN in `image` and `world` and False in `valid`.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import zipfile
 from collections.abc import Callable
@@ -25,6 +27,7 @@ import numpy as np
 
 from musclemap.errors import DatasetError
 
+_log = logging.getLogger(__name__)
 NUM_JOINTS = 33
 FORMAT_VERSION = 1
 # Frames are downscaled to this longer side before pose: MediaPipe works on 224-256 px crops
@@ -206,6 +209,16 @@ def load_pose_file(path: str | os.PathLike[str]) -> PoseSequence:
         raise DatasetError(f"{path}: not a valid pose file ({reason})") from None
 
 
+def fps_note(fps: float, trained_fps: float) -> str | None:
+    """The prediction note for poses sampled at a rate other than the model's (None if equal)."""
+    if abs(fps - trained_fps) < 1e-6:
+        return None
+    return (
+        f"poses sampled at {fps:g} fps (--fps), not the {trained_fps:g} fps the model was "
+        "trained at; scores may differ from the model's tested accuracy"
+    )
+
+
 def extract_poses(
     video_path: str | os.PathLike[str],
     *,
@@ -215,21 +228,31 @@ def extract_poses(
     progress: Progress | None = None,
     use_cache: bool = True,
     max_side: int | None = DEFAULT_MAX_SIDE,
+    workers: int | None = None,
 ) -> PoseSequence:
     """Decode a video at `fps` and estimate one pose per sampled frame, with a cache.
 
     Results are cached per video under `cache_dir` (default `$MUSCLEMAP_CACHE/poses`, else
     `~/.cache/musclemap/poses`), keyed by the file's content hash, the estimator's name and
     settings, `fps` and `max_side`; a second call on the same file returns the cached sequence.
+    A cache that cannot be written is skipped with a warning (logging), never an error.
+
+    With the default estimator and more than one worker the video is split into contiguous
+    segments estimated in parallel processes, handed over where their trackers agree
+    (`musclemap.pose.parallel`): the sequential result up to each hand-over, and within the
+    agreement tolerance (about 2 px) after it.
 
     Args:
         video_path: Video file.
         fps: Sampling rate (frames per second of the returned sequence).
-        estimator: Pose estimator; default a `MediaPipePoseEstimator` created (and closed) here.
+        estimator: Pose estimator, run in this process; default a `MediaPipePoseEstimator`
+            (in worker processes when `workers` > 1).
         cache_dir: Folder of cached pose files.
         progress: Called as `progress(fraction, message)` while decoding.
         use_cache: Read and write the cache.
         max_side: Longer side frames are downscaled to before pose (None: full size).
+        workers: Processes for the default estimator (None: one per core, `cpu_budget()`;
+            1: this process only).
 
     Raises:
         VideoError: The video is missing, not a video, corrupt, truncated or has no frames.
@@ -246,10 +269,9 @@ def extract_poses(
         estimator = MediaPipePoseEstimator()
     try:
         cached = None
+        settings = {**estimator.settings(), "max_side": max_side}
         if use_cache:
-            digest = content_hash(video_path)
-            settings = {**estimator.settings(), "max_side": max_side}
-            cached = cache_path(digest, estimator.name, settings, fps, cache_dir)
+            cached = cache_path(content_hash(video_path), estimator.name, settings, fps, cache_dir)
             if cached.is_file():
                 try:
                     seq = load_pose_file(cached)
@@ -258,34 +280,83 @@ def extract_poses(
                         progress(1.0, "poses from cache")
                     return seq
                 except DatasetError:
-                    cached.unlink(missing_ok=True)  # a damaged cache entry is recomputed
-        seq = _estimate_video(
-            video_path, info.width, info.height, info.duration_s, fps, max_side, estimator, progress
-        )
+                    with contextlib.suppress(OSError):
+                        cached.unlink()  # a damaged cache entry is recomputed
+        if own and _parallel_workers(workers) > 1:
+            seq = _estimate_parallel(video_path, info, fps, max_side, workers, progress)
+        else:
+            seq = _estimate_video(video_path, fps, max_side, estimator, progress)
+        seq = _finish(seq, info, estimator.name, settings)
+        if progress:
+            progress(1.0, "pose done")
         if cached is not None:
-            save_pose_file(seq, cached)
+            try:
+                save_pose_file(seq, cached)
+            except OSError as err:
+                _log.warning("warning: pose cache not written (%s); going on without it", err)
         return seq
     finally:
         if own:
             estimator.close()
 
 
+def _parallel_workers(workers: int | None) -> int:
+    from musclemap.pose.parallel import cpu_budget
+
+    return cpu_budget() if workers is None else max(int(workers), 1)
+
+
+def _estimate_parallel(
+    path: Path,
+    info: Any,
+    fps: float,
+    max_side: int | None,
+    workers: int | None,
+    progress: Progress | None,
+) -> PoseSequence:
+    from musclemap.pose.parallel import expected_frames, shared_pool
+
+    merged = shared_pool(_parallel_workers(workers)).estimate(
+        path,
+        fps=fps,
+        max_side=max_side,
+        num_frames=expected_frames(info.duration_s, fps),
+        origin_s=info.start_s,
+        progress=progress,
+    )
+    seq = PoseSequence(
+        image=merged.image,
+        world=merged.world,
+        valid=merged.valid,
+        times=merged.times,
+        fps=fps,
+        width=0,
+        height=0,
+        num_people=int(merged.valid.any()),
+        source=str(path),
+    )
+    seq.extra = {"seams": merged.seams}
+    return seq
+
+
 def _estimate_video(
     path: Path,
-    width: int,
-    height: int,
-    duration: float,
     fps: float,
     max_side: int | None,
     estimator: PoseEstimator,
     progress: Progress | None,
 ) -> PoseSequence:
+    """Decode and estimate in this process (one tracker over the whole video)."""
     from musclemap.data.video_io import iter_frames
-    from musclemap.pose.tracking import find_jumps
 
     reset = getattr(estimator, "reset", None)
     if callable(reset):
         reset()
+    duration = 0.0
+    if progress:
+        from musclemap.data.video_io import probe
+
+        duration = probe(path).duration_s
     frames: list[PoseFrame | None] = []
     times: list[float] = []
     for t, rgb in iter_frames(path, fps=fps, max_side=max_side):
@@ -297,15 +368,21 @@ def _estimate_video(
         times.append(t)
         if progress and duration > 0:
             progress(min(t / duration, 1.0), f"pose {t:.1f}/{duration:.1f} s")
-    seq = PoseSequence.from_frames(
-        frames, times, fps=fps, width=width, height=height, source=str(path)
-    )
-    jumps = find_jumps(seq.image, seq.valid, aspect=width / max(height, 1))
+    return PoseSequence.from_frames(frames, times, fps=fps, width=0, height=0, source=str(path))
+
+
+def _finish(seq: PoseSequence, info: Any, name: str, settings: dict[str, Any]) -> PoseSequence:
+    """Display size, the estimator's settings and the tracking checks (jumps, seams)."""
+    from musclemap.pose.tracking import find_jumps
+
+    seq.width, seq.height = int(info.width), int(info.height)
+    jumps = find_jumps(seq.image, seq.valid, aspect=seq.width / max(seq.height, 1))
+    seams = seq.extra.get("seams", [])
     seq.extra = {
-        "estimator": estimator.name,
-        "settings": {**estimator.settings(), "max_side": max_side},
+        "estimator": name,
+        "settings": settings,
         "track_jumps_s": [round(float(seq.times[i]), 3) for i in jumps],
     }
-    if progress:
-        progress(1.0, "pose done")
+    if seams:
+        seq.extra["seams"] = seams
     return seq

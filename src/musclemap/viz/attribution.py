@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from musclemap.skeleton import SkeletonLayout
-from musclemap.viz.body_map import VizError
+from musclemap.viz.common import VizError
 
 CMAP_SIGNED = "RdBu_r"  # red: raises the group's score, blue: lowers it
 CMAP_CAM = "jet"  # the usual Grad-CAM colours
@@ -312,7 +312,7 @@ def write_joint_overlay(
 
 def _caption(canvas: Image.Image, text: str) -> None:
     """One line of white text on a dark band at the top left."""
-    from musclemap.viz.body_map import font
+    from musclemap.viz.common import font
 
     px = max(10, round(min(canvas.size) / 32))
     draw = ImageDraw.Draw(canvas)

@@ -18,7 +18,8 @@ from PIL import Image, ImageDraw
 
 from musclemap.skeleton import MEDIAPIPE33, SkeletonLayout
 from musclemap.taxonomy import MUSCLE_GROUPS
-from musclemap.viz.body_map import VizError, body_map_image, font, layout_size
+from musclemap.viz.body_map import body_map_image, layout_size
+from musclemap.viz.common import VizError, font
 from musclemap.viz.timeline import validate_timeline
 
 Progress = Callable[[float, str], None]

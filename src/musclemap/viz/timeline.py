@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from musclemap.taxonomy import GROUP_IDS, MUSCLE_GROUPS
-from musclemap.viz.body_map import COLOR_STOPS, VizError, validate_scores
+from musclemap.viz.common import COLOR_STOPS, VizError, validate_scores
 
 
 def validate_timeline(timeline: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, dict]]:

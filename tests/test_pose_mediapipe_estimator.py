@@ -63,3 +63,27 @@ def test_real_clip_end_to_end(wild_dir: Path, tmp_path: Path) -> None:
         again = extract_poses(video, estimator=est, use_cache=False)
     np.testing.assert_array_equal(again.valid, seq.valid)
     np.testing.assert_allclose(again.image, seq.image, atol=1e-6)
+
+
+def test_lean_import_then_the_whole_package() -> None:
+    # The pose solution alone (no matplotlib, no audio tasks); a later `import mediapipe` in
+    # the same process still gets the whole package.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from musclemap.pose.mediapipe_estimator import import_pose_solution, lean_only\n"
+        "pose = import_pose_solution()\n"
+        "assert lean_only() and not {'matplotlib', 'sounddevice'} & set(sys.modules)\n"
+        "import mediapipe\n"
+        "assert mediapipe.__version__ == '0.10.21' and mediapipe.solutions.pose is pose\n"
+        "from mediapipe.tasks.python import vision\n"
+        "assert vision.PoseLandmarker and mediapipe.Image and not lean_only()\n"
+        "print('ok')\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": src}
+    )
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -1,0 +1,143 @@
+"""`musclemap evaluate` (the paper's known/new mAP table) and `musclemap baseline`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from musclemap.cli.app import app
+from musclemap.errors import DatasetError
+
+console = Console()
+EVAL_SPLITS = ("val_known", "val_new", "test_known", "test_new")
+
+
+def _evaluate_config(config: Path, checkpoint: Path, overrides: list[str]) -> tuple[list, Path]:
+    """Run a checkpoint on its config's data; returns the evaluated rows and predictions."""
+    from musclemap.config import load_config
+    from musclemap.data.datasets import load_rows
+    from musclemap.engine.evaluate import evaluate_checkpoint
+
+    cfg = load_config(config, overrides)
+    predictions = evaluate_checkpoint(cfg, checkpoint, checkpoint.with_suffix(".predictions.csv"))
+    return load_rows(cfg), predictions  # the same rows (and fold) the run trained on
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.2f}"
+
+
+@app.command()
+def evaluate(
+    config: Annotated[
+        Path | None, typer.Argument(help="Experiment config (with --checkpoint).")
+    ] = None,
+    manifest: Annotated[Path | None, typer.Option(help="Manifest with splits and labels.")] = None,
+    predictions: Annotated[
+        Path | None, typer.Option(help="Predictions CSV (clip + 20 groups).")
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Checkpoint to evaluate with CONFIG.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the table as JSON.")
+    ] = None,
+    per_class: Annotated[bool, typer.Option(help="Also print per-class AP (test splits).")] = False,
+    per_activity: Annotated[bool, typer.Option(help="Also print sample AP per activity.")] = False,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Config override key=value.")
+    ] = None,
+) -> None:
+    """mAP on val/test known/new and their means, as the paper's Table II (percent).
+
+    Either `--manifest M --predictions P`, or `CONFIG --checkpoint CKPT` (runs the model on the
+    config's data first, writing the predictions next to the checkpoint).
+    """
+    from musclemap.data.manifest import read_manifest, require_splits
+    from musclemap.data.predictions import read_predictions
+    from musclemap.data.tables import (
+        match_scores,
+        per_activity_table,
+        per_class_table,
+        split_table,
+        unknown_predictions,
+    )
+    from musclemap.textfile import check_writable, format_lines
+
+    if json_out is not None:
+        check_writable(json_out, "--json")
+    if config is not None:
+        if checkpoint is None:
+            raise DatasetError("evaluate CONFIG needs --checkpoint CKPT")
+        rows, predictions = _evaluate_config(config, checkpoint, overrides or [])
+        source: Path = config
+    elif manifest is None or predictions is None:
+        raise DatasetError("give --manifest and --predictions (or CONFIG --checkpoint)")
+    else:
+        rows = read_manifest(manifest)  # validated: duplicates, labels, leaks are errors
+        source = manifest
+    scores = read_predictions(predictions)
+    evaluated = require_splits(rows, source, EVAL_SPLITS)
+    unknown = unknown_predictions(rows, scores)
+    if unknown:
+        raise DatasetError(
+            f"{predictions}: {len(unknown)} prediction row(s) name no clip of {source}: "
+            + ", ".join(unknown[:3])
+            + (", ..." if len(unknown) > 3 else "")
+            + f" ({format_lines(scores.lines[k] for k in unknown)}); clips are matched by "
+            "their path as written in the manifest"
+        )
+    match_scores(evaluated, scores)  # every missing clip at once, before any table
+    table = split_table(rows, scores)
+    out = Table("", "known", "new", "mean", title=f"mAP (%) — {predictions.name}")
+    for part in ("val", "test"):
+        out.add_row(part, *(_fmt(table[f"{part}_{k}"]) for k in ("known", "new", "mean")))
+    console.print(out)
+    if per_class:
+        for split in ("test_known", "test_new"):
+            res = per_class_table(rows, scores, split)
+            t = Table("group", "AP (%)", title=f"{split} per class")
+            for name, ap in res.per_class.items():
+                t.add_row(name, _fmt(ap))
+            for name in res.skipped:
+                t.add_row(name, "skipped (no positive)")
+            console.print(t)
+    if per_activity:
+        kind_of = {r.activity: r.split.rsplit("_", 1)[-1] for r in evaluated}
+        t = Table("activity", "known/new", "sample AP (%)", title="per activity (val + test)")
+        for name, sample_ap in per_activity_table(evaluated, scores).items():
+            t.add_row(name, kind_of[name], _fmt(sample_ap))
+        console.print(t)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(table, indent=2))
+
+
+@app.command()
+def baseline(
+    name: Annotated[str, typer.Argument(help="random | all_ones")],
+    manifest: Annotated[Path, typer.Option(help="Manifest whose clips get scores.")],
+    out: Annotated[Path, typer.Option(help="Predictions CSV to write.")],
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline.")] = 0,
+) -> None:
+    """Predictions of a statistic baseline (paper Table II) for every clip of a manifest."""
+    from musclemap.baselines import all_ones_scores, random_scores
+    from musclemap.data.manifest import read_manifest
+    from musclemap.data.predictions import write_predictions
+    from musclemap.textfile import check_writable
+
+    check_writable(out, "--out")
+    rows = read_manifest(manifest)
+    if name == "random":
+        scores = random_scores(len(rows), seed=seed)
+    elif name == "all_ones":
+        scores = all_ones_scores(len(rows))
+    else:
+        raise DatasetError(f"unknown baseline {name!r}: use random or all_ones")
+    write_predictions(out, [r.clip_id for r in rows], scores)
+    console.print(f"wrote {out}: {len(rows)} clips ({name})")

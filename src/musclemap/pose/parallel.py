@@ -1,0 +1,537 @@
+"""Pose estimation on every core: one video in contiguous segments, or many videos at once.
+
+One video: the sampled frames k = 0..T-1 are split into contiguous segments starting at
+s_0 = 0 < s_1 < ..., one per worker process. Each worker decodes only its part (the decoder
+seeks to a keyframe before its start, see `video_io.iter_frames`) and runs its own MediaPipe
+graph. MediaPipe Pose tracks: each frame's landmarks depend on the previous frames, so a graph
+started afresh at s_i does not in general give what one graph over the whole video gives.
+
+The seam hand-over keeps the result the sequential one: segment i does not stop at s_{i+1}; it
+keeps tracking past it and compares every frame with what segment i+1 (which started earlier in
+time, being a whole segment ahead) published for the same frame through a shared board
+(memory-mapped files). Once both agree on `AGREE_FRAMES` frames in a row (mean distance of the
+landmarks both see at most `AGREE`, image-normalised, or no person in both) segment i stops and
+segment i+1's results are used from there on. Up to the hand-over every frame comes from a
+tracker that has run from the start; after it, from one that agreed with it. Where they never
+agree (a tracker that has locked onto another person, or a pose MediaPipe tracks unstably),
+segment i tracks to the end of the video: exactly the sequential result, at the sequential
+speed. `PoseSequence.extra["seams"]` records each seam and where (or whether) it was handed over.
+
+Many videos: one whole video per worker at a time (no seams), so every core stays busy.
+
+Workers are forked where that is safe (Linux, no other thread, no torch or MediaPipe state to
+inherit) and spawned otherwise; each imports MediaPipe and starts its graph as soon as it starts,
+while the caller probes and hashes the video. The pool is sized from the cores this process may
+use (`cpu_budget`), with one graph and one decoder thread per worker: no oversubscription.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from musclemap.errors import VideoError
+from musclemap.pose.base import PoseEstimator, PoseSequence
+
+# Mean distance (x, y image-normalised) of the landmarks both trackers see (visibility above
+# MIN_VISIBILITY, at least MIN_SEEN of them, else all 33) under which two trackers agree on a
+# frame, about 3 px on a 640 px frame: the frame-to-frame noise floor of MediaPipe's tracking on
+# the wild clips; and the frames in a row that a hand-over needs.
+AGREE = 0.005
+AGREE_FRAMES = 3
+MIN_VISIBILITY = 0.5
+MIN_SEEN = 5
+# Fewer sampled frames than this per segment and the video is not split further.
+MIN_SEGMENT = 20
+# Seconds a segment waits for the next one to start before it tracks on alone (a pool busy
+# with other work); once started, the next one is always ahead.
+START_WAIT_S = 5.0
+# Seconds without a new frame from the next segment after which it is taken for dead.
+STALL_S = 30.0
+
+EstimatorFactory = Callable[[], PoseEstimator]
+Progress = Callable[[float, str], None]
+
+
+def cpu_budget() -> int:
+    """Cores this process may use: its affinity mask where the OS has one, else the CPU count.
+
+    Inside a worker process of some pool (the web server's, `data poses`') the answer is 1:
+    its siblings share the cores already.
+    """
+    if multiprocessing.parent_process() is not None:
+        return 1
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # macOS, Windows
+        return max(os.cpu_count() or 1, 1)
+
+
+def plan_segments(num_frames: int, workers: int, min_frames: int = MIN_SEGMENT) -> list[int]:
+    """Start indices of contiguous, near-equal segments of `num_frames` sampled frames.
+
+    At most `workers` segments, none shorter than `min_frames` (a short clip is one segment).
+    """
+    count = max(1, min(workers, num_frames // max(min_frames, 1)))
+    return [round(i * num_frames / count) for i in range(count)]
+
+
+def expected_frames(duration_s: float, fps: float) -> int:
+    """Sampled frames a video of `duration_s` gives at `fps` (an estimate, for planning)."""
+    return max(int(math.floor(duration_s * fps + 1e-6)), 1)
+
+
+# -- worker side -------------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends this worker SIGTERM when the process that started it dies (even
+    by SIGKILL), so no pose worker outlives a killed `musclemap predict`."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _worker_init(factory: EstimatorFactory, progress: Any, threads: int) -> None:
+    _die_with_parent()
+    # MediaPipe's C++ logging (graph start notices, from its own threads) goes straight to
+    # fd 2; a worker's errors reach the caller as exceptions, so its stderr is dropped.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    estimator = factory()
+    warm = getattr(estimator, "warm_up", None)
+    if callable(warm):
+        warm()
+    _WORKER.update(estimator=estimator, progress=progress, threads=threads)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class _Board:
+    """What segments publish for the one before them: per segment i >= 1 a memory-mapped
+    float32 array `(cap, 100)` (33 x (x, y, visibility), then 1.0 if a person was found) and an
+    int64 triple (started, rows written, finished)."""
+
+    WIDTH = 33 * 3 + 1
+
+    def __init__(self, folder: str, caps: Sequence[int], create: bool = False) -> None:
+        self.folder, self.caps = folder, list(caps)
+        mode: Literal["w+", "r+"] = "w+" if create else "r+"
+        self.rows = {
+            i: np.memmap(f"{folder}/rows{i}", np.float32, mode, shape=(cap, self.WIDTH))
+            for i, cap in enumerate(caps)
+            if i > 0
+        }
+        self.state = {
+            i: np.memmap(f"{folder}/state{i}", np.int64, mode, shape=(3,))
+            for i in range(1, len(caps))
+        }
+
+    def publish(self, i: int, j: int, frame: Any) -> None:
+        if j >= self.caps[i]:
+            return
+        row = self.rows[i][j]
+        if frame is None:
+            row[:] = np.nan
+            row[-1] = 0.0
+        else:
+            row[:-1] = frame.image.ravel()
+            row[-1] = 1.0
+        self.state[i][1] = j + 1  # after the row: a reader never sees a half-written one
+
+    def read(self, i: int, j: int, started_within: float) -> np.ndarray | None:
+        """Row j of segment i, waiting while it is being computed; None if there will be none."""
+        state = self.state[i]
+        deadline = time.monotonic() + started_within
+        while not state[0] and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if not state[0] or j >= self.caps[i]:
+            return None
+        seen, since = int(state[1]), time.monotonic()
+        while state[1] <= j and not state[2]:
+            if state[1] != seen:
+                seen, since = int(state[1]), time.monotonic()
+            elif time.monotonic() - since > STALL_S:  # that worker died: go on alone
+                return None
+            time.sleep(0.002)
+        return np.array(self.rows[i][j]) if state[1] > j else None
+
+
+def _agree(frame: Any, row: np.ndarray) -> tuple[bool, float | None]:
+    """Whether a tracker's frame agrees with another's published row (and their distance)."""
+    other_valid = row[-1] > 0.5
+    if frame is None or not other_valid:
+        return frame is None and not other_valid, None
+    other = row[:-1].reshape(33, 3)
+    dist = np.linalg.norm(frame.image[:, :2] - other[:, :2], axis=-1)  # (33,)
+    # Joints out of view or hidden are guesses that wander with the tracker's crop; compare
+    # the ones both trackers see, when there are enough of them.
+    seen = (frame.image[:, 2] > MIN_VISIBILITY) & (other[:, 2] > MIN_VISIBILITY)
+    d = float(dist[seen].mean() if seen.sum() >= MIN_SEEN else dist.mean())
+    return d <= AGREE, d
+
+
+def _run_segment(
+    path: str,
+    fps: float,
+    max_side: int | None,
+    starts: list[int],
+    i: int,
+    origin_s: float | None,
+    board: tuple[str, list[int]],
+    key: int,
+) -> PoseSequence:
+    """Poses of segment i, tracking from scratch at starts[i], published for segment i-1, and
+    past starts[i+1] until the hand-over to segment i+1 (see the module docstring)."""
+    from musclemap.data.video_io import iter_frames
+
+    estimator: PoseEstimator = _WORKER["estimator"]
+    reset = getattr(estimator, "reset", None)
+    if callable(reset):
+        reset()
+    progress = _WORKER.get("progress")
+    shared = _Board(*board)
+    start = starts[i]
+    nxt = starts[i + 1] if i + 1 < len(starts) else None
+    if i > 0:
+        shared.state[i][0] = 1
+    frames: list[Any] = []
+    times: list[float] = []
+    handover: int | None = None
+    streak, distance, alone = 0, None, False
+    try:
+        for t, rgb in iter_frames(
+            path,
+            fps=fps,
+            max_side=max_side,
+            start=start,
+            origin_s=origin_s,
+            threads=_WORKER["threads"],
+        ):
+            # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
+            frame = frames[-1] if times and t == times[-1] else estimator.estimate(rgb)
+            idx = start + len(frames)
+            frames.append(frame)
+            times.append(t)
+            if i > 0:
+                shared.publish(i, idx - start, frame)
+            if progress is not None and len(times) % 4 == 0:
+                progress.put((key, len(times)))
+            if nxt is None or idx < nxt or alone:
+                continue
+            row = shared.read(i + 1, idx - nxt, START_WAIT_S)
+            if row is None:
+                alone = True  # the next segment will not cover this frame: track on alone
+                continue
+            ok, d = _agree(frame, row)
+            streak = streak + 1 if ok else 0
+            distance = d if ok else distance
+            if streak == AGREE_FRAMES:
+                handover = idx - AGREE_FRAMES + 1
+                break
+    finally:
+        if i > 0:
+            shared.state[i][2] = 1
+    keep = len(frames) if handover is None else handover - start
+    seq = PoseSequence.from_frames(
+        frames[:keep], times[:keep], fps=fps, width=0, height=0, source=path
+    )
+    seq.extra = {"first": start, "handover": handover, "distance": distance}
+    return seq
+
+
+def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any]) -> PoseSequence:
+    """One whole video in this worker (batch mode), through the pose cache."""
+    from musclemap.pose.base import extract_poses
+
+    return extract_poses(
+        path,
+        fps=fps,
+        estimator=_WORKER["estimator"],
+        max_side=max_side,
+        workers=1,
+        cache_dir=cache["dir"],
+        use_cache=cache["use"],
+    )
+
+
+# -- merging -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Merged:
+    """Segments joined into one sequence of rows (see `merge_segments`)."""
+
+    times: np.ndarray  # (T,)
+    image: np.ndarray  # (T, 33, 3)
+    world: np.ndarray  # (T, 33, 4)
+    valid: np.ndarray  # (T,)
+    seams: list[dict[str, Any]]
+
+
+def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merged:
+    """Join segment results: part i holds rows from `starts[i]` up to its hand-over
+    (`extra["handover"]`, where part i+1 takes over) or, without one, to the end of the video
+    (then the later parts are not used).
+
+    A seam record says where the segment began (`index`), where it was handed over (`handover`,
+    None if the earlier tracker ran to the end), at what time (`t`) and the trackers' landmark
+    distance there (`distance`, None where neither saw a person).
+    """
+    times: list[np.ndarray] = []
+    image: list[np.ndarray] = []
+    world: list[np.ndarray] = []
+    valid: list[np.ndarray] = []
+    seams: list[dict[str, Any]] = []
+    entry = 0  # first row still to come
+    for i, part in enumerate(parts):
+        first = int(part.extra["first"])
+        handover = part.extra.get("handover") if i + 1 < len(parts) else None
+        rows = slice(max(entry - first, 0), None if handover is None else int(handover) - first)
+        times.append(part.times[rows])
+        image.append(part.image[rows])
+        world.append(part.world[rows])
+        valid.append(part.valid[rows])
+        if i + 1 == len(parts):
+            break
+        seam: dict[str, Any] = {"index": int(starts[i + 1]), "handover": handover}
+        if handover is None:
+            seams.append({**seam, "t": None, "distance": None})
+            break  # this tracker ran to the end of the video
+        entry = int(handover)
+        nxt = parts[i + 1]
+        at = entry - int(nxt.extra["first"])
+        seam["t"] = float(nxt.times[at]) if 0 <= at < len(nxt) else None
+        d = part.extra.get("distance")
+        seam["distance"] = None if d is None else round(float(d), 4)
+        seams.append(seam)
+    return Merged(
+        times=np.concatenate(times) if times else np.zeros(0),
+        image=np.concatenate(image) if image else np.zeros((0, 33, 3), np.float32),
+        world=np.concatenate(world) if world else np.zeros((0, 33, 4), np.float32),
+        valid=np.concatenate(valid) if valid else np.zeros(0, bool),
+        seams=seams,
+    )
+
+
+# -- the pool ----------------------------------------------------------------------------------
+
+
+def _start_method() -> str:
+    """fork when nothing is inherited that could break in a child, spawn otherwise."""
+    mp_module = sys.modules.get("musclemap.pose.mediapipe_estimator")
+    mediapipe_ok = "mediapipe.python._framework_bindings" not in sys.modules or (
+        # Only the pose solution imported (by us), no graph started: no threads to inherit.
+        mp_module is not None and mp_module.lean_only() and not mp_module.GRAPH_STARTED
+    )
+    fork_ok = (
+        "fork" in multiprocessing.get_all_start_methods()
+        and sys.platform.startswith("linux")
+        and threading.active_count() == 1
+        and "torch" not in sys.modules
+        and mediapipe_ok
+    )
+    return "fork" if fork_ok else "spawn"
+
+
+def _default_factory() -> EstimatorFactory:
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+
+    return MediaPipePoseEstimator
+
+
+class PosePool:
+    """Worker processes with one pose estimator each (created at once: they warm up while the
+    caller does other work).
+
+    Args:
+        workers: Processes (default `cpu_budget()`).
+        factory: Picklable callable that builds an estimator in a worker (default
+            `MediaPipePoseEstimator`).
+    """
+
+    def __init__(
+        self, workers: int | None = None, *, factory: EstimatorFactory | None = None
+    ) -> None:
+        self.workers = max(int(workers or cpu_budget()), 1)
+        self.factory = factory or _default_factory()
+        method = _start_method()
+        if method == "fork" and self.factory is _default_factory():
+            # Import MediaPipe's pose solution once, here, for every forked worker to inherit
+            # (0.3 s of CPU each saved); the graphs are started in the workers.
+            from musclemap.pose.mediapipe_estimator import import_pose_solution
+
+            import_pose_solution()
+        ctx = multiprocessing.get_context(method)
+        self._progress = ctx.SimpleQueue()
+        # One decoder thread per worker, since there is a worker per core.
+        threads = max(cpu_budget() // self.workers, 1)
+        self._executor = ProcessPoolExecutor(
+            self.workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(self.factory, self._progress, threads),
+        )
+        self._key = 0
+        self._submit_lock = threading.Lock()
+        for _ in range(self.workers):
+            self._executor.submit(_ready)  # start every worker now
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> PosePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _drain(self) -> list[tuple[int, int]]:
+        out = []
+        while not self._progress.empty():
+            out.append(self._progress.get())
+        return out
+
+    def estimate(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fps: float,
+        max_side: int | None,
+        num_frames: int,
+        origin_s: float | None,
+        progress: Progress | None = None,
+    ) -> Merged:
+        """Poses of one video split over the workers (see the module docstring).
+
+        Args:
+            num_frames: Expected sampled frames (`expected_frames`), for the split.
+            origin_s: The first frame's time (`probe(...).start_s`); None: not split.
+
+        Raises:
+            VideoError: From decoding, or a worker died.
+        """
+        starts = plan_segments(num_frames, self.workers) if origin_s is not None else [0]
+        # Room for what each segment publishes: its share and a margin for a longer video.
+        caps = [num_frames - a + 64 for a in starts]
+        folder = tempfile.mkdtemp(prefix="musclemap-seams-")
+        _Board(folder, caps, create=True)
+        base = self._key
+        self._key += len(starts)
+        with self._submit_lock:  # a video's segments run side by side, not behind another's
+            futures = [
+                self._executor.submit(
+                    _run_segment,
+                    str(path),
+                    fps,
+                    max_side,
+                    starts,
+                    i,
+                    origin_s,
+                    (folder, caps),
+                    base + i,
+                )
+                for i in range(len(starts))
+            ]
+        counts: dict[int, int] = {}
+        pending: set[Future[PoseSequence]] = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for key, n in self._drain():
+                counts[key] = n
+            if progress is not None:
+                done = sum(counts.get(base + i, 0) for i in range(len(starts)))
+                progress(min(done / max(num_frames, 1), 0.99), f"pose on {len(starts)} cores")
+        try:
+            parts = [f.result() for f in futures]
+        except BrokenProcessPool:
+            raise VideoError(f"{path}: pose estimation crashed (a worker process died)") from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._drain()
+        return merge_segments(parts, starts)
+
+    def map_videos(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        fps: float,
+        max_side: int | None,
+        cache_dir: str | os.PathLike[str] | None,
+        use_cache: bool,
+    ) -> Iterator[tuple[int, PoseSequence | BaseException]]:
+        """Poses of many videos, one per worker at a time, as they finish: (index, sequence or
+        the error that video raised)."""
+        cache = {"dir": None if cache_dir is None else str(cache_dir), "use": use_cache}
+        futures = {
+            self._executor.submit(_run_video, str(p), fps, max_side, cache): i
+            for i, p in enumerate(paths)
+        }
+        pending: set[Future[PoseSequence]] = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            self._drain()
+            for f in done:
+                err = f.exception()
+                if isinstance(err, BrokenProcessPool):
+                    path = paths[futures[f]]
+                    err = VideoError(f"{path}: pose estimation crashed (a worker process died)")
+                yield futures[f], f.result() if err is None else err
+
+
+_SHARED: dict[str, Any] = {}
+
+
+def shared_pool(workers: int | None = None, factory: EstimatorFactory | None = None) -> PosePool:
+    """A pool kept for the life of the process (reused by every `extract_poses` call with the
+    same size and estimator; closed at exit)."""
+    workers = max(int(workers or cpu_budget()), 1)
+    factory = factory or _default_factory()
+    pool: PosePool | None = _SHARED.get("pool")
+    # A pool whose worker died (or whose starting thread ended: PR_SET_PDEATHSIG) is replaced.
+    if (
+        pool is not None
+        and not getattr(pool._executor, "_broken", False)
+        and pool.workers == workers
+        and pool.factory == factory
+    ):
+        return pool
+    if pool is not None:
+        pool.close()
+    pool = _SHARED["pool"] = PosePool(workers, factory=factory)
+    return pool
+
+
+@atexit.register
+def _close_shared() -> None:
+    pool = _SHARED.pop("pool", None)
+    if pool is not None:
+        pool.close()

@@ -1,0 +1,107 @@
+"""The layer contract in pyproject.toml holds for the tree and fails on an import that breaks it.
+
+Each case copies the package to a temporary folder, adds one import that points the wrong way and
+runs `lint-imports` (the command the README's test line runs) on the copy.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "musclemap"
+
+
+def _lint_imports(src: Path, cwd: Path, *contracts: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("lint-imports")
+    assert exe.exists(), f"{exe} missing: install the dev extra (import-linter)"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    return subprocess.run(
+        [str(exe), "--no-cache", "--no-logo", *(f"--contract={c}" for c in contracts)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    shutil.copytree(PACKAGE, tmp_path / "src" / "musclemap", ignore=shutil.ignore_patterns("*.pyc"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def test_tree_keeps_every_contract(copy: Path) -> None:
+    res = _lint_imports(copy / "src", copy)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "0 broken" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract", "message"),
+    [
+        # upward: a foundation module reaching the CLI
+        (
+            "skeleton.py",
+            "import musclemap.cli",
+            "layers",
+            "musclemap.skeleton is not allowed to import musclemap.cli",
+        ),
+        # upward: data reaching the training engine
+        (
+            "data/splits.py",
+            "from musclemap.engine import losses",
+            "layers",
+            "musclemap.data is not allowed to import musclemap.engine",
+        ),
+        # sideways: models and pose are independent siblings
+        (
+            "models/layers.py",
+            "from musclemap.pose import tracking",
+            "layers",
+            "musclemap.models is not allowed to import musclemap.pose",
+        ),
+        # STYLE.md: models never read a config, even inside a function
+        (
+            "models/tokens.py",
+            "def _f():\n    import musclemap.config",
+            "pure",
+            "musclemap.models.tokens -> musclemap.config",
+        ),
+        # a cycle inside a package: the dataset module importing its caller
+        (
+            "data/manifest.py",
+            "def _g():\n    import musclemap.data.datasets",
+            "acyclic",
+            "- .manifest -> .datasets",
+        ),
+    ],
+)
+def test_wrong_import_breaks_the_contract(
+    copy: Path, module: str, line: str, contract: str, message: str
+) -> None:
+    target = copy / "src" / "musclemap" / module
+    assert _lint_imports(copy / "src", copy, contract).returncode == 0  # kept before
+    target.write_text(target.read_text() + f"\n{line}\n")
+    res = _lint_imports(copy / "src", copy, contract)
+    assert res.returncode == 1 and "1 broken" in res.stdout, res.stdout
+    assert message in res.stdout, res.stdout
+
+
+def test_no_test_skips_on_a_broken_import_of_our_own_code() -> None:
+    # Skipping on our own package turns a broken import into a skip: CI stays green on breakage.
+    pattern = re.compile(r"importorskip\(\s*[\"']musclemap")
+    offenders = [
+        f"{p.name}:{i}"
+        for p in sorted(Path(__file__).parent.glob("*.py"))
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []

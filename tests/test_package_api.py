@@ -1,0 +1,88 @@
+"""The Python API (`musclemap.predict`, `musclemap.Predictor`) and what importing costs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import musclemap
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _imported_after(code: str) -> set[str]:
+    """Top-level packages loaded by `code` in a fresh interpreter."""
+    tops = "sorted({m.split('.')[0] for m in sys.modules})"
+    probe = f"{code}\nimport sys, json\nprint(json.dumps({tops}))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+    ).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_import_musclemap_is_cheap() -> None:
+    loaded = _imported_after("import musclemap")
+    assert not loaded & {"torch", "numpy", "mediapipe", "matplotlib", "av", "typer"}
+
+
+def test_the_predict_path_imports_no_torch_mediapipe_or_matplotlib() -> None:
+    # Everything `musclemap predict` imports in its own process before the model: the CLI,
+    # decoding, pose orchestration, taxonomy, knowledge base and the picture modules.
+    loaded = _imported_after(
+        "import musclemap.cli, musclemap.data.video_io, musclemap.pose.base, "
+        "musclemap.pose.parallel, musclemap.pose.mediapipe_estimator, musclemap.pose.features, "
+        "musclemap.taxonomy, musclemap.activities, musclemap.viz.body_map, "
+        "musclemap.viz.timeline, musclemap.viz.overlay"
+    )
+    assert not loaded & {"torch", "mediapipe", "matplotlib", "sklearn"}
+
+
+def test_lazy_exports() -> None:
+    from musclemap.predictor import Prediction, Predictor
+
+    assert musclemap.Predictor is Predictor and musclemap.Prediction is Prediction
+    assert callable(musclemap.predict)
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        _ = musclemap.no_such_thing  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"fps": 0}, {"fps": float("nan")}, {"fps": 100}, {"threshold": 1.5}]
+)
+def test_predict_rejects_out_of_range_options(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        musclemap.predict("clip.mp4", **kwargs)  # type: ignore[arg-type]
+
+
+def test_predict_one_video_and_keep_the_model(
+    make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from musclemap import predictor as predict_module
+    from test_predictor import ScriptedEstimator
+
+    original = predict_module.Predictor.__init__
+    made: list[object] = []
+
+    def init(self, model, meta, **kw):  # noqa: ANN001, ANN202
+        made.append(self)
+        original(self, model, meta, **{**kw, "estimator": ScriptedEstimator()})
+
+    monkeypatch.setattr(predict_module.Predictor, "__init__", init)
+    musclemap._predictor.cache_clear()
+    video = make_video("squat.mp4", num_frames=40)
+    a = musclemap.predict(video, cache_dir=tmp_path / "cache", workers=1)
+    b = musclemap.predict(video, cache_dir=tmp_path / "cache", workers=1, threshold=0.9)
+    assert len(made) == 1  # the model was loaded once
+    assert isinstance(a, musclemap.Prediction) and a.muscles == b.muscles
+    assert b.threshold == 0.9 and a.threshold != 0.9
+    assert b.active == [g for g, p in b.ranked() if p >= 0.9]
+    musclemap._predictor.cache_clear()

@@ -1,0 +1,220 @@
+"""Pose on every core (`musclemap.pose.parallel`): segment plan, seam hand-over, pool, batch.
+
+Stateful stand-in estimators behave like trackers: one forgets (an exponential filter over frame
+brightness), so a segment started afresh soon agrees with the one before it and takes over; one
+never forgets (it keeps the first frame it saw), so the earlier segment must track to the end.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from musclemap.errors import VideoError
+from musclemap.pose.base import PoseFrame, PoseSequence, _estimate_video
+from musclemap.pose.parallel import (
+    AGREE,
+    AGREE_FRAMES,
+    PosePool,
+    cpu_budget,
+    expected_frames,
+    merge_segments,
+    plan_segments,
+)
+
+
+class SmoothingEstimator:
+    """x of every landmark = an exponential average (factor 1/2) of the frame brightness."""
+
+    name = "smoothing"
+
+    def __init__(self) -> None:
+        self.state: float | None = None
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def reset(self) -> None:
+        self.state = None
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        level = float(frame_rgb.mean()) / 255.0
+        self.state = level if self.state is None else 0.5 * self.state + 0.5 * level
+        image = np.full((33, 3), 0.5, np.float32)
+        image[:, 0] = self.state
+        world = np.zeros((33, 4), np.float32)
+        return PoseFrame(image=image, world=world)
+
+    def close(self) -> None:
+        pass
+
+
+class StubbornEstimator(SmoothingEstimator):
+    """Never forgets the first frame it saw: a restarted one never agrees with the old one."""
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        level = float(frame_rgb.mean()) / 255.0
+        self.state = level if self.state is None else self.state
+        image = np.full((33, 3), 0.5, np.float32)
+        image[:, 0] = 0.5 * self.state + 0.5 * level
+        return PoseFrame(image=image, world=np.zeros((33, 4), np.float32))
+
+
+def _video(tmp_path: Path, n: int = 120, gop: int = 10) -> Path:
+    """Frames of pseudo-random brightness (so a restarted filter differs), a keyframe every
+    `gop` frames."""
+    import av
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / f"v{n}.mp4"
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        stream.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}"}
+        # Frame 0 is dark, the rest brighter: a tracker that keeps its first frame differs.
+        for level in [20, *rng.integers(100, 235, n - 1)]:
+            img = np.full((32, 32, 3), level, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def _part(first: int, xs: list[float], handover: int | None = None) -> PoseSequence:
+    frames = [
+        PoseFrame(np.full((33, 3), x, np.float32), np.zeros((33, 4), np.float32))
+        if x >= 0
+        else None
+        for x in xs
+    ]
+    seq = PoseSequence.from_frames(
+        frames, [(first + i) / 10 for i in range(len(xs))], fps=10.0, width=0, height=0
+    )
+    seq.extra = {"first": first, "handover": handover, "distance": 0.001}
+    return seq
+
+
+def test_plan_segments() -> None:
+    assert plan_segments(80, 2) == [0, 40]
+    assert plan_segments(81, 3) == [0, 27, 54]
+    assert plan_segments(30, 4) == [0]  # too short to split into 20-frame segments
+    assert plan_segments(45, 4) == [0, 22]
+    assert plan_segments(100, 1) == [0]
+    assert expected_frames(8.0, 10.0) == 80 and expected_frames(0.0, 10.0) == 1
+
+
+def test_cpu_budget_is_the_affinity_and_one_inside_a_worker() -> None:
+    import os
+
+    assert cpu_budget() == len(os.sched_getaffinity(0))
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(cpu_budget) == 1
+
+
+def test_merge_takes_each_segment_up_to_its_hand_over() -> None:
+    # Segment 1 starts at 3; segment 0 tracked on to 5, where it handed over.
+    first = _part(0, [0.0, 0.1, 0.2, 0.3, 0.4], handover=5)
+    second = _part(3, [0.9, 0.9, 0.5, 0.6, 0.7], handover=None)
+    merged = merge_segments([first, second], [0, 3])
+    assert merged.image[:, 0, 0] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+    assert merged.times == pytest.approx([0.1 * k for k in range(8)])
+    (seam,) = merged.seams
+    assert seam == {"index": 3, "handover": 5, "t": pytest.approx(0.5), "distance": 0.001}
+
+
+def test_merge_without_a_hand_over_uses_the_first_tracker_to_the_end() -> None:
+    first = _part(0, [0.0, 0.1, -1.0, 0.3, 0.4, 0.5])
+    second = _part(3, [0.9, 0.9, 0.9])
+    merged = merge_segments([first, second], [0, 3])
+    assert merged.valid.tolist() == [True, True, False, True, True, True]
+    assert merged.image[merged.valid, 0, 0] == pytest.approx([0.0, 0.1, 0.3, 0.4, 0.5])
+    assert merged.seams == [{"index": 3, "handover": None, "t": None, "distance": None}]
+
+
+def test_merge_of_three_segments() -> None:
+    parts = [
+        _part(0, [0.0, 0.1, 0.2], handover=3),
+        _part(2, [0.9, 0.3, 0.4, 0.5], handover=5),
+        _part(4, [0.9, 0.5, 0.6]),
+    ]
+    merged = merge_segments(parts, [0, 2, 4])
+    assert merged.image[:, 0, 0] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    assert [s["handover"] for s in merged.seams] == [3, 5]
+
+
+@pytest.fixture(scope="module")
+def pool() -> Any:
+    with PosePool(2, factory=SmoothingEstimator) as p:
+        yield p
+
+
+def _both(pool: PosePool, path: Path, factory: type, progress: Any = None) -> tuple[Any, Any]:
+    from musclemap.data.video_io import probe
+
+    info = probe(path)
+    merged = pool.estimate(
+        path,
+        fps=10.0,
+        max_side=None,
+        num_frames=expected_frames(info.duration_s, 10.0),
+        origin_s=info.start_s,
+        progress=progress,
+    )
+    return merged, _estimate_video(path, 10.0, None, factory(), None)
+
+
+def test_parallel_is_sequential_up_to_the_hand_over_and_agrees_after(
+    pool: PosePool, tmp_path: Path
+) -> None:
+    seen: list[float] = []
+    merged, sequential = _both(
+        pool, _video(tmp_path), SmoothingEstimator, lambda f, _: seen.append(f)
+    )
+    assert merged.times == pytest.approx(sequential.times) and len(merged.times) == 120
+    diff = np.abs(merged.image[:, 0, 0] - sequential.image[:, 0, 0])
+    (seam,) = merged.seams
+    handover = seam["handover"]
+    # A filter halving its memory each frame agrees within AGREE after ~8 frames.
+    assert seam["index"] == 60 and 60 + AGREE_FRAMES <= handover <= 60 + 15
+    assert diff[:handover].max() == 0.0 and diff[handover:].max() <= AGREE
+    assert seam["distance"] <= AGREE and seam["t"] == pytest.approx(handover / 10)
+    assert seen and all(0 <= f < 1 for f in seen)
+
+
+def test_trackers_that_never_agree_give_the_sequential_result(tmp_path: Path) -> None:
+    with PosePool(2, factory=StubbornEstimator) as stubborn:
+        merged, sequential = _both(stubborn, _video(tmp_path, n=60), StubbornEstimator)
+    assert np.array_equal(merged.image, sequential.image)
+    assert merged.seams == [{"index": 30, "handover": None, "t": None, "distance": None}]
+
+
+def test_unsplittable_video_runs_as_one_segment(pool: PosePool, tmp_path: Path) -> None:
+    path = _video(tmp_path, n=30)
+    merged = pool.estimate(path, fps=10.0, max_side=None, num_frames=30, origin_s=None)
+    sequential = _estimate_video(path, 10.0, None, SmoothingEstimator(), None)
+    assert np.array_equal(merged.image, sequential.image) and merged.seams == []
+
+
+def test_map_videos_returns_each_result_or_its_error(pool: PosePool, tmp_path: Path) -> None:
+    good = _video(tmp_path, n=25)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 64)
+    results = dict(
+        pool.map_videos([good, bad], fps=5.0, max_side=None, cache_dir=None, use_cache=False)
+    )
+    assert sorted(results) == [0, 1]
+    assert isinstance(results[0], PoseSequence) and len(results[0]) == 13
+    assert results[0].extra["estimator"] == "smoothing"
+    assert isinstance(results[1], VideoError) and "bad.mp4" in str(results[1])
+
+
+def test_segment_decode_error_reaches_the_caller(pool: PosePool, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(VideoError, match="bad.mp4"):
+        pool.estimate(bad, fps=10.0, max_side=None, num_frames=80, origin_s=0.0)
