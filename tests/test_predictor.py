@@ -164,3 +164,20 @@ def test_real_clip_end_to_end(wild_dir: Path, tmp_path: Path, predictor: Predict
     d = pred.to_dict()
     check_schema(d)
     assert d["pose_coverage"] > 0.5
+
+
+def test_default_model_scores_without_torch() -> None:
+    """The packaged model runs in numpy: loading it and scoring poses imports no torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from musclemap.predictor import Predictor\n"
+        "from musclemap.demo import synthetic_pose_sequence\n"
+        "p = Predictor.default().predict_poses(synthetic_pose_sequence('squat'))\n"
+        "assert len(p.muscles) == 20 and p.looks_like\n"
+        "print('torch' in sys.modules, 'sklearn' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
