@@ -309,7 +309,7 @@ class Predictor:
             NoPersonError: No person (or too little of one) in the sampled frames.
         """
         from musclemap.pose import quality
-        from musclemap.pose.base import extract_poses, fps_note
+        from musclemap.pose.base import extract_poses
 
         video_path = Path(video_path)
         if not video_path.is_file():
@@ -328,13 +328,36 @@ class Predictor:
                 workers=workers,
             )
 
+        return self.predict_extracted(
+            video_path, extract(self.estimator), fps=rate, extract=extract
+        )
+
+    def predict_extracted(
+        self,
+        video_path: Path,
+        seq: PoseSequence,
+        *,
+        fps: float,
+        extract: Callable[[PoseEstimator | None], PoseSequence],
+    ) -> Prediction:
+        """What `predict` does once the poses are extracted (also used by batch mode, whose
+        workers extract the poses): the input-quality gates, the scores and the notes.
+
+        Args:
+            seq: The video's poses.
+            fps: The rate they were asked for (noted when it is not the model's).
+            extract: Re-extracts the poses with another estimator (turned frames).
+        """
+        from musclemap.pose import quality
+        from musclemap.pose.base import fps_note
+
         seq, checks = quality.assess_video(
-            video_path, extract(self.estimator), extract=extract, estimator=self.estimator
+            video_path, seq, extract=extract, estimator=self.estimator
         )
         prediction = self.predict_poses(seq, video=str(video_path))
         prediction.quality = checks
         prediction.notes += quality.quality_notes(checks)
-        note = fps_note(rate, self.fps)
+        note = fps_note(fps, self.fps)
         if note:
             prediction.notes.append(note)
         return prediction
