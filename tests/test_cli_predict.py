@@ -46,6 +46,10 @@ def test_demo_writes_everything(
     assert "generated pose sequence" in out and "quadriceps" in out
     d = json.loads((tmp_path / "d" / "demo.json").read_text())
     assert list(d["muscles"]) == list(GROUP_IDS)
+    # the demo is a generated squat: the legs, not the arms
+    assert min(d["muscles"]["quadriceps"], d["muscles"]["gluteus"]) > max(
+        d["muscles"]["biceps"], d["muscles"]["chest"]
+    )
     svg = (tmp_path / "d" / "body_map.svg").read_text()
     assert all(gid in svg for gid in GROUP_IDS)  # every region is drawn
     assert (tmp_path / "d" / "body_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

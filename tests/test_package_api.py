@@ -36,12 +36,15 @@ def test_import_musclemap_is_cheap() -> None:
 
 def test_the_predict_path_imports_no_torch_mediapipe_or_matplotlib() -> None:
     # Everything `musclemap predict` imports in its own process before the model: the CLI,
-    # decoding, pose orchestration, taxonomy, knowledge base and the picture modules.
+    # decoding, pose orchestration, taxonomy, knowledge base, the picture modules and the packaged
+    # model itself (numpy inference).
     loaded = _imported_after(
         "import musclemap.cli, musclemap.data.video_io, musclemap.pose.base, "
         "musclemap.pose.parallel, musclemap.pose.mediapipe_estimator, musclemap.pose.features, "
         "musclemap.taxonomy, musclemap.activities, musclemap.viz.body_map, "
-        "musclemap.viz.timeline, musclemap.viz.overlay"
+        "musclemap.viz.timeline, musclemap.viz.overlay, musclemap.predictor, "
+        "musclemap.pose.quality, musclemap.pose.keypose, musclemap.cli.predict; "
+        "musclemap.predictor.Predictor.default()"
     )
     assert not loaded & {"torch", "mediapipe", "matplotlib", "sklearn"}
 

@@ -13,8 +13,9 @@ import pytest
 from musclemap.demo import synthetic_landmarks, synthetic_pose_sequence
 from musclemap.errors import ConfigError, NoPersonError, VideoError
 from musclemap.pose.base import PoseFrame
-from musclemap.pose.features import window_starts
+from musclemap.pose.keypose import window_starts
 from musclemap.predictor import WEIGHTS_DIR, Predictor
+from musclemap.skeleton import MEDIAPIPE33
 from musclemap.taxonomy import GROUP_IDS
 
 
@@ -44,7 +45,11 @@ def predictor() -> Predictor:
 
 
 def check_schema(d: dict[str, Any]) -> None:
-    assert set(d) >= {"video", "muscles", "active", "timeline", "pose_coverage", "people", "model"}
+    assert set(d) >= {"video", "muscles", "active", "timeline", "pose_coverage", "people", "model",
+                      "looks_like"}
+    assert len(d["looks_like"]) == 3
+    assert all(set(x) == {"exercise", "similarity"} and -1 <= x["similarity"] <= 1
+               for x in d["looks_like"])
     assert list(d["muscles"]) == list(GROUP_IDS)
     assert all(0.0 <= p <= 1.0 for p in d["muscles"].values())
     assert all(d["muscles"][g] >= d["threshold"] for g in d["active"])
@@ -74,6 +79,28 @@ def test_generated_pose_sequence_gives_a_full_prediction(predictor: Predictor) -
         np.mean([list(w["muscles"].values()) for w in d["timeline"]], 0),
         atol=1e-3,
     )
+
+
+def test_generated_squat_works_legs_not_arms(predictor: Predictor) -> None:
+    m = predictor.predict_poses(synthetic_pose_sequence("squat", seconds=8.0)).muscles
+    assert min(m["quadriceps"], m["gluteus"]) > max(m["biceps"], m["chest"])
+
+
+def test_generated_curl_works_biceps_first(predictor: Predictor) -> None:
+    pred = predictor.predict_poses(synthetic_pose_sequence("biceps_curl", seconds=8.0))
+    assert pred.ranked()[0][0] == "biceps"
+    assert pred.muscles["biceps"] > 2 * max(pred.muscles["quadriceps"], pred.muscles["calves"])
+
+
+def test_mirrored_person_gets_the_same_scores(predictor: Predictor) -> None:
+    seq = synthetic_pose_sequence("shoulder_press", seconds=6.0)
+    mirrored = synthetic_pose_sequence("shoulder_press", seconds=6.0)
+    mirrored.world = MEDIAPIPE33.flip(seq.world)
+    mirrored.image = seq.image[:, MEDIAPIPE33.flip_permutation].copy()
+    mirrored.image[..., 0] = 1.0 - mirrored.image[..., 0]
+    a, b = predictor.predict_poses(seq), predictor.predict_poses(mirrored)
+    np.testing.assert_allclose(a.scores_array(), b.scores_array(), atol=1e-6)
+    assert a.looks_like == b.looks_like
 
 
 def test_short_clip_is_one_padded_window_and_too_short_is_refused(predictor: Predictor) -> None:
@@ -137,3 +164,20 @@ def test_real_clip_end_to_end(wild_dir: Path, tmp_path: Path, predictor: Predict
     d = pred.to_dict()
     check_schema(d)
     assert d["pose_coverage"] > 0.5
+
+
+def test_default_model_scores_without_torch() -> None:
+    """The packaged model runs in numpy: loading it and scoring poses imports no torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from musclemap.predictor import Predictor\n"
+        "from musclemap.demo import synthetic_pose_sequence\n"
+        "p = Predictor.default().predict_poses(synthetic_pose_sequence('squat'))\n"
+        "assert len(p.muscles) == 20 and p.looks_like\n"
+        "print('torch' in sys.modules, 'sklearn' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from sklearn.metrics import average_precision_score
@@ -96,26 +96,3 @@ def sample_average_precision(scores: np.ndarray, labels: np.ndarray) -> float | 
         if lab.sum() > 0
     ]
     return float(np.mean(aps)) if aps else None
-
-
-# Until cli/predict.py and engine/pose_train.py import these from musclemap.data (issue 15):
-# pyproject.toml's import-linter contracts list this upward import as a known exception.
-_MOVED_TO_TABLES = (
-    "SPLIT_KEYS",
-    "match_scores",
-    "unknown_predictions",
-    "split_table",
-    "per_class_table",
-    "per_activity_table",
-)
-_MOVED_TO_PREDICTIONS = ("Predictions", "read_predictions", "write_predictions")
-
-
-def __getattr__(name: str) -> Any:
-    from musclemap.data import predictions, tables
-
-    if name in _MOVED_TO_TABLES:
-        return getattr(tables, name)
-    if name in _MOVED_TO_PREDICTIONS:
-        return getattr(predictions, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,14 @@
 """The main job: a video -> which of the 20 muscle groups work, how strongly and when.
 
 Pipeline: decode + MediaPipe pose at `fps` (cached per video, `musclemap.pose.base.extract_poses`)
--> sliding windows of poses (2 s, stride 0.8 s at 10 fps) -> a compact window model (packaged
-weights, `musclemap/weights/default.*`) -> 20 probabilities per window (the timeline) -> the clip
-score, the mean over windows in which a person was seen. Sigmoids live here, not in the models.
+-> sliding windows of poses -> the two key poses of each window's dominant movement and their
+features (`musclemap.pose.keypose`) -> the packaged model (`musclemap/weights/default.*`, a numpy
+forward of `keypose_mlp` weights: no torch needed) -> 20 probabilities per window (the timeline)
+-> the clip score, the mean over windows in which a person was seen -> the closest exercises of
+the training library ("looks like").
+
+`score_poses` is the one function from a pose sequence to window and clip scores: `predict`,
+the web app (through `Predictor`) and the cross-validation of `musclemap train` all use it.
 """
 
 from __future__ import annotations
@@ -16,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from musclemap.errors import ConfigError, NoPersonError, VideoError
-from musclemap.pose import features as feats
+from musclemap.pose import keypose
 from musclemap.pose.base import PoseEstimator, PoseSequence
 from musclemap.taxonomy import GROUP_IDS
 
@@ -46,6 +50,8 @@ class Prediction:
     pose: PoseSequence | None = None
     notes: list[str] = field(default_factory=list)
     quality: dict[str, Any] = field(default_factory=dict)  # input checks (pose/quality.py)
+    # The closest exercises of the training library: [{"exercise", "similarity"}], best first.
+    looks_like: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def active(self) -> list[str]:
@@ -68,6 +74,7 @@ class Prediction:
             "pose_coverage": round(self.pose_coverage, 4),
             "people": self.people,
             "model": self.model,
+            "looks_like": self.looks_like,
             "notes": self.notes,
             "quality": self.quality,
             **self.analysis,
@@ -95,7 +102,7 @@ def _checked_meta(weights: Path, meta_path: Path) -> dict[str, Any]:
         from safetensors import SafetensorError, safe_open
 
         try:
-            with safe_open(str(weights), framework="pt"):
+            with safe_open(str(weights), framework="numpy"):
                 pass
         except (SafetensorError, OSError) as err:
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -103,30 +110,171 @@ def _checked_meta(weights: Path, meta_path: Path) -> dict[str, Any]:
     return meta
 
 
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """GELU, tanh form (as `keypose_mlp` is trained)."""
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3)))
+
+
+class KeyPoseModel:
+    """The numpy forward of `keypose_mlp` weights, its settings and its exercise library.
+
+    Args:
+        tensors: The state dict as numpy arrays (`feat_mean`, `feat_std`, `w1`, `b1`, `w2`,
+            `b2`) plus, optionally, `library.embeddings` `(E, members * hidden)`.
+        meta: The weights' metadata (`window`, `stride`, `fps`, `threshold`, `min_visibility`,
+            `library` names, ...).
+    """
+
+    def __init__(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.meta = meta
+        self.window, self.stride = int(meta["window"]), int(meta["stride"])
+        self.min_visibility = float(meta.get("min_visibility", keypose.MIN_VISIBILITY))
+        self.motion = bool(meta.get("motion", False))
+        try:
+            t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}
+            self.mean, self.std = t["feat_mean"], t["feat_std"]
+            self.w1, self.b1, self.w2, self.b2 = t["w1"], t["b1"], t["w2"], t["b2"]
+        except KeyError as err:
+            raise ConfigError(f"model weights lack tensor {err}") from None
+        if len(self.mean) != keypose.num_features(self.motion):
+            raise ConfigError(
+                f"model expects {len(self.mean)} features, this musclemap computes "
+                f"{keypose.num_features(self.motion)}; re-train the weights"
+            )
+        self.library = t.get("library.embeddings")
+        self.library_labels = t.get("library.labels")
+        self.library_names: list[str] = list(meta.get("library", {}).get("names", []))
+        if self.library is not None and len(self.library) != len(self.library_names):
+            raise ConfigError("library embeddings and names differ in length")
+        # Blend with the labels of the closest library exercises (see `probabilities`).
+        knn = meta.get("knn", {})
+        self.knn_weight = float(knn.get("weight", 0.0)) if self.library_labels is not None else 0.0
+        self.knn_k, self.knn_temperature = int(knn.get("k", 5)), float(knn.get("temperature", 0.05))
+
+    @classmethod
+    def load(cls, path: str | Path) -> KeyPoseModel:
+        """A run folder (`model.safetensors` + `model.json`) or a `.safetensors` file with its
+        `.json` beside it; the SHA-256 in the metadata is checked."""
+        from safetensors.numpy import load_file
+
+        path = Path(path)
+        weights = path / "model.safetensors" if path.is_dir() else path
+        meta = _checked_meta(weights, weights.with_suffix(".json"))
+        try:
+            tensors = load_file(str(weights))
+        except Exception as err:  # noqa: BLE001 - safetensors raises several types
+            raise ConfigError(f"{weights}: not a safetensors file ({err})") from None
+        if meta.get("input") != "keypose":
+            raise ConfigError(
+                f"{weights}: a {meta.get('name', '?')!r} model with input "
+                f"{meta.get('input')!r}; predict needs a keypose model (musclemap train "
+                "configs/predict_default.yaml)"
+            )
+        return cls(tensors, meta)
+
+    def _hidden(self, x: np.ndarray) -> np.ndarray:
+        """`(N, F)` -> `(members, N, hidden)`."""
+        x = np.asarray(x, dtype=np.float64)
+        x = np.where(np.isfinite(x), x, self.mean)
+        z = np.clip((x - self.mean) / self.std, -6.0, 6.0)
+        return _gelu(np.einsum("bf,mfh->mbh", z, self.w1) + self.b1[:, None])
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """`(N, F)` key-pose features (NaN = unknown) -> `(N, 20)` probabilities: the MLP's,
+        blended (`knn.weight`) with the labels of the `knn.k` library exercises closest in
+        embedding, weighted by a softmax of their cosine similarity (`knn.temperature`)."""
+        h = self._hidden(x)
+        logits = (np.einsum("mbh,mhc->mbc", h, self.w2) + self.b2[:, None]).mean(0)
+        probs = 1.0 / (1.0 + np.exp(-logits))
+        if self.knn_weight <= 0 or self.library is None or self.library_labels is None:
+            return probs
+        sim = self._similarity(h.transpose(1, 0, 2).reshape(len(logits), -1))  # (N, E)
+        k = min(self.knn_k, sim.shape[1])
+        top = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+        s = np.take_along_axis(sim, top, 1) / self.knn_temperature
+        w = np.exp(s - s.max(1, keepdims=True))
+        w /= w.sum(1, keepdims=True)
+        knn = np.einsum("nk,nkc->nc", w, self.library_labels[top])
+        return (1.0 - self.knn_weight) * probs + self.knn_weight * knn
+
+    def _similarity(self, emb: np.ndarray) -> np.ndarray:
+        """Cosine similarity `(N, E)` of embeddings `(N, D)` to the library's."""
+        lib = np.asarray(self.library)
+        num = emb @ lib.T
+        den = np.linalg.norm(emb, axis=1)[:, None] * np.linalg.norm(lib, axis=1)[None]
+        return num / np.maximum(den, 1e-12)
+
+    def embed(self, x: np.ndarray) -> np.ndarray:
+        """`(N, F)` -> `(N, members * hidden)`: what "looks like" compares."""
+        h = self._hidden(x)
+        return h.transpose(1, 0, 2).reshape(len(h[0]), -1)
+
+    def looks_like(self, embedding: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
+        """The `k` library exercises closest to an embedding (cosine similarity), best first;
+        an exercise with several library entries is named once, at its best."""
+        if self.library is None or not len(self.library) or not np.isfinite(embedding).all():
+            return []
+        sim = self._similarity(embedding[None])[0]
+        out: list[tuple[str, float]] = []
+        for i in np.argsort(-sim, kind="stable"):
+            if self.library_names[i] not in {n for n, _ in out}:
+                out.append((self.library_names[i], float(sim[i])))
+            if len(out) == k:
+                break
+        return out
+
+
+@dataclass
+class Scores:
+    """Window and clip scores of one pose sequence (`score_poses`)."""
+
+    starts: np.ndarray  # (N,) window start frames
+    probs: np.ndarray  # (N, 20)
+    keep: np.ndarray  # (N,) bool: a person in enough of the window
+    clip: np.ndarray  # (20,) the mean over kept windows
+    embedding: np.ndarray  # the mean embedding of kept windows ("looks like")
+
+
+def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
+    """A pose sequence (a video's poses or key-position photos) -> window and clip scores.
+
+    Windows of `model.window` frames (stride `model.stride`; a shorter sequence, e.g. two
+    photos, is one window) -> key-pose features -> probabilities. The clip score is the mean
+    over windows in which a person is seen in at least `MIN_WINDOW_COVERAGE` of the frames (the
+    best-covered windows when none reaches it).
+    """
+    starts, x, cover = keypose.sequence_windows(
+        seq.world, seq.valid, window=model.window, stride=model.stride,
+        min_visibility=model.min_visibility, motion=model.motion, fps=seq.fps, image=seq.image,
+    )
+    probs = model.probabilities(x)
+    keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
+    return Scores(starts, probs, keep, probs[keep].mean(0), model.embed(x[keep]).mean(0))
+
+
 class Predictor:
-    """A window model plus its settings (window, stride, fps, threshold)."""
+    """The packaged model plus its settings (window, stride, fps, threshold)."""
 
     def __init__(
         self,
-        model: torch.nn.Module,
-        meta: dict[str, Any],
+        model: KeyPoseModel,
+        meta: dict[str, Any] | None = None,
         *,
         device: str = "cpu",
         cache_dir: str | Path | None = None,
         use_cache: bool = True,
         estimator: PoseEstimator | None = None,
     ) -> None:
-        self.model = model.to(device).eval()
+        self.model = model
+        self.meta = model.meta if meta is None else meta  # the model's settings by default
+        self.device = device  # accepted for the CLI and web app; the numpy model runs on the CPU
         self.estimator = estimator  # None: MediaPipe Pose, opened per video
-        self.meta = meta
-        self.device = device
         self.cache_dir = cache_dir
         self.use_cache = use_cache
-        self.kind: str = meta["input"]
-        self.window, self.stride = int(meta["window"]), int(meta["stride"])
-        self.fps = float(meta["fps"])
-        self.threshold = float(meta["threshold"])
-        self.min_seconds = float(meta.get("min_seconds", 1.0))
+        self.window, self.stride = model.window, model.stride
+        self.fps = float(self.meta["fps"])
+        self.threshold = float(self.meta["threshold"])
+        self.min_seconds = float(self.meta.get("min_seconds", 1.0))
 
     @classmethod
     def default(cls, device: str = "cpu", **kwargs: Any) -> Predictor:
@@ -137,20 +285,8 @@ class Predictor:
     def from_checkpoint(cls, path: str | Path, device: str = "cpu", **kwargs: Any) -> Predictor:
         """Weights written by `musclemap train` (task pose_default): a run folder, or a
         `.safetensors` file with its `.json` metadata beside it."""
-        from safetensors.torch import load_file
-
-        from musclemap.models import build_model
-
-        path = Path(path)
-        weights = path / "model.safetensors" if path.is_dir() else path
-        meta = _checked_meta(weights, weights.with_suffix(".json"))
-        try:
-            model = build_model(meta["name"], num_classes=len(GROUP_IDS), **meta["kwargs"])
-            model.load_state_dict(load_file(str(weights)), strict=True)
-        except (KeyError, TypeError, RuntimeError) as err:
-            reason = str(err).splitlines()[0]
-            raise ConfigError(f"{weights}: weights do not fit their metadata ({reason})") from None
-        return cls(model, meta, device=device, **kwargs)
+        model = KeyPoseModel.load(path)
+        return cls(model, model.meta, device=device, **kwargs)
 
     @property
     def model_info(self) -> dict[str, str]:
@@ -176,7 +312,7 @@ class Predictor:
             NoPersonError: No person (or too little of one) in the sampled frames.
         """
         from musclemap.pose import quality
-        from musclemap.pose.base import extract_poses, fps_note
+        from musclemap.pose.base import extract_poses
 
         video_path = Path(video_path)
         if not video_path.is_file():
@@ -195,13 +331,36 @@ class Predictor:
                 workers=workers,
             )
 
+        return self.predict_extracted(
+            video_path, extract(self.estimator), fps=rate, extract=extract
+        )
+
+    def predict_extracted(
+        self,
+        video_path: Path,
+        seq: PoseSequence,
+        *,
+        fps: float,
+        extract: Callable[[PoseEstimator | None], PoseSequence],
+    ) -> Prediction:
+        """What `predict` does once the poses are extracted (also used by batch mode, whose
+        workers extract the poses): the input-quality gates, the scores and the notes.
+
+        Args:
+            seq: The video's poses.
+            fps: The rate they were asked for (noted when it is not the model's).
+            extract: Re-extracts the poses with another estimator (turned frames).
+        """
+        from musclemap.pose import quality
+        from musclemap.pose.base import fps_note
+
         seq, checks = quality.assess_video(
-            video_path, extract(self.estimator), extract=extract, estimator=self.estimator
+            video_path, seq, extract=extract, estimator=self.estimator
         )
         prediction = self.predict_poses(seq, video=str(video_path))
         prediction.quality = checks
         prediction.notes += quality.quality_notes(checks)
-        note = fps_note(rate, self.fps)
+        note = fps_note(fps, self.fps)
         if note:
             prediction.notes.append(note)
         return prediction
@@ -226,10 +385,11 @@ class Predictor:
                 else f"{name}: a person was seen in only {int(seq.valid.sum())} of {n} sampled "
                 f"frames (pose_coverage {seq.coverage:.0%}); too little to estimate muscles"
             )
-        starts, probs, keep = self._window_probabilities(seq)
-        muscles = probs[keep].mean(0)
+        scores = score_poses(self.model, seq)
         timeline = [
-            self._window_entry(seq, s, p) for s, p, k in zip(starts, probs, keep, strict=True) if k
+            self._window_entry(seq, s, p)
+            for s, p, k in zip(scores.starts, scores.probs, scores.keep, strict=True)
+            if k
         ]
         notes = []
         if n < self.window:
@@ -246,7 +406,7 @@ class Predictor:
             )
         return Prediction(
             video=name,
-            muscles={g: float(p) for g, p in zip(GROUP_IDS, muscles, strict=True)},
+            muscles={g: float(p) for g, p in zip(GROUP_IDS, scores.clip, strict=True)},
             threshold=self.threshold,
             timeline=timeline,
             pose_coverage=seq.coverage,
@@ -254,20 +414,11 @@ class Predictor:
             model=self.model_info,
             pose=seq,
             notes=notes,
+            looks_like=[
+                {"exercise": e, "similarity": round(sim, 3)}
+                for e, sim in self.model.looks_like(scores.embedding)
+            ],
         )
-
-    @torch.no_grad()
-    def _window_probabilities(self, seq: PoseSequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Window starts `(N,)`, probabilities `(N, 20)` and which windows have a person."""
-        from musclemap.engine.pose_windows import window_probabilities
-
-        starts, inputs = feats.window_inputs(
-            seq.world, seq.image, seq.fps, window=self.window, stride=self.stride, kind=self.kind
-        )
-        probs = window_probabilities(self.model, self.kind, inputs, device=self.device)
-        cover = np.array([seq.valid[s : s + self.window].mean() for s in starts])
-        keep = cover >= min(MIN_WINDOW_COVERAGE, cover.max())
-        return starts, probs, keep
 
     def _window_entry(self, seq: PoseSequence, start: int, probs: np.ndarray) -> dict[str, Any]:
         end = min(start + self.window, len(seq)) - 1

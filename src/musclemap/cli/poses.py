@@ -33,6 +33,7 @@ class _Result:
 
 
 _ESTIMATOR: Any = None  # one per worker process
+_STILLS_ESTIMATOR: Any = None  # still-image mode, for clips that are folders of photos
 
 
 def _init_worker() -> None:
@@ -64,7 +65,10 @@ def _work(task: _Task) -> _Result:
     if _ESTIMATOR is None:
         _init_worker()
     try:
-        seq = extract_poses(task.clip, fps=task.fps, estimator=_ESTIMATOR, use_cache=False)
+        if Path(task.clip).is_dir():  # key-position photos (e.g. images/<id>/0.jpg, 1.jpg)
+            seq = _still_poses(task.clip)
+        else:
+            seq = extract_poses(task.clip, fps=task.fps, estimator=_ESTIMATOR, use_cache=False)
         save_pose_file(seq, out)
     except MusclemapError as err:
         return _Result(task.clip, task.out, ok=False, error=str(err))
@@ -72,6 +76,15 @@ def _work(task: _Task) -> _Result:
         message = f"{task.clip}: {type(err).__name__}: {err}"
         return _Result(task.clip, task.out, ok=False, error=message)
     return _Result(task.clip, task.out, ok=True, coverage=seq.coverage)
+
+
+def _still_poses(folder: str) -> Any:
+    global _STILLS_ESTIMATOR
+    from musclemap.pose.stills import StillImagePoseEstimator, extract_still_poses
+
+    if _STILLS_ESTIMATOR is None:
+        _STILLS_ESTIMATOR = StillImagePoseEstimator()
+    return extract_still_poses(folder, estimator=_STILLS_ESTIMATOR)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -160,6 +173,8 @@ def poses(
     ),
 ) -> None:
     """Extract MediaPipe poses for every clip of MANIFEST into OUT (resumable).
+
+    A clip that is a folder of photos (key positions) gets one still-image pose per photo.
 
     Clips whose pose file already exists and loads are skipped. Failures are listed at the end
     and do not stop the others (exit code 1 if any failed). OUT/manifest.csv is the input

@@ -24,7 +24,7 @@ from musclemap.cli.app import app
 from musclemap.errors import MusclemapError, VideoError
 
 if TYPE_CHECKING:
-    from musclemap.pose.base import PoseSequence
+    from musclemap.pose.base import PoseEstimator, PoseSequence
     from musclemap.pose.parallel import PosePool
     from musclemap.predictor import Prediction, Predictor
 
@@ -64,6 +64,12 @@ def print_prediction(pred: Prediction, *, top_k: int = 20) -> None:
         f"threshold {pred.threshold:.2f} · pose coverage {pred.pose_coverage:.0%} · "
         f"people {pred.people} · {len(pred.timeline)} windows"
     )
+    if pred.looks_like:
+        console.print(
+            "looks like: "
+            + ", ".join(f"{x['exercise']} ({x['similarity']:.2f})" for x in pred.looks_like),
+            highlight=False,
+        )
     for note in pred.notes:
         console.print(f"note: {note}")
     if pred.analysis:
@@ -455,14 +461,20 @@ def _batch_results(
 
 def _score(predictor: Predictor, path: Path, seq: PoseSequence, fps: float) -> Prediction:
     """What `Predictor.predict` does after the pose extraction, for poses a worker extracted
-    (batch mode): the scores and the notes."""
-    from musclemap.pose.base import fps_note
+    (batch mode): the input-quality gates, the scores and the notes."""
+    from musclemap.pose.base import extract_poses
 
-    pred = predictor.predict_poses(seq, video=str(path))
-    note = fps_note(fps, predictor.fps)
-    if note:
-        pred.notes.append(note)
-    return pred
+    def extract(estimator: PoseEstimator | None) -> PoseSequence:
+        return extract_poses(
+            path,
+            fps=fps,
+            cache_dir=predictor.cache_dir,
+            use_cache=predictor.use_cache,
+            estimator=estimator,
+            workers=1,
+        )
+
+    return predictor.predict_extracted(path, seq, fps=fps, extract=extract)
 
 
 def _run_batch(
@@ -480,7 +492,7 @@ def _run_batch(
     """Predict every video; a failing one is reported and skipped. Returns the failure count."""
     from rich.progress import Progress
 
-    from musclemap.metrics import write_predictions
+    from musclemap.data.predictions import write_predictions
 
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[int, Any] = {}

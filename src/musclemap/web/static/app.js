@@ -188,6 +188,7 @@ async function showResults(job) {
   warning.textContent = "The person is hidden in much of the video, so these results are less reliable.";
 
   drawChips(result);
+  drawLooksLike(result);
   drawBars(result.muscles, new Set(result.active));
   $("dl-json").href = job.links["result.json"];
   $("dl-body").href = job.links["body-map.png"];
@@ -231,6 +232,20 @@ function drawChips(result) {
     chip.append(el("span", {}, groupName(id)), el("b", {}, pct(result.muscles[id] || 0)));
     list.append(chip);
   }
+}
+
+// "Looks like": the closest exercises of the model's training library, so a user sees why.
+function drawLooksLike(result) {
+  let line = $("looks-like");
+  if (!line) {
+    line = el("p", { id: "looks-like", class: "looks-like" });
+    $("active").after(line);
+  }
+  const items = result.looks_like || [];
+  line.hidden = !items.length;
+  line.textContent = items.length
+    ? "Looks like: " + items.map((x) => `${x.exercise} (${x.similarity.toFixed(2)})`).join(", ")
+    : "";
 }
 
 function drawBars(muscles, active) {

@@ -1,0 +1,106 @@
+"""`keypose_mlp`: the predict command's model, an ensemble of small MLPs on key-pose features.
+
+Input `(B, F)`: the key-pose features of a window or of two key-position photos
+(`musclemap.pose.keypose`, F = `NUM_FEATURES`), NaN where a feature is unknown (occluded
+joints). Missing features are imputed with the training mean, then every feature is
+standardised and clamped (both as buffers, so the weights alone map raw features to logits).
+
+Training uses this module; inference uses the same state dict through a numpy forward
+(`musclemap.predictor.KeyPoseModel`), so `musclemap predict` needs no torch.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from musclemap.models._registry import register_model
+
+CLAMP = 6.0  # standardised features beyond +-6 std are clamped (one bad pose cannot dominate)
+
+
+class KeyPoseMLP(nn.Module):
+    """Impute -> standardise -> `members` x (Linear -> GELU -> Dropout -> Linear); the members'
+    logits are averaged. The members' weights are stacked (`w1 (M, F, H)`, `w2 (M, H, C)`) so
+    one batched product runs them all. Their concatenated hidden activations are the embedding
+    used to find the closest exercises of the training library ("looks like")."""
+
+    feat_mean: torch.Tensor
+    feat_std: torch.Tensor
+
+    def __init__(
+        self,
+        *,
+        in_features: int,
+        num_classes: int = 20,
+        hidden: int = 64,
+        dropout: float = 0.3,
+        input_dropout: float = 0.1,
+        members: int = 5,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("feat_mean", torch.zeros(in_features))
+        self.register_buffer("feat_std", torch.ones(in_features))
+        self.input_dropout = nn.Dropout(input_dropout)
+        self.dropout = nn.Dropout(dropout)
+        # nn.Linear's default initialisation, per member
+        b1, b2 = in_features**-0.5, hidden**-0.5
+        self.w1 = nn.Parameter(torch.empty(members, in_features, hidden).uniform_(-b1, b1))
+        self.b1 = nn.Parameter(torch.empty(members, hidden).uniform_(-b1, b1))
+        self.w2 = nn.Parameter(torch.empty(members, hidden, num_classes).uniform_(-b2, b2))
+        self.b2 = nn.Parameter(torch.empty(members, num_classes).uniform_(-b2, b2))
+
+    @torch.no_grad()
+    def set_normalization(self, x: torch.Tensor) -> None:
+        """Feature mean and std over training inputs `(N, F)` (NaN ignored; std floored)."""
+        finite = torch.isfinite(x)
+        n = finite.sum(0).clamp_min(1)
+        mean = torch.where(finite, x, 0.0).sum(0) / n
+        var = (torch.where(finite, x - mean, 0.0) ** 2).sum(0) / n
+        self.feat_mean.copy_(mean)
+        self.feat_std.copy_(var.sqrt().clamp_min(1e-3))
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.where(torch.isfinite(x), x, self.feat_mean)
+        return ((x - self.feat_mean) / self.feat_std).clamp(-CLAMP, CLAMP)
+
+    def _hidden(self, z: torch.Tensor) -> torch.Tensor:
+        # (B, F) -> (M, B, H)
+        return nn.functional.gelu(
+            torch.einsum("bf,mfh->mbh", z, self.w1) + self.b1[:, None], approximate="tanh"
+        )
+
+    def member_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Each member's logits `(B, members, C)` (training puts the loss on each member, so
+        that they stay independent rather than co-adapting to their mean)."""
+        h = self.dropout(self._hidden(self.input_dropout(self.normalize(x))))
+        return (torch.einsum("mbh,mhc->mbc", h, self.w2) + self.b2[:, None]).transpose(0, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.member_logits(x).mean(1)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The members' hidden activations, concatenated `(B, members * hidden)`."""
+        h = self._hidden(self.normalize(x))
+        return h.transpose(0, 1).reshape(len(x), -1)
+
+
+@register_model("keypose_mlp")
+def keypose_mlp(
+    *,
+    num_classes: int = 20,
+    in_features: int = 118,
+    hidden: int = 64,
+    dropout: float = 0.3,
+    input_dropout: float = 0.1,
+    members: int = 5,
+) -> KeyPoseMLP:
+    """Ensemble of one-hidden-layer MLPs on key-pose features (about 45k parameters)."""
+    return KeyPoseMLP(
+        in_features=in_features,
+        num_classes=num_classes,
+        hidden=hidden,
+        dropout=dropout,
+        input_dropout=input_dropout,
+        members=members,
+    )

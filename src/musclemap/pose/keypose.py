@@ -1,0 +1,361 @@
+"""Key-pose features: one representation for a video window and for two key-position photos.
+
+An exercise is characterised here by its two extreme positions (start and turning point) and by
+what changes between them. For a video window they are found as the frames at both ends of the
+window's dominant movement (the first principal component of its joint-angle signals); for a
+pair of still photos they are the photos themselves. Both give the same vector
+(`NUM_FEATURES`), computed from MediaPipe's 3D world landmarks:
+
+- per pose: joint angles, segment inclination against gravity, limb directions in the torso's
+  own frame (forward / outward / up), limb heights, hand and foot spread, and which way the
+  torso faces relative to gravity (lying face up or down, on the side, upright);
+- for the pair (order-invariant): the mean of the two poses and their absolute difference (the
+  range of motion: which joints move and which hold);
+- left/right combined symmetrically (mean and absolute difference of the two sides for the
+  mean pose; larger and smaller side for the range of motion), so a mirrored person gives
+  exactly the same vector, and bilateral labels need no mirror augmentation;
+- no quantity depends on the camera's yaw (angles, inclinations and heights only use the
+  vertical axis and distances), so rotation about the vertical axis changes nothing either.
+
+Landmarks with visibility below `min_visibility` are treated as missing (the joints behind a
+loaded barbell, a limb out of frame): their features are NaN, a side's missing feature is taken
+from the other side, and what stays missing is left as NaN for the model to impute.
+
+World coordinates: x right, y down, z away from the camera (MediaPipe), metres, hip-centred.
+Lengths are divided by the sequence's median torso length; angles are in units of pi.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from musclemap.skeleton import MEDIAPIPE33
+
+_J = {name: i for i, name in enumerate(MEDIAPIPE33.joints)}
+_UP = np.array([0.0, -1.0, 0.0])  # gravity's up in MediaPipe world coordinates (y down)
+SIDES = ("left", "right")
+MIN_VISIBILITY = 0.5
+# Fraction of a window's frames, at each end of its dominant movement, averaged into a key pose.
+EXTREME_FRACTION = 0.15
+
+_SIDE_ANGLES = (  # (name, a, b, c): the angle at b between b->a and b->c
+    ("elbow", "shoulder", "elbow", "wrist"),
+    ("shoulder", "hip", "shoulder", "elbow"),
+    ("hip", "shoulder", "hip", "knee"),
+    ("knee", "hip", "knee", "ankle"),
+    ("ankle", "knee", "ankle", "foot_index"),
+)
+_SIDE_SEGMENTS = (  # (name, from, to)
+    ("upper_arm", "shoulder", "elbow"),
+    ("forearm", "elbow", "wrist"),
+    ("thigh", "hip", "knee"),
+    ("shank", "knee", "ankle"),
+)
+_TORSO_FRAME_SEGMENTS = ("upper_arm", "forearm", "thigh")  # direction in the torso's frame
+_HEIGHT_JOINTS = ("wrist", "elbow", "knee", "ankle")
+_FRAME_AXES = ("fwd", "out", "up")
+
+SIDE_NAMES: tuple[str, ...] = (
+    tuple(f"angle_{n}" for n, *_ in _SIDE_ANGLES)
+    + tuple(f"tilt_{n}" for n, *_ in _SIDE_SEGMENTS)
+    + tuple(f"dir_{n}_{a}" for n in _TORSO_FRAME_SEGMENTS for a in _FRAME_AXES)
+    + tuple(f"height_{j}" for j in _HEIGHT_JOINTS)
+    + tuple(f"wrist_from_shoulder_{a}" for a in _FRAME_AXES)
+    + ("foot_pitch",)  # heel height over the toes: a calf raise lifts the heels
+    # Palm normal against gravity and the torso's forward axis: the grip (a curl's palms face up,
+    # a pushdown's down), which the elbow's motion alone does not tell.
+    + ("palm_up", "palm_fwd")
+)
+CENTRAL_NAMES: tuple[str, ...] = (
+    "tilt_torso",
+    "tilt_head",
+    "torso_fwd_up",  # forward axis . up: > 0 lying face up, < 0 face down
+    "torso_side_up",  # |left-right axis . up|: lying on a side
+    "height_nose",
+    "height_hip_over_feet",
+    "spread_hands",
+    "spread_feet",
+    "spread_knees",
+)
+# Signals whose principal component defines a window's dominant movement (units of pi).
+_PCA_SIDE = [SIDE_NAMES.index(f"angle_{n}") for n, *_ in _SIDE_ANGLES] + [
+    SIDE_NAMES.index(f"tilt_{n}") for n, *_ in _SIDE_SEGMENTS
+]
+_PCA_CENTRAL = [CENTRAL_NAMES.index("tilt_torso"), CENTRAL_NAMES.index("tilt_head")]
+
+FEATURE_NAMES: tuple[str, ...] = (
+    tuple(f"pose_{n}" for n in CENTRAL_NAMES)
+    + tuple(f"rom_{n}" for n in CENTRAL_NAMES)
+    + tuple(f"pose_{n}_mean" for n in SIDE_NAMES)
+    + tuple(f"pose_{n}_asym" for n in SIDE_NAMES)
+    + tuple(f"rom_{n}_max" for n in SIDE_NAMES)
+    + tuple(f"rom_{n}_min" for n in SIDE_NAMES)
+)
+NUM_FEATURES = len(FEATURE_NAMES)
+# Motion features of a video window (NaN for photos): how fast the joints move and whether the
+# whole body travels. Optional (`motion=True`), appended after FEATURE_NAMES.
+_MOTION_SIDE = _PCA_SIDE
+MOTION_NAMES: tuple[str, ...] = (
+    tuple(f"speed_{SIDE_NAMES[i]}_max" for i in _MOTION_SIDE)
+    + tuple(f"speed_{SIDE_NAMES[i]}_min" for i in _MOTION_SIDE)
+    + ("speed_tilt_torso", "speed_height_hip_over_feet", "cadence", "image_hip_x_std",
+       "image_hip_y_std")
+)
+MIN_MOTION_FRAMES = 4
+
+
+def num_features(motion: bool) -> int:
+    return NUM_FEATURES + (len(MOTION_NAMES) if motion else 0)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-8)
+
+
+def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Angle between vectors (..., 3) in units of pi."""
+    cos = np.sum(_unit(u) * _unit(v), axis=-1)
+    return np.arccos(np.clip(cos, -1.0, 1.0)) / np.pi
+
+
+def masked_xyz(world: np.ndarray, min_visibility: float = MIN_VISIBILITY) -> np.ndarray:
+    """`(T, 33, 3)` float64 coordinates with low-visibility landmarks set to NaN."""
+    xyz = world[..., :3].astype(np.float64)
+    if world.shape[-1] > 3 and min_visibility > 0:
+        xyz = np.where((world[..., 3] >= min_visibility)[..., None], xyz, np.nan)
+    return xyz
+
+
+def body_scale(world: np.ndarray) -> float:
+    """Median torso length (shoulder midpoint to hip midpoint) over frames, in metres."""
+    xyz = world[..., :3].astype(np.float64)
+    mid = lambda j: 0.5 * (xyz[:, _J[f"left_{j}"]] + xyz[:, _J[f"right_{j}"]])  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = float(np.nanmedian(np.linalg.norm(mid("shoulder") - mid("hip"), axis=-1)))
+    return scale if np.isfinite(scale) and scale > 1e-3 else 0.5
+
+
+def frame_descriptors(
+    world: np.ndarray, *, min_visibility: float = MIN_VISIBILITY
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame pose descriptors.
+
+    Args:
+        world: `(T, 33, 3 or 4)` MediaPipe world landmarks (+ visibility), NaN without a person.
+        min_visibility: Landmarks below it count as missing.
+
+    Returns:
+        `central (T, len(CENTRAL_NAMES))` and `sides (T, 2, len(SIDE_NAMES))` ([left, right]),
+        float64, NaN where a needed landmark is missing.
+    """
+    if world.ndim != 3 or world.shape[1] != MEDIAPIPE33.num_joints or world.shape[2] < 3:
+        raise ValueError(f"expected world landmarks (T, 33, 3|4), got {world.shape}")
+    xyz = masked_xyz(world, min_visibility)
+    scale = body_scale(world)
+    p = lambda name: xyz[:, _J[name]]  # noqa: E731
+    hip = 0.5 * (p("left_hip") + p("right_hip"))
+    shoulder = 0.5 * (p("left_shoulder") + p("right_shoulder"))
+    t = len(xyz)
+    up = np.broadcast_to(_UP, (t, 3))
+    # The torso's frame: up along the spine, lateral from right to left, forward = lat x up.
+    t_up = _unit(shoulder - hip)
+    lat = (p("left_shoulder") - p("right_shoulder")) + (p("left_hip") - p("right_hip"))
+    lat = _unit(lat - np.sum(lat * t_up, -1, keepdims=True) * t_up)
+    fwd = np.cross(lat, t_up)
+    sides = np.empty((t, 2, len(SIDE_NAMES)))
+    for k, s in enumerate(SIDES):
+        sign = 1.0 if s == "left" else -1.0  # "out" points away from the body's midline
+        cols = [_angle(p(f"{s}_{a}") - p(f"{s}_{b}"), p(f"{s}_{c}") - p(f"{s}_{b}"))
+                for _, a, b, c in _SIDE_ANGLES]
+        seg = {n: p(f"{s}_{b}") - p(f"{s}_{a}") for n, a, b in _SIDE_SEGMENTS}
+        cols += [_angle(seg[n], up) for n, *_ in _SIDE_SEGMENTS]
+        for n in _TORSO_FRAME_SEGMENTS:
+            d = _unit(seg[n])
+            cols += [np.sum(d * fwd, -1), sign * np.sum(d * lat, -1), np.sum(d * t_up, -1)]
+        cols += [-(p(f"{s}_{j}")[:, 1] - hip[:, 1]) / scale for j in _HEIGHT_JOINTS]
+        w = (p(f"{s}_wrist") - p(f"{s}_shoulder")) / scale
+        cols += [np.sum(w * fwd, -1), sign * np.sum(w * lat, -1), np.sum(w * t_up, -1)]
+        cols.append((p(f"{s}_foot_index")[:, 1] - p(f"{s}_heel")[:, 1]) / scale)  # y down
+        palm = sign * _unit(np.cross(p(f"{s}_index") - p(f"{s}_wrist"),
+                                     p(f"{s}_pinky") - p(f"{s}_wrist")))
+        cols += [np.sum(palm * up, -1), np.sum(palm * fwd, -1)]
+        sides[:, k] = np.stack(cols, axis=1)
+    feet = np.stack([p(f"{s}_{j}")[:, 1] for s in SIDES for j in ("heel", "foot_index")], 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lowest = np.nanmax(feet, axis=1)  # y down: the lowest foot point has the largest y
+    dist = lambda a, b: np.linalg.norm(p(a) - p(b), axis=-1) / scale  # noqa: E731
+    central = np.stack(
+        [
+            _angle(shoulder - hip, up),
+            _angle(p("nose") - shoulder, up),
+            np.sum(fwd * up, -1),
+            np.abs(np.sum(lat * up, -1)),
+            -(p("nose")[:, 1] - hip[:, 1]) / scale,
+            (lowest - hip[:, 1]) / scale,
+            dist("left_wrist", "right_wrist"),
+            dist("left_ankle", "right_ankle"),
+            dist("left_knee", "right_knee"),
+        ],
+        axis=1,
+    )
+    return central, sides
+
+
+def _nanmean(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(x, axis=axis)
+
+
+def key_pose_indices(central: np.ndarray, sides: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frames at the two ends of the dominant movement of a window.
+
+    The dominant movement is the first principal component of the joint angles and segment
+    inclinations (both sides, torso and head); the frames in its lowest and highest
+    `EXTREME_FRACTION` (at least one each) form the two key poses. Frames without a person are
+    never chosen; with one usable frame both key poses are that frame.
+    """
+    sig = np.concatenate([sides[:, :, _PCA_SIDE].reshape(len(sides), -1),
+                          central[:, _PCA_CENTRAL]], axis=1)
+    usable = np.isfinite(sig).mean(1) >= 0.5
+    idx = np.flatnonzero(usable)
+    if len(idx) <= 1:
+        return idx, idx
+    x = sig[idx]
+    col_mean = np.nan_to_num(_nanmean(x))
+    x = np.where(np.isfinite(x), x, col_mean) - col_mean
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    score = x @ vt[0]
+    k = max(1, int(round(EXTREME_FRACTION * len(idx))))
+    order = np.argsort(score, kind="stable")
+    return idx[order[:k]], idx[order[-k:]]
+
+
+def _fill_sides(x: np.ndarray) -> np.ndarray:
+    """(2, D): a side's missing feature is taken from the other side (bodies are symmetric
+    enough, and an occluded limb usually mirrors the visible one in exercises)."""
+    out = x.copy()
+    out[0] = np.where(np.isfinite(x[0]), x[0], x[1])
+    out[1] = np.where(np.isfinite(x[1]), x[1], x[0])
+    return out
+
+
+def pair_features(
+    central_a: np.ndarray, sides_a: np.ndarray, central_b: np.ndarray, sides_b: np.ndarray
+) -> np.ndarray:
+    """The order- and mirror-invariant vector `(NUM_FEATURES,)` of two key poses (NaN: unknown).
+
+    Args:
+        central_a, central_b: `(len(CENTRAL_NAMES),)` of each pose.
+        sides_a, sides_b: `(2, len(SIDE_NAMES))` of each pose ([left, right]).
+    """
+    sa, sb = _fill_sides(sides_a), _fill_sides(sides_b)
+    pose_c, rom_c = 0.5 * (central_a + central_b), np.abs(central_a - central_b)
+    pose_s, rom_s = 0.5 * (sa + sb), np.abs(sa - sb)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        parts = [
+            pose_c,
+            rom_c,
+            0.5 * (pose_s[0] + pose_s[1]),
+            np.abs(pose_s[0] - pose_s[1]),
+            np.fmax(rom_s[0], rom_s[1]),
+            np.fmin(rom_s[0], rom_s[1]),
+        ]
+    return np.concatenate(parts).astype(np.float32)
+
+
+def window_features(central: np.ndarray, sides: np.ndarray) -> np.ndarray:
+    """Key-pose features `(NUM_FEATURES,)` of one window of frame descriptors (all NaN when
+    the window has no usable frame)."""
+    lo, hi = key_pose_indices(central, sides)
+    if len(lo) == 0:
+        return np.full(NUM_FEATURES, np.nan, np.float32)
+    return pair_features(
+        _nanmean(central[lo]), _nanmean(sides[lo]), _nanmean(central[hi]), _nanmean(sides[hi])
+    )
+
+
+def motion_features(
+    central: np.ndarray, sides: np.ndarray, fps: float, image_hip: np.ndarray | None = None
+) -> np.ndarray:
+    """Motion of one window `(len(MOTION_NAMES),)`: mean absolute rate of joint angles and
+    inclinations (per second; larger and smaller side), of torso tilt and hip height, the
+    cadence of the dominant movement (sign changes per second) and the spread of the hip's
+    image position in torso lengths (whole-body travel). NaN with fewer than
+    `MIN_MOTION_FRAMES` frames with a person (photos)."""
+    ok = np.isfinite(central[:, 0])
+    if ok.sum() < MIN_MOTION_FRAMES:
+        return np.full(len(MOTION_NAMES), np.nan, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sp = np.nanmean(np.abs(np.diff(sides[ok][:, :, _MOTION_SIDE], axis=0)), 0) * fps
+        sp = _fill_sides(sp)
+        cen = np.nanmean(np.abs(np.diff(central[ok][:, [0, 5]], axis=0)), 0) * fps
+        sig = np.concatenate([sides[ok][:, :, _PCA_SIDE].reshape(int(ok.sum()), -1),
+                              central[ok][:, _PCA_CENTRAL]], axis=1)
+        mean = np.nan_to_num(np.nanmean(sig, 0))
+        x = np.where(np.isfinite(sig), sig, mean) - mean
+        score = x @ np.linalg.svd(x, full_matrices=False)[2][0]
+        cadence = np.count_nonzero(np.diff(np.sign(score)) != 0) * fps / len(score)
+        hip_std = np.full(2, np.nan) if image_hip is None else np.nanstd(image_hip[ok], axis=0)
+    return np.concatenate(
+        [np.fmax(sp[0], sp[1]), np.fmin(sp[0], sp[1]), cen, [cadence], hip_std]
+    ).astype(np.float32)
+
+
+def image_hip_track(image: np.ndarray) -> np.ndarray:
+    """Hip midpoint in the image `(T, 2)` in units of the sequence's median image torso length
+    (x and y normalised to the frame; the aspect ratio is ignored)."""
+    xy = image[..., :2].astype(np.float64)
+    hip = 0.5 * (xy[:, _J["left_hip"]] + xy[:, _J["right_hip"]])
+    sh = 0.5 * (xy[:, _J["left_shoulder"]] + xy[:, _J["right_shoulder"]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = float(np.nanmedian(np.linalg.norm(sh - hip, axis=-1)))
+    return hip / (scale if np.isfinite(scale) and scale > 1e-4 else 1.0)
+
+
+def window_starts(num_frames: int, window: int, stride: int) -> np.ndarray:
+    """Start frames of sliding windows; the last window ends at the end; one window at 0 for
+    a sequence no longer than `window` (two key-position photos are one window)."""
+    if num_frames <= window:
+        return np.zeros(1, dtype=np.int64)
+    starts = list(range(0, num_frames - window + 1, stride))
+    if starts[-1] != num_frames - window:
+        starts.append(num_frames - window)
+    return np.asarray(starts, dtype=np.int64)
+
+
+def sequence_windows(
+    world: np.ndarray,
+    valid: np.ndarray,
+    *,
+    window: int,
+    stride: int,
+    min_visibility: float = MIN_VISIBILITY,
+    motion: bool = False,
+    fps: float = 10.0,
+    image: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window starts `(N,)`, key-pose features `(N, num_features(motion))` and the fraction of
+    each window's frames with a person `(N,)`, for a whole pose sequence (video or photos).
+    With `motion`, `motion_features` (at `fps`; `image` landmarks for the hip track) follow."""
+    central, sides = frame_descriptors(world, min_visibility=min_visibility)
+    starts = window_starts(len(world), window, stride)
+    x = np.stack([window_features(central[s : s + window], sides[s : s + window])
+                  for s in starts])
+    if motion:
+        hip = None if image is None else image_hip_track(image)
+        m = np.stack([
+            motion_features(central[s : s + window], sides[s : s + window], fps,
+                            None if hip is None else hip[s : s + window])
+            for s in starts
+        ])
+        x = np.concatenate([x, m], axis=1)
+    cover = np.array([valid[s : s + window].mean() if len(valid) else 0.0 for s in starts])
+    return starts, x, cover
