@@ -117,3 +117,30 @@ def _run_cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProc
 def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """The real console entry point (its one-line errors and exit codes) in a subprocess."""
     return _run_cli
+
+
+def run_main(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """`musclemap ARGV` through the console entry point in this process; its exit code."""
+    from musclemap.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["musclemap", *argv])
+    try:
+        main()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Predict with the scripted squat estimator and a private cache (no MediaPipe)."""
+    from musclemap import predictor as predict_module
+    from test_predictor import ScriptedEstimator
+
+    original = predict_module.Predictor.__init__
+
+    def init(self, model, meta, **kw):  # noqa: ANN001, ANN202
+        kw.setdefault("estimator", ScriptedEstimator())
+        original(self, model, meta, **{**kw, "cache_dir": tmp_path / "cache"})
+
+    monkeypatch.setattr(predict_module.Predictor, "__init__", init)

@@ -4,38 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from musclemap.cli import main
+from conftest import run_main
 from musclemap.taxonomy import GROUP_IDS
 
-
-def run(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(sys, "argv", ["musclemap", *argv])
-    try:
-        main()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
-
-
-@pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Predict with the scripted squat estimator and a private cache (no MediaPipe)."""
-    from musclemap import predictor as predict_module
-    from test_predictor import ScriptedEstimator
-
-    original = predict_module.Predictor.__init__
-
-    def init(self, model, meta, **kw):  # noqa: ANN001, ANN202
-        kw.setdefault("estimator", ScriptedEstimator())
-        original(self, model, meta, **{**kw, "cache_dir": tmp_path / "cache"})
-
-    monkeypatch.setattr(predict_module.Predictor, "__init__", init)
+run = run_main  # the console entry point in this process
 
 
 def test_demo_writes_everything(
