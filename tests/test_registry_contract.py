@@ -16,6 +16,7 @@ from torch import nn
 
 from musclemap.models import build_model, list_models
 from musclemap.models.late_fusion import LateFusion
+from musclemap.models.pose.keypose_mlp import KeyPoseMLP
 from musclemap.models.pose.posefeat import PoseFeatMLP
 from musclemap.models.pose.tcn import PoseTCN
 from musclemap.models.skeleton.backbone import SkeletonBackbone
@@ -89,7 +90,7 @@ def _inputs(model: nn.Module) -> tuple[torch.Tensor, ...]:
         )
     if isinstance(model, SkeletonBackbone | PoseTCN):
         return (_pose(model),)
-    if isinstance(model, PoseFeatMLP):
+    if isinstance(model, PoseFeatMLP | KeyPoseMLP):
         return (torch.randn(2, model.in_features),)
     if isinstance(model, VIDEO):
         return (_video(model),)

@@ -39,16 +39,23 @@ class KeyPoseMLP(nn.Module):
         members: int = 5,
     ) -> None:
         super().__init__()
+        self.in_features, self.hidden, self.members = in_features, hidden, members
         self.register_buffer("feat_mean", torch.zeros(in_features))
         self.register_buffer("feat_std", torch.ones(in_features))
         self.input_dropout = nn.Dropout(input_dropout)
         self.dropout = nn.Dropout(dropout)
         # nn.Linear's default initialisation, per member
-        b1, b2 = in_features**-0.5, hidden**-0.5
+        b1 = in_features**-0.5
         self.w1 = nn.Parameter(torch.empty(members, in_features, hidden).uniform_(-b1, b1))
         self.b1 = nn.Parameter(torch.empty(members, hidden).uniform_(-b1, b1))
-        self.w2 = nn.Parameter(torch.empty(members, hidden, num_classes).uniform_(-b2, b2))
-        self.b2 = nn.Parameter(torch.empty(members, num_classes).uniform_(-b2, b2))
+        self.reset_classifier(num_classes)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """New output layers (`w2`, `b2`) for `num_classes`, nn.Linear's initialisation."""
+        b2 = self.hidden**-0.5
+        shape = (self.members, self.hidden, num_classes)
+        self.w2 = nn.Parameter(torch.empty(shape).uniform_(-b2, b2))
+        self.b2 = nn.Parameter(torch.empty(self.members, num_classes).uniform_(-b2, b2))
 
     @torch.no_grad()
     def set_normalization(self, x: torch.Tensor) -> None:
