@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_main as run
 from musclemap.analysis import analyse
 from musclemap.demo import synthetic_pose_sequence
 from musclemap.errors import UnknownActivityError
 from musclemap.predictor import Prediction, Predictor
-from test_cli_predict import run, scripted  # noqa: F401 - the fixture
 
 
 @pytest.fixture(scope="module")
