@@ -487,7 +487,8 @@ def fit(cfg: ExperimentConfig) -> Path:
         "cv": {p: {m: r["summary"] for m, r in res.items()} for p, res in cv.items()},
         "clip_table": table,
         "protocol": {"folds": int(cfg.extra.get("cv_folds", 5)), "seeds": seeds},
-        "config": config_to_dict(cfg),
+        # without `source`: the config file's absolute path on the training machine
+        "config": {k: v for k, v in config_to_dict(cfg).items() if k != "source"},
     }
     library = {"library.embeddings": np.asarray(model.library),
                "library.labels": np.asarray(model.library_labels)}
