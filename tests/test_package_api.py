@@ -89,3 +89,43 @@ def test_predict_one_video_and_keep_the_model(
     assert b.threshold == 0.9 and a.threshold != 0.9
     assert b.active == [g for g, p in b.ranked() if p >= 0.9]
     musclemap._predictor.cache_clear()
+
+
+BLOCK_TORCH = '''
+import sys
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, _NoTorch())
+'''
+
+
+def _without_torch(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`musclemap ARGS` in a fresh interpreter in which torch cannot be imported (as after
+    `pip install musclemap[pose,web]`, the README's first command)."""
+    (tmp_path / "sitecustomize.py").write_text(BLOCK_TORCH)
+    return subprocess.run(
+        [sys.executable, "-c", "from musclemap.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{tmp_path}:{SRC}", "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        timeout=300,
+    )
+
+
+def test_demo_runs_without_torch(tmp_path: Path) -> None:
+    done = _without_torch(tmp_path, "demo", "--out-dir", str(tmp_path / "d"))
+    assert done.returncode == 0, done.stderr
+    scores = json.loads((tmp_path / "d" / "demo.json").read_text())["muscles"]
+    assert scores["quadriceps"] > scores["biceps"]
+
+
+def test_a_training_command_without_torch_names_the_extra(tmp_path: Path) -> None:
+    config = Path(__file__).resolve().parents[1] / "configs" / "stgcn_smoke.yaml"
+    done = _without_torch(tmp_path, "train", str(config))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: this command needs torch, which is not installed: pip install 'musclemap[train]'"
+    ]

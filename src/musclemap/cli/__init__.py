@@ -13,6 +13,16 @@ import sys
 from musclemap.cli.app import app
 from musclemap.errors import MusclemapError
 
+# Optional dependencies -> the extra that installs them (pyproject.toml).
+EXTRAS = {
+    "torch": "train",
+    "tensorboard": "train",
+    "mediapipe": "pose",
+    "fastapi": "web",
+    "uvicorn": "web",
+    "multipart": "web",
+}
+
 for _info in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
     if _info.name.rsplit(".", 1)[-1] != "app":
         importlib.import_module(_info.name)
@@ -28,6 +38,16 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except ModuleNotFoundError as err:
+        top = (err.name or "").split(".")[0]
+        if top not in EXTRAS:
+            raise
+        print(
+            f"error: this command needs {top}, which is not installed: "
+            f"pip install 'musclemap[{EXTRAS[top]}]'",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 __all__ = ["app", "main"]
