@@ -22,6 +22,7 @@ from rich.table import Table
 
 from musclemap.cli.app import app
 from musclemap.errors import MusclemapError, VideoError
+from musclemap.viz.registry import PICTURES
 
 if TYPE_CHECKING:
     from musclemap.pose.base import PoseEstimator, PoseSequence
@@ -95,7 +96,7 @@ def _picture_path(
 
 MAX_FPS = 60.0
 # Suffixes each picture option accepts (the renderer picks the format from it).
-PICTURE_SUFFIXES = {"body_map": (".svg", ".png"), "timeline": (".png",), "overlay": (".mp4",)}
+PICTURE_SUFFIXES = {name: p.suffixes for name, p in PICTURES.items()}
 
 
 def fps_option(value: float | None) -> float | None:
@@ -241,32 +242,21 @@ def write_outputs(
     overlay: Path | None,
     video: Path | None = None,
 ) -> None:
-    """Write the JSON and the pictures asked for (viz functions)."""
-    for p in (json_path, body_map, timeline, overlay):
+    """Write the JSON and the pictures asked for (`musclemap.viz.registry`)."""
+    paths = {"body_map": body_map, "timeline": timeline, "overlay": overlay}
+    for p in (json_path, *paths.values()):
         if p is not None:
             p.parent.mkdir(parents=True, exist_ok=True)
     if json_path is not None:
         json_path.write_text(json.dumps(pred.to_dict(), indent=1))
-    if body_map is not None:
-        from musclemap.viz.body_map import render_body_map
-
+    for name, picture in PICTURES.items():
+        path = paths[name]
+        if path is None:
+            continue
         try:
-            render_body_map(
-                pred.muscles, body_map, title=Path(pred.video).name, **_body_map_marks(pred)
-            )
-        except ValueError as err:
+            picture.render(pred, path, video=video, title=Path(pred.video).name)
+        except ValueError as err:  # a VizError, or bad values a renderer met
             raise MusclemapError(str(err)) from None
-    if timeline is not None:
-        from musclemap.viz.timeline import render_timeline
-
-        reps = (pred.analysis.get("repetitions") or {}).get("reps") or None
-        render_timeline(pred.timeline, timeline, title=Path(pred.video).name, reps=reps)
-    if overlay is not None:
-        if video is None or pred.pose is None:
-            raise MusclemapError("--overlay needs a real video")
-        from musclemap.viz.overlay import write_overlay
-
-        write_overlay(video, overlay, pred.pose, pred.timeline)
 
 
 def _resolve_exercise(name: str | None) -> str | None:
@@ -285,15 +275,6 @@ def _analyse(pred: Prediction, activity: str | None) -> None:
 
     if pred.pose is not None:
         analyse(pred, activity)
-
-
-def _body_map_marks(pred: Prediction) -> dict[str, Any]:
-    """Expected-but-weak and unexpected-active groups for the body map, for a named exercise
-    only (a guess might be wrong, and its expectations would mislead)."""
-    ex = pred.analysis.get("exercise")
-    if not ex or ex.get("guessed"):
-        return {}
-    return {"missing": ex["missing"], "unexpected": ex["unexpected"]}
 
 
 def _load_predictor(ckpt: Path | None, device: str, use_cache: bool) -> Predictor:
@@ -509,9 +490,10 @@ def _run_batch(
                 write_outputs(
                     result,
                     json_path=out_dir / f"{stem}.json",
-                    body_map=_picture_path(pictures["body_map"], out_dir, stem, "body_map", ".svg"),
-                    timeline=_picture_path(pictures["timeline"], out_dir, stem, "timeline", ".png"),
-                    overlay=_picture_path(pictures["overlay"], out_dir, stem, "overlay", ".mp4"),
+                    **{
+                        name: _picture_path(pictures[name], out_dir, stem, name, p.suffixes[0])
+                        for name, p in PICTURES.items()
+                    },
                     video=path,
                 )
             except MusclemapError as err:
@@ -563,14 +545,12 @@ def demo(
     )
     _analyse(pred, exercise)
     print_prediction(pred)
-    files: dict[str, Any] = {
-        "json_path": out_dir / "demo.json",
-        "body_map": out_dir / "body_map.svg",
-        "timeline": out_dir / "timeline.png",
-        "overlay": None,
-    }
-    write_outputs(pred, **files)
-    from musclemap.viz.body_map import render_body_map
-
-    render_body_map(pred.muscles, out_dir / "body_map.png", title=f"generated-{exercise}")
-    console.print(f"wrote {out_dir}/demo.json, body_map.svg, body_map.png, timeline.png")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "demo.json").write_text(json.dumps(pred.to_dict(), indent=1))
+    # Every picture that needs no video, in every format it has.
+    files = []
+    for picture in PICTURES.values():
+        for suffix in () if picture.needs_video else picture.suffixes:
+            picture.render(pred, out_dir / f"{picture.name}{suffix}", title=pred.video)
+            files.append(f"{picture.name}{suffix}")
+    console.print(f"wrote {out_dir}/demo.json, {', '.join(files)}")

@@ -30,6 +30,7 @@ from starlette.requests import ClientDisconnect
 from musclemap import __version__
 from musclemap.errors import ConfigError
 from musclemap.taxonomy import MUSCLE_GROUPS
+from musclemap.viz.registry import web_files
 from musclemap.web.explain import explain_router
 from musclemap.web.jobs import (
     POSE_FILE,
@@ -67,11 +68,7 @@ WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 TOKEN_COOKIE = "musclemap_token"
 MIN_TOKEN_CHARS = 16
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-_PICTURES = {
-    "body-map.png": "image/png",
-    "body-map.svg": "image/svg+xml",
-    "timeline.png": "image/png",
-}
+_PICTURES = web_files()  # file name -> media type, from musclemap.viz.registry
 
 
 @dataclass(frozen=True)

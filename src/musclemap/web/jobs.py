@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from musclemap.errors import MusclemapError
+from musclemap.viz.registry import PICTURES, web_files
 from musclemap.web.store import INTERRUPTED, Job, JobStore, clear_dir
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, str], None]
-ARTIFACTS = ("body-map.svg", "body-map.png", "timeline.png")
+ARTIFACTS = tuple(web_files())  # the registry's pictures that need no video, every format
 POSE_FILE = "pose.npz"  # a finished job's pose sequence, for the explain endpoint
 PREDICT_SHARE = 0.9  # fraction of the progress bar for prediction; the rest is rendering
 WATCH_PARENT_S = 0.5  # how often a worker checks that its server still lives
@@ -130,18 +131,13 @@ class PredictorJob:
 
 
 def render_artifacts(result: dict[str, Any], out_dir: Path) -> None:
-    """Draw the body map (SVG and PNG) and the timeline (PNG) with `musclemap.viz`."""
-    from musclemap.viz.body_map import render_body_map
-    from musclemap.viz.timeline import render_timeline
-
-    ex = result.get("exercise")
-    # Expected-but-weak / unexpected groups are drawn for a named exercise, never for a guess.
-    marks = {} if not ex or ex["guessed"] else {k: ex[k] for k in ("missing", "unexpected")}
-    render_body_map(result["muscles"], out_dir / "body-map.svg", **marks)
-    render_body_map(result["muscles"], out_dir / "body-map.png", **marks)
-    if result["timeline"]:  # a clip shorter than one window has no timeline to draw
-        reps = (result.get("repetitions") or {}).get("reps") or None
-        render_timeline(result["timeline"], out_dir / "timeline.png", reps=reps)
+    """Draw every `ARTIFACTS` picture of a predict JSON (`musclemap.viz.registry`); a clip
+    shorter than one window has no timeline to draw."""
+    for picture in PICTURES.values():
+        if not picture.drawable(result):
+            continue
+        for name in picture.web_files():
+            picture.render(result, out_dir / name)
 
 
 def run_job(
