@@ -113,18 +113,7 @@ class MediaPipePoseEstimator:
             self._fresh = False
         else:
             result = graph.process(np.ascontiguousarray(frame_rgb))
-        if result.pose_landmarks is None or result.pose_world_landmarks is None:
-            return None
-        image = np.array(
-            [(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark], np.float32
-        )  # (33, 3)
-        world = np.array(
-            [(p.x, p.y, p.z, p.visibility) for p in result.pose_world_landmarks.landmark],
-            np.float32,
-        )  # (33, 4)
-        if image.shape[0] != NUM_JOINTS:
-            raise RuntimeError(f"MediaPipe returned {image.shape[0]} landmarks, not {NUM_JOINTS}")
-        return PoseFrame(image=image, world=world)
+        return frame_from_result(result)
 
     def close(self) -> None:
         if self._pose is not None:
@@ -141,6 +130,23 @@ class MediaPipePoseEstimator:
 
 _LEAN_PARENTS = ("mediapipe", "mediapipe.python", "mediapipe.python.solutions")
 _LEAN_IMPORTING = False
+
+
+def frame_from_result(result: Any) -> PoseFrame | None:
+    """A MediaPipe Pose result -> image `(33, 3)` and world `(33, 4)` landmarks, or None when no
+    person was found (shared by the video and the still-image estimators)."""
+    if result.pose_landmarks is None or result.pose_world_landmarks is None:
+        return None
+    image = np.array(
+        [(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark], np.float32
+    )
+    world = np.array(
+        [(p.x, p.y, p.z, p.visibility) for p in result.pose_world_landmarks.landmark],
+        np.float32,
+    )
+    if image.shape[0] != NUM_JOINTS:
+        raise RuntimeError(f"MediaPipe returned {image.shape[0]} landmarks, not {NUM_JOINTS}")
+    return PoseFrame(image=image, world=world)
 
 
 class _LeanPackage(types.ModuleType):

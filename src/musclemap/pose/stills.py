@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from musclemap.errors import DatasetError
-from musclemap.pose.base import NUM_JOINTS, PoseFrame, PoseSequence
+from musclemap.pose.base import PoseFrame, PoseSequence
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 STILLS_FPS = 1.0  # nominal: stills have no time axis
@@ -55,27 +55,17 @@ class StillImagePoseEstimator:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {frame_rgb.shape}")
         if self._pose is None:
             os.environ.setdefault("GLOG_minloglevel", "2")
-            import mediapipe
+            from musclemap.pose.mediapipe_estimator import import_pose_solution
 
-            self._pose = mediapipe.solutions.pose.Pose(
+            self._pose = import_pose_solution().Pose(
                 static_image_mode=True,
                 model_complexity=1,
                 enable_segmentation=False,
                 min_detection_confidence=self._config["min_detection_confidence"],
             )
-        result = self._pose.process(np.ascontiguousarray(frame_rgb))
-        if result.pose_landmarks is None or result.pose_world_landmarks is None:
-            return None
-        image = np.array(
-            [(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark], np.float32
-        )
-        world = np.array(
-            [(p.x, p.y, p.z, p.visibility) for p in result.pose_world_landmarks.landmark],
-            np.float32,
-        )
-        if image.shape[0] != NUM_JOINTS:
-            raise RuntimeError(f"MediaPipe returned {image.shape[0]} landmarks, not {NUM_JOINTS}")
-        return PoseFrame(image=image, world=world)
+        from musclemap.pose.mediapipe_estimator import frame_from_result
+
+        return frame_from_result(self._pose.process(np.ascontiguousarray(frame_rgb)))
 
     def close(self) -> None:
         if self._pose is not None:
