@@ -109,3 +109,15 @@ def test_crop_and_resample() -> None:
     assert crop.shape == (8, 2, 3)
     assert crop[-1, 0, 0] - crop[0, 0, 0] == pytest.approx(8 - 1, abs=1)  # half of 17 frames
     assert crop_and_resample(kp, 5, None, valid=np.zeros(20, bool)).sum() == 0
+
+
+def test_layouts_by_name_equal_layouts_by_object() -> None:
+    kp = np.random.default_rng(0).normal(size=(6, COCO17.num_joints, 3)).astype(np.float32)
+    by_obj = normalize_skeleton(kp, COCO17, ncoord=2, has_score=True)
+    np.testing.assert_array_equal(
+        normalize_skeleton(kp, "coco17", ncoord=2, has_score=True), by_obj
+    )
+    np.testing.assert_array_equal(
+        random_flip(by_obj, "coco17", np.random.default_rng(1), p=1.0),
+        random_flip(by_obj, COCO17, np.random.default_rng(1), p=1.0),
+    )

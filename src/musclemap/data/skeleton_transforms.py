@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from musclemap.skeleton import SkeletonLayout
+from musclemap.skeleton import SkeletonLayout, as_layout
 
 
 def fill_missing(kp: np.ndarray, *, has_score: bool) -> np.ndarray:
@@ -35,7 +35,7 @@ def _joint_or_midpoint(layout: SkeletonLayout, names: tuple[str, str]) -> list[i
 
 
 def normalize_skeleton(
-    kp: np.ndarray, layout: SkeletonLayout, *, ncoord: int, has_score: bool
+    kp: np.ndarray, layout: SkeletonLayout | str, *, ncoord: int, has_score: bool
 ) -> np.ndarray:
     """Centre on the hips' midpoint (the layout's centre joint when it has no hips) and scale so
     that the torso (shoulders' midpoint to hips' midpoint, median over frames) has length 1.
@@ -43,6 +43,7 @@ def normalize_skeleton(
     Falls back to the spread of all present joints when no frame shows a torso. Missing joints
     stay at zero.
     """
+    layout = as_layout(layout)
     out = np.array(kp, dtype=np.float32, copy=True)
     present = present_mask(out, has_score=has_score)  # (T, V)
     if not present.any():
@@ -118,10 +119,11 @@ def joint_dropout(kp: np.ndarray, rng: np.random.Generator, *, p: float = 0.05) 
 
 
 def random_flip(
-    kp: np.ndarray, layout: SkeletonLayout, rng: np.random.Generator, *, p: float = 0.5
+    kp: np.ndarray, layout: SkeletonLayout | str, rng: np.random.Generator, *, p: float = 0.5
 ) -> np.ndarray:
     """Mirror left/right with probability p: negate x (input must be centred), swap the layout's
     flip pairs. Muscle-group labels are bilateral, so they need no change."""
+    layout = as_layout(layout)
     if rng.random() >= p:
         return np.array(kp, dtype=np.float32, copy=True)
     return layout.flip(np.asarray(kp, dtype=np.float32)).astype(np.float32)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from musclemap.skeleton import SkeletonLayout
+from musclemap.skeleton import SkeletonLayout, as_layout
 from musclemap.viz.common import VizError
 
 CMAP_SIGNED = "RdBu_r"  # red: raises the group's score, blue: lowers it
@@ -55,7 +55,7 @@ def signed_colors(values: np.ndarray, vmax: float) -> np.ndarray:
 def render_joint_attribution(
     path: str | Path,
     *,
-    layout: SkeletonLayout,
+    layout: SkeletonLayout | str,
     pose_xy: np.ndarray,
     joint: np.ndarray,
     joint_time: np.ndarray,
@@ -80,6 +80,7 @@ def render_joint_attribution(
         joint_label: Colour bar label of the skeleton (default: `value_label`).
         pose_label: Caption under the skeleton (e.g. which frame it is).
     """
+    layout = as_layout(layout)
     path = _suffix(path, ".png", "attribution picture")
     v = layout.num_joints
     joint, joint_time = np.asarray(joint, float), np.asarray(joint_time, float)
@@ -270,7 +271,7 @@ def write_joint_overlay(
     times: np.ndarray,
     joint_time: np.ndarray,
     edges: np.ndarray,
-    layout: SkeletonLayout,
+    layout: SkeletonLayout | str,
     caption: str = "",
     max_side: int = 960,
 ) -> Path:
@@ -282,6 +283,7 @@ def write_joint_overlay(
         edges: `(K + 1,)` span boundaries, seconds.
         caption: One line drawn at the top left.
     """
+    layout = as_layout(layout)
     from musclemap.data.video_io import iter_frames, probe
 
     out_path = _suffix(out_path, ".mp4", "overlay")

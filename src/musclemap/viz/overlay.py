@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image, ImageDraw
 
-from musclemap.skeleton import MEDIAPIPE33, SkeletonLayout
+from musclemap.skeleton import MEDIAPIPE33, SkeletonLayout, as_layout
 from musclemap.taxonomy import MUSCLE_GROUPS
 from musclemap.viz.body_map import body_map_image, layout_size
 from musclemap.viz.common import VizError, font
@@ -45,7 +45,7 @@ def write_overlay(
     pose: PoseLike,
     timeline: Sequence[Mapping[str, Any]],
     *,
-    layout: SkeletonLayout = MEDIAPIPE33,
+    layout: SkeletonLayout | str = MEDIAPIPE33,
     progress: Progress | None = None,
     max_side: int = 1280,
     crf: int = 23,
@@ -70,6 +70,7 @@ def write_overlay(
         VideoError: The input is missing, not a video, corrupt or has no frames.
         VizError: Pose arrays of the wrong shape, a bad timeline, or a non-.mp4 output path.
     """
+    layout = as_layout(layout)
     import av
 
     from musclemap.data.video_io import iter_frames, probe
