@@ -1,4 +1,4 @@
-"""Biomechanical features: angles on known geometry, NaN handling, shapes, windows, flips."""
+"""Clip biomechanics: joint angles on known geometry, the 58 baseline features' values."""
 
 from __future__ import annotations
 
@@ -10,19 +10,6 @@ from musclemap.pose import features as feats
 from musclemap.skeleton import MEDIAPIPE33
 
 
-def _col(name: str) -> int:
-    return feats.FRAME_FEATURE_NAMES.index(name)
-
-
-def test_shapes_and_names() -> None:
-    world, image = synthetic_landmarks("squat", seconds=3.0)
-    frames = feats.frame_features(world, 10.0, image)
-    assert frames.shape == (30, feats.NUM_FRAME_FEATURES) == (30, len(feats.FRAME_FEATURE_NAMES))
-    assert np.isfinite(frames).all()
-    assert feats.window_stats(frames).shape == (feats.NUM_WINDOW_FEATURES,)
-    assert feats.baseline_clip_features(world, 10.0).shape == (58,)
-
-
 def test_right_angle_elbow() -> None:
     world = np.zeros((1, 33, 4), np.float32)
     j = MEDIAPIPE33.index
@@ -31,59 +18,40 @@ def test_right_angle_elbow() -> None:
     world[0, j("left_wrist"), :3] = (0.3, 0.0, 0.0)
     angles = feats.joint_angles(world)
     assert angles["elbow_left"][0] == pytest.approx(0.5)  # 90 degrees in units of pi
+    assert len(angles) == 12
 
 
 def test_squat_moves_knees_and_curl_moves_elbows() -> None:
-    squat = feats.frame_features(*_frames("squat"))
-    curl = feats.frame_features(*_frames("biceps_curl"))
-    knee, elbow = _col("angle_knee_left"), _col("angle_elbow_left")
-    assert np.ptp(squat[:, knee]) > 0.4 and np.ptp(curl[:, knee]) < 0.05
-    assert np.ptp(curl[:, elbow]) > 0.5 and np.ptp(squat[:, elbow]) < 0.1
-    # Standing upright: torso tilt against gravity near 0; squat leans forward.
-    assert np.abs(curl[:, _col("tilt_torso")]).max() < 0.05
-    assert squat[:, _col("tilt_torso")].max() > 0.15
-    # The shoulder press keeps the wrists above the hips.
-    press = feats.frame_features(*_frames("shoulder_press"))
-    assert (press[:, _col("height_left_wrist")] > 1.0).all()
+    squat = feats.joint_angles(synthetic_landmarks("squat", seconds=5.0)[0])
+    curl = feats.joint_angles(synthetic_landmarks("biceps_curl", seconds=5.0)[0])
+    assert np.ptp(squat["knee_left"]) > 0.4 and np.ptp(curl["knee_left"]) < 0.05
+    assert np.ptp(curl["elbow_left"]) > 0.5 and np.ptp(squat["elbow_left"]) < 0.1
 
 
-def _frames(exercise: str) -> tuple[np.ndarray, float, np.ndarray]:
-    world, image = synthetic_landmarks(exercise, seconds=5.0)
-    return world, 10.0, image
+def test_baseline_features_of_a_still_upright_pose() -> None:
+    """Columns: 13 signals x (mean, std, p5, p95), then 6 joint speeds."""
+    world, _ = synthetic_landmarks("biceps_curl", seconds=3.0)
+    still = np.repeat(world[:1], 20, axis=0)
+    f = feats.baseline_clip_features(still, 10.0)
+    assert f.shape == (feats.NUM_BASELINE_FEATURES,) == (58,)
+    angles = feats.joint_angles(still)
+    assert f[6] == pytest.approx(angles["knee_left"][0], abs=1e-6)  # mean of signal 6
+    np.testing.assert_allclose(f[13:26], 0.0, atol=1e-6)  # no spread in a still pose
+    np.testing.assert_allclose(f[:13], f[26:39], atol=1e-6)  # p5 == mean
+    assert f[10] < 0.05  # torso tilt against gravity: upright
+    assert f[11] < 0 and f[12] < f[11]  # wrists below the hips, ankles lower still (y down)
+    np.testing.assert_array_equal(f[52:], 0.0)  # no joint moves
 
 
-def test_missing_frames_are_nan_and_ignored() -> None:
-    world, image = synthetic_landmarks("squat", seconds=3.0)
-    world[5:10] = np.nan
-    frames = feats.frame_features(world, 10.0, image)
-    assert np.isnan(frames[5:10]).all() and np.isfinite(frames[:4]).all()
-    stats = feats.window_stats(frames)
-    assert np.isfinite(stats).all()
-    assert not feats.window_stats(np.full((8, 3), np.nan)).any()  # no person -> zeros
-    joints = feats.normalized_joints(world)
-    assert (joints[5:10] == 0).all() and np.isfinite(joints).all()
-
-
-def test_flip_keeps_bilateral_statistics() -> None:
-    world, image = synthetic_landmarks("biceps_curl", seconds=3.0)
-    fw, fi = feats.flip_landmarks(world, image)
-    a, b = feats.frame_features(world, 10.0, image), feats.frame_features(fw, 10.0, fi)
-    np.testing.assert_allclose(
-        a[:, _col("angle_elbow_left")], b[:, _col("angle_elbow_right")], atol=1e-5
-    )
-    np.testing.assert_allclose(a[:, _col("image_hip_vx")], -b[:, _col("image_hip_vx")], atol=1e-5)
-
-
-def test_window_starts_cover_the_sequence() -> None:
-    assert feats.window_starts(10, 32, 8).tolist() == [0]
-    starts = feats.window_starts(50, 32, 8)
-    assert starts.tolist() == [0, 8, 16, 18]
-    joints = np.random.default_rng(0).random((12, 33, 4)).astype(np.float32)
-    win = feats.joint_windows(joints, np.zeros(1, np.int64), 32)
-    assert win.shape == (1, 32, 33, 4)
-    np.testing.assert_array_equal(win[0, 12], joints[0])  # looped, not frozen
-
-
-def test_bad_shape_raises() -> None:
-    with pytest.raises(ValueError, match="33"):
-        feats.frame_features(np.zeros((4, 17, 3)), 10.0)
+def test_baseline_speeds_follow_the_motion_and_missing_frames_are_ignored() -> None:
+    world, _ = synthetic_landmarks("biceps_curl", seconds=3.0)
+    f = feats.baseline_clip_features(world, 10.0)
+    squat = feats.baseline_clip_features(synthetic_landmarks("squat", seconds=3.0)[0], 10.0)
+    # Speeds (m/s; the generator adds landmark jitter of ~0.1 m/s): a curl moves the wrists,
+    # a squat the knees.
+    assert f[52] > 4 * f[56] and squat[56] > 4 * f[56]
+    gappy = world.copy()
+    gappy[5:8] = np.nan
+    g = feats.baseline_clip_features(gappy, 10.0)
+    assert np.isfinite(g).all() and g[52] > 0.1
+    assert not feats.baseline_clip_features(np.full((8, 33, 4), np.nan), 10.0).any()

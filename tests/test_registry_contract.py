@@ -17,8 +17,6 @@ from torch import nn
 from musclemap.models import build_model, list_models
 from musclemap.models.late_fusion import LateFusion
 from musclemap.models.pose.keypose_mlp import KeyPoseMLP
-from musclemap.models.pose.posefeat import PoseFeatMLP
-from musclemap.models.pose.tcn import PoseTCN
 from musclemap.models.skeleton.backbone import SkeletonBackbone
 from musclemap.models.transm3e import TransM3E, TransM3EOutput
 from musclemap.models.video.mvit import MViT
@@ -88,9 +86,9 @@ def _inputs(model: nn.Module) -> tuple[torch.Tensor, ...]:
         return _video(model.receiver), (
             _pose(other) if model.other_input == "pose" else _video(other)
         )
-    if isinstance(model, SkeletonBackbone | PoseTCN):
+    if isinstance(model, SkeletonBackbone):
         return (_pose(model),)
-    if isinstance(model, PoseFeatMLP | KeyPoseMLP):
+    if isinstance(model, KeyPoseMLP):
         return (torch.randn(2, model.in_features),)
     if isinstance(model, VIDEO):
         return (_video(model),)

@@ -15,6 +15,7 @@ from musclemap.skeleton import (
     SkeletonLayout,
     convert_keypoints,
     get_layout,
+    median_torso_length,
 )
 
 ALL = list(LAYOUTS.values())
@@ -82,3 +83,29 @@ def test_get_layout_and_ntu_has_no_score() -> None:
     assert get_layout("ntu25") is NTU25 and not NTU25.has_score
     with pytest.raises(KeyError, match="known"):
         get_layout("kinect")
+
+
+def test_midpoint_and_torso_length_by_name() -> None:
+    kp = np.zeros((2, COCO17.num_joints, 2))
+    kp[:, COCO17.index("left_hip")] = (1.0, 4.0)
+    kp[:, COCO17.index("right_hip")] = (3.0, 4.0)
+    kp[:, COCO17.index("left_shoulder")] = (1.0, 1.0)
+    kp[:, COCO17.index("right_shoulder")] = (3.0, 1.0)
+    np.testing.assert_array_equal(COCO17.midpoint(kp, "hip"), [[2.0, 4.0], [2.0, 4.0]])
+    np.testing.assert_array_equal(COCO17.torso_length(kp), [3.0, 3.0])
+    assert COCO17.pair("hip") == (COCO17.index("left_hip"), COCO17.index("right_hip"))
+    # A layout without the pair uses its centre joint.
+    bare = SkeletonLayout("bare", ("a", "b"), ((0, 1),), center=1)
+    assert bare.pair("hip") == (1,)
+    np.testing.assert_array_equal(bare.midpoint(np.array([[[0.0, 0], [5, 6]]]), "hip"), [[5, 6]])
+
+
+def test_median_torso_length_ignores_missing_frames_and_falls_back() -> None:
+    kp = np.zeros((4, COCO17.num_joints, 2))
+    for t, length in enumerate((1.0, 2.0, 4.0, 0.0)):
+        kp[t, COCO17.index("left_shoulder"), 1] = kp[t, COCO17.index("right_shoulder"), 1] = -length
+    kp[3] = np.nan  # no person
+    assert median_torso_length(kp, COCO17, min_length=1e-3, default=0.5) == 2.0
+    kp[:3] = 0.0  # a degenerate torso
+    assert median_torso_length(kp, COCO17, min_length=1e-3, default=0.5) == 0.5
+    assert median_torso_length(np.full_like(kp, np.nan), COCO17, min_length=0, default=1.0) == 1.0

@@ -8,15 +8,17 @@ import pytest
 from musclemap.data.skeleton_transforms import (
     crop_and_resample,
     fill_missing,
+    hide_limb,
     joint_dropout,
     normalize_skeleton,
     random_flip,
+    random_pitch,
     random_rotation,
     random_scale,
     random_shear,
     rotation_matrix,
 )
-from musclemap.skeleton import COCO17, NTU25
+from musclemap.skeleton import COCO17, MEDIAPIPE33, NTU25
 
 
 def _clip(t: int = 10, v: int = 17, seed: int = 0) -> np.ndarray:
@@ -121,3 +123,29 @@ def test_layouts_by_name_equal_layouts_by_object() -> None:
         random_flip(by_obj, "coco17", np.random.default_rng(1), p=1.0),
         random_flip(by_obj, COCO17, np.random.default_rng(1), p=1.0),
     )
+
+
+def test_pitch_rotates_about_x_only() -> None:
+    kp = np.random.default_rng(0).normal(size=(5, 33, 4)).astype(np.float32)
+    out = random_pitch(kp, np.random.default_rng(3), max_deg=20.0)
+    angle = np.deg2rad(np.random.default_rng(3).uniform(-20.0, 20.0))
+    np.testing.assert_array_equal(out[..., 0], kp[..., 0])  # x and visibility untouched
+    np.testing.assert_array_equal(out[..., 3], kp[..., 3])
+    c, s = np.float32(np.cos(angle)), np.float32(np.sin(angle))
+    np.testing.assert_allclose(out[..., 1], c * kp[..., 1] - s * kp[..., 2], rtol=1e-6)
+    np.testing.assert_allclose(out[..., 2], s * kp[..., 1] + c * kp[..., 2], rtol=1e-6)
+
+
+def test_hide_limb_zeroes_one_limbs_scores() -> None:
+    kp = np.ones((3, 33, 4), np.float32)
+    limbs = [("elbow", "wrist")]
+    out = hide_limb(kp, MEDIAPIPE33, np.random.default_rng(0), limbs, ncoord=3, p=1.0)
+    hidden = np.flatnonzero(out[0, :, 3] == 0)
+    names = {MEDIAPIPE33.joints[i] for i in hidden}
+    assert names in ({"left_elbow", "left_wrist"}, {"right_elbow", "right_wrist"})
+    assert (out[..., :3] == 1).all() and (out[:, hidden, 3] == 0).all()
+    never = hide_limb(kp, MEDIAPIPE33, np.random.default_rng(0), limbs, ncoord=3, p=0.0)
+    np.testing.assert_array_equal(never, kp)
+    no_score = hide_limb(kp[..., :3], MEDIAPIPE33, np.random.default_rng(0), limbs, ncoord=3,
+                         p=1.0)
+    np.testing.assert_array_equal(no_score, kp[..., :3])

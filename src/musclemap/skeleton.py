@@ -6,6 +6,7 @@ channel. Graphs, bones, flips and drawings all take a `SkeletonLayout`; no layou
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
@@ -116,6 +117,26 @@ class SkeletonLayout:
         out = keypoints[..., self.flip_permutation, :].copy()
         out[..., 0] = -out[..., 0]
         return out
+
+    def pair(self, joint: str) -> tuple[int, ...]:
+        """Indices of `left_<joint>` and `right_<joint>`; `(center,)` when the layout lacks one."""
+        names = (f"left_{joint}", f"right_{joint}")
+        if all(n in self.joints for n in names):
+            return self.index(names[0]), self.index(names[1])
+        return (self.center,)
+
+    def midpoint(self, coords: np.ndarray, joint: str) -> np.ndarray:
+        """`(..., C)` midpoint of a left/right pair of `(..., V, C)` coordinates (`pair`)."""
+        idx = self.pair(joint)
+        if len(idx) == 1:
+            return coords[..., idx[0], :]
+        return 0.5 * (coords[..., idx[0], :] + coords[..., idx[1], :])
+
+    def torso_length(self, coords: np.ndarray) -> np.ndarray:
+        """`(...)` distance from the hips' midpoint to the shoulders' midpoint: the body's unit
+        of length for centring and scaling (NaN coordinates give NaN)."""
+        return np.linalg.norm(self.midpoint(coords, "shoulder") - self.midpoint(coords, "hip"),
+                              axis=-1)
 
 
 def _edges(names: tuple[str, ...], pairs: list[tuple[str, str]]) -> tuple[tuple[int, int], ...]:
@@ -374,6 +395,18 @@ def as_layout(layout: SkeletonLayout | str) -> SkeletonLayout:
         return get_layout(layout)
     kind = type(layout).__name__
     raise TypeError(f"layout must be a SkeletonLayout or a layout name, got {kind}")
+
+
+def median_torso_length(
+    coords: np.ndarray, layout: SkeletonLayout, *, min_length: float, default: float
+) -> float:
+    """One body scale per sequence: the median over frames of `layout.torso_length` of
+    `(T, V, C)` coordinates, ignoring NaN frames; `default` when it is not above `min_length`
+    (no torso seen, or a degenerate one)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: no frame shows a torso
+        scale = float(np.nanmedian(layout.torso_length(coords)))
+    return scale if np.isfinite(scale) and scale > min_length else default
 
 
 def convert_keypoints(kp: np.ndarray, src: SkeletonLayout, dst: SkeletonLayout) -> np.ndarray:

@@ -7,6 +7,8 @@ keep them at zero so that a missing joint never turns into a plausible-looking p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from musclemap.skeleton import SkeletonLayout, as_layout
@@ -29,16 +31,11 @@ def present_mask(kp: np.ndarray, *, has_score: bool) -> np.ndarray:
     return np.abs(kp).sum(axis=-1) > 0
 
 
-def _joint_or_midpoint(layout: SkeletonLayout, names: tuple[str, str]) -> list[int]:
-    idx = [layout.index(n) for n in names if n in layout.joints]
-    return idx if len(idx) == len(names) else [layout.center]
-
-
 def normalize_skeleton(
     kp: np.ndarray, layout: SkeletonLayout | str, *, ncoord: int, has_score: bool
 ) -> np.ndarray:
     """Centre on the hips' midpoint (the layout's centre joint when it has no hips) and scale so
-    that the torso (shoulders' midpoint to hips' midpoint, median over frames) has length 1.
+    that the torso (`SkeletonLayout.torso_length`, median over frames) has length 1.
 
     Falls back to the spread of all present joints when no frame shows a torso. Missing joints
     stay at zero.
@@ -49,18 +46,15 @@ def normalize_skeleton(
     if not present.any():
         return out
     coords = out[..., :ncoord]
-    hips = _joint_or_midpoint(layout, ("left_hip", "right_hip"))
-    shoulders = _joint_or_midpoint(layout, ("left_shoulder", "right_shoulder"))
-    hip_ok = present[:, hips].all(axis=1)  # (T,)
+    hip_ok = present[:, layout.pair("hip")].all(axis=1)  # (T,)
     if hip_ok.any():
-        centre = coords[hip_ok][:, hips].mean(axis=1).mean(axis=0)  # (ncoord,)
+        centre = layout.midpoint(coords, "hip")[hip_ok].mean(axis=0)  # (ncoord,)
     else:
         centre = coords[present].mean(axis=0)
-    torso_ok = hip_ok & present[:, shoulders].all(axis=1)
+    torso_ok = hip_ok & present[:, layout.pair("shoulder")].all(axis=1)
     scale = 0.0
     if torso_ok.any():
-        torso = coords[torso_ok][:, shoulders].mean(1) - coords[torso_ok][:, hips].mean(1)
-        scale = float(np.median(np.linalg.norm(torso, axis=-1)))
+        scale = float(np.median(layout.torso_length(coords)[torso_ok]))
     if scale <= 1e-6:
         scale = float(np.abs(coords[present] - centre).max()) or 1.0
     coords[:] = np.where(present[..., None], (coords - centre) / scale, 0.0)
@@ -69,7 +63,12 @@ def normalize_skeleton(
 
 def _apply_linear(kp: np.ndarray, mat: np.ndarray, *, ncoord: int) -> np.ndarray:
     out = np.array(kp, dtype=np.float32, copy=True)
-    out[..., :ncoord] = kp[..., :ncoord] @ mat.T.astype(np.float32)
+    x = kp[..., :ncoord].astype(np.float32)
+    m = mat.astype(np.float32)
+    # Written out rather than a matrix product (which may fuse multiply-adds or reorder sums):
+    # the same bits on every machine, so augmented training data is reproducible.
+    rows = [sum(x[..., j] * m[i, j] for j in range(ncoord)) for i in range(ncoord)]
+    out[..., :ncoord] = np.stack(rows, axis=-1)
     return out
 
 
@@ -100,6 +99,13 @@ def random_scale(
     return _apply_linear(kp, np.diag(rng.uniform(low, high, size=ncoord)), ncoord=ncoord)
 
 
+def random_pitch(kp: np.ndarray, rng: np.random.Generator, *, max_deg: float = 10.0) -> np.ndarray:
+    """Rotate 3D coordinates about the x axis by a uniform angle in [-max_deg, max_deg] degrees:
+    the view of a camera pitched up or down, so that gravity (-y) tilts with it."""
+    angle = np.deg2rad(rng.uniform(-max_deg, max_deg))
+    return _apply_linear(kp, rotation_matrix(np.array([angle, 0.0, 0.0])), ncoord=3)
+
+
 def random_shear(
     kp: np.ndarray, rng: np.random.Generator, *, ncoord: int, magnitude: float = 0.2
 ) -> np.ndarray:
@@ -115,6 +121,27 @@ def joint_dropout(kp: np.ndarray, rng: np.random.Generator, *, p: float = 0.05) 
     out = np.array(kp, dtype=np.float32, copy=True)
     drop = rng.random(out.shape[1]) < p  # (V,)
     out[:, drop] = 0.0
+    return out
+
+
+def hide_limb(
+    kp: np.ndarray,
+    layout: SkeletonLayout | str,
+    rng: np.random.Generator,
+    limbs: Sequence[Sequence[str]],
+    *,
+    ncoord: int,
+    p: float = 0.5,
+) -> np.ndarray:
+    """With probability p, one of `limbs` (joint names without the side prefix) on a random side
+    gets score 0 for the whole clip: occluded, as behind a loaded barbell, while its coordinates
+    stay what an estimator would still report. Without a score channel: a copy."""
+    layout = as_layout(layout)
+    out = np.array(kp, copy=True)
+    if rng.random() < p and out.shape[-1] > ncoord:
+        side = ("left", "right")[int(rng.integers(2))]
+        limb = limbs[int(rng.integers(len(limbs)))]
+        out[:, [layout.index(f"{side}_{j}") for j in limb], -1] = 0.0
     return out
 
 

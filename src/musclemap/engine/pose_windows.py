@@ -162,19 +162,11 @@ def augment(world: np.ndarray, rng: np.random.Generator, *, pitch_deg: float = 1
             occlude: float = 0.5) -> np.ndarray:
     """A copy of world landmarks `(T, 33, 4)` seen by a slightly pitched camera and, with
     probability `occlude`, with one limb of one side hidden (visibility 0)."""
+    from musclemap.data.skeleton_transforms import hide_limb, random_pitch
     from musclemap.skeleton import MEDIAPIPE33
 
-    out = world.copy()
-    a = np.deg2rad(rng.uniform(-pitch_deg, pitch_deg))
-    c, s = np.cos(a), np.sin(a)
-    y, z = world[..., 1].copy(), world[..., 2].copy()
-    out[..., 1], out[..., 2] = c * y - s * z, s * y + c * z
-    if rng.random() < occlude and out.shape[-1] > 3:
-        side = ("left", "right")[int(rng.integers(2))]
-        limb = _LIMBS[int(rng.integers(len(_LIMBS)))]
-        idx = [MEDIAPIPE33.joints.index(f"{side}_{j}") for j in limb]
-        out[:, idx, 3] = 0.0
-    return out
+    out = random_pitch(world, rng, max_deg=pitch_deg)
+    return hide_limb(out, MEDIAPIPE33, rng, _LIMBS, ncoord=3, p=occlude)
 
 
 def item_windows(items: list[Item], cfg: ExperimentConfig, *, seed: int) -> list[np.ndarray]:

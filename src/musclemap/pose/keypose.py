@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from musclemap.skeleton import MEDIAPIPE33
+from musclemap.skeleton import MEDIAPIPE33, median_torso_length
 
 _J = {name: i for i, name in enumerate(MEDIAPIPE33.joints)}
 _UP = np.array([0.0, -1.0, 0.0])  # gravity's up in MediaPipe world coordinates (y down)
@@ -131,11 +131,7 @@ def masked_xyz(world: np.ndarray, min_visibility: float = MIN_VISIBILITY) -> np.
 def body_scale(world: np.ndarray) -> float:
     """Median torso length (shoulder midpoint to hip midpoint) over frames, in metres."""
     xyz = world[..., :3].astype(np.float64)
-    mid = lambda j: 0.5 * (xyz[:, _J[f"left_{j}"]] + xyz[:, _J[f"right_{j}"]])  # noqa: E731
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        scale = float(np.nanmedian(np.linalg.norm(mid("shoulder") - mid("hip"), axis=-1)))
-    return scale if np.isfinite(scale) and scale > 1e-3 else 0.5
+    return median_torso_length(xyz, MEDIAPIPE33, min_length=1e-3, default=0.5)
 
 
 def frame_descriptors(
@@ -312,12 +308,8 @@ def image_hip_track(image: np.ndarray) -> np.ndarray:
     """Hip midpoint in the image `(T, 2)` in units of the sequence's median image torso length
     (x and y normalised to the frame; the aspect ratio is ignored)."""
     xy = image[..., :2].astype(np.float64)
-    hip = 0.5 * (xy[:, _J["left_hip"]] + xy[:, _J["right_hip"]])
-    sh = 0.5 * (xy[:, _J["left_shoulder"]] + xy[:, _J["right_shoulder"]])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        scale = float(np.nanmedian(np.linalg.norm(sh - hip, axis=-1)))
-    return hip / (scale if np.isfinite(scale) and scale > 1e-4 else 1.0)
+    scale = median_torso_length(xy, MEDIAPIPE33, min_length=1e-4, default=1.0)
+    return MEDIAPIPE33.midpoint(xy, "hip") / scale
 
 
 def window_starts(num_frames: int, window: int, stride: int) -> np.ndarray:

@@ -1,1 +1,1 @@
-"""Compact pose models for the predict command: window features (MLP) and joint sequences (TCN)."""
+"""The predict command's pose model: `keypose_mlp` on key-pose features (pose/keypose.py)."""
