@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -144,3 +145,41 @@ def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         original(self, model, meta, **{**kw, "cache_dir": tmp_path / "cache"})
 
     monkeypatch.setattr(predict_module.Predictor, "__init__", init)
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """torch on one thread for a module of many tiny ops: OpenMP threads only add spin-wait on a
+    shared, loaded CPU. Use with `pytestmark = pytest.mark.usefixtures("one_thread")`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def param_count(name: str, **kwargs: object) -> int:
+    """Parameters of `build_model(name, **kwargs)`, built on the meta device (no memory, no
+    initialisation), so that full-size counts stay fast."""
+    import torch
+
+    from musclemap.models import build_model
+
+    with torch.device("meta"):
+        model = build_model(name, **kwargs)
+    return sum(p.numel() for p in model.parameters())
+
+
+def assert_trains(model: Any, x: Any, num_classes: int = 20) -> None:
+    """Finite `(B, num_classes)` logits, a gradient for every parameter, and a working
+    `reset_classifier` (the registry's contract on one model and input)."""
+    import torch
+
+    logits = model(x)
+    assert logits.shape == (x.shape[0], num_classes) and torch.isfinite(logits).all()
+    logits.sum().backward()
+    no_grad = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not no_grad, no_grad
+    model.reset_classifier(5)
+    assert model(x).shape == (x.shape[0], 5)
