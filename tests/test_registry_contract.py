@@ -26,7 +26,7 @@ from musclemap.models.video.swin3d import SwinTransformer3D
 # Parameters of the defaults with 20 classes, as counted from the reference implementations
 # (docs/video_models.md, docs/skeleton_models.md). CTR-GCN: the reference's 1,426,216 on COCO-17
 # sizes its input BatchNorm for two persons; our default of one has 2 * 17 * 3 fewer. Not listed:
-# HD-GCN on COCO-17 (the reference only builds NTU-25: tests/test_models_skeleton_gcn.py), the
+# HD-GCN on COCO-17 (the reference only builds NTU-25: tests/test_models_skeleton_hdgcn.py), the
 # TransM3E family (no public code), the `*_test` sizes and musclemap's own pose models. mvitv2_b's
 # default clip length follows its released 32x3 checkpoint (tests/test_models_video_mvit.py).
 REFERENCE_PARAMS = {
