@@ -103,10 +103,16 @@ def manifest(tmp_path: Path) -> Path:
     return tmp_path / "m.csv"
 
 
-def _run_cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def cli_command(*args: object) -> list[str]:
+    """The argv that runs `musclemap ARGS` through the console entry point in a new interpreter
+    (for `subprocess.Popen` where a test must talk to a running command, e.g. a server)."""
     code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
+    return [sys.executable, "-c", code, *map(str, args)]
+
+
+def _run_cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)],
+        cli_command(*args),
         capture_output=True,
         text=True,
         cwd=cwd,

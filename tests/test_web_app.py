@@ -3,7 +3,8 @@
 Jobs run in real spawned worker processes; a small deterministic predict function stands in for
 the model (it decodes the video with PyAV, so undecodable uploads fail as they would for real).
 Restarts and persistence: test_web_store.py; Host/Origin/token: test_web_security.py; worker
-crashes and a SIGKILLed server: test_web_workers.py.
+crashes and a SIGKILLed server: test_web_jobs.py; the multipart parser itself:
+test_web_uploads.py; the serve command: test_cli_serve.py.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from musclemap.taxonomy import GROUP_IDS  # noqa: E402
 from musclemap.web.app import ServerSettings, create_app  # noqa: E402
-from musclemap.web.uploads import display_name, sniff_video  # noqa: E402
 from web_standins import CrashPredict, FakePredict, fake_render  # noqa: E402
 
 
@@ -61,25 +61,6 @@ def clip(make_video) -> bytes:
 
 def uploads_of(client: TestClient) -> list[Path]:
     return list(client.app.state.jobs.upload_dir.iterdir())
-
-
-def test_sniff_video_by_magic_bytes() -> None:
-    assert sniff_video(b"\x00\x00\x00\x18ftypisom" + bytes(500)) == "mp4"
-    assert sniff_video(b"\x00\x00\x00\x08moov" + bytes(8)) == "mp4"
-    assert sniff_video(b"\x1a\x45\xdf\xa3" + bytes(60)) == "webm"
-    assert sniff_video(b"RIFF\x00\x00\x00\x00AVI LIST") == "avi"
-    assert sniff_video(b"\x47" + bytes(187) + b"\x47" + bytes(10)) == "mpegts"
-    assert sniff_video(b"\x00\x00\x01\xba" + bytes(20)) == "mpegps"
-    assert sniff_video(b"RIFF\x00\x00\x00\x00WAVEfmt ") is None  # audio, not video
-    assert sniff_video(b"\x89PNG\r\n\x1a\n" + bytes(20)) is None
-    assert sniff_video(b"hello, this is text and not a video at all") is None
-    assert sniff_video(b"") is None
-
-
-def test_display_name_drops_client_paths() -> None:
-    assert display_name("../../etc/passwd") == "passwd"
-    assert display_name("C:\\Users\\me\\squat.mp4") == "squat.mp4"
-    assert display_name("") == "upload"
 
 
 def test_happy_path(client: TestClient, clip: bytes) -> None:
@@ -249,17 +230,6 @@ def test_dead_worker_fails_its_job_and_is_replaced(tmp_path: Path, clip: bytes) 
         assert uploads_of(crashy) == []
 
 
-def test_serve_command_help() -> None:
-    from typer.testing import CliRunner
-
-    from musclemap.cli import app
-
-    result = CliRunner().invoke(app, ["serve", "--help"])
-    assert result.exit_code == 0
-    for option in ("--host", "--port", "--max-upload-mb", "--workers", "--queue-size"):
-        assert option in result.output
-
-
 @pytest.mark.slow
 def test_real_predictor_on_a_real_clip(wild_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("mediapipe", reason="pose estimation needs the [pose] extra")
@@ -283,42 +253,6 @@ def test_real_predictor_on_a_real_clip(wild_dir: Path, tmp_path: Path) -> None:
         explained = real.get(body["links"]["explain.png"], params={"group": "quadriceps"})
         assert explained.status_code == 200, explained.text
         assert explained.content.startswith(b"\x89PNG")
-
-
-def test_serve_command_port_0_prints_the_real_port_and_cleans_up(tmp_path: Path) -> None:
-    import os
-    import re
-    import signal
-    import subprocess
-    import sys
-
-    import httpx
-
-    data = tmp_path / "data"
-    code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
-    args = ["serve", "--port", "0", "--max-upload-mb", "5", "--data-dir", str(data)]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1] / "src")),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline()  # type: ignore[union-attr]
-        match = re.fullmatch(r"MuscleMap on http://localhost:(\d+) \(Ctrl\+C to stop\)\n", line)
-        assert match, line
-        port = int(match.group(1))
-        assert port > 0  # the port the kernel chose, not the 0 asked for
-        health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10).json()
-        assert health["max_upload_mb"] == 5.0
-        assert (data / "musclemap.sqlite3").is_file() and (data / "uploads").is_dir()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        output = proc.communicate(timeout=60)[0]
-    assert proc.returncode == 0, output
-    assert "Traceback" not in output
-    assert list((data / "uploads").iterdir()) == []
 
 
 @pytest.mark.parametrize(

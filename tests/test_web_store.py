@@ -3,9 +3,6 @@ are failed with a reason, uploads never outlive a server, one server per directo
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -91,23 +88,11 @@ def test_one_server_per_data_directory(tmp_path: Path) -> None:
     JobStore(tmp_path).close()  # free again
 
 
-def test_unusable_data_directory_is_one_line(tmp_path: Path) -> None:
+def test_unusable_data_directory_is_refused(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ConfigError, match="cannot use the data directory"):
         check_data_dir(blocker / "data")
-    code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
-    result = subprocess.run(
-        [sys.executable, "-c", code, "serve", "--port", "0", "--data-dir", str(blocker / "d")],
-        env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1] / "src")),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        f"error: cannot use the data directory {blocker / 'd'}: Not a directory"
-    ]
 
 
 def test_default_data_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
