@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -284,13 +282,8 @@ def test_cli_unknown_raises_and_usage_errors() -> None:
     assert runner.invoke(app, ["activities", "plank", "--list"]).exit_code == 2
 
 
-def test_console_script_one_line_error() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", "from musclemap.cli import main; main()", "activities", "pushupz"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def test_console_script_one_line_error(run_cli) -> None:
+    proc = run_cli("activities", "pushupz")
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1

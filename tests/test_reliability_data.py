@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -301,24 +299,9 @@ def test_output_paths_checked_before_work(tmp_path: Path, split_manifest: Path) 
     assert "--json" in msg and "is a file" in msg
 
 
-def test_console_error_is_one_line(tmp_path: Path) -> None:
+def test_console_error_is_one_line(tmp_path: Path, run_cli) -> None:
     (tmp_path / "m.csv").write_bytes(b"\x00\x01\x02binary")
-    code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            code,
-            "data",
-            "split",
-            str(tmp_path / "m.csv"),
-            "--out",
-            str(tmp_path / "s.csv"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    res = run_cli("data", "split", tmp_path / "m.csv", "--out", tmp_path / "s.csv")
     assert res.returncode == 1
     assert res.stderr.splitlines() == [
         f"error: {tmp_path / 'm.csv'}: binary file (NUL bytes), not a manifest"

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pickle
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,13 +15,6 @@ from musclemap.data.importers import import_release
 from musclemap.errors import ConfigError, DatasetError
 
 SMOKE = Path(__file__).resolve().parents[1] / "configs" / "stgcn_smoke.yaml"
-
-
-def musclemap(*args: object) -> subprocess.CompletedProcess[str]:
-    code = "import sys; from musclemap.cli import main; sys.argv[0] = 'musclemap'; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=120
-    )
 
 
 @pytest.mark.parametrize(
@@ -63,8 +54,8 @@ def test_impossible_settings_all_at_once() -> None:
         load_config(config)
 
 
-def test_train_refuses_before_any_work(tmp_path: Path) -> None:
-    res = musclemap("train", SMOKE, f"train.out_dir={tmp_path}", "train.epochs=0")
+def test_train_refuses_before_any_work(tmp_path: Path, run_cli) -> None:
+    res = run_cli("train", SMOKE, f"train.out_dir={tmp_path}", "train.epochs=0")
     assert res.returncode == 1
     assert res.stderr.splitlines() == [f"error: {SMOKE}: train.epochs must be >= 1 (got 0)"]
     assert not any(tmp_path.iterdir())  # no run folder was created
@@ -89,14 +80,14 @@ def test_benchmark_damaged_results(tmp_path: Path, content: bytes, message: str)
     assert read_results(run / "results.json")["val_known"] == 0.5
 
 
-def test_output_folders_that_are_files(tmp_path: Path) -> None:
+def test_output_folders_that_are_files(tmp_path: Path, run_cli) -> None:
     (tmp_path / "file").write_text("x")
-    res = musclemap("benchmark", SMOKE, "--out", tmp_path / "file", "--run")
+    res = run_cli("benchmark", SMOKE, "--out", tmp_path / "file", "--run")
     assert res.returncode == 1 and res.stderr.splitlines() == [
         f"error: --out {tmp_path / 'file'} is a file; give a folder for table2.md and table2.csv"
     ]
     (tmp_path / "m.csv").write_text("clip,activity,labels\na.mp4,squat,chest\n")
-    res = musclemap("data", "poses", tmp_path / "m.csv", "--out", tmp_path / "file")
+    res = run_cli("data", "poses", tmp_path / "m.csv", "--out", tmp_path / "file")
     assert res.returncode == 1 and "is a file; give a folder" in res.stderr
     assert "Traceback" not in res.stderr
 
