@@ -4,12 +4,10 @@ files, impossible settings and outputs that cannot be written are one clear line
 from __future__ import annotations
 
 import pickle
-import re
 from pathlib import Path
 
 import pytest
 
-from musclemap.cli.train import benchmark_rows, read_results
 from musclemap.config import load_config
 from musclemap.data.importers import import_release
 from musclemap.errors import ConfigError, DatasetError
@@ -52,44 +50,6 @@ def test_impossible_settings_all_at_once() -> None:
     )
     for config in sorted(SMOKE.parent.glob("*.yaml")):  # every shipped config is in range
         load_config(config)
-
-
-def test_train_refuses_before_any_work(tmp_path: Path, run_cli) -> None:
-    res = run_cli("train", SMOKE, f"train.out_dir={tmp_path}", "train.epochs=0")
-    assert res.returncode == 1
-    assert res.stderr.splitlines() == [f"error: {SMOKE}: train.epochs must be >= 1 (got 0)"]
-    assert not any(tmp_path.iterdir())  # no run folder was created
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b"\x89\x00\xff garbage", "damaged results file (not UTF-8 text)"),
-        (b'{"val_known": 0.5', "damaged results file (Expecting"),
-        (b"[1, 2]", "damaged results file (not a JSON object)"),
-        (b'{"num_params": "x", "test_new": 57}', "impossible values (test_new=57, num_params='x'"),
-    ],
-)
-def test_benchmark_damaged_results(tmp_path: Path, content: bytes, message: str) -> None:
-    run = tmp_path / "stgcn_smoke"
-    run.mkdir()
-    (run / "results.json").write_bytes(content)
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        benchmark_rows([SMOKE], [f"train.out_dir={tmp_path}"])
-    (run / "results.json").write_text('{"num_params": 10, "val_known": 0.5, "test_new": null}')
-    assert read_results(run / "results.json")["val_known"] == 0.5
-
-
-def test_output_folders_that_are_files(tmp_path: Path, run_cli) -> None:
-    (tmp_path / "file").write_text("x")
-    res = run_cli("benchmark", SMOKE, "--out", tmp_path / "file", "--run")
-    assert res.returncode == 1 and res.stderr.splitlines() == [
-        f"error: --out {tmp_path / 'file'} is a file; give a folder for table2.md and table2.csv"
-    ]
-    (tmp_path / "m.csv").write_text("clip,activity,labels\na.mp4,squat,chest\n")
-    res = run_cli("data", "poses", tmp_path / "m.csv", "--out", tmp_path / "file")
-    assert res.returncode == 1 and "is a file; give a folder" in res.stderr
-    assert "Traceback" not in res.stderr
 
 
 class _Touch:

@@ -1,0 +1,85 @@
+"""`musclemap train` and `musclemap benchmark`: a smoke run's folder and results, the Table II
+built from run folders, damaged results, and refusals before any work."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import run_main
+from musclemap.cli.train import TABLE_KEYS, benchmark_rows, read_results
+from musclemap.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+SMOKE = CONFIGS / "stgcn_smoke.yaml"
+RANDOM = CONFIGS / "random_smoke.yaml"  # the random baseline: trains in seconds
+
+
+def test_train_then_benchmark_reads_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    assert run_main(["train", str(RANDOM), f"train.out_dir={runs}"], monkeypatch) == 0
+    run_dir = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert run_dir == runs / "random_smoke"
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["model"] == "random" and results["num_params"] == 0
+    assert (run_dir / "predictions.csv").is_file()
+
+    out = tmp_path / "table"
+    args = ["benchmark", str(RANDOM), str(SMOKE), "--out", str(out), "--set",
+            f"train.out_dir={runs}"]
+    assert run_main(args, monkeypatch) == 0
+    printed = capsys.readouterr().out
+    assert "no results yet for: stgcn_smoke" in printed  # not trained, not --run
+    md = (out / "table2.md").read_text().splitlines()
+    cells = [f"{100 * results[k]:.1f}" for k in TABLE_KEYS]
+    assert md[2] == "| random_smoke | 0.0M | " + " | ".join(cells) + " |"
+    assert md[3] == "| stgcn_smoke | — | " + " | ".join(["—"] * 6) + " |"
+    rows = list(csv.DictReader((out / "table2.csv").open()))
+    assert [r["config"] for r in rows] == ["random_smoke", "stgcn_smoke"]
+    assert float(rows[0]["test_mean"]) == results["test_mean"] and rows[1]["test_mean"] == ""
+
+
+def test_train_refuses_before_any_work(tmp_path: Path, run_cli) -> None:
+    res = run_cli("train", SMOKE, f"train.out_dir={tmp_path}", "train.epochs=0")
+    assert res.returncode == 1
+    assert res.stderr.splitlines() == [f"error: {SMOKE}: train.epochs must be >= 1 (got 0)"]
+    assert not any(tmp_path.iterdir())  # no run folder was created
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89\x00\xff garbage", "damaged results file (not UTF-8 text)"),
+        (b'{"val_known": 0.5', "damaged results file (Expecting"),
+        (b"[1, 2]", "damaged results file (not a JSON object)"),
+        (b'{"num_params": "x", "test_new": 57}', "impossible values (test_new=57, num_params='x'"),
+    ],
+)
+def test_benchmark_damaged_results(tmp_path: Path, content: bytes, message: str) -> None:
+    run = tmp_path / "stgcn_smoke"
+    run.mkdir()
+    (run / "results.json").write_bytes(content)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        benchmark_rows([SMOKE], [f"train.out_dir={tmp_path}"])
+    (run / "results.json").write_text('{"num_params": 10, "val_known": 0.5, "test_new": null}')
+    assert read_results(run / "results.json")["val_known"] == 0.5
+
+
+def test_output_folders_that_are_files(tmp_path: Path, run_cli) -> None:
+    (tmp_path / "file").write_text("x")
+    res = run_cli("benchmark", SMOKE, "--out", tmp_path / "file", "--run")
+    assert res.returncode == 1 and res.stderr.splitlines() == [
+        f"error: --out {tmp_path / 'file'} is a file; give a folder for table2.md and table2.csv"
+    ]
+    (tmp_path / "m.csv").write_text("clip,activity,labels\na.mp4,squat,chest\n")
+    res = run_cli("data", "poses", tmp_path / "m.csv", "--out", tmp_path / "file")
+    assert res.returncode == 1 and "is a file; give a folder" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
