@@ -3,9 +3,6 @@ partial repetitions, noise and gaps; and the mean absolute error on the hand-cou
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -16,7 +13,6 @@ FPS = 10.0
 # Joint angle (degrees) = 180 - slope * phase in the generated figure (demo._motion): the knee
 # bends 2.0 rad, the hip 1.5 rad plus a 0.6 rad forward lean, the elbow 2.3 rad.
 SLOPE = {"knee": np.degrees(2.0), "hip": np.degrees(2.1), "elbow": np.degrees(2.3)}
-WILD_REPS = Path(__file__).parent / "data" / "wild_reps.csv"
 
 
 def ramp(a: float, b: float, seconds: float) -> np.ndarray:
@@ -158,40 +154,6 @@ def test_per_rep_muscles_average_the_overlapping_windows() -> None:
         assert rep.muscles["quadriceps"] == pytest.approx(np.mean(hits))
     out = res.to_dict()
     assert out["count"] == 2 and set(out["reps"][0]) >= {"start_s", "end_s", "rom_deg", "muscles"}
-
-
-def test_wild_reps_table_is_well_formed() -> None:
-    rows = list(csv.DictReader(WILD_REPS.open()))
-    assert len(rows) >= 40
-    assert {r["kind"] for r in rows} <= {"reps", "hold"}
-    assert all(r["how"] for r in rows)
-
-
-@pytest.mark.slow
-def test_wild_clips_mean_absolute_error(wild_dir: Path, tmp_path: Path) -> None:
-    """Counter against the hand counts of tests/data/wild_reps.csv. Pose files are read from
-    MUSCLEMAP_WILD_POSES (folders separated by os.pathsep) when set, else extracted here (MediaPipe,
-    sequential, the default pose cache: a second run reads them back)."""
-    import os
-
-    from musclemap.analysis.reps_eval import evaluate, mean_absolute_error
-
-    dirs = [Path(p) for p in os.environ.get("MUSCLEMAP_WILD_POSES", "").split(os.pathsep) if p]
-    if not dirs:
-        pytest.importorskip("mediapipe", reason="extracting the clips' poses needs MediaPipe")
-        from musclemap.pose.base import extract_poses, save_pose_file
-
-        for r in csv.DictReader(WILD_REPS.open()):
-            seq = extract_poses(wild_dir / r["clip"], fps=10.0, workers=1)
-            save_pose_file(seq, tmp_path / (Path(r["clip"]).stem + ".npz"))
-        dirs = [tmp_path]
-    rows, missing = evaluate(WILD_REPS, dirs)
-    if missing:
-        pytest.skip(f"{len(missing)} wild clips have no pose file in MUSCLEMAP_WILD_POSES")
-    assert len(rows) >= 40
-    assert mean_absolute_error(rows) <= 0.5
-    plank = next(r for r in rows if r.kind == "hold")
-    assert plank.hold_s == pytest.approx(plank.truth_hold_s, abs=1.0)
 
 
 def test_tiny_and_empty_sequences_do_not_fail() -> None:
