@@ -1,17 +1,16 @@
-"""The loop pieces: accumulation, multi-view evaluation, schedule, losses, input routing."""
+"""The loop pieces: accumulation, multi-view evaluation, input routing (schedule and losses:
+test_engine_schedule.py, test_engine_losses.py)."""
 
 from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 from torch import nn
 
 from musclemap.data.samples import Batch
 from musclemap.engine.loop import TrainState, evaluate, model_inputs, train_one_epoch
-from musclemap.engine.losses import BCELoss, FocalLoss, build_loss
-from musclemap.engine.schedule import build_scheduler, lr_factor
+from musclemap.engine.losses import BCELoss
 from musclemap.engine.tasks import supervised_loss
 
 
@@ -112,34 +111,3 @@ def test_model_inputs_routes_second_modality() -> None:
     assert model_inputs(m, b)[1] is b.aux
     only_pose = Batch(torch.zeros(1, 20), ["x"], pose=torch.ones(1, 2))
     assert model_inputs(Tiny(), only_pose)[0] is only_pose.pose
-
-
-def test_cosine_with_warmup() -> None:
-    kw = dict(total_steps=10, warmup_steps=2, min_ratio=0.0)
-    assert lr_factor(0, **kw) == 0.5 and lr_factor(1, **kw) == 1.0
-    assert lr_factor(2, **kw) == pytest.approx(1.0)
-    assert lr_factor(6, **kw) == pytest.approx(0.5)
-    assert lr_factor(10, **kw) == pytest.approx(0.0, abs=1e-12)
-    assert lr_factor(5, total_steps=10, warmup_steps=0, min_ratio=0.0, kind="constant") == 1.0
-    opt = torch.optim.AdamW([nn.Parameter(torch.zeros(1))], lr=1e-3)
-    sched = build_scheduler(
-        opt, kind="cosine", total_steps=4, warmup_steps=0, base_lr=1e-3, min_lr=1e-4
-    )
-    for _ in range(4):
-        opt.step()
-        sched.step()
-    assert opt.param_groups[0]["lr"] == pytest.approx(1e-4)
-    with pytest.raises(ValueError, match="unknown scheduler"):
-        build_scheduler(opt, kind="step", total_steps=4, warmup_steps=0, base_lr=1, min_lr=0)
-
-
-def test_losses() -> None:
-    logits = torch.tensor([[2.0, -1.0], [0.5, 0.0]])
-    labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    bce = nn.functional.binary_cross_entropy_with_logits(logits, labels)
-    assert BCELoss()(logits, labels).item() == pytest.approx(bce.item())
-    assert FocalLoss(gamma=0.0)(logits, labels).item() == pytest.approx(bce.item())
-    assert FocalLoss(gamma=2.0)(logits, labels).item() < bce.item()  # easy examples down-weighted
-    assert isinstance(build_loss("focal"), FocalLoss)
-    with pytest.raises(ValueError, match="unknown loss"):
-        build_loss("softmax")
