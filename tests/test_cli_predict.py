@@ -20,8 +20,17 @@ def test_demo_writes_everything(
 ) -> None:
     assert run(["demo", "--out-dir", str(tmp_path / "d")], monkeypatch) == 0
     out = capsys.readouterr().out
-    assert "generated pose sequence" in out and "quadriceps" in out
+    assert "generated pose sequence" in out
     d = json.loads((tmp_path / "d" / "demo.json").read_text())
+    # The table (all 20 groups, so a name alone proves nothing): ranked as the JSON, the JSON's
+    # probabilities, "active" exactly at or above the threshold.
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()
+            if line.startswith("│")]
+    assert sorted(r[0] for r in rows) == sorted(GROUP_IDS)
+    for group, prob, _, active in rows:
+        assert float(prob) == pytest.approx(d["muscles"][group], abs=0.0051)
+        assert (active == "● active") == (group in d["active"])
+    assert [float(r[1]) for r in rows] == sorted((float(r[1]) for r in rows), reverse=True)
     assert list(d["muscles"]) == list(GROUP_IDS)
     # the demo is a generated squat: the legs, not the arms
     assert min(d["muscles"]["quadriceps"], d["muscles"]["gluteus"]) > max(

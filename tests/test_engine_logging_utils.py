@@ -30,4 +30,15 @@ def test_disabled_logger_and_progress_write_nothing(tmp_path):
     logger.close()
     assert not (tmp_path / "rank1").exists()
     assert make_progress(enabled=False) is None
-    assert make_progress(enabled=True) is not None
+    # Enabled: a bar that shows the task's counts and its live `info` field.
+    import io
+
+    from rich.console import Console
+
+    progress = make_progress(enabled=True)
+    task = progress.add_task("epoch 1", total=4, info="loss 0.50")
+    progress.advance(task, 3)
+    console = Console(file=io.StringIO(), width=120)
+    console.print(progress.get_renderable())
+    shown = console.file.getvalue()
+    assert shown.startswith("epoch 1 ") and " 3/4 " in shown and shown.endswith("loss 0.50\n")
