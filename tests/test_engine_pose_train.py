@@ -30,12 +30,25 @@ def _cfg(tmp_path: Path, *extra: str):
     )
 
 
-def test_fit_writes_weights_meta_cv_and_library(tmp_path: Path) -> None:
+def test_fit_writes_weights_meta_cv_and_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chosen: list[tuple[np.ndarray, np.ndarray, float]] = []
+
+    def spy(scores: np.ndarray, labels: np.ndarray) -> float:
+        chosen.append((scores, labels, choose(scores, labels)))
+        return chosen[-1][2]
+
+    choose = pose_train.choose_threshold
+    monkeypatch.setattr(pose_train, "choose_threshold", spy)
     cfg = _cfg(tmp_path, "extra.baselines=[random, all_ones]", f"extra.export_dir={tmp_path}/w")
     run_dir = pose_train.fit(cfg)
     meta = json.loads((run_dir / "model.json").read_text())
     assert meta["name"] == "keypose_mlp" and meta["input"] == "keypose"
-    assert 0.05 <= meta["threshold"] <= 0.95 and meta["fps"] == 10.0
+    # The threshold is the one chosen on the out-of-fold scores of every item, one row each.
+    (scores, labels, threshold), = chosen
+    assert scores.shape == labels.shape == (len(pose_train.load_items(cfg)), 20)
+    assert meta["threshold"] == threshold and meta["fps"] == 10.0
     assert set(meta["cv"]) == {"new_footage", "new_exercises"}
     assert set(meta["cv"]["new_footage"]) == {"keypose_mlp", "random", "all_ones"}
     assert meta["library"]["names"] == ["biceps curl", "shoulder press", "squat"]
@@ -113,8 +126,14 @@ def test_same_exercise_is_one_group_across_datasets() -> None:
 def test_choose_threshold_maximises_f1() -> None:
     labels = np.array([[1, 0], [1, 0], [0, 1], [0, 0]], dtype=float)
     scores = np.array([[0.9, 0.2], [0.7, 0.3], [0.1, 0.65], [0.2, 0.1]])
-    t = pose_train.choose_threshold(scores, labels)
-    assert 0.3 < t <= 0.65  # every positive above, every negative below
+    # Every positive above and every negative below from 0.31 to 0.65: the lowest such grid
+    # value wins the tie.
+    assert pose_train.choose_threshold(scores, labels) == 0.31
+    # A trade-off: above 0.6 one positive is lost (F1 0.8), at or below 0.4 a negative comes in
+    # (F1 6/7); between them F1 is 1.
+    labels = np.array([[1], [1], [1], [0], [0]], dtype=float)
+    scores = np.array([[0.9], [0.8], [0.6], [0.4], [0.05]])
+    assert pose_train.choose_threshold(scores, labels) == 0.41
 
 
 def test_other_models_are_refused(tmp_path: Path) -> None:
