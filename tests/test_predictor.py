@@ -52,7 +52,12 @@ def check_schema(d: dict[str, Any]) -> None:
                for x in d["looks_like"])
     assert list(d["muscles"]) == list(GROUP_IDS)
     assert all(0.0 <= p <= 1.0 for p in d["muscles"].values())
-    assert all(d["muscles"][g] >= d["threshold"] for g in d["active"])
+    # "active": exactly the groups at or above the threshold (up to the JSON's 4-decimal
+    # rounding), most probable first.
+    probs = d["muscles"]
+    assert all(probs[g] >= d["threshold"] - 1e-4 for g in d["active"])
+    assert all(probs[g] < d["threshold"] + 1e-4 for g in set(probs) - set(d["active"]))
+    assert [probs[g] for g in d["active"]] == sorted((probs[g] for g in d["active"]), reverse=True)
     assert set(d["model"]) == {"name", "version"}
     assert d["timeline"] and all(
         w["end_s"] > w["start_s"] and list(w["muscles"]) == list(GROUP_IDS) for w in d["timeline"]
@@ -62,7 +67,8 @@ def check_schema(d: dict[str, Any]) -> None:
 
 def test_packaged_weights_load_and_are_small(predictor: Predictor) -> None:
     assert (WEIGHTS_DIR / "default.safetensors").stat().st_size < 20_000_000
-    assert 0.0 < predictor.threshold < 1.0
+    meta = json.loads((WEIGHTS_DIR / "default.json").read_text())
+    assert predictor.threshold == meta["threshold"]  # the trained threshold, not a default
     assert (WEIGHTS_DIR / "MODEL_CARD.md").is_file()
 
 

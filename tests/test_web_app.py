@@ -246,7 +246,9 @@ def test_real_predictor_on_a_real_clip(wild_dir: Path, tmp_path: Path) -> None:
         assert all(0.0 <= p <= 1.0 for p in result["muscles"].values())
         assert result["timeline"] and result["pose_coverage"] > 0.5
         svg = real.get(body["links"]["body-map.svg"]).text
-        assert svg.lstrip().startswith("<svg") and 'data-group="quadriceps"' in svg
+        # Every map draws every group: the colour data must be this result's probability.
+        want = f'data-group="quadriceps" data-prob="{result["muscles"]["quadriceps"]:.3f}"'
+        assert svg.lstrip().startswith("<svg") and want in svg
         for name in ("body-map.png", "timeline.png"):
             assert real.get(body["links"][name]).content.startswith(b"\x89PNG")
         # The explain picture: the job's stored poses scored by the server's own Predictor.
