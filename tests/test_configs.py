@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from musclemap.cli import app
@@ -57,8 +56,8 @@ def _table_of_written_predictions(cfg, run_dir: Path) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SMOKE, ids=[p.stem for p in SMOKE])
+@pytest.mark.usefixtures("one_thread")
 def test_smoke_config_runs(path: Path, tmp_path: Path) -> None:
-    torch.set_num_threads(1)
     cfg = load_config(path, [f"train.out_dir={tmp_path}"])
     run_dir = run_task(cfg)
     results = json.loads((run_dir / "results.json").read_text())
@@ -72,8 +71,8 @@ def test_smoke_config_runs(path: Path, tmp_path: Path) -> None:
         assert (run_dir / "config.yaml").is_file() and (run_dir / "predictions.csv").is_file()
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_train_and_benchmark_cli(tmp_path: Path) -> None:
-    torch.set_num_threads(1)
     runner = CliRunner()
     configs = [str(CONFIG_DIR / "mvitv2_s_smoke.yaml"), str(CONFIG_DIR / "random_smoke.yaml")]
     out = f"train.out_dir={tmp_path / 'runs'}"

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from musclemap.config import load_config
 from musclemap.engine.tasks import run_task
@@ -47,14 +46,10 @@ def _table_of_written_predictions(cfg, run_dir: Path) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SMOKE, ids=[p.stem for p in SMOKE])
+@pytest.mark.usefixtures("one_thread")
 def test_smoke_config_trains(path: Path, tmp_path: Path) -> None:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     cfg = load_config(path, [f"train.out_dir={tmp_path}"])
-    try:
-        run_dir = run_task(cfg)
-    finally:
-        torch.set_num_threads(before)
+    run_dir = run_task(cfg)
     results = json.loads((run_dir / "results.json").read_text())
     assert results["model"] == load_config(path).model.name
     assert results["test_mean"] is not None

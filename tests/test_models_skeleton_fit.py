@@ -11,7 +11,7 @@ from musclemap.data.samples import collate_samples
 from musclemap.data.skeleton_dataset import SkeletonDataset
 from musclemap.models import build_model
 from musclemap.skeleton import COCO17
-from test_skeleton_dataset import make_rows
+from test_data_skeleton_dataset import make_rows
 
 
 def _chance_bce(labels: torch.Tensor) -> float:
@@ -28,26 +28,22 @@ def _chance_bce(labels: torch.Tensor) -> float:
         pytest.param("hdgcn", marks=pytest.mark.slow),
     ],
 )
+@pytest.mark.usefixtures("one_thread")  # tiny ops: extra threads only spin on a shared CPU
 def test_fits_two_synthetic_motions(tmp_path: Path, name: str) -> None:
     torch.manual_seed(0)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny ops: extra threads only spin on a shared CPU
-    try:
-        rows = make_rows(tmp_path, 8, frames=24)
-        ds = SkeletonDataset(rows, layout=COCO17, window=16, train=True, seed=0)
-        model = build_model(name, layout=COCO17, base_channels=8)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
-        loss_fn = torch.nn.BCEWithLogitsLoss()
-        losses = []
-        for _ in range(40):  # full-batch steps on freshly augmented views
-            batch = collate_samples([ds[i] for i in range(len(ds))])
-            loss = loss_fn(model(batch.pose), batch.labels)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-    finally:
-        torch.set_num_threads(before)
+    rows = make_rows(tmp_path, 8, frames=24)
+    ds = SkeletonDataset(rows, layout=COCO17, window=16, train=True, seed=0)
+    model = build_model(name, layout=COCO17, base_channels=8)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    losses = []
+    for _ in range(40):  # full-batch steps on freshly augmented views
+        batch = collate_samples([ds[i] for i in range(len(ds))])
+        loss = loss_fn(model(batch.pose), batch.labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
     chance = _chance_bce(batch.labels)
     assert losses[0] > chance
     assert sum(losses[-3:]) / 3 < 0.25 * chance, (losses[-3:], chance)

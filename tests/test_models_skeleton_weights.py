@@ -47,12 +47,7 @@ CASES = {
 REFERENCE_KEYS = {"stgcn": 172, "ctrgcn": 822, "hdgcn": 3017}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _randomise(model: nn.Module, seed: int) -> nn.Module:

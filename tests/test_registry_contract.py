@@ -61,12 +61,7 @@ def _kwargs(name: str) -> dict:
     return dict(TINY) if composite and name not in FULL_SIZE else {}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _video(model: nn.Module) -> torch.Tensor:
