@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from musclemap.taxonomy import GROUP_IDS  # noqa: E402
 from musclemap.web.app import ServerSettings, create_app  # noqa: E402
-from web_standins import CrashPredict, FakePredict, fake_render  # noqa: E402
+from web_standins import CrashPredict, FakePredict, fake_render, post, wait_for  # noqa: E402
 
 
 def make_client(
@@ -32,20 +32,6 @@ def make_client(
     settings = ServerSettings(data_dir=tmp_path / "data", **kw)
     app = create_app(settings, predict_fn=predict or FakePredict(gate), render_fn=fake_render)
     return TestClient(app, base_url="http://localhost")
-
-
-def wait_for(client: TestClient, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/jobs/{job_id}").json()
-        if body["status"] in ("done", "failed"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
-
-
-def post(client: TestClient, data: bytes, name: str = "clip.mp4", **fields: str):
-    return client.post("/api/predict", files={"file": (name, data, "video/mp4")}, data=fields)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from musclemap.web.app import ServerSettings, create_app  # noqa: E402
-from test_web_app import post, wait_for  # noqa: E402
 from test_web_browser import (  # noqa: E402, F401 - fixtures
     ARTIFACTS,
     CHROMIUM,
@@ -26,6 +25,7 @@ from test_web_browser import (  # noqa: E402, F401 - fixtures
     clip,
     wait_js,
 )
+from web_standins import post, wait_for  # noqa: E402
 
 
 @pytest.fixture(scope="module")

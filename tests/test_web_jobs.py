@@ -18,7 +18,15 @@ import httpx  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from musclemap.web.app import ServerSettings, create_app  # noqa: E402
-from web_standins import CrashOn, ServerProcess, alive, descendants, fake_render  # noqa: E402
+from web_standins import (  # noqa: E402
+    CrashOn,
+    ServerProcess,
+    alive,
+    descendants,
+    fake_render,
+    post,
+    wait_for,
+)
 
 
 def _client(tmp_path: Path, predict: Any, workers: int) -> TestClient:
@@ -29,19 +37,9 @@ def _client(tmp_path: Path, predict: Any, workers: int) -> TestClient:
 
 
 def _post(client: Any, data: bytes, name: str = "clip.mp4") -> str:
-    response = client.post("/api/predict", files={"file": (name, data, "video/mp4")})
+    response = post(client, data, name)
     assert response.status_code == 202, response.text
     return response.json()["job_id"]
-
-
-def _wait(client: Any, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/jobs/{job_id}").json()
-        if body["status"] in ("done", "failed"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
 @pytest.mark.parametrize("how", ["exit", "segv", "kill"])
@@ -56,7 +54,7 @@ def test_a_crash_fails_only_its_job_and_the_queue_goes_on(
         crash = _post(client, bad, "bad.mp4")
         queued = [_post(client, good, f"after{i}.mp4") for i in range(3)]  # wait behind the crash
         first_worker = client.app.state.jobs.worker_pids()
-        results = {job: _wait(client, job) for job in (before, crash, *queued)}
+        results = {job: wait_for(client, job) for job in (before, crash, *queued)}
         assert results[before]["status"] == "done"
         failed = results[crash]
         assert failed["status"] == "failed"
@@ -91,10 +89,10 @@ def test_a_crash_leaves_the_job_running_in_the_other_worker_alone(
             assert time.monotonic() < deadline, "the first job never started"
             time.sleep(0.05)
         crash = _post(client, bad, "bad.mp4")
-        assert _wait(client, crash)["status"] == "failed"
+        assert wait_for(client, crash)["status"] == "failed"
         assert client.get(f"/api/jobs/{long}").json()["status"] == "running"
         gate.touch()
-        assert _wait(client, long)["status"] == "done"
+        assert wait_for(client, long)["status"] == "done"
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
@@ -108,7 +106,7 @@ def test_sigkilled_server_leaves_nothing_and_restart_keeps_results(
         with httpx.Client(base_url=server.url, timeout=10) as http:
             finished = _post(http, clip, "finished.mp4")
             gate.touch()
-            assert _wait(http, finished)["status"] == "done"
+            assert wait_for(http, finished)["status"] == "done"
             gate.unlink()
             stuck = _post(http, clip, "stuck.mp4")  # waits at the gate in a worker
             queued = [_post(http, clip, f"queued{i}.mp4") for i in range(2)]
@@ -161,8 +159,8 @@ def test_a_store_failure_fails_one_job_and_the_slot_goes_on(tmp_path: Path, make
 
         store.update = flaky
         broken, fine = _post(client, clip), _post(client, clip)
-        body = _wait(client, broken)
+        body = wait_for(client, broken)
         assert body["status"] == "failed"
         assert body["error"] == "internal error: OperationalError: disk I/O error"
-        assert _wait(client, fine)["status"] == "done"
+        assert wait_for(client, fine)["status"] == "done"
         assert list(client.app.state.jobs.upload_dir.iterdir()) == []

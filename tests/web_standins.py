@@ -1,4 +1,5 @@
-"""Stand-ins for the web server tests: predict functions, a renderer, a live server process.
+"""Stand-ins for the web server tests: predict functions, a renderer, a live server process, and
+the upload and polling helpers of a TestClient.
 
 The predict functions are picklable (module level) because they run in spawned worker processes,
 which import this module by name (the tests put `tests/` on sys.path, and spawn passes it on).
@@ -235,3 +236,22 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+# -- talking to a TestClient of the app ---------------------------------------------------------
+
+
+def wait_for(client: Any, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll a job until it is done or failed; its status body."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/jobs/{job_id}").json()
+        if body["status"] in ("done", "failed"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def post(client: Any, data: bytes, name: str = "clip.mp4", **fields: str) -> Any:
+    """Upload `data` as the form's video file (plus text fields): the response."""
+    return client.post("/api/predict", files={"file": (name, data, "video/mp4")}, data=fields)
