@@ -51,3 +51,10 @@ def test_unknown_fusion_fails() -> None:
 def test_drop_path_identity_in_eval() -> None:
     x = torch.randn(4, 3)
     assert torch.equal(DropPath(0.5).eval()(x), x)
+
+
+def test_parameter_free_fusions_by_hand() -> None:
+    m, r = torch.randn(2, 3, 4), torch.randn(2, 3, 4)
+    torch.testing.assert_close(build_token_fusion("sum", dim=4)(m, r), m + r)
+    torch.testing.assert_close(build_token_fusion("mul", dim=4)(m, r), m * r)
+    assert build_token_fusion("none", dim=4)(m, r) is m  # the classification tokens alone
