@@ -96,13 +96,8 @@ def pose_measures(
 def torso_inclination(world: np.ndarray) -> np.ndarray:
     """Degrees between the hip-midpoint-to-shoulder-midpoint line and "up" (-y in MediaPipe's
     camera-aligned world axes) per frame; NaN where no person."""
-    j = {name: i for i, name in enumerate(MEDIAPIPE33.joints)}
     xyz = world[..., :3].astype(np.float64)
-
-    def mid(name: str) -> np.ndarray:
-        return 0.5 * (xyz[:, j[f"left_{name}"]] + xyz[:, j[f"right_{name}"]])
-
-    torso = mid("shoulder") - mid("hip")
+    torso = MEDIAPIPE33.midpoint(xyz, "shoulder") - MEDIAPIPE33.midpoint(xyz, "hip")  # (T, 3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         cos = -torso[:, 1] / np.linalg.norm(torso, axis=1)
