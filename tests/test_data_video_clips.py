@@ -16,10 +16,8 @@ from musclemap.data.video_clips import (
     STD,
     SpatialParams,
     VideoClipDataset,
-    average_views,
     color_jitter,
     crop_and_flip,
-    fold_views,
     sample_spatial_params,
     scaled_size,
     temporal_indices,
@@ -110,21 +108,6 @@ def test_test_views_rgb_values_and_rgbdiff(make_video: Callable[..., Path]) -> N
     assert torch.allclose(diff, torch.full_like(diff, 32 / 255), atol=0.02)
     batch = collate_samples([s, s])
     assert batch.video is not None and batch.video.shape == (2, 3, 3, 4, 32, 32)
-
-
-def test_multiview_fold_and_average() -> None:
-    video = torch.randn(2, 5, 3, 4, 8, 8)  # (B, V, C, T, H, W)
-    flat, views = fold_views(video)
-    assert flat.shape == (10, 3, 4, 8, 8) and views == 5
-    assert torch.equal(flat[7], video[1, 2])
-    scores = flat.mean(dim=(1, 2, 3, 4)).unsqueeze(1).repeat(1, 20)  # a stand-in model
-    avg = average_views(scores, views)
-    assert avg.shape == (2, 20)
-    torch.testing.assert_close(avg[1, 0], video[1].mean())
-    train = torch.randn(2, 3, 4, 8, 8)
-    assert fold_views(train) == (train, 1)
-    with pytest.raises(ValueError):
-        fold_views(torch.zeros(3, 4, 8, 8))
 
 
 def test_dataloader_workers_give_the_same_samples(make_video: Callable[..., Path]) -> None:

@@ -120,14 +120,15 @@ def _compute_video_flow(path: Path, settings: FlowSettings) -> FlowField:
     starts = np.arange(0, num_frames, settings.sampling_rate, dtype=np.int64)
     grid = np.append(starts, starts[-1] + settings.sampling_rate)
     grid = np.minimum(grid, num_frames - 1)  # the last pair repeats the last frame: zero flow
-    fn = _flow_fn(settings.method)
-    flows, prev = [], None
+    flows: list[np.ndarray] = []
+    prev: np.ndarray | None = None  # the last frame of the previous chunk: pairs span chunks
     for lo in range(0, len(grid), _CHUNK):
         gray = _scaled_gray(read_clip(path, grid[lo : lo + _CHUNK].tolist()), settings.size)
-        for frame in gray:
-            if prev is not None:
-                flows.append(quantize_flow(fn(prev, frame), settings.bound))
-            prev = frame
+        pairs = gray if prev is None else np.concatenate([prev[None], gray])
+        if len(pairs) > 1:
+            flows += [quantize_flow(f, settings.bound)
+                      for f in compute_flow(pairs, method=settings.method)]
+        prev = gray[-1]
     return FlowField(flow=np.stack(flows), starts=starts, settings=settings)
 
 

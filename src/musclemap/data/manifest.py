@@ -353,7 +353,3 @@ def write_manifest(rows: Iterable[ManifestRow], path: str | Path) -> None:
             if has_flow:
                 rec["flow"] = rel(r.flow)
             writer.writerow(rec)
-
-
-def rows_in_split(rows: Iterable[ManifestRow], split: str) -> list[ManifestRow]:
-    return [r for r in rows if r.split == split]

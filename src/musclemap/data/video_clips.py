@@ -317,25 +317,3 @@ class VideoClipDataset(torch.utils.data.Dataset):
         if getattr(row, "flow", None):
             return load_flow_file(row.flow)
         return video_flow(row.clip, settings=self.flow_settings, cache_dir=self.cache_dir)
-
-
-def fold_views(video: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """Test batch `(B, V, C, T, H, W)` -> model input `(B * V, C, T, H, W)` and V.
-
-    A training-shaped batch `(B, C, T, H, W)` passes through with V = 1.
-    """
-    if video.ndim == 5:
-        return video, 1
-    if video.ndim != 6:
-        raise ValueError(
-            f"expected (B, C, T, H, W) or (B, V, C, T, H, W), got {tuple(video.shape)}"
-        )
-    return video.flatten(0, 1), video.shape[1]
-
-
-def average_views(scores: torch.Tensor, num_views: int) -> torch.Tensor:
-    """Per-view scores `(B * V, K)` -> the clip's mean over its V views `(B, K)`.
-
-    Pass probabilities (sigmoid of the logits) to average as PySlowFast's multi-view testing does.
-    """
-    return scores.view(-1, num_views, scores.shape[-1]).mean(dim=1)

@@ -43,7 +43,7 @@ from musclemap.engine.pose_windows import (
     training_arrays,
 )
 from musclemap.errors import ConfigError, DatasetError
-from musclemap.metrics import average_precision_map
+from musclemap.metrics import average_precision_map, f1_at_threshold
 from musclemap.models import build_model
 from musclemap.pose import keypose
 from musclemap.predictor import KeyPoseModel, score_poses
@@ -391,9 +391,7 @@ def choose_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
     """The threshold maximising micro-F1 of (score >= t) on out-of-fold scores."""
     best_t, best_f1 = 0.5, -1.0
     for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
-        pred = scores >= t
-        tp = float((pred & (labels > 0)).sum())
-        f1 = 2 * tp / max(float(pred.sum() + (labels > 0).sum()), 1.0)
+        f1 = f1_at_threshold(scores, labels, float(t))
         if f1 > best_f1:
             best_t, best_f1 = float(t), f1
     return best_t
