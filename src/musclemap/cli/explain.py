@@ -79,10 +79,10 @@ def _explain_predict(
 ) -> dict[str, Any]:
     from rich.progress import Progress
 
-    from musclemap.cli.predict import _load_predictor
+    from musclemap.cli.predict import load_predictor
     from musclemap.explain.occlusion import occlusion_attribution, predictor_scorer
 
-    predictor = _load_predictor(ckpt, "cpu", cache)
+    predictor = load_predictor(ckpt, "cpu", cache)
     with Progress(transient=True, console=err_console) as bar:
         task = bar.add_task(video.name, total=1.0)
 

@@ -1,4 +1,4 @@
-"""`musclemap predict VIDEO...` (the main job) and `musclemap demo` (the same output, no video).
+"""`musclemap predict VIDEO...`: the main job.
 
 Start-up stays cheap: nothing here imports torch, MediaPipe (only pose worker processes do) or
 matplotlib (only when a picture is asked). Every option and output path is checked before any
@@ -108,12 +108,6 @@ def fps_option(value: float | None) -> float | None:
 def _threshold_option(value: float | None) -> float | None:
     if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise typer.BadParameter(f"must be a probability in [0, 1], got {value:g}")
-    return value
-
-
-def _seconds_option(value: float) -> float:
-    if not (math.isfinite(value) and 0 < value <= 600):
-        raise typer.BadParameter(f"must be in (0, 600] seconds, got {value:g}")
     return value
 
 
@@ -269,7 +263,7 @@ def _resolve_exercise(name: str | None) -> str | None:
     return name
 
 
-def _analyse(pred: Prediction, activity: str | None) -> None:
+def analyse(pred: Prediction, activity: str | None) -> None:
     """Exercise, movement and repetition blocks (musclemap.analysis) into `pred.analysis`."""
     from musclemap.analysis import analyse
 
@@ -277,7 +271,7 @@ def _analyse(pred: Prediction, activity: str | None) -> None:
         analyse(pred, activity)
 
 
-def _load_predictor(ckpt: Path | None, device: str, use_cache: bool) -> Predictor:
+def load_predictor(ckpt: Path | None, device: str, use_cache: bool) -> Predictor:
     from musclemap.predictor import Predictor
 
     if ckpt is not None:
@@ -356,12 +350,12 @@ def predict(
     check_outputs(json_path=json_path, pictures=pictures, out_dir=out_dir)
     use_cache = usable_cache(cache)
     pool = _start_pool(workers)
-    predictor = _load_predictor(ckpt, device, use_cache)
+    predictor = load_predictor(ckpt, device, use_cache)
     if threshold is not None:
         predictor.threshold = threshold
     if not batch:
         pred = _run_one(predictor, paths[0], fps, workers)
-        _analyse(pred, activity)
+        analyse(pred, activity)
         print_prediction(pred, top_k=top_k)
         write_outputs(
             pred,
@@ -486,7 +480,7 @@ def _run_batch(
             try:
                 if isinstance(result, MusclemapError):
                     raise result
-                _analyse(result, activity)
+                analyse(result, activity)
                 write_outputs(
                     result,
                     json_path=out_dir / f"{stem}.json",
@@ -515,42 +509,3 @@ def _run_batch(
         )
     console.print(f"wrote {len(results)} results to {out_dir} (summary.csv)")
     return failed
-
-
-@app.command()
-def demo(
-    out_dir: Annotated[Path, typer.Option(help="Where the demo writes its files.")] = Path(
-        "musclemap-demo"
-    ),
-    exercise: Annotated[str, typer.Option(help="squat, biceps_curl or shoulder_press.")] = "squat",
-    seconds: Annotated[
-        float, typer.Option(help="Length of the generated sequence.", callback=_seconds_option)
-    ] = 8.0,
-) -> None:
-    """The whole output on an input the package makes itself (no video needed)."""
-    from musclemap.demo import EXERCISES, synthetic_pose_sequence
-
-    if exercise not in EXERCISES:
-        raise MusclemapError(f"unknown demo exercise {exercise!r}; choose {', '.join(EXERCISES)}")
-    check_writable(out_dir, "--out-dir", folder=True)
-    console.print(
-        f"[bold]Demo input:[/] a generated pose sequence of a person doing {exercise} "
-        f"({seconds:.0f} s at 10 fps), made by musclemap itself. No video is decoded and the "
-        "pose estimator is skipped; the model and every output are the real ones.\n"
-        "On your own video: musclemap predict my_video.mp4 --json out.json --body-map map.svg"
-    )
-    predictor = _load_predictor(None, "cpu", True)
-    pred = predictor.predict_poses(
-        synthetic_pose_sequence(exercise, seconds=seconds), video=f"generated-{exercise}"
-    )
-    _analyse(pred, exercise)
-    print_prediction(pred)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "demo.json").write_text(json.dumps(pred.to_dict(), indent=1))
-    # Every picture that needs no video, in every format it has.
-    files = []
-    for picture in PICTURES.values():
-        for suffix in () if picture.needs_video else picture.suffixes:
-            picture.render(pred, out_dir / f"{picture.name}{suffix}", title=pred.video)
-            files.append(f"{picture.name}{suffix}")
-    console.print(f"wrote {out_dir}/demo.json, {', '.join(files)}")
