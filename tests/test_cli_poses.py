@@ -14,7 +14,7 @@ pytest.importorskip("mediapipe")
 import musclemap.cli  # noqa: E402,F401  (registers the commands)
 from musclemap.cli.app import app  # noqa: E402
 from musclemap.cli.poses import parse_shard, pose_file_names  # noqa: E402
-from musclemap.pose import load_pose_file  # noqa: E402
+from musclemap.data.pose_sequence import load_pose_file  # noqa: E402
 
 
 def _manifest(tmp_path: Path, make_video, *, bad: bool = True) -> Path:
