@@ -166,35 +166,6 @@ def test_options_out_of_range_are_usage_errors(
     assert f"Invalid value for '{option}'" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", [["predict", "{video}"], ["explain", "{video}", "--group",
-                                     "quadriceps", "--out", "x.png"], ["data", "poses", "m.csv",
-                                     "--out", "o"]])  # fmt: skip
-def test_unknown_pose_estimator_is_a_usage_error(
-    command: list[str],
-    make_video: Callable[..., Path],
-    no_work: None,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    argv = [a.format(video=make_video()) for a in command]
-    assert run([*argv, "--pose-estimator", "mediapip"], monkeypatch) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == [
-        "error: --pose-estimator: unknown pose estimator 'mediapip'; did you mean 'mediapipe'? "
-        "known: mediapipe"
-    ]
-
-
-@pytest.mark.parametrize("command", [["predict"], ["explain"], ["data", "poses"]])
-def test_pose_estimator_option_is_in_the_help(
-    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("COLUMNS", "200")  # rich wraps the help table to the terminal
-    assert run([*command, "--help"], monkeypatch) == 0
-    out = capsys.readouterr().out
-    assert "--pose-estimator" in out and "mediapipe" in out
-
-
 def test_demo_seconds_out_of_range(monkeypatch: pytest.MonkeyPatch) -> None:
     assert run(["demo", "--seconds", "nan"], monkeypatch) == 2
     assert run(["demo", "--seconds", "-2"], monkeypatch) == 2
@@ -238,6 +209,35 @@ def test_missing_video_is_reported_before_the_model_loads(
 ) -> None:
     assert run(["predict", str(tmp_path / "nope.mp4")], monkeypatch) == 1
     assert "nope.mp4: file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["predict", "{video}"], ["explain", "{video}", "--group",
+                                     "quadriceps", "--out", "x.png"], ["data", "poses", "m.csv",
+                                     "--out", "o"]])  # fmt: skip
+def test_unknown_pose_estimator_is_a_usage_error(
+    command: list[str],
+    make_video: Callable[..., Path],
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [a.format(video=make_video()) for a in command]
+    assert run([*argv, "--pose-estimator", "mediapip"], monkeypatch) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: --pose-estimator: unknown pose estimator 'mediapip'; did you mean 'mediapipe'? "
+        "known: mediapipe"
+    ]
+
+
+@pytest.mark.parametrize("command", [["predict"], ["explain"], ["data", "poses"]])
+def test_pose_estimator_option_is_in_the_help(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps the help table to the terminal
+    assert run([*command, "--help"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "--pose-estimator" in out and "mediapipe" in out
 
 
 def test_unwritable_pose_cache_warns_and_goes_on(
