@@ -179,7 +179,8 @@ def test_wild_clips_mean_absolute_error(wild_dir: Path, tmp_path: Path) -> None:
     dirs = [Path(p) for p in os.environ.get("MUSCLEMAP_WILD_POSES", "").split(os.pathsep) if p]
     if not dirs:
         pytest.importorskip("mediapipe", reason="extracting the clips' poses needs MediaPipe")
-        from musclemap.pose.base import extract_poses, save_pose_file
+        from musclemap.data.pose_sequence import save_pose_file
+        from musclemap.pose.extract import extract_poses
 
         for r in csv.DictReader(WILD_REPS.open()):
             seq = extract_poses(wild_dir / r["clip"], fps=10.0, workers=1)

@@ -82,6 +82,20 @@ def test_tree_keeps_every_contract(copy: Path) -> None:
             "acyclic",
             "- .manifest -> .datasets",
         ),
+        # the pose-file format is data's: the skeleton dataset must not reach into pose/
+        (
+            "data/skeleton_dataset.py",
+            "def _h():\n    from musclemap.pose import extract",
+            "layers",
+            "musclemap.data is not allowed to import musclemap.pose",
+        ),
+        # pose/: extraction imports the one-process path, never the other way round
+        (
+            "pose/sequential.py",
+            "def _k():\n    import musclemap.pose.extract",
+            "acyclic",
+            "- .sequential -> .extract",
+        ),
     ],
 )
 def test_wrong_import_breaks_the_contract(

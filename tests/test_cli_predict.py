@@ -18,7 +18,7 @@ run = run_main  # the console entry point in this process
 def test_predict_one_video(
     make_video: Callable[..., Path],
     tmp_path: Path,
-    scripted: None,
+    scripted: list,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -40,6 +40,8 @@ def test_predict_one_video(
             "5",
             "--threshold",
             "0.3",
+            "--pose-estimator",
+            "scripted",
         ],
         monkeypatch,
     )
@@ -52,12 +54,13 @@ def test_predict_one_video(
     assert probe(out / "o.mp4").num_frames > 0
     table = capsys.readouterr().out.split("\nexercise:")[0]  # the exercise block follows
     assert sum(gid in table for gid in GROUP_IDS) == 5
+    assert len(scripted) == 1 and scripted[0].calls > 0  # poses came from --pose-estimator
 
 
 def test_batch_skips_bad_files_and_fails_the_exit_code(
     make_video: Callable[..., Path],
     tmp_path: Path,
-    scripted: None,
+    scripted: list,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -67,7 +70,8 @@ def test_batch_skips_bad_files_and_fails_the_exit_code(
     good.rename(folder / "a.mp4")
     (folder / "broken.mp4").write_bytes(b"\x00" * 100)
     out = tmp_path / "out"
-    code = run(["predict", str(folder), "--out-dir", str(out), "--body-map", "svg"], monkeypatch)
+    argv = ["predict", str(folder), "--out-dir", str(out), "--body-map", "svg"]
+    code = run([*argv, "--pose-estimator", "scripted"], monkeypatch)
     assert code == 1
     err = capsys.readouterr().err
     assert "broken.mp4" in err and "1 of 2 videos failed" in err and "Traceback" not in err
@@ -104,14 +108,14 @@ def test_user_errors_are_one_line(
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if a model is loaded or a video decoded: checks must come first."""
     from musclemap import predictor as predict_module
-    from musclemap.pose import base
+    from musclemap.pose import extract
 
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("work started before the inputs were checked")
 
     monkeypatch.setattr(predict_module.Predictor, "default", boom)
     monkeypatch.setattr(predict_module.Predictor, "from_checkpoint", boom)
-    monkeypatch.setattr(base, "extract_poses", boom)
+    monkeypatch.setattr(extract, "extract_poses", boom)
 
 
 @pytest.mark.parametrize(
@@ -184,44 +188,67 @@ def test_missing_video_is_reported_before_the_model_loads(
     assert "nope.mp4: file not found" in capsys.readouterr().err
 
 
-def test_unwritable_pose_cache_warns_and_goes_on(
+@pytest.mark.parametrize("command", [["predict", "{video}"], ["explain", "{video}", "--group",
+                                     "quadriceps", "--out", "x.png"], ["data", "poses", "m.csv",
+                                     "--out", "o"]])  # fmt: skip
+def test_unknown_pose_estimator_is_a_usage_error(
+    command: list[str],
     make_video: Callable[..., Path],
-    tmp_path: Path,
+    no_work: None,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from musclemap import predictor as predict_module
-    from test_predictor import ScriptedEstimator
+    argv = [a.format(video=make_video()) for a in command]
+    assert run([*argv, "--pose-estimator", "mediapip"], monkeypatch) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: --pose-estimator: unknown pose estimator 'mediapip'; did you mean 'mediapipe'? "
+        "known: mediapipe"
+    ]
 
-    original = predict_module.Predictor.__init__
 
-    def init(self, model, meta, **kw):  # noqa: ANN001, ANN202
-        original(self, model, meta, **{**kw, "estimator": ScriptedEstimator()})
+@pytest.mark.parametrize("command", [["predict"], ["explain"], ["data", "poses"]])
+def test_pose_estimator_option_is_in_the_help(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps the help table to the terminal
+    assert run([*command, "--help"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "--pose-estimator" in out and "mediapipe" in out
 
-    monkeypatch.setattr(predict_module.Predictor, "__init__", init)
+
+def test_unwritable_pose_cache_warns_and_goes_on(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: list,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    monkeypatch.setenv("MUSCLEMAP_CACHE", str(a_file / "cache"))
+    monkeypatch.setenv("MUSCLEMAP_CACHE", str(a_file / "cache"))  # after `scripted` set its own
     video = make_video("squat.mp4", num_frames=40)
     out = tmp_path / "r.json"
-    assert run(["predict", str(video), "--json", str(out), "--workers", "1"], monkeypatch) == 0
+    argv = ["predict", str(video), "--json", str(out), "--pose-estimator", "scripted"]
+    assert run(argv, monkeypatch) == 0
     err = capsys.readouterr().err
     assert "warning: pose cache" in err and "going on without the pose cache" in err
     assert json.loads(out.read_text())["muscles"]
     assert a_file.read_text() == "x"
+    assert len(scripted) == 1 and scripted[0].calls == 40  # the named estimator, every frame
 
 
 def test_fps_defaults_to_the_models_rate_and_another_is_noted(
     make_video: Callable[..., Path],
     tmp_path: Path,
-    scripted: None,
+    scripted: list,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from musclemap.predictor import Predictor
 
     trained = Predictor.default().fps
     video = make_video("squat.mp4", num_frames=40)
-    base = ["predict", str(video), "--workers", "1", "--json"]
+    base = ["predict", str(video), "--pose-estimator", "scripted", "--workers", "1", "--json"]
     assert run([*base, str(tmp_path / "a.json")], monkeypatch) == 0
     assert run([*base, str(tmp_path / "b.json"), "--fps", "5"], monkeypatch) == 0
     a = json.loads((tmp_path / "a.json").read_text())
@@ -233,7 +260,7 @@ def test_fps_defaults_to_the_models_rate_and_another_is_noted(
 def test_batch_name_collisions_never_replace_a_result(
     make_video: Callable[..., Path],
     tmp_path: Path,
-    scripted: None,
+    scripted: list,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -243,6 +270,7 @@ def test_batch_name_collisions_never_replace_a_result(
     a, b = tmp_path / "a" / "x.mp4", tmp_path / "b" / "x.mp4"
     out = tmp_path / "out"
     argv = ["predict", str(a), str(b), str(a), "--out-dir", str(out), "--workers", "1"]
+    argv += ["--pose-estimator", "scripted"]
     assert run(argv, monkeypatch) == 0
     err = capsys.readouterr().err
     results = sorted(out.glob("*.json"))

@@ -33,3 +33,9 @@ def test_the_console_script_prints_one_line_and_exits_with_the_code():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 1
     assert res.stderr == "error: bad key x.y (did you mean x.z?)\n"
+
+
+def test_a_usage_error_exits_with_2_like_click() -> None:
+    # An option naming nothing known (e.g. --pose-estimator) is a usage error, as in click.
+    assert issubclass(errors.UsageError, errors.MusclemapError)
+    assert errors.UsageError.exit_code == 2

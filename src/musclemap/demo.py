@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from musclemap.pose.base import PoseSequence
+from musclemap.data.pose_sequence import PoseSequence
 from musclemap.skeleton import MEDIAPIPE33
 
 EXERCISES = ("squat", "biceps_curl", "shoulder_press")

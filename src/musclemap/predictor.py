@@ -1,6 +1,6 @@
 """The main job: a video -> which of the 20 muscle groups work, how strongly and when.
 
-Pipeline: decode + MediaPipe pose at `fps` (cached per video, `musclemap.pose.base.extract_poses`)
+Pipeline: decode + pose at `fps` (cached per video, `musclemap.pose.extract.extract_poses`)
 -> sliding windows of poses -> the two key poses of each window's dominant movement and their
 features (`musclemap.pose.keypose`) -> the packaged model (`musclemap/weights/default.*`, a numpy
 forward of `keypose_mlp` weights: no torch needed) -> 20 probabilities per window (the timeline)
@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from musclemap.data.pose_sequence import PoseSequence
 from musclemap.errors import ConfigError, NoPersonError, VideoError
 from musclemap.pose import keypose
-from musclemap.pose.base import PoseEstimator, PoseSequence
+from musclemap.pose.estimator import PoseEstimator
 from musclemap.taxonomy import GROUP_IDS
 
 Progress = Callable[[float, str], None]
@@ -312,7 +313,7 @@ class Predictor:
             NoPersonError: No person (or too little of one) in the sampled frames.
         """
         from musclemap.pose import quality
-        from musclemap.pose.base import extract_poses
+        from musclemap.pose.extract import extract_poses
 
         video_path = Path(video_path)
         if not video_path.is_file():
@@ -352,7 +353,7 @@ class Predictor:
             extract: Re-extracts the poses with another estimator (turned frames).
         """
         from musclemap.pose import quality
-        from musclemap.pose.base import fps_note
+        from musclemap.pose.extract import fps_note
 
         seq, checks = quality.assess_video(
             video_path, seq, extract=extract, estimator=self.estimator

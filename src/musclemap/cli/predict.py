@@ -21,11 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from musclemap.cli.app import app
-from musclemap.errors import MusclemapError, VideoError
+from musclemap.errors import MusclemapError, UsageError, VideoError
 from musclemap.viz.registry import PICTURES
 
 if TYPE_CHECKING:
-    from musclemap.pose.base import PoseEstimator, PoseSequence
+    from musclemap.data.pose_sequence import PoseSequence
+    from musclemap.pose.estimator import PoseEstimator
     from musclemap.pose.parallel import PosePool
     from musclemap.predictor import Prediction, Predictor
 
@@ -109,6 +110,23 @@ def _threshold_option(value: float | None) -> float | None:
     if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise typer.BadParameter(f"must be a probability in [0, 1], got {value:g}")
     return value
+
+
+def pose_estimator_option(value: str) -> str:
+    """A registered estimator name (`musclemap.pose.estimator`), else `UsageError` (one line,
+    exit 2) naming the close matches."""
+    from musclemap.pose.estimator import check_estimator_name
+
+    try:
+        return check_estimator_name(value)
+    except KeyError as err:
+        raise UsageError(f"--pose-estimator: {err.args[0]}") from None
+
+
+POSE_ESTIMATOR_HELP = (
+    "Pose estimator by name: mediapipe (MediaPipe Pose, the default) or another registered in "
+    "musclemap.pose.estimator."
+)
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -271,12 +289,15 @@ def analyse(pred: Prediction, activity: str | None) -> None:
         analyse(pred, activity)
 
 
-def load_predictor(ckpt: Path | None, device: str, use_cache: bool) -> Predictor:
+def load_predictor(
+    ckpt: Path | None, device: str, use_cache: bool, estimator: PoseEstimator | None = None
+) -> Predictor:
     from musclemap.predictor import Predictor
 
+    kwargs: dict[str, Any] = {"device": device, "use_cache": use_cache, "estimator": estimator}
     if ckpt is not None:
-        return Predictor.from_checkpoint(ckpt, device=device, use_cache=use_cache)
-    return Predictor.default(device=device, use_cache=use_cache)
+        return Predictor.from_checkpoint(ckpt, **kwargs)
+    return Predictor.default(**kwargs)
 
 
 def _start_pool(workers: int) -> PosePool | None:
@@ -333,6 +354,9 @@ def predict(
     workers: Annotated[
         int, typer.Option(min=0, help="Pose processes (0: one per core; 1: no extra process).")
     ] = 0,
+    pose_estimator: Annotated[
+        str, typer.Option(help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option)
+    ] = "mediapipe",
 ) -> None:
     """Which of the 20 muscle groups work in a video, how strongly and when."""
     paths = expand_videos(videos)
@@ -349,8 +373,11 @@ def predict(
     pictures = {"body_map": body_map, "timeline": timeline, "overlay": overlay}
     check_outputs(json_path=json_path, pictures=pictures, out_dir=out_dir)
     use_cache = usable_cache(cache)
-    pool = _start_pool(workers)
-    predictor = load_predictor(ckpt, device, use_cache)
+    from musclemap.pose.estimator import estimator_for
+
+    estimator = estimator_for(pose_estimator)  # None: the default, which the pose workers run
+    pool = _start_pool(workers) if estimator is None else None
+    predictor = load_predictor(ckpt, device, use_cache, estimator)
     if threshold is not None:
         predictor.threshold = threshold
     if not batch:
@@ -379,7 +406,7 @@ def predict(
         fps=fps,
         top_k=top_k,
         pictures=pictures,
-        pool=pool if predictor.estimator is None else None,
+        pool=pool,
         activity=activity,
     )
     if failed:
@@ -405,7 +432,7 @@ def _batch_results(
 ) -> Any:
     """(index, Prediction or MusclemapError) per video, as they finish: on the pool's workers
     (one video per core), else one by one in this process."""
-    from musclemap.pose.base import DEFAULT_MAX_SIDE
+    from musclemap.pose.sequential import DEFAULT_MAX_SIDE
 
     if pool is None or len(paths) < pool.workers:
         # Fewer videos than cores: each is split over the cores instead.
@@ -437,7 +464,7 @@ def _batch_results(
 def _score(predictor: Predictor, path: Path, seq: PoseSequence, fps: float) -> Prediction:
     """What `Predictor.predict` does after the pose extraction, for poses a worker extracted
     (batch mode): the input-quality gates, the scores and the notes."""
-    from musclemap.pose.base import extract_poses
+    from musclemap.pose.extract import extract_poses
 
     def extract(estimator: PoseEstimator | None) -> PoseSequence:
         return extract_poses(

@@ -1,8 +1,8 @@
 """Skeleton clips for the GCN models: one pose file per manifest row -> `Sample(pose=(1, W, V, C))`.
 
-Reads the pose files of `musclemap.pose.base` (MediaPipe-33 image and world landmarks), converts
-them to the requested layout by joint name, normalises (hip-centred, torso = 1), augments when
-training and resamples a crop to `window` frames.
+Reads the pose files of `musclemap.data.pose_sequence` (image and world landmarks in the layout
+the file records), converts them to the requested layout by joint name, normalises (hip-centred,
+torso = 1), augments when training and resamples a crop to `window` frames.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import Dataset
 
 from musclemap.data.manifest import ManifestRow, require_files
+from musclemap.data.pose_sequence import load_pose_file
 from musclemap.data.samples import Sample
 from musclemap.data.skeleton_transforms import (
     crop_and_resample,
@@ -118,15 +119,10 @@ class SkeletonDataset(Dataset[Sample]):
     def _load(self, i: int) -> _Clip:
         if i in self._cache:
             return self._cache[i]
-        from musclemap.pose.base import load_pose_file
-
         path = self.rows[i].skeleton
         assert path is not None  # checked in __init__
         seq = load_pose_file(path)  # DatasetError naming the file when missing or corrupt
-        try:
-            src = get_layout(seq.layout)
-        except KeyError:
-            raise DatasetError(f"{path}: unknown skeleton layout {seq.layout!r}") from None
+        src = seq.layout  # the file's layout (an unknown one is a DatasetError in the loader)
         # image: (T, V, 3) x, y in [0, 1] + visibility; world: (T, V, 4) x, y, z metres + visibility
         arr = seq.image if self.coords == "image" else seq.world
         xyz = arr[..., : self.ncoord].copy()

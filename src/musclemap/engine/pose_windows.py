@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from musclemap.config import ExperimentConfig, resolve_path
+from musclemap.data.pose_sequence import PoseSequence
 from musclemap.pose import keypose
-from musclemap.pose.base import PoseSequence
 from musclemap.taxonomy import to_multi_hot
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def group_exercises(items: list[Item]) -> None:
 
 def _read_items(manifest: Path, kind: str) -> list[Item]:
     from musclemap.data.manifest import read_manifest, require_files
-    from musclemap.pose.base import load_pose_file
+    from musclemap.data.pose_sequence import load_pose_file
     from musclemap.pose.features import baseline_clip_features
 
     rows = read_manifest(manifest)
