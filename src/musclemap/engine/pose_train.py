@@ -13,7 +13,7 @@ MODEL_CARD.md}` (`extra.export_dir` also copies them into the package as the def
 
 Every method is scored on the same folds for `extra.cv_seeds`; mean ± std over folds is kept
 per seed: the first seed is the one choices are made on, the others are the report. Test items
-are scored with `musclemap.predictor.score_poses`, the function `predict` uses.
+are scored with `musclemap.pose.keypose_model.score_poses`, the function `predict` uses.
 
 `python -m musclemap.engine.pose_train CONFIG --methods ...` compares methods on both protocols.
 """
@@ -46,7 +46,7 @@ from musclemap.errors import ConfigError, DatasetError
 from musclemap.metrics import average_precision_map
 from musclemap.models import build_model
 from musclemap.pose import keypose
-from musclemap.predictor import KeyPoseModel, score_poses
+from musclemap.pose.keypose_model import KeyPoseModel, score_poses
 from musclemap.taxonomy import GROUP_IDS, NUM_GROUPS
 
 log = logging.getLogger(__name__)

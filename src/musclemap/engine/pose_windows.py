@@ -12,7 +12,7 @@ also sees augmented copies of every item (`augment`): random occlusion of a limb
 lose their visibility, as behind a loaded barbell) and a small camera pitch (a tilted camera
 tilts gravity). Rotation about the vertical axis and mirroring need no copies: the features are
 invariant to both by construction. Evaluation never uses the copies: it scores the original pose
-sequence through `musclemap.predictor.score_poses`, the path `predict` takes.
+sequence through `musclemap.pose.keypose_model.score_poses`, the path `predict` takes.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def _read_items(manifest: Path, kind: str) -> list[Item]:
 
 def synthetic_items(n: int) -> list[Item]:
     """Generated squats, curls and presses (smoke runs and tests; no files needed)."""
-    from musclemap.demo import synthetic_landmarks
+    from musclemap.pose.synthetic import synthetic_landmarks
     from musclemap.pose.features import baseline_clip_features
 
     names = list(SYNTHETIC_LABELS)
