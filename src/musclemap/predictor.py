@@ -22,11 +22,12 @@ from typing import Any
 import numpy as np
 
 from musclemap.errors import NoPersonError, VideoError
+from musclemap.inference import load_model
 from musclemap.pose.base import PoseEstimator, PoseSequence
-from musclemap.pose.keypose_model import KeyPoseModel, Scores, score_poses
+from musclemap.pose.keypose_model import KeyPoseModel, PoseScorer, Scores, score_poses
 from musclemap.taxonomy import GROUP_IDS
 
-__all__ = ["KeyPoseModel", "Prediction", "Predictor", "Scores", "score_poses"]
+__all__ = ["KeyPoseModel", "PoseScorer", "Prediction", "Predictor", "Scores", "score_poses"]
 
 Progress = Callable[[float, str], None]
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -80,11 +81,12 @@ class Prediction:
 
 
 class Predictor:
-    """The packaged model plus its settings (window, stride, fps, threshold)."""
+    """A trained model plus its settings (window, stride, fps, threshold): the packaged one by
+    default, or any checkpoint `musclemap.inference.load_model` reads."""
 
     def __init__(
         self,
-        model: KeyPoseModel,
+        model: PoseScorer,
         meta: dict[str, Any] | None = None,
         *,
         device: str = "cpu",
@@ -94,7 +96,7 @@ class Predictor:
     ) -> None:
         self.model = model
         self.meta = model.meta if meta is None else meta  # the model's settings by default
-        self.device = device  # accepted for the CLI and web app; the numpy model runs on the CPU
+        self.device = device  # accepted for the CLI and web app; models run on the CPU
         self.estimator = estimator  # None: MediaPipe Pose, opened per video
         self.cache_dir = cache_dir
         self.use_cache = use_cache
@@ -110,9 +112,10 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu", **kwargs: Any) -> Predictor:
-        """Weights written by `musclemap train` (task pose_default): a run folder, or a
-        `.safetensors` file with its `.json` metadata beside it."""
-        model = KeyPoseModel.load(path)
+        """Weights written by `musclemap train`: a run folder, a `.safetensors` file with its
+        `.json` beside it (task pose_default), or a research run's `.pt` of a pose model
+        (`musclemap.inference.load_model`; ConfigError for a model predict cannot feed)."""
+        model = load_model(path)
         return cls(model, model.meta, device=device, **kwargs)
 
     @property
@@ -212,7 +215,7 @@ class Predictor:
                 else f"{name}: a person was seen in only {int(seq.valid.sum())} of {n} sampled "
                 f"frames (pose_coverage {seq.coverage:.0%}); too little to estimate muscles"
             )
-        scores = score_poses(self.model, seq)
+        scores = self.model.score(seq)
         timeline = [
             self._window_entry(seq, s, p)
             for s, p, k in zip(scores.starts, scores.probs, scores.keep, strict=True)

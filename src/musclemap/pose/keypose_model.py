@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -161,6 +161,10 @@ class KeyPoseModel:
         h = self._hidden(x)
         return h.transpose(1, 0, 2).reshape(len(h[0]), -1)
 
+    def score(self, seq: PoseSequence) -> Scores:
+        """Window and clip scores of a pose sequence (`score_poses`)."""
+        return score_poses(self, seq)
+
     def looks_like(self, embedding: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
         """The `k` library exercises closest to an embedding (cosine similarity), best first;
         an exercise with several library entries is named once, at its best."""
@@ -202,3 +206,19 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     probs = model.probabilities(x)
     keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
     return Scores(starts, probs, keep, probs[keep].mean(0), model.embed(x[keep]).mean(0))
+
+
+class PoseScorer(Protocol):
+    """A trained model as `Predictor` and `evaluate` use it: settings, scores, "looks like".
+
+    Implemented by `KeyPoseModel` (the shipped model, numpy) and by
+    `musclemap.inference.TorchPoseModel` (a research run's pose model, torch).
+    """
+
+    meta: dict[str, Any]  # name, version, fps, threshold, min_seconds, window, stride, input
+    window: int  # frames per timeline window
+    stride: int
+
+    def score(self, seq: PoseSequence) -> Scores: ...
+
+    def looks_like(self, embedding: np.ndarray, k: int = 3) -> list[tuple[str, float]]: ...
