@@ -124,11 +124,10 @@ def test_evaluate_config_with_checkpoint(tmp_path, run_cli):
 
 def test_evaluate_the_packaged_model_on_a_pose_manifest(tmp_path, monkeypatch):
     """`evaluate --manifest M --checkpoint default`: the shipped model's table on pose files."""
-    from test_engine_evaluate import write_pose_manifest
-
     from musclemap.data.tables import split_table
     from musclemap.pose.base import load_pose_file
     from musclemap.predictor import Predictor
+    from test_engine_evaluate import write_pose_manifest
 
     manifest = write_pose_manifest(tmp_path)
     monkeypatch.chdir(tmp_path)

@@ -67,7 +67,9 @@ def test_rows_without_pose_files_are_named(tmp_path: Path) -> None:
     path = write_pose_manifest(tmp_path)
     (tmp_path / "p3.npz").unlink()
     with pytest.raises(DatasetError, match="p3.npz"):
-        evaluate_model(load_model(WEIGHTS_DIR / "default.safetensors"), read_manifest(path), tmp_path / "o.csv")
+        evaluate_model(
+            load_model(WEIGHTS_DIR / "default.safetensors"), read_manifest(path), tmp_path / "o.csv"
+        )
     assert not (tmp_path / "o.csv").exists()
 
 

@@ -31,7 +31,8 @@ def _cfg(tmp_path: Path, *extra: str):
 
 
 def test_fit_writes_weights_meta_cv_and_library(tmp_path: Path) -> None:
-    cfg = _cfg(tmp_path, "pose_default.baselines=[random, all_ones]", f"pose_default.export_dir={tmp_path}/w")
+    export = f"pose_default.export_dir={tmp_path}/w"
+    cfg = _cfg(tmp_path, "pose_default.baselines=[random, all_ones]", export)
     run_dir = pose_train.fit(cfg)
     meta = json.loads((run_dir / "model.json").read_text())
     assert meta["name"] == "keypose_mlp" and meta["input"] == "keypose"

@@ -26,9 +26,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from musclemap.config import (
     ExperimentConfig,
+    config_from_dict,
     config_to_dict,
     flatten,
-    migrate_legacy,
     resolve_path,
     save_config,
 )
@@ -272,6 +272,15 @@ def config_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     ]
 
 
+def _complete(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved config as this version writes it: old `extra` entries moved to their fields,
+    fields added since at their defaults (as is, when it does not parse)."""
+    try:
+        return config_to_dict(config_from_dict(saved))
+    except ConfigError:
+        return saved
+
+
 def check_resume_config(cfg: ExperimentConfig, run_dir: Path) -> list[str]:
     """The changes of `cfg` against the run it would resume; ConfigError unless forced.
 
@@ -290,7 +299,7 @@ def check_resume_config(cfg: ExperimentConfig, run_dir: Path) -> list[str]:
         saved = None
     if not isinstance(saved, dict):  # config.yaml lost or damaged: the checkpoint's copy
         saved = read_checkpoint(last).get("config") or {}
-    changes = config_changes(migrate_legacy(saved), config_to_dict(cfg))  # old `extra` moved
+    changes = config_changes(_complete(saved), config_to_dict(cfg))
     if changes and not cfg.train.force_resume:
         raise ConfigError(
             f"{run_dir} was trained with another config ({'; '.join(changes)}): resuming would "
