@@ -126,7 +126,7 @@ def test_evaluate_the_packaged_model_on_a_pose_manifest(tmp_path, monkeypatch):
     """`evaluate --manifest M --checkpoint default`: the shipped model's table on pose files."""
     from musclemap.data.tables import split_table
     from musclemap.pose.base import load_pose_file
-    from musclemap.predictor import Predictor
+    from musclemap.predictor import WEIGHTS_DIR, Predictor
     from test_engine_evaluate import write_pose_manifest
 
     manifest = write_pose_manifest(tmp_path)
@@ -150,3 +150,17 @@ def test_evaluate_the_packaged_model_on_a_pose_manifest(tmp_path, monkeypatch):
         app, ["evaluate", "--manifest", str(manifest), "--checkpoint", str(tmp_path / "none")]
     )
     assert res.exit_code == 1 and "model file not found" in str(res.exception or res.output)
+    # CONFIG --checkpoint with a safetensors model: the config's rows, the same scores.
+    (tmp_path / "default.predictions.csv").unlink()
+    (tmp_path / "c.yaml").write_text("task: pose_default\nmodel: {name: keypose_mlp}\n"
+                                     "data: {manifest: m.csv}\n")
+    res = runner.invoke(
+        app, ["evaluate", str(tmp_path / "c.yaml"), "--checkpoint",
+              str(WEIGHTS_DIR / "default.safetensors")],
+    )
+    assert res.exit_code == 0, res.output
+    again = read_predictions(tmp_path / "default.predictions.csv")
+    assert sorted(again) == sorted(scores)
+    for clip in scores:
+        np.testing.assert_allclose(again[clip], scores[clip])
+    assert not (WEIGHTS_DIR / "default.predictions.csv").exists()  # never into the package

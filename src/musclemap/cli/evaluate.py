@@ -27,7 +27,7 @@ def _evaluate_config(config: Path, checkpoint: Path, overrides: list[str]) -> tu
     cfg = load_config(config, overrides)
     rows = load_rows(cfg)  # the same rows (and fold) the run trained on
     file = checkpoint_file(checkpoint)
-    out = file.with_suffix(".predictions.csv")
+    out = _predictions_path(file)
     if file.suffix == ".safetensors":  # a pose_default model: scored on the rows' pose files
         return rows, evaluate_model(load_model(file), rows, out)
     return rows, evaluate_checkpoint(cfg, file, out)
@@ -41,13 +41,19 @@ def _evaluate_model(checkpoint: Path, manifest: Path) -> tuple[list, Path]:
     from musclemap.inference import checkpoint_file, load_model
     from musclemap.predictor import WEIGHTS_DIR
 
-    if str(checkpoint) == "default":
-        file, out = WEIGHTS_DIR / "default.safetensors", Path("default.predictions.csv")
-    else:
-        file = checkpoint_file(checkpoint)
-        out = file.with_suffix(".predictions.csv")
+    file = WEIGHTS_DIR / "default.safetensors" if str(checkpoint) == "default" else checkpoint
+    file = checkpoint_file(file)
     rows = read_manifest(manifest)
-    return rows, evaluate_model(load_model(file), rows, out)
+    return rows, evaluate_model(load_model(file), rows, _predictions_path(file))
+
+
+def _predictions_path(checkpoint: Path) -> Path:
+    """Beside the checkpoint; the packaged model's in the current folder (never the package)."""
+    from musclemap.predictor import WEIGHTS_DIR
+
+    if checkpoint.resolve().parent == WEIGHTS_DIR:
+        return Path(checkpoint.stem + ".predictions.csv")
+    return checkpoint.with_suffix(".predictions.csv")
 
 
 def _fmt(v: float | None) -> str:
