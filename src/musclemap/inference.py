@@ -48,8 +48,8 @@ def build_from_config(cfg: ExperimentConfig, **derived: Any) -> nn.Module:
     TypeError naming the model."""
     from musclemap.models import build_model
 
-    return build_model(cfg.model.name, **{"num_classes": NUM_GROUPS, **derived,
-                                          **cfg.model.kwargs})
+    kwargs = {"num_classes": NUM_GROUPS, **derived, **cfg.model.kwargs}
+    return build_model(cfg.model.name, **kwargs)
 
 
 def checkpoint_file(path: str | Path) -> Path:

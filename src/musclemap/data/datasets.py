@@ -111,7 +111,7 @@ def _pose_dataset(cfg: ExperimentConfig, rows: list[ManifestRow], *, train: bool
         seed=cfg.train.seed,
         augment=train,
         channels=d.channels,
-        coords=d.coords,  # type: ignore[arg-type]
+        coords=d.coords,  # type: ignore[arg-type]  # a Literal, checked by load_config
     )
 
 
