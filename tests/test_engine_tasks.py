@@ -146,6 +146,28 @@ def test_a_field_the_task_ignores_stops_the_run(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "overrides, unread",
+    [
+        (["data.modality=rgb", "data.window=8", "data.clip_len=4"], ["data.window"]),
+        (["data.modality=pose", "data.clip_len=4", "data.num_views=1", "data.window=8"],
+         ["data.clip_len", "data.num_views"]),
+        (["data.modality=rgb", "data.aux_modality=pose", "data.window=8", "data.coords=world"],
+         []),
+        (["data.synthetic=true", "data.manifest=m.csv", "data.sampling_rate=2"],
+         ["data.manifest", "data.sampling_rate"]),
+        (["data.manifest=m.csv", "data.synthetic_clips=4", "data.cache_dir=c"],
+         ["data.synthetic_clips"]),
+    ],
+)
+def test_the_training_loop_reads_the_data_fields_of_its_inputs(
+    overrides: list[str], unread: list[str]
+) -> None:
+    from musclemap.engine.tasks import unhonoured_fields
+
+    assert unhonoured_fields(load_config(None, overrides)) == unread
+
+
 def test_train_cli_names_the_ignored_field_in_one_line(tmp_path: Path, run_cli) -> None:  # noqa: ANN001
     config = tmp_path / "c.yaml"
     config.write_text(

@@ -69,15 +69,40 @@ def get_task(name: str) -> Callable[[ExperimentConfig], Path]:
         raise ConfigError(f"task {name!r} is unavailable ({err})") from None
 
 
+_VIDEO_DATA = ("data.clip_len", "data.crop_size", "data.sampling_rate", "data.train_scale",
+               "data.test_scale", "data.cache_dir")
+_POSE_DATA = ("data.layout", "data.window", "data.coords", "data.channels")
+# Generated clips (data/synthetic.py) replace the manifest, decoding and pose files.
+_NOT_SYNTHETIC = ("data.manifest", "data.fold", "data.num_folds", "data.sampling_rate",
+                  "data.train_scale", "data.test_scale", "data.cache_dir", "data.coords")
+
+
+def unread_data(cfg: ExperimentConfig) -> set[str]:
+    """`data` fields the datasets of `run_training` do not read for this config's inputs
+    (`data/datasets.py`, `data/synthetic.py`): video settings (test views included) without a
+    video input, pose settings without poses, file settings with generated clips and the
+    number of generated clips with files."""
+    d = cfg.data
+    inputs = {d.modality, d.aux_modality} - {""}
+    video, pose = bool(inputs & {"rgb", "rgbdiff", "flow"}), "pose" in inputs
+    unread = set() if video else set(_VIDEO_DATA)
+    unread |= set() if pose else set(_POSE_DATA)
+    if not video:
+        unread.add("data.num_views")  # a pose clip (file or generated) has one view
+    unread |= set(_NOT_SYNTHETIC) if d.synthetic else {"data.synthetic_clips"}
+    return unread
+
+
 def unhonoured_fields(cfg: ExperimentConfig) -> list[str]:
     """Fields `cfg` sets (differing from the default) that its task does not read."""
     if cfg.task not in TASKS:
         raise ConfigError(f"unknown task {cfg.task!r}; choose from {', '.join(sorted(TASKS))}")
     honours = TASKS[cfg.task].honours
+    unread = unread_data(cfg) if "data.*" in honours else set()
     return [
         key
         for key in changed_fields(cfg)
-        if not any(fnmatch.fnmatchcase(key, pattern) for pattern in honours)
+        if key in unread or not any(fnmatch.fnmatchcase(key, pattern) for pattern in honours)
     ]
 
 
