@@ -305,3 +305,48 @@ def test_batch_on_the_pose_workers_reports_each_video(
     assert code == 1 and "3 of 3 videos failed" in err and "Traceback" not in err
     assert err.count("no person detected") == 2 and "c.mp4" in err
     assert not (out / "summary.csv").exists()
+
+
+def test_predict_ckpt_runs_a_research_pose_run(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A skeleton model trained by `musclemap train` predicts a video through `--ckpt`."""
+    import torch
+
+    from musclemap.engine.checkpoint import read_checkpoint
+
+    torch.set_num_threads(1)
+    config = Path(__file__).resolve().parents[1] / "configs" / "stgcn_smoke.yaml"
+    assert run(["train", str(config), f"train.out_dir={tmp_path}"], monkeypatch) == 0
+    run_dir = tmp_path / "stgcn_smoke"
+    assert read_checkpoint(run_dir / "best.pt")["config"]["model"]["name"] == "stgcn"
+    video = make_video("squat.mp4", num_frames=40)
+    capsys.readouterr()
+    code = run(["predict", str(video), "--ckpt", str(run_dir), "--json", str(tmp_path / "r.json")],
+               monkeypatch)
+    assert code == 0, capsys.readouterr().err
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert d["model"] == {"name": "stgcn", "version": "stgcn_smoke"} and d["threshold"] == 0.5
+    assert list(d["muscles"]) == list(GROUP_IDS) and d["looks_like"] == []
+    assert all(0.0 < p < 1.0 for p in d["muscles"].values()) and d["timeline"]
+
+
+def test_predict_ckpt_of_a_video_model_says_why_not(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from musclemap.config import config_to_dict, load_config
+    from musclemap.engine.checkpoint import atomic_save
+
+    cfg = load_config(None, ["model.name=mvitv2_test", "data.modality=rgb"])
+    atomic_save({"model": {}, "config": config_to_dict(cfg)}, tmp_path / "run" / "best.pt")
+    assert run(["predict", str(make_video()), "--ckpt", str(tmp_path / "run")], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:")
+    assert "a mvitv2_test model on rgb input; predict works from poses" in err[0]
