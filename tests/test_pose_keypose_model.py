@@ -105,3 +105,11 @@ def test_the_module_imports_no_torch() -> None:
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_sequence_of_another_layout_is_refused_in_one_line() -> None:
+    from musclemap.skeleton import COCO17
+
+    seq = synthetic_pose_sequence("squat", seconds=3.0).to_layout(COCO17)
+    with pytest.raises(ConfigError, match="reads mediapipe33 poses, got coco17"):
+        score_poses(_tiny(), seq)

@@ -25,6 +25,7 @@ import numpy as np
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.errors import ConfigError
 from musclemap.pose import keypose
+from musclemap.skeleton import MEDIAPIPE33
 
 # A window counts towards the clip score (and the timeline) when a person is seen in at least
 # this fraction of its frames; emptier windows would be scored on a few stray poses.
@@ -199,6 +200,12 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     over windows in which a person is seen in at least `MIN_WINDOW_COVERAGE` of the frames (the
     best-covered windows when none reaches it).
     """
+    if seq.layout.name != MEDIAPIPE33.name:
+        # The key-pose features index MediaPipe's 33 landmarks (heels, toes, hands included).
+        raise ConfigError(
+            f"{seq.source or 'poses'}: the predict model reads {MEDIAPIPE33.name} poses, got "
+            f"{seq.layout.name} (use --pose-estimator mediapipe, or a model trained on that layout)"
+        )
     starts, x, cover = keypose.sequence_windows(
         seq.world, seq.valid, window=model.window, stride=model.stride,
         min_visibility=model.min_visibility, motion=model.motion, fps=seq.fps, image=seq.image,
