@@ -37,7 +37,7 @@ def _distance(a: object, b: object) -> np.ndarray:
 
 
 def seams(n: int) -> dict[str, object]:
-    from musclemap.pose.base import extract_poses
+    from musclemap.pose.extract import extract_poses
     from musclemap.predictor import Predictor
 
     predictor = Predictor.default()
@@ -90,7 +90,7 @@ def _mean(x: np.ndarray) -> float | None:
 
 
 def max_sides(videos: list[Path], sides: list[int]) -> list[dict[str, object]]:
-    from musclemap.pose.base import extract_poses
+    from musclemap.pose.extract import extract_poses
     from musclemap.predictor import Predictor
 
     predictor = Predictor.default()

@@ -139,18 +139,14 @@ def run_main(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
 
 
 @pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Predict with the scripted squat estimator and a private cache (no MediaPipe)."""
-    from musclemap import predictor as predict_module
-    from test_predictor import ScriptedEstimator
+def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[Any]]:
+    """`--pose-estimator scripted` (a generated squat played back, no MediaPipe; see
+    pose_standins.py) and a private pose cache. Yields the estimators built so far."""
+    from pose_standins import registered
 
-    original = predict_module.Predictor.__init__
-
-    def init(self, model, meta, **kw):  # noqa: ANN001, ANN202
-        kw.setdefault("estimator", ScriptedEstimator())
-        original(self, model, meta, **{**kw, "cache_dir": tmp_path / "cache"})
-
-    monkeypatch.setattr(predict_module.Predictor, "__init__", init)
+    monkeypatch.setenv("MUSCLEMAP_CACHE", str(tmp_path / "cache"))
+    with registered() as made:
+        yield made
 
 
 @pytest.fixture(scope="module")

@@ -64,13 +64,14 @@ def test_plank_reports_hold_time(squat_prediction: Prediction) -> None:
 def test_predict_exercise_option(
     make_video: Callable[..., Path],
     tmp_path: Path,
-    scripted: None,  # noqa: F811
+    scripted: list,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     video = make_video("squat.mp4", num_frames=60)
     out = tmp_path / "o"
     argv = ["predict", str(video), "--exercise", "back squat", "--json", str(out / "r.json")]
+    argv += ["--pose-estimator", "scripted"]
     argv += ["--body-map", str(out / "m.svg"), "--timeline", str(out / "t.png")]
     assert run(argv, monkeypatch) == 0
     d = json.loads((out / "r.json").read_text())
@@ -95,7 +96,7 @@ def test_predict_unknown_exercise_fails_before_reading_the_video(
 def test_batch_with_exercise(
     make_video: Callable[..., Path],
     tmp_path: Path,
-    scripted: None,  # noqa: F811
+    scripted: list,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     folder = tmp_path / "videos"
@@ -104,6 +105,7 @@ def test_batch_with_exercise(
         make_video(name, num_frames=40).rename(folder / name)
     out = tmp_path / "out"
     argv = ["predict", str(folder), "--out-dir", str(out), "--exercise", "squat"]
+    argv += ["--pose-estimator", "scripted"]
     assert run(argv + ["--timeline", "png"], monkeypatch) == 0
     for stem in ("a", "b"):
         d = json.loads((out / f"{stem}.json").read_text())

@@ -62,6 +62,20 @@ def test_tree_keeps_every_contract(copy: Path) -> None:
             "layers",
             "musclemap.data is not allowed to import musclemap.engine",
         ),
+        # upward: training reusing predict's scorer (now in pose/keypose_model.py)
+        (
+            "engine/pose_train.py",
+            "def _h():\n    from musclemap.predictor import score_poses",
+            "layers",
+            "musclemap.engine is not allowed to import musclemap.predictor",
+        ),
+        # the trained-model loader sits below the engine (predict loads runs without it)
+        (
+            "inference.py",
+            "def _i():\n    from musclemap.engine import train",
+            "layers",
+            "musclemap.inference is not allowed to import musclemap.engine",
+        ),
         # sideways: models and pose are independent siblings
         (
             "models/layers.py",
@@ -82,6 +96,20 @@ def test_tree_keeps_every_contract(copy: Path) -> None:
             "def _g():\n    import musclemap.data.datasets",
             "acyclic",
             "- .manifest -> .datasets",
+        ),
+        # the pose-file format is data's: the skeleton dataset must not reach into pose/
+        (
+            "data/skeleton_dataset.py",
+            "def _h():\n    from musclemap.pose import extract",
+            "layers",
+            "musclemap.data is not allowed to import musclemap.pose",
+        ),
+        # pose/: extraction imports the one-process path, never the other way round
+        (
+            "pose/sequential.py",
+            "def _k():\n    import musclemap.pose.extract",
+            "acyclic",
+            "- .sequential -> .extract",
         ),
     ],
 )

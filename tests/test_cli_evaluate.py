@@ -120,3 +120,47 @@ def test_evaluate_config_with_checkpoint(tmp_path, run_cli):
     assert any(v is not None for v in table.values())
     res = run_cli("evaluate", config)
     assert res.returncode == 1 and "needs --checkpoint" in res.stderr
+
+
+def test_evaluate_the_packaged_model_on_a_pose_manifest(tmp_path, monkeypatch):
+    """`evaluate --manifest M --checkpoint default`: the shipped model's table on pose files."""
+    from musclemap.data.pose_sequence import load_pose_file
+    from musclemap.data.tables import split_table
+    from musclemap.predictor import WEIGHTS_DIR, Predictor
+    from test_engine_evaluate import write_pose_manifest
+
+    manifest = write_pose_manifest(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(
+        app,
+        ["evaluate", "--manifest", str(manifest), "--checkpoint", "default", "--json",
+         str(tmp_path / "t.json")],
+    )
+    assert res.exit_code == 0, res.output
+    scores = read_predictions(tmp_path / "default.predictions.csv")
+    rows = [r for r in read_manifest(manifest) if r.split != "train"]
+    predictor = Predictor.default()
+    for r in rows:
+        expected = predictor.predict_poses(load_pose_file(r.skeleton)).scores_array()
+        np.testing.assert_allclose(scores[r.clip_id], expected, atol=1e-6)
+    table = json.loads((tmp_path / "t.json").read_text())
+    assert table == pytest.approx(split_table(rows, scores), nan_ok=True)
+    assert f"{100 * table['test_mean']:.2f}" in res.output
+    res = runner.invoke(
+        app, ["evaluate", "--manifest", str(manifest), "--checkpoint", str(tmp_path / "none")]
+    )
+    assert res.exit_code == 1 and "model file not found" in str(res.exception or res.output)
+    # CONFIG --checkpoint with a safetensors model: the config's rows, the same scores.
+    (tmp_path / "default.predictions.csv").unlink()
+    (tmp_path / "c.yaml").write_text("task: pose_default\nmodel: {name: keypose_mlp}\n"
+                                     "data: {manifest: m.csv}\n")
+    res = runner.invoke(
+        app, ["evaluate", str(tmp_path / "c.yaml"), "--checkpoint",
+              str(WEIGHTS_DIR / "default.safetensors")],
+    )
+    assert res.exit_code == 0, res.output
+    again = read_predictions(tmp_path / "default.predictions.csv")
+    assert sorted(again) == sorted(scores)
+    for clip in scores:
+        np.testing.assert_allclose(again[clip], scores[clip])
+    assert not (WEIGHTS_DIR / "default.predictions.csv").exists()  # never into the package

@@ -50,14 +50,15 @@ def test_bad_options_are_one_line(
 
 
 def test_predict_model_png_mp4_and_json(
-    scripted: None,
+    scripted: list,
     make_video: Callable[..., Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     video = make_video(num_frames=30, size=(64, 96))
     out, js = tmp_path / "e.png", tmp_path / "e.json"
-    argv = ["explain", str(video), "--group", "quadriceps", "--out", str(out), "--span", "1.5"]
+    argv = ["explain", str(video), "--group", "quadriceps", "--pose-estimator", "scripted"]
+    argv += ["--out", str(out), "--span", "1.5"]
     assert run([*argv, "--json", str(js)], monkeypatch) == 0
     from PIL import Image
 
@@ -67,7 +68,7 @@ def test_predict_model_png_mp4_and_json(
     assert len(d["joint_time"]) == 33 and len(d["joint_time"][0]) == 2  # 3 s in 1.5 s spans
     assert d["span_edges_s"] == [0.0, 1.5, 3.0]
     mp4 = tmp_path / "e.mp4"
-    assert run([*argv[:4], "--out", str(mp4)], monkeypatch) == 0
+    assert run([*argv[:6], "--out", str(mp4)], monkeypatch) == 0
     from musclemap.data.video_io import probe
 
     assert probe(mp4).num_frames == 30
@@ -114,33 +115,26 @@ def test_research_video_model_gets_gradcam(
 
 
 def test_research_skeleton_model_gets_joint_attribution(
-    make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_video: Callable[..., Path], tmp_path: Path, scripted: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from musclemap.demo import synthetic_pose_sequence
-    from musclemap.pose import base
-
-    monkeypatch.setattr(base, "extract_poses", lambda *a, **k: synthetic_pose_sequence(seconds=3))
     video = make_video(num_frames=30)
     cfg, ckpt = _research(tmp_path, "stgcn", "pose", "{base_channels: 8, layout: coco17}")
     out, js = tmp_path / "sk.png", tmp_path / "sk.json"
     argv = ["explain", str(video), "--group", "quadriceps", "--out", str(out), "--json", str(js)]
+    argv += ["--pose-estimator", "scripted"]  # a generated squat, one pose per frame
     assert run([*argv, "--config", str(cfg), "--checkpoint", str(ckpt)], monkeypatch) == 0
     d = json.loads(js.read_text())
     assert d["method"] == "integrated_gradients" and d["joints"][13] == "left_knee"
     assert np.array(d["joint_time"]).shape == (17, 12)  # coco17 joints x data.window frames
     # 12 model frames spread over the 3 s the person was seen.
     np.testing.assert_allclose(d["span_edges_s"], np.linspace(0.0, 3.0, 13), atol=1e-3)
-    assert out.is_file()
+    assert out.is_file() and scripted[0].calls == 30
 
 
 @pytest.mark.slow  # 4-10 s: builds TransM3E (MViT + HD-GCN) three times
 def test_research_transm3e_with_pose_explains_the_full_model(
-    make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_video: Callable[..., Path], tmp_path: Path, scripted: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from musclemap.demo import synthetic_pose_sequence
-    from musclemap.pose import base
-
-    monkeypatch.setattr(base, "extract_poses", lambda *a, **k: synthetic_pose_sequence(seconds=3))
     video = make_video(num_frames=16, size=(48, 40))
     kwargs = (
         "{receiver: mvitv2_test, receiver_input_shape: [3, 4, 32, 32], sender: hdgcn, "
@@ -151,7 +145,7 @@ def test_research_transm3e_with_pose_explains_the_full_model(
     js = tmp_path / "t.json"
     argv = ["explain", str(video), "--group", "chest", "--out", str(tmp_path / "t.png")]
     argv += ["--json", str(js), "--config", str(cfg), "--checkpoint", str(ckpt)]
-    assert run(argv, monkeypatch) == 0
+    assert run([*argv, "--pose-estimator", "scripted"], monkeypatch) == 0
     d = json.loads(js.read_text())
     assert d["target_layer"] == "receiver.blocks.2"
     # The logit is the full model's (both branches), fed the clip and the poses of the video.
@@ -159,11 +153,12 @@ def test_research_transm3e_with_pose_explains_the_full_model(
     from musclemap.engine.checkpoint import load_checkpoint
     from musclemap.engine.train import build_experiment_model
     from musclemap.explain.inputs import research_inputs
+    from pose_standins import ScriptedEstimator
 
     c = load_config(cfg, [])
     model = build_experiment_model(c)
     load_checkpoint(model, ckpt)
-    inputs = research_inputs(c, video)
+    inputs = research_inputs(c, video, estimator=ScriptedEstimator())  # same poses as the CLI
     assert inputs.other is not None and inputs.other.shape == (1, 1, 12, 17, 3)
     with torch.no_grad():
         logit = float(model.eval()(inputs.video, inputs.other)[0, GROUP_IDS.index("chest")])

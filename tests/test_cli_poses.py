@@ -14,7 +14,7 @@ pytest.importorskip("mediapipe")
 import musclemap.cli  # noqa: E402,F401  (registers the commands)
 from musclemap.cli.app import app  # noqa: E402
 from musclemap.cli.poses import parse_shard, pose_file_names  # noqa: E402
-from musclemap.pose import load_pose_file  # noqa: E402
+from musclemap.data.pose_sequence import load_pose_file  # noqa: E402
 
 
 def _manifest(tmp_path: Path, make_video, *, bad: bool = True) -> Path:
@@ -55,6 +55,19 @@ def test_extracts_lists_failures_and_writes_manifest(tmp_path: Path, make_video)
     ]
     assert rows[0]["pose_coverage"] == "0.000"
     assert (out / rows[0]["clip"]).resolve() == (tmp_path / "a.mp4").resolve()
+
+
+def test_pose_estimator_by_name(tmp_path: Path, make_video, scripted: list) -> None:
+    manifest = _manifest(tmp_path, make_video, bad=False)
+    out = tmp_path / "poses"
+    argv = [str(manifest), "--out", str(out), "--workers", "1", "--pose-estimator", "scripted"]
+    result = _invoke(*argv)
+    assert result.exit_code == 0, result.output
+    a, b = load_pose_file(out / "a.npz"), load_pose_file(out / "b.npz")
+    # One stand-in for the run (a generated squat played back), closed at the end.
+    assert len(scripted) == 1 and scripted[0].calls == 10 and scripted[0].closed
+    assert a.coverage == b.coverage == 1.0 and a.extra["estimator"] == "scripted"
+    assert a.layout.name == "mediapipe33" and len(a) == 6 and len(b) == 4
 
 
 def test_resumes_and_shards(tmp_path: Path, make_video) -> None:

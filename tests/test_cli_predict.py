@@ -1,4 +1,4 @@
-"""`musclemap predict` and `musclemap demo` through the console entry point (exit codes, files)."""
+"""`musclemap predict` (and usage errors shared with `demo`) via the console entry point."""
 
 from __future__ import annotations
 
@@ -15,28 +15,10 @@ from musclemap.taxonomy import GROUP_IDS
 run = run_main  # the console entry point in this process
 
 
-def test_demo_writes_everything(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert run(["demo", "--out-dir", str(tmp_path / "d")], monkeypatch) == 0
-    out = capsys.readouterr().out
-    assert "generated pose sequence" in out and "quadriceps" in out
-    d = json.loads((tmp_path / "d" / "demo.json").read_text())
-    assert list(d["muscles"]) == list(GROUP_IDS)
-    # the demo is a generated squat: the legs, not the arms
-    assert min(d["muscles"]["quadriceps"], d["muscles"]["gluteus"]) > max(
-        d["muscles"]["biceps"], d["muscles"]["chest"]
-    )
-    svg = (tmp_path / "d" / "body_map.svg").read_text()
-    assert all(gid in svg for gid in GROUP_IDS)  # every region is drawn
-    assert (tmp_path / "d" / "body_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (tmp_path / "d" / "timeline.png").read_bytes()[:4] == b"\x89PNG"
-
-
 def test_predict_one_video(
     make_video: Callable[..., Path],
     tmp_path: Path,
-    scripted: None,
+    scripted: list,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -58,6 +40,8 @@ def test_predict_one_video(
             "5",
             "--threshold",
             "0.3",
+            "--pose-estimator",
+            "scripted",
         ],
         monkeypatch,
     )
@@ -70,12 +54,13 @@ def test_predict_one_video(
     assert probe(out / "o.mp4").num_frames > 0
     table = capsys.readouterr().out.split("\nexercise:")[0]  # the exercise block follows
     assert sum(gid in table for gid in GROUP_IDS) == 5
+    assert len(scripted) == 1 and scripted[0].calls > 0  # poses came from --pose-estimator
 
 
 def test_batch_skips_bad_files_and_fails_the_exit_code(
     make_video: Callable[..., Path],
     tmp_path: Path,
-    scripted: None,
+    scripted: list,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -85,7 +70,8 @@ def test_batch_skips_bad_files_and_fails_the_exit_code(
     good.rename(folder / "a.mp4")
     (folder / "broken.mp4").write_bytes(b"\x00" * 100)
     out = tmp_path / "out"
-    code = run(["predict", str(folder), "--out-dir", str(out), "--body-map", "svg"], monkeypatch)
+    argv = ["predict", str(folder), "--out-dir", str(out), "--body-map", "svg"]
+    code = run([*argv, "--pose-estimator", "scripted"], monkeypatch)
     assert code == 1
     err = capsys.readouterr().err
     assert "broken.mp4" in err and "1 of 2 videos failed" in err and "Traceback" not in err
@@ -122,14 +108,14 @@ def test_user_errors_are_one_line(
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if a model is loaded or a video decoded: checks must come first."""
     from musclemap import predictor as predict_module
-    from musclemap.pose import base
+    from musclemap.pose import extract
 
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("work started before the inputs were checked")
 
     monkeypatch.setattr(predict_module.Predictor, "default", boom)
     monkeypatch.setattr(predict_module.Predictor, "from_checkpoint", boom)
-    monkeypatch.setattr(base, "extract_poses", boom)
+    monkeypatch.setattr(extract, "extract_poses", boom)
 
 
 @pytest.mark.parametrize(
@@ -160,11 +146,6 @@ def test_options_out_of_range_are_usage_errors(
     assert run(["predict", str(video), option, value], monkeypatch) == 2
     err = capsys.readouterr().err
     assert f"Invalid value for '{option}'" in err and "Traceback" not in err
-
-
-def test_demo_seconds_out_of_range(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run(["demo", "--seconds", "nan"], monkeypatch) == 2
-    assert run(["demo", "--seconds", "-2"], monkeypatch) == 2
 
 
 @pytest.mark.parametrize(
@@ -207,44 +188,67 @@ def test_missing_video_is_reported_before_the_model_loads(
     assert "nope.mp4: file not found" in capsys.readouterr().err
 
 
-def test_unwritable_pose_cache_warns_and_goes_on(
+@pytest.mark.parametrize("command", [["predict", "{video}"], ["explain", "{video}", "--group",
+                                     "quadriceps", "--out", "x.png"], ["data", "poses", "m.csv",
+                                     "--out", "o"]])  # fmt: skip
+def test_unknown_pose_estimator_is_a_usage_error(
+    command: list[str],
     make_video: Callable[..., Path],
-    tmp_path: Path,
+    no_work: None,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from musclemap import predictor as predict_module
-    from test_predictor import ScriptedEstimator
+    argv = [a.format(video=make_video()) for a in command]
+    assert run([*argv, "--pose-estimator", "mediapip"], monkeypatch) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: --pose-estimator: unknown pose estimator 'mediapip'; did you mean 'mediapipe'? "
+        "known: mediapipe"
+    ]
 
-    original = predict_module.Predictor.__init__
 
-    def init(self, model, meta, **kw):  # noqa: ANN001, ANN202
-        original(self, model, meta, **{**kw, "estimator": ScriptedEstimator()})
+@pytest.mark.parametrize("command", [["predict"], ["explain"], ["data", "poses"]])
+def test_pose_estimator_option_is_in_the_help(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps the help table to the terminal
+    assert run([*command, "--help"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "--pose-estimator" in out and "mediapipe" in out
 
-    monkeypatch.setattr(predict_module.Predictor, "__init__", init)
+
+def test_unwritable_pose_cache_warns_and_goes_on(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: list,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    monkeypatch.setenv("MUSCLEMAP_CACHE", str(a_file / "cache"))
+    monkeypatch.setenv("MUSCLEMAP_CACHE", str(a_file / "cache"))  # after `scripted` set its own
     video = make_video("squat.mp4", num_frames=40)
     out = tmp_path / "r.json"
-    assert run(["predict", str(video), "--json", str(out), "--workers", "1"], monkeypatch) == 0
+    argv = ["predict", str(video), "--json", str(out), "--pose-estimator", "scripted"]
+    assert run(argv, monkeypatch) == 0
     err = capsys.readouterr().err
     assert "warning: pose cache" in err and "going on without the pose cache" in err
     assert json.loads(out.read_text())["muscles"]
     assert a_file.read_text() == "x"
+    assert len(scripted) == 1 and scripted[0].calls == 40  # the named estimator, every frame
 
 
 def test_fps_defaults_to_the_models_rate_and_another_is_noted(
     make_video: Callable[..., Path],
     tmp_path: Path,
-    scripted: None,
+    scripted: list,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from musclemap.predictor import Predictor
 
     trained = Predictor.default().fps
     video = make_video("squat.mp4", num_frames=40)
-    base = ["predict", str(video), "--workers", "1", "--json"]
+    base = ["predict", str(video), "--pose-estimator", "scripted", "--workers", "1", "--json"]
     assert run([*base, str(tmp_path / "a.json")], monkeypatch) == 0
     assert run([*base, str(tmp_path / "b.json"), "--fps", "5"], monkeypatch) == 0
     a = json.loads((tmp_path / "a.json").read_text())
@@ -256,7 +260,7 @@ def test_fps_defaults_to_the_models_rate_and_another_is_noted(
 def test_batch_name_collisions_never_replace_a_result(
     make_video: Callable[..., Path],
     tmp_path: Path,
-    scripted: None,
+    scripted: list,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -266,6 +270,7 @@ def test_batch_name_collisions_never_replace_a_result(
     a, b = tmp_path / "a" / "x.mp4", tmp_path / "b" / "x.mp4"
     out = tmp_path / "out"
     argv = ["predict", str(a), str(b), str(a), "--out-dir", str(out), "--workers", "1"]
+    argv += ["--pose-estimator", "scripted"]
     assert run(argv, monkeypatch) == 0
     err = capsys.readouterr().err
     results = sorted(out.glob("*.json"))
@@ -300,6 +305,51 @@ def test_batch_on_the_pose_workers_reports_each_video(
     assert code == 1 and "3 of 3 videos failed" in err and "Traceback" not in err
     assert err.count("no person detected") == 2 and "c.mp4" in err
     assert not (out / "summary.csv").exists()
+
+
+def test_predict_ckpt_runs_a_research_pose_run(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A skeleton model trained by `musclemap train` predicts a video through `--ckpt`."""
+    import torch
+
+    from musclemap.engine.checkpoint import read_checkpoint
+
+    torch.set_num_threads(1)
+    config = Path(__file__).resolve().parents[1] / "configs" / "stgcn_smoke.yaml"
+    assert run(["train", str(config), f"train.out_dir={tmp_path}"], monkeypatch) == 0
+    run_dir = tmp_path / "stgcn_smoke"
+    assert read_checkpoint(run_dir / "best.pt")["config"]["model"]["name"] == "stgcn"
+    video = make_video("squat.mp4", num_frames=40)
+    capsys.readouterr()
+    code = run(["predict", str(video), "--ckpt", str(run_dir), "--json", str(tmp_path / "r.json")],
+               monkeypatch)
+    assert code == 0, capsys.readouterr().err
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert d["model"] == {"name": "stgcn", "version": "stgcn_smoke"} and d["threshold"] == 0.5
+    assert list(d["muscles"]) == list(GROUP_IDS) and d["looks_like"] == []
+    assert all(0.0 < p < 1.0 for p in d["muscles"].values()) and d["timeline"]
+
+
+def test_predict_ckpt_of_a_video_model_says_why_not(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from musclemap.config import config_to_dict, load_config
+    from musclemap.engine.checkpoint import atomic_save
+
+    cfg = load_config(None, ["model.name=mvitv2_test", "data.modality=rgb"])
+    atomic_save({"model": {}, "config": config_to_dict(cfg)}, tmp_path / "run" / "best.pt")
+    assert run(["predict", str(make_video()), "--ckpt", str(tmp_path / "run")], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:")
+    assert "a mvitv2_test model on rgb input; predict works from poses" in err[0]
 
 
 def test_the_table_rows_are_the_prediction(capsys: pytest.CaptureFixture[str]) -> None:

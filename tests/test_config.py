@@ -17,7 +17,8 @@ def test_defaults_and_overrides_are_typed():
             "data.train_scale=[200, 300]",
             "model.kwargs.depth=2",
             "train.amp=bf16",
-            "extra.stage=2",
+            "pose_default.cv_seeds=[4, 5]",
+            "pose_default.knn.weight=0.25",
         ],
     )
     assert isinstance(cfg, ExperimentConfig)
@@ -25,7 +26,7 @@ def test_defaults_and_overrides_are_typed():
     assert cfg.optim.lr == pytest.approx(3e-4)
     assert cfg.data.train_scale == (200, 300)
     assert cfg.model.kwargs == {"depth": 2}
-    assert cfg.extra == {"stage": 2}
+    assert cfg.pose_default.cv_seeds == [4, 5] and cfg.pose_default.knn.weight == 0.25
 
 
 def test_unknown_key_suggests(tmp_path):
@@ -57,3 +58,62 @@ def test_save_load_round_trip(tmp_path):
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_every_config_loads(path):
     assert load_config(path).model.name
+
+
+def test_task_sections_are_typed_and_checked():
+    cfg = load_config(
+        None, ["pose_default.stride=5", "pose_default.motion=true", "transm3e.kd_weight=0.5"]
+    )
+    assert cfg.pose_default.stride == 5 and cfg.pose_default.motion is True
+    assert cfg.transm3e.kd_weight == 0.5 and cfg.baseline.name == ""
+    with pytest.raises(ConfigError, match="integer"):
+        load_config(None, ["pose_default.stride=2.5"])
+    with pytest.raises(ConfigError, match="expected a number"):
+        load_config(None, ["pose_default.cv_seeds=[0, x]"])
+    with pytest.raises(ConfigError, match=r"pose_default.knn.k must be >= 1 \(got 0\)"):
+        load_config(None, ["pose_default.knn.k=0"])
+    with pytest.raises(ConfigError, match="data.coords must be one of image, world"):
+        load_config(None, ["data.coords=depth"])
+
+
+def test_the_untyped_extra_sections_are_gone_with_directions(tmp_path):
+    with pytest.raises(ConfigError, match="'extra.stride' is now 'pose_default.stride'"):
+        load_config(None, ["extra.stride=5"])
+    with pytest.raises(ConfigError, match="'data.extra.coords' is now 'data.coords'"):
+        load_config(None, ["data.extra.coords=world"])
+    path = tmp_path / "old.yaml"
+    path.write_text("task: baseline\nextra:\n  baseline: random\n  threads: 2\n  foo: 1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == (
+        f"{path}: the untyped extra sections are gone; move extra.baseline -> baseline.name, "
+        "extra.threads -> train.threads, extra.foo -> (no such setting)"
+    )
+
+
+def test_saved_configs_of_old_runs_are_migrated():
+    from musclemap.config import config_from_dict
+
+    old = {
+        "task": "pose_default",
+        "data": {"window": 30, "pose_dir": "", "extra": {"coords": "world", "channels": 4}},
+        "extra": {"stride": 7, "threads": 1, "knn": {"weight": 0.5, "k": 3}, "cv_seeds": [0]},
+        "source": "/somewhere/predict_default.yaml",
+    }
+    cfg = config_from_dict(old)
+    assert (cfg.data.coords, cfg.data.channels, cfg.data.window) == ("world", 4, 30)
+    assert cfg.pose_default.stride == 7 and cfg.train.threads == 1
+    assert (cfg.pose_default.knn.weight, cfg.pose_default.knn.k) == (0.5, 3)
+    assert cfg.pose_default.cv_seeds == [0] and cfg.source == "/somewhere/predict_default.yaml"
+    with pytest.raises(ConfigError, match="unknown config key 'extra.stage'"):
+        config_from_dict({"extra": {"stage": 2}})
+
+
+def test_changed_fields_lists_what_differs_from_the_defaults():
+    from musclemap.config import changed_fields
+
+    assert changed_fields(load_config(None)) == []
+    cfg = load_config(
+        None, ["task=baseline", "model.kwargs.depth=2", "optim.betas=[0.8, 0.9]", "train.seed=3"]
+    )
+    assert changed_fields(cfg) == ["model.kwargs.depth", "optim.betas", "train.seed"]

@@ -44,6 +44,13 @@ def test_full_config_is_consistent_and_has_a_smoke_twin(path: Path) -> None:
     assert smoke.data.aux_modality == cfg.data.aux_modality
 
 
+@pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_no_config_sets_a_field_its_task_ignores(path: Path) -> None:
+    from musclemap.engine.tasks import unhonoured_fields
+
+    assert unhonoured_fields(load_config(path)) == []
+
+
 def _table_of_written_predictions(cfg, run_dir: Path) -> dict:
     """The known/new table recomputed from the run's predictions.csv on its config's rows."""
     from musclemap.data.datasets import load_rows

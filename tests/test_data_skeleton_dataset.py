@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from musclemap.data.manifest import ManifestRow
+from musclemap.data.pose_sequence import PoseSequence, save_pose_file
 from musclemap.data.samples import collate_samples
 from musclemap.data.skeleton_dataset import SkeletonDataset
 from musclemap.errors import DatasetError
-from musclemap.pose.base import PoseSequence, save_pose_file
 from musclemap.skeleton import COCO17, MEDIAPIPE33, NTU25
 from musclemap.taxonomy import NUM_GROUPS, to_multi_hot
 

@@ -16,11 +16,11 @@ FAST = [
     "data.synthetic=true",
     "data.synthetic_clips=9",
     "train.epochs=3",
-    "extra.library_manifest=",
-    "extra.cv_folds=2",
-    "extra.cv_seeds=[0]",
-    "extra.augment_copies=1",
-    "extra.export_dir=",
+    "pose_default.library_manifest=",
+    "pose_default.cv_folds=2",
+    "pose_default.cv_seeds=[0]",
+    "pose_default.augment_copies=1",
+    "pose_default.export_dir=",
 ]
 
 
@@ -41,7 +41,8 @@ def test_fit_writes_weights_meta_cv_and_library(
 
     choose = pose_train.choose_threshold
     monkeypatch.setattr(pose_train, "choose_threshold", spy)
-    cfg = _cfg(tmp_path, "extra.baselines=[random, all_ones]", f"extra.export_dir={tmp_path}/w")
+    export = f"pose_default.export_dir={tmp_path}/w"
+    cfg = _cfg(tmp_path, "pose_default.baselines=[random, all_ones]", export)
     run_dir = pose_train.fit(cfg)
     meta = json.loads((run_dir / "model.json").read_text())
     assert meta["name"] == "keypose_mlp" and meta["input"] == "keypose"
@@ -70,7 +71,7 @@ def test_fit_writes_weights_meta_cv_and_library(
 def test_training_is_bit_reproducible(tmp_path: Path) -> None:
     digests = []
     for run in ("one", "two"):
-        cfg = _cfg(tmp_path, "extra.cv_folds=1", f"train.run_name={run}")
+        cfg = _cfg(tmp_path, "pose_default.cv_folds=1", f"train.run_name={run}")
         digests.append(json.loads((pose_train.fit(cfg) / "model.json").read_text())["sha256"])
     assert digests[0] == digests[1]
     assert (tmp_path / "one" / "model.safetensors").read_bytes() == (

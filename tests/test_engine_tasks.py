@@ -51,7 +51,7 @@ def test_stage2_starts_branches_from_stage1(tmp_path: Path) -> None:
             "model.name=transm3e",
             TM_KW,
             "data.aux_modality=rgbdiff",
-            f"extra.receiver_init={tmp_path}/s1.pt",
+            f"transm3e.receiver_init={tmp_path}/s1.pt",
         ],
     )
     model = build_experiment_model(cfg)
@@ -63,7 +63,7 @@ def test_stage2_starts_branches_from_stage1(tmp_path: Path) -> None:
     assert torch.equal(model.receiver.blocks[0].attn.qkv.weight, stage1.blocks[0].attn.qkv.weight)
     # A checkpoint of another architecture is refused, not half-loaded.
     atomic_save({"model": {"other.weight": torch.zeros(1)}}, tmp_path / "bad.pt")
-    cfg.extra["receiver_init"] = str(tmp_path / "bad.pt")
+    cfg.transm3e.receiver_init = str(tmp_path / "bad.pt")
     with pytest.raises(ConfigError, match="lacks receiver weights"):
         init_transm3e_branches(model, cfg)
 
@@ -77,7 +77,7 @@ def test_baseline_task_writes_results(tmp_path: Path) -> None:
             "task=baseline",
             "data.synthetic=true",
             "data.synthetic_clips=32",
-            "extra.baseline=all_ones",
+            "baseline.name=all_ones",
             f"train.out_dir={tmp_path}",
             "train.run_name=ones",
         ],
@@ -94,7 +94,7 @@ def test_baseline_task_writes_results(tmp_path: Path) -> None:
         assert res[split] == pytest.approx(positives[positives > 0].mean(), abs=1e-6), split
     assert res["test_known"] < 0.5 and res["test_mean"] == pytest.approx(
         (res["test_known"] + res["test_new"]) / 2)
-    with pytest.raises(ConfigError, match="extra.baseline"):
+    with pytest.raises(ConfigError, match="baseline.name"):
         run_task(load_config(None, ["task=baseline", "data.synthetic=true"]))
 
 
@@ -131,3 +131,65 @@ def test_evaluate_checkpoint_scores_every_eval_clip_once(tmp_path: Path) -> None
     rgb_only = read_predictions(evaluate_checkpoint(cfg, run_dir / "best.pt", tmp_path / "rgb"))
     assert set(rgb_only) == set(preds)
     assert any(abs(rgb_only[k] - preds[k]).max() > 1e-6 for k in preds)
+
+
+def test_a_field_the_task_ignores_stops_the_run(tmp_path: Path) -> None:
+    from musclemap.engine.tasks import unhonoured_fields
+
+    base = ["task=pose_default", "model.name=keypose_mlp", f"train.out_dir={tmp_path}"]
+    assert unhonoured_fields(load_config(None, base)) == []
+    cfg = load_config(
+        None, [*base, "optim.scheduler=constant", "train.amp=bf16", "train.accum_steps=4"]
+    )
+    assert unhonoured_fields(cfg) == ["optim.scheduler", "train.accum_steps", "train.amp"]
+    with pytest.raises(ConfigError) as err:
+        run_task(cfg)
+    assert str(err.value) == (
+        "task pose_default does not use optim.scheduler, train.accum_steps, train.amp; "
+        "remove them (or pick a task that does)"
+    )
+    assert not (tmp_path / "pose_default").exists()  # stopped before anything was written
+    # The same field is fine for a task that reads it; a task's section is not for others.
+    assert unhonoured_fields(load_config(None, ["optim.scheduler=constant"])) == []
+    assert unhonoured_fields(load_config(None, ["pose_default.stride=3"])) == [
+        "pose_default.stride"
+    ]
+    assert unhonoured_fields(load_config(None, ["task=baseline", "data.window=8"])) == [
+        "data.window"
+    ]
+
+
+@pytest.mark.parametrize(
+    "overrides, unread",
+    [
+        (["data.modality=rgb", "data.window=8", "data.clip_len=4"], ["data.window"]),
+        (["data.modality=pose", "data.clip_len=4", "data.num_views=1", "data.window=8"],
+         ["data.clip_len", "data.num_views"]),
+        (["data.modality=rgb", "data.aux_modality=pose", "data.window=8", "data.coords=world"],
+         []),
+        (["data.synthetic=true", "data.manifest=m.csv", "data.sampling_rate=2"],
+         ["data.manifest", "data.sampling_rate"]),
+        (["data.manifest=m.csv", "data.synthetic_clips=4", "data.cache_dir=c"],
+         ["data.synthetic_clips"]),
+    ],
+)
+def test_the_training_loop_reads_the_data_fields_of_its_inputs(
+    overrides: list[str], unread: list[str]
+) -> None:
+    from musclemap.engine.tasks import unhonoured_fields
+
+    assert unhonoured_fields(load_config(None, overrides)) == unread
+
+
+def test_train_cli_names_the_ignored_field_in_one_line(tmp_path: Path, run_cli) -> None:  # noqa: ANN001
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "task: pose_default\nmodel: {name: keypose_mlp}\ndata: {synthetic: true}\n"
+        "train: {device: cuda}\n"
+    )
+    done = run_cli("train", config, f"train.out_dir={tmp_path}")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: {config.resolve()}: task pose_default does not use train.device; remove it "
+        "(or pick a task that does)"
+    ]

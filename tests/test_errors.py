@@ -1,5 +1,5 @@
-"""The errors a user can cause: one hierarchy, exit code 1 (`musclemap.cli.main` prints them
-as one line: tests/test_cli.py)."""
+"""The errors a user can cause: one hierarchy, exit code 1 (2 for usage errors); `musclemap.cli.main`
+prints them as one line (tests/test_cli.py)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,15 @@ def test_the_list_above_is_every_error_of_the_module() -> None:
         obj for obj in vars(errors).values()
         if isinstance(obj, type) and issubclass(obj, errors.MusclemapError)
     }
-    assert defined == {errors.MusclemapError, *USER_ERRORS}
+    assert defined == {errors.MusclemapError, errors.UsageError, *USER_ERRORS}
 
 
 def test_the_message_is_the_text_a_user_reads() -> None:
     err = errors.ConfigError("bad key x.y (did you mean x.z?)")
     assert str(err) == "bad key x.y (did you mean x.z?)" and err.exit_code == 1
+
+
+def test_a_usage_error_exits_with_2_like_click() -> None:
+    # An option naming nothing known (e.g. --pose-estimator) is a usage error, as in click.
+    assert issubclass(errors.UsageError, errors.MusclemapError)
+    assert errors.UsageError.exit_code == 2

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from musclemap.data.pose_sequence import PoseSequence
 from musclemap.demo import synthetic_pose_sequence
 from musclemap.explain.occlusion import (
     freeze_joints,
@@ -16,7 +17,6 @@ from musclemap.explain.occlusion import (
     predictor_scorer,
     span_edges,
 )
-from musclemap.pose.base import PoseSequence
 from musclemap.skeleton import MEDIAPIPE33
 from musclemap.taxonomy import GROUP_IDS, group_index
 

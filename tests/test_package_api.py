@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_the_predict_path_imports_no_torch_mediapipe_or_matplotlib() -> None:
     # decoding, pose orchestration, taxonomy, knowledge base, the picture modules and the packaged
     # model itself (numpy inference).
     loaded = _imported_after(
-        "import musclemap.cli, musclemap.data.video_io, musclemap.pose.base, "
+        "import musclemap.cli, musclemap.data.video_io, musclemap.pose.extract, "
         "musclemap.pose.parallel, musclemap.pose.mediapipe_estimator, musclemap.pose.features, "
         "musclemap.taxonomy, musclemap.activities, musclemap.viz.body_map, "
         "musclemap.viz.timeline, musclemap.viz.overlay, musclemap.predictor, "
@@ -67,27 +68,20 @@ def test_predict_rejects_out_of_range_options(kwargs: dict[str, float]) -> None:
 
 
 def test_predict_one_video_and_keep_the_model(
-    make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_video: Callable[..., Path], tmp_path: Path, scripted: list
 ) -> None:
-    from musclemap import predictor as predict_module
-    from test_predictor import ScriptedEstimator
-
-    original = predict_module.Predictor.__init__
-    made: list[object] = []
-
-    def init(self, model, meta, **kw):  # noqa: ANN001, ANN202
-        made.append(self)
-        original(self, model, meta, **{**kw, "estimator": ScriptedEstimator()})
-
-    monkeypatch.setattr(predict_module.Predictor, "__init__", init)
     musclemap._predictor.cache_clear()
     video = make_video("squat.mp4", num_frames=40)
-    a = musclemap.predict(video, cache_dir=tmp_path / "cache", workers=1)
-    b = musclemap.predict(video, cache_dir=tmp_path / "cache", workers=1, threshold=0.9)
-    assert len(made) == 1  # the model was loaded once
+    kwargs: dict[str, Any] = {"cache_dir": tmp_path / "cache", "pose_estimator": "scripted"}
+    a = musclemap.predict(video, **kwargs)
+    b = musclemap.predict(video, threshold=0.9, **kwargs)
+    assert musclemap._predictor.cache_info().misses == 1  # the model was loaded once
+    assert len(scripted) == 1 and scripted[0].calls == 40  # b's poses came from the cache
     assert isinstance(a, musclemap.Prediction) and a.muscles == b.muscles
     assert b.threshold == 0.9 and a.threshold != 0.9
     assert b.active == [g for g, p in b.ranked() if p >= 0.9]
+    with pytest.raises(KeyError, match="unknown pose estimator 'scriptd'; did you mean"):
+        musclemap.predict(video, pose_estimator="scriptd")
     musclemap._predictor.cache_clear()
 
 

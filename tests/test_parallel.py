@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import VideoError
-from musclemap.pose.base import PoseFrame, PoseSequence, _estimate_video
 from musclemap.pose.parallel import (
     AGREE,
     AGREE_FRAMES,
@@ -25,12 +25,15 @@ from musclemap.pose.parallel import (
     merge_segments,
     plan_segments,
 )
+from musclemap.pose.sequential import estimate_video
+from musclemap.skeleton import MEDIAPIPE33
 
 
 class SmoothingEstimator:
     """x of every landmark = an exponential average (factor 1/2) of the frame brightness."""
 
     name = "smoothing"
+    layout = MEDIAPIPE33
 
     def __init__(self) -> None:
         self.state: float | None = None
@@ -165,7 +168,7 @@ def _both(pool: PosePool, path: Path, factory: type, progress: Any = None) -> tu
         origin_s=info.start_s,
         progress=progress,
     )
-    return merged, _estimate_video(path, 10.0, None, factory(), None)
+    return merged, estimate_video(path, factory(), fps=10.0, max_side=None)
 
 
 def test_parallel_is_sequential_up_to_the_hand_over_and_agrees_after(
@@ -196,7 +199,7 @@ def test_trackers_that_never_agree_give_the_sequential_result(tmp_path: Path) ->
 def test_unsplittable_video_runs_as_one_segment(pool: PosePool, tmp_path: Path) -> None:
     path = _video(tmp_path, n=30)
     merged = pool.estimate(path, fps=10.0, max_side=None, num_frames=30, origin_s=None)
-    sequential = _estimate_video(path, 10.0, None, SmoothingEstimator(), None)
+    sequential = estimate_video(path, SmoothingEstimator(), fps=10.0, max_side=None)
     assert np.array_equal(merged.image, sequential.image) and merged.seams == []
 
 

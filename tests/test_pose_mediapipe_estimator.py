@@ -9,7 +9,8 @@ import pytest
 
 pytest.importorskip("mediapipe")
 
-from musclemap.pose import PoseEstimator, extract_poses  # noqa: E402
+from musclemap.pose.estimator import PoseEstimator  # noqa: E402
+from musclemap.pose.extract import extract_poses  # noqa: E402
 from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator  # noqa: E402
 
 

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from conftest import write_video
+from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.demo import synthetic_landmarks
 from musclemap.errors import NoPersonError, VideoError
 from musclemap.pose import quality as q
-from musclemap.pose.base import PoseFrame, PoseSequence, extract_poses
+from musclemap.pose.extract import extract_poses
 from musclemap.predictor import Predictor
+from musclemap.skeleton import MEDIAPIPE33
 
 
 def _seq(exercise: str = "biceps_curl", turns: int = 0, size=(96, 96)) -> PoseSequence:
@@ -85,6 +87,7 @@ class _Detector:
     """Finds a 'person' wherever a white block is left in the picture (no MediaPipe)."""
 
     name = "blocks"
+    layout = MEDIAPIPE33
 
     def __init__(self) -> None:
         self.seen: list[tuple[int, ...]] = []
@@ -136,6 +139,7 @@ CORNER_TURNS = {(0, 0): 0, (1, 0): 1, (1, 1): 2, (0, 1): 3}  # (bottom?, right?)
 
 class _MarkerEstimator:
     name = "marker"
+    layout = MEDIAPIPE33
 
     def __init__(self) -> None:
         self.world, self.image = synthetic_landmarks("biceps_curl", seconds=30.0)

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from musclemap.data.pose_sequence import PoseFrame, load_pose_file
 from musclemap.errors import DatasetError
-from musclemap.pose.base import PoseFrame, load_pose_file
 from musclemap.pose.stills import extract_still_poses, image_files, read_image
+from musclemap.skeleton import MEDIAPIPE33
 
 
 def _photo(path: Path, value: int, size: tuple[int, int] = (64, 48)) -> Path:
@@ -22,6 +23,7 @@ class _BrightnessEstimator:
     """A 'person' in photos brighter than 100, placed by brightness (no MediaPipe)."""
 
     name = "brightness"
+    layout = MEDIAPIPE33
 
     def settings(self) -> dict[str, float]:
         return {"cut": 100.0}

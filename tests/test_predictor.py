@@ -10,33 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from musclemap.demo import synthetic_landmarks, synthetic_pose_sequence
+from musclemap.demo import synthetic_pose_sequence
 from musclemap.errors import ConfigError, NoPersonError, VideoError
-from musclemap.pose.base import PoseFrame
 from musclemap.pose.keypose import window_starts
 from musclemap.predictor import WEIGHTS_DIR, Predictor
 from musclemap.skeleton import MEDIAPIPE33
 from musclemap.taxonomy import GROUP_IDS
-
-
-class ScriptedEstimator:
-    """Plays a generated squat back, one pose per frame, and counts the calls (no MediaPipe)."""
-
-    name = "scripted"
-
-    def __init__(self, person: bool = True) -> None:
-        self.world, self.image = synthetic_landmarks("squat", seconds=30.0)
-        self.person, self.calls = person, 0
-
-    def settings(self) -> dict[str, Any]:
-        return {"person": self.person}
-
-    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
-        i, self.calls = self.calls, self.calls + 1
-        return PoseFrame(self.image[i], self.world[i]) if self.person else None
-
-    def close(self) -> None:
-        pass
+from pose_standins import ScriptedEstimator
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from musclemap.data.pose_sequence import load_pose_file, save_pose_file
 from musclemap.demo import synthetic_pose_sequence
 from musclemap.explain.occlusion import occlusion_attribution, predictor_scorer
-from musclemap.pose.base import load_pose_file, save_pose_file
 from musclemap.taxonomy import GROUP_IDS
 from musclemap.web.explain import explain_picture, explain_router
 from test_explain_occlusion import KNEES, QUAD, KneePredictor

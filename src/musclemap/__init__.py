@@ -46,11 +46,17 @@ def __getattr__(name: str) -> Any:
 
 @lru_cache(maxsize=4)
 def _predictor(
-    checkpoint: str | None, device: str, use_cache: bool, cache_dir: str | None
+    checkpoint: str | None, device: str, use_cache: bool, cache_dir: str | None, estimator: str
 ) -> Predictor:
+    from musclemap.pose.estimator import estimator_for
     from musclemap.predictor import Predictor
 
-    kwargs: dict[str, Any] = {"device": device, "use_cache": use_cache, "cache_dir": cache_dir}
+    kwargs: dict[str, Any] = {
+        "device": device,
+        "use_cache": use_cache,
+        "cache_dir": cache_dir,
+        "estimator": estimator_for(estimator),
+    }
     if checkpoint is None:
         return Predictor.default(**kwargs)
     return Predictor.from_checkpoint(checkpoint, **kwargs)
@@ -67,6 +73,7 @@ def predict(
     use_cache: bool = True,
     cache_dir: str | Path | None = None,
     progress: Callable[[float, str], None] | None = None,
+    pose_estimator: str = "mediapipe",
 ) -> Prediction:
     """Which of the 20 muscle groups work in `video`, how strongly and when.
 
@@ -85,9 +92,12 @@ def predict(
         cache_dir: Pose cache folder (default `$MUSCLEMAP_CACHE/poses` or
             `~/.cache/musclemap/poses`).
         progress: Called as `progress(fraction, message)`.
+        pose_estimator: A `musclemap.pose.estimator` name (`--pose-estimator`); kept, like the
+            model, for the next call with the same name.
 
     Raises:
         ValueError: `fps` or `threshold` out of range.
+        KeyError: Unknown `pose_estimator` (the message suggests close names).
         musclemap.errors.MusclemapError: Bad video (`VideoError`), no person (`NoPersonError`),
             bad checkpoint (`ConfigError`); the message is one line for the user.
     """
@@ -100,6 +110,7 @@ def predict(
         device,
         use_cache,
         None if cache_dir is None else str(cache_dir),
+        pose_estimator,
     )
     pred = predictor.predict(video, fps=fps, workers=workers, progress=progress)
     if threshold is not None:

@@ -1,8 +1,10 @@
 """Experiment configs: typed dataclasses loaded from flat YAML plus dotted `key=value` overrides.
 
 No inheritance, no `_target_` paths: a config names a task (the training function), a model from
-the registry and its kwargs, and plain data/optimisation settings. Unknown keys fail with a
-suggestion; override values are converted to the field's type.
+the registry and its kwargs, plain data/optimisation settings, and one typed section per task that
+needs more (`pose_default`, `transm3e`, `baseline`). Unknown keys fail with a suggestion; override
+values are converted to the field's type. Which fields each task honours is written down with the
+task (`musclemap.engine.tasks`): setting one it ignores is an error there.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ class DataConfig:
     num_views: int = 5  # temporal views averaged at test time
     layout: str = "mediapipe33"  # skeleton layout of pose inputs
     window: int = 64  # pose frames per sample
-    pose_dir: str = ""  # where cached poses live (skeleton models)
+    coords: str = "image"  # pose inputs: image (2D pixels) | world (MediaPipe's metric 3D)
+    channels: int = 3  # pose channels: image 2 (x, y) or 3 (+ visibility); world 3 or 4
     fold: int = -1  # leave-activities-out fold (>= 0) when the manifest has no split column
     num_folds: int = 5
     fold_seed: int = 0
     num_workers: int = 2
-    extra: dict[str, Any] = field(default_factory=dict)
+    cache_dir: str = ""  # decoded-video cache of the video datasets ("" = none)
 
 
 @dataclass
@@ -83,14 +86,124 @@ class TrainConfig:
 
 
 @dataclass
+class KnnConfig:
+    """The predict model's blend with the labels of its closest library exercises."""
+
+    weight: float = 0.0  # share of the k-NN labels in the probabilities (0: the MLP alone)
+    k: int = 5
+    temperature: float = 0.05  # softmax temperature over cosine similarities
+    per_item: bool = False  # one library entry per clip / photo pair instead of per exercise
+
+
+@dataclass
+class PoseDefaultConfig:
+    """Task pose_default: the predict command's model (`musclemap.engine.pose_train`)."""
+
+    library_manifest: str = ""  # key-position photo pairs (pose manifest); "" = clips only
+    fps: float = 10.0  # pose sampling rate the windows assume (predict samples at it)
+    stride: int = 10  # window stride in frames (the window is data.window)
+    min_visibility: float = 0.5  # landmarks below count as missing (pose.keypose.MIN_VISIBILITY)
+    motion: bool = False  # window motion features (speeds, cadence, hip travel)
+    knn: KnnConfig = field(default_factory=KnnConfig)
+    min_seconds: float = 1.0  # predict refuses shorter videos
+    augment_copies: int = 2  # occlusion + camera-pitch copies per training item
+    keypose_weight: float = 1.0  # a photo pair's weight relative to a clip
+    cv_folds: int = 5  # folds of both protocols (1: no cross-validation)
+    cv_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # first selects, rest report
+    baselines: list[str] = field(default_factory=lambda: ["extra_trees", "random", "all_ones"])
+    version: str = "2"  # the model version written into the weights' metadata
+    export_dir: str = ""  # also copy the weights here as default.* ("" = run folder only)
+
+
+@dataclass
+class Transm3eConfig:
+    """Task transm3e: stage-2 initialisation and the distillation weight."""
+
+    receiver_init: str = ""  # stage-1 checkpoint of the receiver branch ("" = from scratch)
+    sender_init: str = ""  # stage-1 checkpoint of the sender branch
+    kd_weight: float = 1.0  # weight of L_MCTKD (paper: 1)
+
+
+@dataclass
+class BaselineConfig:
+    """Task baseline: Table II's statistic baselines."""
+
+    name: str = ""  # random | all_ones
+
+
+@dataclass
 class ExperimentConfig:
     task: str = "supervised"  # which training function runs the experiment
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    extra: dict[str, Any] = field(default_factory=dict)  # task-specific settings
+    pose_default: PoseDefaultConfig = field(default_factory=PoseDefaultConfig)
+    transm3e: Transm3eConfig = field(default_factory=Transm3eConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
     source: str = ""  # the file it was loaded from (set by load_config)
+
+
+# Where the keys of the untyped `extra` sections (before issue 15) live now: saved configs of old
+# runs are migrated (`config_from_dict`), a YAML file or override using them is an error naming
+# the new key.
+LEGACY_KEYS: dict[str, str] = {
+    **{f"extra.{f.name}": f"pose_default.{f.name}" for f in dataclasses.fields(PoseDefaultConfig)},
+    "extra.threads": "train.threads",
+    "extra.baseline": "baseline.name",
+    **{f"extra.{f.name}": f"transm3e.{f.name}" for f in dataclasses.fields(Transm3eConfig)},
+    **{f"data.extra.{k}": f"data.{k}" for k in ("coords", "channels", "cache_dir")},
+}
+
+
+def _legacy_entries(tree: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(old dotted key, value) of every entry of a tree's `extra` / `data.extra` sections."""
+    data = tree.get("data")
+    out = []
+    for prefix, section in (
+        ("extra", tree.get("extra")),
+        ("data.extra", data.get("extra") if isinstance(data, dict) else None),
+    ):
+        if isinstance(section, dict):
+            out += [(f"{prefix}.{k}", v) for k, v in section.items()]
+    return out
+
+
+def _no_such_legacy(old: str) -> ConfigError:
+    return ConfigError(f"unknown config key {old!r} (the untyped extra sections are gone)")
+
+
+def migrate_legacy(tree: dict[str, Any]) -> dict[str, Any]:
+    """A config tree with its `extra` entries moved to their typed fields (`LEGACY_KEYS`);
+    an entry no field holds raises ConfigError."""
+    tree = {k: (dict(v) if isinstance(v, dict) else v) for k, v in tree.items()}
+    for old, value in _legacy_entries(tree):
+        if old not in LEGACY_KEYS:
+            raise _no_such_legacy(old)
+        node = tree
+        *parents, last = LEGACY_KEYS[old].split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    tree.pop("extra", None)
+    if isinstance(tree.get("data"), dict):
+        tree["data"].pop("extra", None)
+        if tree["data"].get("pose_dir") == "":  # a field no task ever read, since removed
+            tree["data"].pop("pose_dir")
+    return tree
+
+
+def config_from_dict(tree: dict[str, Any]) -> ExperimentConfig:
+    """The config a run saved (`config.yaml`, a checkpoint's `config`), old `extra` sections
+    included, checked like a file."""
+    tree = migrate_legacy(tree)
+    source = str(tree.pop("source", "") or "")
+    cfg: ExperimentConfig = _build(ExperimentConfig, tree, "")
+    problems = range_problems(cfg)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    cfg.source = source
+    return cfg
 
 
 def _convert(value: Any, tp: Any, key: str) -> Any:
@@ -104,6 +217,11 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
         return dict(value)
+    if origin is list:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        (arg,) = typing.get_args(tp)
+        return [_convert(v, arg, key) for v in value]
     if origin is tuple:
         args = typing.get_args(tp)
         if not isinstance(value, list | tuple) or len(value) != len(args):
@@ -160,11 +278,15 @@ def _unknown(full: str, key: str, names: list[str]) -> str:
 
 def _set_dotted(tree: dict[str, Any], cls: Any, dotted: str, raw: str) -> None:
     """Apply one `a.b.c=value` override to a nested dict, checking keys against `cls`."""
+    if dotted in LEGACY_KEYS:
+        raise ConfigError(f"config key {dotted!r} is now {LEGACY_KEYS[dotted]!r}")
+    if dotted.startswith(("extra.", "data.extra.")):
+        raise _no_such_legacy(dotted)
     parts = dotted.split(".")
     node, node_cls = tree, cls
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        if node_cls is None:  # inside a free-form dict (model.kwargs, extra)
+        if node_cls is None:  # inside a free-form dict (model.kwargs)
             if last:
                 node[part] = yaml.safe_load(raw)
             else:
@@ -203,6 +325,12 @@ def load_config(
             raise ConfigError(f"{path}: invalid YAML ({_yaml_reason(err)})") from None
         if not isinstance(tree, dict):
             raise ConfigError(f"{path}: top level must be a mapping")
+        legacy = _legacy_entries(tree)
+        if legacy:
+            moves = [f"{old} -> {LEGACY_KEYS.get(old, '(no such setting)')}" for old, _ in legacy]
+            raise ConfigError(
+                f"{path}: the untyped extra sections are gone; move {', '.join(moves)}"
+            )
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not key=value")
@@ -229,6 +357,16 @@ def _yaml_reason(err: yaml.YAMLError) -> str:
 # (section, field) -> (lowest allowed, inclusive?): values a run cannot work with, caught when the
 # config is read instead of as a traceback (batch_size=0) or a silent no-op (epochs=-1).
 _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
+    ("data", "channels"): (2, True),
+    ("pose_default", "fps"): (0, False),
+    ("pose_default", "stride"): (1, True),
+    ("pose_default", "min_seconds"): (0, True),
+    ("pose_default", "augment_copies"): (0, True),
+    ("pose_default", "keypose_weight"): (0, True),
+    ("pose_default", "cv_folds"): (1, True),
+    ("pose_default.knn", "k"): (1, True),
+    ("pose_default.knn", "temperature"): (0, False),
+    ("transm3e", "kd_weight"): (0, True),
     ("train", "epochs"): (1, True),
     ("train", "batch_size"): (1, True),
     ("train", "accum_steps"): (1, True),
@@ -252,6 +390,7 @@ _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
     ("data", "num_workers"): (0, True),
 }
 _CHOICES = {
+    ("data", "coords"): ("image", "world"),
     ("train", "loss"): ("bce", "focal"),
     ("train", "amp"): ("none", "bf16", "fp16"),
     ("optim", "name"): ("adamw", "sgd"),
@@ -261,16 +400,22 @@ _CHOICES = {
 
 def range_problems(cfg: ExperimentConfig) -> list[str]:
     """Every setting out of its range or choices, as 'key must be ... (got ...)'."""
+    def section_of(dotted: str) -> Any:
+        node: Any = cfg
+        for part in dotted.split("."):
+            node = getattr(node, part)
+        return node
+
     problems = []
     for (section, name), (low, inclusive) in _MINIMA.items():
-        value = getattr(getattr(cfg, section), name)
+        value = getattr(section_of(section), name)
         ok = value >= low if inclusive else value > low
         if not ok or value != value:  # NaN fails too
             problems.append(
                 f"{section}.{name} must be {'>=' if inclusive else '>'} {low:g} (got {value})"
             )
     for (section, name), choices in _CHOICES.items():
-        value = getattr(getattr(cfg, section), name)
+        value = getattr(section_of(section), name)
         if value not in choices:
             problems.append(f"{section}.{name} must be one of {', '.join(choices)} (got {value!r})")
     return problems
@@ -285,6 +430,24 @@ def config_to_dict(cfg: ExperimentConfig) -> dict[str, Any]:
         return v
 
     return plain(dataclasses.asdict(cfg))
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested dict as dotted keys (`{"train.epochs": 10, ...}`); empty dicts are leaves."""
+    if isinstance(tree, dict) and (tree or not prefix):
+        out: dict[str, Any] = {}
+        for k, v in tree.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: list(tree) if isinstance(tree, tuple) else tree}
+
+
+def changed_fields(cfg: ExperimentConfig) -> list[str]:
+    """Dotted keys whose value differs from the default config's (`source` left out)."""
+    mine, default = flatten(config_to_dict(cfg)), flatten(config_to_dict(ExperimentConfig()))
+    # An empty default mapping (model.kwargs) that got entries shows as its entries' keys.
+    keys = set(mine) | {k for k, v in default.items() if v != {}}
+    return sorted(k for k in keys if k not in ("source", "task") and mine.get(k) != default.get(k))
 
 
 def save_config(cfg: ExperimentConfig, path: str | Path) -> None:

@@ -29,3 +29,12 @@ class ConfigError(MusclemapError):
 
 class UnknownMuscleTermError(MusclemapError):
     """A muscle word (e.g. from a dataset's labels) is not in the taxonomy's vocabulary."""
+
+
+class UsageError(MusclemapError):
+    """A command-line option names something that does not exist (e.g. `--pose-estimator`).
+
+    Exit code 2, as for click's usage errors, with one line naming the close matches.
+    """
+
+    exit_code = 2

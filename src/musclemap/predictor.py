@@ -1,20 +1,19 @@
 """The main job: a video -> which of the 20 muscle groups work, how strongly and when.
 
-Pipeline: decode + MediaPipe pose at `fps` (cached per video, `musclemap.pose.base.extract_poses`)
+Pipeline: decode + pose at `fps` (cached per video, `musclemap.pose.extract.extract_poses`)
 -> sliding windows of poses -> the two key poses of each window's dominant movement and their
 features (`musclemap.pose.keypose`) -> the packaged model (`musclemap/weights/default.*`, a numpy
 forward of `keypose_mlp` weights: no torch needed) -> 20 probabilities per window (the timeline)
 -> the clip score, the mean over windows in which a person was seen -> the closest exercises of
 the training library ("looks like").
 
-`score_poses` is the one function from a pose sequence to window and clip scores: `predict`,
-the web app (through `Predictor`) and the cross-validation of `musclemap train` all use it.
+The model and `score_poses`, the one function from a pose sequence to window and clip scores,
+live in `musclemap.pose.keypose_model` (torch-free, below the engine, which scores its
+cross-validation folds with them); they are re-exported here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,16 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from musclemap.errors import ConfigError, NoPersonError, VideoError
-from musclemap.pose import keypose
-from musclemap.pose.base import PoseEstimator, PoseSequence
+from musclemap.data.pose_sequence import PoseSequence
+from musclemap.errors import NoPersonError, VideoError
+from musclemap.inference import load_model
+from musclemap.pose.estimator import PoseEstimator
+from musclemap.pose.keypose_model import KeyPoseModel, PoseScorer, Scores, score_poses
 from musclemap.taxonomy import GROUP_IDS
+
+__all__ = ["KeyPoseModel", "PoseScorer", "Prediction", "Predictor", "Scores", "score_poses"]
 
 Progress = Callable[[float, str], None]
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-# A window counts towards the clip score (and the timeline) when a person is seen in at least
-# this fraction of its frames; emptier windows would be scored on a few stray poses.
-MIN_WINDOW_COVERAGE = 0.5
 
 
 @dataclass
@@ -81,183 +81,13 @@ class Prediction:
         }
 
 
-def _checked_meta(weights: Path, meta_path: Path) -> dict[str, Any]:
-    for p in (weights, meta_path):
-        if not p.is_file():
-            raise ConfigError(f"model file not found: {p}")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        reason = err.msg if isinstance(err, json.JSONDecodeError) else "not UTF-8 text"
-        raise ConfigError(f"{meta_path}: invalid model metadata ({reason})") from None
-    if not isinstance(meta, dict):
-        raise ConfigError(f"{meta_path}: invalid model metadata (not a JSON object)")
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
-    if meta.get("sha256") and meta["sha256"] != digest:
-        raise ConfigError(
-            f"{weights}: checksum mismatch (file damaged or replaced); "
-            "re-install musclemap or re-train the weights"
-        )
-    if not meta.get("sha256"):  # no checksum: at least the file must be whole safetensors
-        from safetensors import SafetensorError, safe_open
-
-        try:
-            with safe_open(str(weights), framework="numpy"):
-                pass
-        except (SafetensorError, OSError) as err:
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise ConfigError(f"{weights}: damaged or not a safetensors file ({reason})") from None
-    return meta
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """GELU, tanh form (as `keypose_mlp` is trained)."""
-    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3)))
-
-
-class KeyPoseModel:
-    """The numpy forward of `keypose_mlp` weights, its settings and its exercise library.
-
-    Args:
-        tensors: The state dict as numpy arrays (`feat_mean`, `feat_std`, `w1`, `b1`, `w2`,
-            `b2`) plus, optionally, `library.embeddings` `(E, members * hidden)`.
-        meta: The weights' metadata (`window`, `stride`, `fps`, `threshold`, `min_visibility`,
-            `library` names, ...).
-    """
-
-    def __init__(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.meta = meta
-        self.window, self.stride = int(meta["window"]), int(meta["stride"])
-        self.min_visibility = float(meta.get("min_visibility", keypose.MIN_VISIBILITY))
-        self.motion = bool(meta.get("motion", False))
-        try:
-            t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}
-            self.mean, self.std = t["feat_mean"], t["feat_std"]
-            self.w1, self.b1, self.w2, self.b2 = t["w1"], t["b1"], t["w2"], t["b2"]
-        except KeyError as err:
-            raise ConfigError(f"model weights lack tensor {err}") from None
-        if len(self.mean) != keypose.num_features(self.motion):
-            raise ConfigError(
-                f"model expects {len(self.mean)} features, this musclemap computes "
-                f"{keypose.num_features(self.motion)}; re-train the weights"
-            )
-        self.library = t.get("library.embeddings")
-        self.library_labels = t.get("library.labels")
-        self.library_names: list[str] = list(meta.get("library", {}).get("names", []))
-        if self.library is not None and len(self.library) != len(self.library_names):
-            raise ConfigError("library embeddings and names differ in length")
-        # Blend with the labels of the closest library exercises (see `probabilities`).
-        knn = meta.get("knn", {})
-        self.knn_weight = float(knn.get("weight", 0.0)) if self.library_labels is not None else 0.0
-        self.knn_k, self.knn_temperature = int(knn.get("k", 5)), float(knn.get("temperature", 0.05))
-
-    @classmethod
-    def load(cls, path: str | Path) -> KeyPoseModel:
-        """A run folder (`model.safetensors` + `model.json`) or a `.safetensors` file with its
-        `.json` beside it; the SHA-256 in the metadata is checked."""
-        from safetensors.numpy import load_file
-
-        path = Path(path)
-        weights = path / "model.safetensors" if path.is_dir() else path
-        meta = _checked_meta(weights, weights.with_suffix(".json"))
-        try:
-            tensors = load_file(str(weights))
-        except Exception as err:  # noqa: BLE001 - safetensors raises several types
-            raise ConfigError(f"{weights}: not a safetensors file ({err})") from None
-        if meta.get("input") != "keypose":
-            raise ConfigError(
-                f"{weights}: a {meta.get('name', '?')!r} model with input "
-                f"{meta.get('input')!r}; predict needs a keypose model (musclemap train "
-                "configs/predict_default.yaml)"
-            )
-        return cls(tensors, meta)
-
-    def _hidden(self, x: np.ndarray) -> np.ndarray:
-        """`(N, F)` -> `(members, N, hidden)`."""
-        x = np.asarray(x, dtype=np.float64)
-        x = np.where(np.isfinite(x), x, self.mean)
-        z = np.clip((x - self.mean) / self.std, -6.0, 6.0)
-        return _gelu(np.einsum("bf,mfh->mbh", z, self.w1) + self.b1[:, None])
-
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """`(N, F)` key-pose features (NaN = unknown) -> `(N, 20)` probabilities: the MLP's,
-        blended (`knn.weight`) with the labels of the `knn.k` library exercises closest in
-        embedding, weighted by a softmax of their cosine similarity (`knn.temperature`)."""
-        h = self._hidden(x)
-        logits = (np.einsum("mbh,mhc->mbc", h, self.w2) + self.b2[:, None]).mean(0)
-        probs = 1.0 / (1.0 + np.exp(-logits))
-        if self.knn_weight <= 0 or self.library is None or self.library_labels is None:
-            return probs
-        sim = self._similarity(h.transpose(1, 0, 2).reshape(len(logits), -1))  # (N, E)
-        k = min(self.knn_k, sim.shape[1])
-        top = np.argsort(-sim, axis=1, kind="stable")[:, :k]
-        s = np.take_along_axis(sim, top, 1) / self.knn_temperature
-        w = np.exp(s - s.max(1, keepdims=True))
-        w /= w.sum(1, keepdims=True)
-        knn = np.einsum("nk,nkc->nc", w, self.library_labels[top])
-        return (1.0 - self.knn_weight) * probs + self.knn_weight * knn
-
-    def _similarity(self, emb: np.ndarray) -> np.ndarray:
-        """Cosine similarity `(N, E)` of embeddings `(N, D)` to the library's."""
-        lib = np.asarray(self.library)
-        num = emb @ lib.T
-        den = np.linalg.norm(emb, axis=1)[:, None] * np.linalg.norm(lib, axis=1)[None]
-        return num / np.maximum(den, 1e-12)
-
-    def embed(self, x: np.ndarray) -> np.ndarray:
-        """`(N, F)` -> `(N, members * hidden)`: what "looks like" compares."""
-        h = self._hidden(x)
-        return h.transpose(1, 0, 2).reshape(len(h[0]), -1)
-
-    def looks_like(self, embedding: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
-        """The `k` library exercises closest to an embedding (cosine similarity), best first;
-        an exercise with several library entries is named once, at its best."""
-        if self.library is None or not len(self.library) or not np.isfinite(embedding).all():
-            return []
-        sim = self._similarity(embedding[None])[0]
-        out: list[tuple[str, float]] = []
-        for i in np.argsort(-sim, kind="stable"):
-            if self.library_names[i] not in {n for n, _ in out}:
-                out.append((self.library_names[i], float(sim[i])))
-            if len(out) == k:
-                break
-        return out
-
-
-@dataclass
-class Scores:
-    """Window and clip scores of one pose sequence (`score_poses`)."""
-
-    starts: np.ndarray  # (N,) window start frames
-    probs: np.ndarray  # (N, 20)
-    keep: np.ndarray  # (N,) bool: a person in enough of the window
-    clip: np.ndarray  # (20,) the mean over kept windows
-    embedding: np.ndarray  # the mean embedding of kept windows ("looks like")
-
-
-def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
-    """A pose sequence (a video's poses or key-position photos) -> window and clip scores.
-
-    Windows of `model.window` frames (stride `model.stride`; a shorter sequence, e.g. two
-    photos, is one window) -> key-pose features -> probabilities. The clip score is the mean
-    over windows in which a person is seen in at least `MIN_WINDOW_COVERAGE` of the frames (the
-    best-covered windows when none reaches it).
-    """
-    starts, x, cover = keypose.sequence_windows(
-        seq.world, seq.valid, window=model.window, stride=model.stride,
-        min_visibility=model.min_visibility, motion=model.motion, fps=seq.fps, image=seq.image,
-    )
-    probs = model.probabilities(x)
-    keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
-    return Scores(starts, probs, keep, probs[keep].mean(0), model.embed(x[keep]).mean(0))
-
-
 class Predictor:
-    """The packaged model plus its settings (window, stride, fps, threshold)."""
+    """A trained model plus its settings (window, stride, fps, threshold): the packaged one by
+    default, or any checkpoint `musclemap.inference.load_model` reads."""
 
     def __init__(
         self,
-        model: KeyPoseModel,
+        model: PoseScorer,
         meta: dict[str, Any] | None = None,
         *,
         device: str = "cpu",
@@ -267,7 +97,7 @@ class Predictor:
     ) -> None:
         self.model = model
         self.meta = model.meta if meta is None else meta  # the model's settings by default
-        self.device = device  # accepted for the CLI and web app; the numpy model runs on the CPU
+        self.device = device  # accepted for the CLI and web app; models run on the CPU
         self.estimator = estimator  # None: MediaPipe Pose, opened per video
         self.cache_dir = cache_dir
         self.use_cache = use_cache
@@ -283,9 +113,10 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu", **kwargs: Any) -> Predictor:
-        """Weights written by `musclemap train` (task pose_default): a run folder, or a
-        `.safetensors` file with its `.json` metadata beside it."""
-        model = KeyPoseModel.load(path)
+        """Weights written by `musclemap train`: a run folder, a `.safetensors` file with its
+        `.json` beside it (task pose_default), or a research run's `.pt` of a pose model
+        (`musclemap.inference.load_model`; ConfigError for a model predict cannot feed)."""
+        model = load_model(path)
         return cls(model, model.meta, device=device, **kwargs)
 
     @property
@@ -312,7 +143,7 @@ class Predictor:
             NoPersonError: No person (or too little of one) in the sampled frames.
         """
         from musclemap.pose import quality
-        from musclemap.pose.base import extract_poses
+        from musclemap.pose.extract import extract_poses
 
         video_path = Path(video_path)
         if not video_path.is_file():
@@ -352,7 +183,7 @@ class Predictor:
             extract: Re-extracts the poses with another estimator (turned frames).
         """
         from musclemap.pose import quality
-        from musclemap.pose.base import fps_note
+        from musclemap.pose.extract import fps_note
 
         seq, checks = quality.assess_video(
             video_path, seq, extract=extract, estimator=self.estimator
@@ -385,7 +216,7 @@ class Predictor:
                 else f"{name}: a person was seen in only {int(seq.valid.sum())} of {n} sampled "
                 f"frames (pose_coverage {seq.coverage:.0%}); too little to estimate muscles"
             )
-        scores = score_poses(self.model, seq)
+        scores = self.model.score(seq)
         timeline = [
             self._window_entry(seq, s, p)
             for s, p, k in zip(scores.starts, scores.probs, scores.keep, strict=True)

@@ -225,7 +225,7 @@ def _examples_from(
     manifest: Path, pose_dirs: Sequence[Path], kind: str, source: str | None
 ) -> list[tuple[str, str, str, dict[str, float]]]:
     from musclemap.activities import canonical_exercise, find_activity
-    from musclemap.pose.base import load_pose_file
+    from musclemap.data.pose_sequence import load_pose_file
 
     out = []
     for row in csv.DictReader(manifest.open()):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musclemap.analysis.reps import count_reps
-from musclemap.pose.base import load_pose_file
+from musclemap.data.pose_sequence import load_pose_file
 
 
 @dataclass

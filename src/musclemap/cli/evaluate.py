@@ -21,11 +21,39 @@ def _evaluate_config(config: Path, checkpoint: Path, overrides: list[str]) -> tu
     """Run a checkpoint on its config's data; returns the evaluated rows and predictions."""
     from musclemap.config import load_config
     from musclemap.data.datasets import load_rows
-    from musclemap.engine.evaluate import evaluate_checkpoint
+    from musclemap.engine.evaluate import evaluate_checkpoint, evaluate_model
+    from musclemap.inference import checkpoint_file, load_model
 
     cfg = load_config(config, overrides)
-    predictions = evaluate_checkpoint(cfg, checkpoint, checkpoint.with_suffix(".predictions.csv"))
-    return load_rows(cfg), predictions  # the same rows (and fold) the run trained on
+    rows = load_rows(cfg)  # the same rows (and fold) the run trained on
+    file = checkpoint_file(checkpoint)
+    out = _predictions_path(file)
+    if file.suffix == ".safetensors":  # a pose_default model: scored on the rows' pose files
+        return rows, evaluate_model(load_model(file), rows, out)
+    return rows, evaluate_checkpoint(cfg, file, out)
+
+
+def _evaluate_model(checkpoint: Path, manifest: Path) -> tuple[list, Path]:
+    """Any model `load_model` reads ("default": the packaged one) on a manifest's pose files;
+    the predictions go beside the checkpoint (the packaged model's: the current folder)."""
+    from musclemap.data.manifest import read_manifest
+    from musclemap.engine.evaluate import evaluate_model
+    from musclemap.inference import checkpoint_file, load_model
+    from musclemap.predictor import WEIGHTS_DIR
+
+    file = WEIGHTS_DIR / "default.safetensors" if str(checkpoint) == "default" else checkpoint
+    file = checkpoint_file(file)
+    rows = read_manifest(manifest)
+    return rows, evaluate_model(load_model(file), rows, _predictions_path(file))
+
+
+def _predictions_path(checkpoint: Path) -> Path:
+    """Beside the checkpoint; the packaged model's in the current folder (never the package)."""
+    from musclemap.predictor import WEIGHTS_DIR
+
+    if checkpoint.resolve().parent == WEIGHTS_DIR:
+        return Path(checkpoint.stem + ".predictions.csv")
+    return checkpoint.with_suffix(".predictions.csv")
 
 
 def _fmt(v: float | None) -> str:
@@ -42,7 +70,11 @@ def evaluate(
         Path | None, typer.Option(help="Predictions CSV (clip + 20 groups).")
     ] = None,
     checkpoint: Annotated[
-        Path | None, typer.Option(help="Checkpoint to evaluate with CONFIG.")
+        Path | None,
+        typer.Option(
+            help="Model to evaluate: with CONFIG, on its data; with --manifest, any model "
+            "`predict --ckpt` takes ('default': the packaged one) on the manifest's pose files."
+        ),
     ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the table as JSON.")
@@ -55,8 +87,10 @@ def evaluate(
 ) -> None:
     """mAP on val/test known/new and their means, as the paper's Table II (percent).
 
-    Either `--manifest M --predictions P`, or `CONFIG --checkpoint CKPT` (runs the model on the
-    config's data first, writing the predictions next to the checkpoint).
+    Either `--manifest M --predictions P`; or `CONFIG --checkpoint CKPT` (runs the model on the
+    config's data first, writing the predictions next to the checkpoint); or `--manifest M
+    --checkpoint CKPT` (a model `predict --ckpt` takes, e.g. `default`, on the pose files of the
+    manifest's val/test clips).
     """
     from musclemap.data.manifest import read_manifest, require_splits
     from musclemap.data.predictions import read_predictions
@@ -76,8 +110,16 @@ def evaluate(
             raise DatasetError("evaluate CONFIG needs --checkpoint CKPT")
         rows, predictions = _evaluate_config(config, checkpoint, overrides or [])
         source: Path = config
+    elif manifest is not None and checkpoint is not None:
+        if predictions is not None:
+            raise DatasetError("give --predictions or --checkpoint, not both")
+        rows, predictions = _evaluate_model(checkpoint, manifest)
+        source = manifest
     elif manifest is None or predictions is None:
-        raise DatasetError("give --manifest and --predictions (or CONFIG --checkpoint)")
+        raise DatasetError(
+            "give --manifest and --predictions (or --manifest and --checkpoint, or CONFIG "
+            "--checkpoint)"
+        )
     else:
         rows = read_manifest(manifest)  # validated: duplicates, labels, leaks are errors
         source = manifest

@@ -18,11 +18,17 @@ import numpy as np
 import typer
 
 from musclemap.cli.app import app
-from musclemap.cli.predict import console, err_console
+from musclemap.cli.predict import (
+    POSE_ESTIMATOR_HELP,
+    console,
+    err_console,
+    pose_estimator_option,
+)
 from musclemap.errors import ConfigError, MusclemapError, VideoError
 
 if TYPE_CHECKING:
     from musclemap.explain.inputs import ResearchInputs
+    from musclemap.pose.estimator import PoseEstimator
 
 
 @app.command()
@@ -46,6 +52,9 @@ def explain(
     ] = None,
     fps: Annotated[float, typer.Option(help="Pose sampling rate (frames per second).")] = 10.0,
     cache: Annotated[bool, typer.Option(help="Reuse cached poses of a video.")] = True,
+    pose_estimator: Annotated[
+        str, typer.Option(help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option)
+    ] = "mediapipe",
 ) -> None:
     """Which joints (predict model) or which pixels (research video model) drove a group."""
     from musclemap.explain import resolve_group
@@ -61,13 +70,16 @@ def explain(
         raise ConfigError("a research model needs both --config and --checkpoint")
     if config is not None and ckpt is not None:
         raise ConfigError("--ckpt (predict weights) and --config/--checkpoint exclude each other")
+    if method and config is None:
+        raise ConfigError("--method is for research models; the predict model uses occlusion")
+    from musclemap.pose.estimator import estimator_for
+
+    estimator = estimator_for(pose_estimator)  # None: the default (MediaPipe)
     if config is not None:
         assert checkpoint is not None
-        numbers = _explain_research(video, g, out, config, checkpoint, method, fps)
+        numbers = _explain_research(video, g, out, config, checkpoint, method, fps, estimator)
     else:
-        if method:
-            raise ConfigError("--method is for research models; the predict model uses occlusion")
-        numbers = _explain_predict(video, g, out, ckpt, span, fps, cache)
+        numbers = _explain_predict(video, g, out, ckpt, span, fps, cache, estimator)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(numbers, indent=1))
@@ -75,14 +87,21 @@ def explain(
 
 
 def _explain_predict(
-    video: Path, g: int, out: Path, ckpt: Path | None, span: float, fps: float, cache: bool
+    video: Path,
+    g: int,
+    out: Path,
+    ckpt: Path | None,
+    span: float,
+    fps: float,
+    cache: bool,
+    estimator: PoseEstimator | None,
 ) -> dict[str, Any]:
     from rich.progress import Progress
 
-    from musclemap.cli.predict import _load_predictor
+    from musclemap.cli.predict import load_predictor
     from musclemap.explain.occlusion import occlusion_attribution, predictor_scorer
 
-    predictor = _load_predictor(ckpt, "cpu", cache)
+    predictor = load_predictor(ckpt, "cpu", cache, estimator)
     with Progress(transient=True, console=err_console) as bar:
         task = bar.add_task(video.name, total=1.0)
 
@@ -126,7 +145,14 @@ def _print_joints(
 
 
 def _explain_research(
-    video: Path, g: int, out: Path, config: Path, checkpoint: Path, method: str, fps: float
+    video: Path,
+    g: int,
+    out: Path,
+    config: Path,
+    checkpoint: Path,
+    method: str,
+    fps: float,
+    estimator: PoseEstimator | None,
 ) -> dict[str, Any]:
     from musclemap.config import load_config
     from musclemap.engine.checkpoint import load_checkpoint
@@ -141,7 +167,7 @@ def _explain_research(
         )
     from musclemap.explain.inputs import research_inputs
 
-    inputs = research_inputs(cfg, video, fps=fps)
+    inputs = research_inputs(cfg, video, fps=fps, estimator=estimator)
     if cfg.data.modality == "pose":
         return _explain_skeleton(model, cfg, inputs, g, out, method or "integrated_gradients")
     return _explain_video(model, cfg, inputs, g, out, method or "gradcam")

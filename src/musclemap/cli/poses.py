@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from musclemap.cli.app import data_app
-from musclemap.cli.predict import fps_option
+from musclemap.cli.predict import POSE_ESTIMATOR_HELP, fps_option, pose_estimator_option
 from musclemap.errors import DatasetError, MusclemapError
 
 
@@ -20,6 +20,7 @@ class _Task:
     clip: str
     out: str
     fps: float
+    estimator: str  # a `musclemap.pose.estimator` name
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,16 @@ _ESTIMATOR: Any = None  # one per worker process
 _STILLS_ESTIMATOR: Any = None  # still-image mode, for clips that are folders of photos
 
 
-def _init_worker() -> None:
+def _init_worker(name: str) -> None:
     global _ESTIMATOR
-    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.estimator import build_estimator
 
-    _ESTIMATOR = MediaPipePoseEstimator()
+    _ESTIMATOR = build_estimator(name)
 
 
 def _done(out: Path) -> float | None:
     """Coverage of an existing, loadable pose file; None if it must be (re)computed."""
-    from musclemap.pose.base import load_pose_file
+    from musclemap.data.pose_sequence import load_pose_file
 
     if not out.is_file():
         return None
@@ -56,14 +57,15 @@ def _done(out: Path) -> float | None:
 
 
 def _work(task: _Task) -> _Result:
-    from musclemap.pose.base import extract_poses, save_pose_file
+    from musclemap.data.pose_sequence import save_pose_file
+    from musclemap.pose.extract import extract_poses
 
     out = Path(task.out)
     coverage = _done(out)
     if coverage is not None:
         return _Result(task.clip, task.out, ok=True, skipped=True, coverage=coverage)
     if _ESTIMATOR is None:
-        _init_worker()
+        _init_worker(task.estimator)
     try:
         if Path(task.clip).is_dir():  # key-position photos (e.g. images/<id>/0.jpg, 1.jpg)
             seq = _still_poses(task.clip)
@@ -141,7 +143,10 @@ def _run(tasks: list[_Task], workers: int, console: Any) -> list[_Result]:
             import multiprocessing
 
             # spawn: each worker builds its own MediaPipe graph; no threads forked mid-flight.
-            pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker)
+            # A spawned worker knows the estimators registered on import (not a test's).
+            name = tasks[0].estimator if tasks else "mediapipe"
+            ctx = multiprocessing.get_context("spawn")
+            pool = ctx.Pool(workers, initializer=_init_worker, initargs=(name,))
             stream = pool.imap_unordered(_work, tasks)
         try:
             for result in stream:
@@ -152,8 +157,15 @@ def _run(tasks: list[_Task], workers: int, console: Any) -> list[_Result]:
                 pool.close()
                 pool.join()
             elif _ESTIMATOR is not None:
-                _ESTIMATOR.close()
+                _close_estimator()
     return results
+
+
+def _close_estimator() -> None:
+    """Close this process's estimator and forget it (the next run may name another)."""
+    global _ESTIMATOR
+    _ESTIMATOR.close()
+    _ESTIMATOR = None
 
 
 @data_app.command("poses")
@@ -171,10 +183,14 @@ def poses(
     fps: float = typer.Option(
         10.0, "--fps", help="Pose sampling rate, in (0, 60].", callback=fps_option
     ),
+    pose_estimator: str = typer.Option(
+        "mediapipe", "--pose-estimator", help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option
+    ),
 ) -> None:
-    """Extract MediaPipe poses for every clip of MANIFEST into OUT (resumable).
+    """Extract poses (MediaPipe by default) for every clip of MANIFEST into OUT (resumable).
 
-    A clip that is a folder of photos (key positions) gets one still-image pose per photo.
+    A clip that is a folder of photos (key positions) gets one still-image MediaPipe pose per
+    photo.
 
     Clips whose pose file already exists and loads are skipped. Failures are listed at the end
     and do not stop the others (exit code 1 if any failed). OUT/manifest.csv is the input
@@ -195,7 +211,7 @@ def poses(
     out.mkdir(parents=True, exist_ok=True)
     names = pose_file_names([r.clip for r in rows])
     chosen = list(range(index, len(rows), count))
-    tasks = [_Task(str(rows[i].clip), str(out / names[i]), fps) for i in chosen]
+    tasks = [_Task(str(rows[i].clip), str(out / names[i]), fps, pose_estimator) for i in chosen]
     if workers == 0:
         from musclemap.pose.parallel import cpu_budget
 

@@ -1,4 +1,4 @@
-"""`musclemap predict VIDEO...` (the main job) and `musclemap demo` (the same output, no video).
+"""`musclemap predict VIDEO...`: the main job.
 
 Start-up stays cheap: nothing here imports torch, MediaPipe (only pose worker processes do) or
 matplotlib (only when a picture is asked). Every option and output path is checked before any
@@ -21,11 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from musclemap.cli.app import app
-from musclemap.errors import MusclemapError, VideoError
+from musclemap.errors import MusclemapError, UsageError, VideoError
 from musclemap.viz.registry import PICTURES
 
 if TYPE_CHECKING:
-    from musclemap.pose.base import PoseEstimator, PoseSequence
+    from musclemap.data.pose_sequence import PoseSequence
+    from musclemap.pose.estimator import PoseEstimator
     from musclemap.pose.parallel import PosePool
     from musclemap.predictor import Prediction, Predictor
 
@@ -111,10 +112,21 @@ def _threshold_option(value: float | None) -> float | None:
     return value
 
 
-def _seconds_option(value: float) -> float:
-    if not (math.isfinite(value) and 0 < value <= 600):
-        raise typer.BadParameter(f"must be in (0, 600] seconds, got {value:g}")
-    return value
+def pose_estimator_option(value: str) -> str:
+    """A registered estimator name (`musclemap.pose.estimator`), else `UsageError` (one line,
+    exit 2) naming the close matches."""
+    from musclemap.pose.estimator import check_estimator_name
+
+    try:
+        return check_estimator_name(value)
+    except KeyError as err:
+        raise UsageError(f"--pose-estimator: {err.args[0]}") from None
+
+
+POSE_ESTIMATOR_HELP = (
+    "Pose estimator by name: mediapipe (MediaPipe Pose, the default) or another registered in "
+    "musclemap.pose.estimator."
+)
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -269,7 +281,7 @@ def _resolve_exercise(name: str | None) -> str | None:
     return name
 
 
-def _analyse(pred: Prediction, activity: str | None) -> None:
+def analyse(pred: Prediction, activity: str | None) -> None:
     """Exercise, movement and repetition blocks (musclemap.analysis) into `pred.analysis`."""
     from musclemap.analysis import analyse
 
@@ -277,12 +289,15 @@ def _analyse(pred: Prediction, activity: str | None) -> None:
         analyse(pred, activity)
 
 
-def _load_predictor(ckpt: Path | None, device: str, use_cache: bool) -> Predictor:
+def load_predictor(
+    ckpt: Path | None, device: str, use_cache: bool, estimator: PoseEstimator | None = None
+) -> Predictor:
     from musclemap.predictor import Predictor
 
+    kwargs: dict[str, Any] = {"device": device, "use_cache": use_cache, "estimator": estimator}
     if ckpt is not None:
-        return Predictor.from_checkpoint(ckpt, device=device, use_cache=use_cache)
-    return Predictor.default(device=device, use_cache=use_cache)
+        return Predictor.from_checkpoint(ckpt, **kwargs)
+    return Predictor.default(**kwargs)
 
 
 def _start_pool(workers: int) -> PosePool | None:
@@ -339,6 +354,9 @@ def predict(
     workers: Annotated[
         int, typer.Option(min=0, help="Pose processes (0: one per core; 1: no extra process).")
     ] = 0,
+    pose_estimator: Annotated[
+        str, typer.Option(help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option)
+    ] = "mediapipe",
 ) -> None:
     """Which of the 20 muscle groups work in a video, how strongly and when."""
     paths = expand_videos(videos)
@@ -355,13 +373,16 @@ def predict(
     pictures = {"body_map": body_map, "timeline": timeline, "overlay": overlay}
     check_outputs(json_path=json_path, pictures=pictures, out_dir=out_dir)
     use_cache = usable_cache(cache)
-    pool = _start_pool(workers)
-    predictor = _load_predictor(ckpt, device, use_cache)
+    from musclemap.pose.estimator import estimator_for
+
+    estimator = estimator_for(pose_estimator)  # None: the default, which the pose workers run
+    pool = _start_pool(workers) if estimator is None else None
+    predictor = load_predictor(ckpt, device, use_cache, estimator)
     if threshold is not None:
         predictor.threshold = threshold
     if not batch:
         pred = _run_one(predictor, paths[0], fps, workers)
-        _analyse(pred, activity)
+        analyse(pred, activity)
         print_prediction(pred, top_k=top_k)
         write_outputs(
             pred,
@@ -385,7 +406,7 @@ def predict(
         fps=fps,
         top_k=top_k,
         pictures=pictures,
-        pool=pool if predictor.estimator is None else None,
+        pool=pool,
         activity=activity,
     )
     if failed:
@@ -411,7 +432,7 @@ def _batch_results(
 ) -> Any:
     """(index, Prediction or MusclemapError) per video, as they finish: on the pool's workers
     (one video per core), else one by one in this process."""
-    from musclemap.pose.base import DEFAULT_MAX_SIDE
+    from musclemap.pose.sequential import DEFAULT_MAX_SIDE
 
     if pool is None or len(paths) < pool.workers:
         # Fewer videos than cores: each is split over the cores instead.
@@ -443,7 +464,7 @@ def _batch_results(
 def _score(predictor: Predictor, path: Path, seq: PoseSequence, fps: float) -> Prediction:
     """What `Predictor.predict` does after the pose extraction, for poses a worker extracted
     (batch mode): the input-quality gates, the scores and the notes."""
-    from musclemap.pose.base import extract_poses
+    from musclemap.pose.extract import extract_poses
 
     def extract(estimator: PoseEstimator | None) -> PoseSequence:
         return extract_poses(
@@ -486,7 +507,7 @@ def _run_batch(
             try:
                 if isinstance(result, MusclemapError):
                     raise result
-                _analyse(result, activity)
+                analyse(result, activity)
                 write_outputs(
                     result,
                     json_path=out_dir / f"{stem}.json",
@@ -515,42 +536,3 @@ def _run_batch(
         )
     console.print(f"wrote {len(results)} results to {out_dir} (summary.csv)")
     return failed
-
-
-@app.command()
-def demo(
-    out_dir: Annotated[Path, typer.Option(help="Where the demo writes its files.")] = Path(
-        "musclemap-demo"
-    ),
-    exercise: Annotated[str, typer.Option(help="squat, biceps_curl or shoulder_press.")] = "squat",
-    seconds: Annotated[
-        float, typer.Option(help="Length of the generated sequence.", callback=_seconds_option)
-    ] = 8.0,
-) -> None:
-    """The whole output on an input the package makes itself (no video needed)."""
-    from musclemap.demo import EXERCISES, synthetic_pose_sequence
-
-    if exercise not in EXERCISES:
-        raise MusclemapError(f"unknown demo exercise {exercise!r}; choose {', '.join(EXERCISES)}")
-    check_writable(out_dir, "--out-dir", folder=True)
-    console.print(
-        f"[bold]Demo input:[/] a generated pose sequence of a person doing {exercise} "
-        f"({seconds:.0f} s at 10 fps), made by musclemap itself. No video is decoded and the "
-        "pose estimator is skipped; the model and every output are the real ones.\n"
-        "On your own video: musclemap predict my_video.mp4 --json out.json --body-map map.svg"
-    )
-    predictor = _load_predictor(None, "cpu", True)
-    pred = predictor.predict_poses(
-        synthetic_pose_sequence(exercise, seconds=seconds), video=f"generated-{exercise}"
-    )
-    _analyse(pred, exercise)
-    print_prediction(pred)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "demo.json").write_text(json.dumps(pred.to_dict(), indent=1))
-    # Every picture that needs no video, in every format it has.
-    files = []
-    for picture in PICTURES.values():
-        for suffix in () if picture.needs_video else picture.suffixes:
-            picture.render(pred, out_dir / f"{picture.name}{suffix}", title=pred.video)
-            files.append(f"{picture.name}{suffix}")
-    console.print(f"wrote {out_dir}/demo.json, {', '.join(files)}")

@@ -14,7 +14,7 @@ from musclemap.config import ExperimentConfig, resolve_path
 from musclemap.data.manifest import SPLITS, ManifestRow, read_manifest
 from musclemap.data.samples import Sample
 from musclemap.data.synthetic import SyntheticClipDataset, synthetic_rows
-from musclemap.errors import ConfigError, DatasetError
+from musclemap.errors import DatasetError
 from musclemap.skeleton import get_layout
 
 EVAL_SPLITS = ("val_known", "val_new", "test_known", "test_new")
@@ -87,7 +87,7 @@ def _video_dataset(
         test_scale=d.test_scale,
         num_views=views,
         seed=cfg.train.seed,
-        cache_dir=d.extra.get("cache_dir"),
+        cache_dir=d.cache_dir or None,
     )
 
 
@@ -103,9 +103,6 @@ def _pose_dataset(cfg: ExperimentConfig, rows: list[ManifestRow], *, train: bool
             f"{missing[0]} (run `musclemap data poses`)"
         )
     d = cfg.data
-    coords = d.extra.get("coords", "image")  # "world": MediaPipe's 3D landmarks
-    if coords not in ("image", "world"):
-        raise ConfigError(f"data.extra.coords must be 'image' or 'world', not {coords!r}")
     return SkeletonDataset(
         rows,
         layout=get_layout(d.layout),
@@ -113,8 +110,8 @@ def _pose_dataset(cfg: ExperimentConfig, rows: list[ManifestRow], *, train: bool
         train=train,
         seed=cfg.train.seed,
         augment=train,
-        channels=int(d.extra.get("channels", 3)),
-        coords=coords,
+        channels=d.channels,
+        coords=d.coords,  # type: ignore[arg-type]  # a Literal, checked by load_config
     )
 
 
@@ -135,7 +132,7 @@ def build_dataset(
             crop_size=d.crop_size,
             window=d.window,
             num_joints=layout.num_joints,
-            channels=int(d.extra.get("channels", 3)),
+            channels=d.channels,
             train=train,
             num_views=views,
             seed=cfg.train.seed,

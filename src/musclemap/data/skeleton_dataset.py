@@ -1,8 +1,8 @@
 """Skeleton clips for the GCN models: one pose file per manifest row -> `Sample(pose=(1, W, V, C))`.
 
-Reads the pose files of `musclemap.pose.base` (MediaPipe-33 image and world landmarks), converts
-them to the requested layout by joint name, normalises (hip-centred, torso = 1), augments when
-training and resamples a crop to `window` frames.
+Reads the pose files of `musclemap.data.pose_sequence` (image and world landmarks in the layout
+the file records), converts them to the requested layout by joint name, normalises (hip-centred,
+torso = 1), augments when training and resamples a crop to `window` frames.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from musclemap.data.manifest import ManifestRow, require_files
+from musclemap.data.pose_sequence import load_pose_file
 from musclemap.data.samples import Sample
 from musclemap.data.skeleton_transforms import (
     crop_and_resample,
@@ -29,7 +30,7 @@ from musclemap.data.skeleton_transforms import (
     random_shear,
 )
 from musclemap.errors import DatasetError
-from musclemap.skeleton import SkeletonLayout, convert_keypoints, get_layout
+from musclemap.skeleton import SkeletonLayout, as_layout, convert_keypoints, get_layout
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,44 @@ class SkeletonAugment:
 class _Clip:
     keypoints: np.ndarray  # (T, V, C) normalised, missing joints 0
     valid: np.ndarray  # (T,) bool
+
+
+class PoseArrays(Protocol):
+    """What `pose_keypoints` reads of a pose sequence (`musclemap.pose` `PoseSequence`)."""
+
+    image: np.ndarray  # (T, V, 3) x, y in [0, 1] + visibility
+    world: np.ndarray  # (T, V, 4) x, y, z metres + visibility
+    valid: np.ndarray  # (T,) bool
+    width: int
+    height: int
+    layout: Any  # SkeletonLayout or its name
+    source: str
+
+
+def pose_keypoints(
+    seq: PoseArrays, layout: SkeletonLayout, *, coords: str = "image", channels: int = 3
+) -> np.ndarray:
+    """A pose sequence as a skeleton model's input `(T, V, C)` float32: its `coords` (image
+    pixels or world metres, plus visibility when `channels` says so) mapped to `layout` by joint
+    name, gaps filled, hip-centred and torso-normalised. The one conversion of training
+    (`SkeletonDataset`), `evaluate` and `predict --ckpt` on a research run."""
+    try:
+        src = as_layout(seq.layout)  # a name, or (issue 15's pose split) the layout itself
+    except KeyError:
+        raise DatasetError(f"{seq.source}: unknown skeleton layout {seq.layout!r}") from None
+    ncoord = 2 if coords == "image" else 3
+    has_score = channels == ncoord + 1
+    arr = seq.image if coords == "image" else seq.world
+    xyz = arr[..., :ncoord].copy()
+    if coords == "image":
+        # Pixels: normalised x and y have different units unless the frame is square.
+        xyz *= np.array([seq.width, seq.height], dtype=np.float32)
+    kp = np.concatenate([xyz, arr[..., -1:]], axis=-1) if has_score else xyz
+    kp[~seq.valid] = np.nan
+    kp = convert_keypoints(kp, src, layout)  # (T, V_dst, C), absent joints NaN
+    kp = fill_missing(kp, has_score=has_score)
+    kp = normalize_skeleton(kp, layout, ncoord=ncoord, has_score=has_score)
+    return kp.astype(np.float32)
 
 
 class SkeletonDataset(Dataset[Sample]):
@@ -118,29 +157,13 @@ class SkeletonDataset(Dataset[Sample]):
     def _load(self, i: int) -> _Clip:
         if i in self._cache:
             return self._cache[i]
-        from musclemap.pose.base import load_pose_file
-
         path = self.rows[i].skeleton
         assert path is not None  # checked in __init__
         seq = load_pose_file(path)  # DatasetError naming the file when missing or corrupt
-        try:
-            src = get_layout(seq.layout)
-        except KeyError:
-            raise DatasetError(f"{path}: unknown skeleton layout {seq.layout!r}") from None
-        # image: (T, V, 3) x, y in [0, 1] + visibility; world: (T, V, 4) x, y, z metres + visibility
-        arr = seq.image if self.coords == "image" else seq.world
-        xyz = arr[..., : self.ncoord].copy()
-        if self.coords == "image":
-            # Pixels: normalised x and y have different units unless the frame is square.
-            xyz *= np.array([seq.width, seq.height], dtype=np.float32)
-        kp = np.concatenate([xyz, arr[..., -1:]], axis=-1) if self.has_score else xyz
-        kp[~seq.valid] = np.nan
-        kp = convert_keypoints(kp, src, self.layout)  # (T, V_dst, C), absent joints NaN
-        kp = fill_missing(kp, has_score=self.has_score)
         if not seq.valid.any():
             log.warning("%s: no person in any frame; the sample is all zeros", path)
-        kp = normalize_skeleton(kp, self.layout, ncoord=self.ncoord, has_score=self.has_score)
-        clip = _Clip(kp.astype(np.float32), seq.valid.copy())
+        kp = pose_keypoints(seq, self.layout, coords=self.coords, channels=self.channels)
+        clip = _Clip(kp, seq.valid.copy())
         self._cache[i] = clip
         return clip
 

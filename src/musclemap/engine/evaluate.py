@@ -1,7 +1,13 @@
-"""`musclemap evaluate CONFIG --checkpoint CKPT`: multi-view test of a checkpoint.
+"""`musclemap evaluate`: a trained model on the val/test clips of a manifest.
 
-Writes the predictions file (CSV: `clip` + the 20 group ids) and, next to it, the known/new table
-as JSON (`<out stem>.table.json`).
+Two ways in, one output (the predictions CSV: `clip` + the 20 group ids, and next to it the
+known/new table as JSON, `<out stem>.table.json`):
+
+- `evaluate_checkpoint(cfg, ckpt)`: a `.pt` of `musclemap train` on its config's data, with the
+  config's test views (any model: video, pose, fusion);
+- `evaluate_model(model, rows)`: any model `musclemap.inference.load_model` reads (the packaged
+  default, a pose_default run, a research run's pose model) on the pose files of manifest rows
+  (`skeleton` column), scored exactly as `predict` scores a video's poses.
 """
 
 from __future__ import annotations
@@ -13,11 +19,16 @@ import numpy as np
 
 from musclemap.config import ExperimentConfig
 from musclemap.data.datasets import build_datasets, load_rows
+from musclemap.data.manifest import ManifestRow, require_files
 from musclemap.data.predictions import write_predictions
+from musclemap.data.tables import split_table
 from musclemap.engine.checkpoint import load_checkpoint
 from musclemap.engine.distributed import DistInfo, pick_device
 from musclemap.engine.train import build_experiment_model, build_loader, evaluate_splits, table_for
+from musclemap.pose.keypose_model import PoseScorer
 from musclemap.taxonomy import NUM_GROUPS
+
+EVAL_SPLITS = ("val_known", "val_new", "test_known", "test_new")
 
 
 def evaluate_checkpoint(cfg: ExperimentConfig, checkpoint: Path, out: Path) -> Path:
@@ -28,9 +39,7 @@ def evaluate_checkpoint(cfg: ExperimentConfig, checkpoint: Path, out: Path) -> P
         checkpoint: a `.pt` written by `musclemap train` (loaded strictly).
         out: predictions CSV path, or a folder (then `out/predictions.csv`).
     """
-    out = Path(out)
-    if out.is_dir() or out.suffix == "":
-        out = out / "predictions.csv"
+    out = _predictions_path(out)
     device = pick_device(cfg.train.device)
     model = build_experiment_model(cfg, pretrained=False)  # the checkpoint has every weight
     load_checkpoint(model, checkpoint, strict=True)
@@ -47,5 +56,33 @@ def evaluate_checkpoint(cfg: ExperimentConfig, checkpoint: Path, out: Path) -> P
     scores = np.concatenate([s for _, s in preds.values()]) if ids else np.zeros((0, NUM_GROUPS))
     write_predictions(out, ids, scores)
     table = table_for(rows, preds)
+    out.with_suffix(".table.json").write_text(json.dumps(table, indent=2))
+    return out
+
+
+def _predictions_path(out: Path) -> Path:
+    out = Path(out)
+    return out / "predictions.csv" if out.is_dir() or out.suffix == "" else out
+
+
+def model_scores(model: PoseScorer, rows: list[ManifestRow]) -> np.ndarray:
+    """Clip scores `(N, 20)` of rows' pose files (`skeleton`), as `predict` scores poses."""
+    from musclemap.data.pose_sequence import load_pose_file
+
+    require_files(rows, "skeleton")  # every missing pose file at once, before any work
+    if not rows:
+        return np.zeros((0, NUM_GROUPS))
+    return np.stack([model.score(load_pose_file(r.skeleton or "")).clip for r in rows])
+
+
+def evaluate_model(model: PoseScorer, rows: list[ManifestRow], out: Path) -> Path:
+    """Score the val/test rows with a loaded model; writes predictions + table, returns the
+    predictions path (a folder `out` gets `predictions.csv`)."""
+    out = _predictions_path(out)
+    rows = [r for r in rows if r.split in EVAL_SPLITS]
+    ids = [r.clip_id for r in rows]
+    scores = model_scores(model, rows)
+    write_predictions(out, ids, scores)
+    table = split_table(rows, dict(zip(ids, scores, strict=True)))
     out.with_suffix(".table.json").write_text(json.dumps(table, indent=2))
     return out

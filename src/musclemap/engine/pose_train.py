@@ -2,24 +2,26 @@
 
 `fit(cfg)` runs two cross-validation protocols, chooses the activation threshold, trains the
 final model on every item, and writes `run_dir/{model.safetensors, model.json, cv.json,
-MODEL_CARD.md}` (`extra.export_dir` also copies them into the package as the default weights):
+MODEL_CARD.md}` (`pose_default.export_dir` also copies them into the package as the default
+weights). Its settings are the config's `pose_default` section (`config.PoseDefaultConfig`).
 
-- **(a) new footage** (`source_folds`): the clips (`data.manifest`) in `extra.cv_folds` folds
-  grouped by their source (`source_repo`: one presenter, camera and set per source); every
+- **(a) new footage** (`source_folds`): the clips (`data.manifest`) in `pose_default.cv_folds`
+  folds grouped by their source (`source_repo`: one presenter, camera and set per source); every
   training run also sees every key-pose item. Scored: the held-out clips.
 - **(b) new exercises** (`exercise_folds`): clips and key poses together in folds of whole
   exercises (the same exercise in both sets is one group, `pose_windows.group_exercises`).
   Scored: the held-out clips, the held-out key poses, and both.
 
-Every method is scored on the same folds for `extra.cv_seeds`; mean ± std over folds is kept
-per seed: the first seed is the one choices are made on, the others are the report. Test items
-are scored with `musclemap.predictor.score_poses`, the function `predict` uses.
+Every method is scored on the same folds for `pose_default.cv_seeds`; mean ± std over folds is
+kept per seed: the first seed is the one choices are made on, the others are the report. Test items
+are scored with `musclemap.pose.keypose_model.score_poses`, the function `predict` uses.
 
 `python -m musclemap.engine.pose_train CONFIG --methods ...` compares methods on both protocols.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -43,10 +45,10 @@ from musclemap.engine.pose_windows import (
     training_arrays,
 )
 from musclemap.errors import ConfigError, DatasetError
+from musclemap.inference import build_from_config
 from musclemap.metrics import average_precision_map, f1_at_threshold
-from musclemap.models import build_model
 from musclemap.pose import keypose
-from musclemap.predictor import KeyPoseModel, score_poses
+from musclemap.pose.keypose_model import KeyPoseModel, score_poses
 from musclemap.taxonomy import GROUP_IDS, NUM_GROUPS
 
 log = logging.getLogger(__name__)
@@ -56,13 +58,25 @@ MODEL_NAME = "keypose_mlp"
 # Training
 
 
-def model_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
+def set_threads(cfg: ExperimentConfig) -> None:
+    """`train.threads` CPU threads for torch; 0 means 1 here (not torch's default), since the
+    training is bit-reproducible on one thread."""
+    torch.set_num_threads(cfg.train.threads or 1)
+
+
+def derived_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
+    """What the task sets for the model: its input width, from the feature settings."""
     if cfg.model.name != MODEL_NAME:
         raise ConfigError(
             f"task pose_default trains {MODEL_NAME!r} (key-pose features), not "
             f"{cfg.model.name!r}"
         )
-    return {"in_features": keypose.num_features(settings(cfg)["motion"]), **dict(cfg.model.kwargs)}
+    return {"in_features": keypose.num_features(settings(cfg)["motion"])}
+
+
+def model_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
+    """The model's kwargs as recorded in the weights' metadata (`num_classes` is 20)."""
+    return {**derived_kwargs(cfg), **cfg.model.kwargs}
 
 
 def train_module(
@@ -75,7 +89,7 @@ def train_module(
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = build_model(cfg.model.name, num_classes=NUM_GROUPS, **model_kwargs(cfg))
+    model = build_from_config(cfg, **derived_kwargs(cfg))
     xt, yt, wt = (torch.from_numpy(np.ascontiguousarray(a)).float() for a in (x, y, w))
     model.set_normalization(xt)  # type: ignore[operator]
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr,
@@ -107,16 +121,16 @@ def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:
     """What `KeyPoseModel` and `Predictor` need besides the tensors."""
     return {
         "name": cfg.model.name,
-        "version": str(cfg.extra.get("version", "2")),
+        "version": cfg.pose_default.version,
         "kwargs": model_kwargs(cfg),
         "input": "keypose",
         "features": list(keypose.FEATURE_NAMES)
         + (list(keypose.MOTION_NAMES) if settings(cfg)["motion"] else []),
         **settings(cfg),
-        "fps": float(cfg.extra.get("fps", 10.0)),
+        "fps": cfg.pose_default.fps,
         "threshold": threshold,
-        "min_seconds": float(cfg.extra.get("min_seconds", 1.0)),
-        "knn": dict(cfg.extra.get("knn", {"weight": 0.0})),
+        "min_seconds": cfg.pose_default.min_seconds,
+        "knn": dataclasses.asdict(cfg.pose_default.knn),
         "groups": list(GROUP_IDS),
     }
 
@@ -349,8 +363,7 @@ def cross_validate(
     protocol: str,
 ) -> dict[str, Any]:
     """mAP per fold and seed of `name` under `protocol`, plus out-of-fold clip scores."""
-    k = int(cfg.extra.get("cv_folds", 5))
-    seeds = [int(s) for s in cfg.extra.get("cv_seeds", [0, 1, 2])]
+    k, seeds = cfg.pose_default.cv_folds, cfg.pose_default.cv_seeds
     run = method(cfg, name)
     folds, oof = [], {}
     for seed in seeds:
@@ -443,7 +456,7 @@ def evaluate(cfg: ExperimentConfig, items: list[Item], windows: list[np.ndarray]
 def fit(cfg: ExperimentConfig) -> Path:
     """Cross-validate (both protocols, model and baselines), choose the threshold, train on
     every item, write the weights with the exercise library; -> run_dir."""
-    torch.set_num_threads(int(cfg.extra.get("threads", 1)))
+    set_threads(cfg)
     run_dir = Path(cfg.train.out_dir) / (cfg.train.run_name or "pose_default")
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")
@@ -451,11 +464,9 @@ def fit(cfg: ExperimentConfig) -> Path:
     if len(items) < 4:
         raise DatasetError(f"need at least 4 items with a person to train, got {len(items)}")
     windows = item_windows(items, cfg, seed=cfg.train.seed)
-    names = [cfg.model.name] + [str(m) for m in cfg.extra.get(
-        "baselines", ["extra_trees", "random", "all_ones"])]
-    results = evaluate(cfg, items, windows, names) if int(cfg.extra.get("cv_folds", 5)) > 1 \
-        else {}
-    seeds = [int(s) for s in cfg.extra.get("cv_seeds", [0, 1, 2])]
+    names = [cfg.model.name, *cfg.pose_default.baselines]
+    results = evaluate(cfg, items, windows, names) if cfg.pose_default.cv_folds > 1 else {}
+    seeds = cfg.pose_default.cv_seeds
     threshold = 0.5
     table: list[dict[str, Any]] = []
     if results:
@@ -480,11 +491,11 @@ def fit(cfg: ExperimentConfig) -> Path:
             "keyposes": sum(it.kind == "keypose" for it in items),
             "exercises": len({it.exercise for it in items}),
             "manifest": cfg.data.manifest or "synthetic",
-            "library_manifest": str(cfg.extra.get("library_manifest", "")),
+            "library_manifest": cfg.pose_default.library_manifest,
         },
         "cv": {p: {m: r["summary"] for m, r in res.items()} for p, res in cv.items()},
         "clip_table": table,
-        "protocol": {"folds": int(cfg.extra.get("cv_folds", 5)), "seeds": seeds},
+        "protocol": {"folds": cfg.pose_default.cv_folds, "seeds": seeds},
         # without `source`: the config file's absolute path on the training machine
         "config": {k: v for k, v in config_to_dict(cfg).items() if k != "source"},
     }
@@ -493,9 +504,9 @@ def fit(cfg: ExperimentConfig) -> Path:
     meta = save_weights(module, library, meta, run_dir / "model.safetensors",
                         run_dir / "model.json")
     (run_dir / "MODEL_CARD.md").write_text(model_card(meta))
-    export = cfg.extra.get("export_dir", "")
+    export = cfg.pose_default.export_dir
     if export:
-        dest = resolve_path(cfg, str(export))
+        dest = resolve_path(cfg, export)
         dest.mkdir(parents=True, exist_ok=True)
         for src, dst in (("model.safetensors", "default.safetensors"),
                          ("model.json", "default.json"), ("MODEL_CARD.md", "MODEL_CARD.md")):
@@ -628,7 +639,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cfg = load_config(args.config, args.set)
-    torch.set_num_threads(int(cfg.extra.get("threads", 1)))
+    set_threads(cfg)
     items = load_items(cfg)
     windows = item_windows(items, cfg, seed=cfg.train.seed)
     out: dict[str, Any] = {}

@@ -3,8 +3,8 @@
 Two kinds of items feed task "pose_default":
 
 - **clips** (`data.manifest`, e.g. the wild clips' pose manifest): a video's pose sequence, cut
-  into windows (`data.window` frames, stride `extra.stride`);
-- **key poses** (`extra.library_manifest`, e.g. the Free Exercise DB's photo pairs through
+  into windows (`data.window` frames, stride `pose_default.stride`);
+- **key poses** (`pose_default.library_manifest`, e.g. the Free Exercise DB's photo pairs through
   `musclemap data poses`): two photos of an exercise's key positions, one window.
 
 Both become the same key-pose features (`musclemap.pose.keypose.sequence_windows`). Training
@@ -12,7 +12,7 @@ also sees augmented copies of every item (`augment`): random occlusion of a limb
 lose their visibility, as behind a loaded barbell) and a small camera pitch (a tilted camera
 tilts gravity). Rotation about the vertical axis and mirroring need no copies: the features are
 invariant to both by construction. Evaluation never uses the copies: it scores the original pose
-sequence through `musclemap.predictor.score_poses`, the path `predict` takes.
+sequence through `musclemap.pose.keypose_model.score_poses`, the path `predict` takes.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from musclemap.config import ExperimentConfig, resolve_path
+from musclemap.data.pose_sequence import PoseSequence
 from musclemap.pose import keypose
-from musclemap.pose.base import PoseSequence
 from musclemap.taxonomy import to_multi_hot
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def group_exercises(items: list[Item]) -> None:
 
 def _read_items(manifest: Path, kind: str) -> list[Item]:
     from musclemap.data.manifest import read_manifest, require_files
-    from musclemap.pose.base import load_pose_file
+    from musclemap.data.pose_sequence import load_pose_file
     from musclemap.pose.features import baseline_clip_features
 
     rows = read_manifest(manifest)
@@ -113,8 +113,8 @@ def _read_items(manifest: Path, kind: str) -> list[Item]:
 
 def synthetic_items(n: int) -> list[Item]:
     """Generated squats, curls and presses (smoke runs and tests; no files needed)."""
-    from musclemap.demo import synthetic_landmarks
     from musclemap.pose.features import baseline_clip_features
+    from musclemap.pose.synthetic import synthetic_landmarks
 
     names = list(SYNTHETIC_LABELS)
     items = []
@@ -135,13 +135,13 @@ def synthetic_items(n: int) -> list[Item]:
 
 
 def load_items(cfg: ExperimentConfig) -> list[Item]:
-    """Clips (`data.manifest` or generated) plus key poses (`extra.library_manifest`), with
-    their exercise groups."""
+    """Clips (`data.manifest` or generated) plus key poses (`pose_default.library_manifest`),
+    with their exercise groups."""
     if cfg.data.synthetic:
         items = synthetic_items(cfg.data.synthetic_clips)
     else:
         items = _read_items(resolve_path(cfg, cfg.data.manifest), "clip")
-    library = str(cfg.extra.get("library_manifest", "") or "")
+    library = cfg.pose_default.library_manifest
     if library:
         items += _read_items(resolve_path(cfg, library), "keypose")
     group_exercises(items)
@@ -152,9 +152,9 @@ def settings(cfg: ExperimentConfig) -> dict[str, Any]:
     """Window, stride and visibility threshold of the features (stored in the weights' meta)."""
     return {
         "window": int(cfg.data.window),
-        "stride": int(cfg.extra.get("stride", 10)),
-        "min_visibility": float(cfg.extra.get("min_visibility", keypose.MIN_VISIBILITY)),
-        "motion": bool(cfg.extra.get("motion", False)),
+        "stride": cfg.pose_default.stride,
+        "min_visibility": cfg.pose_default.min_visibility,
+        "motion": cfg.pose_default.motion,
     }
 
 
@@ -171,10 +171,10 @@ def augment(world: np.ndarray, rng: np.random.Generator, *, pitch_deg: float = 1
 
 def item_windows(items: list[Item], cfg: ExperimentConfig, *, seed: int) -> list[np.ndarray]:
     """Training features of every item `[(M_i, F)]`: its original windows plus
-    `extra.augment_copies` augmented copies (seeded per item, so any subset of items gets the
+    `pose_default.augment_copies` augmented copies (seeded per item, so any subset of items gets the
     same arrays)."""
     s = settings(cfg)
-    copies = int(cfg.extra.get("augment_copies", 2))
+    copies = cfg.pose_default.augment_copies
     out = []
     for k, it in enumerate(items):
         rng = np.random.default_rng([seed, k])
@@ -196,8 +196,8 @@ def training_arrays(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features `(M, F)`, labels `(M, 20)` and weights `(M,)` of the items' training windows
     (`item_windows`); every item weighs 1 in total (its windows share it), key-pose items
-    `extra.keypose_weight`."""
-    kp_weight = float(cfg.extra.get("keypose_weight", 1.0))
+    `pose_default.keypose_weight`."""
+    kp_weight = cfg.pose_default.keypose_weight
     ys = [np.repeat(it.labels[None], len(x), 0) for it, x in zip(items, windows, strict=True)]
     ws = [np.full(len(x), (kp_weight if it.kind == "keypose" else 1.0) / len(x))
           for it, x in zip(items, windows, strict=True)]

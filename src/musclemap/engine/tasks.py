@@ -4,21 +4,23 @@
 config's modality (one input, or two for late-fusion models); "transm3e" adds both branches'
 classification losses and the distillation loss (equal weights) and can start stage 2 from
 stage-1 branch checkpoints; "baseline" scores the statistic baselines of Table II (Random,
-All Ones; `extra.baseline`) without training; "pose_default" trains the predict command's
+All Ones; `baseline.name`) without training; "pose_default" trains the predict command's
 default model.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from musclemap.config import ExperimentConfig, resolve_path
+from musclemap.config import ExperimentConfig, changed_fields, resolve_path
 from musclemap.data.samples import Batch
 from musclemap.engine.checkpoint import load_checkpoint
 from musclemap.engine.loop import LossFn, model_inputs, unwrap
@@ -27,26 +29,98 @@ from musclemap.errors import ConfigError
 
 log = logging.getLogger("musclemap.train")
 
-TASKS: dict[str, str] = {
-    "supervised": "musclemap.engine.tasks:fit_supervised",
-    "transm3e": "musclemap.engine.tasks:fit_transm3e",
-    "baseline": "musclemap.engine.tasks:fit_baseline",
-    "pose_default": "musclemap.engine.pose_train:fit",
+@dataclass(frozen=True)
+class Task:
+    """A training function and the config fields it reads (dotted, glob patterns)."""
+
+    target: str  # "module:function" of a `fit(cfg) -> run_dir`
+    honours: tuple[str, ...]
+
+
+_RUN = ("task", "source", "train.out_dir", "train.run_name", "train.seed")
+_ROWS = ("data.manifest", "data.synthetic", "data.synthetic_clips", "data.fold", "data.num_folds",
+         "data.fold_seed")
+# engine/train.run_training: the whole data, model, optimiser and training sections.
+_LOOP = ("data.*", "model.*", "optim.*", "train.*")
+
+TASKS: dict[str, Task] = {
+    "supervised": Task("musclemap.engine.tasks:fit_supervised", (*_RUN, *_LOOP)),
+    "transm3e": Task("musclemap.engine.tasks:fit_transm3e", (*_RUN, *_LOOP, "transm3e.*")),
+    "baseline": Task("musclemap.engine.tasks:fit_baseline", (*_RUN, *_ROWS, "baseline.*")),
+    # engine/pose_train: its own loop (AdamW, cosine to min_lr, BCE, no AMP/accumulation/device)
+    # on key-pose windows of the manifest's pose files; no splits, folds of its own.
+    "pose_default": Task(
+        "musclemap.engine.pose_train:fit",
+        (*_RUN, "data.manifest", "data.synthetic", "data.synthetic_clips", "data.window",
+         "model.name", "model.kwargs.*", "optim.lr", "optim.weight_decay", "optim.min_lr",
+         "optim.grad_clip", "train.epochs", "train.batch_size", "train.threads",
+         "pose_default.*"),
+    ),
 }
 
 
 def get_task(name: str) -> Callable[[ExperimentConfig], Path]:
     if name not in TASKS:
         raise ConfigError(f"unknown task {name!r}; choose from {', '.join(sorted(TASKS))}")
-    module, func = TASKS[name].split(":")
+    module, func = TASKS[name].target.split(":")
     try:
         return getattr(importlib.import_module(module), func)
     except (ImportError, AttributeError) as err:
         raise ConfigError(f"task {name!r} is unavailable ({err})") from None
 
 
+_VIDEO_DATA = ("data.clip_len", "data.crop_size", "data.sampling_rate", "data.train_scale",
+               "data.test_scale", "data.cache_dir")
+_POSE_DATA = ("data.layout", "data.window", "data.coords", "data.channels")
+# Generated clips (data/synthetic.py) replace the manifest, decoding and pose files.
+_NOT_SYNTHETIC = ("data.manifest", "data.fold", "data.num_folds", "data.sampling_rate",
+                  "data.train_scale", "data.test_scale", "data.cache_dir", "data.coords")
+
+
+def unread_data(cfg: ExperimentConfig) -> set[str]:
+    """`data` fields the datasets of `run_training` do not read for this config's inputs
+    (`data/datasets.py`, `data/synthetic.py`): video settings (test views included) without a
+    video input, pose settings without poses, file settings with generated clips and the
+    number of generated clips with files."""
+    d = cfg.data
+    inputs = {d.modality, d.aux_modality} - {""}
+    video, pose = bool(inputs & {"rgb", "rgbdiff", "flow"}), "pose" in inputs
+    unread = set() if video else set(_VIDEO_DATA)
+    unread |= set() if pose else set(_POSE_DATA)
+    if not video:
+        unread.add("data.num_views")  # a pose clip (file or generated) has one view
+    unread |= set(_NOT_SYNTHETIC) if d.synthetic else {"data.synthetic_clips"}
+    return unread
+
+
+def unhonoured_fields(cfg: ExperimentConfig) -> list[str]:
+    """Fields `cfg` sets (differing from the default) that its task does not read."""
+    if cfg.task not in TASKS:
+        raise ConfigError(f"unknown task {cfg.task!r}; choose from {', '.join(sorted(TASKS))}")
+    honours = TASKS[cfg.task].honours
+    unread = unread_data(cfg) if "data.*" in honours else set()
+    return [
+        key
+        for key in changed_fields(cfg)
+        if key in unread or not any(fnmatch.fnmatchcase(key, pattern) for pattern in honours)
+    ]
+
+
+def check_honoured(cfg: ExperimentConfig) -> None:
+    """ConfigError naming every set field the task would silently ignore."""
+    ignored = unhonoured_fields(cfg)
+    if ignored:
+        where = f"{cfg.source}: " if cfg.source else ""
+        raise ConfigError(
+            f"{where}task {cfg.task} does not use {', '.join(ignored)}; remove "
+            f"{'it' if len(ignored) == 1 else 'them'} (or pick a task that does)"
+        )
+
+
 def run_task(cfg: ExperimentConfig) -> Path:
-    """Run the training function named by `cfg.task`; returns the run folder."""
+    """Run the training function named by `cfg.task` (after `check_honoured`); returns the run
+    folder."""
+    check_honoured(cfg)
     return get_task(cfg.task)(cfg)
 
 
@@ -79,20 +153,20 @@ def transm3e_loss(criterion: nn.Module, *, kd_weight: float = 1.0) -> LossFn:
 
 
 def init_transm3e_branches(model: nn.Module, cfg: ExperimentConfig) -> None:
-    """Stage 2: start the branches from stage-1 runs (`extra.receiver_init` / `extra.sender_init`).
+    """Stage 2: start the branches from stage-1 runs (`transm3e.receiver_init` / `.sender_init`).
 
     A stage-1 checkpoint holds one backbone trained with MCT only; its distillation tokens do not
     exist yet and its head is replaced, so those keys are listed (not silently dropped).
     """
     model = unwrap(model)
     for key, branch in (("receiver_init", "receiver"), ("sender_init", "sender")):
-        path = cfg.extra.get(key)
+        path = getattr(cfg.transm3e, key)
         if not path:
             continue
         module = getattr(model, branch, None)
         if module is None:
-            raise ConfigError(f"extra.{key} given but the model has no {branch} branch")
-        report = load_checkpoint(module, resolve_path(cfg, str(path)), strict=False)
+            raise ConfigError(f"transm3e.{key} given but the model has no {branch} branch")
+        report = load_checkpoint(module, resolve_path(cfg, path), strict=False)
         log.info("%s from %s: %s", branch, path, report)
         extra = [k for k in report.missing if "kd_token" not in k]
         if extra:
@@ -106,14 +180,14 @@ def init_transm3e_branches(model: nn.Module, cfg: ExperimentConfig) -> None:
 
 def fit_transm3e(cfg: ExperimentConfig) -> Path:
     """TransM3E (any `transm3e*` model): classification of both branches plus distillation."""
-    weight = float(cfg.extra.get("kd_weight", 1.0))
+    weight = cfg.transm3e.kd_weight
     return run_training(
         cfg, lambda c: transm3e_loss(c, kd_weight=weight), prepare=init_transm3e_branches
     )
 
 
 def fit_baseline(cfg: ExperimentConfig) -> Path:
-    """Table II's Random / All Ones (`extra.baseline`): predictions and results.json, no model."""
+    """Table II's Random / All Ones (`baseline.name`): predictions and results.json, no model."""
     import json
 
     import numpy as np
@@ -124,14 +198,14 @@ def fit_baseline(cfg: ExperimentConfig) -> Path:
     from musclemap.data.tables import split_table
     from musclemap.engine.train import run_dir_for
 
-    name = str(cfg.extra.get("baseline", ""))
+    name = cfg.baseline.name
     rows = [r for r in load_rows(cfg) if r.split != "train"]
     if name == "random":
         scores = random_scores(len(rows), seed=cfg.train.seed)
     elif name == "all_ones":
         scores = all_ones_scores(len(rows))
     else:
-        raise ConfigError(f"extra.baseline must be random or all_ones, got {name!r}")
+        raise ConfigError(f"baseline.name must be random or all_ones, got {name!r}")
     run_dir = run_dir_for(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     ids = [r.clip_id for r in rows]

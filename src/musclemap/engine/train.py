@@ -24,7 +24,14 @@ import yaml
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from musclemap.config import ExperimentConfig, config_to_dict, resolve_path, save_config
+from musclemap.config import (
+    ExperimentConfig,
+    config_from_dict,
+    config_to_dict,
+    flatten,
+    resolve_path,
+    save_config,
+)
 from musclemap.data.datasets import build_datasets, load_rows
 from musclemap.data.manifest import ManifestRow
 from musclemap.data.predictions import write_predictions
@@ -51,8 +58,7 @@ from musclemap.engine.loop import LossFn, TrainState, evaluate, train_one_epoch,
 from musclemap.engine.losses import build_loss
 from musclemap.engine.schedule import build_scheduler
 from musclemap.errors import ConfigError
-from musclemap.models import build_model
-from musclemap.skeleton import get_layout
+from musclemap.inference import build_from_config
 from musclemap.taxonomy import NUM_GROUPS
 
 log = logging.getLogger("musclemap.train")
@@ -69,24 +75,14 @@ def run_dir_for(cfg: ExperimentConfig) -> Path:
     return Path(cfg.train.out_dir).expanduser() / name
 
 
-def _resolve_kwargs(value: Any, key: str = "") -> Any:
-    # YAML names skeleton layouts by string; models take SkeletonLayout objects.
-    if isinstance(value, dict):
-        return {k: _resolve_kwargs(v, k) for k, v in value.items()}
-    if key == "layout" and isinstance(value, str):
-        return get_layout(value)
-    return value
-
-
 def build_experiment_model(cfg: ExperimentConfig, *, pretrained: bool = True) -> nn.Module:
-    """The registered model named by the config (20 groups unless kwargs say otherwise).
+    """The registered model named by the config (`inference.build_from_config`: 20 groups
+    unless kwargs say otherwise; models take layout names as well as layouts).
 
     With `pretrained` (and `model.pretrained` set) the weights start from that file, strictly
     (`load_pretrained_weights`); evaluation of a trained checkpoint skips it.
     """
-    kwargs = _resolve_kwargs(dict(cfg.model.kwargs))
-    kwargs.setdefault("num_classes", NUM_GROUPS)
-    model = build_model(cfg.model.name, **kwargs)
+    model = build_from_config(cfg)
     if cfg.model.pretrained and pretrained:
         path = resolve_path(cfg, cfg.model.pretrained)
         log.info("pretrained %s: %s", path, load_pretrained_weights(model, path))
@@ -266,23 +262,23 @@ RESUME_FREE_KEYS = frozenset(
 )
 
 
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(tree, dict) and (tree or not prefix):
-        out: dict[str, Any] = {}
-        for k, v in tree.items():
-            out.update(_flatten(v, f"{prefix}{k}."))
-        return out
-    return {prefix[:-1]: list(tree) if isinstance(tree, tuple) else tree}
-
-
 def config_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """'key: old -> new' for every setting that differs (dotted keys), free keys left out."""
-    a, b = _flatten(old), _flatten(new)
+    a, b = flatten(old), flatten(new)
     return [
         f"{k}: {a.get(k, '(unset)')} -> {b.get(k, '(unset)')}"
         for k in sorted(set(a) | set(b))
         if k not in RESUME_FREE_KEYS and a.get(k) != b.get(k)
     ]
+
+
+def _complete(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved config as this version writes it: old `extra` entries moved to their fields,
+    fields added since at their defaults (as is, when it does not parse)."""
+    try:
+        return config_to_dict(config_from_dict(saved))
+    except ConfigError:
+        return saved
 
 
 def check_resume_config(cfg: ExperimentConfig, run_dir: Path) -> list[str]:
@@ -303,7 +299,7 @@ def check_resume_config(cfg: ExperimentConfig, run_dir: Path) -> list[str]:
         saved = None
     if not isinstance(saved, dict):  # config.yaml lost or damaged: the checkpoint's copy
         saved = read_checkpoint(last).get("config") or {}
-    changes = config_changes(saved, config_to_dict(cfg))
+    changes = config_changes(_complete(saved), config_to_dict(cfg))
     if changes and not cfg.train.force_resume:
         raise ConfigError(
             f"{run_dir} was trained with another config ({'; '.join(changes)}): resuming would "

@@ -3,7 +3,7 @@
 The config's `build_dataset(..., train=False, views=1)` is used as is, so an explained input is
 exactly what `musclemap evaluate` feeds the model (centre clip, short side `test_scale`, centre
 crop; for pose the whole valid span resampled to `data.window` frames). Poses, when the model
-needs them, are extracted with MediaPipe at `fps` into a temporary pose file.
+needs them, are extracted at `fps` (MediaPipe, or the estimator given) into a temporary pose file.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from musclemap.config import ExperimentConfig
+from musclemap.pose.estimator import PoseEstimator
 from musclemap.skeleton import SkeletonLayout, get_layout
 from musclemap.taxonomy import NUM_GROUPS
 
@@ -32,15 +33,25 @@ class ResearchInputs:
     layout: SkeletonLayout | None
 
 
-def _pose_file(video: Path, fps: float, folder: Path) -> tuple[Path, np.ndarray]:
-    from musclemap.pose.base import extract_poses, save_pose_file
+def _pose_file(
+    video: Path, fps: float, folder: Path, estimator: PoseEstimator | None
+) -> tuple[Path, np.ndarray]:
+    from musclemap.data.pose_sequence import save_pose_file
+    from musclemap.pose.extract import extract_poses
 
-    seq = extract_poses(video, fps=fps)
+    seq = extract_poses(video, fps=fps, estimator=estimator)
     return save_pose_file(seq, folder / "pose.npz"), seq.times[seq.valid]
 
 
-def research_inputs(cfg: ExperimentConfig, video: Path, *, fps: float = 10.0) -> ResearchInputs:
-    """The model inputs of `video` under `cfg` (modality rgb or pose, aux pose or rgbdiff)."""
+def research_inputs(
+    cfg: ExperimentConfig,
+    video: Path,
+    *,
+    fps: float = 10.0,
+    estimator: PoseEstimator | None = None,
+) -> ResearchInputs:
+    """The model inputs of `video` under `cfg` (modality rgb or pose, aux pose or rgbdiff);
+    poses by `estimator` (default MediaPipe, see `extract_poses`)."""
     from musclemap.data.datasets import build_dataset
     from musclemap.data.manifest import ManifestRow
     from musclemap.data.video_clips import MEAN, STD, temporal_indices
@@ -50,7 +61,9 @@ def research_inputs(cfg: ExperimentConfig, video: Path, *, fps: float = 10.0) ->
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(d, synthetic=False))
     needs_pose = "pose" in (d.modality, d.aux_modality)
     with tempfile.TemporaryDirectory(prefix="musclemap-explain-") as tmp:
-        pose_path, seen = _pose_file(video, fps, Path(tmp)) if needs_pose else (None, None)
+        pose_path, seen = (
+            _pose_file(video, fps, Path(tmp), estimator) if needs_pose else (None, None)
+        )
         row = ManifestRow(
             clip=video.resolve(),
             activity="",

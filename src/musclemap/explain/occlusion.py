@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from musclemap.pose.base import PoseSequence
+from musclemap.data.pose_sequence import PoseSequence
 from musclemap.skeleton import MEDIAPIPE33
 from musclemap.taxonomy import GROUP_IDS
 

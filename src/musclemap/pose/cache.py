@@ -1,16 +1,29 @@
-"""Pose cache: one pose file per (video content, estimator, settings, fps)."""
+"""Pose cache: one pose file per (video content, estimator, settings, fps).
+
+A video is keyed by `musclemap.data.content_hash` of its bytes (the one hash every cache uses),
+so a renamed or copied video reuses its entry and a rewritten one does not.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
-from musclemap.pose.base import FORMAT_VERSION
+from musclemap.data.content_hash import content_hash
+from musclemap.data.pose_sequence import (
+    FORMAT_VERSION,
+    PoseSequence,
+    load_pose_file,
+    save_pose_file,
+)
+from musclemap.errors import DatasetError
 
-_CHUNK = 1 << 20
+_log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
@@ -18,15 +31,6 @@ def default_cache_dir() -> Path:
     root = os.environ.get("MUSCLEMAP_CACHE")
     base = Path(root).expanduser() if root else Path.home() / ".cache" / "musclemap"
     return base / "poses"
-
-
-def content_hash(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes (renaming or moving a video keeps its cache entry)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cache_key(video_digest: str, estimator: str, settings: dict[str, Any], fps: float) -> str:
@@ -55,3 +59,39 @@ def cache_path(
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = cache_key(video_digest, estimator, settings, fps)
     return folder / key[:2] / f"{key}.npz"
+
+
+def video_cache_path(
+    video: str | os.PathLike[str],
+    estimator: str,
+    settings: dict[str, Any],
+    fps: float,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """`cache_path` of a video file, by the hash of its bytes (not its path).
+
+    Raises:
+        OSError: The video cannot be read.
+    """
+    return cache_path(content_hash(video), estimator, settings, fps, cache_dir)
+
+
+def read_cached(path: Path) -> PoseSequence | None:
+    """The cached sequence, or None when there is none; a damaged entry is deleted (so that it
+    is recomputed), never an error."""
+    if not path.is_file():
+        return None
+    try:
+        return load_pose_file(path)
+    except DatasetError:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+
+
+def write_cached(seq: PoseSequence, path: Path) -> None:
+    """Store a sequence; a cache that cannot be written is skipped with a warning."""
+    try:
+        save_pose_file(seq, path)
+    except OSError as err:
+        _log.warning("warning: pose cache not written (%s); going on without it", err)

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from musclemap.pose.base import NUM_JOINTS, PoseFrame
+from musclemap.data.pose_sequence import PoseFrame
+from musclemap.skeleton import MEDIAPIPE33
 
 # Quieten glog/TFLite start-up chatter before mediapipe is imported.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -45,6 +46,7 @@ class MediaPipePoseEstimator:
     """
 
     name = "mediapipe_pose"
+    layout = MEDIAPIPE33
 
     def __init__(
         self,
@@ -144,8 +146,9 @@ def frame_from_result(result: Any) -> PoseFrame | None:
         [(p.x, p.y, p.z, p.visibility) for p in result.pose_world_landmarks.landmark],
         np.float32,
     )
-    if image.shape[0] != NUM_JOINTS:
-        raise RuntimeError(f"MediaPipe returned {image.shape[0]} landmarks, not {NUM_JOINTS}")
+    if image.shape[0] != MEDIAPIPE33.num_joints:
+        n = MEDIAPIPE33.num_joints
+        raise RuntimeError(f"MediaPipe returned {image.shape[0]} landmarks, not {n}")
     return PoseFrame(image=image, world=world)
 
 

@@ -44,8 +44,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from musclemap.data.pose_sequence import PoseSequence
 from musclemap.errors import VideoError
-from musclemap.pose.base import PoseEstimator, PoseSequence
+from musclemap.pose.estimator import PoseEstimator
 
 # Mean distance (x, y image-normalised) of the landmarks both trackers see (visibility above
 # MIN_VISIBILITY, at least MIN_SEEN of them, else all 33) under which two trackers agree on a
@@ -270,14 +271,13 @@ def _run_segment(
 
 def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any]) -> PoseSequence:
     """One whole video in this worker (batch mode), through the pose cache."""
-    from musclemap.pose.base import extract_poses
+    from musclemap.pose.sequential import extract_sequential
 
-    return extract_poses(
+    return extract_sequential(
         path,
+        _WORKER["estimator"],
         fps=fps,
-        estimator=_WORKER["estimator"],
         max_side=max_side,
-        workers=1,
         cache_dir=cache["dir"],
         use_cache=cache["use"],
     )

@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import NoPersonError, VideoError
-from musclemap.pose.base import PoseEstimator, PoseFrame, PoseSequence
+from musclemap.pose.estimator import PoseEstimator
 
 # MediaPipe upsamples the person to a 256x256 crop, so small videos still give a "person" (a
 # 10x10 video scored upper_back 0.88). A wild bicep curl (640x360) downscaled to a shorter side
@@ -265,6 +266,7 @@ class RotatedEstimator:
         self.inner = inner
         self.quarter_turns = quarter_turns % 4
         self.name = inner.name
+        self.layout = inner.layout  # the turn moves joints, not which joints there are
 
     def settings(self) -> dict[str, Any]:
         return {**self.inner.settings(), "rotate_ccw_deg": 90 * self.quarter_turns}
@@ -314,7 +316,7 @@ def _frames_at(
 ) -> Iterator[tuple[int, np.ndarray]]:
     """The decoded (turned) frames at the sequence's indices."""
     from musclemap.data.video_io import iter_frames
-    from musclemap.pose.base import DEFAULT_MAX_SIDE
+    from musclemap.pose.sequential import DEFAULT_MAX_SIDE
 
     wanted = {round(float(seq.times[i]), 6): i for i in indices}
     for t, rgb in iter_frames(path, fps=seq.fps, max_side=DEFAULT_MAX_SIDE):

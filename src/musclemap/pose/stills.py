@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import DatasetError
-from musclemap.pose.base import PoseFrame, PoseSequence
+from musclemap.skeleton import MEDIAPIPE33
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 STILLS_FPS = 1.0  # nominal: stills have no time axis
@@ -31,6 +32,7 @@ class StillImagePoseEstimator:
     """
 
     name = "mediapipe_pose_still"
+    layout = MEDIAPIPE33
 
     def __init__(self, *, min_detection_confidence: float = 0.5) -> None:
         try:
@@ -143,6 +145,7 @@ def extract_still_poses(
         width=width,
         height=height,
         source=source,
+        layout=est.layout,
         extra={
             "estimator": est.name,
             "settings": est.settings(),

@@ -32,7 +32,7 @@ _NAMES = {g.id: g.name for g in MUSCLE_GROUPS}
 
 
 class PoseLike(Protocol):
-    """What the overlay needs of a `musclemap.pose.base.PoseSequence`."""
+    """What the overlay needs of a `musclemap.data.pose_sequence.PoseSequence`."""
 
     image: np.ndarray  # (T, V, 3) x, y in [0, 1], visibility
     valid: np.ndarray  # (T,) bool

@@ -2,9 +2,9 @@
 
 A self-contained router (no change to the job machinery in this module): the app supplies
 `pose_file_of(job_id)`, the path of the job's stored pose sequence (`pose.npz`, written by
-`musclemap.pose.base.save_pose_file` next to the job's pictures, deleted with them) or None when
-the job kept no poses (it may raise HTTPException itself, e.g. 404 for an unknown job); and
-`predictor()`, the Predictor whose scoring is explained (the same model that produced the job).
+`musclemap.data.pose_sequence.save_pose_file` next to the job's pictures, deleted with them) or
+None when the job kept no poses (it may raise HTTPException itself, e.g. 404 for an unknown job);
+and `predictor()`, the Predictor whose scoring is explained (the same model that produced the job).
 The picture is computed on first request (about 33 x (1 + seconds) scorings of the pose
 sequence; no video is decoded), one at a time per server, and cached beside the pose file as
 `explain-<group>.png`.
@@ -38,9 +38,9 @@ def explain_picture(
         MusclemapError: Unknown group (the message lists the ids), or a pose file that cannot be
             scored (too short, no person).
     """
+    from musclemap.data.pose_sequence import load_pose_file
     from musclemap.explain import resolve_group
     from musclemap.explain.occlusion import occlusion_attribution, predictor_scorer
-    from musclemap.pose.base import load_pose_file
     from musclemap.viz.attribution import render_occlusion_picture
 
     g = resolve_group(group)

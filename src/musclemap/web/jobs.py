@@ -182,7 +182,7 @@ def run_job(
                 analyse(predicted, exercise)
             result = predicted.to_dict()
             if predicted.pose is not None:
-                from musclemap.pose.base import save_pose_file
+                from musclemap.data.pose_sequence import save_pose_file
 
                 # `source` names the upload's private path: the pose file keeps no trace of it.
                 pose = dataclasses.replace(predicted.pose, source="")

@@ -6,7 +6,7 @@ joints). Missing features are imputed with the training mean, then every feature
 standardised and clamped (both as buffers, so the weights alone map raw features to logits).
 
 Training uses this module; inference uses the same state dict through a numpy forward
-(`musclemap.predictor.KeyPoseModel`), so `musclemap predict` needs no torch.
+(`musclemap.pose.keypose_model.KeyPoseModel`), so `musclemap predict` needs no torch.
 """
 
 from __future__ import annotations

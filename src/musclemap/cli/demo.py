@@ -1,0 +1,66 @@
+"""`musclemap demo`: predict's whole output on a pose sequence the package generates (no video)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from musclemap.cli.app import app
+from musclemap.cli.predict import (
+    analyse,
+    check_writable,
+    console,
+    load_predictor,
+    print_prediction,
+)
+from musclemap.errors import MusclemapError
+from musclemap.viz.registry import PICTURES
+
+
+def _seconds_option(value: float) -> float:
+    if not (math.isfinite(value) and 0 < value <= 600):
+        raise typer.BadParameter(f"must be in (0, 600] seconds, got {value:g}")
+    return value
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option(help="Where the demo writes its files.")] = Path(
+        "musclemap-demo"
+    ),
+    exercise: Annotated[str, typer.Option(help="squat, biceps_curl or shoulder_press.")] = "squat",
+    seconds: Annotated[
+        float, typer.Option(help="Length of the generated sequence.", callback=_seconds_option)
+    ] = 8.0,
+) -> None:
+    """The whole output on an input the package makes itself (no video needed)."""
+    from musclemap.demo import EXERCISES, synthetic_pose_sequence
+
+    if exercise not in EXERCISES:
+        raise MusclemapError(f"unknown demo exercise {exercise!r}; choose {', '.join(EXERCISES)}")
+    check_writable(out_dir, "--out-dir", folder=True)
+    console.print(
+        f"[bold]Demo input:[/] a generated pose sequence of a person doing {exercise} "
+        f"({seconds:.0f} s at 10 fps), made by musclemap itself. No video is decoded and the "
+        "pose estimator is skipped; the model and every output are the real ones.\n"
+        "On your own video: musclemap predict my_video.mp4 --json out.json --body-map map.svg"
+    )
+    predictor = load_predictor(None, "cpu", True)
+    pred = predictor.predict_poses(
+        synthetic_pose_sequence(exercise, seconds=seconds), video=f"generated-{exercise}"
+    )
+    analyse(pred, exercise)
+    print_prediction(pred)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "demo.json").write_text(json.dumps(pred.to_dict(), indent=1))
+    # Every picture that needs no video, in every format it has.
+    files = []
+    for picture in PICTURES.values():
+        for suffix in () if picture.needs_video else picture.suffixes:
+            picture.render(pred, out_dir / f"{picture.name}{suffix}", title=pred.video)
+            files.append(f"{picture.name}{suffix}")
+    console.print(f"wrote {out_dir}/demo.json, {', '.join(files)}")

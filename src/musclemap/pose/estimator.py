@@ -1,0 +1,92 @@
+"""The pose-estimator protocol and the estimators by name (`--pose-estimator NAME`).
+
+An estimator turns one RGB frame into one person's landmarks in its skeleton layout. Adding one:
+write a class with the `PoseEstimator` attributes and methods (in `pose/<name>_estimator.py`,
+importing its heavy library inside methods) and add a factory to `ESTIMATORS` below, or call
+`register_estimator` (tests register their stand-ins that way). See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from musclemap.data.pose_sequence import PoseFrame
+from musclemap.skeleton import SkeletonLayout
+
+
+@runtime_checkable
+class PoseEstimator(Protocol):
+    """What `extract_poses` needs from a pose estimator (one tracked person per frame).
+
+    An estimator may also define `reset()`, called before each new video to drop tracking state.
+    """
+
+    name: str  # part of the pose-cache key: two estimators never share cache entries
+    layout: SkeletonLayout  # the joints of its `PoseFrame`s
+
+    def settings(self) -> dict[str, Any]:
+        """Everything that changes the output (keys the cache)."""
+        ...
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        """Landmarks of the tracked person in an (H, W, 3) uint8 RGB frame, or None."""
+        ...
+
+    def close(self) -> None:
+        """Release the estimator's resources."""
+        ...
+
+
+EstimatorFactory = Callable[[], PoseEstimator]
+
+
+def _mediapipe() -> PoseEstimator:
+    # Imported on use: MediaPipe is the optional `pose` extra and slow to import.
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+
+    return MediaPipePoseEstimator()
+
+
+# The default estimator is the one `extract_poses` may also run in worker processes
+# (`musclemap.pose.parallel`); any other runs in the calling process.
+DEFAULT_ESTIMATOR = "mediapipe"
+ESTIMATORS: dict[str, EstimatorFactory] = {DEFAULT_ESTIMATOR: _mediapipe}
+
+
+def register_estimator(name: str, factory: EstimatorFactory) -> None:
+    """Make `factory()` available as `--pose-estimator NAME` (replaces an entry of that name)."""
+    ESTIMATORS[name] = factory
+
+
+def list_estimators() -> list[str]:
+    return sorted(ESTIMATORS)
+
+
+def check_estimator_name(name: str) -> str:
+    """`name` if registered.
+
+    Raises:
+        KeyError: Unknown name; the message suggests close matches and lists the known ones.
+    """
+    if name in ESTIMATORS:
+        return name
+    close = difflib.get_close_matches(name, ESTIMATORS, n=3)
+    hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+    raise KeyError(f"unknown pose estimator {name!r}; {hint}known: {', '.join(list_estimators())}")
+
+
+def build_estimator(name: str) -> PoseEstimator:
+    """A new estimator by registered name (the caller closes it)."""
+    return ESTIMATORS[check_estimator_name(name)]()
+
+
+def estimator_for(name: str) -> PoseEstimator | None:
+    """What `extract_poses(estimator=...)` and `Predictor(estimator=...)` take for a name: None
+    for the default, which they open per video and may spread over worker processes; a new
+    instance of any other (run in this process)."""
+    check_estimator_name(name)
+    return None if name == DEFAULT_ESTIMATOR else build_estimator(name)

@@ -1,0 +1,131 @@
+"""`extract_poses`: a video's poses, from the cache or estimated, on one core or all of them.
+
+The pieces: `musclemap.pose.estimator` (the protocol and the estimators by name),
+`musclemap.pose.sequential` (one process, one tracker, through the cache),
+`musclemap.pose.parallel` (the default estimator over segments in worker processes) and
+`musclemap.pose.cache` (where a video's poses are kept, by content hash).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from musclemap.data.pose_sequence import PoseSequence
+from musclemap.data.video_io import probe
+from musclemap.pose.estimator import DEFAULT_ESTIMATOR, PoseEstimator, build_estimator
+from musclemap.pose.parallel import cpu_budget, expected_frames, shared_pool
+from musclemap.pose.sequential import DEFAULT_MAX_SIDE, Progress, estimate_video, run_cached
+
+
+def extract_poses(
+    video_path: str | os.PathLike[str],
+    *,
+    fps: float = 10.0,
+    estimator: PoseEstimator | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+    max_side: int | None = DEFAULT_MAX_SIDE,
+    workers: int | None = None,
+) -> PoseSequence:
+    """Decode a video at `fps` and estimate one pose per sampled frame, with a cache.
+
+    Results are cached per video under `cache_dir` (default `$MUSCLEMAP_CACHE/poses`, else
+    `~/.cache/musclemap/poses`), keyed by the file's content hash, the estimator's name and
+    settings, `fps` and `max_side`; a second call on the same file returns the cached sequence.
+    A cache that cannot be written is skipped with a warning (logging), never an error.
+
+    With the default estimator and more than one worker the video is split into contiguous
+    segments estimated in parallel processes, handed over where their trackers agree
+    (`musclemap.pose.parallel`): the sequential result up to each hand-over, and within the
+    agreement tolerance (about 2 px) after it.
+
+    Args:
+        video_path: Video file.
+        fps: Sampling rate (frames per second of the returned sequence).
+        estimator: Pose estimator, run in this process (the caller closes it); default the
+            registry's default (`pose.estimator.DEFAULT_ESTIMATOR`, MediaPipe), in worker
+            processes when `workers` > 1.
+        cache_dir: Folder of cached pose files.
+        progress: Called as `progress(fraction, message)` while decoding.
+        use_cache: Read and write the cache.
+        max_side: Longer side frames are downscaled to before pose (None: full size).
+        workers: Processes for the default estimator (None: one per core, `cpu_budget()`;
+            1: this process only).
+
+    Raises:
+        VideoError: The video is missing, not a video, corrupt, truncated or has no frames.
+    """
+    video_path = Path(video_path)
+    info = probe(video_path)
+    own = estimator is None
+    est = build_estimator(DEFAULT_ESTIMATOR) if estimator is None else estimator
+    parallel = own and _parallel_workers(workers) > 1
+
+    def compute() -> PoseSequence:
+        if parallel:
+            return _estimate_parallel(video_path, info, fps, max_side, workers, progress)
+        return estimate_video(video_path, est, fps=fps, max_side=max_side, progress=progress)
+
+    try:
+        return run_cached(
+            video_path,
+            info,
+            est,
+            compute,
+            fps=fps,
+            max_side=max_side,
+            cache_dir=cache_dir,
+            use_cache=use_cache,
+            progress=progress,
+        )
+    finally:
+        if own:
+            est.close()
+
+
+def fps_note(fps: float, trained_fps: float) -> str | None:
+    """The prediction note for poses sampled at a rate other than the model's (None if equal)."""
+    if abs(fps - trained_fps) < 1e-6:
+        return None
+    return (
+        f"poses sampled at {fps:g} fps (--fps), not the {trained_fps:g} fps the model was "
+        "trained at; scores may differ from the model's tested accuracy"
+    )
+
+
+def _parallel_workers(workers: int | None) -> int:
+    return cpu_budget() if workers is None else max(int(workers), 1)
+
+
+def _estimate_parallel(
+    path: Path,
+    info: Any,
+    fps: float,
+    max_side: int | None,
+    workers: int | None,
+    progress: Progress | None,
+) -> PoseSequence:
+    merged = shared_pool(_parallel_workers(workers)).estimate(
+        path,
+        fps=fps,
+        max_side=max_side,
+        num_frames=expected_frames(info.duration_s, fps),
+        origin_s=info.start_s,
+        progress=progress,
+    )
+    seq = PoseSequence(
+        image=merged.image,
+        world=merged.world,
+        valid=merged.valid,
+        times=merged.times,
+        fps=fps,
+        width=0,
+        height=0,
+        num_people=int(merged.valid.any()),
+        source=str(path),
+    )
+    seq.extra = {"seams": merged.seams}
+    return seq

@@ -1,0 +1,77 @@
+"""engine/evaluate.py: any loadable model on the pose files of a manifest's val/test clips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musclemap.data.manifest import read_manifest
+from musclemap.data.pose_sequence import save_pose_file
+from musclemap.data.predictions import read_predictions
+from musclemap.data.tables import split_table
+from musclemap.engine.evaluate import evaluate_model, model_scores
+from musclemap.errors import DatasetError
+from musclemap.inference import load_model
+from musclemap.pose.synthetic import synthetic_pose_sequence
+from musclemap.predictor import WEIGHTS_DIR, Predictor
+
+LABELS = {
+    "squat": "quadriceps;gluteus;hamstring",
+    "biceps_curl": "biceps;forearms",
+    "shoulder_press": "shoulder;triceps",
+}
+CLIPS = (  # (exercise, split): the press is the new activity
+    ("squat", "train"),
+    ("biceps_curl", "train"),
+    ("squat", "val_known"),
+    ("biceps_curl", "test_known"),
+    ("shoulder_press", "val_new"),
+    ("shoulder_press", "test_new"),
+)
+
+
+def write_pose_manifest(folder: Path) -> Path:
+    """Six generated clips (squat / curl / press) with pose files and every split."""
+    lines = ["clip,activity,split,labels,skeleton"]
+    for i, (ex, split) in enumerate(CLIPS):
+        pose = save_pose_file(
+            synthetic_pose_sequence(ex, seconds=4.0 + i, seed=i), folder / f"p{i}.npz"
+        )
+        lines.append(f"clips/c{i}.mp4,{ex},{split},{LABELS[ex]},{pose.name}")
+    (folder / "m.csv").write_text("\n".join(lines) + "\n")
+    return folder / "m.csv"
+
+
+def test_the_default_model_scores_eval_clips_as_predict_does(tmp_path: Path) -> None:
+    rows = read_manifest(write_pose_manifest(tmp_path))
+    model = load_model(WEIGHTS_DIR / "default.safetensors")
+    out = evaluate_model(model, rows, tmp_path / "out")
+    assert out == tmp_path / "out" / "predictions.csv"
+    scores = read_predictions(out)
+    evaluated = [r for r in rows if r.split != "train"]
+    assert sorted(scores) == sorted(r.clip_id for r in evaluated)  # no training clip
+    predictor = Predictor.default()
+    for r in evaluated:
+        from musclemap.data.pose_sequence import load_pose_file
+
+        expected = predictor.predict_poses(load_pose_file(r.skeleton)).scores_array()
+        np.testing.assert_allclose(scores[r.clip_id], expected, atol=1e-6)
+    table = json.loads(out.with_suffix(".table.json").read_text())
+    assert table == pytest.approx(split_table(evaluated, scores), nan_ok=True)
+
+
+def test_rows_without_pose_files_are_named(tmp_path: Path) -> None:
+    path = write_pose_manifest(tmp_path)
+    (tmp_path / "p3.npz").unlink()
+    with pytest.raises(DatasetError, match="p3.npz"):
+        evaluate_model(
+            load_model(WEIGHTS_DIR / "default.safetensors"), read_manifest(path), tmp_path / "o.csv"
+        )
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_model_scores_of_no_rows() -> None:
+    assert model_scores(load_model(WEIGHTS_DIR / "default.safetensors"), []).shape == (0, 20)

@@ -1,0 +1,99 @@
+"""engine/pose_windows.py: items, the typed pose_default settings, augmentation, training arrays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musclemap.config import load_config
+from musclemap.engine import pose_windows
+from musclemap.pose import keypose
+from musclemap.pose.synthetic import synthetic_landmarks
+from musclemap.skeleton import MEDIAPIPE33
+from musclemap.taxonomy import GROUP_IDS
+
+
+def _cfg(*overrides: str):
+    return load_config(
+        None,
+        ["task=pose_default", "model.name=keypose_mlp", "data.synthetic=true",
+         "data.synthetic_clips=6", "data.window=20", *overrides],
+    )
+
+
+def test_settings_come_from_the_typed_section() -> None:
+    cfg = _cfg("pose_default.stride=7", "pose_default.min_visibility=0.2",
+               "pose_default.motion=true")
+    assert pose_windows.settings(cfg) == {
+        "window": 20, "stride": 7, "min_visibility": 0.2, "motion": True
+    }
+    assert pose_windows.settings(_cfg())["min_visibility"] == keypose.MIN_VISIBILITY
+
+
+def test_synthetic_items_cycle_exercises_with_their_labels() -> None:
+    items = pose_windows.synthetic_items(4)
+    assert [it.activity for it in items] == ["squat", "biceps_curl", "shoulder_press", "squat"]
+    curl = items[1]
+    assert [GROUP_IDS[i] for i in np.flatnonzero(curl.labels)] == ["biceps", "forearms"]
+    assert len(curl.seq) == 50 and curl.seq.fps == 10.0  # 5 s at 10 fps
+    assert curl.baseline.shape == (58,) and curl.kind == "clip"
+
+
+def test_augment_pitches_the_camera_and_hides_one_limb() -> None:
+    world, _ = synthetic_landmarks("squat", seconds=1.0)
+    out = pose_windows.augment(world, np.random.default_rng(0), occlude=1.0)
+    # A rotation about the x axis: x kept, every distance from the origin kept.
+    np.testing.assert_allclose(out[..., 0], world[..., 0])
+    np.testing.assert_allclose(
+        np.linalg.norm(out[..., :3], axis=-1), np.linalg.norm(world[..., :3], axis=-1), atol=1e-5
+    )
+    hidden = np.flatnonzero(out[0, :, 3] == 0.0)
+    names = {MEDIAPIPE33.joints[i] for i in hidden}
+    assert names and len({n.split("_")[0] for n in names}) == 1  # one side only
+    assert any(set(names) == {f"{n.split('_')[0]}_{j}" for j in limb}
+               for n in names for limb in pose_windows._LIMBS)
+    untouched = pose_windows.augment(world, np.random.default_rng(0), occlude=0.0)
+    assert (untouched[..., 3] == world[..., 3]).all()
+
+
+def test_item_windows_are_seeded_per_item() -> None:
+    cfg = _cfg("pose_default.augment_copies=2")
+    items = pose_windows.synthetic_items(3)
+    every = pose_windows.item_windows(items, cfg, seed=0)
+    # Per item: its own windows, plus the same number per augmented copy.
+    plain = [keypose.window_starts(len(it.seq), 20, 10) for it in items]
+    assert [len(x) for x in every] == [3 * len(s) for s in plain]
+    assert every[0].shape[1] == keypose.num_features(False)
+    again = pose_windows.item_windows(items, cfg, seed=0)
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(every, again, strict=True))
+    other = pose_windows.item_windows(items, cfg, seed=1)
+    assert not np.array_equal(every[0], other[0], equal_nan=True)
+
+
+def test_training_arrays_weigh_items_not_windows() -> None:
+    cfg = _cfg("pose_default.keypose_weight=0.5")
+    items = pose_windows.synthetic_items(2)
+    items[1].kind = "keypose"
+    windows = [np.zeros((4, 3), np.float32), np.ones((2, 3), np.float32)]
+    x, y, w = pose_windows.training_arrays(items, windows, cfg)
+    assert x.shape == (6, 3) and np.array_equal(y[:4], np.repeat(items[0].labels[None], 4, 0))
+    # clip: 1 shared by 4 windows, key poses: 0.5 shared by 2; then scaled to mean 1
+    raw = np.array([0.25] * 4 + [0.25] * 2)
+    np.testing.assert_allclose(w, raw / raw.mean())
+    assert w.mean() == pytest.approx(1.0)
+
+
+def test_load_items_reads_the_library_manifest(tmp_path: Path) -> None:
+    from musclemap.data.pose_sequence import save_pose_file
+    from musclemap.pose.synthetic import synthetic_pose_sequence
+
+    pose = save_pose_file(synthetic_pose_sequence("squat", seconds=2.0), tmp_path / "kp.npz")
+    (tmp_path / "lib.csv").write_text(
+        f"clip,activity,split,labels,skeleton,source\nkp/a.jpg,barbell_squat,,quadriceps,"
+        f"{pose},free-exercise-db\n"
+    )
+    items = pose_windows.load_items(_cfg(f"pose_default.library_manifest={tmp_path / 'lib.csv'}"))
+    assert [it.kind for it in items] == ["clip"] * 6 + ["keypose"]
+    assert items[-1].exercise == items[0].exercise == "squat"  # one exercise across both kinds

@@ -1,0 +1,115 @@
+"""pose/keypose_model.py: the predict model's numpy inference, its metadata checks and scoring."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musclemap.errors import ConfigError
+from musclemap.pose import keypose
+from musclemap.pose.keypose_model import KeyPoseModel, checked_meta, score_poses
+from musclemap.pose.synthetic import synthetic_pose_sequence
+from musclemap.predictor import WEIGHTS_DIR
+
+F = keypose.num_features(False)
+
+
+def _tiny(knn_weight: float = 0.0, members: int = 2, hidden: int = 3) -> KeyPoseModel:
+    rng = np.random.default_rng(0)
+    tensors = {
+        "feat_mean": np.zeros(F), "feat_std": np.ones(F),
+        "w1": rng.normal(0, 0.1, (members, F, hidden)), "b1": np.zeros((members, hidden)),
+        "w2": rng.normal(0, 1.0, (members, hidden, 20)), "b2": np.zeros((members, 20)),
+        "library.embeddings": rng.normal(0, 1, (3, members * hidden)),
+        "library.labels": np.eye(3, 20),
+    }
+    meta = {"window": 20, "stride": 10, "knn": {"weight": knn_weight, "k": 2, "temperature": 1.0},
+            "library": {"names": ["a", "b", "a"]}}
+    return KeyPoseModel(tensors, meta)
+
+
+def test_probabilities_are_the_mlp_ensemble_blended_with_the_nearest_labels() -> None:
+    x = np.random.default_rng(1).normal(0, 1, (4, F))
+    plain, blended = _tiny(0.0), _tiny(0.5)
+    z = np.clip(x, -6, 6)  # mean 0, std 1
+
+    def gelu(v: np.ndarray) -> np.ndarray:  # tanh form, as keypose_mlp trains
+        return 0.5 * v * (1 + np.tanh(np.sqrt(2 / np.pi) * (v + 0.044715 * v**3)))
+
+    hid = [gelu(z @ plain.w1[m] + plain.b1[m]) for m in range(2)]
+    logits = np.mean([hid[m] @ plain.w2[m] + plain.b2[m] for m in range(2)], axis=0)
+    expected = 1 / (1 + np.exp(-logits))
+    np.testing.assert_allclose(plain.probabilities(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(plain.embed(x), np.concatenate(hid, axis=1), rtol=1e-12)
+    # k-NN: softmax over the 2 most similar library entries of their labels, half and half.
+    emb = plain.embed(x)
+    sim = plain._similarity(emb)
+    top = np.argsort(-sim, axis=1, kind="stable")[:, :2]
+    s = np.take_along_axis(sim, top, 1)
+    w = np.exp(s - s.max(1, keepdims=True))
+    w /= w.sum(1, keepdims=True)
+    knn = np.einsum("nk,nkc->nc", w, np.eye(3, 20)[top])
+    np.testing.assert_allclose(blended.probabilities(x), 0.5 * expected + 0.5 * knn, rtol=1e-12)
+
+
+def test_missing_features_are_imputed_with_the_mean() -> None:
+    model = _tiny()
+    x = np.full((1, F), np.nan)
+    np.testing.assert_allclose(model.probabilities(x), model.probabilities(np.zeros((1, F))))
+
+
+def test_looks_like_names_each_exercise_once_at_its_best() -> None:
+    model = _tiny()
+    emb = np.asarray(model.library)[2] * 3.0  # closest to entry 2 ("a")
+    out = model.looks_like(emb, k=3)
+    assert [n for n, _ in out] == ["a", "b"] and out[0][1] == pytest.approx(1.0)
+    assert model.looks_like(np.full_like(emb, np.nan)) == []
+
+
+def test_score_poses_averages_the_windows_with_a_person() -> None:
+    model = _tiny()
+    seq = synthetic_pose_sequence("squat", seconds=5.0)  # 50 frames: windows at 0, 10, 20, 30
+    seq.valid[:15] = False
+    scores = score_poses(model, seq)
+    assert scores.starts.tolist() == [0, 10, 20, 30]
+    assert scores.keep.tolist() == [False, True, True, True]  # window 0: 5 of 20 frames
+    np.testing.assert_allclose(scores.clip, scores.probs[1:].mean(0))
+    assert model.score(seq).clip.tolist() == scores.clip.tolist()
+
+
+def test_metadata_checks(tmp_path: Path) -> None:
+    weights = WEIGHTS_DIR / "default.safetensors"
+    meta = checked_meta(weights, weights.with_suffix(".json"))
+    assert meta["input"] == "keypose" and len(meta["sha256"]) == 64
+    copy = tmp_path / "m.safetensors"
+    copy.write_bytes(weights.read_bytes()[:-1] + b"\x00")
+    copy.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match="checksum mismatch"):
+        KeyPoseModel.load(copy)
+    copy.write_bytes(weights.read_bytes())
+    copy.with_suffix(".json").write_text(json.dumps({**meta, "input": "pose"}))
+    with pytest.raises(ConfigError, match="predict needs a keypose model"):
+        KeyPoseModel.load(copy)
+    copy.with_suffix(".json").write_text("[1]")
+    with pytest.raises(ConfigError, match="not a JSON object"):
+        KeyPoseModel.load(copy)
+
+
+def test_the_module_imports_no_torch() -> None:
+    code = ("import sys, musclemap.pose.keypose_model, musclemap.inference\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_sequence_of_another_layout_is_refused_in_one_line() -> None:
+    from musclemap.skeleton import COCO17
+
+    seq = synthetic_pose_sequence("squat", seconds=3.0).to_layout(COCO17)
+    with pytest.raises(ConfigError, match="reads mediapipe33 poses, got coco17"):
+        score_poses(_tiny(), seq)
