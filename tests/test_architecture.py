@@ -136,37 +136,25 @@ def test_no_test_skips_on_a_broken_import_of_our_own_code() -> None:
     assert offenders == []
 
 
-# Modules whose mirrored test file comes with another branch of issue 15 (added by the
-# posesplit/ckpt branches): the lead deletes each line when that branch is merged. A line whose
-# module has its test file (or no longer exists) fails below, so none outlives its reason.
-AWAITING_MIRROR = {
-    "pose/cache.py",  # posesplit: pose tests (test_parallel.py -> test_pose_parallel.py too)
-    "pose/parallel.py",  # posesplit
-    "engine/checkpoint.py",  # ckpt
-    "engine/evaluate.py",  # ckpt
-    "engine/pose_windows.py",  # ckpt
-    "engine/train.py",  # ckpt
-}
-
-
 def mirror_test_name(module: Path) -> str | None:
     """The test file a module of the package must have, or None for a module without code.
 
     The rule: `src/musclemap/<p1>/.../<name>.py` is tested by `tests/test_<p1>_..._<name>.py`
     (a top-level module `src/musclemap/<name>.py` by `tests/test_<name>.py`); leading
     underscores are dropped (`models/_registry.py` -> `test_models_registry.py`). A package's
-    `__init__.py` that defines a function or class is tested by `tests/test_<p1>_..._<pkg>.py`
-    (the root package's public API by `tests/test_package_api.py`); one that only imports or
-    re-exports, and `__main__.py`, need none. Other test files may exist beside the mirrors for
-    behaviour across modules (test_registry_contract.py, test_configs.py, test_reliability_*).
+    `__init__.py` is tested by `tests/test_<p1>_..._<pkg>.py` (the root package's public API by
+    `tests/test_package_api.py`). A module that defines no function or class (it only imports
+    or re-exports, e.g. `demo.py`, most `__init__.py`) and `__main__.py` need none. Other test
+    files may exist beside the mirrors for behaviour across modules (test_registry_contract.py,
+    test_configs.py, test_reliability_*).
     """
     parts = list(module.relative_to(PACKAGE).with_suffix("").parts)
-    if parts[-1] == "__main__":
+    tree = ast.parse(module.read_text())
+    if parts[-1] == "__main__" or not any(
+        isinstance(n, ast.FunctionDef | ast.ClassDef) for n in tree.body
+    ):
         return None
     if parts[-1] == "__init__":
-        tree = ast.parse(module.read_text())
-        if not any(isinstance(n, ast.FunctionDef | ast.ClassDef) for n in tree.body):
-            return None
         parts = parts[:-1]
         if not parts:
             return "test_package_api.py"
@@ -180,6 +168,7 @@ def test_the_mirror_rule() -> None:
     assert mirror_test_name(PACKAGE / "cli/__init__.py") == "test_cli.py"  # defines main()
     assert mirror_test_name(PACKAGE / "__init__.py") == "test_package_api.py"
     assert mirror_test_name(PACKAGE / "data/__init__.py") is None  # empty
+    assert mirror_test_name(PACKAGE / "demo.py") is None  # re-exports pose/synthetic.py
     assert mirror_test_name(PACKAGE / "__main__.py") is None
 
 
@@ -190,15 +179,8 @@ def test_every_module_has_its_mirrored_test_file() -> None:
     missing = [
         f"src/musclemap/{m.relative_to(PACKAGE)} -> tests/{name}"
         for m in modules
-        if (name := mirror_test_name(m)) is not None
-        and name not in tests
-        and str(m.relative_to(PACKAGE)) not in AWAITING_MIRROR
+        if (name := mirror_test_name(m)) is not None and name not in tests
     ]
     assert missing == [], "modules without their test file (see mirror_test_name):\n" + "\n".join(
         missing
     )
-    stale = [
-        m for m in sorted(AWAITING_MIRROR)
-        if not (PACKAGE / m).is_file() or mirror_test_name(PACKAGE / m) in tests
-    ]
-    assert stale == [], f"delete from AWAITING_MIRROR (test file exists, or module gone): {stale}"
