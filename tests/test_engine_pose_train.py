@@ -1,0 +1,46 @@
+"""engine/pose_train.py (task pose_default) on generated poses: the run folder, the exported
+weights, a usable checkpoint, bit-reproducible."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from musclemap.engine import pose_train
+from pose_default_fast import fast_config
+
+
+def test_fit_writes_weights_meta_cv_and_library(tmp_path: Path) -> None:
+    export = f"pose_default.export_dir={tmp_path}/w"
+    cfg = fast_config(tmp_path, "pose_default.baselines=[random, all_ones]", export)
+    run_dir = pose_train.fit(cfg)
+    meta = json.loads((run_dir / "model.json").read_text())
+    assert meta["name"] == "keypose_mlp" and meta["input"] == "keypose"
+    assert 0.05 <= meta["threshold"] <= 0.95 and meta["fps"] == 10.0
+    assert set(meta["cv"]) == {"new_footage", "new_exercises"}
+    assert set(meta["cv"]["new_footage"]) == {"keypose_mlp", "random", "all_ones"}
+    assert meta["library"]["names"] == ["biceps curl", "shoulder press", "squat"]
+    cv = json.loads((run_dir / "cv.json").read_text())
+    assert len(cv["cv"]["new_footage"]["keypose_mlp"]["folds"]) == 2  # 2 folds x 1 seed
+    assert json.loads((tmp_path / "w" / "default.json").read_text())["sha256"] == meta["sha256"]
+    assert "(a) new footage" in (run_dir / "MODEL_CARD.md").read_text()
+    # The run folder is a checkpoint for `musclemap predict --ckpt`, with "looks like".
+    from musclemap.demo import synthetic_pose_sequence
+    from musclemap.predictor import Predictor
+
+    pred = Predictor.from_checkpoint(run_dir).predict_poses(synthetic_pose_sequence("squat"))
+    assert pred.threshold == meta["threshold"] and len(pred.muscles) == 20
+    looks = pred.to_dict()["looks_like"]
+    assert len(looks) == 3 and {x["exercise"] for x in looks} == set(meta["library"]["names"])
+    assert looks[0]["similarity"] >= looks[1]["similarity"] >= looks[2]["similarity"]
+
+
+def test_training_is_bit_reproducible(tmp_path: Path) -> None:
+    digests = []
+    for run in ("one", "two"):
+        cfg = fast_config(tmp_path, "pose_default.cv_folds=1", f"train.run_name={run}")
+        digests.append(json.loads((pose_train.fit(cfg) / "model.json").read_text())["sha256"])
+    assert digests[0] == digests[1]
+    assert (tmp_path / "one" / "model.safetensors").read_bytes() == (
+        tmp_path / "two" / "model.safetensors"
+    ).read_bytes()
