@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from musclemap.analysis.reps_eval import CountRow, evaluate, main, mean_absolute_error
+from musclemap.data.pose_sequence import save_pose_file
 from musclemap.demo import synthetic_pose_sequence
-from musclemap.pose import save_pose_file
 
 WILD_REPS = Path(__file__).parent / "data" / "wild_reps.csv"
 
@@ -72,7 +72,7 @@ def test_wild_clips_mean_absolute_error(wild_dir: Path, tmp_path: Path) -> None:
     dirs = [Path(p) for p in os.environ.get("MUSCLEMAP_WILD_POSES", "").split(os.pathsep) if p]
     if not dirs:
         pytest.importorskip("mediapipe", reason="extracting the clips' poses needs MediaPipe")
-        from musclemap.pose import extract_poses
+        from musclemap.pose.extract import extract_poses
 
         for r in csv.DictReader(WILD_REPS.open()):
             seq = extract_poses(wild_dir / r["clip"], fps=10.0, workers=1)

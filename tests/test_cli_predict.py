@@ -326,8 +326,8 @@ def test_predict_ckpt_runs_a_research_pose_run(
     assert read_checkpoint(run_dir / "best.pt")["config"]["model"]["name"] == "stgcn"
     video = make_video("squat.mp4", num_frames=40)
     capsys.readouterr()
-    code = run(["predict", str(video), "--ckpt", str(run_dir), "--json", str(tmp_path / "r.json")],
-               monkeypatch)
+    code = run(["predict", str(video), "--ckpt", str(run_dir), "--json", str(tmp_path / "r.json"),
+                "--pose-estimator", "scripted"], monkeypatch)
     assert code == 0, capsys.readouterr().err
     d = json.loads((tmp_path / "r.json").read_text())
     assert d["model"] == {"name": "stgcn", "version": "stgcn_smoke"} and d["threshold"] == 0.5

@@ -97,3 +97,25 @@ def test_load_items_reads_the_library_manifest(tmp_path: Path) -> None:
     items = pose_windows.load_items(_cfg(f"pose_default.library_manifest={tmp_path / 'lib.csv'}"))
     assert [it.kind for it in items] == ["clip"] * 6 + ["keypose"]
     assert items[-1].exercise == items[0].exercise == "squat"  # one exercise across both kinds
+
+
+def test_same_exercise_is_one_group_across_datasets() -> None:
+    items = pose_windows.synthetic_items(4)  # squat, biceps_curl, shoulder_press, squat clips
+    extra = pose_windows.synthetic_items(2)
+    for it, act in zip(extra, ("barbell_squat", "leg_press"), strict=True):
+        it.activity, it.kind, it.source, it.item_id = act, "keypose", "free-exercise-db", act
+    pose_windows.group_exercises(items + extra)
+    assert items[0].exercise == items[3].exercise == extra[0].exercise == "squat"
+    assert extra[1].exercise not in {it.exercise for it in items}
+    assert len({it.exercise for it in items[:3]}) == 3
+
+
+def test_manifest_without_skeletons_is_a_clear_error(tmp_path: Path) -> None:
+    from musclemap.errors import DatasetError
+
+    manifest = tmp_path / "m.csv"
+    (tmp_path / "a.mp4").write_bytes(b"")
+    manifest.write_text("clip,activity,split,labels\na.mp4,squat,,quadriceps\n")
+    cfg = load_config(None, ["task=pose_default", f"data.manifest={manifest}"])
+    with pytest.raises(DatasetError, match="skeleton"):
+        pose_windows.load_items(cfg)

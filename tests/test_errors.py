@@ -1,5 +1,5 @@
-"""The errors a user can cause: one hierarchy, exit code 1 (2 for usage errors); `musclemap.cli.main`
-prints them as one line (tests/test_cli.py)."""
+"""The errors a user can cause: one hierarchy, exit code 1 (2 for usage errors);
+`musclemap.cli.main` prints them as one line (tests/test_cli.py)."""
 
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from musclemap.config import load_config
+from musclemap.data.pose_sequence import save_pose_file
 from musclemap.demo import synthetic_pose_sequence
 from musclemap.explain import inputs as inputs_module
 from musclemap.explain.inputs import research_inputs
-from musclemap.pose import save_pose_file
 from musclemap.skeleton import COCO17
 
 
@@ -52,7 +52,9 @@ def test_pose_input_is_the_window_with_its_time_span(
     seq = synthetic_pose_sequence("squat", seconds=3.0)  # 30 frames at 10 fps
     seq.valid[:5] = False  # nobody in the first half second
 
-    def pose_file(video: Path, fps: float, folder: Path) -> tuple[Path, np.ndarray]:
+    def pose_file(
+        video: Path, fps: float, folder: Path, estimator: object
+    ) -> tuple[Path, np.ndarray]:
         return save_pose_file(seq, folder / "pose.npz"), seq.times[seq.valid]
 
     monkeypatch.setattr(inputs_module, "_pose_file", pose_file)

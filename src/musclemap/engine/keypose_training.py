@@ -1,0 +1,164 @@
+"""The predict model's training pieces (task "pose_default"): `keypose_mlp` on key-pose windows,
+its metadata, the numpy model `predict` runs with its exercise library, and the weights file.
+
+Used by the cross-validation (`engine/keypose_cv.py`) and the task (`engine/pose_train.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from musclemap.config import ExperimentConfig
+from musclemap.engine.pose_windows import Item, settings
+from musclemap.errors import ConfigError
+from musclemap.inference import build_from_config
+from musclemap.pose import keypose
+from musclemap.pose.keypose_model import KeyPoseModel
+from musclemap.taxonomy import GROUP_IDS
+
+MODEL_NAME = "keypose_mlp"
+
+
+def set_threads(cfg: ExperimentConfig) -> None:
+    """`train.threads` CPU threads for torch; 0 means 1 here (not torch's default), since the
+    training is bit-reproducible on one thread."""
+    torch.set_num_threads(cfg.train.threads or 1)
+
+
+def derived_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
+    """What the task sets for the model: its input width, from the feature settings."""
+    if cfg.model.name != MODEL_NAME:
+        raise ConfigError(
+            f"task pose_default trains {MODEL_NAME!r} (key-pose features), not "
+            f"{cfg.model.name!r}"
+        )
+    return {"in_features": keypose.num_features(settings(cfg)["motion"])}
+
+
+def model_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
+    """The model's kwargs as recorded in the weights' metadata (`num_classes` is 20)."""
+    return {**derived_kwargs(cfg), **cfg.model.kwargs}
+
+
+def train_module(
+    cfg: ExperimentConfig, x: np.ndarray, y: np.ndarray, w: np.ndarray, *, seed: int
+) -> nn.Module:
+    """Train `keypose_mlp` on windows (AdamW, cosine LR, weighted BCE on every member).
+
+    Bit-reproducible for a seed on one CPU thread: seeded init, seeded batch order, no
+    nondeterministic kernels.
+    """
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = build_from_config(cfg, **derived_kwargs(cfg))
+    xt, yt, wt = (torch.from_numpy(np.ascontiguousarray(a)).float() for a in (x, y, w))
+    model.set_normalization(xt)  # type: ignore[operator]
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr,
+                            weight_decay=cfg.optim.weight_decay)
+    bs = cfg.train.batch_size
+    steps_per_epoch = max(1, int(np.ceil(len(xt) / bs)))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+        opt, cfg.train.epochs * steps_per_epoch, eta_min=cfg.optim.min_lr
+    )
+    loss_fn = nn.BCEWithLogitsLoss(reduction="none")
+    model.train()
+    for _ in range(cfg.train.epochs):
+        order = torch.randperm(len(xt), generator=gen)
+        for i in range(steps_per_epoch):
+            idx = order[i * bs : (i + 1) * bs]
+            logits = model.member_logits(xt[idx])  # type: ignore[operator]
+            target = yt[idx][:, None].expand_as(logits)
+            loss = (loss_fn(logits, target).mean((1, 2)) * wt[idx]).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.optim.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+            opt.step()
+            sched.step()
+    return model.eval()
+
+
+def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:
+    """What `KeyPoseModel` and `Predictor` need besides the tensors."""
+    return {
+        "name": cfg.model.name,
+        "version": cfg.pose_default.version,
+        "kwargs": model_kwargs(cfg),
+        "input": "keypose",
+        "features": list(keypose.FEATURE_NAMES)
+        + (list(keypose.MOTION_NAMES) if settings(cfg)["motion"] else []),
+        **settings(cfg),
+        "fps": cfg.pose_default.fps,
+        "threshold": threshold,
+        "min_seconds": cfg.pose_default.min_seconds,
+        "knn": dataclasses.asdict(cfg.pose_default.knn),
+        "groups": list(GROUP_IDS),
+    }
+
+
+Library = tuple[np.ndarray, np.ndarray, list[str]]
+
+
+def library_embeddings(
+    model: KeyPoseModel, items: list[Item], windows: list[np.ndarray], *, per_item: bool = False
+) -> Library:
+    """The library ("looks like" and the k-NN blend): per training exercise (by display name),
+    or per item with `per_item` (a clip or photo pair each), the mean embedding over the
+    windows, the mean of the labels, and the name."""
+    groups: dict[str, list[np.ndarray]] = defaultdict(list)
+    labels: dict[str, list[np.ndarray]] = defaultdict(list)
+    names_of: dict[str, str] = {}
+    for it, x in zip(items, windows, strict=True):
+        if len(x):
+            key = it.item_id if per_item else it.name
+            groups[key].append(model.embed(x))
+            labels[key].append(it.labels)
+            names_of[key] = it.name
+    keys = sorted(groups)
+    emb = np.stack([np.concatenate(groups[k]).mean(0) for k in keys])
+    lab = np.stack([np.mean(labels[k], 0) for k in keys])
+    return emb.astype(np.float32), lab.astype(np.float32), [names_of[k] for k in keys]
+
+
+def numpy_model(
+    module: nn.Module,
+    meta: dict[str, Any],
+    items: list[Item] | None = None,
+    windows: list[np.ndarray] | None = None,
+) -> KeyPoseModel:
+    """The numpy model `predict` runs; with `items` (and their `windows`), its library."""
+    tensors = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+    model = KeyPoseModel(tensors, meta)
+    if not items or windows is None:
+        return model
+    per_item = bool(meta.get("knn", {}).get("per_item", False))
+    emb, lab, names = library_embeddings(model, items, windows, per_item=per_item)
+    return KeyPoseModel(
+        {**tensors, "library.embeddings": emb, "library.labels": lab},
+        {**meta, "library": {"names": names}},
+    )
+
+
+def save_weights(module: nn.Module, library: dict[str, np.ndarray], meta: dict[str, Any],
+                 weights: Path, meta_path: Path) -> dict[str, Any]:
+    """safetensors (the module's tensors + the library's, float32, via numpy) plus a JSON meta
+    recording their SHA-256 (returned)."""
+    from safetensors.numpy import save_file
+
+    tensors = {k: v.detach().cpu().numpy().astype(np.float32)
+               for k, v in module.state_dict().items()}
+    tensors.update({k: v.astype(np.float32) for k, v in library.items()})
+    save_file(tensors, str(weights))
+    meta = {**meta, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+            "size_bytes": weights.stat().st_size}
+    meta_path.write_text(json.dumps(meta, indent=1))
+    return meta

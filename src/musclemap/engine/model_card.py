@@ -1,0 +1,99 @@
+"""The model card (Markdown) of a trained predict model, written from its metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def fmt_mean_std(v: list[float] | None) -> str:
+    return "n/a" if v is None else f"{v[0]:.3f} ± {v[1]:.3f}"
+
+
+def _method_rows(cv: dict[str, Any], part: str) -> list[str]:
+    """One table row per method: (a) clips, (b) clips, key poses and all; `part` is "select"
+    (the selection seed) or "report" (the report seeds)."""
+    rows = []
+    for m, a in cv.get("new_footage", {}).items():
+        b = cv.get("new_exercises", {}).get(m, {})
+        cells = [a.get(f"{part}_clips"), *(b.get(f"{part}_{k}") for k in ("clips", "keyposes",
+                                                                           "all"))]
+        rows.append(f"| {m} | " + " | ".join(fmt_mean_std(c) for c in cells) + " |")
+    return rows
+
+
+def model_card(meta: dict[str, Any]) -> str:
+    """The model card (Markdown) of a trained default model, from its metadata."""
+    cv, data, proto = meta.get("cv", {}), meta["trained_on"], meta["protocol"]
+    seeds = proto["seeds"]
+    rep = seeds[1:] or seeds[:1]
+    lines, sel = _method_rows(cv, "report"), _method_rows(cv, "select")
+    clip_rows = "\n".join(
+        f"| {r['clip']} | {', '.join(r['truth'])} | "
+        f"{', '.join(f'{g} {p:.2f}' for g, p in r['top'])} | "
+        f"{r['truth_on_top']}/{len(r['truth'])} | {r['ap']:.2f} |"
+        for r in meta.get("clip_table", [])
+    )
+    header = ("| method | (a) new footage: clips | (b) new exercises: clips | (b) key poses | "
+              "(b) all |\n|---|---|---|---|---|")
+    return f"""# musclemap default model: {meta["name"]} v{meta["version"]}
+
+Maps MediaPipe Pose landmarks to probabilities of the 20 muscle groups through the two key
+poses of each window's dominant movement ({meta["window"]} frames at {meta["fps"]:g} fps,
+stride {meta["stride"]}; two key-position photos are one window). A video's score is the mean
+over its windows with a person. Written by `musclemap train configs/predict_default.yaml`.
+
+- **Weights**: `default.safetensors`, {meta["size_bytes"]} bytes, SHA-256
+  `{meta["sha256"]}` (checked at load time); numpy inference (no torch at predict time).
+- **Input**: {len(meta["features"])} key-pose features (`musclemap.pose.keypose`): both poses'
+  joint angles, segment inclination against gravity, limb directions in the torso frame and
+  heights, their difference (range of motion); mirror- and yaw-invariant; joints with
+  visibility < {meta["min_visibility"]} count as missing.
+- **Threshold** for "active": {meta["threshold"]:.2f}, maximising micro-F1 on the out-of-fold
+  scores of protocol (a), seed {seeds[0]}.
+- **Data**: {data["clips"]} video clips ({data["manifest"]}) and {data["keyposes"]} key-pose
+  photo pairs ({data["library_manifest"] or "none"}), {data["exercises"]} exercise groups.
+  Labels are per exercise (primary and secondary movers), not per person or repetition.
+- **Looks like**: {len(meta["library"]["names"])} library exercises (one embedding each, the
+  mean of the model's hidden activations over its windows), top 3 by cosine similarity.
+
+## Evaluation
+
+Protocols (`musclemap.engine.keypose_cv`), {proto["folds"]} folds each, mAP
+(`average_precision_map`, macro over groups with a positive) of clip scores computed by
+`score_poses`, the function `predict` uses:
+
+- **(a) new footage of known exercises**: wild clips in folds grouped by source (presenter,
+  camera, set); key poses always in training. Scored on the held-out clips.
+- **(b) new exercises**: wild clips and key poses in folds of whole exercises (the same
+  exercise in both sets is one group). Scored on held-out clips, key poses and both.
+- Baselines on the same folds: `random`, `all_ones`, and `extra_trees` (the issue's 58 clip
+  features + extra-trees, trained on the training clips).
+
+Report: mean ± std over the folds of seeds {rep} (choices were made on seed {seeds[0]}):
+
+{header}
+{chr(10).join(lines)}
+
+Selection seed {seeds[0]} (what the choices were made on):
+
+{header}
+{chr(10).join(sel)}
+
+### Clip by clip, protocol (a), seed {seeds[-1]}
+
+Top groups (as many as the truth has) of each held-out clip; "on top": truth groups among them;
+AP: average precision of the clip's ranking of the 20 groups.
+
+| clip | truth | top predicted | on top | AP |
+|---|---|---|---|---|
+{clip_rows}
+
+## Intended use and limits
+
+For exploring which muscle groups an exercise video mainly works: coaching, teaching, app
+prototypes. Not a medical device; it does not measure activation (no EMG), effort or form.
+Labels are exercise-level, so the model answers "which groups does an exercise like this work";
+it cannot tell a light from a heavy load, and the pose carries no equipment: a cable pushdown
+and a band pushdown look alike. Expect errors with several people in view (only the most
+prominent is followed), bodies partly out of frame, and unusual camera angles.
+"""

@@ -1,0 +1,41 @@
+"""engine/model_card.py: the model card shows the measured numbers of its metadata."""
+
+from __future__ import annotations
+
+from musclemap.engine.model_card import fmt_mean_std, model_card
+
+
+def _meta() -> dict:
+    both = {"select_clips": [0.8, 0.05], "report_clips": [0.781, 0.068],
+            "select_keyposes": None, "report_keyposes": None, "select_all": None,
+            "report_all": None}
+    new = {"select_clips": [0.6, 0.04], "report_clips": [0.62, 0.048],
+           "select_keyposes": [0.6, 0.03], "report_keyposes": [0.611, 0.043],
+           "select_all": [0.6, 0.02], "report_all": [0.615, 0.041]}
+    return {
+        "name": "keypose_mlp", "version": "2", "window": 30, "fps": 10.0, "stride": 10,
+        "size_bytes": 1234, "sha256": "ab" * 32, "features": ["f"] * 7, "min_visibility": 0.0,
+        "threshold": 0.35, "library": {"names": ["squat", "curl"]},
+        "trained_on": {"clips": 180, "keyposes": 700, "exercises": 575, "manifest": "m.csv",
+                       "library_manifest": "k.csv"},
+        "protocol": {"folds": 5, "seeds": [0, 1, 2]},
+        "cv": {"new_footage": {"keypose_mlp": both}, "new_exercises": {"keypose_mlp": new}},
+        "clip_table": [{"clip": "squat__a__1", "truth": ["quadriceps", "gluteus"],
+                        "top": [["quadriceps", 0.91], ["calves", 0.4]], "truth_on_top": 1,
+                        "ap": 0.83}],
+    }
+
+
+def test_fmt_mean_std() -> None:
+    assert fmt_mean_std([0.7814, 0.0678]) == "0.781 ± 0.068"
+    assert fmt_mean_std(None) == "n/a"
+
+
+def test_the_card_carries_the_report_and_selection_rows_and_the_clip_table() -> None:
+    card = model_card(_meta())
+    assert "| keypose_mlp | 0.781 ± 0.068 | 0.620 ± 0.048 | 0.611 ± 0.043 | 0.615 ± 0.041 |" in card
+    assert "| keypose_mlp | 0.800 ± 0.050 | 0.600 ± 0.040 | 0.600 ± 0.030 | 0.600 ± 0.020 |" in card
+    assert "mean ± std over the folds of seeds [1, 2] (choices were made on seed 0)" in card
+    row = "| squat__a__1 | quadriceps, gluteus | quadriceps 0.91, calves 0.40 | 1/2 | 0.83 |"
+    assert row in card
+    assert "1234 bytes" in card and "Threshold** for \"active\": 0.35" in card
