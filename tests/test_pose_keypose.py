@@ -102,3 +102,9 @@ def test_frames_without_person_are_skipped_and_empty_windows_are_nan() -> None:
 def test_bad_shape_raises() -> None:
     with pytest.raises(ValueError, match="world landmarks"):
         keypose.frame_descriptors(np.zeros((5, 17, 3)))
+
+
+def test_window_starts_cover_the_sequence() -> None:
+    assert keypose.window_starts(10, 32, 8).tolist() == [0]  # short: one window (photo pairs)
+    assert keypose.window_starts(50, 32, 8).tolist() == [0, 8, 16, 18]  # the last ends at 50
+    assert keypose.window_starts(48, 32, 8).tolist() == [0, 8, 16]
