@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 import torch
 
 import musclemap.engine.train as train_mod
+from conftest import cli_command
 from musclemap.config import load_config
 from musclemap.engine.checkpoint import atomic_save, load_checkpoint, read_checkpoint
 from musclemap.engine.tasks import run_task
@@ -105,16 +105,9 @@ def test_atomic_save_and_strict_load(tmp_path: Path) -> None:
 
 
 def _train_cmd(out: Path, name: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "musclemap",
-        "train",
-        str(STGCN_SMOKE),
-        *KILL_OVERRIDES,
-        f"train.out_dir={out}",
-        f"train.run_name={name}",
-    ]
+    return cli_command(
+        "train", STGCN_SMOKE, *KILL_OVERRIDES, f"train.out_dir={out}", f"train.run_name={name}"
+    )
 
 
 def _train(out: Path, name: str) -> Path:
