@@ -4,9 +4,6 @@ job, drawn on the body map) and the page showing exercise, repetition count and 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +20,10 @@ from test_web_browser import (  # noqa: E402, F401 - fixtures
     _upload_and_wait,
     browser,
     clip,
+    server_url,
     wait_js,
 )
 from web_standins import post, wait_for  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    uvicorn = pytest.importorskip("uvicorn")
-    settings = ServerSettings(data_dir=tmp_path_factory.mktemp("web") / "data", workers=1)
-    app = create_app(settings, predict_fn=WavePredict())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 def test_api_exercise_field(tmp_path: Path, make_video: Any) -> None:
@@ -72,7 +53,7 @@ def test_api_exercise_field(tmp_path: Path, make_video: Any) -> None:
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 def test_page_exercise_field_and_repetitions(
     browser: Any,  # noqa: F811
-    server_url: str,
+    server_url: str,  # noqa: F811
     clip: Path,  # noqa: F811
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
