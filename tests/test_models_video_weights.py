@@ -14,9 +14,10 @@ from musclemap.models.video.resnet3d import ResNet3D
 from musclemap.models.video.weights import (
     CheckpointError,
     inflate_resnet2d,
-    load_pretrained,
+    load_state_dict_mapped,
     read_state_dict,
 )
+from musclemap.models.weights import load_pretrained
 
 
 def _same_except_head(a: torch.nn.Module, b: torch.nn.Module, head: str) -> None:
@@ -115,7 +116,7 @@ def test_model_without_video_mapping_raises_checkpoint_error(tmp_path: Path) -> 
     path = tmp_path / "x.pyth"
     torch.save({"model_state": {"weight": torch.zeros(2, 2)}}, path)
     with pytest.raises(CheckpointError, match="no video checkpoint mapping for Linear"):
-        load_pretrained(torch.nn.Linear(2, 2), path)
+        load_state_dict_mapped(torch.nn.Linear(2, 2), read_state_dict(path))
 
 
 def _torchvision_key(key: str) -> str:

@@ -1,11 +1,12 @@
 """Pretrained weights brought by the user: PySlowFast `.pyth`, Video Swin `.pth`, 2D ResNet-50.
 
-Nothing is downloaded. `load_pretrained(model, path)` maps a local checkpoint onto one of our video
-models, re-initialises the classifier for our 20 groups, adapts the first convolution to other
-input channel counts (mean over RGB, repeated: the usual cross-modality initialisation for optical
-flow) and reports every missing, unexpected or mismatched key. `inflate_resnet2d(model, path)`
-inflates a torchvision-layout 2D ResNet-50 (`conv1`, `layer1.0.conv1`, ...) into our 3D ResNets,
-spreading each 2D kernel evenly over its temporal extent (I3D's "boring video" inflation).
+Nothing is downloaded. `load_state_dict_mapped(model, read_state_dict(path))` (what
+`musclemap.models.weights.load_pretrained` runs for a video model) maps a local checkpoint onto one
+of our video models, re-initialises the classifier for our 20 groups, adapts the first convolution
+to other input channel counts (mean over RGB, repeated: the usual cross-modality initialisation for
+optical flow) and reports every missing, unexpected or mismatched key. `inflate_resnet2d(model,
+path)` inflates a torchvision-layout 2D ResNet-50 (`conv1`, `layer1.0.conv1`, ...) into our 3D
+ResNets, spreading each 2D kernel evenly over its temporal extent (I3D's "boring video" inflation).
 """
 
 from __future__ import annotations
@@ -194,15 +195,6 @@ def load_state_dict_mapped(
         raise CheckpointError(f"{source}: does not fit {type(model).__name__}: {report.summary()}")
     model.load_state_dict(new_state, strict=False)
     return report
-
-
-def load_pretrained(
-    model: nn.Module, path: str | os.PathLike[str], *, strict: bool = True, reinit_head: bool = True
-) -> LoadReport:
-    """Load a PySlowFast `.pyth` (ResNet family, MViTv2) or Video Swin `.pth` into `model`."""
-    return load_state_dict_mapped(
-        model, read_state_dict(path), strict=strict, reinit_head=reinit_head, source=str(path)
-    )
 
 
 # torchvision ResNet-50 names -> PySlowFast names (pathway 0).
