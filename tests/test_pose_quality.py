@@ -1,9 +1,9 @@
-"""Input quality gates of `predict` (musclemap.pose.quality): resolution, pose confidence,
-orientation (pixels turned, not metadata) and a second person; the `quality` JSON block."""
+"""Input quality gates of `predict` (musclemap.pose.quality, musclemap.pose.orientation):
+resolution, pose confidence, orientation (pixels turned, not metadata) and a second person; the
+`quality` JSON block."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,14 +13,17 @@ import pytest
 from conftest import write_video
 from musclemap.demo import synthetic_landmarks
 from musclemap.errors import NoPersonError, VideoError
+from musclemap.pose import orientation as ori
 from musclemap.pose import quality as q
 from musclemap.pose.base import PoseFrame, PoseSequence, extract_poses
 from musclemap.predictor import Predictor
 
 
 def _seq(exercise: str = "biceps_curl", turns: int = 0, size=(96, 96)) -> PoseSequence:
+    """A generated exercise as MediaPipe gives it for the picture turned by np.rot90(turns)."""
     world, image = synthetic_landmarks(exercise, seconds=5.0)
-    frames = [PoseFrame(i, w) for i, w in zip(q.rotate_landmarks(image, turns), world, strict=True)]
+    image, world = ori.turn_image_landmarks(image, turns), ori.turn_world_landmarks(world, turns)
+    frames = [PoseFrame(i, w) for i, w in zip(image, world, strict=True)]
     w, h = size if turns % 2 == 0 else size[::-1]
     return PoseSequence.from_frames(
         frames, list(np.arange(len(frames)) / 10), fps=10, width=w, height=h
@@ -33,39 +36,54 @@ def test_resolution_gate() -> None:
     assert q.check_resolution(64, 48)["ok"]
 
 
-def test_rotate_landmarks_matches_np_rot90() -> None:
+def test_turned_landmarks_match_np_rot90() -> None:
     frame = np.zeros((40, 60), np.uint8)
     frame[5, 50] = 1  # x = 50 / 60, y = 5 / 40 (pixel centres below)
     point = np.array([[[50.5 / 60, 5.5 / 40, 1.0]]])
     for k in range(4):
         turned = np.rot90(frame, k)
         y, x = np.argwhere(turned)[0]
-        got = q.rotate_landmarks(point, k)[0, 0]
+        got = ori.turn_image_landmarks(point, k)[0, 0]
         assert got[:2] == pytest.approx([(x + 0.5) / turned.shape[1], (y + 0.5) / turned.shape[0]])
 
 
-@pytest.mark.parametrize("exercise", ["biceps_curl", "squat"])
-def test_orientation_of_turned_standing_exercises(exercise: str) -> None:
-    assert q.estimate_orientation(_seq(exercise)).state == "upright"
-    for k, state in ((1, "sideways"), (2, "upside_down"), (3, "sideways")):
-        o = q.estimate_orientation(_seq(exercise, k))
-        assert (o.state, o.quarter_turns) == (state, (4 - k) % 4), o.detail
+def test_world_landmarks_turn_with_the_image() -> None:
+    up = _seq()
+    for k in range(4):
+        seq = ori.turn_sequence(up, k)
+        assert (seq.width, seq.height) == ((96, 96))
+        # hips -> shoulders points the same way in the picture and in the world (both y down)
+        img = seq.image[0, [11, 12], :2].mean(0) - seq.image[0, [23, 24], :2].mean(0)
+        wld = seq.world[0, [11, 12], :2].mean(0) - seq.world[0, [23, 24], :2].mean(0)
+        assert img / np.linalg.norm(img) == pytest.approx(wld / np.linalg.norm(wld), abs=1e-3)
+        back = ori.turn_sequence(seq, 4 - k)
+        assert np.allclose(back.image, up.image, atol=1e-6)
+        assert np.allclose(back.world, up.world, atol=1e-6)
+    assert (ori.turn_sequence(_seq(size=(160, 90)), 1).width, 90) == (90, 90)
+
+
+@pytest.mark.parametrize("exercise", ["biceps_curl", "squat", "shoulder_press"])
+@pytest.mark.parametrize("size", [(96, 96), (160, 90), (90, 160)])
+def test_turned_exercise_found_with_its_turn(exercise: str, size: tuple[int, int]) -> None:
+    upright = ori.estimate_orientation(_seq(exercise, size=size))
+    assert (upright.state, upright.quarter_turns) == ("upright", 0), upright.scores
+    for k in (1, 2, 3):
+        o = ori.estimate_orientation(_seq(exercise, k, size=size))
+        assert (o.state, o.quarter_turns) == ("turned", (4 - k) % 4), o.scores
         assert o.to_dict()["rotated_deg"] == 90 * ((4 - k) % 4)
+        # the scores are the upright ones shifted: the same evidence, turned
+        assert np.roll(o.scores, k) == pytest.approx(upright.scores, abs=1e-4)
 
 
-def test_lying_and_handstand_are_left_alone() -> None:
-    # A body on its side that bobs across its axis (a push-up) is a lying exercise.
-    seq = _seq("biceps_curl", 1)
-    still = np.repeat(seq.image[:1], len(seq), axis=0)
-    still[:, :, 1] += 0.05 * np.sin(np.arange(len(seq)) / 3)[:, None]
-    o = q.estimate_orientation(dataclasses.replace(seq, image=still))
-    assert (o.state, o.quarter_turns) == ("lying", 0)
-    # Upside down with the hands below the head: a handstand, not a turned video.
-    assert q.estimate_orientation(_seq("shoulder_press", 2)).state == "handstand"
-    # Too few frames with a torso: no opinion.
+def test_decide_needs_a_clear_lead() -> None:
+    margin = ori.default_model().margin
+    assert ori.decide(np.array([0.0, margin + 0.1, 0, 0]), margin, checked="x").quarter_turns == 1
+    close = ori.decide(np.array([0.0, margin - 0.1, 0, 0]), margin, checked="x")
+    assert (close.state, close.quarter_turns) == ("upright", 0)
+    assert ori.decide(None, margin, checked="x").state == "unknown"
     empty = _seq()
     empty.valid[:] = False
-    assert q.estimate_orientation(empty).state == "unknown"
+    assert ori.estimate_orientation(empty).to_dict()["state"] == "unknown"
 
 
 def test_pose_confidence_gate() -> None:
@@ -121,6 +139,38 @@ def test_second_person_found_after_masking_the_first() -> None:
     assert (masked[10:50, 10:25] == 127).all() and (masked[10:50, 70:85] == 255).all()
 
 
+def test_frames_decoded_once_for_orientation_and_people(tmp_path: Path) -> None:
+    """`inspect_frames`: CHECK_FRAMES frames where the person is, their features in four turns
+    (the frame turned by k is feature row k) and the second-person count."""
+    frames = np.zeros((20, 60, 100, 3), np.uint8)
+    frames[:, 10:50, 10:26] = 255  # the followed person
+    frames[:, 5:20] = (frames[:, 5:20] // 2) + 60  # a brighter band near the top
+    video = write_video(tmp_path / "one.mp4", frames)
+    followed = np.zeros((33, 3), np.float32)
+    followed[:, :2] = [[0.1, 10 / 60], [0.25, 49 / 60]] * 16 + [[0.17, 0.5]]
+    followed[:, 2] = 0.9
+    seq = PoseSequence.from_frames(
+        [PoseFrame(followed, np.zeros((33, 4), np.float32))] * 20,
+        list(np.arange(20) / 10),
+        fps=10,
+        width=100,
+        height=60,
+    )
+    seq.valid[:5] = False  # no person there: not picked
+    assert q.frame_picks(seq) == [9, 12, 15]
+    detector = _Detector()
+    one = q.inspect_frames(video, seq, detector)
+    assert (one["people"], one["frames_checked"]) == (1, 3) and len(detector.seen) == 3
+    features = one["frame_features"]
+    assert features.shape == (4, ori.NUM_FRAME_FEATURES)
+    turned = ori.turned_frame_features([np.rot90(frames[12], 1)])
+    assert turned[3] == pytest.approx(ori.turned_frame_features([frames[12]])[0], abs=0.3)
+    frames[:, 10:50, 70:86] = 255  # a second person
+    two = q.inspect_frames(write_video(tmp_path / "two.mp4", frames), seq, _Detector())
+    assert (two["people"], two["frames_checked"]) == (2, 3)
+    assert q.inspect_frames(video, seq, None)["frames_checked"] == 0  # no detector: not checked
+
+
 def test_rotated_estimator_turns_frames_and_keys_the_cache() -> None:
     inner = _Detector()
     est = q.RotatedEstimator(inner, 1)
@@ -154,7 +204,7 @@ class _MarkerEstimator:
         world = self.world[self.i].copy()
         for _ in range(k):  # the world landmarks turn with the camera, as MediaPipe's do
             world[:, 0], world[:, 1] = world[:, 1].copy(), -world[:, 0].copy()
-        frame_out = PoseFrame(q.rotate_landmarks(self.image[self.i], k), world)
+        frame_out = PoseFrame(ori.turn_image_landmarks(self.image[self.i], k), world)
         self.i += 1
         return frame_out
 
@@ -179,7 +229,7 @@ def test_turned_video_is_turned_back(tmp_path: Path) -> None:
         pred = Predictor.default(cache_dir=tmp_path, estimator=_MarkerEstimator()).predict(video)
         assert pred.quality["orientation"]["rotated_deg"] == 90 * ((4 - k) % 4), pred.quality
         assert pred.muscles == pytest.approx(ref.muscles, abs=1e-4)
-        assert "frames were turned" in pred.notes[-1]
+        assert f"turned back {90 * ((4 - k) % 4)} degrees" in pred.notes[-1]
         # without the gate the same video scores other muscles (the issue's "shoulder 0.99")
         raw = extract_poses(video, estimator=_MarkerEstimator(), use_cache=False)
         wrong = Predictor.default(estimator=_MarkerEstimator()).predict_poses(raw)

@@ -283,6 +283,31 @@ def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any
     )
 
 
+def _run_checked(
+    path: str, fps: float, max_side: int | None, cache: dict[str, Any]
+) -> tuple[PoseSequence, dict[str, Any]]:
+    """One whole video and its input-quality gates in this worker (batch `predict`): the
+    checked (maybe turned back) poses and the `quality` block."""
+    from pathlib import Path
+
+    from musclemap.pose.quality import assess_video
+
+    seq = _run_video(path, fps, max_side, cache)
+    return assess_video(Path(path), seq, estimator=_WORKER["estimator"])
+
+
+def _run_inspect(path: str, seq: PoseSequence) -> dict[str, Any]:
+    """The pixel gates of one video (`quality.inspect_frames`) with this worker's estimator."""
+    from pathlib import Path
+
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.quality import inspect_frames
+
+    estimator = _WORKER["estimator"]
+    detector = estimator if isinstance(estimator, MediaPipePoseEstimator) else None
+    return inspect_frames(Path(path), seq, detector)
+
+
 # -- merging -----------------------------------------------------------------------------------
 
 
@@ -479,6 +504,18 @@ class PosePool:
         self._drain()
         return merge_segments(parts, starts)
 
+    def inspect(self, path: str | os.PathLike[str], seq: PoseSequence) -> dict[str, Any]:
+        """`quality.inspect_frames` on a worker (its MediaPipe graph is warm: no graph start
+        in this process).
+
+        Raises:
+            VideoError: From decoding, or the worker died.
+        """
+        try:
+            return self._executor.submit(_run_inspect, str(path), seq).result()
+        except BrokenProcessPool:
+            raise VideoError(f"{path}: frame checks crashed (a worker process died)") from None
+
     def map_videos(
         self,
         paths: Sequence[str | os.PathLike[str]],
@@ -491,11 +528,30 @@ class PosePool:
         """Poses of many videos, one per worker at a time, as they finish: (index, sequence or
         the error that video raised)."""
         cache = {"dir": None if cache_dir is None else str(cache_dir), "use": use_cache}
-        futures = {
-            self._executor.submit(_run_video, str(p), fps, max_side, cache): i
-            for i, p in enumerate(paths)
-        }
-        pending: set[Future[PoseSequence]] = set(futures)
+        return self._map(_run_video, paths, fps, max_side, cache)
+
+    def map_checked(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        fps: float,
+        max_side: int | None,
+        cache_dir: str | os.PathLike[str] | None,
+        use_cache: bool,
+    ) -> Iterator[tuple[int, tuple[PoseSequence, dict[str, Any]] | BaseException]]:
+        """`map_videos` with the input-quality gates run in the same worker
+        (`quality.assess_video`): (index, (checked poses, quality block) or the error)."""
+        cache = {"dir": None if cache_dir is None else str(cache_dir), "use": use_cache}
+        return self._map(_run_checked, paths, fps, max_side, cache)
+
+    def _map(
+        self,
+        job: Callable[..., Any],
+        paths: Sequence[str | os.PathLike[str]],
+        *args: Any,
+    ) -> Iterator[tuple[int, Any]]:
+        futures = {self._executor.submit(job, str(p), *args): i for i, p in enumerate(paths)}
+        pending: set[Future[Any]] = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             self._drain()
