@@ -64,7 +64,7 @@ class StubbornEstimator(SmoothingEstimator):
         return PoseFrame(image=image, world=np.zeros((33, 4), np.float32))
 
 
-def _video(tmp_path: Path, n: int = 120, gop: int = 10) -> Path:
+def _video(tmp_path: Path, n: int = 120, gop: int = 10, size: int = 32) -> Path:
     """Frames of pseudo-random brightness (so a restarted filter differs), a keyframe every
     `gop` frames."""
     import av
@@ -73,11 +73,11 @@ def _video(tmp_path: Path, n: int = 120, gop: int = 10) -> Path:
     path = tmp_path / f"v{n}.mp4"
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
         stream.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}"}
         # Frame 0 is dark, the rest brighter: a tracker that keeps its first frame differs.
         for level in [20, *rng.integers(100, 235, n - 1)]:
-            img = np.full((32, 32, 3), level, np.uint8)
+            img = np.full((size, size, 3), level, np.uint8)
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
@@ -218,3 +218,56 @@ def test_segment_decode_error_reaches_the_caller(pool: PosePool, tmp_path: Path)
     bad.write_bytes(b"not a video")
     with pytest.raises(VideoError, match="bad.mp4"):
         pool.estimate(bad, fps=10.0, max_side=None, num_frames=80, origin_s=0.0)
+
+
+def test_merge_keeps_the_pixel_checks_of_the_rows_it_uses() -> None:
+    thumb = np.zeros((64, 64, 3), np.uint8)
+    first = _part(0, [0.0, 0.1, 0.2, 0.3, 0.4], handover=4)
+    second = _part(3, [0.9, 0.3, 0.5, 0.6, 0.7])
+    first.extra["checks"] = {1: (thumb, 1, 1), 4: (thumb + 1, 0, 1)}  # row 4 is second's
+    second.extra["checks"] = {4: (thumb + 2, 1, 1), 6: (thumb + 3, 1, 1)}
+    checks = merge_segments([first, second], [0, 3]).checks
+    assert checks is not None
+    assert [int(t[0, 0, 0]) for t in checks["thumbnails"]] == [0, 2, 3]
+    assert (checks["hits"], checks["checked"]) == (3, 3)
+
+
+def test_estimate_keeps_frames_for_the_gates_and_inspect_uses_them(
+    pool: PosePool, tmp_path: Path
+) -> None:
+    """The segments keep the planned frames (no second decode); `inspect` turns them into the
+    orientation features, the same as decoding them again would give."""
+    from musclemap.pose import quality
+
+    path = _video(tmp_path)
+    merged, _ = _both(pool, path, SmoothingEstimator)
+    assert merged.checks is not None and len(merged.checks["thumbnails"]) == 3
+    assert merged.checks["checked"] == 0  # a scripted estimator: people not checked
+    seq = PoseSequence(
+        merged.image, merged.world, merged.valid, merged.times, fps=10.0, width=32, height=32
+    )
+    kept = pool.inspect(path, seq)
+    assert quality.frame_picks(seq) == quality.planned_picks(len(seq)) == [30, 60, 89]
+    decoded = quality.inspect_frames(path, seq, None)
+    assert kept["frame_features"] == pytest.approx(decoded["frame_features"])
+    # a second inspect has no kept frames left: decoded on a worker, same answer
+    assert pool.inspect(path, seq)["frame_features"] == pytest.approx(decoded["frame_features"])
+
+
+def test_map_checked_runs_the_gates_in_the_workers(pool: PosePool, tmp_path: Path) -> None:
+    """Batch mode: poses and the quality block come back from the worker, equal to the gates
+    run here on the same poses."""
+    from musclemap.pose.quality import assess_video
+
+    path = _video(tmp_path, n=40, size=64)
+    ((i, result),) = list(
+        pool.map_checked([path], fps=10.0, max_side=None, cache_dir=None, use_cache=False)
+    )
+    assert i == 0 and isinstance(result, tuple)
+    seq, quality = result
+    assert set(quality) == {"resolution", "orientation", "pose_confidence", "people"}
+    plain = _estimate_video(path, 10.0, None, SmoothingEstimator(), None)
+    plain.width, plain.height = 64, 64
+    _, here = assess_video(path, plain, estimator=SmoothingEstimator())
+    assert quality == here
+    assert quality["people"] == {"count": 1, "frames_checked": 0, "detail": "not checked"}

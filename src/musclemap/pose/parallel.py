@@ -208,9 +208,12 @@ def _run_segment(
     origin_s: float | None,
     board: tuple[str, list[int]],
     key: int,
+    picks: Sequence[int] = (),
 ) -> PoseSequence:
     """Poses of segment i, tracking from scratch at starts[i], published for segment i-1, and
-    past starts[i+1] until the hand-over to segment i+1 (see the module docstring)."""
+    past starts[i+1] until the hand-over to segment i+1 (see the module docstring). The frames
+    at `picks` (with a person) are kept and the input-quality pixel checks run on them once
+    the segment is done (`extra["checks"]`): no second decode of the video for the gates."""
     from musclemap.data.video_io import iter_frames
 
     estimator: PoseEstimator = _WORKER["estimator"]
@@ -227,6 +230,7 @@ def _run_segment(
     times: list[float] = []
     handover: int | None = None
     streak, distance, alone = 0, None, False
+    kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     try:
         for t, rgb in iter_frames(
             path,
@@ -239,6 +243,8 @@ def _run_segment(
             # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
             frame = frames[-1] if times and t == times[-1] else estimator.estimate(rgb)
             idx = start + len(frames)
+            if idx in picks and frame is not None:
+                kept[idx] = (rgb, frame.image)
             frames.append(frame)
             times.append(t)
             if i > 0:
@@ -265,7 +271,25 @@ def _run_segment(
         frames[:keep], times[:keep], fps=fps, width=0, height=0, source=path
     )
     seq.extra = {"first": start, "handover": handover, "distance": distance}
+    if picks:
+        seq.extra["checks"] = _check_kept(kept, estimator)
     return seq
+
+
+def _check_kept(
+    kept: dict[int, tuple[np.ndarray, np.ndarray]], estimator: PoseEstimator
+) -> dict[int, tuple[np.ndarray, int, int]]:
+    """Per kept frame: (thumbnail, second person seen, checked) with this worker's estimator
+    (MediaPipe; another estimator's answer does not depend on the picture: not checked)."""
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.quality import check_kept_frames
+
+    detector = estimator if isinstance(estimator, MediaPipePoseEstimator) else None
+    out = {}
+    for idx, pair in kept.items():
+        one = check_kept_frames([pair], detector)
+        out[idx] = (one["thumbnails"][0], one["hits"], one["checked"])
+    return out
 
 
 def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any]) -> PoseSequence:
@@ -320,6 +344,8 @@ class Merged:
     world: np.ndarray  # (T, 33, 4)
     valid: np.ndarray  # (T,)
     seams: list[dict[str, Any]]
+    # The pixel checks of the kept frames in the rows used: thumbnails, hits, checked.
+    checks: dict[str, Any] | None = None
 
 
 def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merged:
@@ -336,11 +362,17 @@ def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merg
     world: list[np.ndarray] = []
     valid: list[np.ndarray] = []
     seams: list[dict[str, Any]] = []
+    checks: dict[str, Any] = {"thumbnails": [], "hits": 0, "checked": 0}
     entry = 0  # first row still to come
     for i, part in enumerate(parts):
         first = int(part.extra["first"])
         handover = part.extra.get("handover") if i + 1 < len(parts) else None
         rows = slice(max(entry - first, 0), None if handover is None else int(handover) - first)
+        for idx, (thumb, hit, checked) in sorted(part.extra.get("checks", {}).items()):
+            if max(entry, first) <= idx < (first + len(part) if handover is None else handover):
+                checks["thumbnails"].append(thumb)
+                checks["hits"] += hit
+                checks["checked"] += checked
         times.append(part.times[rows])
         image.append(part.image[rows])
         world.append(part.world[rows])
@@ -364,6 +396,7 @@ def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merg
         world=np.concatenate(world) if world else np.zeros((0, 33, 4), np.float32),
         valid=np.concatenate(valid) if valid else np.zeros(0, bool),
         seams=seams,
+        checks=checks,
     )
 
 
@@ -427,6 +460,8 @@ class PosePool:
         )
         self._key = 0
         self._submit_lock = threading.Lock()
+        # The pixel checks the last `estimate` of a video made on the way (see `inspect`).
+        self._checks: dict[tuple[str, float], tuple[int, dict[str, Any] | None]] = {}
         for _ in range(self.workers):
             self._executor.submit(_ready)  # start every worker now
 
@@ -464,7 +499,10 @@ class PosePool:
         Raises:
             VideoError: From decoding, or a worker died.
         """
+        from musclemap.pose.quality import planned_picks
+
         starts = plan_segments(num_frames, self.workers) if origin_s is not None else [0]
+        picks = planned_picks(num_frames)
         # Room for what each segment publishes: its share and a margin for a longer video.
         caps = [num_frames - a + 64 for a in starts]
         folder = tempfile.mkdtemp(prefix="musclemap-seams-")
@@ -483,6 +521,7 @@ class PosePool:
                     origin_s,
                     (folder, caps),
                     base + i,
+                    picks,
                 )
                 for i in range(len(starts))
             ]
@@ -502,15 +541,23 @@ class PosePool:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         self._drain()
-        return merge_segments(parts, starts)
+        merged = merge_segments(parts, starts)
+        self._checks[(str(path), fps)] = (len(merged.valid), merged.checks)
+        return merged
 
     def inspect(self, path: str | os.PathLike[str], seq: PoseSequence) -> dict[str, Any]:
-        """`quality.inspect_frames` on a worker (its MediaPipe graph is warm: no graph start
-        in this process).
+        """`quality.inspect_frames` of a video: from the frames `estimate` kept while it posed
+        this video, else decoded again on a worker (its MediaPipe graph is warm: no graph
+        start in this process), e.g. for poses from the cache.
 
         Raises:
             VideoError: From decoding, or the worker died.
         """
+        from musclemap.pose.quality import frame_checks
+
+        rows, checks = self._checks.pop((str(path), float(seq.fps)), (-1, None))
+        if checks and checks["thumbnails"] and rows == len(seq):
+            return frame_checks(checks["thumbnails"], checks["hits"], checks["checked"])
         try:
             return self._executor.submit(_run_inspect, str(path), seq).result()
         except BrokenProcessPool:

@@ -152,6 +152,40 @@ def frame_picks(seq: PoseSequence, count: int = CHECK_FRAMES) -> list[int]:
     return sorted({int(frames[i]) for i in spots})
 
 
+def planned_picks(num_frames: int, count: int = CHECK_FRAMES) -> list[int]:
+    """Frames to keep for the pixel checks while the pose pass decodes them anyway (spread as
+    `frame_picks` spreads them, over all `num_frames` expected frames)."""
+    if num_frames <= 0:
+        return []
+    spots = np.linspace(0, num_frames - 1, count + 2)[1:-1].round().astype(int)
+    return sorted({int(i) for i in spots})
+
+
+def check_kept_frames(
+    kept: list[tuple[np.ndarray, np.ndarray]], detector: PoseEstimator | None
+) -> dict[str, Any]:
+    """The pixel checks on frames the pose pass kept, each with its person's landmarks: their
+    thumbnails (orientation) and second-person hits (with a MediaPipe `detector`)."""
+    hits = 0
+    if detector is not None:
+        for frame, landmarks in kept:
+            hits += other_person_seen(frame, landmarks, detector)
+    return {
+        "thumbnails": [orientation.thumbnail(frame) for frame, _ in kept],
+        "hits": hits,
+        "checked": len(kept) if detector is not None else 0,
+    }
+
+
+def frame_checks(thumbnails: list[np.ndarray], hits: int, checked: int) -> dict[str, Any]:
+    """`inspect_frames`' result from the checks of kept frames (`check_kept_frames`)."""
+    return {
+        "frame_features": orientation.turned_frame_features(thumbnails),
+        "people": 2 if checked and hits * 2 > checked else 1,
+        "frames_checked": checked,
+    }
+
+
 def decode_frames(path: Path, seq: PoseSequence, indices: list[int]) -> dict[int, np.ndarray]:
     """The decoded frames at the sequence's indices (as the pose pass saw them), stopping after
     the last one."""
@@ -177,19 +211,11 @@ def inspect_frames(path: Path, seq: PoseSequence, detector: PoseEstimator | None
     frame), whether a second person shows in most of them. Runs where the decoding is cheapest:
     a pose worker when there is one (`PosePool.inspect`, batch workers)."""
     frames = decode_frames(path, seq, frame_picks(seq))
-    hits = 0
-    if detector is not None:
-        for i, frame in frames.items():
-            hits += other_person_seen(frame, seq.image[i], detector)
-        reset = getattr(detector, "reset", None)
-        if callable(reset):
-            reset()  # the next video starts from a fresh detection
-    checked = len(frames) if detector is not None else 0
-    return {
-        "frame_features": orientation.turned_frame_features(list(frames.values())),
-        "people": 2 if checked and hits * 2 > checked else 1,
-        "frames_checked": checked,
-    }
+    kept = check_kept_frames([(f, seq.image[i]) for i, f in frames.items()], detector)
+    reset = getattr(detector, "reset", None)
+    if callable(reset):
+        reset()  # the next video starts from a fresh detection
+    return frame_checks(kept["thumbnails"], kept["hits"], kept["checked"])
 
 
 def _detector(estimator: PoseEstimator | None) -> tuple[PoseEstimator | None, bool]:
