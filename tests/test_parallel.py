@@ -221,14 +221,14 @@ def test_segment_decode_error_reaches_the_caller(pool: PosePool, tmp_path: Path)
 
 
 def test_merge_keeps_the_pixel_checks_of_the_rows_it_uses() -> None:
-    thumb = np.zeros((64, 64, 3), np.uint8)
+    f = np.zeros((4, 64))
     first = _part(0, [0.0, 0.1, 0.2, 0.3, 0.4], handover=4)
     second = _part(3, [0.9, 0.3, 0.5, 0.6, 0.7])
-    first.extra["checks"] = {1: (thumb, 1, 1), 4: (thumb + 1, 0, 1)}  # row 4 is second's
-    second.extra["checks"] = {4: (thumb + 2, 1, 1), 6: (thumb + 3, 1, 1)}
+    first.extra["checks"] = {1: (f, 1, 1), 4: (f + 1, 0, 1)}  # row 4 is second's
+    second.extra["checks"] = {4: (f + 2, 1, 1), 6: (f + 3, 1, 1)}
     checks = merge_segments([first, second], [0, 3]).checks
     assert checks is not None
-    assert [int(t[0, 0, 0]) for t in checks["thumbnails"]] == [0, 2, 3]
+    assert [int(x[0, 0]) for x in checks["features"]] == [0, 2, 3]
     assert (checks["hits"], checks["checked"]) == (3, 3)
 
 
@@ -241,7 +241,7 @@ def test_estimate_keeps_frames_for_the_gates_and_inspect_uses_them(
 
     path = _video(tmp_path)
     merged, _ = _both(pool, path, SmoothingEstimator)
-    assert merged.checks is not None and len(merged.checks["thumbnails"]) == 3
+    assert merged.checks is not None and len(merged.checks["features"]) == 3
     assert merged.checks["checked"] == 0  # a scripted estimator: people not checked
     seq = PoseSequence(
         merged.image, merged.world, merged.valid, merged.times, fps=10.0, width=32, height=32

@@ -279,7 +279,8 @@ def _run_segment(
 def _check_kept(
     kept: dict[int, tuple[np.ndarray, np.ndarray]], estimator: PoseEstimator
 ) -> dict[int, tuple[np.ndarray, int, int]]:
-    """Per kept frame: (thumbnail, second person seen, checked) with this worker's estimator
+    """Per kept frame: (orientation features, second person seen, checked) with this worker's
+    estimator
     (MediaPipe; another estimator's answer does not depend on the picture: not checked)."""
     from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
     from musclemap.pose.quality import check_kept_frames
@@ -288,7 +289,7 @@ def _check_kept(
     out = {}
     for idx, pair in kept.items():
         one = check_kept_frames([pair], detector)
-        out[idx] = (one["thumbnails"][0], one["hits"], one["checked"])
+        out[idx] = (one["features"][0], one["hits"], one["checked"])
     return out
 
 
@@ -344,7 +345,7 @@ class Merged:
     world: np.ndarray  # (T, 33, 4)
     valid: np.ndarray  # (T,)
     seams: list[dict[str, Any]]
-    # The pixel checks of the kept frames in the rows used: thumbnails, hits, checked.
+    # The pixel checks of the kept frames in the rows used: features, hits, checked.
     checks: dict[str, Any] | None = None
 
 
@@ -362,15 +363,15 @@ def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merg
     world: list[np.ndarray] = []
     valid: list[np.ndarray] = []
     seams: list[dict[str, Any]] = []
-    checks: dict[str, Any] = {"thumbnails": [], "hits": 0, "checked": 0}
+    checks: dict[str, Any] = {"features": [], "hits": 0, "checked": 0}
     entry = 0  # first row still to come
     for i, part in enumerate(parts):
         first = int(part.extra["first"])
         handover = part.extra.get("handover") if i + 1 < len(parts) else None
         rows = slice(max(entry - first, 0), None if handover is None else int(handover) - first)
-        for idx, (thumb, hit, checked) in sorted(part.extra.get("checks", {}).items()):
+        for idx, (features, hit, checked) in sorted(part.extra.get("checks", {}).items()):
             if max(entry, first) <= idx < (first + len(part) if handover is None else handover):
-                checks["thumbnails"].append(thumb)
+                checks["features"].append(features)
                 checks["hits"] += hit
                 checks["checked"] += checked
         times.append(part.times[rows])
@@ -556,8 +557,8 @@ class PosePool:
         from musclemap.pose.quality import frame_checks
 
         rows, checks = self._checks.pop((str(path), float(seq.fps)), (-1, None))
-        if checks and checks["thumbnails"] and rows == len(seq):
-            return frame_checks(checks["thumbnails"], checks["hits"], checks["checked"])
+        if checks and checks["features"] and rows == len(seq):
+            return frame_checks(checks["features"], checks["hits"], checks["checked"])
         try:
             return self._executor.submit(_run_inspect, str(path), seq).result()
         except BrokenProcessPool:

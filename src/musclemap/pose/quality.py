@@ -165,22 +165,25 @@ def check_kept_frames(
     kept: list[tuple[np.ndarray, np.ndarray]], detector: PoseEstimator | None
 ) -> dict[str, Any]:
     """The pixel checks on frames the pose pass kept, each with its person's landmarks: their
-    thumbnails (orientation) and second-person hits (with a MediaPipe `detector`)."""
+    orientation features in four turns (`(4, F)` per frame, computed where the frame is, so
+    that OpenCV is not imported for them elsewhere) and second-person hits (with a MediaPipe
+    `detector`)."""
     hits = 0
     if detector is not None:
         for frame, landmarks in kept:
             hits += other_person_seen(frame, landmarks, detector)
     return {
-        "thumbnails": [orientation.thumbnail(frame) for frame, _ in kept],
+        "features": [orientation.turned_frame_features([frame]) for frame, _ in kept],
         "hits": hits,
         "checked": len(kept) if detector is not None else 0,
     }
 
 
-def frame_checks(thumbnails: list[np.ndarray], hits: int, checked: int) -> dict[str, Any]:
-    """`inspect_frames`' result from the checks of kept frames (`check_kept_frames`)."""
+def frame_checks(features: list[np.ndarray], hits: int, checked: int) -> dict[str, Any]:
+    """`inspect_frames`' result from the checks of kept frames (`check_kept_frames`): the
+    frames' features averaged (as `orientation.turned_frame_features` averages them)."""
     return {
-        "frame_features": orientation.turned_frame_features(thumbnails),
+        "frame_features": np.mean(features, axis=0) if features else None,
         "people": 2 if checked and hits * 2 > checked else 1,
         "frames_checked": checked,
     }
@@ -215,7 +218,7 @@ def inspect_frames(path: Path, seq: PoseSequence, detector: PoseEstimator | None
     reset = getattr(detector, "reset", None)
     if callable(reset):
         reset()  # the next video starts from a fresh detection
-    return frame_checks(kept["thumbnails"], kept["hits"], kept["checked"])
+    return frame_checks(kept["features"], kept["hits"], kept["checked"])
 
 
 def _detector(estimator: PoseEstimator | None) -> tuple[PoseEstimator | None, bool]:
