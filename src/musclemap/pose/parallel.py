@@ -308,6 +308,35 @@ def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any
     )
 
 
+class _Keeper:
+    """The worker's estimator, keeping the frames of the `picks`-th calls (the sampled frames'
+    indices, one call per frame) with the landmarks found in them: the gates' frames without a
+    second decode."""
+
+    def __init__(self, inner: PoseEstimator, picks: Sequence[int]) -> None:
+        self.inner, self.name, self.picks = inner, inner.name, set(picks)
+        self.calls = 0
+        self.kept: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def settings(self) -> dict[str, Any]:
+        return self.inner.settings()  # the same cache entries as the estimator's own
+
+    def reset(self) -> None:
+        reset = getattr(self.inner, "reset", None)
+        if callable(reset):
+            reset()
+
+    def estimate(self, frame_rgb: np.ndarray) -> Any:
+        found = self.inner.estimate(frame_rgb)
+        if self.calls in self.picks and found is not None:
+            self.kept.append((frame_rgb, found.image))
+        self.calls += 1
+        return found
+
+    def close(self) -> None:
+        pass  # the worker's estimator outlives the video
+
+
 def _run_checked(
     path: str, fps: float, max_side: int | None, cache: dict[str, Any]
 ) -> tuple[PoseSequence, dict[str, Any]]:
@@ -315,10 +344,28 @@ def _run_checked(
     checked (maybe turned back) poses and the `quality` block."""
     from pathlib import Path
 
-    from musclemap.pose.quality import assess_video
+    from musclemap.data.video_io import probe
+    from musclemap.pose.base import extract_poses
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.quality import assess_video, check_kept_frames, frame_checks, planned_picks
 
-    seq = _run_video(path, fps, max_side, cache)
-    return assess_video(Path(path), seq, estimator=_WORKER["estimator"])
+    estimator = _WORKER["estimator"]
+    keeper = _Keeper(estimator, planned_picks(expected_frames(probe(path).duration_s, fps)))
+    seq = extract_poses(
+        path,
+        fps=fps,
+        estimator=keeper,
+        max_side=max_side,
+        workers=1,
+        cache_dir=cache["dir"],
+        use_cache=cache["use"],
+    )
+    frames = None
+    if keeper.kept:  # else (poses from the cache) the gates decode their frames
+        detector = estimator if isinstance(estimator, MediaPipePoseEstimator) else None
+        kept = check_kept_frames(keeper.kept, detector)
+        frames = frame_checks(kept["features"], kept["hits"], kept["checked"])
+    return assess_video(Path(path), seq, estimator=estimator, frames=frames)
 
 
 def _run_inspect(path: str, seq: PoseSequence) -> dict[str, Any]:
