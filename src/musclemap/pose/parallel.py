@@ -590,7 +590,7 @@ class PosePool:
             shutil.rmtree(folder, ignore_errors=True)
         self._drain()
         merged = merge_segments(parts, starts)
-        self._checks[(str(path), fps)] = (len(merged.valid), merged.checks)
+        self._checks = {(str(path), fps): (len(merged.valid), merged.checks)}  # the last only
         return merged
 
     def inspect(self, path: str | os.PathLike[str], seq: PoseSequence) -> dict[str, Any]:
