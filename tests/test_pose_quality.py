@@ -86,6 +86,17 @@ def test_decide_needs_a_clear_lead() -> None:
     assert ori.estimate_orientation(empty).to_dict()["state"] == "unknown"
 
 
+def test_damaged_orientation_weights_are_refused(tmp_path: Path) -> None:
+    from musclemap.errors import ConfigError
+
+    data = bytearray(ori.WEIGHTS.read_bytes())
+    data[-1] ^= 0xFF
+    (tmp_path / "o.safetensors").write_bytes(bytes(data))
+    (tmp_path / "o.json").write_text(ori.WEIGHTS.with_suffix(".json").read_text())
+    with pytest.raises(ConfigError, match="orientation weights unreadable.*checksum"):
+        ori.OrientationModel.load(tmp_path / "o.safetensors")
+
+
 def test_pose_confidence_gate() -> None:
     seq = _seq()
     assert q.check_confidence(seq) == {"value": 0.95, "min": q.MIN_CONFIDENCE, "low": False}

@@ -19,6 +19,7 @@ is left as it is. Pure numpy at prediction time.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from dataclasses import dataclass
@@ -229,8 +230,10 @@ class OrientationModel:
 
         meta_path = path.with_suffix(".json")
         try:
-            t = load_file(str(path))
             meta = json.loads(meta_path.read_text())
+            if meta.get("sha256") != hashlib.sha256(path.read_bytes()).hexdigest():
+                raise ValueError("checksum mismatch: file damaged or replaced")
+            t = load_file(str(path))
             mlps = {
                 name: Mlp(*(t[f"{name}.{k}"] for k in ("mean", "std", "w1", "b1", "w2", "b2")))
                 for name in ("pose", "frame")
