@@ -11,7 +11,8 @@
 - Cross-validation: 5 folds grouped by exercise (no exercise in both train and test); for each
   margin: upright clips flagged (false alarms) and turned ones detected / turned back right.
 - `--rotated DIR`: pose files `<stem>_k<k>.npz` extracted by MediaPipe from the frames turned by
-  np.rot90(k) in pixels (`--make-rotated N` writes them for the first N clips); each is judged by
+  np.rot90(k) in pixels (`--make-rotated N` writes the missing ones for the first N clips of the
+  manifest, MediaPipe through `quality.RotatedEstimator`); each is judged by
   the fold model that did not see its exercise, and the turned-back prediction is compared with
   the upright one.
 - `--write`: trains on everything and writes `src/musclemap/weights/orientation.*`.
@@ -199,6 +200,32 @@ def rotated_check(
     return counts
 
 
+def make_rotated(manifest: Path, folder: Path, count: int) -> None:
+    """Poses of the first `count` clips with their frames turned by 0/90/180/270 degrees."""
+    from musclemap.pose.base import extract_poses, save_pose_file
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.quality import RotatedEstimator
+
+    folder.mkdir(parents=True, exist_ok=True)
+    estimator = MediaPipePoseEstimator()
+    for r in list(csv.DictReader(manifest.open()))[:count]:
+        for k in range(4):
+            out = folder / f"{Path(r['clip']).stem}_k{k}.npz"
+            if out.is_file():
+                continue
+            seq = extract_poses(
+                manifest.parent / r["clip"],
+                fps=10.0,
+                estimator=RotatedEstimator(estimator, k),
+                workers=1,
+                use_cache=False,
+            )
+            if k % 2:  # the display size of the turned frames
+                seq.width, seq.height = seq.height, seq.width
+            save_pose_file(seq, out)
+    estimator.close()
+
+
 def write_weights(feats: dict[str, np.ndarray], library: np.ndarray, margin: float,
                   cv: list[dict[str, object]]) -> Path:  # fmt: skip
     from safetensors.numpy import save_file
@@ -226,6 +253,7 @@ def main() -> None:
     parser.add_argument("--manifest", type=Path, default=SHARED / "manifest.csv")
     parser.add_argument("--library-poses", type=Path)
     parser.add_argument("--rotated", type=Path)
+    parser.add_argument("--make-rotated", type=int, default=0, metavar="N")
     parser.add_argument("--work", type=Path, default=Path("/tmp/musclemap-orientation"))
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
@@ -240,6 +268,8 @@ def main() -> None:
     margin = next((float(r["margin"]) for r in cv if int(r["false_alarms"]) <= n // 100), 8.0)  # type: ignore[call-overload]
     print(f"margin {margin} (the smallest with false alarms <= 1% of clips)")
     result: dict[str, object] = {"cross_validation": cv, "margin": margin}
+    if args.rotated and args.make_rotated:
+        make_rotated(args.manifest, args.rotated, args.make_rotated)
     if args.rotated:
         result["pixels_turned"] = rotated_check(feats, folds, args.rotated, args.manifest, margin)
         print("pixels turned:", json.dumps(result["pixels_turned"]))
