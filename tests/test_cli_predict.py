@@ -369,3 +369,29 @@ def test_the_table_rows_are_the_prediction(capsys: pytest.CaptureFixture[str]) -
     assert [float(r[1]) for r in rows] == [probs[g] for g in top]
     assert [r[3] == "● active" for r in rows] == [True, True, True, False, False]  # 0.85: at
     assert [len(r[2]) for r in rows] == [round(probs[g] * 20) for g in top]  # bar of 20 cells
+
+
+@pytest.mark.slow
+def test_batch_runs_the_gates_in_the_workers_as_a_single_run_does(
+    wild_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real MediaPipe: each batch worker runs its video's gates on the frames it kept; the
+    quality block says what a single-file run says (the frames differ by at most the seam)."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    names = ("bicep_curl__mrm__1.mp4", "squat__kbtrainer__1.mp4")
+    for name in names:
+        (folder / name).symlink_to(wild_dir / "clips" / name)
+    out = tmp_path / "out"
+    argv = ["predict", str(folder), "--out-dir", str(out), "--workers", "2", "--no-cache"]
+    assert run(argv, monkeypatch) == 0
+    for name in names:
+        single = tmp_path / f"{name}.json"
+        argv = ["predict", str(folder / name), "--json", str(single), "--workers", "2"]
+        assert run([*argv, "--no-cache"], monkeypatch) == 0
+        got = json.loads((out / f"{Path(name).stem}.json").read_text())["quality"]
+        want = json.loads(single.read_text())["quality"]
+        assert set(got) == {"resolution", "orientation", "pose_confidence", "people"}
+        assert got["people"] == want["people"] == {"count": 1, "frames_checked": 3}
+        assert got["orientation"]["state"] == want["orientation"]["state"] == "upright"
+        assert got["orientation"]["scores"] == pytest.approx(want["orientation"]["scores"], abs=0.5)

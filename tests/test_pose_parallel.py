@@ -22,7 +22,6 @@ from musclemap.pose.parallel import (
     PosePool,
     cpu_budget,
     expected_frames,
-    merge_segments,
     plan_segments,
 )
 from musclemap.pose.sequential import estimate_video
@@ -67,7 +66,7 @@ class StubbornEstimator(SmoothingEstimator):
         return PoseFrame(image=image, world=np.zeros((33, 4), np.float32))
 
 
-def _video(tmp_path: Path, n: int = 120, gop: int = 10) -> Path:
+def _video(tmp_path: Path, n: int = 120, gop: int = 10, size: int = 32) -> Path:
     """Frames of pseudo-random brightness (so a restarted filter differs), a keyframe every
     `gop` frames."""
     import av
@@ -76,30 +75,16 @@ def _video(tmp_path: Path, n: int = 120, gop: int = 10) -> Path:
     path = tmp_path / f"v{n}.mp4"
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
         stream.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}"}
         # Frame 0 is dark, the rest brighter: a tracker that keeps its first frame differs.
         for level in [20, *rng.integers(100, 235, n - 1)]:
-            img = np.full((32, 32, 3), level, np.uint8)
+            img = np.full((size, size, 3), level, np.uint8)
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     return path
-
-
-def _part(first: int, xs: list[float], handover: int | None = None) -> PoseSequence:
-    frames = [
-        PoseFrame(np.full((33, 3), x, np.float32), np.zeros((33, 4), np.float32))
-        if x >= 0
-        else None
-        for x in xs
-    ]
-    seq = PoseSequence.from_frames(
-        frames, [(first + i) / 10 for i in range(len(xs))], fps=10.0, width=0, height=0
-    )
-    seq.extra = {"first": first, "handover": handover, "distance": 0.001}
-    return seq
 
 
 def test_plan_segments() -> None:
@@ -117,37 +102,6 @@ def test_cpu_budget_is_the_affinity_and_one_inside_a_worker() -> None:
     assert cpu_budget() == len(os.sched_getaffinity(0))
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         assert pool.apply(cpu_budget) == 1
-
-
-def test_merge_takes_each_segment_up_to_its_hand_over() -> None:
-    # Segment 1 starts at 3; segment 0 tracked on to 5, where it handed over.
-    first = _part(0, [0.0, 0.1, 0.2, 0.3, 0.4], handover=5)
-    second = _part(3, [0.9, 0.9, 0.5, 0.6, 0.7], handover=None)
-    merged = merge_segments([first, second], [0, 3])
-    assert merged.image[:, 0, 0] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
-    assert merged.times == pytest.approx([0.1 * k for k in range(8)])
-    (seam,) = merged.seams
-    assert seam == {"index": 3, "handover": 5, "t": pytest.approx(0.5), "distance": 0.001}
-
-
-def test_merge_without_a_hand_over_uses_the_first_tracker_to_the_end() -> None:
-    first = _part(0, [0.0, 0.1, -1.0, 0.3, 0.4, 0.5])
-    second = _part(3, [0.9, 0.9, 0.9])
-    merged = merge_segments([first, second], [0, 3])
-    assert merged.valid.tolist() == [True, True, False, True, True, True]
-    assert merged.image[merged.valid, 0, 0] == pytest.approx([0.0, 0.1, 0.3, 0.4, 0.5])
-    assert merged.seams == [{"index": 3, "handover": None, "t": None, "distance": None}]
-
-
-def test_merge_of_three_segments() -> None:
-    parts = [
-        _part(0, [0.0, 0.1, 0.2], handover=3),
-        _part(2, [0.9, 0.3, 0.4, 0.5], handover=5),
-        _part(4, [0.9, 0.5, 0.6]),
-    ]
-    merged = merge_segments(parts, [0, 2, 4])
-    assert merged.image[:, 0, 0] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
-    assert [s["handover"] for s in merged.seams] == [3, 5]
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +175,44 @@ def test_segment_decode_error_reaches_the_caller(pool: PosePool, tmp_path: Path)
     bad.write_bytes(b"not a video")
     with pytest.raises(VideoError, match="bad.mp4"):
         pool.estimate(bad, fps=10.0, max_side=None, num_frames=80, origin_s=0.0)
+
+
+def test_estimate_keeps_frames_for_the_gates_and_inspect_uses_them(
+    pool: PosePool, tmp_path: Path
+) -> None:
+    """The segments keep the planned frames (no second decode); `inspect` turns them into the
+    orientation features, the same as decoding them again would give."""
+    from musclemap.pose import quality
+
+    path = _video(tmp_path)
+    merged, _ = _both(pool, path, SmoothingEstimator)
+    assert merged.checks is not None and len(merged.checks["features"]) == 3
+    assert merged.checks["checked"] == 0  # a scripted estimator: people not checked
+    seq = PoseSequence(
+        merged.image, merged.world, merged.valid, merged.times, fps=10.0, width=32, height=32
+    )
+    kept = pool.inspect(path, seq)
+    assert quality.frame_picks(seq) == quality.planned_picks(len(seq)) == [30, 60, 89]
+    decoded = quality.inspect_frames(path, seq, None)
+    assert kept["frame_features"] == pytest.approx(decoded["frame_features"])
+    # a second inspect has no kept frames left: decoded on a worker, same answer
+    assert pool.inspect(path, seq)["frame_features"] == pytest.approx(decoded["frame_features"])
+
+
+def test_map_checked_runs_the_gates_in_the_workers(pool: PosePool, tmp_path: Path) -> None:
+    """Batch mode: poses and the quality block come back from the worker, equal to the gates
+    run here on the same poses."""
+    from musclemap.pose.quality import assess_video
+
+    path = _video(tmp_path, n=40, size=64)
+    ((i, result),) = list(
+        pool.map_checked([path], fps=10.0, max_side=None, cache_dir=None, use_cache=False)
+    )
+    assert i == 0 and isinstance(result, tuple)
+    seq, quality = result
+    assert set(quality) == {"resolution", "orientation", "pose_confidence", "people"}
+    plain = estimate_video(path, SmoothingEstimator(), fps=10.0, max_side=None)
+    plain.width, plain.height = 64, 64
+    _, here = assess_video(path, plain, estimator=SmoothingEstimator())
+    assert quality == here
+    assert quality["people"] == {"count": 1, "frames_checked": 0, "detail": "not checked"}

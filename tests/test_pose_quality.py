@@ -1,9 +1,9 @@
-"""Input quality gates of `predict` (musclemap.pose.quality): resolution, pose confidence,
-orientation (pixels turned, not metadata) and a second person; the `quality` JSON block."""
+"""Input quality gates of `predict` (musclemap.pose.quality, musclemap.pose.orientation):
+resolution, pose confidence, orientation (pixels turned, not metadata) and a second person; the
+`quality` JSON block."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,19 +14,11 @@ from conftest import write_video
 from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.demo import synthetic_landmarks
 from musclemap.errors import NoPersonError, VideoError
+from musclemap.pose import orientation as ori
 from musclemap.pose import quality as q
 from musclemap.pose.extract import extract_poses
 from musclemap.predictor import Predictor
 from musclemap.skeleton import MEDIAPIPE33
-
-
-def _seq(exercise: str = "biceps_curl", turns: int = 0, size=(96, 96)) -> PoseSequence:
-    world, image = synthetic_landmarks(exercise, seconds=5.0)
-    frames = [PoseFrame(i, w) for i, w in zip(q.rotate_landmarks(image, turns), world, strict=True)]
-    w, h = size if turns % 2 == 0 else size[::-1]
-    return PoseSequence.from_frames(
-        frames, list(np.arange(len(frames)) / 10), fps=10, width=w, height=h
-    )
 
 
 def test_resolution_gate() -> None:
@@ -35,43 +27,11 @@ def test_resolution_gate() -> None:
     assert q.check_resolution(64, 48)["ok"]
 
 
-def test_rotate_landmarks_matches_np_rot90() -> None:
-    frame = np.zeros((40, 60), np.uint8)
-    frame[5, 50] = 1  # x = 50 / 60, y = 5 / 40 (pixel centres below)
-    point = np.array([[[50.5 / 60, 5.5 / 40, 1.0]]])
-    for k in range(4):
-        turned = np.rot90(frame, k)
-        y, x = np.argwhere(turned)[0]
-        got = q.rotate_landmarks(point, k)[0, 0]
-        assert got[:2] == pytest.approx([(x + 0.5) / turned.shape[1], (y + 0.5) / turned.shape[0]])
-
-
-@pytest.mark.parametrize("exercise", ["biceps_curl", "squat"])
-def test_orientation_of_turned_standing_exercises(exercise: str) -> None:
-    assert q.estimate_orientation(_seq(exercise)).state == "upright"
-    for k, state in ((1, "sideways"), (2, "upside_down"), (3, "sideways")):
-        o = q.estimate_orientation(_seq(exercise, k))
-        assert (o.state, o.quarter_turns) == (state, (4 - k) % 4), o.detail
-        assert o.to_dict()["rotated_deg"] == 90 * ((4 - k) % 4)
-
-
-def test_lying_and_handstand_are_left_alone() -> None:
-    # A body on its side that bobs across its axis (a push-up) is a lying exercise.
-    seq = _seq("biceps_curl", 1)
-    still = np.repeat(seq.image[:1], len(seq), axis=0)
-    still[:, :, 1] += 0.05 * np.sin(np.arange(len(seq)) / 3)[:, None]
-    o = q.estimate_orientation(dataclasses.replace(seq, image=still))
-    assert (o.state, o.quarter_turns) == ("lying", 0)
-    # Upside down with the hands below the head: a handstand, not a turned video.
-    assert q.estimate_orientation(_seq("shoulder_press", 2)).state == "handstand"
-    # Too few frames with a torso: no opinion.
-    empty = _seq()
-    empty.valid[:] = False
-    assert q.estimate_orientation(empty).state == "unknown"
-
-
 def test_pose_confidence_gate() -> None:
-    seq = _seq()
+    world, image = synthetic_landmarks("biceps_curl", seconds=5.0)
+    frames = [PoseFrame(i, w) for i, w in zip(image, world, strict=True)]
+    seq = PoseSequence.from_frames(frames, list(np.arange(len(frames)) / 10), fps=10, width=96,
+                                   height=96)
     assert q.check_confidence(seq) == {"value": 0.95, "min": q.MIN_CONFIDENCE, "low": False}
     seq.image[:, :, 2] = 0.3
     assert q.check_confidence(seq)["low"]
@@ -124,6 +84,38 @@ def test_second_person_found_after_masking_the_first() -> None:
     assert (masked[10:50, 10:25] == 127).all() and (masked[10:50, 70:85] == 255).all()
 
 
+def test_frames_decoded_once_for_orientation_and_people(tmp_path: Path) -> None:
+    """`inspect_frames`: CHECK_FRAMES frames where the person is, their features in four turns
+    (the frame turned by k is feature row k) and the second-person count."""
+    frames = np.zeros((20, 60, 100, 3), np.uint8)
+    frames[:, 10:50, 10:26] = 255  # the followed person
+    frames[:, 5:20] = (frames[:, 5:20] // 2) + 60  # a brighter band near the top
+    video = write_video(tmp_path / "one.mp4", frames)
+    followed = np.zeros((33, 3), np.float32)
+    followed[:, :2] = [[0.1, 10 / 60], [0.25, 49 / 60]] * 16 + [[0.17, 0.5]]
+    followed[:, 2] = 0.9
+    seq = PoseSequence.from_frames(
+        [PoseFrame(followed, np.zeros((33, 4), np.float32))] * 20,
+        list(np.arange(20) / 10),
+        fps=10,
+        width=100,
+        height=60,
+    )
+    seq.valid[:5] = False  # no person there: not picked
+    assert q.frame_picks(seq) == [9, 12, 15]
+    detector = _Detector()
+    one = q.inspect_frames(video, seq, detector)
+    assert (one["people"], one["frames_checked"]) == (1, 3) and len(detector.seen) == 3
+    features = one["frame_features"]
+    assert features.shape == (4, ori.NUM_FRAME_FEATURES)
+    turned = ori.turned_frame_features([np.rot90(frames[12], 1)])
+    assert turned[3] == pytest.approx(ori.turned_frame_features([frames[12]])[0], abs=0.3)
+    frames[:, 10:50, 70:86] = 255  # a second person
+    two = q.inspect_frames(write_video(tmp_path / "two.mp4", frames), seq, _Detector())
+    assert (two["people"], two["frames_checked"]) == (2, 3)
+    assert q.inspect_frames(video, seq, None)["frames_checked"] == 0  # no detector: not checked
+
+
 def test_rotated_estimator_turns_frames_and_keys_the_cache() -> None:
     inner = _Detector()
     est = q.RotatedEstimator(inner, 1)
@@ -158,7 +150,7 @@ class _MarkerEstimator:
         world = self.world[self.i].copy()
         for _ in range(k):  # the world landmarks turn with the camera, as MediaPipe's do
             world[:, 0], world[:, 1] = world[:, 1].copy(), -world[:, 0].copy()
-        frame_out = PoseFrame(q.rotate_landmarks(self.image[self.i], k), world)
+        frame_out = PoseFrame(ori.turn_image_landmarks(self.image[self.i], k), world)
         self.i += 1
         return frame_out
 
@@ -183,7 +175,7 @@ def test_turned_video_is_turned_back(tmp_path: Path) -> None:
         pred = Predictor.default(cache_dir=tmp_path, estimator=_MarkerEstimator()).predict(video)
         assert pred.quality["orientation"]["rotated_deg"] == 90 * ((4 - k) % 4), pred.quality
         assert pred.muscles == pytest.approx(ref.muscles, abs=1e-4)
-        assert "frames were turned" in pred.notes[-1]
+        assert f"turned back {90 * ((4 - k) % 4)} degrees" in pred.notes[-1]
         # without the gate the same video scores other muscles (the issue's "shoulder 0.99")
         raw = extract_poses(video, estimator=_MarkerEstimator(), use_cache=False)
         wrong = Predictor.default(estimator=_MarkerEstimator()).predict_poses(raw)

@@ -81,6 +81,14 @@ class Prediction:
         }
 
 
+def _pose_pool(workers: int | None) -> Any:
+    """The shared pose pool `extract_poses` used for `workers` (None when it ran in-process)."""
+    from musclemap.pose.parallel import cpu_budget, shared_pool
+
+    n = cpu_budget() if workers is None else max(int(workers), 1)
+    return shared_pool(n) if n > 1 else None
+
+
 class Predictor:
     """A trained model plus its settings (window, stride, fps, threshold): the packaged one by
     default, or any checkpoint `musclemap.inference.load_model` reads."""
@@ -150,21 +158,21 @@ class Predictor:
             raise VideoError(f"{video_path}: file not found")
         quality.check_video(video_path)  # too small to pose: refused before the work
         rate = self.fps if fps is None else float(fps)
-
-        def extract(estimator: PoseEstimator | None) -> PoseSequence:
-            return extract_poses(
-                video_path,
-                fps=rate,
-                cache_dir=self.cache_dir,
-                progress=progress,
-                use_cache=self.use_cache,
-                estimator=estimator,
-                workers=workers,
-            )
-
-        return self.predict_extracted(
-            video_path, extract(self.estimator), fps=rate, extract=extract
+        seq = extract_poses(
+            video_path,
+            fps=rate,
+            cache_dir=self.cache_dir,
+            progress=progress,
+            use_cache=self.use_cache,
+            estimator=self.estimator,
+            workers=workers,
         )
+        frames = None
+        if self.estimator is None:
+            pool = _pose_pool(workers)
+            if pool is not None:  # the pixel gates on a warm worker, not a new graph here
+                frames = pool.inspect(video_path, seq)
+        return self.predict_extracted(video_path, seq, fps=rate, frames=frames)
 
     def predict_extracted(
         self,
@@ -172,25 +180,29 @@ class Predictor:
         seq: PoseSequence,
         *,
         fps: float,
-        extract: Callable[[PoseEstimator | None], PoseSequence],
+        frames: dict[str, Any] | None = None,
+        quality: dict[str, Any] | None = None,
     ) -> Prediction:
         """What `predict` does once the poses are extracted (also used by batch mode, whose
         workers extract the poses): the input-quality gates, the scores and the notes.
 
         Args:
-            seq: The video's poses.
+            seq: The video's poses; with `quality`, the poses the gates checked (and maybe
+                turned back).
             fps: The rate they were asked for (noted when it is not the model's).
-            extract: Re-extracts the poses with another estimator (turned frames).
+            frames: `quality.inspect_frames`' result when a pose worker ran it.
+            quality: The gates' block when a pose worker ran them all (`PosePool.map_checked`).
         """
-        from musclemap.pose import quality
+        from musclemap.pose import quality as gates
         from musclemap.pose.extract import fps_note
 
-        seq, checks = quality.assess_video(
-            video_path, seq, extract=extract, estimator=self.estimator
-        )
+        if quality is None:
+            seq, quality = gates.assess_video(
+                video_path, seq, estimator=self.estimator, frames=frames
+            )
         prediction = self.predict_poses(seq, video=str(video_path))
-        prediction.quality = checks
-        prediction.notes += quality.quality_notes(checks)
+        prediction.quality = quality
+        prediction.notes += gates.quality_notes(quality)
         note = fps_note(fps, self.fps)
         if note:
             prediction.notes.append(note)

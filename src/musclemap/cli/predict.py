@@ -25,7 +25,6 @@ from musclemap.errors import MusclemapError, UsageError, VideoError
 from musclemap.viz.registry import PICTURES
 
 if TYPE_CHECKING:
-    from musclemap.data.pose_sequence import PoseSequence
     from musclemap.pose.estimator import PoseEstimator
     from musclemap.pose.parallel import PosePool
     from musclemap.predictor import Prediction, Predictor
@@ -442,7 +441,7 @@ def _batch_results(
             except MusclemapError as err:
                 yield i, err
         return
-    stream = pool.map_videos(
+    stream = pool.map_checked(
         paths,
         fps=fps,
         max_side=DEFAULT_MAX_SIDE,
@@ -455,28 +454,11 @@ def _batch_results(
                 result = MusclemapError(f"{paths[i]}: {type(result).__name__}: {result}")
             yield i, result
             continue
+        seq, quality = result  # poses and gates from the worker
         try:
-            yield i, _score(predictor, paths[i], result, fps)
+            yield i, predictor.predict_extracted(paths[i], seq, fps=fps, quality=quality)
         except MusclemapError as err:
             yield i, err
-
-
-def _score(predictor: Predictor, path: Path, seq: PoseSequence, fps: float) -> Prediction:
-    """What `Predictor.predict` does after the pose extraction, for poses a worker extracted
-    (batch mode): the input-quality gates, the scores and the notes."""
-    from musclemap.pose.extract import extract_poses
-
-    def extract(estimator: PoseEstimator | None) -> PoseSequence:
-        return extract_poses(
-            path,
-            fps=fps,
-            cache_dir=predictor.cache_dir,
-            use_cache=predictor.use_cache,
-            estimator=estimator,
-            workers=1,
-        )
-
-    return predictor.predict_extracted(path, seq, fps=fps, extract=extract)
 
 
 def _run_batch(

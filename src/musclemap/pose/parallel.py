@@ -9,8 +9,9 @@ started afresh at s_i does not in general give what one graph over the whole vid
 The seam hand-over keeps the result the sequential one: segment i does not stop at s_{i+1}; it
 keeps tracking past it and compares every frame with what segment i+1 (which started earlier in
 time, being a whole segment ahead) published for the same frame through a shared board
-(memory-mapped files). Once both agree on `AGREE_FRAMES` frames in a row (mean distance of the
-landmarks both see at most `AGREE`, image-normalised, or no person in both) segment i stops and
+(memory-mapped files; board, agreement and merge in `musclemap.pose.seams`). Once both agree on
+`AGREE_FRAMES` frames in a row (mean distance of the landmarks both see at most `AGREE`,
+image-normalised, or no person in both) segment i stops and
 segment i+1's results are used from there on. Up to the hand-over every frame comes from a
 tracker that has run from the start; after it, from one that agreed with it. Where they never
 agree (a tracker that has locked onto another person, or a pose MediaPipe tracks unstably),
@@ -35,35 +36,32 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.errors import VideoError
 from musclemap.pose.estimator import PoseEstimator
+from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of this API
+    AGREE,
+    AGREE_FRAMES,
+    MIN_SEEN,
+    MIN_VISIBILITY,
+    Board,
+    Merged,
+    agree,
+    merge_segments,
+)
 
-# Mean distance (x, y image-normalised) of the landmarks both trackers see (visibility above
-# MIN_VISIBILITY, at least MIN_SEEN of them, else all 33) under which two trackers agree on a
-# frame, about 3 px on a 640 px frame: the frame-to-frame noise floor of MediaPipe's tracking on
-# the wild clips; and the frames in a row that a hand-over needs.
-AGREE = 0.005
-AGREE_FRAMES = 3
-MIN_VISIBILITY = 0.5
-MIN_SEEN = 5
 # Fewer sampled frames than this per segment and the video is not split further.
 MIN_SEGMENT = 20
 # Seconds a segment waits for the next one to start before it tracks on alone (a pool busy
 # with other work); once started, the next one is always ahead.
 START_WAIT_S = 5.0
-# Seconds without a new frame from the next segment after which it is taken for dead.
-STALL_S = 30.0
-
 EstimatorFactory = Callable[[], PoseEstimator]
 Progress = Callable[[float, str], None]
 
@@ -136,70 +134,6 @@ def _ready() -> int:
     return os.getpid()
 
 
-class _Board:
-    """What segments publish for the one before them: per segment i >= 1 a memory-mapped
-    float32 array `(cap, 100)` (33 x (x, y, visibility), then 1.0 if a person was found) and an
-    int64 triple (started, rows written, finished)."""
-
-    WIDTH = 33 * 3 + 1
-
-    def __init__(self, folder: str, caps: Sequence[int], create: bool = False) -> None:
-        self.folder, self.caps = folder, list(caps)
-        mode: Literal["w+", "r+"] = "w+" if create else "r+"
-        self.rows = {
-            i: np.memmap(f"{folder}/rows{i}", np.float32, mode, shape=(cap, self.WIDTH))
-            for i, cap in enumerate(caps)
-            if i > 0
-        }
-        self.state = {
-            i: np.memmap(f"{folder}/state{i}", np.int64, mode, shape=(3,))
-            for i in range(1, len(caps))
-        }
-
-    def publish(self, i: int, j: int, frame: Any) -> None:
-        if j >= self.caps[i]:
-            return
-        row = self.rows[i][j]
-        if frame is None:
-            row[:] = np.nan
-            row[-1] = 0.0
-        else:
-            row[:-1] = frame.image.ravel()
-            row[-1] = 1.0
-        self.state[i][1] = j + 1  # after the row: a reader never sees a half-written one
-
-    def read(self, i: int, j: int, started_within: float) -> np.ndarray | None:
-        """Row j of segment i, waiting while it is being computed; None if there will be none."""
-        state = self.state[i]
-        deadline = time.monotonic() + started_within
-        while not state[0] and time.monotonic() < deadline:
-            time.sleep(0.005)
-        if not state[0] or j >= self.caps[i]:
-            return None
-        seen, since = int(state[1]), time.monotonic()
-        while state[1] <= j and not state[2]:
-            if state[1] != seen:
-                seen, since = int(state[1]), time.monotonic()
-            elif time.monotonic() - since > STALL_S:  # that worker died: go on alone
-                return None
-            time.sleep(0.002)
-        return np.array(self.rows[i][j]) if state[1] > j else None
-
-
-def _agree(frame: Any, row: np.ndarray) -> tuple[bool, float | None]:
-    """Whether a tracker's frame agrees with another's published row (and their distance)."""
-    other_valid = row[-1] > 0.5
-    if frame is None or not other_valid:
-        return frame is None and not other_valid, None
-    other = row[:-1].reshape(33, 3)
-    dist = np.linalg.norm(frame.image[:, :2] - other[:, :2], axis=-1)  # (33,)
-    # Joints out of view or hidden are guesses that wander with the tracker's crop; compare
-    # the ones both trackers see, when there are enough of them.
-    seen = (frame.image[:, 2] > MIN_VISIBILITY) & (other[:, 2] > MIN_VISIBILITY)
-    d = float(dist[seen].mean() if seen.sum() >= MIN_SEEN else dist.mean())
-    return d <= AGREE, d
-
-
 def _run_segment(
     path: str,
     fps: float,
@@ -209,9 +143,12 @@ def _run_segment(
     origin_s: float | None,
     board: tuple[str, list[int]],
     key: int,
+    picks: Sequence[int] = (),
 ) -> PoseSequence:
     """Poses of segment i, tracking from scratch at starts[i], published for segment i-1, and
-    past starts[i+1] until the hand-over to segment i+1 (see the module docstring)."""
+    past starts[i+1] until the hand-over to segment i+1 (see the module docstring). The frames
+    at `picks` (with a person) are kept and the input-quality pixel checks run on them once
+    the segment is done (`extra["checks"]`): no second decode of the video for the gates."""
     from musclemap.data.video_io import iter_frames
 
     estimator: PoseEstimator = _WORKER["estimator"]
@@ -219,7 +156,7 @@ def _run_segment(
     if callable(reset):
         reset()
     progress = _WORKER.get("progress")
-    shared = _Board(*board)
+    shared = Board(*board)
     start = starts[i]
     nxt = starts[i + 1] if i + 1 < len(starts) else None
     if i > 0:
@@ -228,6 +165,7 @@ def _run_segment(
     times: list[float] = []
     handover: int | None = None
     streak, distance, alone = 0, None, False
+    kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     try:
         for t, rgb in iter_frames(
             path,
@@ -240,6 +178,8 @@ def _run_segment(
             # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
             frame = frames[-1] if times and t == times[-1] else estimator.estimate(rgb)
             idx = start + len(frames)
+            if idx in picks and frame is not None:
+                kept[idx] = (rgb, frame.image)
             frames.append(frame)
             times.append(t)
             if i > 0:
@@ -252,7 +192,7 @@ def _run_segment(
             if row is None:
                 alone = True  # the next segment will not cover this frame: track on alone
                 continue
-            ok, d = _agree(frame, row)
+            ok, d = agree(frame, row)
             streak = streak + 1 if ok else 0
             distance = d if ok else distance
             if streak == AGREE_FRAMES:
@@ -266,7 +206,26 @@ def _run_segment(
         frames[:keep], times[:keep], fps=fps, width=0, height=0, source=path
     )
     seq.extra = {"first": start, "handover": handover, "distance": distance}
+    if picks:
+        seq.extra["checks"] = _check_kept(kept, estimator)
     return seq
+
+
+def _check_kept(
+    kept: dict[int, tuple[np.ndarray, np.ndarray]], estimator: PoseEstimator
+) -> dict[int, tuple[np.ndarray, int, int]]:
+    """Per kept frame: (orientation features, second person seen, checked) with this worker's
+    estimator
+    (MediaPipe; another estimator's answer does not depend on the picture: not checked)."""
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.quality import check_kept_frames
+
+    detector = estimator if isinstance(estimator, MediaPipePoseEstimator) else None
+    out = {}
+    for idx, pair in kept.items():
+        one = check_kept_frames([pair], detector)
+        out[idx] = (one["features"][0], one["hits"], one["checked"])
+    return out
 
 
 def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any]) -> PoseSequence:
@@ -283,63 +242,76 @@ def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any
     )
 
 
-# -- merging -----------------------------------------------------------------------------------
+class _Keeper:
+    """The worker's estimator, keeping the frames of the `picks`-th calls (the sampled frames'
+    indices, one call per frame) with the landmarks found in them: the gates' frames without a
+    second decode."""
+
+    def __init__(self, inner: PoseEstimator, picks: Sequence[int]) -> None:
+        self.inner, self.name, self.picks = inner, inner.name, set(picks)
+        self.layout = inner.layout
+        self.calls = 0
+        self.kept: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def settings(self) -> dict[str, Any]:
+        return self.inner.settings()  # the same cache entries as the estimator's own
+
+    def reset(self) -> None:
+        reset = getattr(self.inner, "reset", None)
+        if callable(reset):
+            reset()
+
+    def estimate(self, frame_rgb: np.ndarray) -> Any:
+        found = self.inner.estimate(frame_rgb)
+        if self.calls in self.picks and found is not None:
+            self.kept.append((frame_rgb, found.image))
+        self.calls += 1
+        return found
+
+    def close(self) -> None:
+        pass  # the worker's estimator outlives the video
 
 
-@dataclass
-class Merged:
-    """Segments joined into one sequence of rows (see `merge_segments`)."""
+def _run_checked(
+    path: str, fps: float, max_side: int | None, cache: dict[str, Any]
+) -> tuple[PoseSequence, dict[str, Any]]:
+    """One whole video and its input-quality gates in this worker (batch `predict`): the
+    checked (maybe turned back) poses and the `quality` block."""
+    from pathlib import Path
 
-    times: np.ndarray  # (T,)
-    image: np.ndarray  # (T, 33, 3)
-    world: np.ndarray  # (T, 33, 4)
-    valid: np.ndarray  # (T,)
-    seams: list[dict[str, Any]]
+    from musclemap.data.video_io import probe
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.quality import assess_video, check_kept_frames, frame_checks, planned_picks
+    from musclemap.pose.sequential import extract_sequential
 
-
-def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merged:
-    """Join segment results: part i holds rows from `starts[i]` up to its hand-over
-    (`extra["handover"]`, where part i+1 takes over) or, without one, to the end of the video
-    (then the later parts are not used).
-
-    A seam record says where the segment began (`index`), where it was handed over (`handover`,
-    None if the earlier tracker ran to the end), at what time (`t`) and the trackers' landmark
-    distance there (`distance`, None where neither saw a person).
-    """
-    times: list[np.ndarray] = []
-    image: list[np.ndarray] = []
-    world: list[np.ndarray] = []
-    valid: list[np.ndarray] = []
-    seams: list[dict[str, Any]] = []
-    entry = 0  # first row still to come
-    for i, part in enumerate(parts):
-        first = int(part.extra["first"])
-        handover = part.extra.get("handover") if i + 1 < len(parts) else None
-        rows = slice(max(entry - first, 0), None if handover is None else int(handover) - first)
-        times.append(part.times[rows])
-        image.append(part.image[rows])
-        world.append(part.world[rows])
-        valid.append(part.valid[rows])
-        if i + 1 == len(parts):
-            break
-        seam: dict[str, Any] = {"index": int(starts[i + 1]), "handover": handover}
-        if handover is None:
-            seams.append({**seam, "t": None, "distance": None})
-            break  # this tracker ran to the end of the video
-        entry = int(handover)
-        nxt = parts[i + 1]
-        at = entry - int(nxt.extra["first"])
-        seam["t"] = float(nxt.times[at]) if 0 <= at < len(nxt) else None
-        d = part.extra.get("distance")
-        seam["distance"] = None if d is None else round(float(d), 4)
-        seams.append(seam)
-    return Merged(
-        times=np.concatenate(times) if times else np.zeros(0),
-        image=np.concatenate(image) if image else np.zeros((0, 33, 3), np.float32),
-        world=np.concatenate(world) if world else np.zeros((0, 33, 4), np.float32),
-        valid=np.concatenate(valid) if valid else np.zeros(0, bool),
-        seams=seams,
+    estimator = _WORKER["estimator"]
+    keeper = _Keeper(estimator, planned_picks(expected_frames(probe(path).duration_s, fps)))
+    seq = extract_sequential(
+        path,
+        keeper,
+        fps=fps,
+        max_side=max_side,
+        cache_dir=cache["dir"],
+        use_cache=cache["use"],
     )
+    frames = None
+    if keeper.kept:  # else (poses from the cache) the gates decode their frames
+        detector = estimator if isinstance(estimator, MediaPipePoseEstimator) else None
+        kept = check_kept_frames(keeper.kept, detector)
+        frames = frame_checks(kept["features"], kept["hits"], kept["checked"])
+    return assess_video(Path(path), seq, estimator=estimator, frames=frames)
+
+
+def _run_inspect(path: str, seq: PoseSequence) -> dict[str, Any]:
+    """The pixel gates of one video (`quality.inspect_frames`) with this worker's estimator."""
+    from pathlib import Path
+
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.quality import inspect_frames
+
+    estimator = _WORKER["estimator"]
+    detector = estimator if isinstance(estimator, MediaPipePoseEstimator) else None
+    return inspect_frames(Path(path), seq, detector)
 
 
 # -- the pool ----------------------------------------------------------------------------------
@@ -402,6 +374,8 @@ class PosePool:
         )
         self._key = 0
         self._submit_lock = threading.Lock()
+        # The pixel checks the last `estimate` of a video made on the way (see `inspect`).
+        self._checks: dict[tuple[str, float], tuple[int, dict[str, Any] | None]] = {}
         for _ in range(self.workers):
             self._executor.submit(_ready)  # start every worker now
 
@@ -439,11 +413,14 @@ class PosePool:
         Raises:
             VideoError: From decoding, or a worker died.
         """
+        from musclemap.pose.quality import planned_picks
+
         starts = plan_segments(num_frames, self.workers) if origin_s is not None else [0]
+        picks = planned_picks(num_frames)
         # Room for what each segment publishes: its share and a margin for a longer video.
         caps = [num_frames - a + 64 for a in starts]
         folder = tempfile.mkdtemp(prefix="musclemap-seams-")
-        _Board(folder, caps, create=True)
+        Board(folder, caps, create=True)
         base = self._key
         self._key += len(starts)
         with self._submit_lock:  # a video's segments run side by side, not behind another's
@@ -458,6 +435,7 @@ class PosePool:
                     origin_s,
                     (folder, caps),
                     base + i,
+                    picks,
                 )
                 for i in range(len(starts))
             ]
@@ -477,7 +455,27 @@ class PosePool:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         self._drain()
-        return merge_segments(parts, starts)
+        merged = merge_segments(parts, starts)
+        self._checks = {(str(path), fps): (len(merged.valid), merged.checks)}  # the last only
+        return merged
+
+    def inspect(self, path: str | os.PathLike[str], seq: PoseSequence) -> dict[str, Any]:
+        """`quality.inspect_frames` of a video: from the frames `estimate` kept while it posed
+        this video, else decoded again on a worker (its MediaPipe graph is warm: no graph
+        start in this process), e.g. for poses from the cache.
+
+        Raises:
+            VideoError: From decoding, or the worker died.
+        """
+        from musclemap.pose.quality import frame_checks
+
+        rows, checks = self._checks.pop((str(path), float(seq.fps)), (-1, None))
+        if checks and checks["features"] and rows == len(seq):
+            return frame_checks(checks["features"], checks["hits"], checks["checked"])
+        try:
+            return self._executor.submit(_run_inspect, str(path), seq).result()
+        except BrokenProcessPool:
+            raise VideoError(f"{path}: frame checks crashed (a worker process died)") from None
 
     def map_videos(
         self,
@@ -491,11 +489,30 @@ class PosePool:
         """Poses of many videos, one per worker at a time, as they finish: (index, sequence or
         the error that video raised)."""
         cache = {"dir": None if cache_dir is None else str(cache_dir), "use": use_cache}
-        futures = {
-            self._executor.submit(_run_video, str(p), fps, max_side, cache): i
-            for i, p in enumerate(paths)
-        }
-        pending: set[Future[PoseSequence]] = set(futures)
+        return self._map(_run_video, paths, fps, max_side, cache)
+
+    def map_checked(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        fps: float,
+        max_side: int | None,
+        cache_dir: str | os.PathLike[str] | None,
+        use_cache: bool,
+    ) -> Iterator[tuple[int, tuple[PoseSequence, dict[str, Any]] | BaseException]]:
+        """`map_videos` with the input-quality gates run in the same worker
+        (`quality.assess_video`): (index, (checked poses, quality block) or the error)."""
+        cache = {"dir": None if cache_dir is None else str(cache_dir), "use": use_cache}
+        return self._map(_run_checked, paths, fps, max_side, cache)
+
+    def _map(
+        self,
+        job: Callable[..., Any],
+        paths: Sequence[str | os.PathLike[str]],
+        *args: Any,
+    ) -> Iterator[tuple[int, Any]]:
+        futures = {self._executor.submit(job, str(p), *args): i for i, p in enumerate(paths)}
+        pending: set[Future[Any]] = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             self._drain()

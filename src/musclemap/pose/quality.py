@@ -7,23 +7,18 @@ wrong input. These checks run around pose extraction (`Predictor.predict`):
 - resolution: a video whose shorter side is under `MIN_SIDE` pixels is refused;
 - pose confidence: the mean visibility of the 12 limb joints; under `MIN_CONFIDENCE` refused,
   under `LOW_CONFIDENCE` noted;
-- orientation: the torso direction in the picture (hips -> shoulders) tells upright, upside
-  down and sideways apart. Upside down with the hands above the head (not a handstand) is
-  turned upright; sideways with the movement along the body axis (a standing exercise filmed or
-  stored on its side; a lying exercise moves across its body axis, against gravity) is turned
-  upright. The poses are then extracted again from rotated frames;
+- orientation: a video turned 90/180/270 degrees in its pixels (not metadata, which the
+  decoder applies) is found by `musclemap.pose.orientation` from the poses and a few frames, and
+  its poses are turned back (MediaPipe is rotation-equivariant: no second pose pass);
 - several people: a few frames are decoded, the followed person is masked out and the pose
   detector runs again; a second confident person is counted (`people`, and a note).
 
-Every check lands in the `quality` block of the prediction JSON. Pure functions on arrays, plus
-`RotatedEstimator` and `assess_video`, which decode frames.
+Every check lands in the `quality` block of the prediction JSON. The pixel checks share one
+decode of `CHECK_FRAMES` frames (`inspect_frames`), run in a pose worker where there is one.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +26,7 @@ import numpy as np
 
 from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import NoPersonError, VideoError
+from musclemap.pose import orientation
 from musclemap.pose.estimator import PoseEstimator
 
 # MediaPipe upsamples the person to a 256x256 crop, so small videos still give a "person" (a
@@ -41,28 +37,12 @@ MIN_SIDE = 48
 # Mean visibility of the limb joints (MediaPipe's own estimate that a landmark is in view).
 MIN_CONFIDENCE = 0.2
 LOW_CONFIDENCE = 0.5
-NOSE, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP = 0, 11, 12, 15, 16, 23, 24
+L_SHOULDER, R_SHOULDER, L_HIP, R_HIP = 11, 12, 23, 24
 LIMBS = (11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)  # shoulders ... ankles
-MOVING = (0, 11, 12, 13, 14, 15, 16, 23, 24)  # head, arms and hips: what an exercise moves
-# Orientation needs this many frames with a visible torso, and the torso within 45 degrees of
-# one direction in this share of them.
-MIN_TORSO_FRAMES = 3
-AGREEMENT = 0.6
-# Sideways: the movement along the body axis must be at least this fraction of the torso length
-# (a still plank proves nothing).
-# Evidence = log(along / across) + how much the upper arms hang along the body. Tuned on the
-# poses of 104 wild clips (standing clips turned 90/270 vs lying clips): >= 1.1 caught about half
-# of the turned ones and 7% of the lying ones. On all 180: 2 unturned clips turned wrongly.
-SIDEWAYS_EVIDENCE = 1.1
-# Sideways means the torso within this many degrees of horizontal, upside down within this many
-# of straight down: a standing person turned by the camera is nearly exact, while slanted bodies
-# (pike push-up, decline bench, bent-over row) are real poses.
-SIDE_BAND = 25
-INVERTED_BAND = 30
-MIN_MOTION = 0.08
 # A second person: torso landmarks at least this visible, outside the masked first person.
 PERSON_VISIBILITY = 0.7
-PEOPLE_FRAMES = 3
+# Frames decoded for the pixel checks (orientation features, a second person).
+CHECK_FRAMES = 3
 
 
 def check_resolution(width: int, height: int, *, name: str = "video") -> dict[str, Any]:
@@ -101,155 +81,9 @@ def check_confidence(seq: PoseSequence, *, name: str = "video") -> dict[str, Any
     return {"value": round(conf, 3), "min": MIN_CONFIDENCE, "low": conf < LOW_CONFIDENCE}
 
 
-def torso_angles(image: np.ndarray, valid: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Direction of hips -> shoulders in degrees per frame with a visible torso.
-
-    0 is shoulders straight above the hips, 90 shoulders to the right, +-180 upside down
-    (image y points down; pixels, so the aspect ratio counts).
-    """
-    torso = image[:, [L_SHOULDER, R_SHOULDER, L_HIP, R_HIP]]
-    seen = valid & (np.nan_to_num(torso[:, :, 2]) >= 0.5).all(1)
-    scale = np.array([width, height], np.float64)
-    shoulders = torso[seen, :2, :2].mean(1) * scale
-    hips = torso[seen, 2:, :2].mean(1) * scale
-    v = shoulders - hips
-    return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
-
-
-def rotate_landmarks(image: np.ndarray, quarter_turns: int) -> np.ndarray:
-    """Image landmarks `(..., 33, 3)` as they are in the frame turned by `np.rot90(k)`
-    (counter-clockwise quarter turns)."""
-    out = image.copy()
-    for _ in range(quarter_turns % 4):
-        x, y = out[..., 0].copy(), out[..., 1].copy()
-        out[..., 0], out[..., 1] = y, 1.0 - x
-    return out
-
-
-@dataclass
-class Orientation:
-    """How the person lies in the picture, and the turn that makes them upright."""
-
-    state: str  # upright | upside_down | sideways | lying | handstand | unknown
-    quarter_turns: int  # counter-clockwise np.rot90 turns to apply to the frames (0: keep)
-    angle: float | None  # median torso direction, degrees (see torso_angles)
-    detail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "rotated_deg": 90 * self.quarter_turns,
-            "torso_angle_deg": None if self.angle is None else round(self.angle, 1),
-            "detail": self.detail,
-        }
-
-
-def _circular_median(angles: np.ndarray) -> float:
-    mean = math.degrees(
-        math.atan2(np.sin(np.radians(angles)).mean(), np.cos(np.radians(angles)).mean())
-    )
-    spread = (angles - mean + 180) % 360 - 180
-    return float((mean + np.median(spread) + 180) % 360 - 180)
-
-
-def _axis_motion(
-    image: np.ndarray, valid: np.ndarray, width: int, height: int, axis_deg: float
-) -> tuple[float, float]:
-    """Spread of the moving joints along and across the body axis, in torso lengths."""
-    pts = image[valid][:, MOVING, :2].astype(np.float64) * (width, height)  # (T, J, 2)
-    vis = image[valid][:, MOVING, 2]
-    pts[np.nan_to_num(vis) < 0.5] = np.nan
-    torso = image[valid][:, [L_SHOULDER, R_SHOULDER, L_HIP, R_HIP], :2] * (width, height)
-    length = np.nanmedian(np.linalg.norm(torso[:, :2].mean(1) - torso[:, 2:].mean(1), axis=1))
-    if not np.isfinite(length) or length <= 0:
-        return 0.0, 0.0
-    a = math.radians(axis_deg)
-    along = np.array([math.sin(a), -math.cos(a)])
-    across = np.array([math.cos(a), math.sin(a)])
-    spread = [
-        float(np.nansum(np.nanstd(pts @ d, axis=0))) / (len(MOVING) * length)
-        for d in (along, across)
-    ]
-    return spread[0], spread[1]
-
-
-def estimate_orientation(seq: PoseSequence) -> Orientation:
-    """Upright, upside down or sideways, from the torso direction and the movement.
-
-    Sideways is ambiguous: a push-up filmed upright and a curl filmed on its side both show a
-    horizontal torso. Exercises move against gravity, so movement along the body axis means the
-    axis is gravity's (the picture is turned); movement across it, or none, means a lying
-    exercise, left as it is.
-    """
-    angles = torso_angles(seq.image, seq.valid, seq.width, seq.height)
-    if len(angles) < MIN_TORSO_FRAMES:
-        return Orientation("unknown", 0, None, "too few frames with a visible torso")
-    angle = _circular_median(angles)
-    if float(np.mean(np.abs(angles) < 45)) >= AGREEMENT:
-        return Orientation("upright", 0, angle, "torso upright")
-    if float(np.mean(np.abs(angles) > 180 - INVERTED_BAND)) >= AGREEMENT:
-        img = seq.image[seq.valid]
-        wrists_y = np.nanmean(img[:, [L_WRIST, R_WRIST], 1], axis=1)
-        hands_down = float(np.nanmean(wrists_y > img[:, NOSE, 1]))
-        if hands_down >= 0.5:
-            return Orientation(
-                "handstand", 0, angle, "upside down with the hands below the head: a handstand"
-            )
-        if not _legs_straight_up(img):  # e.g. a decline bench press: knees bent over a pad
-            return Orientation("unknown", 0, angle, "head down with bent legs: left as it is")
-        return Orientation(
-            "upside_down", 2, angle, "upside down with the hands above the head: turned 180"
-        )
-    side = float(np.mean((np.abs(angles) >= 90 - SIDE_BAND) & (np.abs(angles) <= 90 + SIDE_BAND)))
-    if side < AGREEMENT:
-        return Orientation("unknown", 0, angle, "torso slanted or changing: left as it is")
-    along, across = _axis_motion(seq.image, seq.valid, seq.width, seq.height, angle)
-    hang = _arms_along_body(seq.image[seq.valid], seq.width, seq.height, angle)
-    evidence = math.log(max(along, 1e-6) / max(across, 1e-6)) + hang
-    if along >= MIN_MOTION and evidence >= SIDEWAYS_EVIDENCE:
-        turns = 1 if angle > 0 else 3  # head to the right: turn counter-clockwise
-        return Orientation(
-            "sideways",
-            turns,
-            angle,
-            f"body on its side, moving along its axis ({along:.2f} vs {across:.2f} across) "
-            f"with the upper arms along it ({hang:.2f}): turned {90 * turns}",
-        )
-    return Orientation(
-        "lying",
-        0,
-        angle,
-        f"body horizontal, moving {along:.2f} along its axis and {across:.2f} across, upper "
-        f"arms along it {hang:.2f}: taken as a lying exercise",
-    )
-
-
-def _arms_along_body(img: np.ndarray, width: int, height: int, axis_deg: float) -> float:
-    """Mean cosine between the upper arms (shoulder -> elbow) and the torso towards the hips:
-    1 when the arms hang by the body as in most standing exercises."""
-    pts = img[..., :2].astype(np.float64) * (width, height)
-    seen = np.nan_to_num(img[:, [11, 12, 13, 14], 2]).min(1) >= 0.5
-    if not seen.any():
-        return 0.0
-    upper = pts[seen][:, [13, 14]] - pts[seen][:, [11, 12]]
-    upper /= np.maximum(np.linalg.norm(upper, axis=2, keepdims=True), 1e-9)
-    a = math.radians(axis_deg)
-    to_hips = np.array([-math.sin(a), math.cos(a)])
-    return float(np.mean(upper @ to_hips))
-
-
-def _legs_straight_up(img: np.ndarray) -> bool:
-    """Ankles above knees above hips in most frames where the legs are seen (True if never)."""
-    legs = img[:, [23, 24, 25, 26, 27, 28]]  # hips, knees, ankles (left, right)
-    seen = (np.nan_to_num(legs[:, :, 2]) >= 0.5).all(1)
-    if seen.mean() < 0.5:
-        return True  # an upper-body clip: no evidence either way
-    y = legs[seen, :, 1].reshape(-1, 3, 2).mean(2)  # (T, hip/knee/ankle)
-    return bool(np.mean((y[:, 2] < y[:, 1]) & (y[:, 1] < y[:, 0])) >= 0.5)
-
-
 class RotatedEstimator:
-    """A pose estimator that sees every frame turned by `quarter_turns` (np.rot90).
+    """A pose estimator that sees every frame turned by `quarter_turns` (np.rot90), to measure
+    the gates on turned videos (`benchmarks/orientation_gate.py`).
 
     Its settings include the turn, so its poses are cached apart from the unrotated ones.
     Without an `inner` estimator it opens (and closes) a MediaPipe one.
@@ -311,98 +145,134 @@ def other_person_seen(frame: np.ndarray, followed: np.ndarray, estimator: PoseEs
     return bool(np.nan_to_num(torso[:, 2]).mean() >= PERSON_VISIBILITY)
 
 
-def _frames_at(
-    path: Path, seq: PoseSequence, indices: list[int], turns: int
-) -> Iterator[tuple[int, np.ndarray]]:
-    """The decoded (turned) frames at the sequence's indices."""
+def frame_picks(seq: PoseSequence, count: int = CHECK_FRAMES) -> list[int]:
+    """Indices of `count` frames with a person, spread over the video (fewer if fewer)."""
+    frames = np.flatnonzero(seq.valid)
+    if len(frames) == 0:
+        return []
+    spots = np.linspace(0, len(frames) - 1, count + 2)[1:-1].round().astype(int)
+    return sorted({int(frames[i]) for i in spots})
+
+
+def planned_picks(num_frames: int, count: int = CHECK_FRAMES) -> list[int]:
+    """Frames to keep for the pixel checks while the pose pass decodes them anyway (spread as
+    `frame_picks` spreads them, over all `num_frames` expected frames)."""
+    if num_frames <= 0:
+        return []
+    spots = np.linspace(0, num_frames - 1, count + 2)[1:-1].round().astype(int)
+    return sorted({int(i) for i in spots})
+
+
+def check_kept_frames(
+    kept: list[tuple[np.ndarray, np.ndarray]], detector: PoseEstimator | None
+) -> dict[str, Any]:
+    """The pixel checks on frames the pose pass kept, each with its person's landmarks: their
+    orientation features in four turns (`(4, F)` per frame, computed where the frame is, so
+    that OpenCV is not imported for them elsewhere) and second-person hits (with a MediaPipe
+    `detector`)."""
+    hits = 0
+    if detector is not None:
+        for frame, landmarks in kept:
+            hits += other_person_seen(frame, landmarks, detector)
+    return {
+        "features": [orientation.turned_frame_features([frame]) for frame, _ in kept],
+        "hits": hits,
+        "checked": len(kept) if detector is not None else 0,
+    }
+
+
+def frame_checks(features: list[np.ndarray], hits: int, checked: int) -> dict[str, Any]:
+    """`inspect_frames`' result from the checks of kept frames (`check_kept_frames`): the
+    frames' features averaged (as `orientation.turned_frame_features` averages them)."""
+    return {
+        "frame_features": np.mean(features, axis=0) if features else None,
+        "people": 2 if checked and hits * 2 > checked else 1,
+        "frames_checked": checked,
+    }
+
+
+def decode_frames(path: Path, seq: PoseSequence, indices: list[int]) -> dict[int, np.ndarray]:
+    """The decoded frames at the sequence's indices (as the pose pass saw them), stopping after
+    the last one."""
     from musclemap.data.video_io import iter_frames
     from musclemap.pose.sequential import DEFAULT_MAX_SIDE
 
     wanted = {round(float(seq.times[i]), 6): i for i in indices}
+    out: dict[int, np.ndarray] = {}
+    if not wanted:
+        return out
     for t, rgb in iter_frames(path, fps=seq.fps, max_side=DEFAULT_MAX_SIDE):
         i = wanted.pop(round(float(t), 6), None)
         if i is not None:
-            yield i, np.ascontiguousarray(np.rot90(rgb, turns))
+            out[i] = rgb
         if not wanted:
-            return
+            break
+    return out
 
 
-def count_people(
-    path: Path, seq: PoseSequence, estimator: PoseEstimator, *, turns: int = 0
-) -> tuple[int, int]:
-    """(people, frames checked): 2 when a second person shows in most checked frames."""
-    frames = np.flatnonzero(seq.valid)
-    if len(frames) == 0:
-        return 0, 0
-    picks = sorted(
-        {int(frames[i]) for i in np.linspace(0, len(frames) - 1, PEOPLE_FRAMES).round().astype(int)}
-    )
-    hits = checked = 0
-    for i, frame in _frames_at(path, seq, picks, turns):
-        checked += 1
-        hits += other_person_seen(frame, seq.image[i], estimator)
-    return (2 if checked and hits * 2 > checked else 1), checked
+def inspect_frames(path: Path, seq: PoseSequence, detector: PoseEstimator | None) -> dict[str, Any]:
+    """The gates that need pixels, on `CHECK_FRAMES` frames decoded once: their orientation
+    features (four turns) and, with a `detector` (a MediaPipe estimator, reset before each
+    frame), whether a second person shows in most of them. Runs where the decoding is cheapest:
+    a pose worker when there is one (`PosePool.inspect`, batch workers)."""
+    frames = decode_frames(path, seq, frame_picks(seq))
+    kept = check_kept_frames([(f, seq.image[i]) for i, f in frames.items()], detector)
+    reset = getattr(detector, "reset", None)
+    if callable(reset):
+        reset()  # the next video starts from a fresh detection
+    return frame_checks(kept["features"], kept["hits"], kept["checked"])
+
+
+def _detector(estimator: PoseEstimator | None) -> tuple[PoseEstimator | None, bool]:
+    """(the estimator for the second-person check, whether it is ours to close): a fresh
+    MediaPipe one by default, the given one if it is MediaPipe, none for other estimators
+    (scripted ones in tests answer regardless of the picture)."""
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+
+    if estimator is None:
+        return MediaPipePoseEstimator(), True
+    return (estimator if isinstance(estimator, MediaPipePoseEstimator) else None), False
 
 
 def assess_video(
     path: Path,
     seq: PoseSequence,
     *,
-    extract: Callable[[PoseEstimator | None], PoseSequence],
     estimator: PoseEstimator | None = None,
+    frames: dict[str, Any] | None = None,
 ) -> tuple[PoseSequence, dict[str, Any]]:
-    """Run the gates on a video's extracted poses; returns the (maybe re-extracted) poses and
-    the `quality` block.
+    """Run the gates on a video's extracted poses; returns the (maybe turned back) poses and the
+    `quality` block.
 
     Args:
         path: The video.
         seq: Its poses from `extract_poses`.
-        extract: Re-extracts the poses with another estimator (a `RotatedEstimator`).
         estimator: The estimator `seq` came from (None: MediaPipe).
+        frames: `inspect_frames`' result when a pose worker already ran it (else run here).
 
     Raises:
         NoPersonError: Pose confidence too low.
     """
     name = str(path)
     quality: dict[str, Any] = {"resolution": check_resolution(seq.width, seq.height, name=name)}
-    orientation = estimate_orientation(seq)
-    if orientation.quarter_turns:
-        rotated = RotatedEstimator(estimator, orientation.quarter_turns)
+    if frames is None:
+        detector, own = _detector(estimator)
         try:
-            turned = extract(rotated)
+            frames = inspect_frames(path, seq, detector)
         finally:
-            rotated.close()
-        if orientation.quarter_turns % 2:
-            turned.width, turned.height = seq.height, seq.width
-        check = estimate_orientation(turned)
-        if check.state == "upright":
-            seq = turned
-        else:  # the turn did not make the person upright: say so instead of guessing
-            orientation = Orientation(
-                "unknown", 0, orientation.angle, f"{orientation.detail}, but then {check.state}"
-            )
-    quality["orientation"] = orientation.to_dict()
+            if own and detector is not None:
+                detector.close()
+    found = orientation.estimate_orientation(seq, frame_features=frames["frame_features"])
+    if found.quarter_turns:
+        seq = orientation.turn_sequence(seq, found.quarter_turns)
+    quality["orientation"] = found.to_dict()
     quality["pose_confidence"] = check_confidence(seq, name=name)
-    quality["people"] = _people_entry(path, seq, estimator, orientation.quarter_turns)
+    if frames["frames_checked"]:
+        seq.num_people = max(seq.num_people, int(frames["people"]))
+        quality["people"] = {"count": seq.num_people, "frames_checked": frames["frames_checked"]}
+    else:
+        quality["people"] = {"count": seq.num_people, "frames_checked": 0, "detail": "not checked"}
     return seq, quality
-
-
-def _people_entry(
-    path: Path, seq: PoseSequence, estimator: PoseEstimator | None, turns: int
-) -> dict[str, Any]:
-    """The second-person pass with a fresh MediaPipe detector (skipped for other estimators,
-    e.g. scripted ones in tests, whose answers do not depend on the picture)."""
-    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
-
-    if estimator is not None and not isinstance(estimator, MediaPipePoseEstimator):
-        return {"count": seq.num_people, "frames_checked": 0, "detail": "not checked"}
-    detector = MediaPipePoseEstimator()
-    try:
-        people, checked = count_people(path, seq, detector, turns=turns)
-    finally:
-        detector.close()
-    seq.num_people = max(seq.num_people, people)
-    return {"count": seq.num_people, "frames_checked": checked}
 
 
 def quality_notes(quality: dict[str, Any]) -> list[str]:
@@ -411,8 +281,8 @@ def quality_notes(quality: dict[str, Any]) -> list[str]:
     turned = quality.get("orientation", {}).get("rotated_deg", 0)
     if turned:
         notes.append(
-            f"the person appeared {quality['orientation']['state'].replace('_', ' ')}; frames "
-            f"were turned {turned} degrees counter-clockwise before pose estimation"
+            f"the picture looked turned {(360 - turned) % 360} degrees; the poses were turned "
+            f"back {turned} degrees counter-clockwise before scoring"
         )
     conf = quality.get("pose_confidence", {})
     if conf.get("low"):

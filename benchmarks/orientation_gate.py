@@ -1,0 +1,283 @@
+"""Train and measure the orientation gate (`musclemap.pose.orientation`) on the wild clips.
+
+    .venv/bin/python benchmarks/orientation_gate.py --poses runs/wild_poses \
+        [--library-poses runs/keyposes_poses] [--rotated DIR] [--write] [--work DIR]
+
+- `--poses`: the wild clips' pose files (`musclemap data poses ../shared/data/wild/manifest.csv
+  --out runs/wild_poses`), upright as filmed. Their four quarter turns are made by turning the
+  landmarks (MediaPipe is rotation-equivariant, see the module docstring) and three frames of
+  each clip are decoded and turned in pixels.
+- `--library-poses`: key-pose photo poses, extra upright examples for the pose scorer.
+- Cross-validation: 5 folds grouped by exercise (no exercise in both train and test); for each
+  margin: upright clips flagged (false alarms) and turned ones detected / turned back right.
+- `--rotated DIR`: pose files `<stem>_k<k>.npz` extracted by MediaPipe from the frames turned by
+  np.rot90(k) in pixels (`--make-rotated N` writes the missing ones for the first N clips of the
+  manifest, MediaPipe through `quality.RotatedEstimator`); each is judged by
+  the fold model that did not see its exercise, and the turned-back prediction is compared with
+  the upright one.
+- `--write`: trains on everything and writes `src/musclemap/weights/orientation.*`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MUSCLEMAP_SHARED", REPO.parent / "shared")) / "data" / "wild"
+HIDDEN, ALPHA = 32, 1.0
+MARGINS = (0.0, 2.0, 4.0, 5.0, 6.0, 7.0, 8.0)
+
+
+def clip_features(poses: Path, manifest: Path, work: Path) -> dict[str, np.ndarray]:
+    """Pose features (4, F) and frame features (4, F) per wild clip (cached in `work`)."""
+    from musclemap.data.pose_sequence import load_pose_file
+    from musclemap.pose import orientation as ori
+    from musclemap.pose.quality import decode_frames, frame_picks
+
+    cached = work / "wild_features.npz"
+    if cached.is_file():
+        return dict(np.load(cached))
+    rows = list(csv.DictReader(manifest.open()))
+    out: dict[str, list[object]] = {"stem": [], "activity": [], "pose": [], "frame": []}
+    for r in rows:
+        stem = Path(r["clip"]).stem
+        f = poses / f"{stem}.npz"
+        if not f.is_file():
+            continue
+        seq = load_pose_file(f)
+        pose = ori.turned_pose_features(seq)
+        frames = decode_frames(manifest.parent / r["clip"], seq, frame_picks(seq))
+        image = ori.turned_frame_features(list(frames.values()))
+        if pose is None or image is None:
+            print(f"  {stem}: no measurable body, left out")
+            continue
+        for key, value in (("stem", stem), ("activity", r["activity"]), ("pose", pose),
+                           ("frame", image)):  # fmt: skip
+            out[key].append(value)
+    arrays = {k: np.array(v) for k, v in out.items()}
+    work.mkdir(parents=True, exist_ok=True)
+    np.savez(cached, **arrays)  # type: ignore[arg-type]
+    return arrays
+
+
+def library_features(folder: Path | None) -> np.ndarray:
+    from musclemap.data.pose_sequence import load_pose_file
+    from musclemap.pose import orientation as ori
+
+    if folder is None:
+        return np.zeros((0, 4, ori.NUM_POSE_FEATURES))
+    rows = [ori.turned_pose_features(load_pose_file(f)) for f in sorted(folder.glob("*.npz"))]
+    return np.array([r for r in rows if r is not None])
+
+
+def fit(x4: np.ndarray) -> object:
+    """An upright-vs-turned MLP on (N, 4, F) features (turn 0 upright)."""
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.nan_to_num(x4.reshape(-1, x4.shape[-1]))
+    y = np.tile([1, 0, 0, 0], len(x4))
+    model = make_pipeline(
+        StandardScaler(), MLPClassifier((HIDDEN,), alpha=ALPHA, max_iter=3000, random_state=0)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(x, y)
+
+
+def to_mlp(model: object) -> dict[str, np.ndarray]:
+    scaler, mlp = model.steps[0][1], model.steps[1][1]  # type: ignore[attr-defined]
+    return {
+        "mean": scaler.mean_, "std": scaler.scale_, "w1": mlp.coefs_[0],
+        "b1": mlp.intercepts_[0], "w2": mlp.coefs_[1], "b2": mlp.intercepts_[1],
+    }  # fmt: skip
+
+
+def as_model(pose: object, frame: object, margin: float) -> object:
+    from musclemap.pose.orientation import Mlp, OrientationModel
+
+    return OrientationModel(Mlp(**to_mlp(pose)), Mlp(**to_mlp(frame)), margin, {"margin": margin})
+
+
+def judge(scores: np.ndarray, margin: float) -> dict[int, tuple[bool, bool]]:
+    """Per true turn t of the input: (flagged, turned back right). scores[k] is how upright the
+    upright video turned by k looks, so the input turned by t scores turn r as scores[t + r]."""
+    out = {}
+    for t in range(4):
+        c = np.array([scores[(t + r) % 4] for r in range(4)])
+        r = int(np.argmax(c))
+        flagged = r != 0 and c[r] - c[0] > margin
+        out[t] = (flagged, flagged and (t + r) % 4 == 0)
+    return out
+
+
+def table(scores: np.ndarray) -> list[dict[str, object]]:
+    rows = []
+    n = len(scores)
+    for m in MARGINS:
+        j = [judge(s, m) for s in scores]
+        rows.append({
+            "margin": m,
+            "false_alarms": int(sum(x[0][0] for x in j)),
+            "detected": {90 * t: int(sum(x[t][0] for x in j)) for t in (1, 2, 3)},
+            "turned_back_right": {90 * t: int(sum(x[t][1] for x in j)) for t in (1, 2, 3)},
+            "clips": n,
+        })  # fmt: skip
+    return rows
+
+
+def cross_validate(
+    feats: dict[str, np.ndarray], library: np.ndarray
+) -> tuple[np.ndarray, list[tuple[np.ndarray, object]]]:
+    from sklearn.model_selection import GroupKFold
+
+    scores = np.zeros((len(feats["stem"]), 4))
+    folds = []
+    for tr, te in GroupKFold(5).split(feats["pose"], groups=feats["activity"]):
+        pose = fit(np.concatenate([feats["pose"][tr], library]))
+        frame = fit(feats["frame"][tr])
+        model = as_model(pose, frame, 0.0)
+        for i in te:
+            scores[i] = model.scores(feats["pose"][i], feats["frame"][i])  # type: ignore[attr-defined]
+        folds.append((te, model))
+    return scores, folds
+
+
+def rotated_check(
+    feats: dict[str, np.ndarray], folds: list[tuple[np.ndarray, object]], rotated: Path,
+    manifest: Path, margin: float,
+) -> dict[str, object]:  # fmt: skip
+    """MediaPipe on frames turned in pixels, judged by the fold model blind to the exercise."""
+    from musclemap.data.pose_sequence import load_pose_file
+    from musclemap.pose import orientation as ori
+    from musclemap.pose.quality import decode_frames, frame_picks
+    from musclemap.predictor import Predictor
+
+    predictor = Predictor.default()
+    fold_of = {int(i): m for te, m in folds for i in te}
+    clips = {Path(r["clip"]).stem: r["clip"] for r in csv.DictReader(manifest.open())}
+    counts = {"clips": 0, "false_alarms": 0, "detected": [0, 0, 0], "right": [0, 0, 0]}
+    deltas: list[float] = []
+    for i, stem in enumerate(feats["stem"]):
+        files = [rotated / f"{stem}_k{k}.npz" for k in range(4)]
+        if not all(f.is_file() for f in files):
+            continue
+        model = fold_of[i]
+        model.margin = margin  # type: ignore[attr-defined]
+        up = load_pose_file(files[0])
+        video = manifest.parent / clips[str(stem)]
+        frames = list(decode_frames(video, up, frame_picks(up)).values())
+        ref = predictor.predict_poses(up).scores_array() if up.valid.sum() >= 10 else None
+        counts["clips"] += 1  # type: ignore[operator]
+        for k in range(4):
+            seq = load_pose_file(files[k])
+            turned = ori.turned_frame_features([np.rot90(f, k) for f in frames])
+            o = ori.estimate_orientation(seq, frame_features=turned, model=model)  # type: ignore[arg-type]
+            if k == 0:
+                counts["false_alarms"] += int(o.quarter_turns != 0)  # type: ignore[operator]
+                continue
+            counts["detected"][k - 1] += int(o.quarter_turns != 0)  # type: ignore[index]
+            right = (k + o.quarter_turns) % 4 == 0 and o.quarter_turns != 0
+            counts["right"][k - 1] += int(right)  # type: ignore[index]
+            if right and ref is not None:
+                back = predictor.predict_poses(ori.turn_sequence(seq, o.quarter_turns))
+                deltas.append(float(np.abs(back.scores_array() - ref).max()))
+    if deltas:
+        counts["turned_back_max_abs_delta"] = {
+            "median": round(float(np.median(deltas)), 3),
+            "p90": round(float(np.quantile(deltas, 0.9)), 3),
+            "max": round(max(deltas), 3),
+        }
+    return counts
+
+
+def make_rotated(manifest: Path, folder: Path, count: int) -> None:
+    """Poses of the first `count` clips with their frames turned by 0/90/180/270 degrees."""
+    from musclemap.data.pose_sequence import save_pose_file
+    from musclemap.pose.extract import extract_poses
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.quality import RotatedEstimator
+
+    folder.mkdir(parents=True, exist_ok=True)
+    estimator = MediaPipePoseEstimator()
+    for r in list(csv.DictReader(manifest.open()))[:count]:
+        for k in range(4):
+            out = folder / f"{Path(r['clip']).stem}_k{k}.npz"
+            if out.is_file():
+                continue
+            seq = extract_poses(
+                manifest.parent / r["clip"],
+                fps=10.0,
+                estimator=RotatedEstimator(estimator, k),
+                workers=1,
+                use_cache=False,
+            )
+            if k % 2:  # the display size of the turned frames
+                seq.width, seq.height = seq.height, seq.width
+            save_pose_file(seq, out)
+    estimator.close()
+
+
+def write_weights(feats: dict[str, np.ndarray], library: np.ndarray, margin: float,
+                  cv: list[dict[str, object]]) -> Path:  # fmt: skip
+    from safetensors.numpy import save_file
+
+    from musclemap.pose.orientation import WEIGHTS
+
+    pose = fit(np.concatenate([feats["pose"], library]))
+    frame = fit(feats["frame"])
+    tensors = {f"pose.{k}": np.ascontiguousarray(v, np.float32) for k, v in to_mlp(pose).items()}
+    tensors |= {f"frame.{k}": np.ascontiguousarray(v, np.float32) for k, v in to_mlp(frame).items()}
+    save_file(tensors, str(WEIGHTS))
+    meta = {
+        "name": "orientation_mlp", "margin": margin, "hidden": HIDDEN, "alpha": ALPHA,
+        "trained_on": {"wild_clips": int(len(feats["stem"])), "library_photos": len(library)},
+        "cross_validation": [r for r in cv if r["margin"] == margin],
+        "sha256": hashlib.sha256(WEIGHTS.read_bytes()).hexdigest(),
+    }  # fmt: skip
+    WEIGHTS.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
+    return WEIGHTS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--poses", type=Path, required=True)
+    parser.add_argument("--manifest", type=Path, default=SHARED / "manifest.csv")
+    parser.add_argument("--library-poses", type=Path)
+    parser.add_argument("--rotated", type=Path)
+    parser.add_argument("--make-rotated", type=int, default=0, metavar="N")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/musclemap-orientation"))
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    feats = clip_features(args.poses, args.manifest, args.work)
+    library = library_features(args.library_poses)
+    print(f"{len(feats['stem'])} wild clips, {len(library)} library photo pairs")
+    scores, folds = cross_validate(feats, library)
+    cv = table(scores)
+    for row in cv:
+        print(json.dumps(row))
+    n = len(scores)
+    margin = next((float(r["margin"]) for r in cv if int(r["false_alarms"]) <= n // 100), 8.0)  # type: ignore[call-overload]
+    print(f"margin {margin} (the smallest with false alarms <= 1% of clips)")
+    result: dict[str, object] = {"cross_validation": cv, "margin": margin}
+    if args.rotated and args.make_rotated:
+        make_rotated(args.manifest, args.rotated, args.make_rotated)
+    if args.rotated:
+        result["pixels_turned"] = rotated_check(feats, folds, args.rotated, args.manifest, margin)
+        print("pixels turned:", json.dumps(result["pixels_turned"]))
+    if args.write:
+        print("wrote", write_weights(feats, library, margin, cv))
+    (args.work / "result.json").write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

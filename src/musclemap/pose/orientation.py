@@ -1,0 +1,308 @@
+"""Which way is up: a video turned by 90, 180 or 270 degrees in its pixels, found and undone.
+
+MediaPipe Pose is rotation-equivariant: on a turned frame it finds the same person with the same
+detection score and visibility, and its image and world landmarks are the upright ones turned
+(measured on 15 wild clips x 3 frames x 4 turns: detection score and visibility within noise,
+landmarks within 0.005 of the frame size once turned back; world landmarks turned about z within
+6 mm). So the detector cannot tell a turned video, and undoing a turn needs no second pose pass:
+the landmarks are turned back.
+
+What can tell is the picture of a body under gravity and the scene around it. For each of the
+four quarter turns of the landmarks (and of a few frames) two small MLPs (`weights/orientation`,
+trained by `benchmarks/orientation_gate.py` on the wild clips and the key-pose photos) score how
+upright that turn looks: one from the pose (segment directions, where hands, feet and head sit
+relative to the body, which way they move, where the body sits in the frame), one from the
+frames (a 4x4 grid of brightness, colour and edges: floors, ceilings, light). The turn with the
+best summed score is taken when it beats the picture as it is by `margin`; otherwise the video
+is left as it is. Pure numpy at prediction time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musclemap.data.pose_sequence import PoseSequence
+from musclemap.errors import ConfigError
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "orientation.safetensors"
+VISIBLE = 0.5
+# Body segments (from joints -> to joints, each the mean of its points) whose direction in the
+# picture says which way is up; left and right apart.
+SEGMENTS = (
+    ((23, 24), (11, 12)),  # torso: hips -> shoulders
+    ((11, 12), (0,)),  # neck: shoulders -> nose
+    ((2, 5), (9, 10)),  # face: eyes -> mouth
+    ((11,), (13,)), ((12,), (14,)),  # upper arms
+    ((13,), (15,)), ((14,), (16,)),  # forearms
+    ((23,), (25,)), ((24,), (26,)),  # thighs
+    ((25,), (27,)), ((26,), (28,)),  # shins
+    ((29,), (31,)), ((30,), (32,)),  # feet: heel -> toes
+    ((15,), (19,)), ((16,), (20,)),  # hands: wrist -> index
+)  # fmt: skip
+POINTS = ((0,), (15, 16), (13, 14), (11, 12), (25, 26), (27, 28), (29, 30, 31, 32))
+NUM_POSE_FEATURES = 2 * len(SEGMENTS) + 3 * len(POINTS) + 7
+GRID = 4
+NUM_FRAME_FEATURES = 4 * GRID * GRID
+
+
+# -- turning -----------------------------------------------------------------------------------
+
+
+def turn_image_landmarks(image: np.ndarray, quarter_turns: int) -> np.ndarray:
+    """Image landmarks `(..., 33, 3)` as they are in the frame turned by `np.rot90(k)`
+    (counter-clockwise quarter turns; x, y normalised to the frame)."""
+    out = image.copy()
+    for _ in range(quarter_turns % 4):
+        x, y = out[..., 0].copy(), out[..., 1].copy()
+        out[..., 0], out[..., 1] = y, 1.0 - x
+    return out
+
+
+def turn_world_landmarks(world: np.ndarray, quarter_turns: int) -> np.ndarray:
+    """World landmarks `(..., 33, 4)` (x right, y down, metres) turned with the camera image."""
+    out = world.copy()
+    for _ in range(quarter_turns % 4):
+        x, y = out[..., 0].copy(), out[..., 1].copy()
+        out[..., 0], out[..., 1] = y, -x
+    return out
+
+
+def turn_sequence(seq: PoseSequence, quarter_turns: int) -> PoseSequence:
+    """The poses the frames turned by `np.rot90(quarter_turns)` give (MediaPipe's equivariance:
+    see the module docstring), without estimating them again."""
+    k = quarter_turns % 4
+    width, height = (seq.width, seq.height) if k % 2 == 0 else (seq.height, seq.width)
+    return PoseSequence(
+        image=turn_image_landmarks(seq.image, k),
+        world=turn_world_landmarks(seq.world, k),
+        valid=seq.valid.copy(),
+        times=seq.times.copy(),
+        fps=seq.fps,
+        width=width,
+        height=height,
+        layout=seq.layout,
+        num_people=seq.num_people,
+        source=seq.source,
+        extra=dict(seq.extra),
+    )
+
+
+# -- features ----------------------------------------------------------------------------------
+
+
+def _nanmean(a: np.ndarray, axis: int | None = 0) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices give NaN, fine here
+        return np.nanmean(a, axis=axis)
+
+
+def pose_features(
+    image: np.ndarray, valid: np.ndarray, width: int, height: int
+) -> np.ndarray | None:
+    """How a pose sequence sits in its frame `(NUM_POSE_FEATURES,)`; NaN where unseen, None
+    without a measurable body. Mirror-invariant (|x|, y): a mirrored video is still upright."""
+    img = image[valid]
+    if len(img) == 0:
+        return None
+    pts = img[..., :2].astype(np.float64) * (width, height)  # pixels: the aspect counts
+    pts[np.nan_to_num(img[..., 2]) < VISIBLE] = np.nan
+    centre = _nanmean(pts[:, [23, 24, 11, 12]], axis=1)  # (T, 2)
+    rel = pts - centre[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = np.nanmedian(np.sqrt(_nanmean(np.nansum(rel**2, -1), axis=1)))
+    if not np.isfinite(scale) or scale <= 0:
+        return None
+    rel /= scale
+    out: list[float] = []
+    for a, b in SEGMENTS:
+        v = _nanmean(pts[:, list(b)], 1) - _nanmean(pts[:, list(a)], 1)
+        v = v / np.linalg.norm(v, axis=-1, keepdims=True)
+        out += [_nanmean(v[:, 1]), _nanmean(np.abs(v[:, 0]))]
+    for idx in POINTS:
+        p = _nanmean(rel[:, list(idx)], 1)  # (T, 2)
+        out += [_nanmean(p[:, 1]), _nanmean(np.abs(p[:, 0]))]
+        if len(p) > 2:  # which way they move: up-down against sideways
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                sd = np.nanstd(p, axis=0)
+            out.append(float(np.log((sd[1] + 0.02) / (sd[0] + 0.02))))
+        else:
+            out.append(np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanmax(rel[..., 1], 1), np.nanmin(rel[..., 1], 1)
+        wide = np.nanmax(np.abs(rel[..., 0]), 1)
+        frame = pts / (width, height)
+        out += [_nanmean(low), _nanmean(high), _nanmean(wide)]
+        out += [
+            _nanmean(_nanmean(frame[:, [23, 24], 1], 1)),
+            _nanmean(np.nanmax(frame[..., 1], 1)),
+            _nanmean(np.nanmin(frame[..., 1], 1)),
+            float(np.log(width / height)),
+        ]
+    return np.array(out, np.float64)
+
+
+def thumbnail(rgb: np.ndarray) -> np.ndarray:
+    """A frame shrunk to 64x64 (area average): all the frame features look at."""
+    import cv2
+
+    return cv2.resize(rgb, (64, 64), interpolation=cv2.INTER_AREA)
+
+
+def frame_features(small: np.ndarray) -> np.ndarray:
+    """`(NUM_FRAME_FEATURES,)` of one (turned) `thumbnail`: a 4x4 grid of brightness,
+    colourfulness, edges and horizontal-minus-vertical edges, each standardised over the grid."""
+    import cv2
+
+    small = small.astype(np.float32)
+    lum = small.mean(2)
+    sat = small.max(2) - small.min(2)
+    gx = np.abs(np.diff(lum, axis=1))[:-1]
+    gy = np.abs(np.diff(lum, axis=0))[:, :-1]
+    out = []
+    for a in (lum, sat, gx + gy, gx - gy):
+        cells = cv2.resize(np.ascontiguousarray(a), (GRID, GRID), interpolation=cv2.INTER_AREA)
+        out.append(((cells - cells.mean()) / (cells.std() + 1e-3)).ravel())
+    return np.concatenate(out).astype(np.float64)
+
+
+def turned_pose_features(seq: PoseSequence) -> np.ndarray | None:
+    """Pose features of the sequence turned by 0, 1, 2, 3 quarter turns `(4, F)`, or None."""
+    rows = []
+    for k in range(4):
+        w, h = (seq.width, seq.height) if k % 2 == 0 else (seq.height, seq.width)
+        f = pose_features(turn_image_landmarks(seq.image, k), seq.valid, w, h)
+        if f is None:
+            return None
+        rows.append(f)
+    return np.stack(rows)
+
+
+def turned_frame_features(frames: list[np.ndarray]) -> np.ndarray | None:
+    """Frame features averaged over `frames`, for each of the four turns `(4, F)`, or None.
+    The thumbnail is turned, not the frame: the same pixels, 100x fewer of them."""
+    if not frames:
+        return None
+    small = [thumbnail(f) for f in frames]
+    return np.stack([np.mean([frame_features(np.rot90(t, k)) for t in small], 0) for k in range(4)])
+
+
+# -- the scorer --------------------------------------------------------------------------------
+
+
+@dataclass
+class Mlp:
+    """Standardise, one ReLU layer, a logit: the forward of a scikit-learn MLPClassifier."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        z = (np.nan_to_num(x) - self.mean) / self.std
+        return (np.maximum(z @ self.w1 + self.b1, 0.0) @ self.w2 + self.b2).ravel()
+
+
+@dataclass
+class OrientationModel:
+    """The pose and frame scorers and the margin a turn must win by."""
+
+    pose: Mlp
+    frame: Mlp
+    margin: float
+    meta: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS) -> OrientationModel:
+        from safetensors.numpy import load_file
+
+        meta_path = path.with_suffix(".json")
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("sha256") != hashlib.sha256(path.read_bytes()).hexdigest():
+                raise ValueError("checksum mismatch: file damaged or replaced")
+            t = load_file(str(path))
+            mlps = {
+                name: Mlp(*(t[f"{name}.{k}"] for k in ("mean", "std", "w1", "b1", "w2", "b2")))
+                for name in ("pose", "frame")
+            }
+        except (OSError, KeyError, ValueError) as err:
+            raise ConfigError(f"{path}: orientation weights unreadable ({err})") from None
+        return cls(mlps["pose"], mlps["frame"], float(meta["margin"]), meta)
+
+    def scores(self, pose: np.ndarray | None, frames: np.ndarray | None) -> np.ndarray | None:
+        """How upright each quarter turn looks `(4,)` (summed logits), None without a pose."""
+        if pose is None:
+            return None
+        s = self.pose.logit(pose)
+        return s if frames is None else s + self.frame.logit(frames)
+
+
+_MODEL: dict[str, OrientationModel] = {}
+
+
+def default_model() -> OrientationModel:
+    if "default" not in _MODEL:
+        _MODEL["default"] = OrientationModel.load()
+    return _MODEL["default"]
+
+
+@dataclass
+class Orientation:
+    """How the picture is turned, and the turn that makes it upright."""
+
+    state: str  # upright | turned | unknown
+    quarter_turns: int  # counter-clockwise np.rot90 turns that make the picture upright
+    scores: np.ndarray | None  # (4,) how upright each turn looks
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "rotated_deg": 90 * self.quarter_turns,
+            "scores": None if self.scores is None else [round(float(s), 2) for s in self.scores],
+            "detail": self.detail,
+        }
+
+
+def decide(scores: np.ndarray | None, margin: float, *, checked: str) -> Orientation:
+    """The turn with the best score when it beats no turn by `margin`, else no turn."""
+    if scores is None:
+        return Orientation("unknown", 0, None, "too little of the body seen to tell")
+    best = int(np.argmax(scores))
+    lead = float(scores[best] - scores[0])
+    if best == 0 or lead <= margin:
+        return Orientation("upright", 0, scores, f"upright ({checked})")
+    return Orientation(
+        "turned",
+        best,
+        scores,
+        f"the picture looks turned {90 * ((4 - best) % 4)} degrees counter-clockwise "
+        f"({checked}; lead {lead:.1f} > {margin:g}): the poses were turned back",
+    )
+
+
+def estimate_orientation(
+    seq: PoseSequence,
+    *,
+    frame_features: np.ndarray | None = None,
+    model: OrientationModel | None = None,
+) -> Orientation:
+    """Orientation of a video from its poses and, when given, `turned_frame_features` of a few
+    of its frames."""
+    model = model or default_model()
+    pose = turned_pose_features(seq)
+    checked = "pose and frames" if frame_features is not None else "pose only"
+    return decide(model.scores(pose, frame_features), model.margin, checked=checked)

@@ -1,0 +1,154 @@
+"""Seams of a video posed in segments (`musclemap.pose.parallel`): the board on which each
+segment publishes its frames for the one before it, the agreement test of two trackers, and the
+merge of the segments' results into one sequence."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from musclemap.data.pose_sequence import PoseSequence
+
+# Mean distance (x, y image-normalised) of the landmarks both trackers see (visibility above
+# MIN_VISIBILITY, at least MIN_SEEN of them, else all 33) under which two trackers agree on a
+# frame, about 3 px on a 640 px frame: the frame-to-frame noise floor of MediaPipe's tracking on
+# the wild clips; and the frames in a row that a hand-over needs.
+AGREE = 0.005
+AGREE_FRAMES = 3
+MIN_VISIBILITY = 0.5
+MIN_SEEN = 5
+# Seconds without a new frame from the next segment after which it is taken for dead.
+STALL_S = 30.0
+
+
+class Board:
+    """What segments publish for the one before them: per segment i >= 1 a memory-mapped
+    float32 array `(cap, 100)` (33 x (x, y, visibility), then 1.0 if a person was found) and an
+    int64 triple (started, rows written, finished)."""
+
+    WIDTH = 33 * 3 + 1
+
+    def __init__(self, folder: str, caps: Sequence[int], create: bool = False) -> None:
+        self.folder, self.caps = folder, list(caps)
+        mode: Literal["w+", "r+"] = "w+" if create else "r+"
+        self.rows = {
+            i: np.memmap(f"{folder}/rows{i}", np.float32, mode, shape=(cap, self.WIDTH))
+            for i, cap in enumerate(caps)
+            if i > 0
+        }
+        self.state = {
+            i: np.memmap(f"{folder}/state{i}", np.int64, mode, shape=(3,))
+            for i in range(1, len(caps))
+        }
+
+    def publish(self, i: int, j: int, frame: Any) -> None:
+        if j >= self.caps[i]:
+            return
+        row = self.rows[i][j]
+        if frame is None:
+            row[:] = np.nan
+            row[-1] = 0.0
+        else:
+            row[:-1] = frame.image.ravel()
+            row[-1] = 1.0
+        self.state[i][1] = j + 1  # after the row: a reader never sees a half-written one
+
+    def read(self, i: int, j: int, started_within: float) -> np.ndarray | None:
+        """Row j of segment i, waiting while it is being computed; None if there will be none."""
+        state = self.state[i]
+        deadline = time.monotonic() + started_within
+        while not state[0] and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if not state[0] or j >= self.caps[i]:
+            return None
+        seen, since = int(state[1]), time.monotonic()
+        while state[1] <= j and not state[2]:
+            if state[1] != seen:
+                seen, since = int(state[1]), time.monotonic()
+            elif time.monotonic() - since > STALL_S:  # that worker died: go on alone
+                return None
+            time.sleep(0.002)
+        return np.array(self.rows[i][j]) if state[1] > j else None
+
+
+def agree(frame: Any, row: np.ndarray) -> tuple[bool, float | None]:
+    """Whether a tracker's frame agrees with another's published row (and their distance)."""
+    other_valid = row[-1] > 0.5
+    if frame is None or not other_valid:
+        return frame is None and not other_valid, None
+    other = row[:-1].reshape(33, 3)
+    dist = np.linalg.norm(frame.image[:, :2] - other[:, :2], axis=-1)  # (33,)
+    # Joints out of view or hidden are guesses that wander with the tracker's crop; compare
+    # the ones both trackers see, when there are enough of them.
+    seen = (frame.image[:, 2] > MIN_VISIBILITY) & (other[:, 2] > MIN_VISIBILITY)
+    d = float(dist[seen].mean() if seen.sum() >= MIN_SEEN else dist.mean())
+    return d <= AGREE, d
+
+
+@dataclass
+class Merged:
+    """Segments joined into one sequence of rows (see `merge_segments`)."""
+
+    times: np.ndarray  # (T,)
+    image: np.ndarray  # (T, 33, 3)
+    world: np.ndarray  # (T, 33, 4)
+    valid: np.ndarray  # (T,)
+    seams: list[dict[str, Any]]
+    # The pixel checks of the kept frames in the rows used: features, hits, checked.
+    checks: dict[str, Any] | None = None
+
+
+def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merged:
+    """Join segment results: part i holds rows from `starts[i]` up to its hand-over
+    (`extra["handover"]`, where part i+1 takes over) or, without one, to the end of the video
+    (then the later parts are not used).
+
+    A seam record says where the segment began (`index`), where it was handed over (`handover`,
+    None if the earlier tracker ran to the end), at what time (`t`) and the trackers' landmark
+    distance there (`distance`, None where neither saw a person).
+    """
+    times: list[np.ndarray] = []
+    image: list[np.ndarray] = []
+    world: list[np.ndarray] = []
+    valid: list[np.ndarray] = []
+    seams: list[dict[str, Any]] = []
+    checks: dict[str, Any] = {"features": [], "hits": 0, "checked": 0}
+    entry = 0  # first row still to come
+    for i, part in enumerate(parts):
+        first = int(part.extra["first"])
+        handover = part.extra.get("handover") if i + 1 < len(parts) else None
+        rows = slice(max(entry - first, 0), None if handover is None else int(handover) - first)
+        for idx, (features, hit, checked) in sorted(part.extra.get("checks", {}).items()):
+            if max(entry, first) <= idx < (first + len(part) if handover is None else handover):
+                checks["features"].append(features)
+                checks["hits"] += hit
+                checks["checked"] += checked
+        times.append(part.times[rows])
+        image.append(part.image[rows])
+        world.append(part.world[rows])
+        valid.append(part.valid[rows])
+        if i + 1 == len(parts):
+            break
+        seam: dict[str, Any] = {"index": int(starts[i + 1]), "handover": handover}
+        if handover is None:
+            seams.append({**seam, "t": None, "distance": None})
+            break  # this tracker ran to the end of the video
+        entry = int(handover)
+        nxt = parts[i + 1]
+        at = entry - int(nxt.extra["first"])
+        seam["t"] = float(nxt.times[at]) if 0 <= at < len(nxt) else None
+        d = part.extra.get("distance")
+        seam["distance"] = None if d is None else round(float(d), 4)
+        seams.append(seam)
+    return Merged(
+        times=np.concatenate(times) if times else np.zeros(0),
+        image=np.concatenate(image) if image else np.zeros((0, 33, 3), np.float32),
+        world=np.concatenate(world) if world else np.zeros((0, 33, 4), np.float32),
+        valid=np.concatenate(valid) if valid else np.zeros(0, bool),
+        seams=seams,
+        checks=checks,
+    )

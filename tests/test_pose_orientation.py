@@ -1,0 +1,85 @@
+"""pose/orientation.py: the four quarter turns scored from the pose (and frames), a turn taken
+only with a clear lead, and landmarks turned exactly as np.rot90 turns the picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musclemap.data.pose_sequence import PoseFrame, PoseSequence
+from musclemap.pose import orientation as ori
+from musclemap.pose.synthetic import synthetic_landmarks
+
+
+def _seq(exercise: str = "biceps_curl", turns: int = 0, size=(96, 96)) -> PoseSequence:
+    """A generated exercise as MediaPipe gives it for the picture turned by np.rot90(turns)."""
+    world, image = synthetic_landmarks(exercise, seconds=5.0)
+    image, world = ori.turn_image_landmarks(image, turns), ori.turn_world_landmarks(world, turns)
+    frames = [PoseFrame(i, w) for i, w in zip(image, world, strict=True)]
+    w, h = size if turns % 2 == 0 else size[::-1]
+    return PoseSequence.from_frames(
+        frames, list(np.arange(len(frames)) / 10), fps=10, width=w, height=h
+    )
+
+
+def test_turned_landmarks_match_np_rot90() -> None:
+    frame = np.zeros((40, 60), np.uint8)
+    frame[5, 50] = 1  # x = 50 / 60, y = 5 / 40 (pixel centres below)
+    point = np.array([[[50.5 / 60, 5.5 / 40, 1.0]]])
+    for k in range(4):
+        turned = np.rot90(frame, k)
+        y, x = np.argwhere(turned)[0]
+        got = ori.turn_image_landmarks(point, k)[0, 0]
+        assert got[:2] == pytest.approx([(x + 0.5) / turned.shape[1], (y + 0.5) / turned.shape[0]])
+
+
+def test_world_landmarks_turn_with_the_image() -> None:
+    up = _seq()
+    for k in range(4):
+        seq = ori.turn_sequence(up, k)
+        assert (seq.width, seq.height) == ((96, 96))
+        # hips -> shoulders points the same way in the picture and in the world (both y down)
+        img = seq.image[0, [11, 12], :2].mean(0) - seq.image[0, [23, 24], :2].mean(0)
+        wld = seq.world[0, [11, 12], :2].mean(0) - seq.world[0, [23, 24], :2].mean(0)
+        assert img / np.linalg.norm(img) == pytest.approx(wld / np.linalg.norm(wld), abs=1e-3)
+        back = ori.turn_sequence(seq, 4 - k)
+        assert np.allclose(back.image, up.image, atol=1e-6)
+        assert np.allclose(back.world, up.world, atol=1e-6)
+    assert (ori.turn_sequence(_seq(size=(160, 90)), 1).width, 90) == (90, 90)
+
+
+@pytest.mark.parametrize("exercise", ["biceps_curl", "squat", "shoulder_press"])
+@pytest.mark.parametrize("size", [(96, 96), (160, 90), (90, 160)])
+def test_turned_exercise_found_with_its_turn(exercise: str, size: tuple[int, int]) -> None:
+    upright = ori.estimate_orientation(_seq(exercise, size=size))
+    assert (upright.state, upright.quarter_turns) == ("upright", 0), upright.scores
+    for k in (1, 2, 3):
+        o = ori.estimate_orientation(_seq(exercise, k, size=size))
+        assert (o.state, o.quarter_turns) == ("turned", (4 - k) % 4), o.scores
+        assert o.to_dict()["rotated_deg"] == 90 * ((4 - k) % 4)
+        # the scores are the upright ones shifted: the same evidence, turned
+        assert np.roll(o.scores, k) == pytest.approx(upright.scores, abs=1e-4)
+
+
+def test_decide_needs_a_clear_lead() -> None:
+    margin = ori.default_model().margin
+    assert ori.decide(np.array([0.0, margin + 0.1, 0, 0]), margin, checked="x").quarter_turns == 1
+    close = ori.decide(np.array([0.0, margin - 0.1, 0, 0]), margin, checked="x")
+    assert (close.state, close.quarter_turns) == ("upright", 0)
+    assert ori.decide(None, margin, checked="x").state == "unknown"
+    empty = _seq()
+    empty.valid[:] = False
+    assert ori.estimate_orientation(empty).to_dict()["state"] == "unknown"
+
+
+def test_damaged_orientation_weights_are_refused(tmp_path: Path) -> None:
+    from musclemap.errors import ConfigError
+
+    data = bytearray(ori.WEIGHTS.read_bytes())
+    data[-1] ^= 0xFF
+    (tmp_path / "o.safetensors").write_bytes(bytes(data))
+    (tmp_path / "o.json").write_text(ori.WEIGHTS.with_suffix(".json").read_text())
+    with pytest.raises(ConfigError, match="orientation weights unreadable.*checksum"):
+        ori.OrientationModel.load(tmp_path / "o.safetensors")
