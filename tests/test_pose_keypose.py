@@ -108,3 +108,68 @@ def test_window_starts_cover_the_sequence() -> None:
     assert keypose.window_starts(10, 32, 8).tolist() == [0]  # short: one window (photo pairs)
     assert keypose.window_starts(50, 32, 8).tolist() == [0, 8, 16, 18]  # the last ends at 50
     assert keypose.window_starts(48, 32, 8).tolist() == [0, 8, 16]
+
+
+def test_signal_spans_are_the_range_of_each_signal_and_of_a_photo_pair() -> None:
+    t = 20
+    x = np.stack([np.arange(t, dtype=float), np.full(t, 2.0), np.full(t, np.nan)], axis=1)
+    x[5, 1] = np.nan
+    k = max(1, round(keypose.EXTREME_FRACTION * t))
+    span = keypose.signal_spans(x)
+    assert span[0] == pytest.approx((t - 1) - (k - 1))  # mean of the top k minus the bottom k
+    assert span[1] == 0.0 and np.isnan(span[2])
+    np.testing.assert_allclose(keypose.signal_spans(np.array([[0.3, 1.0], [0.8, 0.5]])),
+                               [0.5, 0.5])
+
+
+def test_velocity_direction_says_which_way_is_fast() -> None:
+    slow_up_fast_down = np.tile(np.r_[np.linspace(0, 1, 9), np.linspace(1, 0, 4)[1:-1]], 4)
+    v = keypose.velocity_direction(np.stack([slow_up_fast_down, slow_up_fast_down[::-1] * -1,
+                                             np.zeros(len(slow_up_fast_down))], 1))
+    assert v[0] < -0.1 and v[1] < -0.1  # falls faster than it rises (a pushdown's hands)
+    assert keypose.velocity_direction(-slow_up_fast_down[:, None])[0] > 0.1  # a curl's hands
+    assert v[2] == 0.0  # no movement
+    assert np.isnan(keypose.velocity_direction(np.zeros((3, 1)))).all()  # too short
+
+
+def _twisting(world: np.ndarray, amplitude: float) -> np.ndarray:
+    """The upper body turned about the vertical axis through the hips, back and forth."""
+    out = world.copy()
+    upper = [i for i, n in enumerate(MEDIAPIPE33.joints)
+             if not any(k in n for k in ("hip", "knee", "ankle", "heel", "foot"))]
+    hip = 0.5 * (world[:, J["left_hip"], :3] + world[:, J["right_hip"], :3])
+    for f in range(len(world)):
+        a = amplitude * np.sin(2 * np.pi * f / 20)
+        c, s = np.cos(a), np.sin(a)
+        rot = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+        out[f, upper, :3] = (world[f, upper, :3] - hip[f]) @ rot.T + hip[f]
+    return out
+
+
+def test_twist_is_measured_and_mirror_invariant() -> None:
+    press, _ = synthetic_landmarks("shoulder_press", seconds=4.0, period_s=2.0)
+    world = np.repeat(press[:1], len(press), axis=0)  # standing still, then turning
+    twist = _windows(_twisting(world, np.deg2rad(30)))
+    assert _windows(world)[:, F["rom_twist"]].max() < 0.01
+    assert twist[:, F["rom_twist"]].min() > 0.25  # about 60 degrees end to end (0.33 pi)
+    # Turning while pressing: the key poses follow the press, the twist's own span still shows.
+    assert _windows(_twisting(press, np.deg2rad(30)))[:, F["span_twist"]].min() > 0.2
+    np.testing.assert_allclose(_windows(MEDIAPIPE33.flip(_twisting(world, np.deg2rad(30)))),
+                               twist, atol=1e-5)
+    assert twist[:, F["pose_twist"]].max() < 0.05  # turning both ways: no lasting twist
+
+
+def test_heights_over_the_ground_and_the_photo_flag() -> None:
+    world, _ = synthetic_landmarks("squat", seconds=4.0)
+    central, sides = keypose.frame_descriptors(world)
+    hip = central[:, keypose.CENTRAL_NAMES.index("ground_hip")]
+    feet = central[:, keypose.CENTRAL_NAMES.index("height_hip_over_feet")]
+    np.testing.assert_allclose(hip, feet, atol=0.05)  # standing: the feet are the lowest point
+    wrist = sides[:, :, keypose.SIDE_NAMES.index("ground_wrist")]
+    assert (wrist > 0.5).all()  # hands off the floor
+    names = keypose.FEATURE_NAMES + keypose.MOTION_NAMES
+    _, video, _ = keypose.sequence_windows(world, np.ones(len(world), bool), window=30,
+                                           stride=10, motion=True)
+    _, photos, _ = keypose.sequence_windows(world[[0, 12]], np.ones(2, bool), window=30,
+                                            stride=10, motion=True)
+    assert (video[:, names.index("still")] == 0).all() and photos[0, names.index("still")] == 1

@@ -7,10 +7,15 @@ pair of still photos they are the photos themselves. Both give the same vector
 (`NUM_FEATURES`), computed from MediaPipe's 3D world landmarks:
 
 - per pose: joint angles, segment inclination against gravity, limb directions in the torso's
-  own frame (forward / outward / up), limb heights, hand and foot spread, and which way the
-  torso faces relative to gravity (lying face up or down, on the side, upright);
+  own frame (forward / outward / up), limb heights, hand and foot spread, which way the torso
+  faces relative to gravity (lying face up or down, on the side, upright), the shoulders'
+  twist against the hips and the spine's side bend (the obliques' movements), and the heights
+  of hips, hands and knees over the body's lowest point (what carries the body);
 - for the pair (order-invariant): the mean of the two poses and their absolute difference (the
   range of motion: which joints move and which hold);
+- per signal, its own span over the window (top minus bottom `EXTREME_FRACTION` of frames), which
+  for two photos is the pair's difference again but in a video also catches joints that do not
+  move in phase with the dominant movement (alternating arms);
 - left/right combined symmetrically (mean and absolute difference of the two sides for the
   mean pose; larger and smaller side for the range of motion), so a mirrored person gives
   exactly the same vector, and bilateral labels need no mirror augmentation;
@@ -35,10 +40,14 @@ from musclemap.skeleton import MEDIAPIPE33, median_torso_length
 
 _J = {name: i for i, name in enumerate(MEDIAPIPE33.joints)}
 _UP = np.array([0.0, -1.0, 0.0])  # gravity's up in MediaPipe world coordinates (y down)
+# Landmarks that can touch the floor or a bench (the face's points would add nothing).
+_BODY = [i for i, n in enumerate(MEDIAPIPE33.joints)
+         if n.split("_", 1)[-1] in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel",
+                                    "foot_index")]
 SIDES = ("left", "right")
 MIN_VISIBILITY = 0.5
 # Fraction of a window's frames, at each end of its dominant movement, averaged into a key pose.
-EXTREME_FRACTION = 0.15
+EXTREME_FRACTION = 0.25
 
 _SIDE_ANGLES = (  # (name, a, b, c): the angle at b between b->a and b->c
     ("elbow", "shoulder", "elbow", "wrist"),
@@ -67,6 +76,9 @@ SIDE_NAMES: tuple[str, ...] = (
     # Palm normal against gravity and the torso's forward axis: the grip (a curl's palms face up,
     # a pushdown's down), which the elbow's motion alone does not tell.
     + ("palm_up", "palm_fwd")
+    # Height over the body's lowest point (the floor or what it stands on): hands or knees
+    # that carry the body (a push-up, a plank, kneeling) sit at 0.
+    + ("ground_wrist", "ground_knee")
 )
 CENTRAL_NAMES: tuple[str, ...] = (
     "tilt_torso",
@@ -78,12 +90,19 @@ CENTRAL_NAMES: tuple[str, ...] = (
     "spread_hands",
     "spread_feet",
     "spread_knees",
+    # Signed (left/right): the shoulder line turned against the hip line about the spine, and
+    # the spine leaning towards one hip: rotation and side bending, what the obliques do.
+    "twist",
+    "side_bend",
+    "ground_hip",  # hip height over the body's lowest point: lying, sitting, standing
 )
+# Central signals whose sign is the side: a pair keeps the size of their mean (mirror-invariant).
+_SIGNED_CENTRAL = np.array([n in ("twist", "side_bend") for n in CENTRAL_NAMES])
 # Signals whose principal component defines a window's dominant movement (units of pi).
 _PCA_SIDE = [SIDE_NAMES.index(f"angle_{n}") for n, *_ in _SIDE_ANGLES] + [
     SIDE_NAMES.index(f"tilt_{n}") for n, *_ in _SIDE_SEGMENTS
 ]
-_PCA_CENTRAL = [CENTRAL_NAMES.index("tilt_torso"), CENTRAL_NAMES.index("tilt_head")]
+_PCA_CENTRAL = [CENTRAL_NAMES.index(n) for n in ("tilt_torso", "tilt_head", "twist")]
 
 FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"pose_{n}" for n in CENTRAL_NAMES)
@@ -92,6 +111,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     + tuple(f"pose_{n}_asym" for n in SIDE_NAMES)
     + tuple(f"rom_{n}_max" for n in SIDE_NAMES)
     + tuple(f"rom_{n}_min" for n in SIDE_NAMES)
+    + tuple(f"span_{n}" for n in CENTRAL_NAMES)
+    + tuple(f"span_{n}_max" for n in SIDE_NAMES)
+    + tuple(f"span_{n}_min" for n in SIDE_NAMES)
 )
 NUM_FEATURES = len(FEATURE_NAMES)
 # Motion features of a video window (NaN for photos): how fast the joints move and whether the
@@ -102,7 +124,13 @@ MOTION_NAMES: tuple[str, ...] = (
     + tuple(f"speed_{SIDE_NAMES[i]}_min" for i in _MOTION_SIDE)
     + ("speed_tilt_torso", "speed_height_hip_over_feet", "cadence", "image_hip_x_std",
        "image_hip_y_std")
+    + tuple(f"vdir_{n}" for n in ("wrist", "elbow", "knee", "ankle", "nose", "hip_over_feet"))
+    # 1 for key-position photos (no motion to measure), 0 for video: the two sources are
+    # labelled by different authors, and this lets the model keep their conventions apart.
+    + ("still",)
 )
+_VDIR_SIDE = [SIDE_NAMES.index(f"height_{j}") for j in ("wrist", "elbow", "knee", "ankle")]
+_VDIR_CENTRAL = [CENTRAL_NAMES.index("height_nose"), CENTRAL_NAMES.index("height_hip_over_feet")]
 MIN_MOTION_FRAMES = 4
 
 
@@ -161,6 +189,9 @@ def frame_descriptors(
     lat = (p("left_shoulder") - p("right_shoulder")) + (p("left_hip") - p("right_hip"))
     lat = _unit(lat - np.sum(lat * t_up, -1, keepdims=True) * t_up)
     fwd = np.cross(lat, t_up)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ground = np.nanmax(xyz[:, _BODY, 1], axis=1)  # y down: the lowest point of the body
     sides = np.empty((t, 2, len(SIDE_NAMES)))
     for k, s in enumerate(SIDES):
         sign = 1.0 if s == "left" else -1.0  # "out" points away from the body's midline
@@ -178,6 +209,7 @@ def frame_descriptors(
         palm = sign * _unit(np.cross(p(f"{s}_index") - p(f"{s}_wrist"),
                                      p(f"{s}_pinky") - p(f"{s}_wrist")))
         cols += [np.sum(palm * up, -1), np.sum(palm * fwd, -1)]
+        cols += [(ground - p(f"{s}_{j}")[:, 1]) / scale for j in ("wrist", "knee")]
         sides[:, k] = np.stack(cols, axis=1)
     feet = np.stack([p(f"{s}_{j}")[:, 1] for s in SIDES for j in ("heel", "foot_index")], 1)
     with warnings.catch_warnings():
@@ -195,10 +227,21 @@ def frame_descriptors(
             dist("left_wrist", "right_wrist"),
             dist("left_ankle", "right_ankle"),
             dist("left_knee", "right_knee"),
+            _twist(p("left_shoulder") - p("right_shoulder"), p("left_hip") - p("right_hip"),
+                   t_up),
+            np.sum(_unit(p("left_hip") - p("right_hip")) * t_up, -1),
+            (ground - hip[:, 1]) / scale,
         ],
         axis=1,
     )
     return central, sides
+
+
+def _twist(shoulders: np.ndarray, hips: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """Signed angle (units of pi) from the hip line to the shoulder line about the spine."""
+    s = shoulders - np.sum(shoulders * axis, -1, keepdims=True) * axis
+    h = hips - np.sum(hips * axis, -1, keepdims=True) * axis
+    return np.arctan2(np.sum(np.cross(h, s) * axis, -1), np.sum(h * s, -1)) / np.pi
 
 
 def _nanmean(x: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -251,6 +294,7 @@ def pair_features(
     """
     sa, sb = _fill_sides(sides_a), _fill_sides(sides_b)
     pose_c, rom_c = 0.5 * (central_a + central_b), np.abs(central_a - central_b)
+    pose_c = np.where(_SIGNED_CENTRAL, np.abs(pose_c), pose_c)
     pose_s, rom_s = 0.5 * (sa + sb), np.abs(sa - sb)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -271,9 +315,31 @@ def window_features(central: np.ndarray, sides: np.ndarray) -> np.ndarray:
     lo, hi = key_pose_indices(central, sides)
     if len(lo) == 0:
         return np.full(NUM_FEATURES, np.nan, np.float32)
-    return pair_features(
+    pair = pair_features(
         _nanmean(central[lo]), _nanmean(sides[lo]), _nanmean(central[hi]), _nanmean(sides[hi])
     )
+    span_c = signal_spans(central)
+    span_s = _fill_sides(signal_spans(sides.reshape(len(sides), -1)).reshape(2, -1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        span = np.concatenate([span_c, np.fmax(span_s[0], span_s[1]),
+                               np.fmin(span_s[0], span_s[1])])
+    return np.concatenate([pair, span.astype(np.float32)])
+
+
+def signal_spans(x: np.ndarray) -> np.ndarray:
+    """Per column of `x (T, D)`: mean of its highest minus mean of its lowest
+    `EXTREME_FRACTION` of finite values (at least one each; NaN without any), so each joint's
+    own range is measured even when it is not in phase with the dominant movement (alternating
+    arms); for two photos it is |a - b|, the pair's range of motion."""
+    srt = np.sort(x, axis=0)  # NaN last
+    n = np.isfinite(x).sum(0)
+    k = np.maximum(1, np.round(EXTREME_FRACTION * n)).astype(int)
+    cs = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(np.nan_to_num(srt), axis=0)])
+    cols = np.arange(x.shape[1])
+    low = cs[k, cols] / k
+    high = (cs[n, cols] - cs[np.maximum(n - k, 0), cols]) / k
+    return np.where(n > 0, high - low, np.nan)
 
 
 def motion_features(
@@ -286,7 +352,7 @@ def motion_features(
     `MIN_MOTION_FRAMES` frames with a person (photos)."""
     ok = np.isfinite(central[:, 0])
     if ok.sum() < MIN_MOTION_FRAMES:
-        return np.full(len(MOTION_NAMES), np.nan, np.float32)
+        return np.append(np.full(len(MOTION_NAMES) - 1, np.nan), 1.0).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         sp = np.nanmean(np.abs(np.diff(sides[ok][:, :, _MOTION_SIDE], axis=0)), 0) * fps
@@ -299,9 +365,29 @@ def motion_features(
         score = x @ np.linalg.svd(x, full_matrices=False)[2][0]
         cadence = np.count_nonzero(np.diff(np.sign(score)) != 0) * fps / len(score)
         hip_std = np.full(2, np.nan) if image_hip is None else np.nanstd(image_hip[ok], axis=0)
+        heights = np.concatenate([np.nanmean(sides[ok][:, :, _VDIR_SIDE], 1),
+                                  central[ok][:, _VDIR_CENTRAL]], axis=1)
     return np.concatenate(
-        [np.fmax(sp[0], sp[1]), np.fmin(sp[0], sp[1]), cen, [cadence], hip_std]
+        [np.fmax(sp[0], sp[1]), np.fmin(sp[0], sp[1]), cen, [cadence], hip_std,
+         velocity_direction(heights), [0.0]]
     ).astype(np.float32)
+
+
+def velocity_direction(h: np.ndarray) -> np.ndarray:
+    """Per height signal of `h (T, D)` (up positive): sum(v |v|) / sum(v^2) of its frame-to-frame
+    velocity (3-frame smoothed), in [-1, 1]: > 0 when it rises faster than it falls. A lift's
+    concentric phase is usually the faster one and works against the load: hands rise fast in a
+    curl and fall fast in a pushdown, two movements whose poses are alike (over a whole wild
+    clip the wrists' value mostly has that sign; over one 3 s window it is noisy)."""
+    out = np.full(h.shape[1], np.nan)
+    for d in range(h.shape[1]):
+        x = h[np.isfinite(h[:, d]), d]
+        if len(x) < MIN_MOTION_FRAMES + 2:
+            continue
+        v = np.diff(np.convolve(x, np.ones(3) / 3, mode="valid"))
+        e = float(np.sum(v * v))
+        out[d] = float(np.sum(v * np.abs(v))) / e if e > 1e-12 else 0.0
+    return out
 
 
 def image_hip_track(image: np.ndarray) -> np.ndarray:
