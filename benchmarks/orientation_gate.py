@@ -116,16 +116,17 @@ def as_model(pose: object, frame: object, margin: float) -> object:
 
 
 def judge(scores: np.ndarray, margin: float, doubt: float) -> dict[int, tuple[str, bool]]:
-    """Per true turn t of the input: (state `decide` gives, turned back right). scores[k] is how
-    upright the upright video turned by k looks, so the input turned by t scores turn r as
-    scores[t + r]."""
+    """Per true turn t of the input: (state `decide` gives, its turn (turned back, or the
+    candidate of an uncertain one) right). scores[k] is how upright the upright video turned by k
+    looks, so the input turned by t scores turn r as scores[t + r]."""
     from musclemap.pose.orientation import decide
 
     out = {}
     for t in range(4):
         c = np.array([scores[(t + r) % 4] for r in range(4)])
         o = decide(c, margin, doubt=doubt, checked="")
-        out[t] = (o.state, o.state == "turned" and (t + o.quarter_turns) % 4 == 0)
+        turn = o.quarter_turns or o.candidate
+        out[t] = (o.state, turn != 0 and (t + turn) % 4 == 0)
     return out
 
 
@@ -139,8 +140,11 @@ def count(judged: list[dict[int, tuple[str, bool]]]) -> dict[str, object]:
     return {
         "false_alarms": state[0].count("turned"),
         "detected": {90 * t: state[t].count("turned") for t in (1, 2, 3)},
-        "turned_back_right": {90 * t: int(sum(x[t][1] for x in judged)) for t in (1, 2, 3)},
+        "turned_back_right": {
+            90 * t: sum(x[t] == ("turned", True) for x in judged) for t in (1, 2, 3)
+        },
         "uncertain": {90 * t: state[t].count("uncertain") for t in range(4)},
+        "uncertain_right_turn": sum(x[t] == ("uncertain", True) for x in judged for t in (1, 2, 3)),
         "covered": f"{turned + unsure}/{3 * n}",
         "clips": n,
     }
@@ -199,7 +203,8 @@ def rotated_check(
     fold_of = {int(i): m for te, m in folds for i in te}
     clips = {Path(r["clip"]).stem: r["clip"] for r in csv.DictReader(manifest.open())}
     counts: dict[str, object] = {"clips": 0, "false_alarms": 0, "detected": [0, 0, 0],
-                                 "right": [0, 0, 0], "uncertain": [0, 0, 0, 0]}  # fmt: skip
+                                 "right": [0, 0, 0], "uncertain": [0, 0, 0, 0],
+                                 "uncertain_right_turn": 0}  # fmt: skip
     deltas: list[float] = []
     for i, stem in enumerate(feats["stem"]):
         files = [rotated / f"{stem}_k{k}.npz" for k in range(4)]
@@ -217,6 +222,8 @@ def rotated_check(
             turned = ori.turned_frame_features([np.rot90(f, k) for f in frames])
             o = ori.estimate_orientation(seq, frame_features=turned, model=model)  # type: ignore[arg-type]
             counts["uncertain"][k] += int(o.state == "uncertain")  # type: ignore[index]
+            if k and o.state == "uncertain" and (k + o.candidate) % 4 == 0:
+                counts["uncertain_right_turn"] += 1  # type: ignore[operator]
             if k == 0:
                 counts["false_alarms"] += int(o.quarter_turns != 0)  # type: ignore[operator]
                 continue
