@@ -240,3 +240,22 @@ def test_real_turned_curl_and_two_people(wild_dir: Path, tmp_path: Path) -> None
     pred = predictor.predict(write_video(tmp_path / "two.mp4", np.ascontiguousarray(both)))
     assert pred.people == 2 and pred.quality["people"]["count"] == 2
     assert any("2 people seen" in n for n in pred.notes)
+
+
+@pytest.mark.slow
+def test_real_turned_plank_is_said_uncertain(wild_dir: Path, tmp_path: Path) -> None:
+    """A forearm plank turned 90 degrees in pixels looks almost like someone standing: not
+    turned back, but said, with the turn that would undo it."""
+    from musclemap.data.video_io import iter_frames
+
+    clip = wild_dir / "clips" / "plank__treadtv__1.mp4"
+    plank = np.stack([f for _, f in iter_frames(clip, fps=10, max_side=480)])
+    turned = np.ascontiguousarray(np.rot90(plank, 1, axes=(1, 2)))
+    pred = Predictor.default(cache_dir=tmp_path).predict(write_video(tmp_path / "p.mp4", turned))
+    found = pred.quality["orientation"]
+    assert (found["state"], found["rotated_deg"], found["candidate_deg"]) == ("uncertain", 0, 270)
+    assert any(
+        n.startswith("the picture may be turned 90 degrees counter-clockwise")
+        and n.endswith("rotate it 90 degrees clockwise and run again")
+        for n in pred.notes
+    ), pred.notes
