@@ -9,13 +9,17 @@
   each clip are decoded and turned in pixels.
 - `--library-poses`: key-pose photo poses, extra upright examples for the pose scorer.
 - Cross-validation: 5 folds grouped by exercise (no exercise in both train and test); for each
-  margin: upright clips flagged (false alarms) and turned ones detected / turned back right.
+  margin: upright clips flagged (false alarms) and turned ones detected / turned back right; for
+  each margin and doubt (the lead over no turn above which a turn not taken is said: state
+  `uncertain`) the clips marked uncertain per true turn, and the turned ones covered (turned
+  back or uncertain). The doubt kept is the largest whose cover is >= 95% at the margin kept.
 - `--rotated DIR`: pose files `<stem>_k<k>.npz` extracted by MediaPipe from the frames turned by
   np.rot90(k) in pixels (`--make-rotated N` writes the missing ones for the first N clips of the
-  manifest, MediaPipe through `quality.RotatedEstimator`); each is judged by
-  the fold model that did not see its exercise, and the turned-back prediction is compared with
-  the upright one.
-- `--write`: trains on everything and writes `src/musclemap/weights/orientation.*`.
+  manifest, MediaPipe through `quality.RotatedEstimator`); each is judged (at the margin and
+  doubt kept) by the fold model that did not see its exercise, and the turned-back prediction is
+  compared with the upright one.
+- `--write`: trains on everything and writes `src/musclemap/weights/orientation.*` (the margin
+  and doubt kept in its .json).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MUSCLEMAP_SHARED", REPO.parent / "shared")) / "data" / "wild"
 HIDDEN, ALPHA = 32, 1.0
 MARGINS = (0.0, 2.0, 4.0, 5.0, 6.0, 7.0, 8.0)
+DOUBTS = (-2.0, -1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+COVER = 0.95  # turned clips turned back or said uncertain
 
 
 def clip_features(poses: Path, manifest: Path, work: Path) -> dict[str, np.ndarray]:
@@ -105,34 +111,65 @@ def to_mlp(model: object) -> dict[str, np.ndarray]:
 def as_model(pose: object, frame: object, margin: float) -> object:
     from musclemap.pose.orientation import Mlp, OrientationModel
 
-    return OrientationModel(Mlp(**to_mlp(pose)), Mlp(**to_mlp(frame)), margin, {"margin": margin})
+    meta = {"margin": margin, "doubt": margin}
+    return OrientationModel(Mlp(**to_mlp(pose)), Mlp(**to_mlp(frame)), margin, margin, meta)
 
 
-def judge(scores: np.ndarray, margin: float) -> dict[int, tuple[bool, bool]]:
-    """Per true turn t of the input: (flagged, turned back right). scores[k] is how upright the
-    upright video turned by k looks, so the input turned by t scores turn r as scores[t + r]."""
+def judge(scores: np.ndarray, margin: float, doubt: float) -> dict[int, tuple[str, bool]]:
+    """Per true turn t of the input: (state `decide` gives, its turn (turned back, or the
+    candidate of an uncertain one) right). scores[k] is how upright the upright video turned by k
+    looks, so the input turned by t scores turn r as scores[t + r]."""
+    from musclemap.pose.orientation import decide
+
     out = {}
     for t in range(4):
         c = np.array([scores[(t + r) % 4] for r in range(4)])
-        r = int(np.argmax(c))
-        flagged = r != 0 and c[r] - c[0] > margin
-        out[t] = (flagged, flagged and (t + r) % 4 == 0)
+        o = decide(c, margin, doubt=doubt, checked="")
+        turn = o.quarter_turns or o.candidate
+        out[t] = (o.state, turn != 0 and (t + turn) % 4 == 0)
     return out
 
 
-def table(scores: np.ndarray) -> list[dict[str, object]]:
-    rows = []
-    n = len(scores)
+def count(judged: list[dict[int, tuple[str, bool]]]) -> dict[str, object]:
+    """Counts over clips: flagged upright ones, turns detected / turned back right / said
+    uncertain per true turn, upright ones said uncertain, and turned ones covered."""
+    n = len(judged)
+    state = {t: [x[t][0] for x in judged] for t in range(4)}
+    turned = sum(s == "turned" for t in (1, 2, 3) for s in state[t])
+    unsure = sum(s == "uncertain" for t in (1, 2, 3) for s in state[t])
+    return {
+        "false_alarms": state[0].count("turned"),
+        "detected": {90 * t: state[t].count("turned") for t in (1, 2, 3)},
+        "turned_back_right": {
+            90 * t: sum(x[t] == ("turned", True) for x in judged) for t in (1, 2, 3)
+        },
+        "uncertain": {90 * t: state[t].count("uncertain") for t in range(4)},
+        "uncertain_right_turn": sum(x[t] == ("uncertain", True) for x in judged for t in (1, 2, 3)),
+        "covered": f"{turned + unsure}/{3 * n}",
+        "clips": n,
+    }
+
+
+def table(scores: np.ndarray, doubts: tuple[float, ...] = (np.inf,)) -> list[dict[str, object]]:
+    """One row per margin and doubt (the default: doubt = margin, no uncertain state)."""
+    rows: list[dict[str, object]] = []
     for m in MARGINS:
-        j = [judge(s, m) for s in scores]
-        rows.append({
-            "margin": m,
-            "false_alarms": int(sum(x[0][0] for x in j)),
-            "detected": {90 * t: int(sum(x[t][0] for x in j)) for t in (1, 2, 3)},
-            "turned_back_right": {90 * t: int(sum(x[t][1] for x in j)) for t in (1, 2, 3)},
-            "clips": n,
-        })  # fmt: skip
+        for d in doubts:
+            if np.isfinite(d) and d > m:
+                continue
+            head = {"margin": m} if not np.isfinite(d) else {"margin": m, "doubt": min(d, m)}
+            rows.append(head | count([judge(s, m, min(d, m)) for s in scores]))
     return rows
+
+
+def pick_doubt(scores: np.ndarray, margin: float) -> float:
+    """The largest doubt (fewest upright clips said uncertain) whose turned clips are turned
+    back or said uncertain in >= COVER of cases (the smallest doubt tried otherwise)."""
+    for d in sorted(DOUBTS, reverse=True):
+        turned, total = count([judge(s, margin, d) for s in scores])["covered"].split("/")  # type: ignore[attr-defined]
+        if int(turned) >= COVER * int(total):
+            return d
+    return min(DOUBTS)
 
 
 def cross_validate(
@@ -154,7 +191,7 @@ def cross_validate(
 
 def rotated_check(
     feats: dict[str, np.ndarray], folds: list[tuple[np.ndarray, object]], rotated: Path,
-    manifest: Path, margin: float,
+    manifest: Path, margin: float, doubt: float,
 ) -> dict[str, object]:  # fmt: skip
     """MediaPipe on frames turned in pixels, judged by the fold model blind to the exercise."""
     from musclemap.data.pose_sequence import load_pose_file
@@ -165,14 +202,16 @@ def rotated_check(
     predictor = Predictor.default()
     fold_of = {int(i): m for te, m in folds for i in te}
     clips = {Path(r["clip"]).stem: r["clip"] for r in csv.DictReader(manifest.open())}
-    counts = {"clips": 0, "false_alarms": 0, "detected": [0, 0, 0], "right": [0, 0, 0]}
+    counts: dict[str, object] = {"clips": 0, "false_alarms": 0, "detected": [0, 0, 0],
+                                 "right": [0, 0, 0], "uncertain": [0, 0, 0, 0],
+                                 "uncertain_right_turn": 0}  # fmt: skip
     deltas: list[float] = []
     for i, stem in enumerate(feats["stem"]):
         files = [rotated / f"{stem}_k{k}.npz" for k in range(4)]
         if not all(f.is_file() for f in files):
             continue
         model = fold_of[i]
-        model.margin = margin  # type: ignore[attr-defined]
+        model.margin, model.doubt = margin, doubt  # type: ignore[attr-defined]
         up = load_pose_file(files[0])
         video = manifest.parent / clips[str(stem)]
         frames = list(decode_frames(video, up, frame_picks(up)).values())
@@ -182,6 +221,9 @@ def rotated_check(
             seq = load_pose_file(files[k])
             turned = ori.turned_frame_features([np.rot90(f, k) for f in frames])
             o = ori.estimate_orientation(seq, frame_features=turned, model=model)  # type: ignore[arg-type]
+            counts["uncertain"][k] += int(o.state == "uncertain")  # type: ignore[index]
+            if k and o.state == "uncertain" and (k + o.candidate) % 4 == 0:
+                counts["uncertain_right_turn"] += 1  # type: ignore[operator]
             if k == 0:
                 counts["false_alarms"] += int(o.quarter_turns != 0)  # type: ignore[operator]
                 continue
@@ -191,6 +233,8 @@ def rotated_check(
             if right and ref is not None:
                 back = predictor.predict_poses(ori.turn_sequence(seq, o.quarter_turns))
                 deltas.append(float(np.abs(back.scores_array() - ref).max()))
+    covered = sum(counts["detected"]) + sum(counts["uncertain"][1:])  # type: ignore[call-overload, index]
+    counts["covered"] = f"{covered}/{3 * counts['clips']}"  # type: ignore[operator]
     if deltas:
         counts["turned_back_max_abs_delta"] = {
             "median": round(float(np.median(deltas)), 3),
@@ -228,7 +272,7 @@ def make_rotated(manifest: Path, folder: Path, count: int) -> None:
 
 
 def write_weights(feats: dict[str, np.ndarray], library: np.ndarray, margin: float,
-                  cv: list[dict[str, object]]) -> Path:  # fmt: skip
+                  doubt: float, cv: list[dict[str, object]]) -> Path:  # fmt: skip
     from safetensors.numpy import save_file
 
     from musclemap.pose.orientation import WEIGHTS
@@ -239,9 +283,10 @@ def write_weights(feats: dict[str, np.ndarray], library: np.ndarray, margin: flo
     tensors |= {f"frame.{k}": np.ascontiguousarray(v, np.float32) for k, v in to_mlp(frame).items()}
     save_file(tensors, str(WEIGHTS))
     meta = {
-        "name": "orientation_mlp", "margin": margin, "hidden": HIDDEN, "alpha": ALPHA,
+        "name": "orientation_mlp", "margin": margin, "doubt": doubt, "hidden": HIDDEN,
+        "alpha": ALPHA,
         "trained_on": {"wild_clips": int(len(feats["stem"])), "library_photos": len(library)},
-        "cross_validation": [r for r in cv if r["margin"] == margin],
+        "cross_validation": [r for r in cv if r["margin"] == margin and r["doubt"] == doubt],
         "sha256": hashlib.sha256(WEIGHTS.read_bytes()).hexdigest(),
     }  # fmt: skip
     WEIGHTS.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
@@ -268,14 +313,23 @@ def main() -> None:
     n = len(scores)
     margin = next((float(r["margin"]) for r in cv if int(r["false_alarms"]) <= n // 100), 8.0)  # type: ignore[call-overload]
     print(f"margin {margin} (the smallest with false alarms <= 1% of clips)")
-    result: dict[str, object] = {"cross_validation": cv, "margin": margin}
+    pairs = table(scores, DOUBTS)
+    for row in pairs:
+        print(json.dumps(row))
+    doubt = pick_doubt(scores, margin)
+    print(f"doubt {doubt} (the largest with >= {COVER:.0%} of turns turned back or uncertain)")
+    result: dict[str, object] = {
+        "cross_validation": cv, "margin": margin, "uncertain": pairs, "doubt": doubt,
+    }  # fmt: skip
     if args.rotated and args.make_rotated:
         make_rotated(args.manifest, args.rotated, args.make_rotated)
     if args.rotated:
-        result["pixels_turned"] = rotated_check(feats, folds, args.rotated, args.manifest, margin)
+        result["pixels_turned"] = rotated_check(
+            feats, folds, args.rotated, args.manifest, margin, doubt
+        )
         print("pixels turned:", json.dumps(result["pixels_turned"]))
     if args.write:
-        print("wrote", write_weights(feats, library, margin, cv))
+        print("wrote", write_weights(feats, library, margin, doubt, pairs))
     (args.work / "result.json").write_text(json.dumps(result, indent=1))
 
 

@@ -3,6 +3,7 @@ only with a clear lead, and landmarks turned exactly as np.rot90 turns the pictu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -64,14 +65,49 @@ def test_turned_exercise_found_with_its_turn(exercise: str, size: tuple[int, int
 
 
 def test_decide_needs_a_clear_lead() -> None:
-    margin = ori.default_model().margin
-    assert ori.decide(np.array([0.0, margin + 0.1, 0, 0]), margin, checked="x").quarter_turns == 1
-    close = ori.decide(np.array([0.0, margin - 0.1, 0, 0]), margin, checked="x")
-    assert (close.state, close.quarter_turns) == ("upright", 0)
-    assert ori.decide(None, margin, checked="x").state == "unknown"
+    model = ori.default_model()
+    margin, doubt = model.margin, model.doubt
+    assert 0 < doubt < margin  # chosen on the cross-validation (benchmarks/orientation_gate.py)
+
+    def decide(*scores: float) -> ori.Orientation:
+        return ori.decide(np.array(scores), margin, doubt=doubt, checked="x")
+
+    clear = decide(0.0, margin + 0.1, 0, 0)  # a clear lead: turned back
+    assert (clear.state, clear.quarter_turns, clear.candidate) == ("turned", 1, 0)
+    assert clear.to_dict()["rotated_deg"] == 90 and "candidate_deg" not in clear.to_dict()
+    # a turn ahead of no turn, but not by the margin: not turned back, said with its turn
+    close = decide(-3.0, -6.0, -3.0 + margin - 0.1, -3.0 + doubt + 0.2)
+    assert (close.state, close.quarter_turns, close.candidate) == ("uncertain", 0, 2)
+    assert close.to_dict() == {
+        "state": "uncertain",
+        "rotated_deg": 0,
+        "scores": [-3.0, -6.0, round(-3.0 + margin - 0.1, 2), round(-3.0 + doubt + 0.2, 2)],
+        "detail": f"the picture may be turned 180 degrees counter-clockwise (x; lead "
+        f"{margin - 0.1:.1f}, over {doubt:g} but not over {margin:g}): the poses were scored as "
+        "filmed",
+        "candidate_deg": 180,
+    }
+    assert decide(0.0, 0.0, 0.0, doubt + 0.1).candidate == 3
+    # no turn leads by more than the doubt: upright, whichever is second
+    for scores in ((0.0, doubt - 0.1, -9, -9), (5.0, -1.0, 4.0, 2.0), (0.0, 0.0, 0.0, 0.0)):
+        upright = decide(*scores)
+        assert (upright.state, upright.quarter_turns, upright.candidate) == ("upright", 0, 0)
+        assert set(upright.to_dict()) == {"state", "rotated_deg", "scores", "detail"}
+    assert ori.decide(None, margin, doubt=doubt, checked="x").state == "unknown"
     empty = _seq()
     empty.valid[:] = False
     assert ori.estimate_orientation(empty).to_dict()["state"] == "unknown"
+
+
+def test_orientation_weights_without_a_doubt_are_refused(tmp_path: Path) -> None:
+    from musclemap.errors import ConfigError
+
+    (tmp_path / "o.safetensors").write_bytes(ori.WEIGHTS.read_bytes())
+    meta = json.loads(ori.WEIGHTS.with_suffix(".json").read_text())
+    del meta["doubt"]
+    (tmp_path / "o.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match="orientation weights unreadable.*doubt"):
+        ori.OrientationModel.load(tmp_path / "o.safetensors")
 
 
 def test_damaged_orientation_weights_are_refused(tmp_path: Path) -> None:

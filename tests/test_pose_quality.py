@@ -72,6 +72,32 @@ class _Detector:
         pass
 
 
+def test_orientation_notes() -> None:
+    model = ori.default_model()
+
+    def notes(*scores: float) -> list[str]:
+        found = ori.decide(np.array(scores), model.margin, doubt=model.doubt, checked="x")
+        return q.quality_notes({"orientation": found.to_dict()})
+
+    assert notes(0.0, -5.0, -5.0, -5.0) == []  # upright: nothing to say
+    assert notes(0.0, model.margin + 1, 0.0, 0.0) == [
+        "the picture looked turned 270 degrees; the poses were turned back 90 degrees "
+        "counter-clockwise before scoring"
+    ]
+    # a turn ahead but not clearly: scored as filmed, and the reader told what to do
+    assert notes(0.0, -5.0, -5.0, model.doubt + 0.5) == [
+        "the picture may be turned 90 degrees counter-clockwise (the orientation check was not "
+        "sure; the poses were scored as filmed): if the person is not upright in the video, "
+        "rotate it 90 degrees clockwise and run again"
+    ]
+    assert "turned 180 degrees (" in notes(0.0, -5.0, model.doubt + 0.5, -5.0)[0]
+    assert notes(0.0, model.doubt + 0.5, -5.0, -5.0)[0].startswith(
+        "the picture may be turned 90 degrees clockwise (the orientation check was not sure"
+    )
+    left = notes(0.0, model.doubt + 0.5, 0.0, 0.0)[0]
+    assert "rotate it 90 degrees counter-clockwise and run again" in left
+
+
 def test_second_person_found_after_masking_the_first() -> None:
     frame = np.zeros((60, 100, 3), np.uint8)
     frame[10:50, 10:25] = 255  # the followed person
@@ -214,3 +240,22 @@ def test_real_turned_curl_and_two_people(wild_dir: Path, tmp_path: Path) -> None
     pred = predictor.predict(write_video(tmp_path / "two.mp4", np.ascontiguousarray(both)))
     assert pred.people == 2 and pred.quality["people"]["count"] == 2
     assert any("2 people seen" in n for n in pred.notes)
+
+
+@pytest.mark.slow
+def test_real_turned_plank_is_said_uncertain(wild_dir: Path, tmp_path: Path) -> None:
+    """A forearm plank turned 90 degrees in pixels looks almost like someone standing: not
+    turned back, but said, with the turn that would undo it."""
+    from musclemap.data.video_io import iter_frames
+
+    clip = wild_dir / "clips" / "plank__treadtv__1.mp4"
+    plank = np.stack([f for _, f in iter_frames(clip, fps=10, max_side=480)])
+    turned = np.ascontiguousarray(np.rot90(plank, 1, axes=(1, 2)))
+    pred = Predictor.default(cache_dir=tmp_path).predict(write_video(tmp_path / "p.mp4", turned))
+    found = pred.quality["orientation"]
+    assert (found["state"], found["rotated_deg"], found["candidate_deg"]) == ("uncertain", 0, 270)
+    assert any(
+        n.startswith("the picture may be turned 90 degrees counter-clockwise")
+        and n.endswith("rotate it 90 degrees clockwise and run again")
+        for n in pred.notes
+    ), pred.notes

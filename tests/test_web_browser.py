@@ -36,6 +36,13 @@ pytestmark = [
 ]
 
 
+UNCERTAIN_NOTE = (
+    "the picture may be turned 90 degrees counter-clockwise (the orientation check was not sure; "
+    "the poses were scored as filmed): if the person is not upright in the video, rotate it 90 "
+    "degrees clockwise and run again"
+)
+
+
 class WavePredict:
     """Picklable stand-in for the Predictor: sliding 2 s windows whose scores change over time;
     the poses are a generated squat of the clip's length, explained with `KneeScorer`."""
@@ -72,6 +79,7 @@ class WavePredict:
             people=1,
             model={"name": "wave", "version": "test"},
             pose=synthetic_pose_sequence("squat", seconds=duration),
+            notes=[UNCERTAIN_NOTE],
         )
 
     def predictor(self) -> Any:
@@ -163,6 +171,9 @@ def test_upload_shows_body_map_bars_and_synced_timeline(
     assert page.locator("#bars li").first.get_attribute("data-group") == "quadriceps"
     assert page.locator("#active li").count() == 3
     assert page.locator("#timeline svg rect.tl-cell").count() > 0
+    # the prediction's notes (here the orientation check's "may be turned") are shown
+    assert page.is_visible("#notes")
+    assert page.locator("#notes li").all_text_contents() == ["T" + UNCERTAIN_NOTE[1:]]
     for link in ("#dl-json", "#dl-body", "#dl-timeline"):
         href = page.get_attribute(link, "href")
         assert page.request.get(server_url + href).ok, href
@@ -170,6 +181,7 @@ def test_upload_shows_body_map_bars_and_synced_timeline(
     # Clicking the timeline seeks the video and moves the playhead.
     wait_js(page, "document.getElementById('player').readyState >= 1")
     before = page.get_attribute(".tl-playhead", "transform")
+    page.locator("#timeline .tl-hit").scroll_into_view_if_needed()  # below the notes
     box = page.locator("#timeline .tl-hit").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
     wait_js(page, "document.getElementById('player').currentTime > 0", timeout=10)

@@ -13,8 +13,10 @@ trained by `benchmarks/orientation_gate.py` on the wild clips and the key-pose p
 upright that turn looks: one from the pose (segment directions, where hands, feet and head sit
 relative to the body, which way they move, where the body sits in the frame), one from the
 frames (a 4x4 grid of brightness, colour and edges: floors, ceilings, light). The turn with the
-best summed score is taken when it beats the picture as it is by `margin`; otherwise the video
-is left as it is. Pure numpy at prediction time.
+best summed score is taken when it beats the picture as it is by `margin`. A turn that leads by
+less, but by more than `doubt`, is not taken but said: the video is `uncertain` (the lying and
+horizontal exercises the scorers miss mostly land here, so a missed turn is not a silent one).
+Otherwise the video is left as it is. Pure numpy at prediction time.
 """
 
 from __future__ import annotations
@@ -217,11 +219,13 @@ class Mlp:
 
 @dataclass
 class OrientationModel:
-    """The pose and frame scorers and the margin a turn must win by."""
+    """The pose and frame scorers, the margin a turn must win by to be taken and the lead
+    (`doubt`, below `margin`) above which a turn not taken is still said (`uncertain`)."""
 
     pose: Mlp
     frame: Mlp
     margin: float
+    doubt: float
     meta: dict[str, Any]
 
     @classmethod
@@ -238,9 +242,10 @@ class OrientationModel:
                 name: Mlp(*(t[f"{name}.{k}"] for k in ("mean", "std", "w1", "b1", "w2", "b2")))
                 for name in ("pose", "frame")
             }
-        except (OSError, KeyError, ValueError) as err:
+            margin, doubt = float(meta["margin"]), float(meta["doubt"])
+        except (OSError, KeyError, ValueError, TypeError) as err:
             raise ConfigError(f"{path}: orientation weights unreadable ({err})") from None
-        return cls(mlps["pose"], mlps["frame"], float(meta["margin"]), meta)
+        return cls(mlps["pose"], mlps["frame"], margin, doubt, meta)
 
     def scores(self, pose: np.ndarray | None, frames: np.ndarray | None) -> np.ndarray | None:
         """How upright each quarter turn looks `(4,)` (summed logits), None without a pose."""
@@ -263,28 +268,46 @@ def default_model() -> OrientationModel:
 class Orientation:
     """How the picture is turned, and the turn that makes it upright."""
 
-    state: str  # upright | turned | unknown
+    state: str  # upright | turned | uncertain | unknown
     quarter_turns: int  # counter-clockwise np.rot90 turns that make the picture upright
     scores: np.ndarray | None  # (4,) how upright each turn looks
     detail: str
+    candidate: int = 0  # uncertain: the turn that might make it upright (not applied)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "state": self.state,
             "rotated_deg": 90 * self.quarter_turns,
             "scores": None if self.scores is None else [round(float(s), 2) for s in self.scores],
             "detail": self.detail,
         }
+        if self.state == "uncertain":
+            out["candidate_deg"] = 90 * self.candidate
+        return out
 
 
-def decide(scores: np.ndarray | None, margin: float, *, checked: str) -> Orientation:
-    """The turn with the best score when it beats no turn by `margin`, else no turn."""
+def decide(
+    scores: np.ndarray | None, margin: float, *, doubt: float, checked: str
+) -> Orientation:
+    """The turn with the best score when it beats no turn by more than `margin`; no turn, but
+    `uncertain` with that turn as the candidate, when it beats no turn by more than `doubt`
+    only; else no turn (`upright`)."""
     if scores is None:
         return Orientation("unknown", 0, None, "too little of the body seen to tell")
-    best = int(np.argmax(scores))
+    best = 1 + int(np.argmax(scores[1:]))
     lead = float(scores[best] - scores[0])
-    if best == 0 or lead <= margin:
+    if lead <= doubt:
         return Orientation("upright", 0, scores, f"upright ({checked})")
+    if lead <= margin:
+        return Orientation(
+            "uncertain",
+            0,
+            scores,
+            f"the picture may be turned {90 * ((4 - best) % 4)} degrees counter-clockwise "
+            f"({checked}; lead {lead:.1f}, over {doubt:g} but not over {margin:g}): the poses "
+            "were scored as filmed",
+            candidate=best,
+        )
     return Orientation(
         "turned",
         best,
@@ -305,4 +328,5 @@ def estimate_orientation(
     model = model or default_model()
     pose = turned_pose_features(seq)
     checked = "pose and frames" if frame_features is not None else "pose only"
-    return decide(model.scores(pose, frame_features), model.margin, checked=checked)
+    scores = model.scores(pose, frame_features)
+    return decide(scores, model.margin, doubt=model.doubt, checked=checked)

@@ -9,7 +9,9 @@ wrong input. These checks run around pose extraction (`Predictor.predict`):
   under `LOW_CONFIDENCE` noted;
 - orientation: a video turned 90/180/270 degrees in its pixels (not metadata, which the
   decoder applies) is found by `musclemap.pose.orientation` from the poses and a few frames, and
-  its poses are turned back (MediaPipe is rotation-equivariant: no second pose pass);
+  its poses are turned back (MediaPipe is rotation-equivariant: no second pose pass); when a
+  turn leads but not clearly (`uncertain`), the poses are scored as filmed and a note says
+  which turn it may be;
 - several people: a few frames are decoded, the followed person is masked out and the pose
   detector runs again; a second confident person is counted (`people`, and a note).
 
@@ -275,14 +277,29 @@ def assess_video(
     return seq, quality
 
 
+def _turn_words(ccw_deg: int) -> str:
+    """A counter-clockwise quarter turn as a reader would say it."""
+    return {90: "90 degrees counter-clockwise", 180: "180 degrees", 270: "90 degrees clockwise"}[
+        ccw_deg % 360
+    ]
+
+
 def quality_notes(quality: dict[str, Any]) -> list[str]:
     """The checks a reader should know about, as prediction notes."""
     notes = []
-    turned = quality.get("orientation", {}).get("rotated_deg", 0)
+    found = quality.get("orientation", {})
+    turned = found.get("rotated_deg", 0)
     if turned:
         notes.append(
             f"the picture looked turned {(360 - turned) % 360} degrees; the poses were turned "
             f"back {turned} degrees counter-clockwise before scoring"
+        )
+    if found.get("state") == "uncertain":
+        back = found["candidate_deg"]  # the counter-clockwise turn that would make it upright
+        notes.append(
+            f"the picture may be turned {_turn_words(360 - back)} (the orientation check was "
+            "not sure; the poses were scored as filmed): if the person is not upright in the "
+            f"video, rotate it {_turn_words(back)} and run again"
         )
     conf = quality.get("pose_confidence", {})
     if conf.get("low"):

@@ -186,6 +186,10 @@ async function showResults(job) {
   const warning = $("warning");
   warning.hidden = result.pose_coverage >= 0.5;
   warning.textContent = "The person is hidden in much of the video, so these results are less reliable.";
+  // The prediction's notes (input checks: a turned or maybe turned picture, low pose confidence...).
+  const notes = result.notes || [];
+  $("notes").replaceChildren(...notes.map((note) => el("li", {}, capitalise(note))));
+  $("notes").hidden = notes.length === 0;
 
   drawChips(result);
   drawLooksLike(result);
