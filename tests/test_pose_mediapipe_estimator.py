@@ -88,3 +88,20 @@ def test_lean_import_then_the_whole_package() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": src}
     )
     assert out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_predict_prints_no_native_log_lines(
+    wild_dir: Path, tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    """MediaPipe's C++ notices (TFLite delegate, absl warnings: also from a second-person check
+    graph that never saw a person and starts its landmark model while closing) never reach the
+    user's terminal, in-process or from the pose workers."""
+    monkeypatch.setenv("MUSCLEMAP_CACHE", str(tmp_path / "cache"))
+    clip = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
+    res = run_cli("predict", clip, "--json", tmp_path / "o.json", "--workers", workers)
+    assert res.returncode == 0, res.stderr
+    native = [line for line in res.stderr.splitlines()
+              if line.startswith(("W0000", "I0000", "E0000", "INFO:", "WARNING: All log"))]
+    assert native == []

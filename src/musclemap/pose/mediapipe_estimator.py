@@ -109,17 +109,19 @@ class MediaPipePoseEstimator:
         graph = self._graph()
         if self._fresh:
             # Starting the graph prints TFLite/absl notices straight to fd 2; nothing a user
-            # can act on, so they are dropped (Python exceptions still propagate).
+            # can act on, so they are dropped (Python exceptions still propagate). The landmark
+            # model starts (and logs) only on the first frame with a person: quiet until then.
             with _quiet_native_stderr():
-                result = graph.process(np.ascontiguousarray(frame_rgb))
-            self._fresh = False
-        else:
-            result = graph.process(np.ascontiguousarray(frame_rgb))
-        return frame_from_result(result)
+                found = frame_from_result(graph.process(np.ascontiguousarray(frame_rgb)))
+            self._fresh = found is None
+            return found
+        return frame_from_result(graph.process(np.ascontiguousarray(frame_rgb)))
 
     def close(self) -> None:
         if self._pose is not None:
-            self._pose.close()
+            # A graph that never saw a person starts its landmark model while closing (and logs).
+            with _quiet_native_stderr():
+                self._pose.close()
             self._pose = None
             self._fresh = True
 
