@@ -17,7 +17,6 @@ from torch import nn
 from musclemap.models import build_model
 from musclemap.models.skeleton.weights import (
     checkpoint_family,
-    load_skeleton_pretrained,
     pose_from_reference,
 )
 from musclemap.models.video.weights import CheckpointError
@@ -116,7 +115,7 @@ def test_reference_checkpoint_loads_strictly_with_equal_logits(family: str, tmp_
     # The references save `model.state_dict()` of a DataParallel model: "module." prefixes.
     torch.save({f"module.{k}": v for k, v in _reference_state(src, family).items()}, path)
     dst = _build(family, seed=1).eval()
-    report = load_skeleton_pretrained(dst, path, reinit_head=False)
+    report = load_pretrained(dst, path, reinit_head=False)
     assert report.ok and not report.reinitialised
     adapted = {"stgcn": ["head.weight"], "ctrgcn": [], "hdgcn": 20}[family]
     if isinstance(adapted, int):  # HD-GCN's separate biases of the 2 dilated branches x 10 blocks
@@ -132,7 +131,7 @@ def test_reference_checkpoint_loads_strictly_with_equal_logits(family: str, tmp_
 def test_new_head_by_default(family: str) -> None:
     src = _randomise(_build(family, seed=0), seed=0)
     dst = _build(family, seed=1, num_classes=20).eval()
-    report = load_skeleton_pretrained(dst, _reference_state(src, family))
+    report = load_pretrained(dst, _reference_state(src, family))
     assert report.ok and report.reinitialised == ["head.weight", "head.bias"]
     x = pose_from_reference(_input(src))
     with torch.no_grad():
@@ -143,7 +142,7 @@ def test_new_head_by_default(family: str) -> None:
 def test_mct_tokens_start_fresh() -> None:
     src = _randomise(_build("hdgcn", seed=0), seed=0)
     dst = _build("hdgcn", seed=1, num_cls_tokens=20)
-    report = load_skeleton_pretrained(dst, _reference_state(src, "hdgcn"))
+    report = load_pretrained(dst, _reference_state(src, "hdgcn"))
     assert report.ok
     assert any(k.startswith("mct.") for k in report.reinitialised)
 
@@ -154,34 +153,34 @@ def test_wrong_graph_is_refused() -> None:
     state = _reference_state(_build("stgcn", seed=0), "stgcn")
     paper = _build("stgcn", seed=1, strategy="spatial_paper")
     with pytest.raises(CheckpointError, match=r"A \(values differ.*strategy"):
-        load_skeleton_pretrained(paper, state)
+        load_pretrained(paper, state)
     uniform = _build("stgcn", seed=1, strategy="uniform")
     with pytest.raises(CheckpointError, match="mismatched"):
-        load_skeleton_pretrained(uniform, state)
+        load_pretrained(uniform, state)
 
 
 def test_strict_errors_name_the_keys() -> None:
     state = _reference_state(_build("ctrgcn", seed=0), "ctrgcn")
     with pytest.raises(CheckpointError, match="a CTR-GCN checkpoint, but the model is HD-GCN"):
-        load_skeleton_pretrained(_build("hdgcn", seed=0), state)
+        load_pretrained(_build("hdgcn", seed=0), state)
     del state["l3.gcn1.PA"]
     state["l3.gcn1.extra"] = torch.zeros(1)
     model = _build("ctrgcn", seed=0)
     with pytest.raises(CheckpointError, match=r"1 missing \(blocks\.2\.gcn\.pa\).*l3\.gcn1\.extra"):
-        load_skeleton_pretrained(model, state)
-    report = load_skeleton_pretrained(model, state, strict=False)
+        load_pretrained(model, state)
+    report = load_pretrained(model, state, strict=False)
     assert report.missing == ["blocks.2.gcn.pa"] and report.unexpected == ["l3.gcn1.extra"]
     one_person = _build("ctrgcn", seed=0, num_person=1)
     with pytest.raises(CheckpointError, match="num_person"):
-        load_skeleton_pretrained(one_person, _reference_state(_build("ctrgcn", seed=0), "ctrgcn"))
+        load_pretrained(one_person, _reference_state(_build("ctrgcn", seed=0), "ctrgcn"))
     with pytest.raises(CheckpointError, match="no known key names"):
-        load_skeleton_pretrained(model, {"conv.weight": torch.zeros(1)})
+        load_pretrained(model, {"conv.weight": torch.zeros(1)})
 
 
 def test_our_own_key_names_load_too() -> None:
     src = _randomise(_build("stgcn", seed=0), seed=0)
     dst = _build("stgcn", seed=1).eval()
-    report = load_skeleton_pretrained(dst, src.state_dict(), reinit_head=False)
+    report = load_pretrained(dst, src.state_dict(), reinit_head=False)
     assert report.ok and len(report.loaded) == len(dst.state_dict())
 
 

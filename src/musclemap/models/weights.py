@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from musclemap.models.skeleton.backbone import SkeletonBackbone
-from musclemap.models.skeleton.weights import load_skeleton_pretrained
+from musclemap.models.skeleton.weights import load_skeleton_state
 from musclemap.models.video import weights as video_weights
 from musclemap.models.video.mvit import MViT
 from musclemap.models.video.resnet3d import ResNet3D
@@ -37,22 +37,17 @@ def load_pretrained(
     the checkpoint does not fit, or when the model's family has no such loader. `source` names
     a given state in error messages.
     """
-    is_state = isinstance(path_or_state, Mapping)
     if isinstance(model, SkeletonBackbone):
-        return load_skeleton_pretrained(
-            model, path_or_state, strict=strict, reinit_head=reinit_head, source=source
+        load = load_skeleton_state
+    elif isinstance(model, ResNet3D | MViT | SwinTransformer3D):
+        load = video_weights.load_state_dict_mapped
+    else:
+        raise CheckpointError(
+            f"no loader for original checkpoints of {type(model).__name__} "
+            "(supported: ResNet3D, MViT, Swin3D, ST-GCN, CTR-GCN, HD-GCN)"
         )
-    if isinstance(model, ResNet3D | MViT | SwinTransformer3D):
-        state = (
-            path_or_state
-            if isinstance(path_or_state, Mapping)
-            else video_weights.read_state_dict(path_or_state)
-        )
-        name = source or ("checkpoint" if is_state else str(path_or_state))
-        return video_weights.load_state_dict_mapped(
-            model, state, strict=strict, reinit_head=reinit_head, source=name
-        )
-    raise CheckpointError(
-        f"no loader for original checkpoints of {type(model).__name__} "
-        "(supported: ResNet3D, MViT, Swin3D, ST-GCN, CTR-GCN, HD-GCN)"
-    )
+    if isinstance(path_or_state, Mapping):
+        state, name = path_or_state, source or "checkpoint"
+    else:
+        state, name = video_weights.read_state_dict(path_or_state), source or str(path_or_state)
+    return load(model, state, strict=strict, reinit_head=reinit_head, source=name)

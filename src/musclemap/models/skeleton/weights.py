@@ -1,6 +1,7 @@
 """Released checkpoints of the original skeleton repositories: ST-GCN, CTR-GCN, HD-GCN.
 
-Nothing is downloaded. `load_skeleton_pretrained(model, path)` maps a local `.pt` of
+Nothing is downloaded. `load_skeleton_state(model, read_state_dict(path))` (what
+`musclemap.models.weights.load_pretrained` runs for a skeleton model) maps a local `.pt` of
 yysijie/st-gcn, Uason-Chen/CTR-GCN or Jho-Yonsei/HD-GCN onto our model of the same family, strictly,
 and returns the video loaders' `LoadReport` (every key loaded, adapted, re-initialised, missing,
 unexpected or mismatched). Their key names:
@@ -20,7 +21,6 @@ The references take input `(N, C, T, V, M)`, ours `(B, M, T, V, C)`: `pose_from_
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from typing import cast
@@ -32,7 +32,7 @@ from musclemap.models.skeleton.backbone import SkeletonBackbone
 from musclemap.models.skeleton.ctrgcn import CTRGCNUnit, TCNGCNBlock
 from musclemap.models.skeleton.hdgcn import HDGConv
 from musclemap.models.skeleton.stgcn import STGCNBlock
-from musclemap.models.video.weights import CheckpointError, LoadReport, read_state_dict
+from musclemap.models.video.weights import CheckpointError, LoadReport
 
 FAMILIES = ("stgcn", "ctrgcn", "hdgcn")
 _NAMES = {"stgcn": "ST-GCN", "ctrgcn": "CTR-GCN", "hdgcn": "HD-GCN", "musclemap": "musclemap"}
@@ -210,22 +210,3 @@ def load_skeleton_state(
         )
     model.load_state_dict(new_state, strict=False)
     return report
-
-
-def load_skeleton_pretrained(
-    model: nn.Module,
-    path_or_state: str | os.PathLike[str] | Mapping[str, torch.Tensor],
-    *,
-    strict: bool = True,
-    reinit_head: bool = True,
-    source: str = "",
-) -> LoadReport:
-    """Load a released ST-GCN / CTR-GCN / HD-GCN `.pt` (or its state dict) into `model`.
-
-    See `load_skeleton_state`; `source` names a given state dict in error messages.
-    """
-    if isinstance(path_or_state, Mapping):
-        state, name = path_or_state, source or "checkpoint"
-    else:
-        state, name = read_state_dict(path_or_state), source or str(path_or_state)
-    return load_skeleton_state(model, state, strict=strict, reinit_head=reinit_head, source=name)
