@@ -24,6 +24,21 @@ TESTS = Path(__file__).resolve().parent
 SRC = TESTS.parent / "src"
 
 
+def _decoded_frames(video: Path, gate: Path | None, progress: Any) -> int:
+    """What both stand-ins do before scoring: report progress, wait for `gate` (the test opens
+    it), decode the upload with PyAV (a bad file is the real VideoError); its frame count."""
+    import av
+
+    progress(0.1, "estimating poses")
+    while gate is not None and not gate.exists():
+        time.sleep(0.05)
+    try:
+        with av.open(str(video)) as container:
+            return sum(1 for _ in container.decode(video=0))
+    except (av.FFmpegError, IndexError) as err:
+        raise VideoError(f"cannot decode the video: {err}") from None
+
+
 class FakePredict:
     """Stand-in for the Predictor: real decoding, fixed scores, optional gate file."""
 
@@ -31,16 +46,7 @@ class FakePredict:
         self.gate = gate
 
     def __call__(self, video: Path, *, fps: float | None, progress: Any) -> dict[str, Any]:
-        import av
-
-        progress(0.1, "estimating poses")
-        while self.gate is not None and not self.gate.exists():
-            time.sleep(0.05)  # the test opens the gate
-        try:
-            with av.open(str(video)) as container:
-                frames = sum(1 for _ in container.decode(video=0))
-        except (av.FFmpegError, IndexError) as err:
-            raise VideoError(f"cannot decode the video: {err}") from None
+        frames = _decoded_frames(video, self.gate, progress)
         progress(0.8, "predicting")
         duration = frames / 10.0
         scores = {gid: round(i / 19, 3) for i, gid in enumerate(GROUP_IDS)}
@@ -101,18 +107,9 @@ class PosePredict:
         self.gate = gate
 
     def __call__(self, video: Path, *, fps: float | None, progress: Any) -> Any:
-        import av
-
         from musclemap.demo import synthetic_pose_sequence
 
-        progress(0.1, "estimating poses")
-        while self.gate is not None and not self.gate.exists():
-            time.sleep(0.05)  # the test opens the gate
-        try:
-            with av.open(str(video)) as container:
-                frames = sum(1 for _ in container.decode(video=0))
-        except (av.FFmpegError, IndexError) as err:
-            raise VideoError(f"cannot decode the video: {err}") from None
+        frames = _decoded_frames(video, self.gate, progress)
         seq = synthetic_pose_sequence("squat", seconds=frames / 10.0)
         return self.predictor().predict_poses(replace(seq, source=str(video)), video=str(video))
 
