@@ -61,14 +61,7 @@ class MediaPipePoseEstimator:
                 f"model_complexity={model_complexity} is not supported: mediapipe 0.10.21 ships "
                 "only the complexity-1 pose model and would download the others (fails offline)"
             )
-        try:
-            # The version, not the module: importing mediapipe takes seconds, and a cached
-            # extraction only needs the settings.
-            self._version = importlib.metadata.version("mediapipe")
-        except importlib.metadata.PackageNotFoundError as err:
-            raise ImportError(
-                "MediaPipe is needed for pose estimation: pip install 'musclemap[pose]'"
-            ) from err
+        self._version = mediapipe_version()
         self._config = {
             "model_complexity": int(model_complexity),
             "min_detection_confidence": float(min_detection_confidence),
@@ -130,6 +123,17 @@ class MediaPipePoseEstimator:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def mediapipe_version() -> str:
+    """The installed MediaPipe's version (for the cache settings), without importing it:
+    importing mediapipe takes seconds, and a cached extraction only needs the settings."""
+    try:
+        return importlib.metadata.version("mediapipe")
+    except importlib.metadata.PackageNotFoundError as err:
+        raise ImportError(
+            "MediaPipe is needed for pose estimation: pip install 'musclemap[pose]'"
+        ) from err
 
 
 _LEAN_PARENTS = ("mediapipe", "mediapipe.python", "mediapipe.python.solutions")

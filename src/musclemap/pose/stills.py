@@ -9,7 +9,6 @@ is nominal (1 photo per "second") and `extra["stills"]` lists the photo names.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 from pathlib import Path
 from typing import Any
@@ -35,12 +34,9 @@ class StillImagePoseEstimator:
     layout = MEDIAPIPE33
 
     def __init__(self, *, min_detection_confidence: float = 0.5) -> None:
-        try:
-            self._version = importlib.metadata.version("mediapipe")
-        except importlib.metadata.PackageNotFoundError as err:
-            raise ImportError(
-                "MediaPipe is needed for pose estimation: pip install 'musclemap[pose]'"
-            ) from err
+        from musclemap.pose.mediapipe_estimator import mediapipe_version
+
+        self._version = mediapipe_version()
         self._config = {
             "model_complexity": 1,
             "min_detection_confidence": float(min_detection_confidence),
