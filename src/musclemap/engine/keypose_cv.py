@@ -75,6 +75,9 @@ class _SklearnWindows:
     def embed(self, x: np.ndarray) -> np.ndarray:
         return self._x(x)
 
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.probabilities(x), self.embed(x)
+
 
 def _proba(clf: Any, x: np.ndarray) -> np.ndarray:
     """Positive-class probabilities `(N, outputs)` of a multi-label scikit-learn classifier."""

@@ -63,6 +63,11 @@ def checked_meta(weights: Path, meta_path: Path) -> dict[str, Any]:
     return meta
 
 
+def _flat(h: np.ndarray) -> np.ndarray:
+    """Hidden activations `(members, N, hidden)` -> embeddings `(N, members * hidden)`."""
+    return h.transpose(1, 0, 2).reshape(h.shape[1], -1)
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
     """GELU, tanh form (as `keypose_mlp` is trained)."""
     return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3)))
@@ -136,19 +141,25 @@ class KeyPoseModel:
         """`(N, F)` key-pose features (NaN = unknown) -> `(N, 20)` probabilities: the MLP's,
         blended (`knn.weight`) with the labels of the `knn.k` library exercises closest in
         embedding, weighted by a softmax of their cosine similarity (`knn.temperature`)."""
+        return self.forward(x)[0]
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`(N, F)` -> (`probabilities` `(N, 20)`, `embed` `(N, members * hidden)`), the hidden
+        layer computed once for both."""
         h = self._hidden(x)
+        emb = _flat(h)
         logits = (np.einsum("mbh,mhc->mbc", h, self.w2) + self.b2[:, None]).mean(0)
         probs = 1.0 / (1.0 + np.exp(-logits))
         if self.knn_weight <= 0 or self.library is None or self.library_labels is None:
-            return probs
-        sim = self._similarity(h.transpose(1, 0, 2).reshape(len(logits), -1))  # (N, E)
+            return probs, emb
+        sim = self._similarity(emb)  # (N, E)
         k = min(self.knn_k, sim.shape[1])
         top = np.argsort(-sim, axis=1, kind="stable")[:, :k]
         s = np.take_along_axis(sim, top, 1) / self.knn_temperature
         w = np.exp(s - s.max(1, keepdims=True))
         w /= w.sum(1, keepdims=True)
         knn = np.einsum("nk,nkc->nc", w, self.library_labels[top])
-        return (1.0 - self.knn_weight) * probs + self.knn_weight * knn
+        return (1.0 - self.knn_weight) * probs + self.knn_weight * knn, emb
 
     def _similarity(self, emb: np.ndarray) -> np.ndarray:
         """Cosine similarity `(N, E)` of embeddings `(N, D)` to the library's."""
@@ -159,8 +170,7 @@ class KeyPoseModel:
 
     def embed(self, x: np.ndarray) -> np.ndarray:
         """`(N, F)` -> `(N, members * hidden)`: what "looks like" compares."""
-        h = self._hidden(x)
-        return h.transpose(1, 0, 2).reshape(len(h[0]), -1)
+        return _flat(self._hidden(x))
 
     def score(self, seq: PoseSequence) -> Scores:
         """Window and clip scores of a pose sequence (`score_poses`)."""
@@ -210,9 +220,9 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
         seq.world, seq.valid, window=model.window, stride=model.stride,
         min_visibility=model.min_visibility, motion=model.motion, fps=seq.fps, image=seq.image,
     )
-    probs = model.probabilities(x)
+    probs, emb = model.forward(x)
     keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
-    return Scores(starts, probs, keep, probs[keep].mean(0), model.embed(x[keep]).mean(0))
+    return Scores(starts, probs, keep, probs[keep].mean(0), emb[keep].mean(0))
 
 
 class PoseScorer(Protocol):
