@@ -150,10 +150,7 @@ def other_person_seen(frame: np.ndarray, followed: np.ndarray, estimator: PoseEs
 def frame_picks(seq: PoseSequence, count: int = CHECK_FRAMES) -> list[int]:
     """Indices of `count` frames with a person, spread over the video (fewer if fewer)."""
     frames = np.flatnonzero(seq.valid)
-    if len(frames) == 0:
-        return []
-    spots = np.linspace(0, len(frames) - 1, count + 2)[1:-1].round().astype(int)
-    return sorted({int(frames[i]) for i in spots})
+    return [int(frames[i]) for i in planned_picks(len(frames), count)]
 
 
 def planned_picks(num_frames: int, count: int = CHECK_FRAMES) -> list[int]:
