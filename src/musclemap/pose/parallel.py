@@ -215,12 +215,11 @@ def _check_kept(
     kept: dict[int, tuple[np.ndarray, np.ndarray]], estimator: PoseEstimator
 ) -> dict[int, tuple[np.ndarray, int, int]]:
     """Per kept frame: (orientation features, second person seen, checked) with this worker's
-    estimator
-    (MediaPipe; another estimator's answer does not depend on the picture: not checked)."""
-    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
-    from musclemap.pose.quality import check_kept_frames
+    estimator (`quality.pixel_detector`: another estimator's answer does not depend on the
+    picture, so not checked)."""
+    from musclemap.pose.quality import check_kept_frames, pixel_detector
 
-    detector = estimator if isinstance(estimator, MediaPipePoseEstimator) else None
+    detector = pixel_detector(estimator)
     out = {}
     for idx, pair in kept.items():
         one = check_kept_frames([pair], detector)
@@ -280,8 +279,13 @@ def _run_checked(
     from pathlib import Path
 
     from musclemap.data.video_io import probe
-    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
-    from musclemap.pose.quality import assess_video, check_kept_frames, frame_checks, planned_picks
+    from musclemap.pose.quality import (
+        assess_video,
+        check_kept_frames,
+        frame_checks,
+        pixel_detector,
+        planned_picks,
+    )
     from musclemap.pose.sequential import extract_sequential
 
     estimator = _WORKER["estimator"]
@@ -296,8 +300,7 @@ def _run_checked(
     )
     frames = None
     if keeper.kept:  # else (poses from the cache) the gates decode their frames
-        detector = estimator if isinstance(estimator, MediaPipePoseEstimator) else None
-        kept = check_kept_frames(keeper.kept, detector)
+        kept = check_kept_frames(keeper.kept, pixel_detector(estimator))
         frames = frame_checks(kept["features"], kept["hits"], kept["checked"])
     return assess_video(Path(path), seq, estimator=estimator, frames=frames)
 
@@ -306,12 +309,9 @@ def _run_inspect(path: str, seq: PoseSequence) -> dict[str, Any]:
     """The pixel gates of one video (`quality.inspect_frames`) with this worker's estimator."""
     from pathlib import Path
 
-    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
-    from musclemap.pose.quality import inspect_frames
+    from musclemap.pose.quality import inspect_frames, pixel_detector
 
-    estimator = _WORKER["estimator"]
-    detector = estimator if isinstance(estimator, MediaPipePoseEstimator) else None
-    return inspect_frames(Path(path), seq, detector)
+    return inspect_frames(Path(path), seq, pixel_detector(_WORKER["estimator"]))
 
 
 # -- the pool ----------------------------------------------------------------------------------

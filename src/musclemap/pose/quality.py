@@ -222,15 +222,22 @@ def inspect_frames(path: Path, seq: PoseSequence, detector: PoseEstimator | None
     return frame_checks(kept["features"], kept["hits"], kept["checked"])
 
 
+def pixel_detector(estimator: PoseEstimator) -> PoseEstimator | None:
+    """The estimator for the second-person check: the given one if it is MediaPipe, none for
+    other estimators (scripted ones in tests answer regardless of the picture)."""
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+
+    return estimator if isinstance(estimator, MediaPipePoseEstimator) else None
+
+
 def _detector(estimator: PoseEstimator | None) -> tuple[PoseEstimator | None, bool]:
     """(the estimator for the second-person check, whether it is ours to close): a fresh
-    MediaPipe one by default, the given one if it is MediaPipe, none for other estimators
-    (scripted ones in tests answer regardless of the picture)."""
+    MediaPipe one by default, else `pixel_detector`'s."""
     from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
 
     if estimator is None:
         return MediaPipePoseEstimator(), True
-    return (estimator if isinstance(estimator, MediaPipePoseEstimator) else None), False
+    return pixel_detector(estimator), False
 
 
 def assess_video(
