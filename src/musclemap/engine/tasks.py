@@ -59,10 +59,14 @@ TASKS: dict[str, Task] = {
 }
 
 
-def get_task(name: str) -> Callable[[ExperimentConfig], Path]:
+def _task(name: str) -> Task:
     if name not in TASKS:
         raise ConfigError(f"unknown task {name!r}; choose from {', '.join(sorted(TASKS))}")
-    module, func = TASKS[name].target.split(":")
+    return TASKS[name]
+
+
+def get_task(name: str) -> Callable[[ExperimentConfig], Path]:
+    module, func = _task(name).target.split(":")
     try:
         return getattr(importlib.import_module(module), func)
     except (ImportError, AttributeError) as err:
@@ -95,9 +99,7 @@ def unread_data(cfg: ExperimentConfig) -> set[str]:
 
 def unhonoured_fields(cfg: ExperimentConfig) -> list[str]:
     """Fields `cfg` sets (differing from the default) that its task does not read."""
-    if cfg.task not in TASKS:
-        raise ConfigError(f"unknown task {cfg.task!r}; choose from {', '.join(sorted(TASKS))}")
-    honours = TASKS[cfg.task].honours
+    honours = _task(cfg.task).honours
     unread = unread_data(cfg) if "data.*" in honours else set()
     return [
         key
