@@ -81,14 +81,6 @@ class Prediction:
         }
 
 
-def _pose_pool(workers: int | None) -> Any:
-    """The shared pose pool `extract_poses` used for `workers` (None when it ran in-process)."""
-    from musclemap.pose.parallel import cpu_budget, shared_pool
-
-    n = cpu_budget() if workers is None else max(int(workers), 1)
-    return shared_pool(n) if n > 1 else None
-
-
 class Predictor:
     """A trained model plus its settings (window, stride, fps, threshold): the packaged one by
     default, or any checkpoint `musclemap.inference.load_model` reads."""
@@ -151,7 +143,7 @@ class Predictor:
             NoPersonError: No person (or too little of one) in the sampled frames.
         """
         from musclemap.pose import quality
-        from musclemap.pose.extract import extract_poses
+        from musclemap.pose.extract import extract_poses, pose_pool
 
         video_path = Path(video_path)
         if not video_path.is_file():
@@ -169,7 +161,7 @@ class Predictor:
         )
         frames = None
         if self.estimator is None:
-            pool = _pose_pool(workers)
+            pool = pose_pool(workers)
             if pool is not None:  # the pixel gates on a warm worker, not a new graph here
                 frames = pool.inspect(video_path, seq)
         return self.predict_extracted(video_path, seq, fps=rate, frames=frames)

@@ -15,7 +15,7 @@ from typing import Any
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.data.video_io import probe
 from musclemap.pose.estimator import DEFAULT_ESTIMATOR, PoseEstimator, build_estimator
-from musclemap.pose.parallel import cpu_budget, expected_frames, shared_pool
+from musclemap.pose.parallel import PosePool, cpu_budget, expected_frames, shared_pool
 from musclemap.pose.sequential import DEFAULT_MAX_SIDE, Progress, estimate_video, run_cached
 
 
@@ -98,6 +98,13 @@ def fps_note(fps: float, trained_fps: float) -> str | None:
 
 def _parallel_workers(workers: int | None) -> int:
     return cpu_budget() if workers is None else max(int(workers), 1)
+
+
+def pose_pool(workers: int | None) -> PosePool | None:
+    """The shared pool `extract_poses` runs the default estimator on for `workers` (None when
+    it runs in this process)."""
+    n = _parallel_workers(workers)
+    return shared_pool(n) if n > 1 else None
 
 
 def _estimate_parallel(
