@@ -256,7 +256,12 @@ def batch(n: int, tmp: Path) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=Path, default=Path(tempfile.gettempdir()) / "mm-bench")
+    parser.add_argument(
+        "--clips",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "mm-bench",
+        help="folder the benchmark clips are made in, outside the repository",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="best of N per clip")
     parser.add_argument("--batch", type=int, default=20, help="clips in the batch (0: skip)")
     parser.add_argument("--skip-long", action="store_true", help="leave out the 60 s clip")
@@ -265,6 +270,10 @@ def main() -> None:
     args = parser.parse_args()
     if not WILD.is_dir():
         raise SystemExit(f"needs the wild clips at {WILD}")
+    if args.clips.resolve().is_relative_to(REPO):
+        # The clips are made from ../shared's: they must never land in the project (a
+        # `--clips 3` once did, meant as a count).
+        raise SystemExit(f"--clips {args.clips}: give a folder outside the repository {REPO}")
     sys.path.insert(0, str(REPO / "src"))
     shorts, long = make_clips(args.clips)
     result: dict[str, object] = {
