@@ -132,6 +132,9 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
         ("--top-k", "0"),
         ("--top-k", "-3"),
         ("--workers", "-1"),
+        ("--rotate", "45"),
+        ("--rotate", "-90"),
+        ("--rotate", "sideways"),
     ],
 )
 def test_options_out_of_range_are_usage_errors(
@@ -255,6 +258,40 @@ def test_fps_defaults_to_the_models_rate_and_another_is_noted(
     b = json.loads((tmp_path / "b.json").read_text())
     assert not any("fps" in n for n in a["notes"])
     assert any("sampled at 5 fps" in n and f"{trained:g} fps" in n for n in b["notes"])
+
+
+def test_rotate_turns_the_poses_as_asked_single_and_batch(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: list,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--rotate replaces the orientation check's answer, alone and in a batch; the check's own
+    answer stays in the quality block; a turn changes the scores (the poses were turned)."""
+    video = make_video("curl.mp4", num_frames=40)
+    base = ["predict", str(video), "--pose-estimator", "scripted", "--workers", "1", "--json"]
+    assert run([*base, str(tmp_path / "auto.json")], monkeypatch) == 0
+    assert run([*base, str(tmp_path / "r0.json"), "--rotate", "0"], monkeypatch) == 0
+    assert run([*base, str(tmp_path / "r90.json"), "--rotate", "90"], monkeypatch) == 0
+    auto, r0, r90 = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("auto", "r0", "r90"))
+    assert auto["quality"]["orientation"]["state"] != "set"
+    assert r0["quality"]["orientation"]["state"] == "set"
+    assert r0["quality"]["orientation"]["rotated_deg"] == 0
+    assert r0["quality"]["orientation"]["check"] == auto["quality"]["orientation"]
+    assert r90["quality"]["orientation"]["rotated_deg"] == 270  # 90 clockwise = 270 the other way
+    assert "turned 90 degrees clockwise before scoring, as asked" in " ".join(r90["notes"])
+    assert r90["muscles"] != r0["muscles"]
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        (folder / name).write_bytes(video.read_bytes())
+    out = tmp_path / "out"
+    argv = ["predict", str(folder), "--out-dir", str(out), "--rotate", "90"]
+    assert run([*argv, "--pose-estimator", "scripted", "--workers", "1"], monkeypatch) == 0
+    for name in ("a", "b"):
+        got = json.loads((out / f"{name}.json").read_text())
+        assert got["quality"]["orientation"]["rotated_deg"] == 270
+        assert got["muscles"] == r90["muscles"]
 
 
 def test_batch_name_collisions_never_replace_a_result(

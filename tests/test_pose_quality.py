@@ -82,20 +82,28 @@ def test_orientation_notes() -> None:
     assert notes(0.0, -5.0, -5.0, -5.0) == []  # upright: nothing to say
     assert notes(0.0, model.margin + 1, 0.0, 0.0) == [
         "the picture looked turned 270 degrees; the poses were turned back 90 degrees "
-        "counter-clockwise before scoring"
+        "counter-clockwise before scoring (if the person was upright, run again with --rotate 0)"
     ]
     # a turn ahead but not clearly: scored as filmed, and the reader told what to do
     assert notes(0.0, -5.0, -5.0, model.doubt + 0.5) == [
         "the picture may be turned 90 degrees counter-clockwise (the orientation check was not "
         "sure; the poses were scored as filmed): if the person is not upright in the video, "
-        "rotate it 90 degrees clockwise and run again"
+        "run again with --rotate 90 (turns it 90 degrees clockwise)"
     ]
     assert "turned 180 degrees (" in notes(0.0, -5.0, model.doubt + 0.5, -5.0)[0]
     assert notes(0.0, model.doubt + 0.5, -5.0, -5.0)[0].startswith(
         "the picture may be turned 90 degrees clockwise (the orientation check was not sure"
     )
     left = notes(0.0, model.doubt + 0.5, 0.0, 0.0)[0]
-    assert "rotate it 90 degrees counter-clockwise and run again" in left
+    assert left.endswith("run again with --rotate 270 (turns it 90 degrees counter-clockwise)")
+    # the user's own turn: said only when there is one
+    asked = {"orientation": ori.requested(90).to_dict()}
+    assert q.quality_notes(asked) == [
+        "the poses were turned 90 degrees clockwise before scoring, as asked"
+    ]
+    assert q.quality_notes({"orientation": ori.requested(0).to_dict()}) == []
+    with pytest.raises(ValueError, match="one of 0, 90, 180, 270 degrees clockwise, got 45"):
+        ori.requested(45)
 
 
 def test_second_person_found_after_masking_the_first() -> None:
@@ -208,6 +216,28 @@ def test_turned_video_is_turned_back(tmp_path: Path) -> None:
         assert np.abs(wrong.scores_array() - ref.scores_array()).max() > 0.1
 
 
+def test_rotate_as_asked_replaces_the_checks_turn(tmp_path: Path) -> None:
+    """A turned video with the user's turn (`rotate`, degrees clockwise) scores as the upright
+    one; rotate=0 keeps it as filmed (what the check turned back is undone)."""
+    ref = Predictor.default(cache_dir=tmp_path, estimator=_MarkerEstimator()).predict(
+        _marker_video(tmp_path / "up.mp4", 0)
+    )
+    video = _marker_video(tmp_path / "turned1.mp4", 1)  # turned 90 degrees counter-clockwise
+    fixed = Predictor.default(cache_dir=tmp_path, estimator=_MarkerEstimator()).predict(
+        video, rotate=90
+    )
+    assert fixed.quality["orientation"]["state"] == "set"
+    assert fixed.quality["orientation"]["check"]["rotated_deg"] == 270  # the check agreed
+    assert fixed.muscles == pytest.approx(ref.muscles, abs=1e-4)
+    kept = Predictor.default(cache_dir=tmp_path, estimator=_MarkerEstimator()).predict(
+        video, rotate=0
+    )
+    raw = extract_poses(video, estimator=_MarkerEstimator(), use_cache=False)
+    as_filmed = Predictor.default(estimator=_MarkerEstimator()).predict_poses(raw)
+    assert kept.muscles == pytest.approx(as_filmed.muscles, abs=1e-6)
+    assert kept.quality["orientation"]["rotated_deg"] == 0
+
+
 def test_tiny_video_refused_before_pose(make_video: Callable[..., Path], tmp_path: Path) -> None:
     est = _MarkerEstimator()
     video = make_video("tiny.mp4", num_frames=20, size=(10, 10))
@@ -256,6 +286,6 @@ def test_real_turned_plank_is_said_uncertain(wild_dir: Path, tmp_path: Path) -> 
     assert (found["state"], found["rotated_deg"], found["candidate_deg"]) == ("uncertain", 0, 270)
     assert any(
         n.startswith("the picture may be turned 90 degrees counter-clockwise")
-        and n.endswith("rotate it 90 degrees clockwise and run again")
+        and n.endswith("run again with --rotate 90 (turns it 90 degrees clockwise)")
         for n in pred.notes
     ), pred.notes

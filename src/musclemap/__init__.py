@@ -74,6 +74,7 @@ def predict(
     cache_dir: str | Path | None = None,
     progress: Callable[[float, str], None] | None = None,
     pose_estimator: str = "mediapipe",
+    rotate: int | None = None,
 ) -> Prediction:
     """Which of the 20 muscle groups work in `video`, how strongly and when.
 
@@ -94,9 +95,11 @@ def predict(
         progress: Called as `progress(fraction, message)`.
         pose_estimator: A `musclemap.pose.estimator` name (`--pose-estimator`); kept, like the
             model, for the next call with the same name.
+        rotate: Degrees clockwise (0, 90, 180, 270) that make the picture upright, instead of
+            the orientation check's answer (`--rotate`; None: the check decides).
 
     Raises:
-        ValueError: `fps` or `threshold` out of range.
+        ValueError: `fps`, `threshold` or `rotate` out of range.
         KeyError: Unknown `pose_estimator` (the message suggests close names).
         musclemap.errors.MusclemapError: Bad video (`VideoError`), no person (`NoPersonError`),
             bad checkpoint (`ConfigError`); the message is one line for the user.
@@ -105,6 +108,10 @@ def predict(
         raise ValueError(f"fps must be in (0, 60], got {fps}")
     if threshold is not None and not (math.isfinite(threshold) and 0 <= threshold <= 1):
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    if rotate is not None:
+        from musclemap.pose.orientation import requested
+
+        requested(rotate)  # ValueError unless 0, 90, 180 or 270
     predictor = _predictor(
         None if checkpoint is None else str(checkpoint),
         device,
@@ -112,7 +119,9 @@ def predict(
         None if cache_dir is None else str(cache_dir),
         pose_estimator,
     )
-    pred = predictor.predict(video, fps=fps, workers=workers, progress=progress)
+    pred = predictor.predict(
+        video, fps=fps, workers=workers, progress=progress, rotate=rotate
+    )
     if threshold is not None:
         pred.threshold = float(threshold)  # the kept predictor's own threshold stays as it is
     return pred

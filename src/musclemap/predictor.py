@@ -130,6 +130,7 @@ class Predictor:
         fps: float | None = None,
         progress: Progress | None = None,
         workers: int | None = None,
+        rotate: int | None = None,
     ) -> Prediction:
         """Poses of `video_path` (cached) -> Prediction.
 
@@ -137,6 +138,8 @@ class Predictor:
             fps: Pose sampling rate; default the model's own (`self.fps`). Another rate is
                 allowed and noted in `Prediction.notes`.
             workers: Pose processes (None: one per core; 1: this process only).
+            rotate: Degrees clockwise (0, 90, 180, 270) that make the picture upright, instead
+                of the orientation check's answer (None: the check decides).
 
         Raises:
             VideoError: Missing, unreadable, empty or too short video.
@@ -164,7 +167,7 @@ class Predictor:
             pool = pose_pool(workers)
             if pool is not None:  # the pixel gates on a warm worker, not a new graph here
                 frames = pool.inspect(video_path, seq)
-        return self.predict_extracted(video_path, seq, fps=rate, frames=frames)
+        return self.predict_extracted(video_path, seq, fps=rate, frames=frames, rotate=rotate)
 
     def predict_extracted(
         self,
@@ -174,6 +177,7 @@ class Predictor:
         fps: float,
         frames: dict[str, Any] | None = None,
         quality: dict[str, Any] | None = None,
+        rotate: int | None = None,
     ) -> Prediction:
         """What `predict` does once the poses are extracted (also used by batch mode, whose
         workers extract the poses): the input-quality gates, the scores and the notes.
@@ -184,6 +188,7 @@ class Predictor:
             fps: The rate they were asked for (noted when it is not the model's).
             frames: `quality.inspect_frames`' result when a pose worker ran it.
             quality: The gates' block when a pose worker ran them all (`PosePool.map_checked`).
+            rotate: The user's turn (see `predict`), made instead of the check's.
         """
         from musclemap.pose import quality as gates
         from musclemap.pose.extract import fps_note
@@ -192,6 +197,8 @@ class Predictor:
             seq, quality = gates.assess_video(
                 video_path, seq, estimator=self.estimator, frames=frames
             )
+        if rotate is not None:
+            seq, quality = gates.set_orientation(seq, quality, rotate)
         prediction = self.predict_poses(seq, video=str(video_path))
         prediction.quality = quality
         prediction.notes += gates.quality_notes(quality)

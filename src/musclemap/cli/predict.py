@@ -111,6 +111,20 @@ def _threshold_option(value: float | None) -> float | None:
     return value
 
 
+ROTATE_CHOICES = ("auto", "0", "90", "180", "270")
+
+
+def rotate_option(value: str) -> str:
+    if value not in ROTATE_CHOICES:
+        raise typer.BadParameter(f"must be auto, 0, 90, 180 or 270, got {value!r}")
+    return value
+
+
+def rotation(value: str) -> int | None:
+    """`--rotate`'s degrees clockwise, or None (`auto`: the orientation check decides)."""
+    return None if value == "auto" else int(value)
+
+
 def pose_estimator_option(value: str) -> str:
     """A registered estimator name (`musclemap.pose.estimator`), else `UsageError` (one line,
     exit 2) naming the close matches."""
@@ -356,6 +370,15 @@ def predict(
     pose_estimator: Annotated[
         str, typer.Option(help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option)
     ] = "mediapipe",
+    rotate: Annotated[
+        str,
+        typer.Option(
+            help="Degrees clockwise that make the picture upright (a video filmed sideways or "
+            "upside down in its pixels): 0, 90, 180 or 270; 0 scores it as filmed; auto: the "
+            "orientation check decides.",
+            callback=rotate_option,
+        ),
+    ] = "auto",
 ) -> None:
     """Which of the 20 muscle groups work in a video, how strongly and when."""
     paths = expand_videos(videos)
@@ -380,7 +403,7 @@ def predict(
     if threshold is not None:
         predictor.threshold = threshold
     if not batch:
-        pred = _run_one(predictor, paths[0], fps, workers)
+        pred = _run_one(predictor, paths[0], fps, workers, rotation(rotate))
         analyse(pred, activity)
         print_prediction(pred, top_k=top_k)
         write_outputs(
@@ -407,13 +430,16 @@ def predict(
         pictures=pictures,
         pool=pool,
         activity=activity,
+        rotate=rotation(rotate),
     )
     if failed:
         err_console.print(f"{failed} of {len(paths)} videos failed")
         raise typer.Exit(1)
 
 
-def _run_one(predictor: Predictor, path: Path, fps: float | None, workers: int) -> Prediction:
+def _run_one(
+    predictor: Predictor, path: Path, fps: float | None, workers: int, rotate: int | None
+) -> Prediction:
     from rich.progress import Progress
 
     with Progress(transient=True, console=err_console) as bar:
@@ -422,12 +448,17 @@ def _run_one(predictor: Predictor, path: Path, fps: float | None, workers: int) 
             path,
             fps=fps,
             workers=workers or None,
+            rotate=rotate,
             progress=lambda f, msg: bar.update(task, completed=f, description=msg),
         )
 
 
 def _batch_results(
-    predictor: Predictor, paths: list[Path], fps: float, pool: PosePool | None
+    predictor: Predictor,
+    paths: list[Path],
+    fps: float,
+    pool: PosePool | None,
+    rotate: int | None = None,
 ) -> Any:
     """(index, Prediction or MusclemapError) per video, as they finish: on the pool's workers
     (one video per core), else one by one in this process."""
@@ -437,7 +468,9 @@ def _batch_results(
         # Fewer videos than cores: each is split over the cores instead.
         for i, path in enumerate(paths):
             try:
-                yield i, predictor.predict(path, fps=fps, workers=pool.workers if pool else 1)
+                yield i, predictor.predict(
+                    path, fps=fps, workers=pool.workers if pool else 1, rotate=rotate
+                )
             except MusclemapError as err:
                 yield i, err
         return
@@ -456,7 +489,9 @@ def _batch_results(
             continue
         seq, quality = result  # poses and gates from the worker
         try:
-            yield i, predictor.predict_extracted(paths[i], seq, fps=fps, quality=quality)
+            yield i, predictor.predict_extracted(
+                paths[i], seq, fps=fps, quality=quality, rotate=rotate
+            )
         except MusclemapError as err:
             yield i, err
 
@@ -472,6 +507,7 @@ def _run_batch(
     pictures: dict[str, Path | None],
     pool: PosePool | None,
     activity: str | None = None,
+    rotate: int | None = None,
 ) -> int:
     """Predict every video; a failing one is reported and skipped. Returns the failure count."""
     from rich.progress import Progress
@@ -484,7 +520,7 @@ def _run_batch(
     rate = fps or predictor.fps
     with Progress(console=err_console) as bar:
         overall = bar.add_task("videos", total=len(paths))
-        for i, result in _batch_results(predictor, paths, rate, pool):
+        for i, result in _batch_results(predictor, paths, rate, pool, rotate):
             path, stem = paths[i], stems[i]
             try:
                 if isinstance(result, MusclemapError):

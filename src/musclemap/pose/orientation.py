@@ -268,7 +268,7 @@ def default_model() -> OrientationModel:
 class Orientation:
     """How the picture is turned, and the turn that makes it upright."""
 
-    state: str  # upright | turned | uncertain | unknown
+    state: str  # upright | turned | uncertain | unknown | set (by the user)
     quarter_turns: int  # counter-clockwise np.rot90 turns that make the picture upright
     scores: np.ndarray | None  # (4,) how upright each turn looks
     detail: str
@@ -315,6 +315,21 @@ def decide(
         f"the picture looks turned {90 * ((4 - best) % 4)} degrees counter-clockwise "
         f"({checked}; lead {lead:.1f} > {margin:g}): the poses were turned back",
     )
+
+
+ROTATIONS = (0, 90, 180, 270)  # what a user may ask for (`--rotate`), clockwise degrees
+
+
+def requested(clockwise_deg: int) -> Orientation:
+    """The turn a user asked for (`predict --rotate`): `clockwise_deg` clockwise, unchecked."""
+    if clockwise_deg not in ROTATIONS:
+        allowed = ", ".join(map(str, ROTATIONS))
+        raise ValueError(f"rotate must be one of {allowed} degrees clockwise, got {clockwise_deg}")
+    k = (-clockwise_deg // 90) % 4  # as counter-clockwise quarter turns, like the check's
+    detail = (
+        f"turned {clockwise_deg} degrees clockwise, as asked" if k else "scored as filmed, as asked"
+    )
+    return Orientation("set", k, None, detail)
 
 
 def estimate_orientation(

@@ -281,6 +281,20 @@ def assess_video(
     return seq, quality
 
 
+def set_orientation(
+    seq: PoseSequence, quality: dict[str, Any], clockwise_deg: int
+) -> tuple[PoseSequence, dict[str, Any]]:
+    """The poses turned as the user asked (`predict --rotate`) instead of as the orientation
+    check decided: the check's turn undone, the asked one made (landmarks only, no second pose
+    pass). The check's own answer stays in the block (`orientation.check`)."""
+    want = orientation.requested(clockwise_deg)
+    check = quality.get("orientation", {})
+    turn = (want.quarter_turns - check.get("rotated_deg", 0) // 90) % 4
+    if turn:
+        seq = orientation.turn_sequence(seq, turn)
+    return seq, {**quality, "orientation": {**want.to_dict(), "check": check}}
+
+
 def _turn_words(ccw_deg: int) -> str:
     """A counter-clockwise quarter turn as a reader would say it."""
     return {90: "90 degrees counter-clockwise", 180: "180 degrees", 270: "90 degrees clockwise"}[
@@ -293,17 +307,23 @@ def quality_notes(quality: dict[str, Any]) -> list[str]:
     notes = []
     found = quality.get("orientation", {})
     turned = found.get("rotated_deg", 0)
-    if turned:
+    if found.get("state") == "set":
+        if turned:
+            notes.append(f"the poses were turned {(360 - turned) % 360} degrees clockwise before "
+                         "scoring, as asked")
+    elif turned:
         notes.append(
             f"the picture looked turned {(360 - turned) % 360} degrees; the poses were turned "
-            f"back {turned} degrees counter-clockwise before scoring"
+            f"back {turned} degrees counter-clockwise before scoring (if the person was upright, "
+            "run again with --rotate 0)"
         )
     if found.get("state") == "uncertain":
         back = found["candidate_deg"]  # the counter-clockwise turn that would make it upright
         notes.append(
             f"the picture may be turned {_turn_words(360 - back)} (the orientation check was "
             "not sure; the poses were scored as filmed): if the person is not upright in the "
-            f"video, rotate it {_turn_words(back)} and run again"
+            f"video, run again with --rotate {(360 - back) % 360} (turns it "
+            f"{_turn_words(back)})"
         )
     conf = quality.get("pose_confidence", {})
     if conf.get("low"):
