@@ -48,7 +48,9 @@ class StandInPredict:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
-    def __call__(self, video: Path, *, fps: float | None, progress: Any) -> dict[str, Any]:
+    def __call__(
+        self, video: Path, *, fps: float | None, progress: Any, rotate: int | None
+    ) -> dict[str, Any]:
         import av
 
         from musclemap.errors import VideoError

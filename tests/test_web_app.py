@@ -109,6 +109,30 @@ def test_bad_form_is_rejected(client: TestClient, clip: bytes) -> None:
     assert uploads_of(client) == []
 
 
+def test_bad_rotate_is_422_and_nothing_is_queued(client: TestClient, clip: bytes) -> None:
+    before = client.get("/api/health").json()["jobs"]
+    for rotate in ("45", "-90", "90.0", "360", "sideways", "9" * 40):
+        response = post(client, clip, rotate=rotate)
+        assert response.status_code == 422, rotate
+        want = f"rotate must be auto, 0, 90, 180 or 270 (degrees clockwise), got {rotate[:20]!r}"
+        assert response.json()["detail"] == want
+    assert client.get("/api/health").json()["jobs"] == before  # no job recorded
+    assert client.app.state.jobs.pending() == 0
+    assert uploads_of(client) == []
+    schema = client.get("/openapi.json").json()["paths"]["/api/predict"]["post"]
+    form = schema["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert form["rotate"]["enum"] == ["auto", "0", "90", "180", "270"]
+
+
+def test_rotate_field_reaches_the_predict_function(client: TestClient, clip: bytes) -> None:
+    """`auto` or empty: None (the orientation check decides); a number: its degrees."""
+    sent = {"": None, "auto": None, " AUTO ": None, "0": 0, "90": 90, "180": 180, " 270 ": 270}
+    jobs = {raw: post(client, clip, rotate=raw).json()["job_id"] for raw in sent}
+    jobs["(none)"] = post(client, clip).json()["job_id"]
+    got = {raw: wait_for(client, job)["result"]["rotate_used"] for raw, job in jobs.items()}
+    assert got == {**sent, "(none)": None}
+
+
 def test_unknown_job_is_404(client: TestClient) -> None:
     for job_id in ("0" * 32, "nope", "..%2F..%2Fetc%2Fpasswd"):
         assert client.get(f"/api/jobs/{job_id}").status_code == 404

@@ -47,7 +47,7 @@ class WavePredict:
     """Picklable stand-in for the Predictor: sliding 2 s windows whose scores change over time;
     the poses are a generated squat of the clip's length, explained with `KneeScorer`."""
 
-    def __call__(self, video: Path, *, fps: float, progress: Any) -> Any:
+    def __call__(self, video: Path, *, fps: float, progress: Any, rotate: int | None) -> Any:
         import av
 
         from musclemap.demo import synthetic_pose_sequence

@@ -36,8 +36,8 @@ def _client(tmp_path: Path, predict: Any, workers: int) -> TestClient:
     )
 
 
-def _post(client: Any, data: bytes, name: str = "clip.mp4") -> str:
-    response = post(client, data, name)
+def _post(client: Any, data: bytes, name: str = "clip.mp4", rotate: str = "") -> str:
+    response = post(client, data, name, **({"rotate": rotate} if rotate else {}))
     assert response.status_code == 202, response.text
     return response.json()["job_id"]
 
@@ -164,3 +164,26 @@ def test_a_store_failure_fails_one_job_and_the_slot_goes_on(tmp_path: Path, make
         assert body["error"] == "internal error: OperationalError: disk I/O error"
         assert wait_for(client, fine)["status"] == "done"
         assert list(client.app.state.jobs.upload_dir.iterdir()) == []
+
+
+def test_rotate_reaches_the_predictor_and_replaces_the_orientation_check(
+    tmp_path: Path, make_video
+) -> None:
+    """The server's own predict function (`PredictorJob`, scripted poses instead of MediaPipe)
+    gets the job's `rotate` through the worker's pipe: the poses are turned as asked."""
+    from web_standins import ScriptedPredictorJob
+
+    clip = make_video(num_frames=40).read_bytes()
+    with _client(tmp_path, ScriptedPredictorJob(), workers=1) as client:
+        auto, turned = _post(client, clip, "auto.mp4"), _post(client, clip, "turned.mp4", "90")
+        auto, turned = (wait_for(client, job, timeout=120) for job in (auto, turned))
+    assert auto["status"] == turned["status"] == "done", (auto["error"], turned["error"])
+    checked = auto["result"]["quality"]["orientation"]
+    assert checked["state"] != "set"
+    asked = turned["result"]["quality"]["orientation"]
+    assert asked["state"] == "set"
+    assert asked["rotated_deg"] == 270  # 90 clockwise, as counter-clockwise degrees
+    assert asked["check"] == checked  # the check's own answer is kept
+    notes = turned["result"]["notes"]
+    assert "the poses were turned 90 degrees clockwise before scoring, as asked" in notes
+    assert turned["result"]["muscles"] != auto["result"]["muscles"]  # the poses were turned

@@ -19,6 +19,7 @@ from typing import Any
 
 from musclemap.errors import VideoError
 from musclemap.taxonomy import GROUP_IDS
+from musclemap.web.jobs import PredictorJob
 
 TESTS = Path(__file__).resolve().parent
 SRC = TESTS.parent / "src"
@@ -40,12 +41,15 @@ def _decoded_frames(video: Path, gate: Path | None, progress: Any) -> int:
 
 
 class FakePredict:
-    """Stand-in for the Predictor: real decoding, fixed scores, optional gate file."""
+    """Stand-in for the Predictor: real decoding, fixed scores, optional gate file; the fps and
+    rotate it was given come back as `fps_used` and `rotate_used`."""
 
     def __init__(self, gate: Path | None = None) -> None:
         self.gate = gate
 
-    def __call__(self, video: Path, *, fps: float | None, progress: Any) -> dict[str, Any]:
+    def __call__(
+        self, video: Path, *, fps: float | None, progress: Any, rotate: int | None
+    ) -> dict[str, Any]:
         frames = _decoded_frames(video, self.gate, progress)
         progress(0.8, "predicting")
         duration = frames / 10.0
@@ -64,6 +68,7 @@ class FakePredict:
             "people": 1,
             "model": {"name": "fake", "version": "0"},
             "fps_used": fps,
+            "rotate_used": rotate,
         }
 
 
@@ -106,7 +111,7 @@ class PosePredict:
     def __init__(self, gate: Path | None = None) -> None:
         self.gate = gate
 
-    def __call__(self, video: Path, *, fps: float | None, progress: Any) -> Any:
+    def __call__(self, video: Path, *, fps: float | None, progress: Any, rotate: int | None) -> Any:
         from musclemap.demo import synthetic_pose_sequence
 
         frames = _decoded_frames(video, self.gate, progress)
@@ -117,17 +122,33 @@ class PosePredict:
         return KneeScorer()
 
 
+@dataclass(frozen=True)
+class ScriptedPredictorJob(PredictorJob):
+    """The server's own predict function (`PredictorJob`: the packaged model, the input-quality
+    gates, `rotate`, the analysis) with the scripted pose estimator of tests/pose_standins.py (a
+    generated squat played back, one pose per frame) instead of MediaPipe."""
+
+    def predictor(self) -> Any:
+        from musclemap.predictor import Predictor
+        from pose_standins import ScriptedEstimator
+
+        # A new estimator per video: each plays the squat from its start.
+        return Predictor.default(use_cache=False, estimator=ScriptedEstimator())
+
+
 class CrashPredict:
     """Kills its worker process the first time (as the OOM killer would), then works."""
 
     def __init__(self, marker: Path) -> None:
         self.marker = marker
 
-    def __call__(self, video: Path, *, fps: float | None, progress: Any) -> dict[str, Any]:
+    def __call__(
+        self, video: Path, *, fps: float | None, progress: Any, rotate: int | None
+    ) -> dict[str, Any]:
         if not self.marker.exists():
             self.marker.touch()
             os._exit(1)
-        return FakePredict()(video, fps=fps, progress=progress)
+        return FakePredict()(video, fps=fps, progress=progress, rotate=rotate)
 
 
 @dataclass(frozen=True)
@@ -142,14 +163,16 @@ class CrashOn:
     how: str = "exit"
     gate: Path | None = None
 
-    def __call__(self, video: Path, *, fps: float | None, progress: Any) -> dict[str, Any]:
+    def __call__(
+        self, video: Path, *, fps: float | None, progress: Any, rotate: int | None
+    ) -> dict[str, Any]:
         if video.stat().st_size == self.size:
             progress(0.2, "about to crash")
             time.sleep(0.2)
             if self.how == "exit":
                 os._exit(3)
             os.kill(os.getpid(), signal.SIGSEGV if self.how == "segv" else signal.SIGKILL)
-        return FakePredict(self.gate)(video, fps=fps, progress=progress)
+        return FakePredict(self.gate)(video, fps=fps, progress=progress, rotate=rotate)
 
 
 def fake_render(result: dict[str, Any], out_dir: Path) -> None:

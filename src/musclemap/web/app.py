@@ -29,6 +29,7 @@ from starlette.requests import ClientDisconnect
 
 from musclemap import __version__
 from musclemap.errors import ConfigError
+from musclemap.pose.orientation import ROTATIONS
 from musclemap.taxonomy import MUSCLE_GROUPS
 from musclemap.viz.registry import web_files
 from musclemap.web.explain import explain_router
@@ -57,6 +58,7 @@ from musclemap.web.uploads import UploadRejected, receive_upload
 
 STATIC_DIR = Path(str(files("musclemap.web") / "static"))
 FPS_RANGE = (0.5, 30.0)
+ROTATE_CHOICES = ("auto", *map(str, ROTATIONS))  # the `rotate` field, as `predict --rotate`
 # Only the page's own files run; inline styles are allowed because the body-map SVG carries them.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -260,6 +262,20 @@ def _parse_exercise(raw: str | None) -> str | None:
     return raw.strip()
 
 
+def _parse_rotate(raw: str | None) -> int | None:
+    """The optional `rotate` field: degrees clockwise that make the picture upright (0, 90, 180,
+    270), or None (`auto` or empty: the orientation check decides)."""
+    raw = raw or ""
+    value = raw.strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value not in ROTATE_CHOICES:
+        raise UploadRejected(
+            422, f"rotate must be auto, 0, 90, 180 or 270 (degrees clockwise), got {raw[:20]!r}"
+        )
+    return int(value)
+
+
 _UPLOAD_BODY = {
     "required": True,
     "content": {
@@ -284,6 +300,15 @@ _UPLOAD_BODY = {
                         "maxLength": 100,
                         "description": "The exercise done (a knowledge-base name, e.g. 'back "
                         "squat'); default: the model's guess. See docs/exercise.md.",
+                    },
+                    "rotate": {
+                        "type": "string",
+                        "enum": list(ROTATE_CHOICES),
+                        "default": "auto",
+                        "description": "Degrees clockwise that make the picture upright (a video "
+                        "filmed sideways or upside down in its pixels), as `predict --rotate`: 0 "
+                        "scores it as filmed; auto (or empty): the orientation check decides. "
+                        "Anything else is 422.",
                     },
                 },
             }
@@ -417,8 +442,8 @@ def create_app(
         responses=_errors(400, 401, 403, 413, 415, 422, 429, 503, 507),
     )
     async def submit(request: Request) -> JobCreated | JSONResponse:
-        """Upload a video (multipart field `file`, optional `fps` and `exercise`) and start a
-        prediction job."""
+        """Upload a video (multipart field `file`, optional `fps`, `exercise` and `rotate`) and
+        start a prediction job."""
         jobs = jobs_of(request)
         try:
             jobs.check_capacity()
@@ -445,7 +470,10 @@ def create_app(
         try:
             fps = _parse_fps(upload.fields.get("fps"), settings.default_fps)
             exercise = _parse_exercise(upload.fields.get("exercise"))
-            job = jobs.submit(upload.path, filename=upload.filename, fps=fps, exercise=exercise)
+            rotate = _parse_rotate(upload.fields.get("rotate"))
+            job = jobs.submit(
+                upload.path, filename=upload.filename, fps=fps, exercise=exercise, rotate=rotate
+            )
         except UploadRejected as err:
             upload.path.unlink(missing_ok=True)
             return JSONResponse({"detail": err.message}, status_code=err.status)

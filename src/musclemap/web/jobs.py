@@ -72,10 +72,14 @@ class PredictFn(Protocol):
     or the predict JSON itself (the job then has no poses to explain). A predict function that
     also has a `predictor()` method gives the server the model whose scoring the explain
     endpoint explains (`PredictorJob.predictor`).
+
+    `rotate`: degrees clockwise (0, 90, 180, 270) that make the picture upright, the client's
+    `rotate` field, checked when the job was submitted; None: the orientation check decides
+    (`Predictor.predict(..., rotate=)`).
     """
 
     def __call__(
-        self, video: Path, *, fps: float | None, progress: ProgressFn
+        self, video: Path, *, fps: float | None, progress: ProgressFn, rotate: int | None
     ) -> Prediction | dict[str, Any]: ...
 
 
@@ -120,10 +124,12 @@ class PredictorJob:
                 )
             return _PREDICTORS[key]
 
-    def __call__(self, video: Path, *, fps: float | None, progress: ProgressFn) -> Prediction:
+    def __call__(
+        self, video: Path, *, fps: float | None, progress: ProgressFn, rotate: int | None
+    ) -> Prediction:
         if (self.checkpoint, self.device) not in _PREDICTORS:
             progress(0.0, "loading the model")
-        prediction = self.predictor().predict(video, fps=fps, progress=progress)
+        prediction = self.predictor().predict(video, fps=fps, progress=progress, rotate=rotate)
         from musclemap.analysis import analyse
 
         analyse(prediction)  # repetitions, and the exercise if the model offers a guess
@@ -148,11 +154,14 @@ def run_job(
     render_fn: RenderFn,
     report: ProgressFn,
     exercise: str | None = None,
+    rotate: int | None = None,
 ) -> dict[str, Any]:
     """Predict, keep the pose sequence (`POSE_FILE`), render the pictures, report progress.
 
     `exercise`: the exercise the client named (checked when the job was submitted): the
     prediction is analysed for it (musclemap.analysis) instead of for the model's guess.
+    `rotate`: the client's turn (degrees clockwise, checked when submitted), passed to
+    `predict_fn` (None: the orientation check decides).
 
     Returns:
         {"ok": True, "result": predict JSON} or {"ok": False, "error": one-line message}. Errors
@@ -170,7 +179,7 @@ def run_job(
 
     report(0.0, "starting")
     try:
-        predicted = predict_fn(video, fps=fps, progress=progress)
+        predicted = predict_fn(video, fps=fps, progress=progress, rotate=rotate)
         report(PREDICT_SHARE, "drawing the body map and timeline")
         out_dir.mkdir(parents=True, exist_ok=True)
         if isinstance(predicted, dict):
@@ -237,8 +246,8 @@ def _worker_main(
             return
         if task is None:
             return
-        video, fps, out_dir, exercise = task
-        outcome = run_job(video, fps, out_dir, predict_fn, render_fn, report, exercise)
+        video, fps, out_dir, exercise, rotate = task
+        outcome = run_job(video, fps, out_dir, predict_fn, render_fn, report, exercise, rotate)
         try:
             conn.send(("done", outcome))
         except Exception as err:  # an unpicklable result
@@ -302,7 +311,7 @@ class _Worker:
     def run(self, task: _Task, progress: ProgressFn) -> tuple[dict[str, Any], bool]:
         """Run one job; returns (outcome, whether the worker is still usable)."""
         try:
-            self.conn.send((task.upload, task.job.fps, task.out_dir, task.exercise))
+            self.conn.send((task.upload, task.job.fps, task.out_dir, task.exercise, task.rotate))
         except OSError:
             self.process.join(timeout=5)
             return {"ok": False, "error": _death(self.process)}, False
@@ -336,7 +345,10 @@ class _Task:
     job: Job
     upload: Path
     out_dir: Path
-    exercise: str | None = None  # named by the client (not stored: an unfinished job is failed)
+    # Named by the client; not stored (an unfinished job is failed, never rerun): the result
+    # says what was done (its `exercise` block, `quality.orientation` state `set`).
+    exercise: str | None = None
+    rotate: int | None = None  # degrees clockwise; None: the orientation check decides
 
 
 class QueueFull(Exception):
@@ -430,11 +442,19 @@ class JobManager:
         return [pid for pid in pids if pid is not None] + [self._janitor.pid]
 
     def submit(
-        self, upload: Path, *, filename: str, fps: float | None, exercise: str | None = None
+        self,
+        upload: Path,
+        *,
+        filename: str,
+        fps: float | None,
+        exercise: str | None = None,
+        rotate: int | None = None,
     ) -> Job:
-        """Queue a prediction for a stored upload; the manager deletes the upload when done."""
+        """Queue a prediction for a stored upload; the manager deletes the upload when done.
+
+        `exercise` and `rotate` are the client's checked fields (see `run_job`)."""
         job = Job(uuid.uuid4().hex, filename, fps)
-        task = _Task(job, upload, self.jobs_dir / job.id, exercise)
+        task = _Task(job, upload, self.jobs_dir / job.id, exercise, rotate)
         with self._lock:
             if len(self._active) >= self.capacity or self._stopping.is_set():
                 _remove(upload)
