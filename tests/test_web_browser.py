@@ -7,6 +7,7 @@ stands in for the model so the test is fast; the pictures are drawn by the real 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -36,25 +37,33 @@ pytestmark = [
 ]
 
 
-UNCERTAIN_NOTE = (
-    "the picture may be turned 90 degrees counter-clockwise (the orientation check was not sure; "
-    "the poses were scored as filmed): if the person is not upright in the video, rotate it 90 "
-    "degrees clockwise and run again"
+# The orientation check's answer WavePredict reports: maybe turned 90 degrees counter-clockwise.
+UNCERTAIN = {"state": "uncertain", "rotated_deg": 0, "candidate_deg": 270}
+# Its note as the page words it: the page's Upright option instead of the CLI's --rotate 90.
+UNCERTAIN_ON_PAGE = (
+    "The picture may be turned 90 degrees counter-clockwise (the orientation check was not sure; "
+    "the poses were scored as filmed): if the person is not upright in the video, choose Upright "
+    '"turn 90° clockwise" under Options and upload it again'
 )
 
 
 class WavePredict:
     """Picklable stand-in for the Predictor: sliding 2 s windows whose scores change over time;
-    the poses are a generated squat of the clip's length, explained with `KneeScorer`."""
+    the poses are a generated squat of the clip's length, explained with `KneeScorer`. Its
+    orientation block is `UNCERTAIN`, or the client's `rotate` (`state: set`), with the real
+    notes of either (`musclemap.pose.quality.quality_notes`)."""
 
     def __call__(self, video: Path, *, fps: float, progress: Any, rotate: int | None) -> Any:
         import av
 
         from musclemap.demo import synthetic_pose_sequence
+        from musclemap.pose.orientation import requested
+        from musclemap.pose.quality import quality_notes
         from musclemap.predictor import Prediction
         from musclemap.taxonomy import GROUP_IDS
 
         progress(0.2, "estimating poses")
+        found = UNCERTAIN if rotate is None else requested(rotate).to_dict()
         with av.open(str(video)) as container:
             stream = container.streams.video[0]
             duration = float(stream.duration * stream.time_base) if stream.duration else 2.0
@@ -79,7 +88,8 @@ class WavePredict:
             people=1,
             model={"name": "wave", "version": "test"},
             pose=synthetic_pose_sequence("squat", seconds=duration),
-            notes=[UNCERTAIN_NOTE],
+            notes=quality_notes({"orientation": found}),
+            quality={"orientation": found},
         )
 
     def predictor(self) -> Any:
@@ -173,7 +183,7 @@ def test_upload_shows_body_map_bars_and_synced_timeline(
     assert page.locator("#timeline svg rect.tl-cell").count() > 0
     # the prediction's notes (here the orientation check's "may be turned") are shown
     assert page.is_visible("#notes")
-    assert page.locator("#notes li").all_text_contents() == ["T" + UNCERTAIN_NOTE[1:]]
+    assert page.locator("#notes li").all_text_contents() == [UNCERTAIN_ON_PAGE]
     for link in ("#dl-json", "#dl-body", "#dl-timeline"):
         href = page.get_attribute(link, "href")
         assert page.request.get(server_url + href).ok, href
@@ -199,6 +209,44 @@ def test_upload_shows_body_map_bars_and_synced_timeline(
     settled = "(v => !v.seeking && v.readyState >= 2)(document.getElementById('player'))"
     wait_js(page, settled, timeout=10)
     page.screenshot(path=str(ARTIFACTS / "web-desktop.png"), full_page=True)
+    assert errors == []
+    page.close()
+
+
+def test_upright_option_is_sent_and_the_notes_name_it(
+    browser: Any, server_url: str, clip: Path
+) -> None:
+    """The notes that name `--rotate N` name the page's Upright option instead, and the option
+    chosen goes to the server as the `rotate` field."""
+    from musclemap.pose.quality import quality_notes
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(server_url)
+    wait_js(page, "document.getElementById('limits').textContent.includes('200 MB')")
+    cases = {  # the check's answer -> the option its note names
+        "as filmed": {"state": "turned", "rotated_deg": 90},
+        "turn 90° counter-clockwise": {**UNCERTAIN, "candidate_deg": 90},
+        "turn 180°": {**UNCERTAIN, "candidate_deg": 180},
+        "turn 90° clockwise": UNCERTAIN,
+    }
+    for label, found in cases.items():
+        (note,) = quality_notes({"orientation": found})
+        assert "--rotate" in note
+        shown = page.evaluate(f"pageNote({json.dumps(note)})")
+        assert "--rotate" not in shown
+        assert f'choose Upright "{label}" under Options and upload it again' in shown, shown
+    page.click("details.options summary")
+    page.select_option("#rotate", "90")
+    page.set_input_files("#file", str(clip))
+    page.wait_for_selector("#results:not([hidden])", timeout=120_000)
+    result = page.request.get(server_url + page.get_attribute("#dl-json", "href")).json()
+    found = result["quality"]["orientation"]  # WavePredict's: what the job's `rotate` was
+    assert (found["state"], found["rotated_deg"]) == ("set", 270)  # 90 clockwise
+    assert page.locator("#notes li").all_text_contents() == [
+        "The poses were turned 90 degrees clockwise before scoring, as asked"
+    ]
     assert errors == []
     page.close()
 

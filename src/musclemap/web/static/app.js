@@ -117,6 +117,8 @@ function startUpload(file) {
   if (fps) form.append("fps", fps);
   const exercise = $("exercise").value.trim();
   if (exercise) form.append("exercise", exercise);
+  const rotate = $("rotate").value;
+  if (rotate !== "auto") form.append("rotate", rotate);
 
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/predict");
@@ -188,7 +190,7 @@ async function showResults(job) {
   warning.textContent = "The person is hidden in much of the video, so these results are less reliable.";
   // The prediction's notes (input checks: a turned or maybe turned picture, low pose confidence...).
   const notes = result.notes || [];
-  $("notes").replaceChildren(...notes.map((note) => el("li", {}, capitalise(note))));
+  $("notes").replaceChildren(...notes.map((note) => el("li", {}, capitalise(pageNote(note)))));
   $("notes").hidden = notes.length === 0;
 
   drawChips(result);
@@ -206,6 +208,15 @@ async function showResults(job) {
   drawTimeline();
   await loadBodyMap(job.links["body-map.svg"]);
   $("results").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+// The orientation notes name the CLI's flag ("run again with --rotate 90 (turns it 90 degrees
+// clockwise)"); the page names its own Upright option, which sends the same `rotate`.
+function pageNote(note) {
+  return note.replace(/run again with --rotate (\d+)(?: \(turns it [^)]*\))?/g, (flag, deg) => {
+    const option = document.querySelector(`#rotate option[value="${deg}"]`);
+    return option ? `choose Upright "${option.textContent}" under Options and upload it again` : flag;
+  });
 }
 
 // The exercise block (musclemap.analysis): the exercise (a guess unless named) and the groups
