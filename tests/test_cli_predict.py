@@ -273,7 +273,9 @@ def test_rotate_turns_the_poses_as_asked_single_and_batch(
     assert run([*base, str(tmp_path / "auto.json")], monkeypatch) == 0
     assert run([*base, str(tmp_path / "r0.json"), "--rotate", "0"], monkeypatch) == 0
     assert run([*base, str(tmp_path / "r90.json"), "--rotate", "90"], monkeypatch) == 0
-    auto, r0, r90 = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("auto", "r0", "r90"))
+    auto, r0, r90 = (
+        json.loads((tmp_path / f"{n}.json").read_text()) for n in ("auto", "r0", "r90")
+    )
     assert auto["quality"]["orientation"]["state"] != "set"
     assert r0["quality"]["orientation"]["state"] == "set"
     assert r0["quality"]["orientation"]["rotated_deg"] == 0
