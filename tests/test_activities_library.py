@@ -69,6 +69,15 @@ def test_library_exercise_answers_with_provenance() -> None:
     assert lookup("Barbell_Full_Squat") == act == lookup("barbell_full_squat", source=FEDB)
     pulldown = lookup("Wide-Grip Lat Pulldown")
     assert pulldown.groups == ("shoulder", "biceps", "upper_back", "latissimus")  # + "middle back"
+    # Primary calves / shoulders bring their partners (taxonomy.PRIME_MOVER_PARTNERS) as
+    # secondary groups; the authors' words stay as written.
+    calf = lookup("Standing Calf Raises", source=FEDB)
+    assert (calf.primary, calf.secondary) == (("calves",), ("feet_ankles",))
+    assert calf.record.primary_muscles == ("calves",) and calf.record.secondary_muscles == ()
+    raise_ = lookup("Side Lateral Raise", source=FEDB)
+    assert (raise_.primary, raise_.secondary) == (("shoulder",), ("upper_back",))
+    stretch = lookup("Calf Stretch Hands Against Wall", source=FEDB)
+    assert stretch.groups == () and stretch.stretched == ("calves",)
 
 
 def test_curated_names_win() -> None:

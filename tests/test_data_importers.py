@@ -176,6 +176,23 @@ def test_fedb_stretches_included(tmp_path):
     assert [r.extra["kind"] for r in result.rows] == ["work", "work", "work", "stretch"]
 
 
+def test_fedb_prime_mover_partners(tmp_path):
+    """A working exercise's primary calves bring feet_ankles, primary shoulders upper_back (the
+    knowledge base's convention); as secondary muscles, or in a stretch, they do not."""
+    records = [
+        fedb_record("Standing_Calf_Raises", "strength", ["calves"]),
+        fedb_record("Side_Lateral_Raise", "strength", ["shoulders"]),
+        fedb_record("Bench_Press", "strength", ["chest"], ["shoulders", "triceps"]),
+        fedb_record("Calf_Stretch", "stretching", ["calves"]),
+    ]
+    rows = import_free_exercise_db(write_fedb(tmp_path, records), include_stretches=True).rows
+    assert [from_multi_hot(r.labels) for r in rows] == [
+        ["calves", "feet_ankles"], ["shoulder", "upper_back"], ["chest", "shoulder", "triceps"],
+        ["calves"],
+    ]  # fmt: skip
+    assert rows[0].extra["primary_muscles"] == "calves"  # the authors' words are kept as written
+
+
 def test_fedb_every_problem_at_once(tmp_path):
     records = [
         *FEDB,

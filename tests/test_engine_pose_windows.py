@@ -119,3 +119,11 @@ def test_manifest_without_skeletons_is_a_clear_error(tmp_path: Path) -> None:
     cfg = load_config(None, ["task=pose_default", f"data.manifest={manifest}"])
     with pytest.raises(DatasetError, match="skeleton"):
         pose_windows.load_items(cfg)
+
+
+def test_exercise_ids_index_each_window_by_its_exercise() -> None:
+    items = pose_windows.synthetic_items(4)  # squat, biceps_curl, shoulder_press, squat
+    pose_windows.group_exercises(items)
+    windows = [np.zeros((n, 3), np.float32) for n in (2, 1, 3, 1)]
+    # sorted exercises: biceps_curl 0, shoulder_press 1, squat 2; in training_arrays order
+    assert pose_windows.exercise_ids(items, windows).tolist() == [2, 2, 0, 1, 1, 1, 2]

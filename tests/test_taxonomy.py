@@ -9,11 +9,14 @@ from musclemap.taxonomy import (
     MUSCLE_GROUPS,
     MUSCLE_TERMS,
     NUM_GROUPS,
+    PRIME_MOVER_PARTNERS,
     find_muscle_term,
     from_multi_hot,
     group_index,
     groups_for_terms,
+    prime_mover_partners,
     to_multi_hot,
+    working_groups,
 )
 
 
@@ -65,6 +68,27 @@ def test_multi_hot_round_trip():
 )  # fmt: skip
 def test_groups_for_terms(terms, groups):
     assert groups_for_terms(terms) == groups
+
+
+@pytest.mark.parametrize(
+    "primary, secondary, groups",
+    [
+        (["calves"], [], ("calves", "feet_ankles")),
+        (["Shoulders"], ["triceps"], ("shoulder", "triceps", "upper_back")),
+        (["chest"], ["shoulders", "calves"], ("chest", "shoulder", "calves")),  # secondary: no
+        (["quadriceps"], ["glutes"], ("quadriceps", "gluteus")),
+        ([], [], ()),
+    ],
+)  # fmt: skip
+def test_working_groups_add_prime_mover_partners(primary, secondary, groups):
+    assert working_groups(primary, secondary) == groups
+
+
+def test_prime_mover_partners():
+    assert prime_mover_partners(["calves", "shoulder"]) == ("upper_back", "feet_ankles")
+    assert prime_mover_partners(["shoulder", "upper_back"]) == ()  # already primary
+    assert prime_mover_partners(["biceps"]) == ()
+    assert all(set(p) <= set(GROUP_IDS) for p in PRIME_MOVER_PARTNERS.values())
 
 
 def test_every_group_has_its_id_name_and_muscles_as_terms():

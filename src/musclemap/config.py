@@ -108,6 +108,9 @@ class PoseDefaultConfig:
     min_seconds: float = 1.0  # predict refuses shorter videos
     augment_copies: int = 2  # occlusion + camera-pitch copies per training item
     keypose_weight: float = 1.0  # a photo pair's weight relative to a clip
+    # weight of an auxiliary loss during training: which exercise (canonical, across clips and
+    # photos) a window shows, from the hidden layer the k-NN library compares (0 = none)
+    exercise_loss: float = 0.0
     cv_folds: int = 5  # folds of both protocols (1: no cross-validation)
     cv_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # first selects, rest report
     baselines: list[str] = field(default_factory=lambda: ["extra_trees", "random", "all_ones"])

@@ -234,3 +234,38 @@ def groups_for_terms(terms: Iterable[str]) -> tuple[str, ...]:
             "see musclemap.taxonomy.MUSCLE_TERMS"
         )
     return tuple(gid for gid in GROUP_IDS if gid in groups)
+
+
+# Groups that work whenever a group is an exercise's prime mover, by this taxonomy's own muscle
+# lists. Exercise libraries name the prime mover (the Free Exercise DB's `primaryMuscles`) and
+# often leave these out; the knowledge base's curated activities (and the wild clips' labels)
+# list them. Only for working muscles: a stretch's listed muscles are stretched, not moving.
+PRIME_MOVER_PARTNERS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    # Plantar flexion against a load: besides gastrocnemius and soleus (calves), the peronei,
+    # tibialis posterior and the long toe flexors (feet_ankles) flex the ankle.
+    "calves": ("feet_ankles",),
+    # Raising the arm: the deltoid (shoulder) lifts the humerus while the trapezius (upper_back)
+    # rotates the scapula upward.
+    "shoulder": ("upper_back",),
+})
+
+
+def prime_mover_partners(primary: Iterable[str]) -> tuple[str, ...]:
+    """The groups `PRIME_MOVER_PARTNERS` adds to primary groups, in taxonomy order (the primary
+    groups themselves excluded)."""
+    primary = set(primary)
+    partners = {p for g in primary for p in PRIME_MOVER_PARTNERS.get(g, ())}
+    return tuple(gid for gid in GROUP_IDS if gid in partners - primary)
+
+
+def working_groups(primary: Iterable[str], secondary: Iterable[str] = ()) -> tuple[str, ...]:
+    """An exercise's working groups from its primary and secondary muscle words: both through
+    the vocabulary (`groups_for_terms`) plus the partners of the primary groups
+    (`prime_mover_partners`), in taxonomy order.
+
+    Raises:
+        UnknownMuscleTermError: As `groups_for_terms`.
+    """
+    first = groups_for_terms(primary)
+    both = set(first) | set(groups_for_terms(secondary)) | set(prime_mover_partners(first))
+    return tuple(gid for gid in GROUP_IDS if gid in both)

@@ -7,7 +7,8 @@ domain, github.com/yuhonas/free-exercise-db) by
 
 It keeps, per exercise, the authors' fields (no instructions, no photos) and `same_as`: the
 curated activity it is the same exercise as, where that is clear. Groups are derived at load time
-through the taxonomy's muscle-term vocabulary, so there is one mapping of muscle words.
+through the taxonomy's muscle-term vocabulary, so there is one mapping of muscle words, plus
+the partners of the primary groups (`taxonomy.working_groups`, as the importer labels them).
 
 `same_as` rules, in order: an explicit entry of `LINKS` (reviewed by hand: grip, stance and
 equipment variants the name rules miss, e.g. "Barbell Full Squat" -> squat, and the few wrong
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from musclemap.activities import Activity, ExerciseRecord, KnowledgeBaseError, find_activity
-from musclemap.taxonomy import GROUP_IDS, groups_for_terms
+from musclemap.taxonomy import GROUP_IDS, groups_for_terms, working_groups
 
 FEDB_SOURCE = "free-exercise-db"
 FEDB_URL = "https://github.com/yuhonas/free-exercise-db"
@@ -174,7 +175,9 @@ def build_library(exercises: list[dict]) -> dict[str, Any]:
 
 def _activity(entry: dict) -> Activity:
     primary = groups_for_terms(entry["primary_muscles"])
-    secondary = tuple(g for g in groups_for_terms(entry["secondary_muscles"]) if g not in primary)
+    # plus the partners of the prime movers (calves -> feet_ankles, shoulder -> upper_back)
+    working = working_groups(entry["primary_muscles"], entry["secondary_muscles"])
+    secondary = tuple(g for g in working if g not in primary)
     record = ExerciseRecord(
         source=FEDB_SOURCE,
         id=entry["id"],
@@ -188,7 +191,7 @@ def _activity(entry: dict) -> Activity:
         secondary_muscles=tuple(entry["secondary_muscles"]),
     )
     stretch = entry["category"] == "stretching"
-    both = set(primary) | set(secondary)
+    both = set(groups_for_terms([*entry["primary_muscles"], *entry["secondary_muscles"]]))
     return Activity(
         name=entry["key"],
         primary=() if stretch else primary,

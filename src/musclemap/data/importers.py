@@ -22,6 +22,7 @@ from musclemap.taxonomy import (
     find_muscle_term,
     groups_for_terms,
     to_multi_hot,
+    working_groups,
 )
 
 # The original release (PySlowFast-based MuscleMap code) has one pair of pickles per split: a
@@ -266,7 +267,9 @@ def import_free_exercise_db(
 ) -> FreeExerciseImport:
     """Rows from a Free Exercise DB folder: one per exercise, the clip being its photo folder.
 
-    Labels are primaryMuscles + secondaryMuscles through the taxonomy's muscle-term vocabulary.
+    Labels are primaryMuscles + secondaryMuscles through the taxonomy's muscle-term vocabulary,
+    plus the groups the primary ones imply (`taxonomy.working_groups`: a calf raise works
+    feet_ankles, a shoulder press upper_back, as the knowledge base and the wild clips say).
     Stretches (category `stretching`) list the muscles they stretch, not working ones: they are
     left out unless `include_stretches`, and then have kind `stretch` and a `stretched` column
     (equal to their labels) so that a working-muscle model can drop them.
@@ -306,7 +309,11 @@ def import_free_exercise_db(
         stretches += stretch
         if absent or bad or (stretch and not include_stretches):
             continue
-        groups = groups_for_terms(terms)
+        # A stretch lists the muscles it stretches; a working exercise's primary muscles bring
+        # their partners (taxonomy.PRIME_MOVER_PARTNERS: calves -> feet_ankles, shoulder ->
+        # upper_back), as the knowledge base's activities list them.
+        groups = (groups_for_terms(terms) if stretch else
+                  working_groups(exercise["primaryMuscles"], exercise["secondaryMuscles"]))
         rows.append(_fedb_row(exercise, root, groups, "stretch" if stretch else "work"))
     problems = {k: v for k, v in problems.items() if v}
     if problems:

@@ -50,9 +50,21 @@ def model_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
 
 
 def train_module(
-    cfg: ExperimentConfig, x: np.ndarray, y: np.ndarray, w: np.ndarray, *, seed: int
+    cfg: ExperimentConfig,
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    *,
+    seed: int,
+    exercise: np.ndarray | None = None,
 ) -> nn.Module:
     """Train `keypose_mlp` on windows (AdamW, cosine LR, weighted BCE on every member).
+
+    With `pose_default.exercise_loss` > 0 and `exercise` (each window's exercise index,
+    `pose_windows.exercise_ids`), a linear head per member on the hidden layer also learns which
+    exercise a window shows (weighted cross-entropy): the hidden layer is the embedding the k-NN
+    blend and "looks like" compare, and this teaches it to tell exercises apart. The head is
+    dropped after training (not in the weights).
 
     Bit-reproducible for a seed on one CPU thread: seeded init, seeded batch order, no
     nondeterministic kernels.
@@ -62,26 +74,41 @@ def train_module(
     model = build_from_config(cfg, **derived_kwargs(cfg))
     xt, yt, wt = (torch.from_numpy(np.ascontiguousarray(a)).float() for a in (x, y, w))
     model.set_normalization(xt)  # type: ignore[operator]
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr,
-                            weight_decay=cfg.optim.weight_decay)
+    params = list(model.parameters())
+    aux_weight = cfg.pose_default.exercise_loss if exercise is not None else 0.0
+    if aux_weight > 0:
+        assert exercise is not None
+        et = torch.from_numpy(np.asarray(exercise, dtype=np.int64))
+        members, hidden = int(model.members), int(model.hidden)  # type: ignore[arg-type]
+        n_ex = int(et.max()) + 1
+        bound = hidden**-0.5
+        aux_w = nn.Parameter(torch.empty(members, hidden, n_ex).uniform_(-bound, bound))
+        aux_b = nn.Parameter(torch.zeros(members, n_ex))
+        params += [aux_w, aux_b]
+    opt = torch.optim.AdamW(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     bs = cfg.train.batch_size
     steps_per_epoch = max(1, int(np.ceil(len(xt) / bs)))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(
         opt, cfg.train.epochs * steps_per_epoch, eta_min=cfg.optim.min_lr
     )
     loss_fn = nn.BCEWithLogitsLoss(reduction="none")
+    ce = nn.CrossEntropyLoss(reduction="none")
     model.train()
     for _ in range(cfg.train.epochs):
         order = torch.randperm(len(xt), generator=gen)
         for i in range(steps_per_epoch):
             idx = order[i * bs : (i + 1) * bs]
-            logits = model.member_logits(xt[idx])  # type: ignore[operator]
+            logits, h = model.member_outputs(xt[idx])  # type: ignore[operator]
             target = yt[idx][:, None].expand_as(logits)
             loss = (loss_fn(logits, target).mean((1, 2)) * wt[idx]).mean()
+            if aux_weight > 0:
+                ex_logits = torch.einsum("mbh,mhe->mbe", h, aux_w) + aux_b[:, None]
+                ex_loss = ce(ex_logits.reshape(-1, n_ex), et[idx].repeat(members))
+                loss = loss + aux_weight * (ex_loss.reshape(members, -1).mean(0) * wt[idx]).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.optim.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+                nn.utils.clip_grad_norm_(params, cfg.optim.grad_clip)
             opt.step()
             sched.step()
     return model.eval()

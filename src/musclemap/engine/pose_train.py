@@ -28,7 +28,12 @@ from musclemap.engine.keypose_training import (
     train_module,
 )
 from musclemap.engine.model_card import model_card
-from musclemap.engine.pose_windows import item_windows, load_items, training_arrays
+from musclemap.engine.pose_windows import (
+    exercise_ids,
+    item_windows,
+    load_items,
+    training_arrays,
+)
 from musclemap.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -63,7 +68,8 @@ def fit(cfg: ExperimentConfig) -> Path:
           for p, res in results.items()}
     (run_dir / "cv.json").write_text(json.dumps({"cv": cv, "clip_table": table}, indent=1))
     x, y, w = training_arrays(items, windows, cfg)
-    module = train_module(cfg, x, y, w, seed=cfg.train.seed)
+    module = train_module(cfg, x, y, w, seed=cfg.train.seed,
+                          exercise=exercise_ids(items, windows))
     model = numpy_model(module, model_meta(cfg, threshold), items, windows)
     meta = {
         **model.meta,

@@ -203,3 +203,12 @@ def training_arrays(
           for it, x in zip(items, windows, strict=True)]
     w = np.concatenate(ws)
     return np.concatenate(windows), np.concatenate(ys).astype(np.float32), w / w.mean()
+
+
+def exercise_ids(items: list[Item], windows: list[np.ndarray]) -> np.ndarray:
+    """Each training window's exercise (`Item.exercise`) as an index into the items' sorted
+    exercises `(M,)`, in `training_arrays` order: the target of the auxiliary exercise loss."""
+    names = {name: i for i, name in enumerate(sorted({it.exercise for it in items}))}
+    ids = [np.full(len(x), names[it.exercise], np.int64)
+           for it, x in zip(items, windows, strict=True)]
+    return np.concatenate(ids)

@@ -80,8 +80,14 @@ class KeyPoseMLP(nn.Module):
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Each member's logits `(B, members, C)` (training puts the loss on each member, so
         that they stay independent rather than co-adapting to their mean)."""
+        return self.member_outputs(x)[0]
+
+    def member_outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(`member_logits`, the hidden activations they come from `(members, B, hidden)`,
+        dropout applied): training may put a second head on the hidden layer."""
         h = self.dropout(self._hidden(self.input_dropout(self.normalize(x))))
-        return (torch.einsum("mbh,mhc->mbc", h, self.w2) + self.b2[:, None]).transpose(0, 1)
+        logits = (torch.einsum("mbh,mhc->mbc", h, self.w2) + self.b2[:, None]).transpose(0, 1)
+        return logits, h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.member_logits(x).mean(1)
