@@ -119,3 +119,13 @@ def test_damaged_orientation_weights_are_refused(tmp_path: Path) -> None:
     (tmp_path / "o.json").write_text(ori.WEIGHTS.with_suffix(".json").read_text())
     with pytest.raises(ConfigError, match="orientation weights unreadable.*checksum"):
         ori.OrientationModel.load(tmp_path / "o.safetensors")
+
+
+def test_rotate_choices_read_as_degrees_clockwise() -> None:
+    """`predict --rotate` and the web `rotate` field share one reading of the choices."""
+    assert ori.ROTATE_CHOICES == ("auto", "0", "90", "180", "270")
+    assert [ori.rotation_of(c) for c in ori.ROTATE_CHOICES] == [None, 0, 90, 180, 270]
+    for bad in ("45", "", "AUTO", "90.0"):
+        with pytest.raises(ValueError, match="is not one of auto, 0, 90, 180, 270"):
+            ori.rotation_of(bad)
+    assert ori.requested(90).quarter_turns == 3  # 90 clockwise = three counter-clockwise turns

@@ -111,10 +111,9 @@ def _threshold_option(value: float | None) -> float | None:
     return value
 
 
-ROTATE_CHOICES = ("auto", "0", "90", "180", "270")
-
-
 def rotate_option(value: str) -> str:
+    from musclemap.pose.orientation import ROTATE_CHOICES
+
     if value not in ROTATE_CHOICES:
         raise typer.BadParameter(f"must be auto, 0, 90, 180 or 270, got {value!r}")
     return value
@@ -122,7 +121,9 @@ def rotate_option(value: str) -> str:
 
 def rotation(value: str) -> int | None:
     """`--rotate`'s degrees clockwise, or None (`auto`: the orientation check decides)."""
-    return None if value == "auto" else int(value)
+    from musclemap.pose.orientation import rotation_of
+
+    return rotation_of(value)
 
 
 def pose_estimator_option(value: str) -> str:

@@ -318,6 +318,19 @@ def decide(
 
 
 ROTATIONS = (0, 90, 180, 270)  # what a user may ask for (`--rotate`), clockwise degrees
+# `predict --rotate` and the web app's `rotate` field: `auto` (the check decides) or a rotation.
+ROTATE_CHOICES = ("auto", *map(str, ROTATIONS))
+
+
+def rotation_of(choice: str) -> int | None:
+    """A `ROTATE_CHOICES` entry as degrees clockwise, or None for `auto`.
+
+    Raises:
+        ValueError: Not one of `ROTATE_CHOICES`.
+    """
+    if choice not in ROTATE_CHOICES:
+        raise ValueError(f"{choice!r} is not one of {', '.join(ROTATE_CHOICES)}")
+    return None if choice == "auto" else int(choice)
 
 
 def requested(clockwise_deg: int) -> Orientation:

@@ -29,7 +29,7 @@ from starlette.requests import ClientDisconnect
 
 from musclemap import __version__
 from musclemap.errors import ConfigError
-from musclemap.pose.orientation import ROTATIONS
+from musclemap.pose.orientation import ROTATE_CHOICES, rotation_of
 from musclemap.taxonomy import MUSCLE_GROUPS
 from musclemap.viz.registry import web_files
 from musclemap.web.explain import explain_router
@@ -58,7 +58,6 @@ from musclemap.web.uploads import UploadRejected, receive_upload
 
 STATIC_DIR = Path(str(files("musclemap.web") / "static"))
 FPS_RANGE = (0.5, 30.0)
-ROTATE_CHOICES = ("auto", *map(str, ROTATIONS))  # the `rotate` field, as `predict --rotate`
 # Only the page's own files run; inline styles are allowed because the body-map SVG carries them.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -266,14 +265,12 @@ def _parse_rotate(raw: str | None) -> int | None:
     """The optional `rotate` field: degrees clockwise that make the picture upright (0, 90, 180,
     270), or None (`auto` or empty: the orientation check decides)."""
     raw = raw or ""
-    value = raw.strip().lower()
-    if value in ("", "auto"):
-        return None
+    value = raw.strip().lower() or "auto"
     if value not in ROTATE_CHOICES:
         raise UploadRejected(
             422, f"rotate must be auto, 0, 90, 180 or 270 (degrees clockwise), got {raw[:20]!r}"
         )
-    return int(value)
+    return rotation_of(value)
 
 
 _UPLOAD_BODY = {
