@@ -68,6 +68,10 @@ def test_exercise_loss_separates_exercises_in_the_embedding(tmp_path: Path) -> N
     for a, b in zip(aux.state_dict().values(), again.state_dict().values(), strict=True):
         assert (a == b).all()
     assert not (aux.state_dict()["w1"] == plain.state_dict()["w1"]).all()
+    # fit_items, the recipe the folds and the final model share, is this exact training
+    fitted = keypose_training.fit_items(cfg, items, windows, seed=0)
+    for a, b in zip(fitted.state_dict().values(), aux.state_dict().values(), strict=True):
+        assert (a == b).all()
     sep_plain = _separation(keypose_training.numpy_model(plain, meta), windows, groups)
     sep_aux = _separation(keypose_training.numpy_model(aux, meta), windows, groups)
     assert sep_aux > sep_plain + 0.03, (sep_aux, sep_plain)  # 1.056 vs 1.016

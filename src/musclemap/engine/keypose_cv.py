@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from musclemap.config import ExperimentConfig
-from musclemap.engine.keypose_training import model_meta, numpy_model, train_module
-from musclemap.engine.pose_windows import Item, exercise_ids, settings, training_arrays
+from musclemap.engine.keypose_training import fit_items, model_meta, numpy_model
+from musclemap.engine.pose_windows import Item, settings, training_arrays
 from musclemap.errors import DatasetError
 from musclemap.metrics import average_precision_map, f1_at_threshold
 from musclemap.pose.keypose_model import score_poses
@@ -46,8 +46,7 @@ def _score_all(model: Any, test: list[Item]) -> dict[str, np.ndarray]:
 
 def _mlp(cfg: ExperimentConfig) -> Method:
     def run(train: list[Item], wins: list[np.ndarray], test: list[Item], seed: int) -> dict:
-        x, y, w = training_arrays(train, wins, cfg)
-        module = train_module(cfg, x, y, w, seed=seed, exercise=exercise_ids(train, wins))
+        module = fit_items(cfg, train, wins, seed=seed)
         return _score_all(numpy_model(module, model_meta(cfg), train, wins), test)
 
     return run

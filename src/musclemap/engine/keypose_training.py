@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from musclemap.config import ExperimentConfig
-from musclemap.engine.pose_windows import Item, settings
+from musclemap.engine.pose_windows import Item, exercise_ids, settings, training_arrays
 from musclemap.errors import ConfigError
 from musclemap.inference import build_from_config
 from musclemap.pose import keypose
@@ -112,6 +112,15 @@ def train_module(
             opt.step()
             sched.step()
     return model.eval()
+
+
+def fit_items(
+    cfg: ExperimentConfig, items: list[Item], windows: list[np.ndarray], *, seed: int
+) -> nn.Module:
+    """`train_module` on training items and their windows (`pose_windows.item_windows`): the
+    one recipe the cross-validation folds and the final model share."""
+    x, y, w = training_arrays(items, windows, cfg)
+    return train_module(cfg, x, y, w, seed=seed, exercise=exercise_ids(items, windows))
 
 
 def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:

@@ -21,19 +21,14 @@ import numpy as np
 from musclemap.config import ExperimentConfig, config_to_dict, resolve_path, save_config
 from musclemap.engine.keypose_cv import TABLE_ACTIVITIES, choose_threshold, clip_table, evaluate
 from musclemap.engine.keypose_training import (
+    fit_items,
     model_meta,
     numpy_model,
     save_weights,
     set_threads,
-    train_module,
 )
 from musclemap.engine.model_card import model_card
-from musclemap.engine.pose_windows import (
-    exercise_ids,
-    item_windows,
-    load_items,
-    training_arrays,
-)
+from musclemap.engine.pose_windows import item_windows, load_items
 from musclemap.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -67,9 +62,7 @@ def fit(cfg: ExperimentConfig) -> Path:
     cv = {p: {m: {k: v for k, v in r.items() if k != "oof"} for m, r in res.items()}
           for p, res in results.items()}
     (run_dir / "cv.json").write_text(json.dumps({"cv": cv, "clip_table": table}, indent=1))
-    x, y, w = training_arrays(items, windows, cfg)
-    module = train_module(cfg, x, y, w, seed=cfg.train.seed,
-                          exercise=exercise_ids(items, windows))
+    module = fit_items(cfg, items, windows, seed=cfg.train.seed)
     model = numpy_model(module, model_meta(cfg, threshold), items, windows)
     meta = {
         **model.meta,
