@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from musclemap.activities import Activity, ExerciseRecord, KnowledgeBaseError, find_activity
-from musclemap.taxonomy import GROUP_IDS, groups_for_terms, working_groups
+from musclemap.taxonomy import groups_for_terms, working_groups
 
 FEDB_SOURCE = "free-exercise-db"
 FEDB_URL = "https://github.com/yuhonas/free-exercise-db"
@@ -191,7 +191,6 @@ def _activity(entry: dict) -> Activity:
         secondary_muscles=tuple(entry["secondary_muscles"]),
     )
     stretch = entry["category"] == "stretching"
-    both = set(groups_for_terms([*entry["primary_muscles"], *entry["secondary_muscles"]]))
     return Activity(
         name=entry["key"],
         primary=() if stretch else primary,
@@ -199,7 +198,12 @@ def _activity(entry: dict) -> Activity:
         aliases=(entry["name"], entry["id"]),
         category=_CATEGORIES.get(entry["category"], entry["category"]),
         kind="stretch" if stretch else "work",
-        stretched=tuple(g for g in GROUP_IDS if g in both) if stretch else (),
+        # a stretch's listed muscles, in taxonomy order, without partners: stretched, not working
+        stretched=(
+            groups_for_terms([*entry["primary_muscles"], *entry["secondary_muscles"]])
+            if stretch
+            else ()
+        ),
         source=FEDB_SOURCE,
         same_as=entry["same_as"],
         record=record,
