@@ -306,14 +306,15 @@ def quality_notes(quality: dict[str, Any]) -> list[str]:
     """The checks a reader should know about, as prediction notes."""
     notes = []
     found = quality.get("orientation", {})
-    turned = found.get("rotated_deg", 0)
+    turned = found.get("rotated_deg", 0)  # counter-clockwise
+    clockwise = (360 - turned) % 360
     if found.get("state") == "set":
         if turned:
-            notes.append(f"the poses were turned {(360 - turned) % 360} degrees clockwise before "
-                         "scoring, as asked")
+            notes.append(f"the poses were turned {clockwise} degrees clockwise before scoring, "
+                         "as asked")
     elif turned:
         notes.append(
-            f"the picture looked turned {(360 - turned) % 360} degrees; the poses were turned "
+            f"the picture looked turned {clockwise} degrees; the poses were turned "
             f"back {turned} degrees counter-clockwise before scoring (if the person was upright, "
             "run again with --rotate 0)"
         )
