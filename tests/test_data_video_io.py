@@ -229,3 +229,53 @@ def test_iter_frames_segments_of_a_variable_rate_video(tmp_path: Path) -> None:
     parts = [t for t, _ in iter_frames(path, fps=4.0, stop=5)]
     parts += [t for t, _ in iter_frames(path, fps=4.0, start=5, origin_s=origin)]
     assert parts == whole and len(whole) == 13
+
+
+@pytest.mark.parametrize("fps", [3.0, 4.0, 10.0])
+def test_frames_nothing_refers_to_are_not_decoded(
+    tmp_path: Path, fps: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # x264's B-frames that no frame refers to are skipped unless sampled: fewer frames decoded,
+    # the same frames and times out, also for a segment and a variable-rate video.
+    import musclemap.data.video_io as video_io
+
+    path = _encode(tmp_path / "v.mp4", _levels(40))
+    vfr = _encode(
+        tmp_path / "vfr.mp4",
+        _levels(14),
+        times_ms=[0, 30, 60, 90, 400, 410, 420, 900, 1000, 1500, 2000, 2050, 2600, 3000],
+    )
+    decoded: list[int] = []
+    real = video_io._decode
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for frame in real(*args, **kwargs):  # type: ignore[arg-type]
+            decoded[-1] += 1
+            yield frame
+
+    monkeypatch.setattr(video_io, "_decode", counting)
+
+    def run(video: Path, start: int = 0) -> list[tuple[float, np.ndarray]]:
+        decoded.append(0)
+        origin = probe(video).start_s if start else None
+        return list(iter_frames(video, fps=fps, start=start, origin_s=origin, threads=1))
+
+    skipping = [run(path), run(path, start=5), run(vfr)]
+    monkeypatch.setattr(video_io, "_stream_pts", lambda p: ())  # no timestamps: decode all
+    every = [run(path), run(path, start=5), run(vfr)]
+    for a, b in zip(skipping, every, strict=True):
+        assert [t for t, _ in a] == [t for t, _ in b]
+        assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b, strict=True))
+    assert decoded[3] == 40
+    if fps < 10:  # x264's default: 3 B-frames, the unsampled ones no frame refers to skipped
+        assert decoded[0] < 32
+
+
+def test_wanted_pts_is_the_nearest_frame_rule() -> None:
+    from musclemap.data.video_io import _wanted_pts
+
+    pts = (0, 30, 60, 90, 400, 410, 420, 900, 1000, 1500)
+    got = _wanted_pts(pts, Fraction(1, 1000), 0.0, 4.0, 0, None)
+    # targets 0, .25, .5, .75, 1.0, 1.25 (a tie: the earlier), 1.5: the nearest frame
+    assert got == {0, 400, 420, 900, 1000, 1500}
+    assert _wanted_pts(pts, Fraction(1, 1000), 0.0, 4.0, 2, 4) == {420, 900}

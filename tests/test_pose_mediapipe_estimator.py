@@ -105,3 +105,28 @@ def test_predict_prints_no_native_log_lines(
     native = [line for line in res.stderr.splitlines()
               if line.startswith(("W0000", "I0000", "E0000", "INFO:", "WARNING: All log"))]
     assert native == []
+
+
+def test_warm_up_and_reset_of_a_fresh_graph_change_nothing(wild_dir: Path) -> None:
+    # warm_up's blank frame finds no person and reset() then is a no-op (no graph restart, whose
+    # next frame would pay the models' start-up again): the landmarks are a new graph's, bit
+    # for bit; once a person was tracked, reset() does restart it.
+    from musclemap.data.video_io import iter_frames
+
+    video = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
+    frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:6]
+    with MediaPipePoseEstimator() as new:
+        ref = [new.estimate(f) for f in frames]
+    with MediaPipePoseEstimator() as est:
+        est.warm_up()
+        est.reset()
+        assert est._fresh
+        got = [est.estimate(f) for f in frames]
+        assert not est._fresh
+        est.reset()
+        assert est._fresh
+        again = [est.estimate(f) for f in frames]
+    for a, b, c in zip(ref, got, again):
+        assert a is not None and b is not None and c is not None
+        np.testing.assert_array_equal(a.image, b.image)
+        np.testing.assert_array_equal(a.image, c.image)
