@@ -126,7 +126,7 @@ def test_warm_up_and_reset_of_a_fresh_graph_change_nothing(wild_dir: Path) -> No
         est.reset()
         assert est._fresh
         again = [est.estimate(f) for f in frames]
-    for a, b, c in zip(ref, got, again):
+    for a, b, c in zip(ref, got, again, strict=True):
         assert a is not None and b is not None and c is not None
         np.testing.assert_array_equal(a.image, b.image)
         np.testing.assert_array_equal(a.image, c.image)

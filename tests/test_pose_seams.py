@@ -65,3 +65,17 @@ def test_merge_keeps_the_pixel_checks_of_the_rows_it_uses() -> None:
     assert checks is not None
     assert [int(x[0, 0]) for x in checks["features"]] == [0, 2, 3]
     assert (checks["hits"], checks["checked"]) == (3, 3)
+
+
+def test_merge_keeps_every_segments_checks_when_the_first_ran_to_the_end() -> None:
+    # Each segment checks only its planned share of the picks; without a hand-over the second's
+    # rows are not used, but its frames were checked once, and that check is kept.
+    f = np.zeros((4, 64))
+    first = _part(0, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    second = _part(3, [0.9, 0.9, 0.9])
+    first.extra["checks"] = {1: (f, 0, 1)}
+    second.extra["checks"] = {4: (f + 1, 1, 1)}
+    checks = merge_segments([first, second], [0, 3]).checks
+    assert checks is not None
+    assert [int(x[0, 0]) for x in checks["features"]] == [0, 1]
+    assert (checks["hits"], checks["checked"]) == (1, 2)

@@ -178,7 +178,9 @@ def _run_segment(
             # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
             frame = frames[-1] if times and t == times[-1] else estimator.estimate(rgb)
             idx = start + len(frames)
-            if idx in picks and frame is not None:
+            # Only this segment's planned share of the checked frames (not those it tracks
+            # past the seam: the next segment checks them, each check costs ~0.1 s).
+            if idx in picks and frame is not None and (nxt is None or idx < nxt):
                 kept[idx] = (rgb, frame.image)
             frames.append(frame)
             times.append(t)

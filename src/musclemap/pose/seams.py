@@ -15,9 +15,15 @@ from musclemap.data.pose_sequence import PoseSequence
 
 # Mean distance (x, y image-normalised) of the landmarks both trackers see (visibility above
 # MIN_VISIBILITY, at least MIN_SEEN of them, else all 33) under which two trackers agree on a
-# frame, about 3 px on a 640 px frame: the frame-to-frame noise floor of MediaPipe's tracking on
-# the wild clips; and the frames in a row that a hand-over needs.
-AGREE = 0.005
+# frame, about 7 px on a 720 px frame; and the frames in a row that a hand-over needs. A tracker
+# started afresh converges on the running one only slowly (MediaPipe's landmark smoothing) and
+# sometimes settles a few pixels off it: on 135 seams of 45 wild clips (a tracker from frame s
+# against one from frame 0), 0.005 handed over a median 4 frames after the seam (90th
+# percentile 17) and never within 40 frames on 22 seams, each making that video's first segment
+# run to its end at sequential speed; 0.01 hands over at the seam itself (median 0, p90 8,
+# never on 9), with 0.0043 mean distance after the hand-over (0.0028 at 0.005; 720 px frames
+# against full-size ones differ by 0.001-0.006).
+AGREE = 0.01
 AGREE_FRAMES = 3
 MIN_VISIBILITY = 0.5
 MIN_SEEN = 5
@@ -116,17 +122,13 @@ def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merg
     world: list[np.ndarray] = []
     valid: list[np.ndarray] = []
     seams: list[dict[str, Any]] = []
-    checks: dict[str, Any] = {"features": [], "hits": 0, "checked": 0}
+    used: list[range] = []  # per part: the frame indices whose rows are taken from it
     entry = 0  # first row still to come
     for i, part in enumerate(parts):
         first = int(part.extra["first"])
         handover = part.extra.get("handover") if i + 1 < len(parts) else None
         rows = slice(max(entry - first, 0), None if handover is None else int(handover) - first)
-        for idx, (features, hit, checked) in sorted(part.extra.get("checks", {}).items()):
-            if max(entry, first) <= idx < (first + len(part) if handover is None else handover):
-                checks["features"].append(features)
-                checks["hits"] += hit
-                checks["checked"] += checked
+        used.append(range(max(entry, first), first + len(part) if handover is None else handover))
         times.append(part.times[rows])
         image.append(part.image[rows])
         world.append(part.world[rows])
@@ -144,6 +146,19 @@ def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merg
         d = part.extra.get("distance")
         seam["distance"] = None if d is None else round(float(d), 4)
         seams.append(seam)
+    # Per checked frame one check: from the part whose row is used if it checked that frame,
+    # else from whichever part did (each segment checks only the picks of its planned share).
+    by_frame: dict[int, tuple[bool, Any]] = {}
+    for i, part in enumerate(parts):
+        for idx, check in part.extra.get("checks", {}).items():
+            taken = i < len(used) and idx in used[i]
+            if idx not in by_frame or (taken and not by_frame[idx][0]):
+                by_frame[idx] = (taken, check)
+    checks: dict[str, Any] = {"features": [], "hits": 0, "checked": 0}
+    for _, (features, hit, checked) in (by_frame[idx] for idx in sorted(by_frame)):
+        checks["features"].append(features)
+        checks["hits"] += hit
+        checks["checked"] += checked
     return Merged(
         times=np.concatenate(times) if times else np.zeros(0),
         image=np.concatenate(image) if image else np.zeros((0, 33, 3), np.float32),
