@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +27,9 @@ if TYPE_CHECKING:
 
     from musclemap.predictor import Prediction, Predictor
 
-try:
-    __version__ = version("musclemap")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0"
+# The one place the version is written (pyproject.toml reads it): importlib.metadata would
+# cost every `musclemap` command 40-50 ms of imports.
+__version__ = "0.1.0"
 
 __all__ = ["Prediction", "Predictor", "__version__", "predict"]
 

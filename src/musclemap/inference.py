@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musclemap.config import ExperimentConfig, config_from_dict
 from musclemap.errors import ConfigError
 from musclemap.pose import keypose
 from musclemap.pose.keypose_model import MIN_WINDOW_COVERAGE, KeyPoseModel, PoseScorer, Scores
@@ -33,6 +32,7 @@ from musclemap.taxonomy import NUM_GROUPS
 if TYPE_CHECKING:
     from torch import nn
 
+    from musclemap.config import ExperimentConfig
     from musclemap.data.pose_sequence import PoseSequence
 
 # Research runs do not record the rate of their pose files: `musclemap data poses` samples at
@@ -109,6 +109,7 @@ class TorchPoseModel:
 
     @classmethod
     def load(cls, path: Path) -> TorchPoseModel:
+        from musclemap.config import config_from_dict  # pydantic: 85 ms, not for the default
         from musclemap.models.checkpoint import load_state, read_checkpoint
 
         ckpt = read_checkpoint(path)

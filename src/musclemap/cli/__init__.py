@@ -7,10 +7,11 @@ Command modules import heavy dependencies (torch, mediapipe, av) inside the comm
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
-from musclemap.cli.app import app
+from musclemap.cli.app import QUICK_EXIT, app
 from musclemap.errors import MusclemapError
 
 # Optional dependencies -> the extra that installs them (pyproject.toml).
@@ -30,6 +31,7 @@ for _info in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit."""
+    QUICK_EXIT["ok"] = False
     try:
         app()
     except MusclemapError as err:
@@ -50,4 +52,26 @@ def main() -> None:
         sys.exit(1)
 
 
-__all__ = ["app", "main"]
+def entry() -> None:
+    """Console script and `python -m musclemap`: `main()`, then, after a command that allows it
+    (`QUICK_EXIT`), the pose workers closed, output flushed and `os._exit` with its code."""
+    code: int | str | None = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+        if not QUICK_EXIT["ok"] or not isinstance(code, int | None):
+            raise
+    if not QUICK_EXIT["ok"]:
+        return
+    from musclemap.pose.parallel import close_shared_pool
+
+    close_shared_pool()
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(code or 0))
+
+
+__all__ = ["app", "entry", "main"]

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from musclemap.cli.app import app
+from musclemap.cli.app import QUICK_EXIT, app
 from musclemap.errors import MusclemapError, UsageError, VideoError
 from musclemap.viz.registry import PICTURES
 
@@ -415,6 +415,7 @@ def predict(
             overlay=overlay,
             video=paths[0],
         )
+        QUICK_EXIT["ok"] = True
         return
     assert out_dir is not None
     paths, dropped = unique_videos(paths)
@@ -433,6 +434,7 @@ def predict(
         activity=activity,
         rotate=rotation(rotate),
     )
+    QUICK_EXIT["ok"] = True
     if failed:
         err_console.print(f"{failed} of {len(paths)} videos failed")
         raise typer.Exit(1)

@@ -178,9 +178,12 @@ def _run_segment(
             # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
             frame = frames[-1] if times and t == times[-1] else estimator.estimate(rgb)
             idx = start + len(frames)
-            # Only this segment's planned share of the checked frames (not those it tracks
-            # past the seam: the next segment checks them, each check costs ~0.1 s).
-            if idx in picks and frame is not None and (nxt is None or idx < nxt):
+            # Each checked frame once (a check costs ~0.1 s): a segment checks the picks after
+            # its own start up to and including the next one's start (which it always tracks:
+            # a hand-over needs AGREE_FRAMES from there), so the seam's frame goes to the
+            # segment that does not decode a prefix first.
+            mine = (i == 0 or idx > start) and (nxt is None or idx <= nxt)
+            if idx in picks and frame is not None and mine:
                 kept[idx] = (rgb, frame.image)
             frames.append(frame)
             times.append(t)
@@ -550,7 +553,8 @@ def shared_pool(workers: int | None = None, factory: EstimatorFactory | None = N
 
 
 @atexit.register
-def _close_shared() -> None:
+def close_shared_pool() -> None:
+    """Close the shared pool (its workers exit); at exit, or before a quick `os._exit`."""
     pool = _SHARED.pop("pool", None)
     if pool is not None:
         pool.close()
