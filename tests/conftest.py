@@ -106,7 +106,7 @@ def manifest(tmp_path: Path) -> Path:
 def cli_command(*args: object) -> list[str]:
     """The argv that runs `musclemap ARGS` through the console entry point in a new interpreter
     (for `subprocess.Popen` where a test must talk to a running command, e.g. a server)."""
-    code = "import sys; from musclemap.cli import entry; sys.argv[0] = 'musclemap'; entry()"
+    code = "import sys; from musclemap.__main__ import entry; sys.argv[0] = 'musclemap'; entry()"
     return [sys.executable, "-c", code, *map(str, args)]
 
 

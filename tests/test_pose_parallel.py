@@ -216,3 +216,33 @@ def test_map_checked_runs_the_gates_in_the_workers(pool: PosePool, tmp_path: Pat
     _, here = assess_video(path, plain, estimator=SmoothingEstimator())
     assert quality == here
     assert quality["people"] == {"count": 1, "frames_checked": 0, "detail": "not checked"}
+
+
+def test_estimate_takes_over_a_prefetched_job(pool: PosePool, tmp_path: Path) -> None:
+    # The console script's predict starts the job before the CLI asks for it: the CLI's
+    # estimate (same video, by another name of the same file, same settings) waits for that
+    # job instead of posing the video again, and gets the same result.
+    from musclemap.data.video_io import probe
+
+    path = _video(tmp_path)
+    direct, _ = _both(pool, path, SmoothingEstimator)
+    info = probe(path)
+    pool.prefetch(path, fps=10.0, max_side=None, info=info)
+    submitted = pool._key
+    (tmp_path / "again.mp4").symlink_to(path)
+    merged = pool.estimate(
+        tmp_path / "again.mp4",
+        fps=10.0,
+        max_side=None,
+        num_frames=expected_frames(info.duration_s, 10.0),
+        origin_s=info.start_s,
+    )
+    assert pool._key == submitted and not pool._prefetched  # not submitted again
+    assert np.array_equal(merged.image, direct.image) and merged.seams == direct.seams
+    # another rate is another job
+    pool.prefetch(path, fps=5.0, max_side=None, info=info)
+    other = pool.estimate(
+        path, fps=10.0, max_side=None, num_frames=len(direct.times), origin_s=info.start_s
+    )
+    assert pool._key == submitted + 4 and np.array_equal(other.image, direct.image)
+    pool._prefetched.clear()

@@ -1,6 +1,124 @@
-"""`python -m musclemap ...` runs the console script (e.g. under `torchrun`)."""
+"""The console script `musclemap` and `python -m musclemap ...` (e.g. under `torchrun`).
 
-from musclemap.cli import entry
+Before the CLI is imported (0.15 s), a `predict` that will pose a video on several cores starts
+its pose workers, so that their MediaPipe start overlaps the CLI's own imports, and for one
+video with the model's defaults hands them the video at once (`extract.prefetch_poses`); the
+CLI's own pose step then takes that job over instead of starting it (0.1-0.2 s); after a command
+that has written everything (`cli.app.QUICK_EXIT`) the process leaves without the interpreter's
+teardown of MediaPipe, PyAV and numpy (~0.1 s).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The value of `--name VALUE` or `--name=VALUE` in args (the last one), else None."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(name + "="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def wants_pose_workers(args: list[str]) -> bool:
+    """Whether `musclemap ARGS` is a predict that poses on the default estimator in worker
+    processes: `predict` with an existing video or folder, no help, the default estimator and
+    not `--workers 1`. A wrong guess costs only idle workers (closed at exit)."""
+    if not args or args[0] != "predict" or "--help" in args or "-h" in args:
+        return False
+    if _option(args, "--pose-estimator") not in (None, "mediapipe"):
+        return False
+    workers = _option(args, "--workers")
+    if workers is not None and (not workers.isdigit() or int(workers) == 1):
+        return False
+    return any(not a.startswith("-") and Path(a).exists() for a in args[1:])
+
+
+def _start_pose_workers(args: list[str]) -> bool:
+    try:
+        from musclemap.pose.parallel import cpu_budget, shared_pool
+
+        workers = int(_option(args, "--workers") or 0) or cpu_budget()
+        if workers > 1:
+            shared_pool(workers)
+            return True
+    except Exception:  # noqa: BLE001 - an optimisation only: the command starts them itself
+        pass
+    return False
+
+
+# predict's options that are flags (no value follows them).
+_FLAGS = ("--cache", "--no-cache")
+
+
+def single_video(args: list[str]) -> Path | None:
+    """The video of `predict VIDEO [OPTIONS]` when it is one existing file (a token that is not
+    an option's value), else None."""
+    found = []
+    for i, arg in enumerate(args[1:], start=1):
+        before = args[i - 1]
+        is_value = before.startswith("-") and "=" not in before and before not in _FLAGS
+        if not arg.startswith("-") and (i == 1 or not is_value):
+            found.append(arg)
+    if len(found) != 1 or not Path(found[0]).is_file():
+        return None
+    return Path(found[0])
+
+
+def _prefetch_poses(args: list[str]) -> None:
+    """`predict VIDEO` with the model's defaults: pose the video now (`extract.prefetch_poses`),
+    while the CLI and the model are imported and loaded."""
+    video = single_video(args)
+    if video is None or any(_option(args, o) for o in ("--fps", "--ckpt", "--out-dir")):
+        return
+    try:
+        import json
+
+        from musclemap.pose.extract import prefetch_poses
+        from musclemap.predictor import WEIGHTS_DIR
+
+        fps = float(json.loads((WEIGHTS_DIR / "default.json").read_text())["fps"])
+        workers = int(_option(args, "--workers") or 0) or None
+        prefetch_poses(video, fps=fps, workers=workers, use_cache="--no-cache" not in args)
+    except Exception:  # noqa: BLE001 - an optimisation only: the CLI poses (and reports) it
+        return
+
+
+def entry() -> None:
+    """`musclemap.cli.main()`, with predict's pose workers started first and a quick exit
+    (after a predict, also after its one-line error: nothing is left to write then either,
+    and the workers started early need not be waited for)."""
+    args = sys.argv[1:]
+    started = wants_pose_workers(args) and _start_pose_workers(args)
+    if started:
+        _prefetch_poses(args)
+    from musclemap.cli import main
+    from musclemap.cli.app import QUICK_EXIT
+
+    code: int | str | None = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+        if not (QUICK_EXIT["ok"] or started) or not isinstance(code, int | None):
+            raise
+    if not (QUICK_EXIT["ok"] or started):
+        return
+    from musclemap.pose.parallel import close_shared_pool
+
+    close_shared_pool(wait=False)  # the workers die with this process (PR_SET_PDEATHSIG)
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(code or 0))
+
 
 if __name__ == "__main__":
     entry()

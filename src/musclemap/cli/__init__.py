@@ -7,7 +7,6 @@ Command modules import heavy dependencies (torch, mediapipe, av) inside the comm
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 import sys
 
@@ -52,26 +51,4 @@ def main() -> None:
         sys.exit(1)
 
 
-def entry() -> None:
-    """Console script and `python -m musclemap`: `main()`, then, after a command that allows it
-    (`QUICK_EXIT`), the pose workers closed, output flushed and `os._exit` with its code."""
-    code: int | str | None = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-        if not QUICK_EXIT["ok"] or not isinstance(code, int | None):
-            raise
-    if not QUICK_EXIT["ok"]:
-        return
-    from musclemap.pose.parallel import close_shared_pool
-
-    close_shared_pool()
-    if "logging" in sys.modules:
-        sys.modules["logging"].shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(int(code or 0))
-
-
-__all__ = ["app", "entry", "main"]
+__all__ = ["app", "main"]

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,16 @@ def video_cache_path(
     Raises:
         OSError: The video cannot be read.
     """
-    return cache_path(content_hash(video), estimator, settings, fps, cache_dir)
+    stat = os.stat(video)
+    digest = _digest(os.path.realpath(video), stat.st_size, stat.st_mtime_ns)
+    return cache_path(digest, estimator, settings, fps, cache_dir)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    """`content_hash` of a file, once per process while its size and time stay the same (the
+    console script's predict asks before the CLI does)."""
+    return content_hash(path)
 
 
 def read_cached(path: Path) -> PoseSequence | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.data.video_io import probe
+from musclemap.pose.cache import video_cache_path
 from musclemap.pose.estimator import DEFAULT_ESTIMATOR, PoseEstimator, build_estimator
 from musclemap.pose.parallel import PosePool, cpu_budget, expected_frames, shared_pool
 from musclemap.pose.sequential import DEFAULT_MAX_SIDE, Progress, estimate_video, run_cached
@@ -84,6 +85,33 @@ def extract_poses(
     finally:
         if own:
             est.close()
+
+
+def prefetch_poses(
+    video_path: str | os.PathLike[str], *, fps: float, workers: int | None, use_cache: bool
+) -> bool:
+    """Start posing a video on the shared pool now, at the predict defaults (default estimator,
+    `DEFAULT_MAX_SIDE`), for the `extract_poses` call that will follow with the same `fps`
+    (the console script does this for `predict VIDEO` before importing the CLI). Nothing is
+    started for a single worker, cached poses or a video too small to pose. Returns whether
+    a job was started.
+
+    Raises:
+        VideoError: The video cannot be probed.
+    """
+    from musclemap.pose.quality import MIN_SIDE
+
+    info = probe(video_path)
+    pool = pose_pool(workers)
+    if pool is None or min(info.width, info.height) < MIN_SIDE:
+        return False
+    if use_cache:
+        est = build_estimator(DEFAULT_ESTIMATOR)
+        settings = {**est.settings(), "max_side": DEFAULT_MAX_SIDE}
+        if video_cache_path(video_path, est.name, settings, fps).is_file():
+            return False
+    pool.prefetch(video_path, fps=fps, max_side=DEFAULT_MAX_SIDE, info=info)
+    return True
 
 
 def fps_note(fps: float, trained_fps: float) -> str | None:

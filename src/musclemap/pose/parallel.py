@@ -39,6 +39,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -345,6 +346,19 @@ def _default_factory() -> EstimatorFactory:
     return MediaPipePoseEstimator
 
 
+@dataclass
+class _Job:
+    """One video's segments in flight (`PosePool._submit`)."""
+
+    path: str
+    fps: float
+    num_frames: int
+    starts: list[int]
+    folder: str  # the seams' board
+    base: int  # progress key of segment 0
+    futures: list[Future[PoseSequence]]
+
+
 class PosePool:
     """Worker processes with one pose estimator each (created at once: they warm up while the
     caller does other work).
@@ -381,11 +395,12 @@ class PosePool:
         self._submit_lock = threading.Lock()
         # The pixel checks the last `estimate` of a video made on the way (see `inspect`).
         self._checks: dict[tuple[str, float], tuple[int, dict[str, Any] | None]] = {}
+        self._prefetched: dict[tuple[str, float, int | None, int, float | None], _Job] = {}
         for _ in range(self.workers):
             self._executor.submit(_ready)  # start every worker now
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=True)
 
     def __enter__(self) -> PosePool:
         return self
@@ -409,7 +424,8 @@ class PosePool:
         origin_s: float | None,
         progress: Progress | None = None,
     ) -> Merged:
-        """Poses of one video split over the workers (see the module docstring).
+        """Poses of one video split over the workers (see the module docstring); a job that
+        `prefetch` started for the same video and settings is taken over, not run again.
 
         Args:
             num_frames: Expected sampled frames (`expected_frames`), for the split.
@@ -418,8 +434,30 @@ class PosePool:
         Raises:
             VideoError: From decoding, or a worker died.
         """
+        key = (os.path.realpath(path), float(fps), max_side, int(num_frames), origin_s)
+        job = self._prefetched.pop(key, None)
+        if job is None:
+            job = self._submit(key)
+        job.path = str(path)  # as the caller names it (errors, `inspect`)
+        return self._collect(job, progress)
+
+    def prefetch(
+        self, path: str | os.PathLike[str], *, fps: float, max_side: int | None, info: Any
+    ) -> None:
+        """Start posing a video now, for the `estimate` call that will ask for it (the console
+        script's predict starts it before the CLI and the model are even imported).
+
+        Args:
+            info: The video's `probe`.
+        """
+        num_frames = expected_frames(info.duration_s, fps)
+        key = (os.path.realpath(path), float(fps), max_side, num_frames, info.start_s)
+        self._prefetched[key] = self._submit(key)
+
+    def _submit(self, key: tuple[str, float, int | None, int, float | None]) -> _Job:
         from musclemap.pose.quality import planned_picks
 
+        path, fps, max_side, num_frames, origin_s = key
         starts = plan_segments(num_frames, self.workers) if origin_s is not None else [0]
         picks = planned_picks(num_frames)
         # Room for what each segment publishes: its share and a margin for a longer video.
@@ -432,7 +470,7 @@ class PosePool:
             futures = [
                 self._executor.submit(
                     _run_segment,
-                    str(path),
+                    path,
                     fps,
                     max_side,
                     starts,
@@ -444,24 +482,30 @@ class PosePool:
                 )
                 for i in range(len(starts))
             ]
+        return _Job(path, fps, num_frames, starts, folder, base, futures)
+
+    def _collect(self, job: _Job, progress: Progress | None) -> Merged:
         counts: dict[int, int] = {}
-        pending: set[Future[PoseSequence]] = set(futures)
+        pending: set[Future[PoseSequence]] = set(job.futures)
+        n = len(job.starts)
         while pending:
             _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for key, n in self._drain():
-                counts[key] = n
+            for key, count in self._drain():
+                counts[key] = count
             if progress is not None:
-                done = sum(counts.get(base + i, 0) for i in range(len(starts)))
-                progress(min(done / max(num_frames, 1), 0.99), f"pose on {len(starts)} cores")
+                done = sum(counts.get(job.base + i, 0) for i in range(n))
+                progress(min(done / max(job.num_frames, 1), 0.99), f"pose on {n} cores")
         try:
-            parts = [f.result() for f in futures]
+            parts = [f.result() for f in job.futures]
         except BrokenProcessPool:
-            raise VideoError(f"{path}: pose estimation crashed (a worker process died)") from None
+            raise VideoError(
+                f"{job.path}: pose estimation crashed (a worker process died)"
+            ) from None
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(job.folder, ignore_errors=True)
         self._drain()
-        merged = merge_segments(parts, starts)
-        self._checks = {(str(path), fps): (len(merged.valid), merged.checks)}  # the last only
+        merged = merge_segments(parts, job.starts)
+        self._checks = {(job.path, job.fps): (len(merged.valid), merged.checks)}  # the last only
         return merged
 
     def inspect(self, path: str | os.PathLike[str], seq: PoseSequence) -> dict[str, Any]:
@@ -553,8 +597,9 @@ def shared_pool(workers: int | None = None, factory: EstimatorFactory | None = N
 
 
 @atexit.register
-def close_shared_pool() -> None:
-    """Close the shared pool (its workers exit); at exit, or before a quick `os._exit`."""
+def close_shared_pool(wait: bool = True) -> None:
+    """Close the shared pool (its workers exit); at exit, or before a quick `os._exit`
+    (`wait=False`: not waiting for the workers, which die with this process)."""
     pool = _SHARED.pop("pool", None)
     if pool is not None:
-        pool.close()
+        pool.close(wait=wait)

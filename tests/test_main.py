@@ -1,0 +1,61 @@
+"""The console script (`musclemap.__main__`): which predict starts its pose workers and its
+video's pose job before the CLI is imported, and the quick exit after it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from musclemap.__main__ import single_video, wants_pose_workers
+
+
+@pytest.fixture
+def video(tmp_path: Path) -> str:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"x")
+    return str(path)
+
+
+def test_wants_pose_workers(video: str, tmp_path: Path) -> None:
+    assert wants_pose_workers(["predict", video])
+    assert wants_pose_workers(["predict", video, "--workers", "2", "--json", "o.json"])
+    assert wants_pose_workers(["predict", str(tmp_path)])  # a folder of videos
+    assert not wants_pose_workers(["predict", video, "--workers", "1"])
+    assert not wants_pose_workers(["predict", video, "--workers=1"])
+    assert not wants_pose_workers(["predict", video, "--pose-estimator", "other"])
+    assert not wants_pose_workers(["predict", video, "--help"])
+    assert not wants_pose_workers(["predict", str(tmp_path / "missing.mp4")])
+    assert not wants_pose_workers(["explain", video])
+    assert not wants_pose_workers([])
+
+
+def test_single_video_skips_option_values(video: str, tmp_path: Path) -> None:
+    out = tmp_path / "old.mp4"
+    out.write_bytes(b"x")  # an existing file given as --overlay's value is not the input
+    assert single_video(["predict", video, "--overlay", str(out)]) == Path(video)
+    assert single_video(["predict", "--overlay", str(out), video]) == Path(video)
+    assert single_video(["predict", "--no-cache", video, "--json=o.json"]) == Path(video)
+    assert single_video(["predict", video, video]) is None  # two videos: a batch
+    assert single_video(["predict", str(tmp_path)]) is None  # a folder
+    assert single_video(["predict", "--overlay", str(out)]) is None
+
+
+def test_predict_through_the_console_script_with_an_early_pose_job(
+    wild_dir: Path, tmp_path: Path, run_cli
+) -> None:  # type: ignore[no-untyped-def]
+    # The real entry point (`musclemap` = musclemap.__main__:entry): the pose job is started
+    # before the CLI and the CLI takes it over; with --fps (no early job) the CLI starts it
+    # itself: the same result.
+    import json
+
+    pytest.importorskip("mediapipe")
+    clip = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
+    out, ref = tmp_path / "early.json", tmp_path / "one.json"
+    done = run_cli("predict", clip, "--json", out, "--no-cache")
+    assert done.returncode == 0, done.stderr
+    again = run_cli("predict", clip, "--json", ref, "--no-cache", "--fps", "10")
+    assert again.returncode == 0, again.stderr
+    a, b = json.loads(out.read_text()), json.loads(ref.read_text())
+    assert a["muscles"] == b["muscles"]
+    assert a["active"][:3] == ["quadriceps", "hamstring", "gluteus"]
