@@ -162,13 +162,32 @@ def _env(cache: str) -> dict[str, str]:
 CPU: list[float] = []  # CPU seconds (user + sys) of every timed command, in order
 
 
+def _adopt_orphans() -> None:
+    """Linux: become the reaper of this process's orphaned descendants, so that the pose
+    workers of a CLI that leaves with os._exit (they die with it) are waited for here and
+    their CPU is counted."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+
+
+def _reap() -> None:
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> float:
-    """Wall seconds of a command; its CPU seconds (children and their pool workers included,
-    all of them waited for) are appended to CPU."""
+    """Wall seconds of a command (to its exit); its CPU seconds (children and their pool
+    workers included, all of them waited for) are appended to CPU."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    _reap()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if proc.returncode != 0:
@@ -268,6 +287,7 @@ def main() -> None:
     parser.add_argument("--skip-short", action="store_true", help="leave out the 8 s clips")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    _adopt_orphans()
     if not WILD.is_dir():
         raise SystemExit(f"needs the wild clips at {WILD}")
     if args.clips.resolve().is_relative_to(REPO):

@@ -111,3 +111,15 @@ def test_batch_with_exercise(
         d = json.loads((out / f"{stem}.json").read_text())
         assert d["exercise"]["name"] == "squat" and d["repetitions"]["kind"] == "reps"
         assert (out / f"{stem}_timeline.png").is_file()
+
+
+def test_prepare_loads_the_knowledge_base_and_library_ahead() -> None:
+    import musclemap.activities as activities
+    from musclemap.analysis import prepare
+
+    activities._index.cache_clear()
+    activities._library_index.cache_clear()
+    prepare()
+    assert activities._index.cache_info().currsize == 1
+    assert activities._library_index.cache_info().currsize == 1
+    assert activities.find_activity("back squat").name == "squat"

@@ -279,3 +279,11 @@ def test_wanted_pts_is_the_nearest_frame_rule() -> None:
     # targets 0, .25, .5, .75, 1.0, 1.25 (a tie: the earlier), 1.5: the nearest frame
     assert got == {0, 400, 420, 900, 1000, 1500}
     assert _wanted_pts(pts, Fraction(1, 1000), 0.0, 4.0, 2, 4) == {420, 900}
+
+
+def test_probe_is_remembered_until_the_file_changes(tmp_path: Path) -> None:
+    path = _encode(tmp_path / "v.mp4", _levels(10))
+    first = probe(path)
+    assert probe(str(path)) == first and probe(str(path)).path == Path(str(path))
+    _encode(path, _levels(20))  # rewritten: another size and time
+    assert probe(path).num_frames == 20 and first.num_frames == 10

@@ -318,6 +318,13 @@ def _index() -> dict[str, str]:
     return index
 
 
+def preload() -> None:
+    """Read the packaged knowledge base and exercise library now (both are kept): ahead of the
+    lookups, e.g. in a thread while predict's poses are estimated."""
+    _index()
+    _library_index()
+
+
 def _strip_modifier(words: list[str]) -> list[str] | None:
     for mod in _MODIFIERS:
         if len(words) > len(mod) and tuple(words[: len(mod)]) == mod:

@@ -49,6 +49,16 @@ class Analysis:
         }
 
 
+def prepare() -> None:
+    """Import and load what `analyse` needs (its modules, the knowledge base, the exercise
+    library: ~0.1 s), e.g. in a thread while predict's poses are estimated in workers."""
+    import musclemap.analysis.movement
+    import musclemap.analysis.reps  # noqa: F401 - imported to be ready
+    from musclemap.activities import preload
+
+    preload()
+
+
 def analyse(
     pred: Prediction, exercise: str | Activity | None = None, *, attach: bool = True
 ) -> Analysis:

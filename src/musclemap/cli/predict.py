@@ -404,6 +404,8 @@ def predict(
     if threshold is not None:
         predictor.threshold = threshold
     if not batch:
+        if pool is not None:
+            _prepare_analysis_meanwhile()
         pred = _run_one(predictor, paths[0], fps, workers, rotation(rotate))
         analyse(pred, activity)
         print_prediction(pred, top_k=top_k)
@@ -438,6 +440,23 @@ def predict(
     if failed:
         err_console.print(f"{failed} of {len(paths)} videos failed")
         raise typer.Exit(1)
+
+
+def _prepare_analysis_meanwhile() -> None:
+    """This process only waits while the pose workers run: meanwhile a thread loads what the
+    analysis after them reads (`analysis.prepare`, ~0.1 s less after the poses). A failure
+    there is left for `analyse` itself to report."""
+    import threading
+
+    def prepare() -> None:
+        try:
+            from musclemap.analysis import prepare
+
+            prepare()
+        except Exception:  # noqa: BLE001, S110 - analyse() raises it again with its message
+            pass
+
+    threading.Thread(target=prepare, name="musclemap-prepare", daemon=True).start()
 
 
 def _run_one(

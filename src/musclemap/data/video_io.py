@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -173,12 +173,27 @@ def _wanted_pts(
 def probe(path: str | os.PathLike[str]) -> VideoInfo:
     """Read a video's size, rotation, frame rate, duration and frame count.
 
-    Decodes only the first frame (the rotation is stored as frame side data).
+    Decodes only the first frame (the rotation is stored as frame side data). Remembered per
+    file while its size and modification time stay the same (predict asks several times).
 
     Raises:
         VideoError: The file is missing, not a video, corrupt or has no frames.
     """
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return _probe(path)  # raises the right VideoError
+    info = _probed(os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+    return info if info.path == path else replace(info, path=path)
+
+
+@lru_cache(maxsize=64)
+def _probed(path: str, size: int, mtime_ns: int) -> VideoInfo:
+    return _probe(Path(path))
+
+
+def _probe(path: Path) -> VideoInfo:
     with _open(path) as container:
         stream = container.streams.video[0]
         first = next(_decode(container, path), None)

@@ -120,8 +120,11 @@ def _die_with_parent() -> None:
 def _worker_init(factory: EstimatorFactory, progress: Any, threads: int) -> None:
     _die_with_parent()
     # MediaPipe's C++ logging (graph start notices, from its own threads) goes straight to
-    # fd 2; a worker's errors reach the caller as exceptions, so its stderr is dropped.
+    # fd 2; a worker's errors reach the caller as exceptions, so its stderr is dropped. Its
+    # stdout too: a worker must not hold the caller's pipe open (`musclemap predict | ...`
+    # ends when the CLI does, not when its workers have died with it).
     devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
     estimator = factory()
