@@ -95,7 +95,12 @@ def entry() -> None:
     (after a predict, also after its one-line error: nothing is left to write then either,
     and the workers started early need not be waited for)."""
     args = sys.argv[1:]
-    started = wants_pose_workers(args) and _start_pose_workers(args)
+    wanted = wants_pose_workers(args)
+    if wanted:
+        # One process per core already: numpy's OpenBLAS thread pool (started at import, 0.08 s
+        # of CPU) only competes with the pose workers for this process's small matrix products.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    started = wanted and _start_pose_workers(args)
     if started:
         _prefetch_poses(args)
     from musclemap.cli import main
