@@ -18,7 +18,7 @@ from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import VideoError
 from musclemap.pose.parallel import (
     AGREE,
-    AGREE_FRAMES,
+    CHECK_LEAD,
     PosePool,
     cpu_budget,
     expected_frames,
@@ -93,6 +93,8 @@ def test_plan_segments() -> None:
     assert plan_segments(30, 4) == [0]  # too short to split into 20-frame segments
     assert plan_segments(45, 4) == [0, 22]
     assert plan_segments(100, 1) == [0]
+    assert plan_segments(80, 2, lead=3) == [0, 38]  # segment 0: 38 frames, segment 1: 42
+    assert plan_segments(90, 3, lead=3) == [0, 28, 59]
     assert expected_frames(8.0, 10.0) == 80 and expected_frames(0.0, 10.0) == 1
 
 
@@ -136,8 +138,9 @@ def test_parallel_is_sequential_up_to_the_hand_over_and_agrees_after(
     diff = np.abs(merged.image[:, 0, 0] - sequential.image[:, 0, 0])
     (seam,) = merged.seams
     handover = seam["handover"]
-    # A filter halving its memory each frame agrees within AGREE after ~8 frames.
-    assert seam["index"] == 60 and 60 + AGREE_FRAMES <= handover <= 60 + 15
+    # A filter halving its memory each frame agrees within AGREE after a few frames.
+    seam_at = plan_segments(120, 2, lead=CHECK_LEAD)[1]  # 58: segment 0 also runs the checks
+    assert seam["index"] == seam_at and seam_at < handover <= seam_at + 15
     assert diff[:handover].max() == 0.0 and diff[handover:].max() <= AGREE
     assert seam["distance"] <= AGREE and seam["t"] == pytest.approx(handover / 10)
     assert seen and all(0 <= f < 1 for f in seen)
@@ -147,7 +150,7 @@ def test_trackers_that_never_agree_give_the_sequential_result(tmp_path: Path) ->
     with PosePool(2, factory=StubbornEstimator) as stubborn:
         merged, sequential = _both(stubborn, _video(tmp_path, n=60), StubbornEstimator)
     assert np.array_equal(merged.image, sequential.image)
-    assert merged.seams == [{"index": 30, "handover": None, "t": None, "distance": None}]
+    assert merged.seams == [{"index": 28, "handover": None, "t": None, "distance": None}]
 
 
 def test_unsplittable_video_runs_as_one_segment(pool: PosePool, tmp_path: Path) -> None:

@@ -79,3 +79,21 @@ def test_merge_keeps_every_segments_checks_when_the_first_ran_to_the_end() -> No
     assert checks is not None
     assert [int(x[0, 0]) for x in checks["features"]] == [0, 1]
     assert (checks["hits"], checks["checked"]) == (1, 2)
+
+
+def test_frames_left_on_the_board_for_segment_zeros_checks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from musclemap.pose.seams import Board
+
+    board = Board(str(tmp_path), [10, 10], create=True)
+    board.state[1][0] = 1  # segment 1 (from sampled frame 5) started
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    landmarks = np.full((33, 3), 0.5, np.float32)
+    board.leave(6, rgb, landmarks)
+    got = board.collect(1, 6, 5)
+    assert got is not None
+    np.testing.assert_array_equal(got[0], rgb)
+    np.testing.assert_array_equal(got[1], landmarks)
+    # frame 7's row is published but nothing was left: no person there
+    board.publish(1, 2, None)
+    board.publish(1, 3, None)
+    assert board.collect(1, 7, 5) is None

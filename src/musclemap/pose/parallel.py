@@ -60,6 +60,10 @@ from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of thi
 
 # Fewer sampled frames than this per segment and the video is not split further.
 MIN_SEGMENT = 20
+# Segment 0 runs the pixel checks of every segment's kept frames when it is done (a MediaPipe
+# graph restart and three detections, ~0.16 s, about 5 frames of pose): it gets this many
+# frames fewer (the others decode a prefix to reach their start, which costs them some too).
+CHECK_LEAD = 3
 # Seconds a segment waits for the next one to start before it tracks on alone (a pool busy
 # with other work); once started, the next one is always ahead.
 START_WAIT_S = 5.0
@@ -81,13 +85,19 @@ def cpu_budget() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def plan_segments(num_frames: int, workers: int, min_frames: int = MIN_SEGMENT) -> list[int]:
+def plan_segments(
+    num_frames: int, workers: int, min_frames: int = MIN_SEGMENT, lead: int = 0
+) -> list[int]:
     """Start indices of contiguous, near-equal segments of `num_frames` sampled frames.
 
-    At most `workers` segments, none shorter than `min_frames` (a short clip is one segment).
+    At most `workers` segments, none shorter than `min_frames` (a short clip is one segment);
+    segment 0 is `lead` frames shorter, for other work it does (the pixel checks).
     """
     count = max(1, min(workers, num_frames // max(min_frames, 1)))
-    return [round(i * num_frames / count) for i in range(count)]
+    if count == 1:
+        return [0]
+    share = (num_frames + lead) / count  # segment 0 has share - lead frames
+    return [0] + [round(i * share - lead) for i in range(1, count)]
 
 
 def expected_frames(duration_s: float, fps: float) -> int:
@@ -150,9 +160,13 @@ def _run_segment(
     picks: Sequence[int] = (),
 ) -> PoseSequence:
     """Poses of segment i, tracking from scratch at starts[i], published for segment i-1, and
-    past starts[i+1] until the hand-over to segment i+1 (see the module docstring). The frames
-    at `picks` (with a person) are kept and the input-quality pixel checks run on them once
-    the segment is done (`extra["checks"]`): no second decode of the video for the gates."""
+    past starts[i+1] until the hand-over to segment i+1 (see the module docstring).
+
+    The frames at `picks` (with a person) and their landmarks are kept for the input-quality
+    pixel checks (no second decode of the video for the gates): segment 0 keeps those it
+    tracks, the others leave theirs on the board, and segment 0 runs every check once it is
+    done (`extra["checks"]`). One worker pays the MediaPipe graph restart a second-person check
+    needs (~0.1 s), and it is the one that did not decode a prefix to reach its start."""
     from musclemap.data.video_io import iter_frames
 
     estimator: PoseEstimator = _WORKER["estimator"]
@@ -182,13 +196,11 @@ def _run_segment(
             # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
             frame = frames[-1] if times and t == times[-1] else estimator.estimate(rgb)
             idx = start + len(frames)
-            # Each checked frame once (a check costs ~0.1 s): a segment checks the picks after
-            # its own start up to and including the next one's start (which it always tracks:
-            # a hand-over needs AGREE_FRAMES from there), so the seam's frame goes to the
-            # segment that does not decode a prefix first.
-            mine = (i == 0 or idx > start) and (nxt is None or idx <= nxt)
-            if idx in picks and frame is not None and mine:
-                kept[idx] = (rgb, frame.image)
+            if idx in picks and frame is not None:
+                if i == 0:
+                    kept[idx] = (rgb, frame.image)
+                else:
+                    shared.leave(idx, rgb, frame.image)
             frames.append(frame)
             times.append(t)
             if i > 0:
@@ -215,9 +227,20 @@ def _run_segment(
         frames[:keep], times[:keep], fps=fps, width=0, height=0, source=path
     )
     seq.extra = {"first": start, "handover": handover, "distance": distance}
-    if picks:
+    if picks and i == 0:
+        for idx in picks:
+            if idx not in kept and idx >= start + len(frames):  # tracked by a later segment
+                j = _covering(starts, idx)
+                left = shared.collect(j, idx, starts[j])
+                if left is not None:
+                    kept[idx] = left
         seq.extra["checks"] = _check_kept(kept, estimator)
     return seq
+
+
+def _covering(starts: list[int], idx: int) -> int:
+    """The segment whose share holds sampled frame idx."""
+    return max(j for j, a in enumerate(starts) if a <= idx)
 
 
 def _check_kept(
@@ -461,8 +484,9 @@ class PosePool:
         from musclemap.pose.quality import planned_picks
 
         path, fps, max_side, num_frames, origin_s = key
-        starts = plan_segments(num_frames, self.workers) if origin_s is not None else [0]
         picks = planned_picks(num_frames)
+        lead = CHECK_LEAD if picks else 0
+        starts = plan_segments(num_frames, self.workers, lead=lead) if origin_s is not None else [0]
         # Room for what each segment publishes: its share and a margin for a longer video.
         caps = [num_frames - a + 64 for a in starts]
         folder = tempfile.mkdtemp(prefix="musclemap-seams-")

@@ -4,6 +4,7 @@ merge of the segments' results into one sequence."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,6 +80,34 @@ class Board:
                 return None
             time.sleep(0.002)
         return np.array(self.rows[i][j]) if state[1] > j else None
+
+
+    def leave(self, idx: int, rgb: np.ndarray, landmarks: np.ndarray) -> None:
+        """Leave sampled frame idx and its landmarks for segment 0's pixel checks (written
+        whole before it shows: a temporary name, then renamed)."""
+        tmp = f"{self.folder}/kept{idx}.tmp.npz"
+        np.savez(tmp, rgb=rgb, landmarks=landmarks)
+        os.replace(tmp, f"{self.folder}/kept{idx}.npz")
+
+    def collect(self, i: int, idx: int, start: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The frame and landmarks segment i (starting at sampled frame `start`) left for
+        sampled frame idx; None when it had no person there (it published that frame's row
+        without leaving it), or when it is done or stalled without it."""
+        path = f"{self.folder}/kept{idx}.npz"
+        seen, since = -1, time.monotonic()
+        while not os.path.exists(path):
+            state = self.state[i]
+            if state[2] or state[1] > idx - start:  # past it (or finished) without leaving it
+                if not os.path.exists(path):
+                    return None
+                break
+            if state[1] != seen:
+                seen, since = int(state[1]), time.monotonic()
+            elif time.monotonic() - since > STALL_S:
+                return None
+            time.sleep(0.002)
+        with np.load(path) as data:
+            return data["rgb"], data["landmarks"]
 
 
 def agree(frame: Any, row: np.ndarray) -> tuple[bool, float | None]:
