@@ -41,7 +41,7 @@ def extract_poses(
     With the default estimator and more than one worker the video is split into contiguous
     segments estimated in parallel processes, handed over where their trackers agree
     (`musclemap.pose.parallel`): the sequential result up to each hand-over, and within the
-    agreement tolerance (about 2 px) after it.
+    agreement tolerance (`seams.AGREE`, about 7 px at 720 px) after it.
 
     Args:
         video_path: Video file.
