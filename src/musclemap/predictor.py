@@ -150,7 +150,9 @@ class Predictor:
 
         video_path = Path(video_path)
         if not video_path.is_file():
-            raise VideoError(f"{video_path}: file not found")
+            from musclemap.textfile import missing_reason
+
+            raise VideoError(f"{video_path}: {missing_reason(video_path)}")
         quality.check_video(video_path)  # too small to pose: refused before the work
         rate = self.fps if fps is None else float(fps)
         seq = extract_poses(

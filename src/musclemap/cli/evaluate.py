@@ -101,10 +101,16 @@ def evaluate(
         split_table,
         unknown_predictions,
     )
+    from musclemap.outputs import refuse_inputs, write_text
     from musclemap.textfile import check_writable, format_lines
 
     if json_out is not None:
         check_writable(json_out, "--json")
+        refuse_inputs(
+            json_out,
+            "--json",
+            [("--manifest", manifest), ("--predictions", predictions), ("CONFIG", config)],
+        )
     if config is not None:
         if checkpoint is None:
             raise DatasetError("evaluate CONFIG needs --checkpoint CKPT")
@@ -156,8 +162,7 @@ def evaluate(
             t.add_row(name, kind_of[name], _fmt(sample_ap))
         console.print(t)
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(table, indent=2))
+        write_text(json_out, json.dumps(table, indent=2), "--json")
 
 
 @app.command()
@@ -171,9 +176,11 @@ def baseline(
     from musclemap.baselines import all_ones_scores, random_scores
     from musclemap.data.manifest import read_manifest
     from musclemap.data.predictions import write_predictions
+    from musclemap.outputs import refuse_inputs
     from musclemap.textfile import check_writable
 
     check_writable(out, "--out")
+    refuse_inputs(out, "--out", [("--manifest", manifest)])
     rows = read_manifest(manifest)
     if name == "random":
         scores = random_scores(len(rows), seed=seed)

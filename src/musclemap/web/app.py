@@ -232,6 +232,9 @@ def _job_status(job: Job, pose_file: Path | None = None) -> JobStatus:
     )
 
 
+FORM_FIELDS = ("fps", "exercise", "rotate")  # besides `file`: what `submit` reads
+
+
 def _parse_fps(raw: str | None, default: float | None) -> float | None:
     if raw is None or raw == "":
         return default
@@ -455,6 +458,7 @@ def create_app(
                 request.headers.get("content-type", ""),
                 jobs.upload_dir,
                 max_bytes=settings.max_upload_bytes,
+                fields=FORM_FIELDS,
             )
         except QueueFull as err:
             return JSONResponse(
