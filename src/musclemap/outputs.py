@@ -64,6 +64,11 @@ def atomic_path(path: str | os.PathLike[str], what: str = "output") -> Iterator[
     path = Path(path)
     if path.is_dir():
         raise MusclemapError(f"{what} {path}: is a folder, expected a file name; nothing written")
+    base = path.absolute().parent
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise MusclemapError(f"{what} {path}: {base} is a file, not a folder; nothing written")
     direct = path.exists() and not path.is_file()
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
     tmp = path if direct else tmp

@@ -206,8 +206,8 @@ def poses(
     A clip that is a folder of photos (key positions) gets one still-image MediaPipe pose per
     photo.
 
-    Clips whose pose file already exists and loads are skipped. Failures are listed at the end
-    and do not stop the others (exit code 1 if any failed). OUT/manifest.csv is the input
+    Clips whose pose file already exists, loads and has this --fps are skipped. Failures are
+    listed at the end and do not stop the others (exit code 1 if any failed). OUT/manifest.csv is the input
     manifest plus a `skeleton` column (empty for clips without a pose file yet) and a
     `pose_coverage` column.
     """

@@ -549,6 +549,22 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def check_origins_and_hosts(settings: ServerSettings) -> None:
+    """ConfigError for an allowed origin that is not `http(s)://host[:port]` (a browser sends
+    exactly that in `Origin`, so `app.example` or `*` would never match: a silent no-op) and
+    for an empty allowed host name."""
+    for origin in settings.allowed_origins:
+        parts = _origin(origin)
+        bare = parts is not None and urlsplit(origin).path in ("", "/")
+        if parts is None or parts[0] not in ("http", "https") or not bare:
+            raise ConfigError(
+                f"--allow-origin {origin!r}: expected scheme://host[:port] as a browser sends it, "
+                "e.g. https://app.example"
+            )
+    if any(not name.strip() for name in settings.allowed_hosts):
+        raise ConfigError("--allow-host: an empty host name")
+
+
 def run_server(
     settings: ServerSettings,
     port: int,
@@ -574,6 +590,14 @@ def run_server(
         )
     if settings.token is not None and len(settings.token) < MIN_TOKEN_CHARS:
         raise ConfigError(f"the token must have at least {MIN_TOKEN_CHARS} characters")
+    check_origins_and_hosts(settings)
+    if settings.checkpoint is not None and predict_fn is None:
+        from musclemap.inference import load_model
+
+        # A damaged or foreign file: one line now, not a server whose every job fails.
+        load_model(settings.checkpoint)
+    if settings.device != "cpu":
+        print(f"warning: --device {settings.device} is ignored: the models run on the CPU")
     check_data_dir(settings.data_dir or default_data_dir())
     sock = bind(settings.host, port)
     bound = sock.getsockname()[1]
