@@ -40,7 +40,8 @@ def test_a_finished_write_replaces_the_file(tmp_path: Path) -> None:
 def test_write_errors_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(MusclemapError) as err:
         write_text(tmp_path, "x", "--json")
-    assert str(err.value) == f"--json {tmp_path}: is a folder, expected a file name; nothing written"
+    says = f"--json {tmp_path}: is a folder, expected a file name; nothing written"
+    assert str(err.value) == says
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(MusclemapError) as err:

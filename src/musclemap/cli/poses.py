@@ -207,9 +207,9 @@ def poses(
     photo.
 
     Clips whose pose file already exists, loads and has this --fps are skipped. Failures are
-    listed at the end and do not stop the others (exit code 1 if any failed). OUT/manifest.csv is the input
-    manifest plus a `skeleton` column (empty for clips without a pose file yet) and a
-    `pose_coverage` column.
+    listed at the end and do not stop the others (exit code 1 if any failed). OUT/manifest.csv
+    is the input manifest plus a `skeleton` column (empty for clips without a pose file yet)
+    and a `pose_coverage` column.
     """
     from rich.console import Console
 
