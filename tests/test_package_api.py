@@ -60,11 +60,22 @@ def test_lazy_exports() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"fps": 0}, {"fps": float("nan")}, {"fps": 100}, {"threshold": 1.5}]
+    ("kwargs", "says"),
+    [
+        ({"fps": 0}, "fps must be in (0, 60], got 0"),
+        ({"fps": float("nan")}, "fps must be in (0, 60], got nan"),
+        ({"fps": 100}, "fps must be in (0, 60], got 100"),
+        ({"fps": True}, "fps must be in (0, 60], got True"),  # ran at 1 fps
+        ({"threshold": 1.5}, "threshold must be in [0, 1], got 1.5"),
+        ({"threshold": False}, "threshold must be in [0, 1], got False"),
+        ({"workers": -1}, "workers must be None or an integer >= 0, got -1"),  # ran
+        ({"workers": 1.5}, "workers must be None or an integer >= 0, got 1.5"),  # ran
+    ],
 )
-def test_predict_rejects_out_of_range_options(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+def test_predict_rejects_out_of_range_options(kwargs: dict[str, float], says: str) -> None:
+    with pytest.raises(ValueError) as err:
         musclemap.predict("clip.mp4", **kwargs)  # type: ignore[arg-type]
+    assert str(err.value) == says
 
 
 def test_predict_one_video_and_keep_the_model(
