@@ -547,3 +547,19 @@ def test_device_other_than_cpu_is_said_to_be_ignored(
     assert run(argv, monkeypatch) == 0
     err = capsys.readouterr().err
     assert "warning: --device banana is ignored: the predict models run on the CPU" in err
+
+
+def test_more_workers_than_cores_become_the_cores_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --workers 500 started 500 MediaPipe processes (about 300 MB each): memory ran out.
+    from musclemap.cli.predict import worker_count
+    from musclemap.pose import parallel
+
+    monkeypatch.setattr(parallel, "cpu_budget", lambda: 2)
+    assert worker_count(0) == 0 and worker_count(2) == 2
+    assert capsys.readouterr().err == ""
+    assert worker_count(500) == 2
+    assert capsys.readouterr().err.strip() == (
+        "warning: --workers 500 is more than the 2 cores this process may use; using 2"
+    )

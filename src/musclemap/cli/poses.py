@@ -16,6 +16,7 @@ from musclemap.cli.predict import (
     check_writable,
     fps_option,
     pose_estimator_option,
+    worker_count,
 )
 from musclemap.errors import DatasetError, MusclemapError
 
@@ -231,6 +232,7 @@ def poses(
         from musclemap.pose.parallel import cpu_budget
 
         workers = cpu_budget()
+    workers = worker_count(workers)  # not more processes than cores (said when asked for)
     results = _run(tasks, min(workers, max(len(tasks), 1)), console)
 
     coverage = {r.out: r.coverage for r in results if r.ok}

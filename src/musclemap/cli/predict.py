@@ -347,6 +347,23 @@ def load_predictor(
     return Predictor.default(**kwargs)
 
 
+def worker_count(workers: int) -> int:
+    """`--workers` as run: more than the cores this process may use becomes the cores, said in
+    a warning. Each worker is a MediaPipe process (about 300 MB resident here), so `--workers
+    500` started 500 of them and exhausted the memory; beyond the cores they only wait."""
+    from musclemap.pose.parallel import cpu_budget
+
+    cores = cpu_budget()
+    if workers <= cores:
+        return workers
+    err_console.print(
+        f"warning: --workers {workers} is more than the {cores} cores this process may use; "
+        f"using {cores}",
+        markup=False,
+    )
+    return cores
+
+
 def _start_pool(workers: int) -> PosePool | None:
     """The pose worker processes, started before anything else so that their MediaPipe import
     and graph start overlap the model load and the video probe (and before the progress bar's
@@ -446,6 +463,7 @@ def predict(
     from musclemap.pose.estimator import estimator_for
 
     estimator = estimator_for(pose_estimator)  # None: the default, which the pose workers run
+    workers = worker_count(workers)
     pool = _start_pool(workers) if estimator is None else None
     predictor = load_predictor(ckpt, device, use_cache, estimator)
     if threshold is not None:
