@@ -15,6 +15,7 @@ import ipaddress
 import math
 import re
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -597,7 +598,10 @@ def run_server(
         # A damaged or foreign file: one line now, not a server whose every job fails.
         load_model(settings.checkpoint)
     if settings.device != "cpu":
-        print(f"warning: --device {settings.device} is ignored: the models run on the CPU")
+        print(
+            f"warning: --device {settings.device} is ignored: the models run on the CPU",
+            file=sys.stderr,
+        )
     check_data_dir(settings.data_dir or default_data_dir())
     sock = bind(settings.host, port)
     bound = sock.getsockname()[1]
