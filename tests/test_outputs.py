@@ -103,3 +103,15 @@ def test_check_folder(tmp_path: Path) -> None:
     if Path("/proc/self").is_dir():
         with pytest.raises(MusclemapError, match="train.out_dir /proc/runs: cannot write there"):
             check_folder("/proc/runs", "train.out_dir")
+
+
+def test_a_symlink_is_written_through_not_replaced(tmp_path: Path) -> None:
+    # `--json /dev/stdout > out.txt`: /dev/stdout is a link to the shell's file; renaming a
+    # temporary file over it would replace the link itself (as root: /dev/stdout).
+    target = tmp_path / "target.txt"
+    target.write_text("old")
+    link = tmp_path / "stdout"
+    link.symlink_to(target)
+    write_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stdout", "target.txt"]

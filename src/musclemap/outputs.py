@@ -57,9 +57,10 @@ def atomic_path(path: str | os.PathLike[str], what: str = "output") -> Iterator[
     write to; it replaces `path` (os.replace) only when the block ends without error and is
     removed otherwise (KeyboardInterrupt included), so `path` is never left half-written.
 
-    An existing `path` that is not a regular file (/dev/stdout, a FIFO, /dev/full) is written in
-    place: replacing a device node would be wrong. An OSError in the block or the rename becomes
-    a MusclemapError naming `what` and `path`.
+    An existing `path` that is a symlink or not a regular file (/dev/stdout, a FIFO, /dev/full)
+    is written in place, through the link: renaming over it would replace the link or device
+    node itself (`--json /dev/stdout > out.txt` would have replaced /dev/stdout). An OSError in
+    the block or the rename becomes a MusclemapError naming `what` and `path`.
     """
     path = Path(path)
     if path.is_dir():
@@ -69,7 +70,7 @@ def atomic_path(path: str | os.PathLike[str], what: str = "output") -> Iterator[
         base = base.parent
     if not base.is_dir():
         raise MusclemapError(f"{what} {path}: {base} is a file, not a folder; nothing written")
-    direct = path.exists() and not path.is_file()
+    direct = path.is_symlink() or (path.exists() and not path.is_file())
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
     tmp = path if direct else tmp
     try:
