@@ -115,3 +115,9 @@ def test_a_symlink_is_written_through_not_replaced(tmp_path: Path) -> None:
     write_text(link, "new")
     assert link.is_symlink() and target.read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stdout", "target.txt"]
+
+
+def test_a_long_valid_name_gets_a_short_temporary_name(tmp_path: Path) -> None:
+    target = tmp_path / ("a" * 250 + ".json")  # 255 bytes: the most most filesystems allow
+    write_text(target, "{}")
+    assert target.read_text() == "{}" and len(list(tmp_path.iterdir())) == 1

@@ -71,7 +71,8 @@ def atomic_path(path: str | os.PathLike[str], what: str = "output") -> Iterator[
     if not base.is_dir():
         raise MusclemapError(f"{what} {path}: {base} is a file, not a folder; nothing written")
     direct = path.is_symlink() or (path.exists() and not path.is_file())
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    # The stem is cut so that a long (still valid) name never makes a too-long temporary one.
+    tmp = path.with_name(f".{path.stem[:40]}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
     tmp = path if direct else tmp
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
