@@ -118,6 +118,6 @@ def test_a_symlink_is_written_through_not_replaced(tmp_path: Path) -> None:
 
 
 def test_a_long_valid_name_gets_a_short_temporary_name(tmp_path: Path) -> None:
-    target = tmp_path / ("a" * 250 + ".json")  # 255 bytes: the most most filesystems allow
+    target = tmp_path / ("a" * 250 + ".json")  # 255 bytes: the most that most filesystems allow
     write_text(target, "{}")
     assert target.read_text() == "{}" and len(list(tmp_path.iterdir())) == 1
