@@ -134,3 +134,21 @@ def test_a_training_command_without_torch_names_the_extra(tmp_path: Path) -> Non
     assert done.stderr.strip().splitlines() == [
         "error: this command needs torch, which is not installed: pip install 'musclemap[train]'"
     ]
+
+
+def test_predict_uses_at_most_the_cores_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # workers=500 started 500 MediaPipe processes. The clamped count reaches the predictor.
+    from musclemap.pose import parallel
+
+    seen: dict[str, object] = {}
+
+    class Stub:
+        def predict(self, video: object, **kwargs: object) -> object:
+            seen.update(kwargs)
+            return type("P", (), {"threshold": 0.5})()
+
+    monkeypatch.setattr(parallel, "cpu_budget", lambda: 2)
+    monkeypatch.setattr(musclemap, "_predictor", lambda *args: Stub())
+    with pytest.warns(UserWarning, match="workers=500 is more than the 2 cores"):
+        musclemap.predict("clip.mp4", workers=500)
+    assert seen["workers"] == 2

@@ -18,6 +18,7 @@ nothing imports torch or MediaPipe before a video is predicted.
 from __future__ import annotations
 
 import math
+import warnings
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -114,6 +115,17 @@ def predict(
     if workers is not None and (type(workers) is not int or workers < 0):
         # -1 or 1.5 ran without a word (as one per core / 1.5 processes).
         raise ValueError(f"workers must be None or an integer >= 0, got {workers!r}")
+    if workers:
+        from musclemap.pose.parallel import cpu_budget
+
+        if workers > (cores := cpu_budget()):
+            # Each worker is a MediaPipe process (~300 MB): 500 of them exhaust the memory.
+            warnings.warn(
+                f"workers={workers} is more than the {cores} cores this process may use; "
+                f"using {cores}",
+                stacklevel=2,
+            )
+            workers = cores
     if rotate is not None:
         from musclemap.pose.orientation import requested
 
