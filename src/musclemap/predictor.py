@@ -96,8 +96,7 @@ def check_settings(meta: dict[str, Any], path: str | Path) -> None:
     problems = []
     for key, (valid, span) in _SETTINGS.items():
         value = meta.get(key, 1.0 if key == "min_seconds" else None)
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not (number and valid(value)):
+        if isinstance(value, bool) or not (isinstance(value, int | float) and valid(value)):
             problems.append(f"{key} {value!r} (expected a number {span})")
     if problems:
         raise ConfigError(f"{path}: unusable model settings: {'; '.join(problems)}")
