@@ -322,7 +322,7 @@ def load_config(
             text = path.read_bytes().decode("utf-8")
             if "\x00" in text:
                 raise ConfigError(f"{path}: binary file (NUL bytes), not a YAML config")
-            tree = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader
+            tree = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # a SafeLoader subclass
         except UnicodeDecodeError as err:
             raise ConfigError(
                 f"{path}: not UTF-8 text (byte offset {err.start}); not a YAML config"
@@ -361,6 +361,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         seen: dict[Any, Any] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                hash(key)
+            except TypeError:  # a list as a key: SafeLoader's own error names it
+                continue
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None,
