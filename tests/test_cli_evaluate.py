@@ -202,3 +202,25 @@ def test_full_disk_is_one_line(tmp_path, manifest, monkeypatch, capsys):
     assert run_main(argv, monkeypatch) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: predictions file /dev/full: cannot write (No space left on device)"]
+
+
+def test_the_predictions_written_beside_the_model_never_replace_the_manifest(
+    tmp_path, manifest, monkeypatch, capsys
+):
+    # `--checkpoint default` writes ./default.predictions.csv: a manifest of that name was
+    # replaced by the predictions after the evaluation.
+    from conftest import run_main
+
+    monkeypatch.chdir(tmp_path)
+    split = tmp_path / "default.predictions.csv"
+    assert run_main(["data", "split", str(manifest), "--out", str(split)], monkeypatch) == 0
+    before = split.read_bytes()
+    capsys.readouterr()
+    argv = ["evaluate", "--manifest", "default.predictions.csv", "--checkpoint", "default"]
+    assert run_main(argv, monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: the predictions file default.predictions.csv: is also the --manifest; writing "
+        "it would destroy that input (pick another name)"
+    ]
+    assert split.read_bytes() == before
