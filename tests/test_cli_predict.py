@@ -445,7 +445,7 @@ def test_an_output_naming_the_input_video_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # `predict x.mp4 --json x.mp4` replaced the video with its JSON (exit 0); `--overlay x.mp4`
-    # truncated it before failing. Also through another spelling of the same file.
+    # was refused only after the whole run. Also through another spelling of the same file.
     video = make_video("clip.mp4")
     before = video.read_bytes()
     same = video.parent / "." / video.name
