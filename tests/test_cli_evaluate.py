@@ -164,3 +164,63 @@ def test_evaluate_the_packaged_model_on_a_pose_manifest(tmp_path, monkeypatch):
     for clip in scores:
         np.testing.assert_allclose(again[clip], scores[clip])
     assert not (WEIGHTS_DIR / "default.predictions.csv").exists()  # never into the package
+
+
+def test_outputs_never_replace_the_inputs(tmp_path, manifest, monkeypatch, capsys):
+    # `baseline --out M` replaced the manifest with predictions; `evaluate --json P` replaced
+    # the predictions (or the manifest) with the table. Exit 0 both times.
+    from conftest import run_main
+
+    split = tmp_path / "s.csv"
+    assert run_main(["data", "split", str(manifest), "--out", str(split)], monkeypatch) == 0
+    preds = tmp_path / "p.csv"
+    argv = ["baseline", "random", "--manifest", str(split), "--out", str(preds)]
+    assert run_main(argv, monkeypatch) == 0
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in (split, preds)}
+    cases = [
+        (["baseline", "random", "--manifest", str(split), "--out", str(split)], split, "--out"),
+        (["evaluate", "--manifest", str(split), "--predictions", str(preds), "--json", str(preds)],
+         preds, "--json"),
+        (["evaluate", "--manifest", str(split), "--predictions", str(preds), "--json", str(split)],
+         split, "--json"),
+    ]  # fmt: skip
+    for argv, hit, option in cases:
+        assert run_main(argv, monkeypatch) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: {option} {hit}: is also the --")
+    assert {p: p.read_bytes() for p in (split, preds)} == before
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_full_disk_is_one_line(tmp_path, manifest, monkeypatch, capsys):
+    from conftest import run_main
+
+    split = tmp_path / "s.csv"
+    assert run_main(["data", "split", str(manifest), "--out", str(split)], monkeypatch) == 0
+    argv = ["baseline", "random", "--manifest", str(split), "--out", "/dev/full"]
+    assert run_main(argv, monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: predictions file /dev/full: cannot write (No space left on device)"]
+
+
+def test_the_predictions_written_beside_the_model_never_replace_the_manifest(
+    tmp_path, manifest, monkeypatch, capsys
+):
+    # `--checkpoint default` writes ./default.predictions.csv: a manifest of that name was
+    # replaced by the predictions after the evaluation.
+    from conftest import run_main
+
+    monkeypatch.chdir(tmp_path)
+    split = tmp_path / "default.predictions.csv"
+    assert run_main(["data", "split", str(manifest), "--out", str(split)], monkeypatch) == 0
+    before = split.read_bytes()
+    capsys.readouterr()
+    argv = ["evaluate", "--manifest", "default.predictions.csv", "--checkpoint", "default"]
+    assert run_main(argv, monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: the predictions file default.predictions.csv: is also the --manifest; writing "
+        "it would destroy that input (pick another name)"
+    ]
+    assert split.read_bytes() == before

@@ -163,3 +163,39 @@ def test_research_transm3e_with_pose_explains_the_full_model(
     with torch.no_grad():
         logit = float(model.eval()(inputs.video, inputs.other)[0, GROUP_IDS.index("chest")])
     assert d["logit"] == pytest.approx(logit, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "message"),
+    [
+        # Each was a traceback, or replaced a file, only after the work (seconds to minutes).
+        (["--out", "{video}"], 1, "--out {video}: is also the input video"),
+        (["--out", "{d}/e.png", "--json", "{d}/e.png"], 1, "--json and --out both write"),
+        (["--out", "{d}/e.png", "--json", "{video}"], 1, "--json {video}: is also the input"),
+        (["--out", "{d}/e.png", "--span", "nan"], 1, "--span must be a positive number"),
+        (["--out", "{d}/e.png", "--fps", "0"], 2, "Invalid value for '--fps'"),
+        (["--out", "{d}/v.mp4/e.png"], 1, "v.mp4 is a file, not a folder"),
+    ],
+)
+def test_outputs_and_numbers_are_checked_before_any_work(
+    extra: list[str],
+    code: int,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from musclemap.cli import predict as cli_predict
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("work started before the options were checked")
+
+    monkeypatch.setattr(cli_predict, "load_predictor", boom)
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    args = [a.format(video=video, d=tmp_path) for a in extra]
+    assert run(["explain", str(video), "--group", "quadriceps", *args], monkeypatch) == code
+    err = capsys.readouterr().err
+    assert message.format(video=video, d=tmp_path) in err and "Traceback" not in err
+    assert video.read_bytes() == b"x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]

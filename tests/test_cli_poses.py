@@ -77,13 +77,27 @@ def test_resumes_and_shards(tmp_path: Path, make_video) -> None:
     assert first.exit_code == 0, first.output
     assert sorted(p.name for p in out.glob("*.npz")) == ["b.npz"]
     stamp = (out / "b.npz").stat().st_mtime_ns
-    second = _invoke(str(manifest), "--out", str(out), "--fps", "5")
+    second = _invoke(str(manifest), "--out", str(out))
     assert second.exit_code == 0, second.output
     assert "1 extracted, 1 already done, 0 failed" in second.output
     assert (out / "b.npz").stat().st_mtime_ns == stamp
-    assert load_pose_file(out / "a.npz").fps == 5.0
     with (out / "manifest.csv").open() as fh:
         assert [r["skeleton"] for r in csv.DictReader(fh)] == ["a.npz", "b.npz"]
+
+
+def test_a_rerun_at_another_fps_redoes_the_pose_files(tmp_path: Path, make_video) -> None:
+    # Pose files sampled at 10 fps were kept as "already done" by a rerun with --fps 5: the
+    # manifest then mixed two rates without a word.
+    manifest = _manifest(tmp_path, make_video, bad=False)
+    out = tmp_path / "poses"
+    assert _invoke(str(manifest), "--out", str(out)).exit_code == 0
+    assert {load_pose_file(f).fps for f in out.glob("*.npz")} == {10.0}
+    again = _invoke(str(manifest), "--out", str(out), "--fps", "5")
+    assert again.exit_code == 0, again.output
+    assert "2 extracted, 0 already done, 0 failed" in again.output
+    assert {load_pose_file(f).fps for f in out.glob("*.npz")} == {5.0}
+    third = _invoke(str(manifest), "--out", str(out), "--fps", "5")
+    assert "0 extracted, 2 already done, 0 failed" in third.output
 
 
 def test_damaged_output_is_redone(tmp_path: Path, make_video) -> None:

@@ -434,3 +434,132 @@ def test_batch_runs_the_gates_in_the_workers_as_a_single_run_does(
         assert got["people"] == want["people"] == {"count": 1, "frames_checked": 3}
         assert got["orientation"]["state"] == want["orientation"]["state"] == "upright"
         assert got["orientation"]["scores"] == pytest.approx(want["orientation"]["scores"], abs=0.5)
+
+
+@pytest.mark.parametrize("option", ["--json", "--overlay"])
+def test_an_output_naming_the_input_video_is_refused(
+    option: str,
+    make_video: Callable[..., Path],
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `predict x.mp4 --json x.mp4` replaced the video with its JSON (exit 0); `--overlay x.mp4`
+    # was refused only after the whole run. Also through another spelling of the same file.
+    video = make_video("clip.mp4")
+    before = video.read_bytes()
+    same = video.parent / "." / video.name
+    assert run(["predict", str(video), option, str(same)], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {option} ")
+    assert "is also the input video" in err[0]
+    assert video.read_bytes() == before
+
+
+def test_batch_outputs_never_replace_an_input_video(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A folder predicted into itself: x's overlay would be written over the input x_overlay.mp4.
+    folder = tmp_path / "v"
+    folder.mkdir()
+    for name in ("x.mp4", "x_overlay.mp4"):
+        make_video(name).rename(folder / name)
+    before = (folder / "x_overlay.mp4").read_bytes()
+    argv = ["predict", str(folder), "--out-dir", str(folder), "--overlay", "mp4"]
+    assert run(argv, monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: --overlay {folder / 'x_overlay.mp4'}: is also the input video; writing it "
+        "would destroy that input (pick another name)"
+    ]
+    assert (folder / "x_overlay.mp4").read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["x.mp4", "x_overlay.mp4"]
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_file(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: list,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # /dev/full fails every write with ENOSPC: it was an OSError traceback after the whole run.
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full (Linux)")
+    video = make_video("squat.mp4", num_frames=30)
+    argv = ["predict", str(video), "--pose-estimator", "scripted", "--workers", "1"]
+    assert run([*argv, "--json", "/dev/full"], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "error: --json /dev/full: cannot write (No space left on device)"
+    # A picture that fails while it is written leaves neither it nor its temporary file.
+    out = tmp_path / "pics"
+
+    def full(scores: object, path: Path, **kwargs: object) -> None:
+        Path(path).write_text("<svg half")  # part of the file, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    from musclemap.viz import body_map
+
+    monkeypatch.setattr(body_map, "render_body_map", full)
+    assert run([*argv, "--body-map", str(out / "m.svg")], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"error: --body-map {out / 'm.svg'}: cannot write (No space left on device)"
+    assert list(out.iterdir()) == []
+
+
+def test_symlink_loops_and_folders_named_like_videos(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to(tmp_path / "loop2.mp4")
+    (tmp_path / "loop2.mp4").symlink_to(loop)
+    assert run(["predict", str(loop)], monkeypatch) == 1
+    assert capsys.readouterr().err == (
+        f"error: {loop}: file not found (a symlink to nothing, or a symlink loop)\n"
+    )
+    (tmp_path / "dir.mp4").mkdir()
+    assert run(["predict", str(tmp_path / "dir.mp4")], monkeypatch) == 1
+    assert "dir.mp4: folder holds no video files" in capsys.readouterr().err
+    # Batch: the loop was a RuntimeError traceback while the names were made unique.
+    from musclemap.cli.predict import expand_videos, unique_videos
+
+    found = expand_videos([tmp_path])
+    assert [p.name for p in found] == ["loop.mp4", "loop2.mp4"]  # dir.mp4/ is no video
+    assert unique_videos(found) == (found, [])
+
+
+def test_device_other_than_cpu_is_said_to_be_ignored(
+    make_video: Callable[..., Path],
+    scripted: list,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    video = make_video("squat.mp4", num_frames=30)
+    argv = ["predict", str(video), "--pose-estimator", "scripted", "--device", "banana"]
+    assert run(argv, monkeypatch) == 0
+    err = capsys.readouterr().err
+    assert "warning: --device banana is ignored: the predict models run on the CPU" in err
+
+
+def test_more_workers_than_cores_become_the_cores_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --workers 500 started 500 MediaPipe processes (about 300 MB each): memory ran out.
+    from musclemap.cli.predict import worker_count
+    from musclemap.pose import parallel
+
+    monkeypatch.setattr(parallel, "cpu_budget", lambda: 2)
+    assert worker_count(0) == 0 and worker_count(2) == 2
+    assert capsys.readouterr().err == ""
+    assert worker_count(500) == 2
+    assert capsys.readouterr().err.strip() == (
+        "warning: --workers 500 is more than the 2 cores this process may use; using 2"
+    )

@@ -78,3 +78,33 @@ def test_unusable_data_directory_is_one_line(tmp_path: Path, run_cli) -> None:
     assert result.stderr.strip().splitlines() == [
         f"error: cannot use the data directory {blocker / 'd'}: Not a directory"
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # Each started a server: every job then failed (a text file as the model), or the
+        # allowed origin could never match what a browser sends (silently useless).
+        (["--checkpoint", "{model}"], "{model}: not a model (expected .safetensors"),
+        (["--allow-origin", "app.example"], "--allow-origin 'app.example': expected scheme://"),
+        (["--allow-origin", "*"], "--allow-origin '*': expected scheme://"),
+        (["--allow-origin", "https://a.example/path"], "expected scheme://host[:port]"),
+        (["--allow-host", " "], "--allow-host: an empty host name"),
+    ],
+)
+def test_settings_that_cannot_work_are_refused_at_start(
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    model = tmp_path / "model.safetensors.txt"
+    model.write_text("not a model")
+    argv = ["serve", "--port", "0", "--data-dir", str(tmp_path / "d")]
+    argv += [a.format(model=model) for a in args]
+    assert run_main(argv, monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+    assert message.format(model=model) in err[0]
+    assert not (tmp_path / "d").exists()  # refused before anything started

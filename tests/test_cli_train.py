@@ -83,3 +83,33 @@ def test_output_folders_that_are_files(tmp_path: Path, run_cli) -> None:
     assert "Traceback" not in res.stderr
 
 
+
+
+def test_benchmark_refuses_two_configs_sharing_a_run_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a/random_smoke.yaml and b/random_smoke.yaml both map to OUT/random_smoke: the table showed
+    # the first one's results on both rows.
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / RANDOM.name).write_text(RANDOM.read_text())
+    configs = [str(tmp_path / sub / RANDOM.name) for sub in ("a", "b")]
+    argv = ["benchmark", *configs, "--out", str(tmp_path / "t")]
+    argv += ["--set", f"train.out_dir={tmp_path}"]
+    assert run_main(argv, monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: {configs[0]} and {configs[1]} both use the run folder "
+        f"{tmp_path / 'random_smoke'}; give one of them another train.run_name"
+    ]
+    assert not (tmp_path / "t").exists()
+
+
+def test_benchmark_out_under_proc_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs /proc (Linux)")
+    argv = ["benchmark", str(RANDOM), "--out", "/proc/t", "--set", f"train.out_dir={tmp_path}"]
+    assert run_main(argv, monkeypatch) == 1  # a FileNotFoundError traceback after the table
+    assert capsys.readouterr().err.startswith("error: --out /proc/t: cannot write there (")

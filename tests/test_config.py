@@ -117,3 +117,31 @@ def test_changed_fields_lists_what_differs_from_the_defaults():
         None, ["task=baseline", "model.kwargs.depth=2", "optim.betas=[0.8, 0.9]", "train.seed=3"]
     )
     assert changed_fields(cfg) == ["model.kwargs.depth", "optim.betas", "train.seed"]
+
+
+def test_a_key_given_twice_is_refused(tmp_path):
+    # PyYAML keeps the last of two equal keys without a word: `lr` written twice trained with
+    # whichever came second.
+    path = tmp_path / "c.yaml"
+    path.write_text("optim:\n  lr: 0.1\n  name: sgd\n  lr: 0.001\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == (
+        f"{path}: invalid YAML (line 4, column 3: key 'lr' given twice (first on line 2))"
+    )
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e400"])
+def test_an_infinite_integer_is_a_config_error(value):
+    # int(float("inf")) was an OverflowError traceback.
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [f"train.max_steps={value}"])
+    assert str(err.value).startswith("train.max_steps: expected an integer, got ")
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "..", "/tmp/x"])
+def test_run_name_must_stay_inside_out_dir(name):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [f"train.run_name={name}"])
+    assert str(err.value) == f"train.run_name must be a folder name, not a path (got {name!r})"
+    assert load_config(None, ["train.run_name=my run 2"]).train.run_name == "my run 2"

@@ -147,3 +147,22 @@ def test_to_layout_matches_joints_by_name() -> None:
     assert np.isnan(back.image[0, heel, :2]).all() and back.image[0, heel, 2] == 0
     np.testing.assert_array_equal(back.image[:, knee_mp], seq.image[:, knee_mp])
     assert seq.to_layout(MEDIAPIPE33) is seq
+
+
+def test_an_interrupted_save_keeps_the_old_file_and_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C while `data poses` or the pose cache wrote a file left `.x.<pid>.tmp.npz` behind.
+    path = save_pose_file(_sequence(), tmp_path / "x.npz")
+    before = path.read_bytes()
+    real = np.savez_compressed
+
+    def interrupted(file: Path, **arrays: np.ndarray) -> None:
+        real(file, **arrays)  # the temporary file is complete on disk ...
+        raise KeyboardInterrupt  # ... when Ctrl-C arrives
+
+    monkeypatch.setattr(np, "savez_compressed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_pose_file(_sequence(8), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]

@@ -35,3 +35,38 @@ def test_every_bad_row_is_reported_with_its_line(tmp_path):
     assert "clip repeated (first at line 2) x1 (line 3)" in message
     assert "outside [0, 1]" in message and "(line 4)" in message
     assert "wrong number of fields x1 (line 5)" in message
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    # Two `chest` columns: only the first was read, the other silently ignored.
+    path = tmp_path / "p.csv"
+    row = ",".join(["0.5"] * 20)
+    path.write_text(",".join(["clip", *GROUP_IDS, "chest"]) + f"\na.mp4,{row},0.9\n")
+    with pytest.raises(DatasetError) as err:
+        read_predictions(path)
+    assert str(err.value) == f"{path}: column(s) named twice in the header: chest"
+
+
+def test_an_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
+    import csv
+
+    path = tmp_path / "p.csv"
+    write_predictions(path, ["a.mp4"], np.full((1, 20), 0.25))
+    before = path.read_text()
+    real_writer = csv.writer
+
+    class Interrupting:  # Ctrl-C after the header and one row were written
+        def __init__(self, fh: object) -> None:
+            self.inner, self.rows = real_writer(fh), 0
+
+        def writerow(self, row: list[str]) -> None:
+            self.rows += 1
+            if self.rows == 3:
+                raise KeyboardInterrupt
+            self.inner.writerow(row)
+
+    monkeypatch.setattr(csv, "writer", Interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        write_predictions(path, ["a.mp4", "b.mp4"], np.full((2, 20), 0.5))
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]

@@ -17,7 +17,7 @@ from musclemap.engine.checkpoint import atomic_save
 from musclemap.engine.evaluate import evaluate_checkpoint
 from musclemap.engine.tasks import get_task, init_transm3e_branches, run_task
 from musclemap.engine.train import build_experiment_model
-from musclemap.errors import ConfigError
+from musclemap.errors import ConfigError, MusclemapError
 
 SMALL = [
     "data.synthetic=true",
@@ -193,3 +193,22 @@ def test_train_cli_names_the_ignored_field_in_one_line(tmp_path: Path, run_cli) 
         f"error: {config.resolve()}: task pose_default does not use train.device; remove it "
         "(or pick a task that does)"
     ]
+
+
+def test_an_unwritable_out_dir_stops_the_run_in_one_line(tmp_path: Path) -> None:
+    # /proc/runs and a path under a file were FileNotFoundError / NotADirectoryError tracebacks
+    # when the run folder was made.
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    base = ["task=baseline", "data.synthetic=true", "baseline.name=random"]
+    cases = [
+        (blocker, "is a file, expected a folder"),
+        (blocker / "runs", "is a file, not a folder"),
+    ]
+    if Path("/proc/self").is_dir():
+        cases.append((Path("/proc/runs"), "cannot write there"))
+    for out_dir, says in cases:
+        with pytest.raises(MusclemapError) as err:
+            run_task(load_config(None, [*base, f"train.out_dir={out_dir}"]))
+        assert str(err.value).startswith(f"train.out_dir {out_dir}: ") and says in str(err.value)
+    assert blocker.read_text() == "x"

@@ -60,11 +60,22 @@ def test_lazy_exports() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"fps": 0}, {"fps": float("nan")}, {"fps": 100}, {"threshold": 1.5}]
+    ("kwargs", "says"),
+    [
+        ({"fps": 0}, "fps must be in (0, 60], got 0"),
+        ({"fps": float("nan")}, "fps must be in (0, 60], got nan"),
+        ({"fps": 100}, "fps must be in (0, 60], got 100"),
+        ({"fps": True}, "fps must be in (0, 60], got True"),  # ran at 1 fps
+        ({"threshold": 1.5}, "threshold must be in [0, 1], got 1.5"),
+        ({"threshold": False}, "threshold must be in [0, 1], got False"),
+        ({"workers": -1}, "workers must be None or an integer >= 0, got -1"),  # ran
+        ({"workers": 1.5}, "workers must be None or an integer >= 0, got 1.5"),  # ran
+    ],
 )
-def test_predict_rejects_out_of_range_options(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+def test_predict_rejects_out_of_range_options(kwargs: dict[str, float], says: str) -> None:
+    with pytest.raises(ValueError) as err:
         musclemap.predict("clip.mp4", **kwargs)  # type: ignore[arg-type]
+    assert str(err.value) == says
 
 
 def test_predict_one_video_and_keep_the_model(
@@ -123,3 +134,21 @@ def test_a_training_command_without_torch_names_the_extra(tmp_path: Path) -> Non
     assert done.stderr.strip().splitlines() == [
         "error: this command needs torch, which is not installed: pip install 'musclemap[train]'"
     ]
+
+
+def test_predict_uses_at_most_the_cores_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # workers=500 started 500 MediaPipe processes. The clamped count reaches the predictor.
+    from musclemap.pose import parallel
+
+    seen: dict[str, object] = {}
+
+    class Stub:
+        def predict(self, video: object, **kwargs: object) -> object:
+            seen.update(kwargs)
+            return type("P", (), {"threshold": 0.5})()
+
+    monkeypatch.setattr(parallel, "cpu_budget", lambda: 2)
+    monkeypatch.setattr(musclemap, "_predictor", lambda *args: Stub())
+    with pytest.warns(UserWarning, match="workers=500 is more than the 2 cores"):
+        musclemap.predict("clip.mp4", workers=500)
+    assert seen["workers"] == 2

@@ -167,3 +167,26 @@ def test_default_model_scores_without_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"threshold": 7}, "threshold 7 (expected a number in [0, 1])"),  # nothing was active
+        ({"fps": -1}, "fps -1 (expected a number in (0, 60])"),  # a decoder traceback
+        ({"fps": None}, "fps None (expected a number in (0, 60])"),  # a TypeError
+        ({"min_seconds": float("nan")}, "min_seconds nan (expected a number >= 0)"),
+    ],
+)
+def test_unusable_model_settings_are_one_config_error(
+    tmp_path: Path, change: dict[str, Any], says: str
+) -> None:
+    import shutil
+
+    weights = tmp_path / "m.safetensors"
+    shutil.copy(WEIGHTS_DIR / "default.safetensors", weights)
+    meta = json.loads((WEIGHTS_DIR / "default.json").read_text())
+    (tmp_path / "m.json").write_text(json.dumps({**meta, **change}))
+    with pytest.raises(ConfigError) as err:
+        Predictor.from_checkpoint(weights)
+    assert str(err.value) == f"{weights}: unusable model settings: {says}"

@@ -44,3 +44,20 @@ def test_check_writable(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(DatasetError, match="is a file, not a folder"):
         check_writable(tmp_path / "file" / "out.json")
+
+
+def test_missing_reason_says_what_is_there_instead(tmp_path) -> None:
+    import os
+
+    from musclemap.textfile import missing_reason
+
+    (tmp_path / "dir.mp4").mkdir()
+    os.mkfifo(tmp_path / "fifo.mp4")
+    (tmp_path / "loop.mp4").symlink_to(tmp_path / "loop.mp4")
+    (tmp_path / "dangling.mp4").symlink_to(tmp_path / "gone.mp4")
+    assert missing_reason(tmp_path / "nope.mp4") == "file not found"
+    assert missing_reason(tmp_path / "dir.mp4") == "is a folder, not a file"
+    assert missing_reason(tmp_path / "fifo.mp4") == "not a regular file (a FIFO, socket or device)"
+    link = "file not found (a symlink to nothing, or a symlink loop)"
+    assert missing_reason(tmp_path / "loop.mp4") == link
+    assert missing_reason(tmp_path / "dangling.mp4") == link

@@ -344,3 +344,19 @@ def test_a_busy_port_is_one_line() -> None:
             bind("127.0.0.1", port)
     finally:
         first.close()
+
+
+def test_a_mistyped_form_field_is_422_and_nothing_is_queued(
+    client: TestClient, clip: bytes
+) -> None:
+    # `fsp=5` was dropped without a word: the job ran at the default rate.
+    before = client.get("/api/health").json()["jobs"]
+    response = client.post(
+        "/api/predict", files={"file": ("a.mp4", clip, "video/mp4")}, data={"fsp": "5"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "unknown form field 'fsp' (known: file, fps, exercise, rotate)"
+    )
+    assert client.get("/api/health").json()["jobs"] == before
+    assert uploads_of(client) == []

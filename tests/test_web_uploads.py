@@ -104,3 +104,39 @@ def test_a_non_multipart_request_is_415(tmp_path: Path) -> None:
     with pytest.raises(UploadRejected) as err:
         anyio.run(lambda: receive_upload(empty(), "video/mp4", tmp_path, max_bytes=10))
     assert err.value.status == 415 and "multipart/form-data" in err.value.message
+
+
+def test_repeated_and_unknown_fields_are_refused(tmp_path: Path) -> None:
+    # A second `fps` silently won; a typo (`fsp`) was silently dropped.
+    async def chunks(body: bytes) -> AsyncIterator[bytes]:
+        yield body
+
+    def receive(body: bytes) -> object:
+        return anyio.run(lambda: receive_upload(chunks(body), CONTENT_TYPE, tmp_path,
+                                                max_bytes=10_000, fields=("fps", "rotate")))
+
+    twice = _body(_part("fps", b"5"), _part("fps", b"30"), _part("file", MP4, "a.mp4"))
+    with pytest.raises(UploadRejected) as err:
+        receive(twice)
+    assert (err.value.status, err.value.message) == (400, "form field 'fps' given twice")
+    typo = _body(_part("file", MP4, "a.mp4"), _part("fsp", b"5"))
+    with pytest.raises(UploadRejected) as err:
+        receive(typo)
+    assert (err.value.status, err.value.message) == (
+        422, "unknown form field 'fsp' (known: file, fps, rotate)"
+    )
+    assert list(tmp_path.iterdir()) == []  # the file part, already stored, is deleted
+    stored = receive(_body(_part("fps", b"5"), _part("file", MP4, "a.mp4")))
+    assert stored.fields == {"fps": "5"}  # type: ignore[attr-defined]
+
+
+def test_a_boundary_over_the_parsers_limit_is_400(tmp_path: Path) -> None:
+    # python-multipart raises on a boundary over 256 bytes while the parser is built: a 500.
+    async def body() -> AsyncIterator[bytes]:
+        yield b"--" + b"b" * 300 + b"\r\n"
+
+    kind = "multipart/form-data; boundary=" + "b" * 300
+    with pytest.raises(UploadRejected) as err:
+        anyio.run(lambda: receive_upload(body(), kind, tmp_path, max_bytes=10))
+    assert err.value.status == 400 and "Boundary length 300 exceeds" in err.value.message
+    assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,7 @@ nothing imports torch or MediaPipe before a video is predicted.
 from __future__ import annotations
 
 import math
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,15 +98,32 @@ def predict(
             the orientation check's answer (`--rotate`; None: the check decides).
 
     Raises:
-        ValueError: `fps`, `threshold` or `rotate` out of range.
+        ValueError: `fps`, `threshold`, `workers` or `rotate` out of range.
         KeyError: Unknown `pose_estimator` (the message suggests close names).
         musclemap.errors.MusclemapError: Bad video (`VideoError`), no person (`NoPersonError`),
             bad checkpoint (`ConfigError`); the message is one line for the user.
     """
-    if fps is not None and not (math.isfinite(fps) and 0 < fps <= 60):
-        raise ValueError(f"fps must be in (0, 60], got {fps}")
-    if threshold is not None and not (math.isfinite(threshold) and 0 <= threshold <= 1):
-        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    # bool is an int: fps=True sampled at 1 fps without a word.
+    if fps is not None and (isinstance(fps, bool) or not (math.isfinite(fps) and 0 < fps <= 60)):
+        raise ValueError(f"fps must be in (0, 60], got {fps!r}")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not (math.isfinite(threshold) and 0 <= threshold <= 1)
+    ):
+        raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
+    if workers is not None and (type(workers) is not int or workers < 0):
+        # -1 or 1.5 ran without a word (as one per core / 1.5 processes).
+        raise ValueError(f"workers must be None or an integer >= 0, got {workers!r}")
+    if workers:
+        from musclemap.pose.parallel import cpu_budget
+
+        if workers > (cores := cpu_budget()):
+            # Each worker is a MediaPipe process (~300 MB): 500 of them exhaust the memory.
+            warnings.warn(
+                f"workers={workers} is more than the {cores} cores this process may use; "
+                f"using {cores}",
+                stacklevel=2,
+            )
+            workers = cores
     if rotate is not None:
         from musclemap.pose.orientation import requested
 

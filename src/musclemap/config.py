@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -253,6 +254,8 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
                 raise ConfigError(f"{key}: expected a number, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if tp is int and not math.isfinite(value):  # int(inf) is an OverflowError
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
         if tp is int and float(value) != int(value):
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
         return tp(value)
@@ -319,7 +322,7 @@ def load_config(
             text = path.read_bytes().decode("utf-8")
             if "\x00" in text:
                 raise ConfigError(f"{path}: binary file (NUL bytes), not a YAML config")
-            tree = yaml.safe_load(text) or {}
+            tree = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # a SafeLoader subclass
         except UnicodeDecodeError as err:
             raise ConfigError(
                 f"{path}: not UTF-8 text (byte offset {err.start}); not a YAML config"
@@ -348,6 +351,29 @@ def load_config(
     if path is not None:
         cfg.source = str(Path(path).resolve())
     return cfg
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping: PyYAML keeps the last one
+    silently, so `lr: 0.1` written twice trained with whichever came second."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                hash(key)
+            except TypeError:  # a list as a key: SafeLoader's own error names it
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} given twice (first on line {seen[key].line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
 
 
 def _yaml_reason(err: yaml.YAMLError) -> str:
@@ -417,6 +443,10 @@ def range_problems(cfg: ExperimentConfig) -> list[str]:
             problems.append(
                 f"{section}.{name} must be {'>=' if inclusive else '>'} {low:g} (got {value})"
             )
+    run_name = cfg.train.run_name
+    if run_name and (Path(run_name).name != run_name or run_name in (".", "..")):
+        # "../x" or "a/b" put the run outside train.out_dir.
+        problems.append(f"train.run_name must be a folder name, not a path (got {run_name!r})")
     for (section, name), choices in _CHOICES.items():
         value = getattr(section_of(section), name)
         if value not in choices:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from musclemap.data.pose_sequence import PoseSequence
-from musclemap.errors import NoPersonError, VideoError
+from musclemap.errors import ConfigError, NoPersonError, VideoError
 from musclemap.inference import load_model
 from musclemap.pose.estimator import PoseEstimator
 from musclemap.pose.keypose_model import KeyPoseModel, PoseScorer, Scores, score_poses
@@ -81,6 +81,27 @@ class Prediction:
         }
 
 
+# Model settings read from the metadata: (valid?, the range in words). NaN fails every test.
+_SETTINGS: dict[str, tuple[Callable[[float], bool], str]] = {
+    "fps": (lambda v: 0 < v <= 60, "in (0, 60]"),
+    "threshold": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "min_seconds": (lambda v: v >= 0, ">= 0"),
+}
+
+
+def check_settings(meta: dict[str, Any], path: str | Path) -> None:
+    """ConfigError naming every unusable setting of a model's metadata: the `.json` beside the
+    weights is not covered by their checksum, and a threshold of 7 marked no group active
+    (exit 0), an fps of -1 crashed the decoder, a missing one was a KeyError."""
+    problems = []
+    for key, (valid, span) in _SETTINGS.items():
+        value = meta.get(key, 1.0 if key == "min_seconds" else None)
+        if isinstance(value, bool) or not (isinstance(value, int | float) and valid(value)):
+            problems.append(f"{key} {value!r} (expected a number {span})")
+    if problems:
+        raise ConfigError(f"{path}: unusable model settings: {'; '.join(problems)}")
+
+
 class Predictor:
     """A trained model plus its settings (window, stride, fps, threshold): the packaged one by
     default, or any checkpoint `musclemap.inference.load_model` reads."""
@@ -117,6 +138,7 @@ class Predictor:
         `.json` beside it (task pose_default), or a research run's `.pt` of a pose model
         (`musclemap.inference.load_model`; ConfigError for a model predict cannot feed)."""
         model = load_model(path)
+        check_settings(model.meta, path)
         return cls(model, model.meta, device=device, **kwargs)
 
     @property
@@ -150,7 +172,9 @@ class Predictor:
 
         video_path = Path(video_path)
         if not video_path.is_file():
-            raise VideoError(f"{video_path}: file not found")
+            from musclemap.textfile import missing_reason
+
+            raise VideoError(f"{video_path}: {missing_reason(video_path)}")
         quality.check_video(video_path)  # too small to pose: refused before the work
         rate = self.fps if fps is None else float(fps)
         seq = extract_poses(

@@ -98,3 +98,16 @@ def check_writable(path: Path, what: str = "output") -> None:
     except OSError as err:
         where = path if path.exists() else f"a file in {parent}"
         raise DatasetError(f"{what} {path}: cannot write {where} ({err.strerror or err})") from None
+
+
+def missing_reason(path: Path) -> str:
+    """Why `path` is not a readable regular file, in a few words (for "<path>: <reason>")."""
+    if path.is_symlink() and not path.exists():
+        return "file not found (a symlink to nothing, or a symlink loop)"
+    if not path.exists():
+        return "file not found"
+    if path.is_dir():
+        return "is a folder, not a file"
+    if not path.is_file():
+        return "not a regular file (a FIFO, socket or device)"
+    return "file not found"

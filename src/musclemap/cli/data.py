@@ -59,7 +59,10 @@ def data_import(
     from musclemap.data.benchmarks import BENCHMARKS
     from musclemap.data.importers import import_folder, import_free_exercise_db, import_release
     from musclemap.data.manifest import write_manifest
+    from musclemap.outputs import refuse_inputs
+    from musclemap.textfile import check_writable
 
+    check_writable(out, "--out")
     note = ""
     if layout in BENCHMARKS:
         rows = import_release(
@@ -86,6 +89,8 @@ def data_import(
             f"unknown layout {layout!r}: use {', '.join(map(repr, BENCHMARKS))}, 'folder' or "
             "'free-exercise-db'"
         )
+    # `--out` inside the imported folder may name one of its videos: never written over.
+    refuse_inputs(out, "--out", [("imported clip", r.clip) for r in rows])
     write_manifest(rows, out)
     console.print(
         f"wrote {out}: {len(rows)} clips, {len({r.activity for r in rows})} activities{note}"
@@ -192,6 +197,8 @@ def data_split(
             _print_split(path, fold_rows)
         return
     names = [a.strip() for a in held_out.split(",") if a.strip()] or None
+    if held_out.strip() and names is None:  # ",,," held out nothing: not a random pick
+        raise DatasetError(f"--held-out {held_out!r} names no activity")
     new_rows = split_manifest(rows, held_out=names, n_held_out=n_held_out, seed=seed)
     write_manifest(new_rows, out)
     _print_split(out, new_rows)

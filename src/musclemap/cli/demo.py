@@ -55,12 +55,15 @@ def demo(
     )
     analyse(pred, exercise)
     print_prediction(pred)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "demo.json").write_text(json.dumps(pred.to_dict(), indent=1))
+    from musclemap.outputs import atomic_path, write_text
+
+    # Each file whole or not at all (a temporary file renamed); a full disk is one line.
+    write_text(out_dir / "demo.json", json.dumps(pred.to_dict(), indent=1), "--out-dir")
     # Every picture that needs no video, in every format it has.
     files = []
     for picture in PICTURES.values():
         for suffix in () if picture.needs_video else picture.suffixes:
-            picture.render(pred, out_dir / f"{picture.name}{suffix}", title=pred.video)
+            with atomic_path(out_dir / f"{picture.name}{suffix}", "--out-dir") as tmp:
+                picture.render(pred, tmp, title=pred.video)
             files.append(f"{picture.name}{suffix}")
     console.print(f"wrote {out_dir}/demo.json, {', '.join(files)}")

@@ -27,7 +27,7 @@ def _evaluate_config(config: Path, checkpoint: Path, overrides: list[str]) -> tu
     cfg = load_config(config, overrides)
     rows = load_rows(cfg)  # the same rows (and fold) the run trained on
     file = checkpoint_file(checkpoint)
-    out = _predictions_path(file)
+    out = _predictions_path(file, [("CONFIG", config)])
     if file.suffix == ".safetensors":  # a pose_default model: scored on the rows' pose files
         return rows, evaluate_model(load_model(file), rows, out)
     return rows, evaluate_checkpoint(cfg, file, out)
@@ -43,17 +43,26 @@ def _evaluate_model(checkpoint: Path, manifest: Path) -> tuple[list, Path]:
 
     file = WEIGHTS_DIR / "default.safetensors" if str(checkpoint) == "default" else checkpoint
     file = checkpoint_file(file)
+    out = _predictions_path(file, [("--manifest", manifest)])
     rows = read_manifest(manifest)
-    return rows, evaluate_model(load_model(file), rows, _predictions_path(file))
+    return rows, evaluate_model(load_model(file), rows, out)
 
 
-def _predictions_path(checkpoint: Path) -> Path:
-    """Beside the checkpoint; the packaged model's in the current folder (never the package)."""
+def _predictions_path(checkpoint: Path, inputs: list[tuple[str, Path]]) -> Path:
+    """Beside the checkpoint; the packaged model's in the current folder (never the package).
+    Checked before the model runs: writable (a read-only model folder failed after the whole
+    evaluation) and none of the inputs."""
+    from musclemap.outputs import refuse_inputs
     from musclemap.predictor import WEIGHTS_DIR
+    from musclemap.textfile import check_writable
 
     if checkpoint.resolve().parent == WEIGHTS_DIR:
-        return Path(checkpoint.stem + ".predictions.csv")
-    return checkpoint.with_suffix(".predictions.csv")
+        out = Path(checkpoint.stem + ".predictions.csv")
+    else:
+        out = checkpoint.with_suffix(".predictions.csv")
+    refuse_inputs(out, "the predictions file", inputs)
+    check_writable(out, "the predictions file")
+    return out
 
 
 def _fmt(v: float | None) -> str:
@@ -101,10 +110,16 @@ def evaluate(
         split_table,
         unknown_predictions,
     )
+    from musclemap.outputs import refuse_inputs, write_text
     from musclemap.textfile import check_writable, format_lines
 
     if json_out is not None:
         check_writable(json_out, "--json")
+        refuse_inputs(
+            json_out,
+            "--json",
+            [("--manifest", manifest), ("--predictions", predictions), ("CONFIG", config)],
+        )
     if config is not None:
         if checkpoint is None:
             raise DatasetError("evaluate CONFIG needs --checkpoint CKPT")
@@ -156,8 +171,7 @@ def evaluate(
             t.add_row(name, kind_of[name], _fmt(sample_ap))
         console.print(t)
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(table, indent=2))
+        write_text(json_out, json.dumps(table, indent=2), "--json")
 
 
 @app.command()
@@ -171,9 +185,11 @@ def baseline(
     from musclemap.baselines import all_ones_scores, random_scores
     from musclemap.data.manifest import read_manifest
     from musclemap.data.predictions import write_predictions
+    from musclemap.outputs import refuse_inputs
     from musclemap.textfile import check_writable
 
     check_writable(out, "--out")
+    refuse_inputs(out, "--out", [("--manifest", manifest)])
     rows = read_manifest(manifest)
     if name == "random":
         scores = random_scores(len(rows), seed=seed)

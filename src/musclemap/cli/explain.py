@@ -11,6 +11,7 @@ skeleton models (.png).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,8 +21,10 @@ import typer
 from musclemap.cli.app import app
 from musclemap.cli.predict import (
     POSE_ESTIMATOR_HELP,
+    check_writable,
     console,
     err_console,
+    fps_option,
     pose_estimator_option,
 )
 from musclemap.errors import ConfigError, MusclemapError, VideoError
@@ -50,7 +53,10 @@ def explain(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the attribution numbers.")
     ] = None,
-    fps: Annotated[float, typer.Option(help="Pose sampling rate (frames per second).")] = 10.0,
+    fps: Annotated[
+        float,
+        typer.Option(help="Pose sampling rate (frames per second).", callback=fps_option),
+    ] = 10.0,
     cache: Annotated[bool, typer.Option(help="Reuse cached poses of a video.")] = True,
     pose_estimator: Annotated[
         str, typer.Option(help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option)
@@ -63,9 +69,12 @@ def explain(
     if out.suffix.lower() not in (".png", ".mp4"):
         raise MusclemapError(f"--out must end in .png or .mp4, got {str(out)!r}")
     if not video.is_file():
-        raise VideoError(f"{video}: file not found")
-    if span <= 0:
-        raise MusclemapError("--span must be positive")
+        from musclemap.textfile import missing_reason
+
+        raise VideoError(f"{video}: {missing_reason(video)}")
+    if not (math.isfinite(span) and span > 0):  # NaN passed `span <= 0` and crashed later
+        raise MusclemapError(f"--span must be a positive number of seconds, got {span:g}")
+    _check_outputs(out, json_path, video, [ckpt, config, checkpoint])
     if (config is None) != (checkpoint is None):
         raise ConfigError("a research model needs both --config and --checkpoint")
     if config is not None and ckpt is not None:
@@ -75,15 +84,33 @@ def explain(
     from musclemap.pose.estimator import estimator_for
 
     estimator = estimator_for(pose_estimator)  # None: the default (MediaPipe)
-    if config is not None:
-        assert checkpoint is not None
-        numbers = _explain_research(video, g, out, config, checkpoint, method, fps, estimator)
-    else:
-        numbers = _explain_predict(video, g, out, ckpt, span, fps, cache, estimator)
+    from musclemap.outputs import atomic_path, write_text
+
+    # The picture or video goes through a temporary file: an interrupted run leaves none.
+    with atomic_path(out, "--out") as tmp:
+        if config is not None:
+            assert checkpoint is not None
+            numbers = _explain_research(video, g, tmp, config, checkpoint, method, fps, estimator)
+        else:
+            numbers = _explain_predict(video, g, tmp, ckpt, span, fps, cache, estimator)
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(numbers, indent=1))
+        write_text(json_path, json.dumps(numbers, indent=1), "--json")
     console.print(f"wrote {out}" + (f" and {json_path}" if json_path else ""))
+
+
+def _check_outputs(
+    out: Path, json_path: Path | None, video: Path, inputs: list[Path | None]
+) -> None:
+    """Before any work: both outputs writable, distinct, and none of them an input."""
+    from musclemap.outputs import refuse_inputs, same_file
+
+    named = [("input video", video), *(("model file", p) for p in inputs)]
+    for option, path in (("--out", out), ("--json", json_path)):
+        if path is not None:
+            refuse_inputs(path, option, named)
+            check_writable(path, option)
+    if json_path is not None and same_file(out, json_path):
+        raise MusclemapError(f"--json and --out both write {out}")
 
 
 def _explain_predict(

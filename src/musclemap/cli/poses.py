@@ -11,7 +11,13 @@ from typing import Any
 import typer
 
 from musclemap.cli.app import data_app
-from musclemap.cli.predict import POSE_ESTIMATOR_HELP, fps_option, pose_estimator_option
+from musclemap.cli.predict import (
+    POSE_ESTIMATOR_HELP,
+    check_writable,
+    fps_option,
+    pose_estimator_option,
+    worker_count,
+)
 from musclemap.errors import DatasetError, MusclemapError
 
 
@@ -44,16 +50,25 @@ def _init_worker(name: str) -> None:
     _ESTIMATOR = build_estimator(name)
 
 
-def _done(out: Path) -> float | None:
-    """Coverage of an existing, loadable pose file; None if it must be (re)computed."""
+def _done(out: Path, fps: float | None = None) -> float | None:
+    """Coverage of an existing, loadable pose file; None if it must be (re)computed: also when
+    it was sampled at another rate than `fps` (a rerun with another --fps reused the old poses)."""
     from musclemap.data.pose_sequence import load_pose_file
 
     if not out.is_file():
         return None
     try:
-        return load_pose_file(out).coverage
+        seq = load_pose_file(out)
     except DatasetError:
         return None
+    if fps is not None and abs(seq.fps - fps) > 1e-6:
+        return None
+    return seq.coverage
+
+
+def _video_fps(clip: str | Path, fps: float) -> float | None:
+    """The rate a clip's pose file must have: `fps` for a video, none for a folder of photos."""
+    return None if Path(clip).is_dir() else fps
 
 
 def _work(task: _Task) -> _Result:
@@ -61,7 +76,7 @@ def _work(task: _Task) -> _Result:
     from musclemap.pose.extract import extract_poses
 
     out = Path(task.out)
-    coverage = _done(out)
+    coverage = _done(out, _video_fps(task.clip, task.fps))
     if coverage is not None:
         return _Result(task.clip, task.out, ok=True, skipped=True, coverage=coverage)
     if _ESTIMATOR is None:
@@ -192,10 +207,10 @@ def poses(
     A clip that is a folder of photos (key positions) gets one still-image MediaPipe pose per
     photo.
 
-    Clips whose pose file already exists and loads are skipped. Failures are listed at the end
-    and do not stop the others (exit code 1 if any failed). OUT/manifest.csv is the input
-    manifest plus a `skeleton` column (empty for clips without a pose file yet) and a
-    `pose_coverage` column.
+    Clips whose pose file already exists, loads and has this --fps are skipped. Failures are
+    listed at the end and do not stop the others (exit code 1 if any failed). OUT/manifest.csv
+    is the input manifest plus a `skeleton` column (empty for clips without a pose file yet)
+    and a `pose_coverage` column.
     """
     from rich.console import Console
 
@@ -207,6 +222,7 @@ def poses(
     index, count = parse_shard(shard)
     if out.exists() and not out.is_dir():
         raise DatasetError(f"--out {out} is a file; give a folder for the pose files")
+    check_writable(out, "--out", folder=True)  # /proc, under a file: one line, before any work
     rows = read_manifest(manifest)
     out.mkdir(parents=True, exist_ok=True)
     names = pose_file_names([r.clip for r in rows])
@@ -216,6 +232,7 @@ def poses(
         from musclemap.pose.parallel import cpu_budget
 
         workers = cpu_budget()
+    workers = worker_count(workers)  # not more processes than cores (said when asked for)
     results = _run(tasks, min(workers, max(len(tasks), 1)), console)
 
     coverage = {r.out: r.coverage for r in results if r.ok}
@@ -223,7 +240,7 @@ def poses(
         path = out / name
         cov = coverage.get(str(path))
         if cov is None and str(path) not in {t.out for t in tasks}:
-            cov = _done(path)  # another shard's work
+            cov = _done(path, _video_fps(row.clip, fps))  # another shard's work
         row.skeleton = path.resolve() if cov is not None else None
         row.extra["pose_coverage"] = "" if cov is None else f"{cov:.3f}"
     write_manifest(rows, out / "manifest.csv")

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -40,7 +41,13 @@ def expand_videos(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES)
+            # Sub-folders are not videos, whatever their name ("x.mp4/"); broken links are kept
+            # so that they fail with their own message.
+            found = sorted(
+                f
+                for f in p.iterdir()
+                if f.suffix.lower() in VIDEO_SUFFIXES and (f.is_symlink() or not f.is_dir())
+            )
             if not found:
                 raise VideoError(f"{p}: folder holds no video files")
             out += found
@@ -187,8 +194,12 @@ def check_outputs(
     json_path: Path | None,
     pictures: dict[str, Path | None],
     out_dir: Path | None,
+    videos: Sequence[Path] = (),
 ) -> None:
-    """Every output option checked before any work (one line for the first problem)."""
+    """Every output option checked before any work (one line for the first problem); an
+    output that is one of the input videos is refused (`--json x.mp4` replaced the video)."""
+    from musclemap.outputs import refuse_inputs, resolved
+
     batch = out_dir is not None
     for kind, path in pictures.items():
         _check_suffix(path, kind, f"--{kind.replace('_', '-')}", batch)
@@ -202,11 +213,29 @@ def check_outputs(
     for option, path in targets:
         if path is None:
             continue
-        key = path.absolute()
+        key = resolved(path)
         if key in seen:
             raise MusclemapError(f"{option} and {seen[key]} both write {path}")
         seen[key] = option
+        refuse_inputs(path, option, [("input video", v) for v in videos])
         check_writable(path, option)
+
+
+def check_batch_outputs(
+    paths: list[Path], stems: list[str], out_dir: Path, pictures: dict[str, Path | None]
+) -> None:
+    """No file batch mode writes in OUT (`<stem>.json`, pictures, summary.csv) may be one of
+    the input videos (e.g. `predict OUT --out-dir OUT --overlay mp4` over `x.mp4` and
+    `x_overlay.mp4`: x's overlay would replace the other input)."""
+    from musclemap.outputs import refuse_inputs
+
+    inputs = [("input video", p) for p in paths]
+    refuse_inputs(out_dir / "summary.csv", "--out-dir", inputs)
+    for stem in stems:
+        refuse_inputs(out_dir / f"{stem}.json", "--out-dir", inputs)
+        for name, p in PICTURES.items():
+            target = _picture_path(pictures[name], out_dir, stem, name, p.suffixes[0])
+            refuse_inputs(target, p.option, inputs)
 
 
 def usable_cache(use_cache: bool) -> bool:
@@ -244,10 +273,12 @@ def output_stems(paths: list[Path]) -> tuple[list[str], list[str]]:
 
 def unique_videos(paths: list[Path]) -> tuple[list[Path], list[str]]:
     """The same file named twice is predicted once (and said so)."""
+    from musclemap.outputs import resolved
+
     seen: set[Path] = set()
     out, dropped = [], []
     for p in paths:
-        key = p.resolve()
+        key = resolved(p)  # a symlink loop fails later with its own message, not here
         if key in seen:
             dropped.append(f"{p}: given twice; predicted once")
             continue
@@ -268,19 +299,21 @@ def write_outputs(
     overlay: Path | None,
     video: Path | None = None,
 ) -> None:
-    """Write the JSON and the pictures asked for (`musclemap.viz.registry`)."""
+    """Write the JSON and the pictures asked for (`musclemap.viz.registry`), each through a
+    temporary file renamed over its path (`musclemap.outputs`): an interrupted or failed write
+    (disk full) leaves no half-written file and is one line."""
+    from musclemap.outputs import atomic_path, write_text
+
     paths = {"body_map": body_map, "timeline": timeline, "overlay": overlay}
-    for p in (json_path, *paths.values()):
-        if p is not None:
-            p.parent.mkdir(parents=True, exist_ok=True)
     if json_path is not None:
-        json_path.write_text(json.dumps(pred.to_dict(), indent=1))
+        write_text(json_path, json.dumps(pred.to_dict(), indent=1), "--json")
     for name, picture in PICTURES.items():
         path = paths[name]
         if path is None:
             continue
         try:
-            picture.render(pred, path, video=video, title=Path(pred.video).name)
+            with atomic_path(path, picture.option) as tmp:
+                picture.render(pred, tmp, video=video, title=Path(pred.video).name)
         except ValueError as err:  # a VizError, or bad values a renderer met
             raise MusclemapError(str(err)) from None
 
@@ -312,6 +345,23 @@ def load_predictor(
     if ckpt is not None:
         return Predictor.from_checkpoint(ckpt, **kwargs)
     return Predictor.default(**kwargs)
+
+
+def worker_count(workers: int) -> int:
+    """`--workers` as run: more than the cores this process may use becomes the cores, said in
+    a warning. Each worker is a MediaPipe process (about 300 MB resident here), so `--workers
+    500` started 500 of them and exhausted the memory; beyond the cores they only wait."""
+    from musclemap.pose.parallel import cpu_budget
+
+    cores = cpu_budget()
+    if workers <= cores:
+        return workers
+    err_console.print(
+        f"warning: --workers {workers} is more than the {cores} cores this process may use; "
+        f"using {cores}",
+        markup=False,
+    )
+    return cores
 
 
 def _start_pool(workers: int) -> PosePool | None:
@@ -390,15 +440,30 @@ def predict(
     if batch and json_path is not None:
         raise MusclemapError("--json is for one video; with --out-dir each video gets its JSON")
     if not batch and not paths[0].is_file():
-        raise VideoError(
-            f"{paths[0]}: file not found" if not paths[0].exists() else f"{paths[0]}: not a file"
-        )
+        from musclemap.textfile import missing_reason
+
+        raise VideoError(f"{paths[0]}: {missing_reason(paths[0])}")
     pictures = {"body_map": body_map, "timeline": timeline, "overlay": overlay}
-    check_outputs(json_path=json_path, pictures=pictures, out_dir=out_dir)
+    check_outputs(json_path=json_path, pictures=pictures, out_dir=out_dir, videos=paths)
+    stems: list[str] = []
+    dropped: list[str] = []
+    renamed: list[str] = []
+    if batch:
+        assert out_dir is not None
+        paths, dropped = unique_videos(paths)
+        stems, renamed = output_stems(paths)
+        check_batch_outputs(paths, stems, out_dir, pictures)
+    if device != "cpu":
+        # Said, not silently dropped: the option is kept for scripts that pass it.
+        err_console.print(
+            f"warning: --device {device} is ignored: the predict models run on the CPU",
+            markup=False,
+        )
     use_cache = usable_cache(cache)
     from musclemap.pose.estimator import estimator_for
 
     estimator = estimator_for(pose_estimator)  # None: the default, which the pose workers run
+    workers = worker_count(workers)
     pool = _start_pool(workers) if estimator is None else None
     predictor = load_predictor(ckpt, device, use_cache, estimator)
     if threshold is not None:
@@ -420,8 +485,6 @@ def predict(
         QUICK_EXIT["ok"] = True
         return
     assert out_dir is not None
-    paths, dropped = unique_videos(paths)
-    stems, renamed = output_stems(paths)
     for line in dropped + renamed:
         err_console.print(f"note: {line}", markup=False, soft_wrap=True)
     failed = _run_batch(

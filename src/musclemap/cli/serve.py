@@ -65,7 +65,7 @@ def serve(
             f"the web app needs the [web] extra ({err.name} is missing): "
             "pip install 'musclemap[web]'"
         ) from None
-    if checkpoint is not None and not checkpoint.is_file():
+    if checkpoint is not None and not checkpoint.exists():  # a run folder is fine, as for predict
         raise ConfigError(f"checkpoint not found: {checkpoint}")
     settings = ServerSettings(
         max_upload_mb=max_upload_mb,

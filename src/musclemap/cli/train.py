@@ -98,7 +98,8 @@ def write_benchmark(rows: list[dict[str, object]], out: Path) -> tuple[Path, Pat
     """table2.md (percent, like the paper's Table II) and table2.csv (fractions)."""
     import csv
 
-    out.mkdir(parents=True, exist_ok=True)
+    from musclemap.outputs import atomic_path, write_text
+
     md = out / "table2.md"
     head = "| Model | #PM | known val | new val | mean val | known test | new test | mean test |"
     lines = [head, "|" + "---|" * 8]
@@ -106,9 +107,9 @@ def write_benchmark(rows: list[dict[str, object]], out: Path) -> tuple[Path, Pat
         pm = "—" if r["params_m"] is None else f"{r['params_m']:.1f}M"
         cells = [_fmt(r[k]) for k in TABLE_KEYS]  # type: ignore[arg-type]
         lines.append(f"| {r['config']} | {pm} | " + " | ".join(cells) + " |")
-    md.write_text("\n".join(lines) + "\n")
+    write_text(md, "\n".join(lines) + "\n", "--out")
     csv_path = out / "table2.csv"
-    with csv_path.open("w", newline="") as fh:
+    with atomic_path(csv_path, "--out") as tmp, tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["config"])
         writer.writeheader()
         writer.writerows(rows)
@@ -129,9 +130,22 @@ def benchmark(
     from musclemap.engine.tasks import run_task
     from musclemap.engine.train import run_dir_for
     from musclemap.errors import ConfigError
+    from musclemap.outputs import check_folder, resolved
 
     if out.exists() and not out.is_dir():  # checked before any (long) training
         raise ConfigError(f"--out {out} is a file; give a folder for table2.md and table2.csv")
+    check_folder(out, "--out")
+    # Two configs with one run folder (a/x.yaml and b/x.yaml: runs/x) would both show the
+    # results of whichever trained first.
+    by_run: dict[Path, Path] = {}
+    for path in dict.fromkeys(resolved(c) for c in configs):
+        run_dir = resolved(run_dir_for(load_config(path, overrides or [])))
+        if run_dir in by_run:
+            raise ConfigError(
+                f"{by_run[run_dir]} and {path} both use the run folder {run_dir}; give one of "
+                "them another train.run_name"
+            )
+        by_run[run_dir] = path
     if run:
         for path in configs:
             cfg = load_config(path, overrides or [])

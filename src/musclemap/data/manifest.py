@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from musclemap.errors import DatasetError, VideoError
+from musclemap.outputs import atomic_path, resolved
 from musclemap.taxonomy import GROUP_IDS, NUM_GROUPS
 from musclemap.textfile import csv_records, format_lines
 
@@ -75,8 +76,9 @@ def format_labels(labels: np.ndarray) -> str:
 
 
 def _resolve(base: Path, value: str) -> Path:
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else (base / p).resolve()
+    # Absolute paths are resolved too, so that `/d/../d/a.mp4` is found a duplicate of
+    # `/d/a.mp4`; a symlink loop is kept as written (it fails as a missing file, not a traceback).
+    return resolved(base / Path(value).expanduser())
 
 
 def _activity_labels(activity: str) -> np.ndarray | None:
@@ -315,8 +317,7 @@ def write_manifest(rows: Iterable[ManifestRow], path: str | Path) -> None:
     """Write rows with paths relative to the manifest's folder; extra columns are kept."""
     rows = list(rows)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    base = path.resolve().parent
+    base = resolved(path).parent
     extra_cols: list[str] = []
     for row in rows:
         extra_cols += [k for k in row.extra if k not in extra_cols]
@@ -337,7 +338,8 @@ def write_manifest(rows: Iterable[ManifestRow], path: str | Path) -> None:
         except ValueError:  # another drive (Windows): no relative path exists
             return str(p)
 
-    with path.open("w", newline="") as fh:
+    # Through a temporary file: `split m.csv --out m.csv` killed mid-write keeps m.csv whole.
+    with atomic_path(path, "manifest") as tmp, tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=cols)
         writer.writeheader()
         for r in rows:

@@ -197,15 +197,18 @@ def save_pose_file(seq: PoseSequence, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez_compressed(
-        tmp,
-        image=seq.image.astype(np.float32),
-        world=seq.world.astype(np.float32),
-        valid=seq.valid.astype(bool),
-        times=seq.times.astype(np.float64),
-        meta=np.asarray(json.dumps(seq.meta())),
-    )
-    os.replace(tmp, path)
+    try:
+        np.savez_compressed(
+            tmp,
+            image=seq.image.astype(np.float32),
+            world=seq.world.astype(np.float32),
+            valid=seq.valid.astype(bool),
+            times=seq.times.astype(np.float64),
+            meta=np.asarray(json.dumps(seq.meta())),
+        )
+        os.replace(tmp, path)
+    finally:  # Ctrl-C or a full disk mid-write: no temporary file left in the folder
+        tmp.unlink(missing_ok=True)
     return path
 
 

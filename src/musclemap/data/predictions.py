@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from musclemap.errors import DatasetError
+from musclemap.outputs import atomic_path
 from musclemap.taxonomy import GROUP_IDS, NUM_GROUPS
 from musclemap.textfile import csv_records, format_lines
 
@@ -18,8 +19,8 @@ def write_predictions(path: str | Path, clip_ids: Sequence[str], scores: np.ndar
     scores = np.asarray(scores, dtype=np.float64)
     if scores.shape != (len(clip_ids), NUM_GROUPS):
         raise ValueError(f"scores must be ({len(clip_ids)}, {NUM_GROUPS}), got {scores.shape}")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with Path(path).open("w", newline="") as fh:
+    # Through a temporary file: a kill mid-write never leaves a half-written predictions file.
+    with atomic_path(path, "predictions file") as tmp, tmp.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["clip", *GROUP_IDS])
         for clip, row in zip(clip_ids, scores, strict=True):
@@ -50,6 +51,9 @@ def read_predictions(path: str | Path) -> Predictions:
     missing = [c for c in ("clip", *GROUP_IDS) if c not in cols]
     if missing:
         raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
+    twice = sorted({c for c in cols if c and cols.count(c) > 1})
+    if twice:  # which of the two columns holds the scores? Only the first was read.
+        raise DatasetError(f"{path}: column(s) named twice in the header: {', '.join(twice)}")
     at = {c: cols.index(c) for c in ("clip", *GROUP_IDS)}
     out = Predictions()
     bad: dict[str, list[int]] = {}

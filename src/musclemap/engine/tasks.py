@@ -122,7 +122,11 @@ def check_honoured(cfg: ExperimentConfig) -> None:
 def run_task(cfg: ExperimentConfig) -> Path:
     """Run the training function named by `cfg.task` (after `check_honoured`); returns the run
     folder."""
+    from musclemap.outputs import check_folder
+
     check_honoured(cfg)
+    # /proc or a path under a file: one line now, not a traceback when the run folder is made.
+    check_folder(cfg.train.out_dir, "train.out_dir")
     return get_task(cfg.task)(cfg)
 
 

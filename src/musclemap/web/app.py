@@ -15,6 +15,7 @@ import ipaddress
 import math
 import re
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -230,6 +231,9 @@ def _job_status(job: Job, pose_file: Path | None = None) -> JobStatus:
         result=PredictResult.model_validate(job.result) if job.result else None,
         links=links,
     )
+
+
+FORM_FIELDS = ("fps", "exercise", "rotate")  # besides `file`: what `submit` reads
 
 
 def _parse_fps(raw: str | None, default: float | None) -> float | None:
@@ -455,6 +459,7 @@ def create_app(
                 request.headers.get("content-type", ""),
                 jobs.upload_dir,
                 max_bytes=settings.max_upload_bytes,
+                fields=FORM_FIELDS,
             )
         except QueueFull as err:
             return JSONResponse(
@@ -545,6 +550,22 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def check_origins_and_hosts(settings: ServerSettings) -> None:
+    """ConfigError for an allowed origin that is not `http(s)://host[:port]` (a browser sends
+    exactly that in `Origin`, so `app.example` or `*` would never match: a silent no-op) and
+    for an empty allowed host name."""
+    for origin in settings.allowed_origins:
+        parts = _origin(origin)
+        bare = parts is not None and urlsplit(origin).path in ("", "/")
+        if parts is None or parts[0] not in ("http", "https") or not bare:
+            raise ConfigError(
+                f"--allow-origin {origin!r}: expected scheme://host[:port] as a browser sends it, "
+                "e.g. https://app.example"
+            )
+    if any(not name.strip() for name in settings.allowed_hosts):
+        raise ConfigError("--allow-host: an empty host name")
+
+
 def run_server(
     settings: ServerSettings,
     port: int,
@@ -570,6 +591,17 @@ def run_server(
         )
     if settings.token is not None and len(settings.token) < MIN_TOKEN_CHARS:
         raise ConfigError(f"the token must have at least {MIN_TOKEN_CHARS} characters")
+    check_origins_and_hosts(settings)
+    if settings.checkpoint is not None and predict_fn is None:
+        from musclemap.inference import load_model
+
+        # A damaged or foreign file: one line now, not a server whose every job fails.
+        load_model(settings.checkpoint)
+    if settings.device != "cpu":
+        print(
+            f"warning: --device {settings.device} is ignored: the models run on the CPU",
+            file=sys.stderr,
+        )
     check_data_dir(settings.data_dir or default_data_dir())
     sock = bind(settings.host, port)
     bound = sock.getsockname()[1]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
 import anyio
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 # Bytes needed to recognise every container below (MPEG-TS checks the sync byte of packet 2).
@@ -85,9 +85,10 @@ def display_name(raw: str) -> str:
 class _FormReceiver:
     """Multipart callbacks: the `file` part goes to disk, small text fields to memory."""
 
-    def __init__(self, target: Path, max_bytes: int) -> None:
+    def __init__(self, target: Path, max_bytes: int, known: Collection[str] | None = None) -> None:
         self.target = target
         self.max_bytes = max_bytes
+        self.known = known  # text fields the endpoint reads; None: any
         self.fields: dict[str, str] = {}
         self.filename = ""
         self.size = 0
@@ -150,6 +151,14 @@ class _FormReceiver:
         elif b"filename" in options:
             raise UploadRejected(422, f"send the video in the form field 'file', not {name[:40]!r}")
         else:
+            # A typo ("fsp") or a repeat would be dropped or silently win: said instead.
+            if self.known is not None and name not in self.known:
+                raise UploadRejected(
+                    422,
+                    f"unknown form field {name[:40]!r} (known: file, {', '.join(self.known)})",
+                )
+            if name in self.fields:
+                raise UploadRejected(400, f"form field {name[:40]!r} given twice")
             self._field = name
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
@@ -195,7 +204,12 @@ def _mb(num_bytes: int) -> str:
 
 
 async def receive_upload(
-    stream: AsyncIterator[bytes], content_type: str, upload_dir: Path, *, max_bytes: int
+    stream: AsyncIterator[bytes],
+    content_type: str,
+    upload_dir: Path,
+    *,
+    max_bytes: int,
+    fields: Collection[str] | None = None,
 ) -> StoredUpload:
     """Stream a multipart body to `upload_dir/<uuid>.<container>`, enforcing every limit.
 
@@ -205,6 +219,8 @@ async def receive_upload(
         upload_dir: Private directory for uploads; the file name is chosen here, never by the
             client.
         max_bytes: Largest accepted file; past it the stream is abandoned with 413.
+        fields: The text fields accepted besides `file` (another is 422, one given twice 400);
+            None accepts any.
 
     Returns:
         The stored upload.
@@ -217,9 +233,10 @@ async def receive_upload(
     if kind != b"multipart/form-data" or b"boundary" not in params:
         raise UploadRejected(415, "send the video as multipart/form-data in the field 'file'")
     target = upload_dir / f"{uuid.uuid4().hex}.part"
-    receiver = _FormReceiver(target, max_bytes)
-    parser = MultipartParser(params[b"boundary"], receiver.callbacks())
+    receiver = _FormReceiver(target, max_bytes, fields)
     try:
+        # Inside the try: a boundary over python-multipart's limit raises here (was a 500).
+        parser = MultipartParser(params[b"boundary"], receiver.callbacks())
         with target.open("wb") as sink:
             async for chunk in stream:
                 parser.write(chunk)
@@ -228,7 +245,7 @@ async def receive_upload(
                     await anyio.to_thread.run_sync(sink.write, b"".join(receiver.pending))
                     receiver.pending.clear()
             parser.finalize()
-    except MultipartParseError as err:
+    except FormParserError as err:
         _discard(target)
         raise UploadRejected(400, f"malformed multipart body: {err}") from None
     except OSError as err:  # disk full, data directory gone: the server's problem, said once

@@ -1,0 +1,111 @@
+"""Writing the user's output files: never over one of the command's inputs, never half-written
+(a kill or Ctrl-C leaves the old file or none), and a failed write (disk full, /dev/full, a
+vanished folder) is one clear line, not a traceback."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from musclemap.errors import MusclemapError
+
+
+def resolved(path: str | os.PathLike[str]) -> Path:
+    """The absolute, symlink-free path; a symlink loop (which `Path.resolve` raises on) or an
+    unreadable folder leaves the absolute, normalised path instead."""
+    try:
+        return Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.normpath(Path(path).expanduser().absolute()))
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one file (also through symlinks, hard links and `..`)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # one of them does not exist (yet)
+        return resolved(a) == resolved(b)
+
+
+def refuse_inputs(
+    path: Path | None, what: str, inputs: Iterable[tuple[str, str | os.PathLike[str] | None]]
+) -> None:
+    """MusclemapError when the output `path` is one of the inputs, given as (what, path) pairs:
+    writing it would destroy the input (`predict x.mp4 --json x.mp4` replaced the video)."""
+    if path is None:
+        return
+    for name, source in inputs:
+        if source is not None and same_file(path, source):
+            raise MusclemapError(
+                f"{what} {path}: is also the {name}; writing it would destroy that input "
+                "(pick another name)"
+            )
+
+
+def write_error(path: Path, what: str, err: OSError) -> MusclemapError:
+    reason = err.strerror or str(err) or type(err).__name__
+    return MusclemapError(f"{what} {path}: cannot write ({reason})")
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str], what: str = "output") -> Iterator[Path]:
+    """A temporary path beside `path`, with its suffix (renderers pick the format from it), to
+    write to; it replaces `path` (os.replace) only when the block ends without error and is
+    removed otherwise (KeyboardInterrupt included), so `path` is never left half-written.
+
+    An existing `path` that is a symlink or not a regular file (/dev/stdout, a FIFO, /dev/full)
+    is written in place, through the link: renaming over it would replace the link or device
+    node itself (`--json /dev/stdout > out.txt` would have replaced /dev/stdout). An OSError in
+    the block or the rename becomes a MusclemapError naming `what` and `path`.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise MusclemapError(f"{what} {path}: is a folder, expected a file name; nothing written")
+    base = path.absolute().parent
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise MusclemapError(f"{what} {path}: {base} is a file, not a folder; nothing written")
+    direct = path.is_symlink() or (path.exists() and not path.is_file())
+    # The stem is cut so that a long (still valid) name never makes a too-long temporary one.
+    tmp = path.with_name(f".{path.stem[:40]}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    tmp = path if direct else tmp
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        if not direct:
+            os.replace(tmp, path)
+    except OSError as err:
+        raise write_error(path, what, err) from None
+    finally:
+        if not direct and tmp.exists():
+            tmp.unlink()
+
+
+def write_text(path: str | os.PathLike[str], text: str, what: str = "output") -> None:
+    """`text` (UTF-8) to `path` through `atomic_path`."""
+    with atomic_path(path, what) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def check_folder(path: str | os.PathLike[str], what: str = "output folder") -> None:
+    """MusclemapError now, before any work, unless the folder `path` exists or can be made, and
+    can be written: tried for real with a temporary file in the nearest existing folder
+    (permission bits say nothing for root, /proc or a read-only mount)."""
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise MusclemapError(f"{what} {path}: is a file, expected a folder")
+    base = folder.absolute()
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise MusclemapError(f"{what} {path}: {base} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as err:
+        raise MusclemapError(f"{what} {path}: cannot write there ({err.strerror or err})") from None

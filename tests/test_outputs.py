@@ -1,0 +1,123 @@
+"""`musclemap.outputs`: outputs never over an input, never half-written, failures one line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from musclemap.errors import MusclemapError
+from musclemap.outputs import (
+    atomic_path,
+    check_folder,
+    refuse_inputs,
+    resolved,
+    same_file,
+    write_text,
+)
+
+
+def test_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "result.json"
+    target.write_text("old")
+    with pytest.raises(KeyboardInterrupt), atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".json" and tmp != target
+        tmp.write_text("half of the new")
+        raise KeyboardInterrupt  # Ctrl-C mid-write
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
+
+
+def test_a_finished_write_replaces_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "r.csv"  # the folder is made
+    write_text(target, "a,b\n")
+    write_text(target, "c,d\n")
+    assert target.read_text() == "c,d\n"
+    assert [p.name for p in target.parent.iterdir()] == ["r.csv"]
+
+
+def test_write_errors_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(MusclemapError) as err:
+        write_text(tmp_path, "x", "--json")
+    says = f"--json {tmp_path}: is a folder, expected a file name; nothing written"
+    assert str(err.value) == says
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(MusclemapError) as err:
+        write_text(blocker / "out.json", "x", "--json")
+    assert str(err.value) == (
+        f"--json {blocker / 'out.json'}: {blocker} is a file, not a folder; nothing written"
+    )
+    assert blocker.read_text() == "x"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_device_is_written_in_place_and_a_full_disk_is_said() -> None:
+    with pytest.raises(MusclemapError) as err:
+        write_text("/dev/full", "x" * 10000, "--out")
+    assert str(err.value) == "--out /dev/full: cannot write (No space left on device)"
+    assert Path("/dev/full").exists() and not Path("/dev/full").is_file()  # not replaced
+    write_text("/dev/null", "fine")
+
+
+def test_same_file_through_links_and_dots(tmp_path: Path) -> None:
+    a = tmp_path / "a.mp4"
+    a.write_bytes(b"v")
+    (tmp_path / "link.mp4").symlink_to(a)
+    os.link(a, tmp_path / "hard.mp4")
+    assert same_file(a, tmp_path / "link.mp4") and same_file(a, tmp_path / "hard.mp4")
+    assert same_file(a, tmp_path / "x" / ".." / "a.mp4")
+    assert not same_file(a, tmp_path / "b.mp4")
+    assert same_file(tmp_path / "new.json", tmp_path / "." / "new.json")  # neither exists yet
+
+
+def test_resolved_survives_a_symlink_loop(tmp_path: Path) -> None:
+    (tmp_path / "l1").symlink_to(tmp_path / "l2")
+    (tmp_path / "l2").symlink_to(tmp_path / "l1")
+    assert resolved(tmp_path / "d" / ".." / "l1") == tmp_path.resolve() / "l1"
+
+
+def test_refuse_inputs_names_the_input(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("clip\n")
+    refuse_inputs(tmp_path / "other.csv", "--out", [("--manifest", manifest)])
+    refuse_inputs(None, "--out", [("--manifest", manifest)])
+    with pytest.raises(MusclemapError) as err:
+        refuse_inputs(tmp_path / "." / "m.csv", "--out", [("x", None), ("--manifest", manifest)])
+    assert str(err.value) == (
+        f"--out {tmp_path / '.' / 'm.csv'}: is also the --manifest; writing it would destroy "
+        "that input (pick another name)"
+    )
+
+
+def test_check_folder(tmp_path: Path) -> None:
+    check_folder(tmp_path / "new" / "deeper")  # made later by the writer
+    assert not (tmp_path / "new").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(MusclemapError, match="is a file, expected a folder"):
+        check_folder(blocker, "train.out_dir")
+    with pytest.raises(MusclemapError, match=f"{blocker} is a file, not a folder"):
+        check_folder(blocker / "runs", "train.out_dir")
+    if Path("/proc/self").is_dir():
+        with pytest.raises(MusclemapError, match="train.out_dir /proc/runs: cannot write there"):
+            check_folder("/proc/runs", "train.out_dir")
+
+
+def test_a_symlink_is_written_through_not_replaced(tmp_path: Path) -> None:
+    # `--json /dev/stdout > out.txt`: /dev/stdout is a link to the shell's file; renaming a
+    # temporary file over it would replace the link itself (as root: /dev/stdout).
+    target = tmp_path / "target.txt"
+    target.write_text("old")
+    link = tmp_path / "stdout"
+    link.symlink_to(target)
+    write_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stdout", "target.txt"]
+
+
+def test_a_long_valid_name_gets_a_short_temporary_name(tmp_path: Path) -> None:
+    target = tmp_path / ("a" * 250 + ".json")  # 255 bytes: the most that most filesystems allow
+    write_text(target, "{}")
+    assert target.read_text() == "{}" and len(list(tmp_path.iterdir())) == 1
