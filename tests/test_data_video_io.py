@@ -287,3 +287,14 @@ def test_probe_is_remembered_until_the_file_changes(tmp_path: Path) -> None:
     assert probe(str(path)) == first and probe(str(path)).path == Path(str(path))
     _encode(path, _levels(20))  # rewritten: another size and time
     assert probe(path).num_frames == 20 and first.num_frames == 10
+
+
+def test_a_folder_or_fifo_is_named_for_what_it_is(tmp_path: Path) -> None:
+    import os
+
+    with pytest.raises(VideoError, match="is a folder, not a file"):
+        probe(tmp_path)
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(VideoError, match="not a regular file"):
+        list(iter_frames(fifo))

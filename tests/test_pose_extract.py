@@ -109,3 +109,13 @@ def test_fps_note() -> None:
     assert fps_note(10.0, 10.0) is None
     note = fps_note(5.0, 10.0)
     assert note is not None and "sampled at 5 fps" in note and "the 10 fps the model" in note
+
+
+def test_workers_beyond_the_cores_become_the_cores() -> None:
+    # Each worker is a MediaPipe process (~300 MB): Predictor.predict(workers=500) started 500.
+    from musclemap.pose.extract import _parallel_workers
+    from musclemap.pose.parallel import cpu_budget
+
+    assert _parallel_workers(None) == cpu_budget() and _parallel_workers(1) == 1
+    with pytest.warns(UserWarning, match="more than the"):
+        assert _parallel_workers(500) == cpu_budget()

@@ -44,7 +44,8 @@ def _start_pose_workers(args: list[str]) -> bool:
     try:
         from musclemap.pose.parallel import cpu_budget, shared_pool
 
-        workers = int(_option(args, "--workers") or 0) or cpu_budget()
+        cores = cpu_budget()  # the CLI caps --workers at the cores (with a warning) too
+        workers = min(int(_option(args, "--workers") or 0) or cores, cores)
         if workers > 1:
             shared_pool(workers)
             return True
@@ -84,7 +85,9 @@ def _prefetch_poses(args: list[str]) -> None:
         from musclemap.predictor import WEIGHTS_DIR
 
         fps = float(json.loads((WEIGHTS_DIR / "default.json").read_text())["fps"])
-        workers = int(_option(args, "--workers") or 0) or None
+        from musclemap.pose.parallel import cpu_budget
+
+        workers = min(int(_option(args, "--workers") or 0) or cpu_budget(), cpu_budget())
         prefetch_poses(video, fps=fps, workers=workers, use_cache="--no-cache" not in args)
     except Exception:  # noqa: BLE001 - an optimisation only: the CLI poses (and reports) it
         return

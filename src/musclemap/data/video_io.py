@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from musclemap.errors import VideoError
+from musclemap.textfile import missing_reason
 
 # A stream that yields far fewer frames than its header announces was cut short.
 _TRUNCATED_FRACTION = 0.9
@@ -61,10 +62,8 @@ def _open(path: Path, threads: int | None = None) -> Any:
     """
     import av
 
-    if not path.exists():
-        raise VideoError(f"{path}: file not found")
     if not path.is_file():
-        raise VideoError(f"{path}: not a file")
+        raise VideoError(f"{path}: {missing_reason(path)}")  # missing, a folder, a FIFO, ...
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as err:

@@ -9,6 +9,7 @@ The pieces: `musclemap.pose.estimator` (the protocol and the estimators by name)
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,20 @@ def fps_note(fps: float, trained_fps: float) -> str | None:
 
 
 def _parallel_workers(workers: int | None) -> int:
-    return cpu_budget() if workers is None else max(int(workers), 1)
+    """Processes for `workers` (None: one per core): never more than the cores this process may
+    use (each is a MediaPipe process of ~300 MB; beyond the cores they only wait), with a
+    warning when asked for more."""
+    cores = cpu_budget()
+    if workers is None:
+        return cores
+    n = max(int(workers), 1)
+    if n > cores:
+        warnings.warn(
+            f"workers={n} is more than the {cores} cores this process may use; using {cores}",
+            stacklevel=3,
+        )
+        return cores
+    return n
 
 
 def pose_pool(workers: int | None) -> PosePool | None:
