@@ -108,3 +108,19 @@ def test_settings_that_cannot_work_are_refused_at_start(
     assert len(err) == 1 and err[0].startswith("error: ")
     assert message.format(model=model) in err[0]
     assert not (tmp_path / "d").exists()  # refused before anything started
+
+
+def test_workers_beyond_the_cores_become_the_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Each worker is a MediaPipe process (~300 MB): --workers 500 is the cores, with a warning.
+    pytest.importorskip("uvicorn")
+    import musclemap.web.app as web_app
+    from musclemap.pose.parallel import cpu_budget
+
+    seen: list[int] = []
+    monkeypatch.setattr(web_app, "run_server", lambda settings, *_: seen.append(settings.workers))
+    argv = ["serve", "--port", "0", "--data-dir", str(tmp_path / "d"), "--workers", "500"]
+    assert run_main(argv, monkeypatch) == 0
+    assert seen == [cpu_budget()]
+    assert f"--workers 500 is more than the {cpu_budget()} cores" in capsys.readouterr().err

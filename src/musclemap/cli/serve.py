@@ -67,9 +67,11 @@ def serve(
         ) from None
     if checkpoint is not None and not checkpoint.exists():  # a run folder is fine, as for predict
         raise ConfigError(f"checkpoint not found: {checkpoint}")
+    from musclemap.cli.predict import worker_count
+
     settings = ServerSettings(
         max_upload_mb=max_upload_mb,
-        workers=workers,
+        workers=worker_count(workers),  # a MediaPipe process each: not more than the cores
         queue_size=queue_size,
         default_fps=fps,
         checkpoint=checkpoint,
