@@ -213,7 +213,7 @@ def test_map_checked_runs_the_gates_in_the_workers(pool: PosePool, tmp_path: Pat
     )
     assert i == 0 and isinstance(result, tuple)
     seq, quality = result
-    assert set(quality) == {"resolution", "orientation", "pose_confidence", "people"}
+    assert set(quality) == {"resolution", "frame_rate", "orientation", "pose_confidence", "people"}
     plain = estimate_video(path, SmoothingEstimator(), fps=10.0, max_side=None)
     plain.width, plain.height = 64, 64
     _, here = assess_video(path, plain, estimator=SmoothingEstimator())

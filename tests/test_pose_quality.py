@@ -202,7 +202,8 @@ def test_turned_video_is_turned_back(tmp_path: Path) -> None:
     upright = Predictor.default(cache_dir=tmp_path, estimator=_MarkerEstimator())
     ref = upright.predict(_marker_video(tmp_path / "up.mp4", 0))
     assert ref.quality["orientation"]["state"] == "upright"
-    assert set(ref.quality) == {"resolution", "orientation", "pose_confidence", "people"}
+    gates = {"resolution", "frame_rate", "orientation", "pose_confidence", "people"}
+    assert set(ref.quality) == gates
     assert ref.to_dict()["quality"] == ref.quality and ref.notes == []
     for k in (1, 2, 3):
         video = _marker_video(tmp_path / f"turned{k}.mp4", k)
@@ -289,3 +290,16 @@ def test_real_turned_plank_is_said_uncertain(wild_dir: Path, tmp_path: Path) -> 
         and n.endswith("run again with --rotate 90 (turns it 90 degrees clockwise)")
         for n in pred.notes
     ), pred.notes
+
+
+def test_a_low_frame_rate_is_noted(tmp_path: Path) -> None:
+    # A 3 fps video loses the movement between its frames (benchmarks/low_frame_rate.py): noted.
+    assert q.check_frame_rate(30.0) == {"fps": 30.0, "min": 5.0, "low": False}
+    assert q.check_frame_rate(5.0)["low"] is False  # wild training clips run at 5 fps
+    assert q.check_frame_rate(0.0)["low"] is False  # the container does not say
+    frames = np.zeros((12, 64, 96, 3), np.uint8)
+    frames[:, 4:16, 4:16] = 255
+    video = write_video(tmp_path / "slow.mp4", frames, fps=3)
+    pred = Predictor.default(cache_dir=tmp_path, estimator=_MarkerEstimator()).predict(video)
+    assert pred.quality["frame_rate"] == {"fps": 3.0, "min": 5.0, "low": True}
+    assert any("only 3 frames per second (under 5)" in note for note in pred.notes)

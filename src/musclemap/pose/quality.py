@@ -45,6 +45,12 @@ LIMBS = (11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)  # shoulders ... ankles
 PERSON_VISIBILITY = 0.7
 # Frames decoded for the pixel checks (orientation features, a second person).
 CHECK_FRAMES = 3
+# A video filmed at fewer frames per second than this loses the movement between its frames:
+# 8 wild clips re-encoded at lower rates (`benchmarks/low_frame_rate.py`) moved their largest
+# probability by a median 0.045 at 5 fps (re-encoding alone at 10 fps: 0.022), 0.068 at 3 fps
+# (worst 0.38, a burpee), 0.33 at 0.5 fps, and kept their top-3 groups in 7, 6 and 3 of 8.
+# Several wild training clips are 5 fps, so from there on no note.
+MIN_SOURCE_FPS = 5.0
 
 
 def check_resolution(width: int, height: int, *, name: str = "video") -> dict[str, Any]:
@@ -55,6 +61,12 @@ def check_resolution(width: int, height: int, *, name: str = "video") -> dict[st
             f"{MIN_SIDE} pixels on the shorter side"
         )
     return {"width": int(width), "height": int(height), "min_side": MIN_SIDE, "ok": True}
+
+
+def check_frame_rate(fps: float) -> dict[str, Any]:
+    """The frame-rate entry of the quality block: the video's own rate, low under
+    `MIN_SOURCE_FPS` (noted, not refused; 0: the container does not say)."""
+    return {"fps": round(float(fps), 3), "min": MIN_SOURCE_FPS, "low": 0 < fps < MIN_SOURCE_FPS}
 
 
 def check_video(path: Path) -> dict[str, Any]:
@@ -259,8 +271,11 @@ def assess_video(
     Raises:
         NoPersonError: Pose confidence too low.
     """
+    from musclemap.data.video_io import probe
+
     name = str(path)
     quality: dict[str, Any] = {"resolution": check_resolution(seq.width, seq.height, name=name)}
+    quality["frame_rate"] = check_frame_rate(probe(path).fps)
     if frames is None:
         detector, own = _detector(estimator)
         try:
@@ -325,6 +340,12 @@ def quality_notes(quality: dict[str, Any]) -> list[str]:
             "not sure; the poses were scored as filmed): if the person is not upright in the "
             f"video, run again with --rotate {(360 - back) % 360} (turns it "
             f"{_turn_words(back)})"
+        )
+    rate = quality.get("frame_rate", {})
+    if rate.get("low"):
+        notes.append(
+            f"the video has only {rate['fps']:g} frames per second (under {MIN_SOURCE_FPS:g}): "
+            "movement between its frames is lost, so the scores are less reliable"
         )
     conf = quality.get("pose_confidence", {})
     if conf.get("low"):
