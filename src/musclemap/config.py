@@ -107,6 +107,8 @@ class PoseDefaultConfig:
     knn: KnnConfig = field(default_factory=KnnConfig)
     min_seconds: float = 1.0  # predict refuses shorter videos
     augment_copies: int = 2  # occlusion + camera-pitch copies per training item
+    # pseudo-videos per key-pose photo pair in training: the movement between its two photos
+    keypose_videos: int = 0
     keypose_weight: float = 1.0  # a photo pair's weight relative to a clip
     # weight of an auxiliary loss during training: which exercise (canonical, across clips and
     # photos) a window shows, from the hidden layer the k-NN library compares (0 = none)
