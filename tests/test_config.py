@@ -72,6 +72,8 @@ def test_task_sections_are_typed_and_checked():
         load_config(None, ["pose_default.cv_seeds=[0, x]"])
     with pytest.raises(ConfigError, match=r"pose_default.knn.k must be >= 1 \(got 0\)"):
         load_config(None, ["pose_default.knn.k=0"])
+    with pytest.raises(ConfigError, match=r"pose_default.keypose_videos must be >= 0 \(got -1\)"):
+        load_config(None, ["pose_default.keypose_videos=-1"])
     with pytest.raises(ConfigError, match="data.coords must be one of image, world"):
         load_config(None, ["data.coords=depth"])
 

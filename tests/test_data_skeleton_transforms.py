@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from musclemap.data.skeleton_transforms import (
+    between,
     crop_and_resample,
     fill_missing,
     hide_limb,
     joint_dropout,
+    movement_profile,
     normalize_skeleton,
     random_flip,
     random_pitch,
@@ -149,3 +151,28 @@ def test_hide_limb_zeroes_one_limbs_scores() -> None:
     no_score = hide_limb(kp[..., :3], MEDIAPIPE33, np.random.default_rng(0), limbs, ncoord=3,
                          p=1.0)
     np.testing.assert_array_equal(no_score, kp[..., :3])
+
+
+def test_movement_profile_goes_back_and_forth_between_0_and_1() -> None:
+    rng = np.random.default_rng(0)
+    u = movement_profile(rng, frames=100, fps=10.0, period_s=(2.0, 2.0))
+    assert u.shape == (100,) and u.min() >= 0.0 and u.max() <= 1.0
+    # period 2 s at 10 fps: the same value every 20 frames, and both ends are reached
+    np.testing.assert_allclose(u[20:], u[:-20], atol=1e-12)
+    assert u.min() < 0.03 and u.max() > 0.97
+    phase = np.arccos(1.0 - 2.0 * u[0])  # u(0) = (1 - cos(phase)) / 2
+    assert 0.0 <= phase <= np.pi
+    again = movement_profile(np.random.default_rng(0), frames=100, fps=10.0, period_s=(2.0, 2.0))
+    np.testing.assert_array_equal(u, again)
+
+
+def test_between_interpolates_coordinates_and_keeps_the_smaller_score() -> None:
+    a = np.zeros((2, 3), np.float32)
+    b = np.zeros((2, 3), np.float32)
+    a[:, 2], b[:, 2] = [0.9, 0.2], [0.4, 0.8]  # scores
+    b[0, :2] = [2.0, -4.0]
+    out = between(np.stack([a, b]), np.array([0.0, 0.25, 1.0]), ncoord=2)
+    assert out.shape == (3, 2, 3) and out.dtype == np.float64
+    np.testing.assert_allclose(out[:, 0, :2], [[0.0, 0.0], [0.5, -1.0], [2.0, -4.0]])
+    np.testing.assert_allclose(out[:, 1, :2], 0.0)
+    np.testing.assert_allclose(out[:, :, 2], [[0.4, 0.2]] * 3)

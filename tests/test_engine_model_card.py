@@ -39,3 +39,13 @@ def test_the_card_carries_the_report_and_selection_rows_and_the_clip_table() -> 
     row = "| squat__a__1 | quadriceps, gluteus | quadriceps 0.91, calves 0.40 | 1/2 | 0.83 |"
     assert row in card
     assert "1234 bytes" in card and "Threshold** for \"active\": 0.35" in card
+
+
+def test_the_card_names_the_training_copies_from_the_config() -> None:
+    assert "Training copies" not in model_card(_meta())  # no config recorded
+    meta = {**_meta(), "config": {"pose_default": {"augment_copies": 2, "keypose_videos": 2}}}
+    card = model_card(meta)
+    assert "**Training copies**: 2 per item (camera pitch ±10°); each key-pose photo pair also " \
+           "as 2 pseudo-videos" in card
+    meta["config"]["pose_default"]["keypose_videos"] = 0
+    assert "pseudo-videos" not in model_card(meta) and "2 per item" in model_card(meta)

@@ -127,3 +127,71 @@ def test_exercise_ids_index_each_window_by_its_exercise() -> None:
     windows = [np.zeros((n, 3), np.float32) for n in (2, 1, 3, 1)]
     # sorted exercises: biceps_curl 0, shoulder_press 1, squat 2; in training_arrays order
     assert pose_windows.exercise_ids(items, windows).tolist() == [2, 2, 0, 1, 1, 1, 2]
+
+
+def _photo_pair(exercise: str = "squat"):
+    """A key-position photo pair: the two frames of a generated clip farthest apart in knee
+    angle (top and bottom of a squat)."""
+    from musclemap.data.pose_sequence import PoseSequence
+
+    world, image = synthetic_landmarks(exercise, seconds=2.5, period_s=2.5)
+    _, sides = keypose.frame_descriptors(world, min_visibility=0.0)
+    knee = sides[:, 0, keypose.SIDE_NAMES.index("angle_knee")]
+    pick = [int(np.argmin(knee)), int(np.argmax(knee))]
+    return PoseSequence(image=image[pick], world=world[pick], valid=np.ones(2, bool),
+                        times=np.zeros(2), fps=10.0, width=640, height=480)
+
+
+def test_keypose_video_moves_between_the_two_photos() -> None:
+    pair = _photo_pair()
+    pair.world[1, :5, 3] = 0.3  # the face less visible in the second photo
+    world, image = pose_windows.keypose_video(pair, np.random.default_rng(0), frames=30,
+                                              fps=10.0, jitter_m=0.0)
+    assert world.shape == (30, 33, 4) and image.shape == (30, 33, 3)
+    a, b = pair.world[0, :, :3], pair.world[1, :, :3]
+    # every frame on the straight line from a to b, at one shared fraction u in [0, 1]
+    d = b - a
+    u = np.sum((world[..., :3] - a) * d, axis=(1, 2)) / np.sum(d * d)
+    np.testing.assert_allclose(world[..., :3], a + u[:, None, None] * d, atol=1e-5)
+    assert u.min() > -1e-6 and u.max() < 1 + 1e-6 and u.max() - u.min() > 0.5
+    assert (world[:, :5, 3] == np.float32(0.3)).all()  # the smaller visibility of the two
+    assert (world[:, 5:, 3] == pair.world[0, 5:, 3]).all()
+    ui = (image[:, 0, 0] - pair.image[0, 0, 0]) / (pair.image[1, 0, 0] - pair.image[0, 0, 0])
+    np.testing.assert_allclose(ui, u, atol=1e-4)  # the image moves in step with the world
+    noisy, _ = pose_windows.keypose_video(pair, np.random.default_rng(0), frames=30, fps=10.0)
+    assert 0.005 < np.std(noisy[..., :3] - world[..., :3]) < 0.015  # 1 cm jitter
+
+
+def test_keypose_video_windows_look_like_the_photos_in_motion() -> None:
+    pair = _photo_pair()
+    world, image = pose_windows.keypose_video(pair, np.random.default_rng(1), frames=30,
+                                              fps=10.0)
+    _, x, _ = keypose.sequence_windows(world, np.ones(30, bool), window=30, stride=10,
+                                       min_visibility=0.0, motion=True, fps=10.0, image=image)
+    _, photo, _ = keypose.sequence_windows(pair.world, pair.valid, window=30, stride=10,
+                                           min_visibility=0.0, motion=True, fps=10.0,
+                                           image=pair.image)
+    names = keypose.FEATURE_NAMES + keypose.MOTION_NAMES
+    still = names.index("still")
+    assert photo[0, still] == 1.0 and x[0, still] == 0.0  # a video: motion is measured
+    knee = names.index("rom_angle_knee_max")
+    # the range of motion of the video's key poses: most of the photos' (the key poses average
+    # the quarter of frames at each end of the movement)
+    assert 0.6 * photo[0, knee] < x[0, knee] <= photo[0, knee] + 0.02
+    assert np.isfinite(x[0, names.index("speed_angle_knee_max")])
+
+
+def test_item_windows_add_pseudo_videos_to_key_pose_items_only() -> None:
+    items = pose_windows.synthetic_items(2)
+    pair = pose_windows.Item("kp", "barbell_squat", "barbell squat", "keypose",
+                             "free-exercise-db", items[0].labels, _photo_pair())
+    items.append(pair)
+    plain = pose_windows.item_windows(items, _cfg("pose_default.augment_copies=1"), seed=0)
+    more = pose_windows.item_windows(
+        items, _cfg("pose_default.augment_copies=1", "pose_default.keypose_videos=3"), seed=0)
+    for a, b in zip(plain[:2], more[:2], strict=True):  # clips: unchanged
+        assert np.array_equal(a, b, equal_nan=True)
+    # the photo pair: its own window and its copy as before, then one window per pseudo-video
+    assert len(plain[2]) == 2 and len(more[2]) == 5
+    assert np.array_equal(more[2][:2], plain[2], equal_nan=True)
+    assert not np.isnan(more[2][2:]).all(1).any()

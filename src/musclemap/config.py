@@ -107,7 +107,9 @@ class PoseDefaultConfig:
     motion: bool = False  # window motion features (speeds, cadence, hip travel)
     knn: KnnConfig = field(default_factory=KnnConfig)
     min_seconds: float = 1.0  # predict refuses shorter videos
-    augment_copies: int = 2  # occlusion + camera-pitch copies per training item
+    augment_copies: int = 2  # camera-pitch (+ limb-visibility) copies per training item
+    # pseudo-videos per key-pose photo pair in training: the movement between its two photos
+    keypose_videos: int = 0
     keypose_weight: float = 1.0  # a photo pair's weight relative to a clip
     # weight of an auxiliary loss during training: which exercise (canonical, across clips and
     # photos) a window shows, from the hidden layer the k-NN library compares (0 = none)
@@ -391,6 +393,7 @@ _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
     ("pose_default", "stride"): (1, True),
     ("pose_default", "min_seconds"): (0, True),
     ("pose_default", "augment_copies"): (0, True),
+    ("pose_default", "keypose_videos"): (0, True),
     ("pose_default", "keypose_weight"): (0, True),
     ("pose_default", "cv_folds"): (1, True),
     ("pose_default.knn", "k"): (1, True),

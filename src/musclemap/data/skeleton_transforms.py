@@ -145,6 +145,27 @@ def hide_limb(
     return out
 
 
+def movement_profile(
+    rng: np.random.Generator, *, frames: int, fps: float, period_s: tuple[float, float] = (2.0, 4.0)
+) -> np.ndarray:
+    """`(frames,)` in [0, 1]: 0.5 (1 - cos(2 pi t / period + phase)), a steady back-and-forth
+    between two positions, with a uniform period in `period_s` seconds and a uniform phase."""
+    period = rng.uniform(*period_s)
+    phase = rng.uniform(0.0, 2 * np.pi)
+    t = np.arange(frames) / fps
+    return 0.5 * (1.0 - np.cos(2 * np.pi * t / period + phase))
+
+
+def between(pair: np.ndarray, u: np.ndarray, *, ncoord: int) -> np.ndarray:
+    """Two key positions `(2, V, C)` -> `(len(u), V, C)` float64: the coordinates at
+    `a + u (b - a)` (straight lines between them), the score channel the smaller of the two."""
+    a, b = pair[0].astype(np.float64), pair[1].astype(np.float64)
+    out = a + (b - a) * np.asarray(u, dtype=np.float64)[:, None, None]
+    if out.shape[-1] > ncoord:
+        out[..., ncoord:] = np.minimum(a[:, ncoord:], b[:, ncoord:])
+    return out
+
+
 def random_flip(
     kp: np.ndarray, layout: SkeletonLayout | str, rng: np.random.Generator, *, p: float = 0.5
 ) -> np.ndarray:

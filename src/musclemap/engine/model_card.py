@@ -21,6 +21,21 @@ def _method_rows(cv: dict[str, Any], part: str) -> list[str]:
     return rows
 
 
+def _training(meta: dict[str, Any]) -> str:
+    """The training copies of the items, from the config in the metadata ("" without it)."""
+    pd = meta.get("config", {}).get("pose_default", {})
+    if not pd:
+        return ""
+    text = (f"\n- **Training copies**: {pd.get('augment_copies', 0)} per item (camera pitch "
+            "±10°)")
+    videos = pd.get("keypose_videos", 0)
+    if videos:
+        text += (f"; each key-pose photo pair also as {videos} pseudo-videos (the body moving "
+                 "back and forth between its two photos, `pose_windows.keypose_video`), so its "
+                 "labels are learnt in a video's form too")
+    return text + "."
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """The model card (Markdown) of a trained default model, from its metadata."""
     cv, data, proto = meta.get("cv", {}), meta["trained_on"], meta["protocol"]
@@ -33,6 +48,7 @@ def model_card(meta: dict[str, Any]) -> str:
         f"{r['truth_on_top']}/{len(r['truth'])} | {r['ap']:.2f} |"
         for r in meta.get("clip_table", [])
     )
+    training = _training(meta)
     header = ("| method | (a) new footage: clips | (b) new exercises: clips | (b) key poses | "
               "(b) all |\n|---|---|---|---|---|")
     return f"""# musclemap default model: {meta["name"]} v{meta["version"]}
@@ -52,7 +68,7 @@ over its windows with a person. Written by `musclemap train configs/predict_defa
   scores of protocol (a), seed {seeds[0]}.
 - **Data**: {data["clips"]} video clips ({data["manifest"]}) and {data["keyposes"]} key-pose
   photo pairs ({data["library_manifest"] or "none"}), {data["exercises"]} exercise groups.
-  Labels are per exercise (primary and secondary movers), not per person or repetition.
+  Labels are per exercise (primary and secondary movers), not per person or repetition.{training}
 - **Looks like**: {len(meta["library"]["names"])} library exercises (one embedding each, the
   mean of the model's hidden activations over its windows), top 3 by cosine similarity.
 

@@ -36,6 +36,10 @@ SYNTHETIC_LABELS = {
     "biceps_curl": ("biceps", "forearms"),
     "shoulder_press": ("shoulder", "triceps", "upper_back"),
 }
+# A key-pose pseudo-video's jitter (metres) and the seed stream of its random numbers (apart
+# from the augmented copies', so adding pseudo-videos leaves the copies as they were).
+KEYPOSE_VIDEO_JITTER_M = 0.01
+_KEYPOSE_VIDEO_STREAM = 7
 # Limbs an occlusion copy may hide (MediaPipe joint names without the side prefix).
 _LIMBS = (("shoulder", "elbow", "wrist", "pinky", "index", "thumb"),
           ("hip", "knee", "ankle", "heel", "foot_index"),
@@ -169,24 +173,54 @@ def augment(world: np.ndarray, rng: np.random.Generator, *, pitch_deg: float = 1
     return hide_limb(out, MEDIAPIPE33, rng, _LIMBS, ncoord=3, p=occlude)
 
 
+def keypose_video(
+    seq: PoseSequence, rng: np.random.Generator, *, frames: int, fps: float,
+    jitter_m: float = KEYPOSE_VIDEO_JITTER_M,
+) -> tuple[np.ndarray, np.ndarray]:
+    """World `(frames, 33, 4)` and image `(frames, 33, 3)` landmarks of a pseudo-video of a
+    key-position photo pair: the body moving back and forth between its two photos
+    (`skeleton_transforms.movement_profile`, straight lines between the positions), world
+    coordinates jittered by `jitter_m` metres (about MediaPipe's frame-to-frame noise). Its
+    windows go through the video path of the features (key poses from the extremes of the
+    movement, motion features, `still` 0), so the photo pair's labels are also learnt in the
+    form a video of the exercise takes."""
+    from musclemap.data.skeleton_transforms import between, movement_profile
+
+    u = movement_profile(rng, frames=frames, fps=fps)
+    world = between(seq.world[:2], u, ncoord=3)
+    world[..., :3] += rng.normal(0.0, jitter_m, world[..., :3].shape)
+    image = between(seq.image[:2], u, ncoord=2)
+    return world.astype(np.float32), image.astype(np.float32)
+
+
 def item_windows(items: list[Item], cfg: ExperimentConfig, *, seed: int) -> list[np.ndarray]:
     """Training features of every item `[(M_i, F)]`: its original windows plus
-    `pose_default.augment_copies` augmented copies (seeded per item, so any subset of items gets the
-    same arrays)."""
+    `pose_default.augment_copies` augmented copies and, for a key-position photo pair,
+    `pose_default.keypose_videos` augmented pseudo-videos (`keypose_video`), each seeded per
+    item, so any subset of items gets the same arrays."""
     s = settings(cfg)
-    copies = cfg.pose_default.augment_copies
+    copies, videos = cfg.pose_default.augment_copies, cfg.pose_default.keypose_videos
+    fps = cfg.pose_default.fps
+
+    def windows(world: np.ndarray, valid: np.ndarray, image: np.ndarray, fps: float
+                ) -> np.ndarray:
+        _, x, cover = keypose.sequence_windows(
+            world, valid, window=s["window"], stride=s["stride"],
+            min_visibility=s["min_visibility"], motion=s["motion"], fps=fps, image=image,
+        )
+        return x[cover >= min(0.5, float(cover.max()))]
+
     out = []
     for k, it in enumerate(items):
         rng = np.random.default_rng([seed, k])
         worlds = [it.seq.world] + [augment(it.seq.world, rng) for _ in range(copies)]
-        feats = []
-        for w in worlds:
-            _, x, cover = keypose.sequence_windows(
-                w, it.seq.valid, window=s["window"], stride=s["stride"],
-                min_visibility=s["min_visibility"], motion=s["motion"], fps=it.seq.fps,
-                image=it.seq.image,
-            )
-            feats.append(x[cover >= min(0.5, float(cover.max()))])
+        feats = [windows(w, it.seq.valid, it.seq.image, it.seq.fps) for w in worlds]
+        if videos and it.kind == "keypose" and len(it.seq) == 2 and it.seq.valid.all():
+            vrng = np.random.default_rng([seed, k, _KEYPOSE_VIDEO_STREAM])
+            for _ in range(videos):
+                world, image = keypose_video(it.seq, vrng, frames=s["window"], fps=fps)
+                feats.append(windows(augment(world, vrng), np.ones(len(world), bool), image,
+                                     fps))
         out.append(np.concatenate(feats).astype(np.float32))
     return out
 
