@@ -249,3 +249,16 @@ def test_estimate_takes_over_a_prefetched_job(pool: PosePool, tmp_path: Path) ->
     )
     assert pool._key == submitted + 4 and np.array_equal(other.image, direct.image)
     pool._prefetched.clear()
+
+
+def test_a_batch_starts_with_the_largest_videos(tmp_path: Path) -> None:
+    # Longest (largest) first: the last videos to finish are short, so no core idles long.
+    short, long = _video(tmp_path, n=25), _video(tmp_path, n=60)
+    with PosePool(1, factory=SmoothingEstimator) as one:
+        done = [
+            i
+            for i, _ in one.map_videos(
+                [short, long], fps=10.0, max_side=None, cache_dir=None, use_cache=False
+            )
+        ]
+    assert done == [1, 0]

@@ -587,7 +587,10 @@ class PosePool:
         paths: Sequence[str | os.PathLike[str]],
         *args: Any,
     ) -> Iterator[tuple[int, Any]]:
-        futures = {self._executor.submit(job, str(p), *args): i for i, p in enumerate(paths)}
+        # Largest files first (a stand-in for the longest videos, free to read): the last
+        # videos to finish are short ones, so no core idles long at the end of a batch.
+        order = sorted(range(len(paths)), key=lambda i: -_file_size(paths[i]))
+        futures = {self._executor.submit(job, str(paths[i]), *args): i for i in order}
         pending: set[Future[Any]] = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -598,6 +601,13 @@ class PosePool:
                     path = paths[futures[f]]
                     err = VideoError(f"{path}: pose estimation crashed (a worker process died)")
                 yield futures[f], f.result() if err is None else err
+
+
+def _file_size(path: str | os.PathLike[str]) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # its job reports what is wrong with it
 
 
 _SHARED: dict[str, Any] = {}
