@@ -82,11 +82,10 @@ def _prefetch_poses(args: list[str]) -> None:
         import json
 
         from musclemap.pose.extract import prefetch_poses
+        from musclemap.pose.parallel import cpu_budget
         from musclemap.predictor import WEIGHTS_DIR
 
-        fps = float(json.loads((WEIGHTS_DIR / "default.json").read_text())["fps"])
-        from musclemap.pose.parallel import cpu_budget
-
+        fps = float(json.loads((WEIGHTS_DIR / "default.json").read_text())["fps"])  # the model's
         workers = min(int(_option(args, "--workers") or 0) or cpu_budget(), cpu_budget())
         prefetch_poses(video, fps=fps, workers=workers, use_cache="--no-cache" not in args)
     except Exception:  # noqa: BLE001 - an optimisation only: the CLI poses (and reports) it
