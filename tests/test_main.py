@@ -59,3 +59,29 @@ def test_predict_through_the_console_script_with_an_early_pose_job(
     a, b = json.loads(out.read_text()), json.loads(ref.read_text())
     assert a["muscles"] == b["muscles"]
     assert a["active"][:3] == ["quadriceps", "hamstring", "gluteus"]
+
+
+@pytest.mark.parametrize("after_s", [0.1, 1.0])
+def test_ctrl_c_leaves_no_board_and_says_interrupted(
+    wild_dir: Path, tmp_path: Path, after_s: float
+) -> None:
+    # Ctrl-C while the early workers start (MediaPipe's import must not be cut in half) and
+    # while they pose: exit 130, one line, no seams board left in the temporary folder.
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import cli_command
+
+    pytest.importorskip("mediapipe")
+    clip = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
+    env = {**os.environ, "TMPDIR": str(tmp_path), "MUSCLEMAP_CACHE": str(tmp_path / "c")}
+    argv = cli_command("predict", clip, "--json", tmp_path / "o.json")
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(after_s)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.decode().strip().splitlines()[-1] == "interrupted"
+    assert not list(tmp_path.glob("musclemap-seams-*")) and not (tmp_path / "o.json").exists()

@@ -248,7 +248,14 @@ def test_estimate_takes_over_a_prefetched_job(pool: PosePool, tmp_path: Path) ->
         path, fps=10.0, max_side=None, num_frames=len(direct.times), origin_s=info.start_s
     )
     assert pool._key == submitted + 4 and np.array_equal(other.image, direct.image)
-    pool._prefetched.clear()
+    slow = pool.estimate(  # the 5 fps job is still there to take over
+        path,
+        fps=5.0,
+        max_side=None,
+        num_frames=expected_frames(info.duration_s, 5.0),
+        origin_s=info.start_s,
+    )
+    assert pool._key == submitted + 4 and not pool._prefetched and len(slow.times) == 60
 
 
 def test_a_batch_starts_with_the_largest_videos(tmp_path: Path) -> None:

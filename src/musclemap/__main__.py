@@ -11,6 +11,7 @@ teardown of MediaPipe, PyAV and numpy (~0.1 s).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -97,26 +98,38 @@ def entry() -> None:
     (after a predict, also after its one-line error: nothing is left to write then either,
     and the workers started early need not be waited for)."""
     args = sys.argv[1:]
-    wanted = wants_pose_workers(args)
-    if wanted:
-        # One process per core already: numpy's OpenBLAS thread pool (started at import, 0.08 s
-        # of CPU) only competes with the pose workers for this process's small matrix products.
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    started = wanted and _start_pose_workers(args)
-    if started:
-        _prefetch_poses(args)
-    from musclemap.cli import main
-    from musclemap.cli.app import QUICK_EXIT
-
+    started = False
     code: int | str | None = 0
     try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-        if not (QUICK_EXIT["ok"] or started) or not isinstance(code, int | None):
-            raise
-    if not (QUICK_EXIT["ok"] or started):
-        return
+        if wants_pose_workers(args):
+            # One process per core already: numpy's OpenBLAS thread pool (started at import,
+            # 0.08 s of CPU) only competes with the pose workers for small matrix products.
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+            # Ctrl-C waits for the end of this step (~0.3 s): an interrupt inside MediaPipe's
+            # binary import leaves it half made, and the CLI's own import then fails.
+            pressed: list[int] = []
+            previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(1))
+            try:
+                started = _start_pose_workers(args)
+                if started:
+                    _prefetch_poses(args)
+            finally:
+                signal.signal(signal.SIGINT, previous)
+            if pressed:
+                raise KeyboardInterrupt
+        from musclemap.cli import main
+        from musclemap.cli.app import QUICK_EXIT
+    except KeyboardInterrupt:  # Ctrl-C before the CLI (which reports its own) was there
+        print("interrupted", file=sys.stderr)
+        code, quick = 130, started
+    else:
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+        quick = QUICK_EXIT["ok"] or started
+    if not quick or not isinstance(code, int | None):
+        sys.exit(code)
     from musclemap.pose.parallel import close_shared_pool
 
     close_shared_pool(wait=False)  # the workers die with this process (PR_SET_PDEATHSIG)

@@ -39,6 +39,10 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except SystemExit as exc:
+        if exc.code == 130:  # typer's own Ctrl-C exit says nothing
+            print("interrupted", file=sys.stderr)
+        raise
     except ModuleNotFoundError as err:
         top = (err.name or "").split(".")[0]
         if top not in EXTRAS:

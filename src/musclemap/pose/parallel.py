@@ -427,6 +427,9 @@ class PosePool:
 
     def close(self, wait: bool = True) -> None:
         self._executor.shutdown(wait=wait, cancel_futures=True)
+        for job in self._prefetched.values():  # started but never asked for (an error, Ctrl-C)
+            shutil.rmtree(job.folder, ignore_errors=True)
+        self._prefetched.clear()
 
     def __enter__(self) -> PosePool:
         return self
@@ -515,14 +518,14 @@ class PosePool:
         counts: dict[int, int] = {}
         pending: set[Future[PoseSequence]] = set(job.futures)
         n = len(job.starts)
-        while pending:
-            _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for key, count in self._drain():
-                counts[key] = count
-            if progress is not None:
-                done = sum(counts.get(job.base + i, 0) for i in range(n))
-                progress(min(done / max(job.num_frames, 1), 0.99), f"pose on {n} cores")
-        try:
+        try:  # the board's folder goes whatever happens, Ctrl-C while waiting included
+            while pending:
+                _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for key, count in self._drain():
+                    counts[key] = count
+                if progress is not None:
+                    done = sum(counts.get(job.base + i, 0) for i in range(n))
+                    progress(min(done / max(job.num_frames, 1), 0.99), f"pose on {n} cores")
             parts = [f.result() for f in job.futures]
         except BrokenProcessPool:
             raise VideoError(
