@@ -85,3 +85,13 @@ def test_ctrl_c_leaves_no_board_and_says_interrupted(
     assert proc.returncode == 130
     assert err.decode().strip().splitlines()[-1] == "interrupted"
     assert not list(tmp_path.glob("musclemap-seams-*")) and not (tmp_path / "o.json").exists()
+
+
+def test_outputs_are_checked_before_anything_is_posed(video: str, tmp_path: Path) -> None:
+    from musclemap.__main__ import outputs_ok
+
+    assert outputs_ok(["predict", video], Path(video))
+    assert outputs_ok(["predict", video, "--json", str(tmp_path / "new" / "o.json")], Path(video))
+    assert not outputs_ok(["predict", video, "--json", video], Path(video))  # the input itself
+    assert not outputs_ok(["predict", video, "--json", "/proc/o.json"], Path(video))
+    assert not outputs_ok(["predict", video, "--json", str(tmp_path)], Path(video))  # a folder

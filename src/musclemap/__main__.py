@@ -3,9 +3,10 @@
 Before the CLI is imported (0.15 s), a `predict` that will pose a video on several cores starts
 its pose workers, so that their MediaPipe start overlaps the CLI's own imports, and for one
 video with the model's defaults hands them the video at once (`extract.prefetch_poses`); the
-CLI's own pose step then takes that job over instead of starting it (0.1-0.2 s); after a command
-that has written everything (`cli.app.QUICK_EXIT`) the process leaves without the interpreter's
-teardown of MediaPipe, PyAV and numpy (~0.1 s).
+CLI's own pose step then takes that job over instead of starting it (0-0.2 s). Only `--json`
+may be given then, and it is checked first: no frame is decoded before the outputs are. After
+a command that has written everything (`cli.app.QUICK_EXIT`) the process leaves without the
+interpreter's teardown of MediaPipe, PyAV and numpy (~0.1 s).
 """
 
 from __future__ import annotations
@@ -73,11 +74,34 @@ def single_video(args: list[str]) -> Path | None:
     return Path(found[0])
 
 
+# Options after which predict's poses are not started early: another rate or model, a batch,
+# or pictures (their names are checked by the CLI; nothing may be decoded before that).
+_NOT_EARLY = ("--fps", "--ckpt", "--out-dir", "--body-map", "--timeline", "--overlay")
+
+
+def outputs_ok(args: list[str], video: Path) -> bool:
+    """Whether `--json`, if given, can be written and is not the video: checked here as the CLI
+    checks it, so that no frame is decoded for a command that will stop at its options."""
+    from musclemap.errors import MusclemapError
+    from musclemap.outputs import refuse_inputs
+    from musclemap.textfile import check_writable
+
+    value = _option(args, "--json")
+    if value is None:
+        return True
+    try:
+        refuse_inputs(Path(value), "--json", [("input video", video)])
+        check_writable(Path(value), "--json")
+    except MusclemapError:
+        return False
+    return True
+
+
 def _prefetch_poses(args: list[str]) -> None:
-    """`predict VIDEO` with the model's defaults: pose the video now (`extract.prefetch_poses`),
-    while the CLI and the model are imported and loaded."""
+    """`predict VIDEO [--json OUT]` with the model's defaults: pose the video now
+    (`extract.prefetch_poses`), while the CLI and the model are imported and loaded."""
     video = single_video(args)
-    if video is None or any(_option(args, o) for o in ("--fps", "--ckpt", "--out-dir")):
+    if video is None or any(_option(args, o) for o in _NOT_EARLY) or not outputs_ok(args, video):
         return
     try:
         import json
