@@ -91,21 +91,13 @@ class Board:
 
     def collect(self, i: int, idx: int, start: int) -> tuple[np.ndarray, np.ndarray] | None:
         """The frame and landmarks segment i (starting at sampled frame `start`) left for
-        sampled frame idx; None when it had no person there (it published that frame's row
-        without leaving it), or when it is done or stalled without it."""
+        sampled frame idx; None when it had no person there, or when it is done or stalled
+        without it. A frame is left before its row is published, so once `read` has the row
+        (or the segment is over) the file is there or never will be."""
+        self.read(i, idx - start, STALL_S)
         path = f"{self.folder}/kept{idx}.npz"
-        seen, since = -1, time.monotonic()
-        while not os.path.exists(path):
-            state = self.state[i]
-            if state[2] or state[1] > idx - start:  # past it (or finished) without leaving it
-                if not os.path.exists(path):
-                    return None
-                break
-            if state[1] != seen:
-                seen, since = int(state[1]), time.monotonic()
-            elif time.monotonic() - since > STALL_S:
-                return None
-            time.sleep(0.002)
+        if not os.path.exists(path):
+            return None
         with np.load(path) as data:
             return data["rgb"], data["landmarks"]
 
