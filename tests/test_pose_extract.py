@@ -113,9 +113,9 @@ def test_fps_note() -> None:
 
 def test_workers_beyond_the_cores_become_the_cores() -> None:
     # Each worker is a MediaPipe process (~300 MB): Predictor.predict(workers=500) started 500.
-    from musclemap.pose.extract import _parallel_workers
+    from musclemap.pose.extract import pose_workers
     from musclemap.pose.parallel import cpu_budget
 
-    assert _parallel_workers(None) == cpu_budget() and _parallel_workers(1) == 1
+    assert pose_workers(None) == cpu_budget() and pose_workers(1) == 1
     with pytest.warns(UserWarning, match="more than the"):
-        assert _parallel_workers(500) == cpu_budget()
+        assert pose_workers(500) == cpu_budget()

@@ -18,7 +18,6 @@ nothing imports torch or MediaPipe before a video is predicted.
 from __future__ import annotations
 
 import math
-import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,16 +113,9 @@ def predict(
         # -1 or 1.5 ran without a word (as one per core / 1.5 processes).
         raise ValueError(f"workers must be None or an integer >= 0, got {workers!r}")
     if workers:
-        from musclemap.pose.parallel import cpu_budget
+        from musclemap.pose.extract import pose_workers
 
-        if workers > (cores := cpu_budget()):
-            # Each worker is a MediaPipe process (~300 MB): 500 of them exhaust the memory.
-            warnings.warn(
-                f"workers={workers} is more than the {cores} cores this process may use; "
-                f"using {cores}",
-                stacklevel=2,
-            )
-            workers = cores
+        workers = pose_workers(workers)  # at most the cores, with a warning (500 exhausted memory)
     if rotate is not None:
         from musclemap.pose.orientation import requested
 

@@ -168,7 +168,7 @@ class Predictor:
             NoPersonError: No person (or too little of one) in the sampled frames.
         """
         from musclemap.pose import quality
-        from musclemap.pose.extract import extract_poses, pose_pool
+        from musclemap.pose.extract import extract_poses, pose_pool, pose_workers
 
         video_path = Path(video_path)
         if not video_path.is_file():
@@ -176,6 +176,8 @@ class Predictor:
 
             raise VideoError(f"{video_path}: {missing_reason(video_path)}")
         quality.check_video(video_path)  # too small to pose: refused before the work
+        if self.estimator is None:
+            workers = pose_workers(workers)  # once: the pool below is the one extract used
         rate = self.fps if fps is None else float(fps)
         seq = extract_poses(
             video_path,

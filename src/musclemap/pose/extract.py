@@ -15,9 +15,10 @@ from typing import Any
 
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.data.video_io import probe
+from musclemap.pose import parallel as pose_parallel
 from musclemap.pose.cache import video_cache_path
 from musclemap.pose.estimator import DEFAULT_ESTIMATOR, PoseEstimator, build_estimator
-from musclemap.pose.parallel import PosePool, cpu_budget, expected_frames, shared_pool
+from musclemap.pose.parallel import PosePool, expected_frames, shared_pool
 from musclemap.pose.sequential import DEFAULT_MAX_SIDE, Progress, estimate_video, run_cached
 
 
@@ -64,11 +65,11 @@ def extract_poses(
     info = probe(video_path)
     own = estimator is None
     est = build_estimator(DEFAULT_ESTIMATOR) if estimator is None else estimator
-    parallel = own and _parallel_workers(workers) > 1
+    n = pose_workers(workers) if own else 1
 
     def compute() -> PoseSequence:
-        if parallel:
-            return _estimate_parallel(video_path, info, fps, max_side, workers, progress)
+        if n > 1:
+            return _estimate_parallel(video_path, info, fps, max_side, n, progress)
         return estimate_video(video_path, est, fps=fps, max_side=max_side, progress=progress)
 
     try:
@@ -125,11 +126,12 @@ def fps_note(fps: float, trained_fps: float) -> str | None:
     )
 
 
-def _parallel_workers(workers: int | None) -> int:
+def pose_workers(workers: int | None) -> int:
     """Processes for `workers` (None: one per core): never more than the cores this process may
     use (each is a MediaPipe process of ~300 MB; beyond the cores they only wait), with a
-    warning when asked for more."""
-    cores = cpu_budget()
+    warning, attributed to the caller of the public function that asks (`musclemap.predict`,
+    `Predictor.predict`, `extract_poses`), when asked for more."""
+    cores = pose_parallel.cpu_budget()
     if workers is None:
         return cores
     n = max(int(workers), 1)
@@ -145,7 +147,7 @@ def _parallel_workers(workers: int | None) -> int:
 def pose_pool(workers: int | None) -> PosePool | None:
     """The shared pool `extract_poses` runs the default estimator on for `workers` (None when
     it runs in this process)."""
-    n = _parallel_workers(workers)
+    n = pose_workers(workers)
     return shared_pool(n) if n > 1 else None
 
 
@@ -154,10 +156,10 @@ def _estimate_parallel(
     info: Any,
     fps: float,
     max_side: int | None,
-    workers: int | None,
+    workers: int,
     progress: Progress | None,
 ) -> PoseSequence:
-    merged = shared_pool(_parallel_workers(workers)).estimate(
+    merged = shared_pool(workers).estimate(
         path,
         fps=fps,
         max_side=max_side,
