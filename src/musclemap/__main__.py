@@ -42,7 +42,8 @@ def wants_pose_workers(args: list[str]) -> bool:
     return any(not a.startswith("-") and Path(a).exists() for a in args[1:])
 
 
-def _start_pose_workers(args: list[str]) -> bool:
+def _start_pose_workers(args: list[str]) -> int:
+    """The shared pose pool the CLI will ask for, started now; its size (0: none started)."""
     try:
         from musclemap.pose.parallel import cpu_budget, shared_pool
 
@@ -50,10 +51,10 @@ def _start_pose_workers(args: list[str]) -> bool:
         workers = min(int(_option(args, "--workers") or 0) or cores, cores)
         if workers > 1:
             shared_pool(workers)
-            return True
+            return workers
     except Exception:  # noqa: BLE001 - an optimisation only: the command starts them itself
         pass
-    return False
+    return 0
 
 
 # predict's options that are flags (no value follows them).
@@ -80,11 +81,11 @@ _NOT_EARLY = ("--fps", "--ckpt", "--out-dir", "--body-map", "--timeline", "--ove
 
 
 def outputs_ok(args: list[str], video: Path) -> bool:
-    """Whether `--json`, if given, can be written and is not the video: checked here as the CLI
-    checks it, so that no frame is decoded for a command that will stop at its options."""
+    """Whether `--json`, if given, can be written and is not the video: the CLI's checks
+    (`musclemap.outputs`), made here so that no frame is decoded for a command that will stop
+    at its options."""
     from musclemap.errors import MusclemapError
-    from musclemap.outputs import refuse_inputs
-    from musclemap.textfile import check_writable
+    from musclemap.outputs import check_writable, refuse_inputs
 
     value = _option(args, "--json")
     if value is None:
@@ -97,9 +98,10 @@ def outputs_ok(args: list[str], video: Path) -> bool:
     return True
 
 
-def _prefetch_poses(args: list[str]) -> None:
-    """`predict VIDEO [--json OUT]` with the model's defaults: pose the video now
-    (`extract.prefetch_poses`), while the CLI and the model are imported and loaded."""
+def _prefetch_poses(args: list[str], workers: int) -> None:
+    """`predict VIDEO [--json OUT]` with the model's defaults: pose the video now on the pool
+    of `workers` (`extract.prefetch_poses`), while the CLI and the model are imported and
+    loaded."""
     video = single_video(args)
     if video is None or any(_option(args, o) for o in _NOT_EARLY) or not outputs_ok(args, video):
         return
@@ -107,11 +109,9 @@ def _prefetch_poses(args: list[str]) -> None:
         import json
 
         from musclemap.pose.extract import prefetch_poses
-        from musclemap.pose.parallel import cpu_budget
         from musclemap.predictor import WEIGHTS_DIR
 
         fps = float(json.loads((WEIGHTS_DIR / "default.json").read_text())["fps"])  # the model's
-        workers = min(int(_option(args, "--workers") or 0) or cpu_budget(), cpu_budget())
         prefetch_poses(video, fps=fps, workers=workers, use_cache="--no-cache" not in args)
     except Exception:  # noqa: BLE001 - an optimisation only: the CLI poses (and reports) it
         return
@@ -134,9 +134,10 @@ def entry() -> None:
             pressed: list[int] = []
             previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(1))
             try:
-                started = _start_pose_workers(args)
+                workers = _start_pose_workers(args)
+                started = workers > 0
                 if started:
-                    _prefetch_poses(args)
+                    _prefetch_poses(args, workers)
             finally:
                 signal.signal(signal.SIGINT, previous)
             if pressed:

@@ -109,3 +109,32 @@ def check_folder(path: str | os.PathLike[str], what: str = "output folder") -> N
             pass
     except OSError as err:
         raise MusclemapError(f"{what} {path}: cannot write there ({err.strerror or err})") from None
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_writable(path: Path, what: str, *, folder: bool = False) -> None:
+    """Raise `MusclemapError` unless `path` (a file, or a folder with `folder`) can be created
+    and written: checked by creating and removing a file in the nearest existing folder, which
+    catches read-only folders, a path under a file, and /proc or /sys."""
+    try:
+        if path.is_dir() and not folder:
+            raise MusclemapError(f"{what} {path}: is a folder, expected a file name")
+        if path.exists() and folder and not path.is_dir():
+            raise MusclemapError(f"{what} {path}: is a file, expected a folder")
+        if path.is_file() and not os.access(path, os.W_OK):
+            raise MusclemapError(f"{what} {path}: file is not writable")
+        base = _nearest_existing(path if folder else path.parent)
+        if not base.is_dir():
+            raise MusclemapError(f"{what} {path}: {base} is a file, not a folder")
+        fd, probe = tempfile.mkstemp(dir=base, prefix=".musclemap-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise MusclemapError(f"{what} {path}: cannot write there ({reason})") from None

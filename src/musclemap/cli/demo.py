@@ -12,12 +12,12 @@ import typer
 from musclemap.cli.app import app
 from musclemap.cli.predict import (
     analyse,
-    check_writable,
     console,
     load_predictor,
     print_prediction,
 )
 from musclemap.errors import MusclemapError
+from musclemap.outputs import check_writable
 from musclemap.viz.registry import PICTURES
 
 

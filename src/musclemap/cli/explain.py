@@ -21,13 +21,13 @@ import typer
 from musclemap.cli.app import app
 from musclemap.cli.predict import (
     POSE_ESTIMATOR_HELP,
-    check_writable,
     console,
     err_console,
     fps_option,
     pose_estimator_option,
 )
 from musclemap.errors import ConfigError, MusclemapError, VideoError
+from musclemap.outputs import check_writable
 
 if TYPE_CHECKING:
     from musclemap.explain.inputs import ResearchInputs

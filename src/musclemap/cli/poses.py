@@ -13,12 +13,12 @@ import typer
 from musclemap.cli.app import data_app
 from musclemap.cli.predict import (
     POSE_ESTIMATOR_HELP,
-    check_writable,
     fps_option,
     pose_estimator_option,
     worker_count,
 )
 from musclemap.errors import DatasetError, MusclemapError
+from musclemap.outputs import check_writable
 
 
 @dataclass(frozen=True)

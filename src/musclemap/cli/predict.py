@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,6 +21,7 @@ from rich.table import Table
 
 from musclemap.cli.app import QUICK_EXIT, app
 from musclemap.errors import MusclemapError, UsageError, VideoError
+from musclemap.outputs import check_writable
 from musclemap.viz.registry import PICTURES
 
 if TYPE_CHECKING:
@@ -148,35 +147,6 @@ POSE_ESTIMATOR_HELP = (
     "Pose estimator by name: mediapipe (MediaPipe Pose, the default) or another registered in "
     "musclemap.pose.estimator."
 )
-
-
-def _nearest_existing(path: Path) -> Path:
-    path = path.absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
-def check_writable(path: Path, what: str, *, folder: bool = False) -> None:
-    """Raise `MusclemapError` unless `path` (a file, or a folder with `folder`) can be created
-    and written: checked by creating and removing a file in the nearest existing folder, which
-    catches read-only folders, a path under a file, and /proc or /sys."""
-    try:
-        if path.is_dir() and not folder:
-            raise MusclemapError(f"{what} {path}: is a folder, expected a file name")
-        if path.exists() and folder and not path.is_dir():
-            raise MusclemapError(f"{what} {path}: is a file, expected a folder")
-        if path.is_file() and not os.access(path, os.W_OK):
-            raise MusclemapError(f"{what} {path}: file is not writable")
-        base = _nearest_existing(path if folder else path.parent)
-        if not base.is_dir():
-            raise MusclemapError(f"{what} {path}: {base} is a file, not a folder")
-        fd, probe = tempfile.mkstemp(dir=base, prefix=".musclemap-write-check-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        reason = err.strerror or type(err).__name__
-        raise MusclemapError(f"{what} {path}: cannot write there ({reason})") from None
 
 
 def _check_suffix(path: Path | None, kind: str, option: str, batch: bool) -> None:
