@@ -19,7 +19,13 @@ from musclemap.pose import parallel as pose_parallel
 from musclemap.pose.cache import video_cache_path
 from musclemap.pose.estimator import DEFAULT_ESTIMATOR, PoseEstimator, build_estimator
 from musclemap.pose.parallel import PosePool, expected_frames, shared_pool
-from musclemap.pose.sequential import DEFAULT_MAX_SIDE, Progress, estimate_video, run_cached
+from musclemap.pose.sequential import (
+    DEFAULT_MAX_SIDE,
+    Progress,
+    estimate_video,
+    pose_settings,
+    run_cached,
+)
 
 
 def extract_poses(
@@ -109,7 +115,7 @@ def prefetch_poses(
         return False
     if use_cache:
         est = build_estimator(DEFAULT_ESTIMATOR)
-        settings = {**est.settings(), "max_side": DEFAULT_MAX_SIDE}
+        settings = pose_settings(est, DEFAULT_MAX_SIDE)  # as `run_cached` keys the file
         if video_cache_path(video_path, est.name, settings, fps).is_file():
             return False
     pool.prefetch(video_path, fps=fps, max_side=DEFAULT_MAX_SIDE, info=info)

@@ -70,6 +70,11 @@ def finish(seq: PoseSequence, info: Any, name: str, settings: dict[str, Any]) ->
     return seq
 
 
+def pose_settings(estimator: PoseEstimator, max_side: int | None) -> dict[str, Any]:
+    """What, besides the video, the estimator's name and fps, keys a cached pose file."""
+    return {**estimator.settings(), "max_side": max_side}
+
+
 def run_cached(
     video_path: Path,
     info: Any,
@@ -84,7 +89,7 @@ def run_cached(
 ) -> PoseSequence:
     """The cached sequence of this video, estimator, settings and fps, else `compute()`
     finished and stored (a cache that cannot be written is skipped with a warning)."""
-    settings = {**estimator.settings(), "max_side": max_side}
+    settings = pose_settings(estimator, max_side)
     cached = None
     if use_cache:
         cached = video_cache_path(video_path, estimator.name, settings, fps, cache_dir)
