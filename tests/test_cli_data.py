@@ -68,7 +68,7 @@ def test_import_never_writes_over_an_imported_video(tmp_path, monkeypatch, capsy
     blocker = tmp_path / "file"
     blocker.write_text("x")
     for bad, says in [
-        (tmp_path, "is a folder; give a file name"),
+        (tmp_path, "is a folder, expected a file name"),
         (blocker / "m.csv", f"{blocker} is a file, not a folder"),
         (Path("/proc/m.csv"), "cannot write"),
     ]:

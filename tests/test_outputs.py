@@ -11,6 +11,7 @@ from musclemap.errors import MusclemapError
 from musclemap.outputs import (
     atomic_path,
     check_folder,
+    check_writable,
     refuse_inputs,
     resolved,
     same_file,
@@ -89,6 +90,19 @@ def test_refuse_inputs_names_the_input(tmp_path: Path) -> None:
         f"--out {tmp_path / '.' / 'm.csv'}: is also the --manifest; writing it would destroy "
         "that input (pick another name)"
     )
+
+
+def test_check_writable(tmp_path: Path) -> None:
+    check_writable(tmp_path / "new" / "deeper" / "out.json", "--out")  # folders made later
+    assert not (tmp_path / "new").exists() and not list(tmp_path.iterdir())  # probe removed
+    with pytest.raises(MusclemapError, match="--out .*: is a folder, expected a file name"):
+        check_writable(tmp_path, "--out")
+    check_writable(tmp_path, "--out-dir", folder=True)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(MusclemapError, match="is a file, not a folder"):
+        check_writable(tmp_path / "file" / "out.json", "--out")
+    with pytest.raises(MusclemapError, match="is a file, expected a folder"):
+        check_writable(tmp_path / "file", "--out-dir", folder=True)
 
 
 def test_check_folder(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 import pytest
 
 from musclemap.errors import DatasetError
-from musclemap.textfile import check_writable, csv_records, format_lines, read_text
+from musclemap.textfile import csv_records, format_lines, read_text
 
 
 def test_read_text_drops_bom_and_rejects_binary_utf16_and_latin1(tmp_path):
@@ -35,15 +35,6 @@ def test_format_lines_ranges_and_limit():
     assert format_lines([0, 0]) == ""
     assert format_lines([2, 3, 4, 41, 40, 57, 0]) == "lines 2-4, 40-41, 57"
     assert format_lines(range(2, 60, 2), limit=3) == "lines 2, 4, 6 and 26 more"
-
-
-def test_check_writable(tmp_path):
-    check_writable(tmp_path / "new" / "deeper" / "out.json")  # folders made by the writer
-    with pytest.raises(DatasetError, match="is a folder"):
-        check_writable(tmp_path)
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(DatasetError, match="is a file, not a folder"):
-        check_writable(tmp_path / "file" / "out.json")
 
 
 def test_missing_reason_says_what_is_there_instead(tmp_path) -> None:

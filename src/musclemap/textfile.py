@@ -72,34 +72,6 @@ def format_lines(lines: Iterable[int], limit: int = 8) -> str:
     return f"line{'s' if len(nums) > 1 else ''} {shown}{more}"
 
 
-def check_writable(path: Path, what: str = "output") -> None:
-    """Raise DatasetError now, before any work, when `path` cannot be written.
-
-    Tries it for real (a temporary file in the nearest existing folder, or opening an existing
-    file for appending, which changes nothing): permission bits say nothing for root, /proc or
-    a read-only mount.
-    """
-    import tempfile
-
-    if path.is_dir():
-        raise DatasetError(f"{what} {path} is a folder; give a file name")
-    parent = path.parent
-    while not parent.exists():  # created by the writer (mkdir parents=True)
-        parent = parent.parent
-    if not parent.is_dir():
-        raise DatasetError(f"{what} {path}: {parent} is a file, not a folder")
-    try:
-        if path.exists():
-            with path.open("ab"):
-                pass
-        else:
-            with tempfile.TemporaryFile(dir=parent):
-                pass
-    except OSError as err:
-        where = path if path.exists() else f"a file in {parent}"
-        raise DatasetError(f"{what} {path}: cannot write {where} ({err.strerror or err})") from None
-
-
 def missing_reason(path: Path) -> str:
     """Why `path` is not a readable regular file, in a few words (for "<path>: <reason>")."""
     if path.is_symlink() and not path.exists():

@@ -59,8 +59,7 @@ def data_import(
     from musclemap.data.benchmarks import BENCHMARKS
     from musclemap.data.importers import import_folder, import_free_exercise_db, import_release
     from musclemap.data.manifest import write_manifest
-    from musclemap.outputs import refuse_inputs
-    from musclemap.textfile import check_writable
+    from musclemap.outputs import check_writable, refuse_inputs
 
     check_writable(out, "--out")
     note = ""
@@ -165,7 +164,7 @@ def data_split(
         write_manifest,
     )
     from musclemap.data.splits import leave_activities_out_folds, split_manifest
-    from musclemap.textfile import check_writable
+    from musclemap.outputs import check_writable
 
     check_writable(out, "--out")
     rows, problems = parse_manifest(manifest)

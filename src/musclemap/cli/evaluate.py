@@ -52,9 +52,8 @@ def _predictions_path(checkpoint: Path, inputs: list[tuple[str, Path]]) -> Path:
     """Beside the checkpoint; the packaged model's in the current folder (never the package).
     Checked before the model runs: writable (a read-only model folder failed after the whole
     evaluation) and none of the inputs."""
-    from musclemap.outputs import refuse_inputs
+    from musclemap.outputs import check_writable, refuse_inputs
     from musclemap.predictor import WEIGHTS_DIR
-    from musclemap.textfile import check_writable
 
     if checkpoint.resolve().parent == WEIGHTS_DIR:
         out = Path(checkpoint.stem + ".predictions.csv")
@@ -110,8 +109,8 @@ def evaluate(
         split_table,
         unknown_predictions,
     )
-    from musclemap.outputs import refuse_inputs, write_text
-    from musclemap.textfile import check_writable, format_lines
+    from musclemap.outputs import check_writable, refuse_inputs, write_text
+    from musclemap.textfile import format_lines
 
     if json_out is not None:
         check_writable(json_out, "--json")
@@ -185,8 +184,7 @@ def baseline(
     from musclemap.baselines import all_ones_scores, random_scores
     from musclemap.data.manifest import read_manifest
     from musclemap.data.predictions import write_predictions
-    from musclemap.outputs import refuse_inputs
-    from musclemap.textfile import check_writable
+    from musclemap.outputs import check_writable, refuse_inputs
 
     check_writable(out, "--out")
     refuse_inputs(out, "--out", [("--manifest", manifest)])
