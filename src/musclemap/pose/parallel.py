@@ -455,7 +455,10 @@ class PosePool:
         method = _start_method()
         if method == "fork" and self.factory is _default_factory():
             # Import MediaPipe's pose solution once, here, for every forked worker to inherit
-            # (0.3 s of CPU each saved); the graphs are started in the workers.
+            # (0.3 s of CPU each saved), and PyAV (~0.04 s each), which they decode with and
+            # the caller probes with; the graphs are started in the workers.
+            import av  # noqa: F401
+
             from musclemap.pose.mediapipe_estimator import import_pose_solution
 
             import_pose_solution()
