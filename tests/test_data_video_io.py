@@ -192,6 +192,30 @@ def test_max_side_downscales_keeping_aspect(tmp_path: Path) -> None:
     assert next(iter(iter_frames(path, max_side=100)))[1].shape == (64, 48, 3)  # no upscaling
 
 
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuvj420p", "yuv444p"])
+def test_frames_are_the_pixels_pyav_converts(tmp_path: Path, pix_fmt: str) -> None:
+    # Converted in this thread with one swscale set-up per video (not PyAV's per-frame one
+    # with a thread per core): the same pixels as PyAV's own conversion, scaled or not.
+    import av
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (4, 90, 160, 3), dtype=np.uint8)
+    path = _encode(tmp_path / "v.mp4", frames, pix_fmt=pix_fmt)
+    with av.open(str(path)) as container:
+        decoded = list(container.decode(video=0))
+    whole = [f.to_ndarray(format="rgb24") for f in decoded]
+    small = [
+        f.reformat(width=64, height=36, format="rgb24", interpolation="AREA").to_ndarray()
+        for f in decoded
+    ]
+    got_whole = [f for _, f in iter_frames(path, fps=None)]
+    got_small = [f for _, f in iter_frames(path, fps=None, max_side=64)]
+    assert len(got_whole) == len(got_small) == 4 and got_small[0].shape == (36, 64, 3)
+    assert all(np.array_equal(a, b) for a, b in zip(got_whole, whole, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(got_small, small, strict=True))
+    assert np.array_equal(read_clip(path, [2, 0]), np.stack([whole[2], whole[0]]))
+
+
 @pytest.mark.parametrize("gop", [0, 4])
 @pytest.mark.parametrize("fps", [10.0, 4.0, 25.0])
 def test_iter_frames_segments_equal_the_whole_stream(tmp_path: Path, gop: int, fps: float) -> None:

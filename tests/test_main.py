@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from musclemap.__main__ import single_video, wants_pose_workers
+from musclemap.__main__ import direct_predict, single_video, wants_pose_workers
 
 
 @pytest.fixture
@@ -41,12 +41,45 @@ def test_single_video_skips_option_values(video: str, tmp_path: Path) -> None:
     assert single_video(["predict", "--overlay", str(out)]) is None
 
 
+def test_direct_predict_only_for_the_plain_form(video: str, tmp_path: Path) -> None:
+    # predict VIDEO [--json OUT] [--no-cache | --cache] is called without typer's parsing;
+    # anything else (another option, twice the same, a missing value, a batch) is typer's.
+    out = str(tmp_path / "o.json")
+    assert direct_predict(["predict", video]) == {"videos": [Path(video)]}
+    assert direct_predict(["predict", "--no-cache", video, "--json", out]) == {
+        "videos": [Path(video)],
+        "cache": False,
+        "json_path": Path(out),
+    }
+    assert direct_predict(["predict", video, f"--json={out}", "--cache"]) == {
+        "videos": [Path(video)],
+        "json_path": Path(out),
+        "cache": True,
+    }
+    for args in (
+        [video, "--fps", "10"],
+        [video, "--json", out, "--json", out],
+        [video, "--no-cache", "--cache"],
+        [video, "--json"],
+        [video, "--json", "--no-cache"],
+        [video, "--json="],
+        [video, video],
+        [str(tmp_path)],
+        [str(tmp_path / "missing.mp4")],
+        [video, "--help"],
+        [],
+    ):
+        assert direct_predict(["predict", *args]) is None, args
+    assert direct_predict(["explain", video]) is None
+
+
 def test_predict_through_the_console_script_with_an_early_pose_job(
     wild_dir: Path, tmp_path: Path, run_cli
 ) -> None:  # type: ignore[no-untyped-def]
     # The real entry point (`musclemap` = musclemap.__main__:entry): the pose job is started
-    # before the CLI and the CLI takes it over; with --fps (no early job) the CLI starts it
-    # itself: the same result.
+    # before the CLI and the CLI takes it over, the command called without typer's parsing
+    # (`direct_predict`); with --fps (no early job, parsed by typer) the CLI starts it itself:
+    # the same result.
     import json
 
     pytest.importorskip("mediapipe")

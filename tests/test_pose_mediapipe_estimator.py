@@ -120,11 +120,11 @@ def test_warm_up_and_reset_of_a_fresh_graph_change_nothing(wild_dir: Path) -> No
     with MediaPipePoseEstimator() as est:
         est.warm_up()
         est.reset()
-        assert est._fresh
+        assert est.fresh
         got = [est.estimate(f) for f in frames]
-        assert not est._fresh
+        assert not est.fresh
         est.reset()
-        assert est._fresh
+        assert est.fresh
         again = [est.estimate(f) for f in frames]
     for a, b, c in zip(ref, got, again, strict=True):
         assert a is not None and b is not None and c is not None

@@ -269,3 +269,45 @@ def test_a_batch_starts_with_the_largest_videos(tmp_path: Path) -> None:
             )
         ]
     assert done == [1, 0]
+
+
+@pytest.mark.parametrize(
+    ("state", "taken"),
+    [
+        ("TRACKING", [59, 40]),
+        ("FIRST", [59, 40]),
+        ("RESTART", [59, 40]),
+        ("CHEAP", []),
+        ("DONE", []),
+    ],
+)
+def test_a_later_segment_checks_its_own_frames_unless_segment_zero_does_it_cheaply(
+    tmp_path: Path, state: str, taken: list[int]
+) -> None:
+    # Segment 1, done, checks its rows' kept frames (last first) while segment 0 tracks, is
+    # on its first check (a graph restart) or needs a restart for each next one (it found a
+    # second person); not when segment 0's next check is cheap. Each frame once: segment 0
+    # skips the ones segment 1 claimed.
+    from musclemap.pose import orientation
+    from musclemap.pose.parallel import _check_all, _check_own
+    from musclemap.pose.seams import Board
+
+    board = Board(str(tmp_path), [80, 80], create=True)
+    board.checker[0] = getattr(Board, state)
+    rng = np.random.default_rng(0)
+    frames = {i: rng.integers(0, 256, (36, 64, 3), dtype=np.uint8) for i in (20, 40, 59)}
+    lm = np.full((33, 3), 0.5, np.float32)
+    mine = {i: (frames[i], lm) for i in (40, 59)}
+    got = _check_own(board, mine, SmoothingEstimator())
+    assert list(got) == taken
+    for i, (features, hit, checked) in got.items():
+        np.testing.assert_allclose(features, orientation.turned_frame_features([frames[i]]))
+        assert (hit, checked) == (0, 0)  # a scripted estimator: people not checked
+    board.state[1][0] = board.state[1][2] = 1  # segment 1 is done
+    for i in (40, 59):
+        board.leave(i, frames[i], lm)
+    rest = _check_all(
+        board, [0, 38], [20, 40, 59], {20: (frames[20], lm)}, 39, SmoothingEstimator()
+    )
+    assert sorted(rest) == sorted({20, 40, 59} - set(taken))
+    assert int(board.checker[0]) == Board.DONE

@@ -97,3 +97,15 @@ def test_frames_left_on_the_board_for_segment_zeros_checks(tmp_path) -> None:  #
     board.publish(1, 2, None)
     board.publish(1, 3, None)
     assert board.collect(1, 7, 5) is None
+
+
+def test_each_kept_frame_is_claimed_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from musclemap.pose.seams import Board
+
+    board = Board(str(tmp_path), [10, 10], create=True)
+    other = Board(str(tmp_path), [10, 10])  # another worker's view of the same board
+    assert list(other.handover) == [Board.UNKNOWN] * 2 and int(other.checker[0]) == 0
+    assert board.claim(6) and not other.claim(6) and not board.claim(6)
+    assert other.claim(7)
+    board.handover[0] = 5
+    assert int(other.handover[0]) == 5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from collections.abc import Callable
 
 from musclemap.cli.app import QUICK_EXIT, app
 from musclemap.errors import MusclemapError
@@ -28,11 +29,16 @@ for _info in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
         importlib.import_module(_info.name)
 
 
-def main() -> None:
-    """Entry point: user errors become one line on stderr and a non-zero exit."""
+def main(command: Callable[[], None] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit. `command`: an
+    already parsed command to run instead of parsing `sys.argv` (the console script's
+    `direct_predict`)."""
     QUICK_EXIT["ok"] = False
     try:
-        app()
+        if command is None:
+            app()
+        else:
+            command()
     except MusclemapError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(err.exit_code)

@@ -78,6 +78,11 @@ class MediaPipePoseEstimator:
     def settings(self) -> dict[str, Any]:
         return {**self._config, "mediapipe": self._version}
 
+    @property
+    def fresh(self) -> bool:
+        """No person found since the graph started or was reset: `reset()` costs nothing now."""
+        return self._fresh
+
     def _graph(self) -> Any:
         global GRAPH_STARTED
         if self._pose is None:

@@ -60,9 +60,10 @@ from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of thi
 
 # Fewer sampled frames than this per segment and the video is not split further.
 MIN_SEGMENT = 20
-# Segment 0 runs the pixel checks of every segment's kept frames when it is done (a MediaPipe
-# graph restart and three detections, ~0.16 s, about 5 frames of pose): it gets this many
-# frames fewer (the others decode a prefix to reach their start, which costs them some too).
+# Segment 0 runs the pixel checks of the kept frames when it is done (a MediaPipe graph restart
+# and three detections, ~0.16 s, about 5 frames of pose; more when it finds a second person,
+# and then a later segment that is done takes its own): it gets this many frames fewer (the
+# others decode a prefix to reach their start, which costs them some too).
 CHECK_LEAD = 3
 # Seconds a segment waits for the next one to start before it tracks on alone (a pool busy
 # with other work); once started, the next one is always ahead.
@@ -163,10 +164,13 @@ def _run_segment(
     past starts[i+1] until the hand-over to segment i+1 (see the module docstring).
 
     The frames at `picks` (with a person) and their landmarks are kept for the input-quality
-    pixel checks (no second decode of the video for the gates): segment 0 keeps those it
-    tracks, the others leave theirs on the board, and segment 0 runs every check once it is
-    done (`extra["checks"]`). One worker pays the MediaPipe graph restart a second-person check
-    needs (~0.1 s), and it is the one that did not decode a prefix to reach its start."""
+    pixel checks (no second decode of the video for the gates), and each is checked once, with
+    the landmarks of the rows the merge uses (`extra["checks"]`): by segment 0 when it is done
+    (the later segments leave their frames on the board), which pays one MediaPipe graph
+    restart (~0.1 s) for all of them as long as no second person is found; a later segment done
+    while segment 0 still tracks, restarts its graph for its first check, or needs a restart
+    for every next one (a second person was found) checks its own instead, last first
+    (`_check_own`)."""
     from musclemap.data.video_io import iter_frames
 
     estimator: PoseEstimator = _WORKER["estimator"]
@@ -197,9 +201,8 @@ def _run_segment(
             frame = frames[-1] if times and t == times[-1] else estimator.estimate(rgb)
             idx = start + len(frames)
             if idx in picks and frame is not None:
-                if i == 0:
-                    kept[idx] = (rgb, frame.image)
-                else:
+                kept[idx] = (rgb, frame.image)
+                if i > 0:
                     shared.leave(idx, rgb, frame.image)
             frames.append(frame)
             times.append(t)
@@ -222,20 +225,67 @@ def _run_segment(
     finally:
         if i > 0:
             shared.state[i][2] = 1
+    shared.handover[i] = -1 if handover is None else handover
     keep = len(frames) if handover is None else handover - start
     seq = PoseSequence.from_frames(
         frames[:keep], times[:keep], fps=fps, width=0, height=0, source=path
     )
     seq.extra = {"first": start, "handover": handover, "distance": distance}
     if picks and i == 0:
-        for idx in picks:
-            if idx not in kept and idx >= start + len(frames):  # tracked by a later segment
-                j = _covering(starts, idx)
-                left = shared.collect(j, idx, starts[j])
-                if left is not None:
-                    kept[idx] = left
-        seq.extra["checks"] = _check_kept(kept, estimator)
+        seq.extra["checks"] = _check_all(shared, starts, picks, kept, start + keep, estimator)
+    elif picks:
+        first = int(shared.handover[i - 1])  # where this segment's rows begin, if known yet
+        if first >= 0:
+            mine = {idx: pair for idx, pair in kept.items() if first <= idx < start + keep}
+            seq.extra["checks"] = _check_own(shared, mine, estimator)
     return seq
+
+
+def _check_all(
+    shared: Board,
+    starts: list[int],
+    picks: Sequence[int],
+    kept: dict[int, tuple[np.ndarray, np.ndarray]],
+    end: int,
+    estimator: PoseEstimator,
+) -> dict[int, tuple[np.ndarray, int, int]]:
+    """Segment 0's pixel checks, once its rows (up to `end`) are done: every kept frame no
+    later segment has claimed, its own ones with its landmarks, the others with those their
+    segment left on the board."""
+    shared.checker[0] = Board.FIRST
+    detector = _pixel_detector(estimator)
+    out = {}
+    for idx in picks:
+        if not shared.claim(idx):
+            continue  # a later segment checks it
+        if idx < end:
+            pair = kept.get(idx)
+        else:  # a row of a later segment: its landmarks (the frame is the same)
+            j = _covering(starts, idx)
+            pair = shared.collect(j, idx, starts[j])
+        if pair is None:
+            continue  # no person there
+        out[idx] = _check_one(pair, detector)
+        fresh = getattr(detector, "fresh", True)  # else the next check here restarts the graph
+        shared.checker[0] = Board.CHEAP if fresh else Board.RESTART
+    shared.checker[0] = Board.DONE
+    return out
+
+
+def _check_own(
+    shared: Board, mine: dict[int, tuple[np.ndarray, np.ndarray]], estimator: PoseEstimator
+) -> dict[int, tuple[np.ndarray, int, int]]:
+    """A later segment's checks of its own rows' kept frames (last first), each unless segment
+    0 is known to check it without a graph restart (its last check found nobody): here it
+    costs a restart too, and runs beside segment 0 instead of after it."""
+    out: dict[int, tuple[np.ndarray, int, int]] = {}
+    detector = _pixel_detector(estimator)
+    for idx in sorted(mine, reverse=True):
+        if int(shared.checker[0]) in (Board.CHEAP, Board.DONE):
+            break
+        if shared.claim(idx):
+            out[idx] = _check_one(mine[idx], detector)
+    return out
 
 
 def _covering(starts: list[int], idx: int) -> int:
@@ -243,20 +293,22 @@ def _covering(starts: list[int], idx: int) -> int:
     return max(j for j, a in enumerate(starts) if a <= idx)
 
 
-def _check_kept(
-    kept: dict[int, tuple[np.ndarray, np.ndarray]], estimator: PoseEstimator
-) -> dict[int, tuple[np.ndarray, int, int]]:
-    """Per kept frame: (orientation features, second person seen, checked) with this worker's
-    estimator (`quality.pixel_detector`: another estimator's answer does not depend on the
-    picture, so not checked)."""
-    from musclemap.pose.quality import check_kept_frames, pixel_detector
+def _pixel_detector(estimator: PoseEstimator) -> PoseEstimator | None:
+    from musclemap.pose.quality import pixel_detector
 
-    detector = pixel_detector(estimator)
-    out = {}
-    for idx, pair in kept.items():
-        one = check_kept_frames([pair], detector)
-        out[idx] = (one["features"][0], one["hits"], one["checked"])
-    return out
+    return pixel_detector(estimator)
+
+
+def _check_one(
+    pair: tuple[np.ndarray, np.ndarray], detector: PoseEstimator | None
+) -> tuple[np.ndarray, int, int]:
+    """One kept frame's pixel checks: (orientation features, second person seen, checked),
+    the person looked for with `detector` (`quality.pixel_detector`: another estimator's
+    answer does not depend on the picture, so not checked)."""
+    from musclemap.pose.quality import check_kept_frames
+
+    one = check_kept_frames([pair], detector)
+    return one["features"][0], one["hits"], one["checked"]
 
 
 def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any]) -> PoseSequence:
@@ -403,7 +455,10 @@ class PosePool:
         method = _start_method()
         if method == "fork" and self.factory is _default_factory():
             # Import MediaPipe's pose solution once, here, for every forked worker to inherit
-            # (0.3 s of CPU each saved); the graphs are started in the workers.
+            # (0.3 s of CPU each saved), and PyAV (~0.04 s each), which they decode with and
+            # the caller probes with; the graphs are started in the workers.
+            import av  # noqa: F401
+
             from musclemap.pose.mediapipe_estimator import import_pose_solution
 
             import_pose_solution()

@@ -35,7 +35,16 @@ STALL_S = 30.0
 class Board:
     """What segments publish for the one before them: per segment i >= 1 a memory-mapped
     float32 array `(cap, 100)` (33 x (x, y, visibility), then 1.0 if a person was found) and an
-    int64 triple (started, rows written, finished)."""
+    int64 triple (started, rows written, finished). For the pixel checks: the frame where each
+    segment handed over (`handover[i]`: `UNKNOWN` while it tracks, -1 for none), what segment
+    0 is doing (`checker[0]`: `TRACKING`; `FIRST`: its first check, which restarts its graph;
+    `CHEAP`: the last check found nobody, so the next one needs no restart; `RESTART`: it found
+    someone, so the next one needs a restart; `DONE`) and which kept frame is checked by whom
+    (`claim`).
+    """
+
+    UNKNOWN = -2
+    TRACKING, FIRST, CHEAP, RESTART, DONE = 0, 1, 2, 3, 4
 
     WIDTH = 33 * 3 + 1
 
@@ -51,6 +60,18 @@ class Board:
             i: np.memmap(f"{folder}/state{i}", np.int64, mode, shape=(3,))
             for i in range(1, len(caps))
         }
+        self.handover = np.memmap(f"{folder}/handover", np.int64, mode, shape=(len(caps),))
+        self.checker = np.memmap(f"{folder}/checker", np.int64, mode, shape=(1,))
+        if create:
+            self.handover[:] = self.UNKNOWN
+
+    def claim(self, idx: int) -> bool:
+        """Whether this caller is the one to check kept frame idx (the first to ask is)."""
+        try:
+            os.close(os.open(f"{self.folder}/claim{idx}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        return True
 
     def publish(self, i: int, j: int, frame: Any) -> None:
         if j >= self.caps[i]:
