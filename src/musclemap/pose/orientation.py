@@ -12,8 +12,11 @@ four quarter turns of the landmarks (and of a few frames) two small MLPs (`weigh
 trained by `benchmarks/orientation_gate.py` on the wild clips and the key-pose photos) score how
 upright that turn looks: one from the pose (segment directions, where hands, feet and head sit
 relative to the body, which way they move, where the body sits in the frame), one from the
-frames (a 4x4 grid of brightness, colour and edges: floors, ceilings, light). The turn with the
-best summed score is taken when it beats the picture as it is by `margin`. A turn that leads by
+frames (a 4x4 grid of brightness, colour and edges: floors, ceilings, light); and, when the
+weights have one, a small CNN on the frames' thumbnails (`musclemap.pose.scene`, trained
+self-supervised to name the quarter turn a picture was given), its score added with
+`scene_weight`. The turn with the best summed score is taken when it beats the picture as it is
+by `margin`. A turn that leads by
 less, but by more than `doubt`, is not taken but said: the video is `uncertain` (the lying and
 horizontal exercises the scorers miss mostly land here, so a missed turn is not a silent one).
 Otherwise the video is left as it is. Pure numpy at prediction time.
@@ -32,6 +35,7 @@ import numpy as np
 
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.errors import ConfigError
+from musclemap.pose.scene import SceneModel
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "orientation.safetensors"
 VISIBLE = 0.5
@@ -51,7 +55,9 @@ SEGMENTS = (
 POINTS = ((0,), (15, 16), (13, 14), (11, 12), (25, 26), (27, 28), (29, 30, 31, 32))
 NUM_POSE_FEATURES = 2 * len(SEGMENTS) + 3 * len(POINTS) + 7
 GRID = 4
-NUM_FRAME_FEATURES = 4 * GRID * GRID
+NUM_GRID_FEATURES = 4 * GRID * GRID
+# The frame features of a turn: the grid's, then the scene model's score (0 without one).
+NUM_FRAME_FEATURES = NUM_GRID_FEATURES + 1
 
 
 # -- turning -----------------------------------------------------------------------------------
@@ -189,13 +195,26 @@ def turned_pose_features(seq: PoseSequence) -> np.ndarray | None:
     return np.stack(rows)
 
 
-def turned_frame_features(frames: list[np.ndarray]) -> np.ndarray | None:
-    """Frame features averaged over `frames`, for each of the four turns `(4, F)`, or None.
-    The thumbnail is turned, not the frame: the same pixels, 100x fewer of them."""
+def turned_frame_features(
+    frames: list[np.ndarray], model: OrientationModel | None = None
+) -> np.ndarray | None:
+    """Frame features averaged over `frames`, for each of the four turns `(4, F)`, or None:
+    the grid's (`frame_features`) and the scene score of `model` (the default one), 0 when it
+    has no scene model. The thumbnail is turned, not the frame: the same pixels, 100x fewer."""
     if not frames:
         return None
     small = [thumbnail(f) for f in frames]
-    return np.stack([np.mean([frame_features(np.rot90(t, k)) for t in small], 0) for k in range(4)])
+    scene = (model or default_model()).scene
+    seen = np.zeros(4) if scene is None else scene.upright_scores(np.stack(small)).mean(0)
+    return np.concatenate([turned_grid_features(small), seen[:, None]], axis=1)
+
+
+def turned_grid_features(thumbs: list[np.ndarray]) -> np.ndarray:
+    """`frame_features` of `thumbnail`s averaged over them, for each of the four turns
+    `(4, NUM_GRID_FEATURES)`."""
+    return np.stack(
+        [np.mean([frame_features(np.rot90(t, k)) for t in thumbs], 0) for k in range(4)]
+    )
 
 
 # -- the scorer --------------------------------------------------------------------------------
@@ -219,14 +238,18 @@ class Mlp:
 
 @dataclass
 class OrientationModel:
-    """The pose and frame scorers, the margin a turn must win by to be taken and the lead
-    (`doubt`, below `margin`) above which a turn not taken is still said (`uncertain`)."""
+    """The pose and frame scorers, the scene model (None in weights without one) and the weight
+    of its score, the margin a turn must win by to be taken and the lead (`doubt`, below
+    `margin`) above which a turn not taken is still said (`uncertain`)."""
 
     pose: Mlp
     frame: Mlp
     margin: float
     doubt: float
     meta: dict[str, Any]
+    scene: SceneModel | None = None
+    scene_weight: float = 0.0
+    frame_weight: float = 1.0
 
     @classmethod
     def load(cls, path: Path = WEIGHTS) -> OrientationModel:
@@ -243,16 +266,22 @@ class OrientationModel:
                 for name in ("pose", "frame")
             }
             margin, doubt = float(meta["margin"]), float(meta["doubt"])
+            scene = SceneModel.from_tensors(t, "scene.") if "scene_weight" in meta else None
+            weights = float(meta.get("scene_weight", 0.0)), float(meta.get("frame_weight", 1.0))
         except (OSError, KeyError, ValueError, TypeError) as err:
             raise ConfigError(f"{path}: orientation weights unreadable ({err})") from None
-        return cls(mlps["pose"], mlps["frame"], margin, doubt, meta)
+        return cls(mlps["pose"], mlps["frame"], margin, doubt, meta, scene, *weights)
 
     def scores(self, pose: np.ndarray | None, frames: np.ndarray | None) -> np.ndarray | None:
-        """How upright each quarter turn looks `(4,)` (summed logits), None without a pose."""
+        """How upright each quarter turn looks `(4,)` (summed logits; `frames` as
+        `turned_frame_features` gives them), None without a pose."""
         if pose is None:
             return None
         s = self.pose.logit(pose)
-        return s if frames is None else s + self.frame.logit(frames)
+        if frames is None:
+            return s
+        grid = self.frame_weight * self.frame.logit(frames[:, :NUM_GRID_FEATURES])
+        return s + grid + self.scene_weight * frames[:, NUM_GRID_FEATURES]
 
 
 _MODEL: dict[str, OrientationModel] = {}
