@@ -39,6 +39,7 @@ import orientation_gate as gate  # noqa: E402
 
 WEIGHTS_TRIED = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
 MARGINS = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0)
+SCENE_DOUBTS = (30.0, 20.0, 15.0, 12.0, 10.0, 8.0, 6.0)
 Folds = list[tuple[np.ndarray, object]]  # (test rows, model) per fold
 DOUBTS = (-4.0, -2.0, -1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 
@@ -109,15 +110,20 @@ def scene_scores(model: object, thumbs: np.ndarray) -> np.ndarray:
     from musclemap.models.scene_cnn import export_weights
     from musclemap.pose.scene import SceneModel
 
-    numpy_model = SceneModel.from_tensors(export_weights(model))  # type: ignore[arg-type]
+    if not isinstance(model, SceneModel):
+        model = SceneModel.from_tensors(export_weights(model))  # type: ignore[arg-type]
     flat = thumbs.reshape(-1, 64, 64, 3)
-    return numpy_model.upright_scores(flat).reshape(len(thumbs), -1, 4).mean(1)
+    return model.upright_scores(flat).reshape(len(thumbs), -1, 4).mean(1)
 
 
 def fold_runs(data: dict[str, np.ndarray], groups: np.ndarray, epochs: int, stems: np.ndarray,
-              ) -> tuple[np.ndarray, Folds]:  # fmt: skip
-    """Out-of-fold scene scores of every clip (in `stems` order) and the fold models."""
+              work: Path, protocol: str) -> tuple[np.ndarray, Folds]:  # fmt: skip
+    """Out-of-fold scene scores of every clip (in `stems` order) and the fold models (each
+    kept in `work`, and taken from there when it is already)."""
     from sklearn.model_selection import GroupKFold
+
+    from musclemap.models.scene_cnn import export_weights
+    from musclemap.pose.scene import SceneModel
 
     row = {s: i for i, s in enumerate(data["stem"])}
     order = np.array([row[s] for s in stems])
@@ -129,7 +135,12 @@ def fold_runs(data: dict[str, np.ndarray], groups: np.ndarray, epochs: int, stem
         keep = np.isin(clip_of_frame, order[tr])
         pics = np.concatenate([data["train"][keep], data["photo"]])
         sizes = np.concatenate([data["train_size"][keep], data["photo_size"]])
-        model = train(pics, sizes, epochs=epochs, seed=f)
+        saved = work / f"scene_{protocol}_fold{f}.npz"
+        if saved.is_file():  # --reuse: the fold's numpy weights of an earlier run
+            model: object = SceneModel.from_tensors(dict(np.load(saved)))
+        else:
+            model = train(pics, sizes, epochs=epochs, seed=f)
+            np.savez(saved, **export_weights(model))  # type: ignore[arg-type]
         out[te] = scene_scores(model, data["gate"][order[te]])
         top1 = float(np.mean(out[te].argmax(1) == 0))
         print(f"  fold {f}: {len(pics)} pictures, upright ranked first {top1:.3f} "
@@ -138,10 +149,31 @@ def fold_runs(data: dict[str, np.ndarray], groups: np.ndarray, epochs: int, stem
     return out, models
 
 
-def counts(scores: np.ndarray, margin: float, doubt: float) -> dict[str, object]:
-    c = gate.count([gate.judge(s, margin, doubt) for s in scores])
+def judge(scores: np.ndarray, scene: np.ndarray | None, margin: float, doubt: float,
+          scene_doubt: float) -> dict[int, tuple[str, bool]]:  # fmt: skip
+    """orientation_gate.judge with the scene model's second look (`decide`'s `scene_doubt`)."""
+    from musclemap.pose.orientation import decide
+
+    out = {}
+    for t in range(4):
+        c = np.array([scores[(t + r) % 4] for r in range(4)])
+        s = None if scene is None else np.array([scene[(t + r) % 4] for r in range(4)])
+        o = decide(c, margin, doubt=doubt, checked="", scene=s, scene_doubt=scene_doubt)
+        turn = o.quarter_turns or o.candidate
+        out[t] = (o.state, turn != 0 and (t + turn) % 4 == 0)
+    return out
+
+
+def counts(scores: np.ndarray, margin: float, doubt: float, scene: np.ndarray | None = None,
+           scene_doubt: float = np.inf) -> dict[str, object]:  # fmt: skip
+    """orientation_gate.count of the clips judged at these settings, and the turns still
+    called upright (`silent`)."""
+    rows = [judge(s, None if scene is None else scene[i], margin, doubt, scene_doubt)
+            for i, s in enumerate(scores)]  # fmt: skip
+    c = gate.count(rows)
     turned, total = map(int, str(c["covered"]).split("/"))
-    return {"margin": margin, "doubt": doubt, **c, "silent": total - turned}
+    return {"margin": margin, "doubt": doubt, "scene_doubt": scene_doubt, **c,
+            "silent": total - turned}  # fmt: skip
 
 
 def choose(scores: np.ndarray) -> dict[str, object]:
@@ -162,9 +194,10 @@ def choose(scores: np.ndarray) -> dict[str, object]:
 
 def brief(c: dict[str, object]) -> str:
     u = c["uncertain"]
-    return (f"margin {c['margin']:g} doubt {c['doubt']:g}: flagged {c['false_alarms']}, upright "
-            f"uncertain {u['0']}, detected {sum(c['detected'].values())}, right "
-            f"{sum(c['turned_back_right'].values())}, uncertain {u['90'] + u['180'] + u['270']}, "
+    return (f"margin {c['margin']:g} doubt {c['doubt']:g} scene doubt {c['scene_doubt']:g}: "
+            f"flagged {c['false_alarms']}, upright "
+            f"uncertain {u[0]}, detected {sum(c['detected'].values())}, right "
+            f"{sum(c['turned_back_right'].values())}, uncertain {u[90] + u[180] + u[270]}, "
             f"silent {c['silent']} of {3 * int(c['clips'])}")  # type: ignore  # fmt: skip
 
 
@@ -219,7 +252,8 @@ def pixel_turned(feats: dict[str, np.ndarray], data: dict[str, np.ndarray], rota
             for k, (p, f, s, none) in enumerate(parts):
                 total = p + float(st["w"]) * s + (f if st["frame"] else 0.0)
                 o = ori.decide(None if none else total, float(st["margin"]),  # type: ignore[arg-type]
-                               doubt=float(st["doubt"]), checked="")  # type: ignore[arg-type]  # fmt: skip
+                               doubt=float(st["doubt"]), checked="", scene=s,  # type: ignore[arg-type]
+                               scene_doubt=float(st["scene_doubt"]))  # type: ignore[arg-type]  # fmt: skip
                 turn = o.quarter_turns or o.candidate
                 judged[k] = (o.state, turn != 0 and (k + turn) % 4 == 0)
             per[name].append(judged)
@@ -241,6 +275,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--protocols", default="exercise,source")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--train-final", action="store_true", help="train on all, do not write")
     parser.add_argument("--weight", type=float, default=1.0)
     parser.add_argument("--frame", type=int, default=1, help="keep the frame scorer (1) or not")
     args = parser.parse_args()
@@ -250,10 +285,12 @@ def main() -> None:
     source = {Path(r["clip"]).stem: r["source_repo"] for r in csv.DictReader(args.manifest.open())}
     groups = {"exercise": feats["activity"], "source": np.array([source[s] for s in feats["stem"]])}
     result: dict[str, object] = {}
-    for protocol in args.protocols.split(","):
+    for protocol in filter(None, args.protocols.split(",")):
         print(f"{protocol} folds", flush=True)
         pose, frame, folds = pose_frame_logits(feats, library, groups[protocol])
-        scene, scene_folds = fold_runs(data, groups[protocol], args.epochs, feats["stem"])
+        scene, scene_folds = fold_runs(
+            data, groups[protocol], args.epochs, feats["stem"], args.work, protocol
+        )
         np.savez(args.work / f"oof_{protocol}.npz", pose=pose, frame=frame, scene=scene)
         alone = {"frame": float(np.mean(frame.argmax(1) == 0)),
                  "scene": float(np.mean(scene.argmax(1) == 0)),
@@ -269,6 +306,14 @@ def main() -> None:
                 name = f"w{w:g}{'' if with_frame else '_noframe'}"
                 rows[name] = {"w": w, "frame": with_frame, **c}
                 print(f"  {name:12s} {brief(c)}", flush=True)
+        for with_frame, w in ((1, 0.0), (1, 0.5), (1, 1.0), (0, 0.5)):
+            base = rows[f"w{w:g}{'' if with_frame else '_noframe'}"]
+            for x in SCENE_DOUBTS:
+                total = pose + w * scene + (frame if with_frame else 0.0)
+                c = counts(total, float(base["margin"]), float(base["doubt"]), scene, x)  # type: ignore[arg-type]
+                name = f"w{w:g}{'' if with_frame else '_noframe'}_x{x:g}"
+                rows[name] = {"w": w, "frame": with_frame, **c}
+                print(f"  {name:16s} {brief(c)}", flush=True)
         entry: dict[str, object] = {"ranked_first": alone, "settings": rows}
         if args.rotated and protocol == "exercise":
             pix = pixel_turned(feats, data, args.rotated, folds, scene_folds, rows)
@@ -279,6 +324,21 @@ def main() -> None:
         (args.work / "scene_result.json").write_text(json.dumps(result, indent=1, default=str))
     if args.write:
         write(data, args)
+    elif args.train_final:
+        train_all(data, args)
+
+
+def train_all(data: dict[str, np.ndarray], args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """The scene model trained on every picture (numpy weights, kept in `--work`)."""
+    from musclemap.models.scene_cnn import export_weights
+
+    saved = args.work / "scene_all.npz"
+    if not saved.is_file():
+        pics = np.concatenate([data["train"], data["photo"]])
+        sizes = np.concatenate([data["train_size"], data["photo_size"]])
+        model = train(pics, sizes, epochs=args.epochs, seed=0)
+        np.savez(saved, **export_weights(model))  # type: ignore[arg-type]
+    return dict(np.load(saved))
 
 
 def write(data: dict[str, np.ndarray], args: argparse.Namespace) -> None:
@@ -287,14 +347,10 @@ def write(data: dict[str, np.ndarray], args: argparse.Namespace) -> None:
 
     from safetensors.numpy import load_file, save_file
 
-    from musclemap.models.scene_cnn import export_weights
     from musclemap.pose.orientation import WEIGHTS
 
-    pics = np.concatenate([data["train"], data["photo"]])
-    sizes = np.concatenate([data["train_size"], data["photo_size"]])
-    model = train(pics, sizes, epochs=args.epochs, seed=0)
     tensors = {k: v for k, v in load_file(str(WEIGHTS)).items() if not k.startswith("scene.")}
-    tensors |= {f"scene.{k}": v for k, v in export_weights(model).items()}  # type: ignore[arg-type]
+    tensors |= {f"scene.{k}": v for k, v in train_all(data, args).items()}
     save_file(tensors, str(WEIGHTS))
     meta_path = WEIGHTS.with_suffix(".json")
     meta = json.loads(meta_path.read_text())

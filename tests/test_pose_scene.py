@@ -33,7 +33,7 @@ def test_numpy_forward_is_the_torch_forward() -> None:
     assert scene.logits(thumbs) == pytest.approx(want, abs=1e-4)
     # turn k upright: view k + j was turned by j from it
     upright = [sum(logp[(k + j) % 4, j] for j in range(4)) for k in range(4)]
-    assert scene.upright_scores(thumbs[:1])[0] == pytest.approx(upright, abs=1e-4)
+    assert scene.turn_scores(thumbs[:1])[0] == pytest.approx(upright, abs=1e-4)
     with pytest.raises(KeyError, match="scene.conv0.weight"):
         SceneModel.from_tensors(export_weights(model), "scene.")
 

@@ -250,6 +250,7 @@ class OrientationModel:
     scene: SceneModel | None = None
     scene_weight: float = 0.0
     frame_weight: float = 1.0
+    scene_doubt: float = np.inf  # the scene score's own lead that makes a video `uncertain`
 
     @classmethod
     def load(cls, path: Path = WEIGHTS) -> OrientationModel:
@@ -267,7 +268,11 @@ class OrientationModel:
             }
             margin, doubt = float(meta["margin"]), float(meta["doubt"])
             scene = SceneModel.from_tensors(t, "scene.") if "scene_weight" in meta else None
-            weights = float(meta.get("scene_weight", 0.0)), float(meta.get("frame_weight", 1.0))
+            weights = (
+                float(meta.get("scene_weight", 0.0)),
+                float(meta.get("frame_weight", 1.0)),
+                float(meta.get("scene_doubt", np.inf)),  # JSON's Infinity
+            )
         except (OSError, KeyError, ValueError, TypeError) as err:
             raise ConfigError(f"{path}: orientation weights unreadable ({err})") from None
         return cls(mlps["pose"], mlps["frame"], margin, doubt, meta, scene, *weights)
@@ -316,15 +321,35 @@ class Orientation:
 
 
 def decide(
-    scores: np.ndarray | None, margin: float, *, doubt: float, checked: str
+    scores: np.ndarray | None,
+    margin: float,
+    *,
+    doubt: float,
+    checked: str,
+    scene: np.ndarray | None = None,
+    scene_doubt: float = np.inf,
 ) -> Orientation:
     """The turn with the best score when it beats no turn by more than `margin`; no turn, but
     `uncertain` with that turn as the candidate, when it beats no turn by more than `doubt`
-    only; else no turn (`upright`)."""
+    only, or when the scene model's own scores `scene` (4,) put a turn ahead of no turn by more
+    than `scene_doubt` (the picture alone says it is turned, the body does not); else no turn
+    (`upright`)."""
     if scores is None:
         return Orientation("unknown", 0, None, "too little of the body seen to tell")
     best = 1 + int(np.argmax(scores[1:]))
     lead = float(scores[best] - scores[0])
+    if lead <= doubt and scene is not None:
+        seen = 1 + int(np.argmax(scene[1:]))
+        if float(scene[seen] - scene[0]) > scene_doubt:
+            return Orientation(
+                "uncertain",
+                0,
+                scores,
+                f"the picture may be turned {90 * ((4 - seen) % 4)} degrees counter-clockwise "
+                f"({checked}; the scene alone leads by {float(scene[seen] - scene[0]):.1f} > "
+                f"{scene_doubt:g}, the whole by {lead:.1f}): the poses were scored as filmed",
+                candidate=seen,
+            )
     if lead <= doubt:
         return Orientation("upright", 0, scores, f"upright ({checked})")
     if lead <= margin:
@@ -386,4 +411,12 @@ def estimate_orientation(
     pose = turned_pose_features(seq)
     checked = "pose and frames" if frame_features is not None else "pose only"
     scores = model.scores(pose, frame_features)
-    return decide(scores, model.margin, doubt=model.doubt, checked=checked)
+    scene = None if frame_features is None else frame_features[:, NUM_GRID_FEATURES]
+    return decide(
+        scores,
+        model.margin,
+        doubt=model.doubt,
+        checked=checked,
+        scene=scene,
+        scene_doubt=model.scene_doubt,
+    )

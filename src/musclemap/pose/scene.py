@@ -58,9 +58,9 @@ class SceneModel:
         flat = x.transpose(0, 3, 1, 2).reshape(len(x), -1)  # torch flattens (C, H, W)
         return flat @ self.fc.T + self.fc_bias
 
-    def upright_scores(self, thumbs: np.ndarray) -> np.ndarray:
-        """(B, 4): how upright `np.rot90(thumb, k)` looks for k = 0..3 (summed log-probabilities
-        of the four turns agreeing with it)."""
+    def turn_scores(self, thumbs: np.ndarray) -> np.ndarray:
+        """(B, 4): how upright `np.rot90(thumb, k)` looks for k = 0..3, the summed
+        log-probabilities of the four turns of the thumbnail agreeing with it."""
         views = np.concatenate([np.rot90(thumbs, m, axes=(1, 2)) for m in range(4)])
         z = self.logits(np.ascontiguousarray(views)).reshape(4, len(thumbs), 4)
         logp = z - z.max(-1, keepdims=True)
@@ -69,3 +69,9 @@ class SceneModel:
         return np.stack(
             [sum(logp[(k + j) % 4, :, j] for j in range(4)) for k in range(4)], axis=1
         )
+
+    def upright_scores(self, thumbs: np.ndarray) -> np.ndarray:
+        """`turn_scores` averaged with the mirrored thumbnails' (a mirrored picture is upright
+        when the picture is; its turn k is the picture's turn -k)."""
+        mirrored = self.turn_scores(np.ascontiguousarray(thumbs[:, :, ::-1]))
+        return (self.turn_scores(thumbs) + mirrored[:, [0, 3, 2, 1]]) / 2
