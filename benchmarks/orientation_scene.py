@@ -17,9 +17,11 @@ the pose and frame scorers of `benchmarks/orientation_gate.py`.
   printed: upright clips flagged / said uncertain, turns detected / turned back right / said
   uncertain / still called upright (silent).
 - `--rotated`: the pixel-turned poses of orientation_gate.py, judged by the exercise-fold models.
-- `--write --weight W`: trains the scene model on everything, adds it to
-  `weights/orientation.safetensors` (the pose and frame scorers kept as they are) with its weight,
-  margin and doubt in `orientation.json`.
+- `--write --weight W --margin M --doubt D --scene-doubt X`: trains the scene model on everything
+  (`--train-final`: only that), adds it to `weights/orientation.safetensors` (the pose and frame
+  scorers kept as they are: run orientation_gate.py --write first when they change) with these
+  settings and their cross-validation counts (from the `oof_<protocol>.npz` of both protocols in
+  `--work`) in `orientation.json`.
 """
 
 from __future__ import annotations
@@ -276,7 +278,10 @@ def main() -> None:
     parser.add_argument("--protocols", default="exercise,source")
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--train-final", action="store_true", help="train on all, do not write")
-    parser.add_argument("--weight", type=float, default=1.0)
+    parser.add_argument("--weight", type=float, default=0.0, help="of the scene score")
+    parser.add_argument("--margin", type=float, default=6.0)
+    parser.add_argument("--doubt", type=float, default=1.5)
+    parser.add_argument("--scene-doubt", type=float, default=np.inf)
     parser.add_argument("--frame", type=int, default=1, help="keep the frame scorer (1) or not")
     args = parser.parse_args()
     data = dict(np.load(args.data))
@@ -354,16 +359,18 @@ def write(data: dict[str, np.ndarray], args: argparse.Namespace) -> None:
     save_file(tensors, str(WEIGHTS))
     meta_path = WEIGHTS.with_suffix(".json")
     meta = json.loads(meta_path.read_text())
-    chosen = json.loads((args.work / "scene_result.json").read_text())
-    name = f"w{args.weight:g}{'' if args.frame else '_noframe'}"
-    row = chosen["exercise"]["settings"][name]
-    meta |= {"margin": row["margin"], "doubt": row["doubt"], "scene_weight": args.weight,
-             "frame_weight": float(args.frame),
+    rows = {}
+    for protocol in ("exercise", "source"):  # the out-of-fold scores of the runs before
+        oof = np.load(args.work / f"oof_{protocol}.npz")
+        total = oof["pose"] + args.frame * oof["frame"] + args.weight * oof["scene"]
+        rows[protocol] = counts(total, args.margin, args.doubt, oof["scene"], args.scene_doubt)
+    meta |= {"margin": args.margin, "doubt": args.doubt, "scene_weight": args.weight,
+             "frame_weight": float(args.frame), "scene_doubt": args.scene_doubt,
              "scene": {"name": "orientation_scene_cnn", "epochs": args.epochs,
                        "wild_frames": int(len(data["train"])),
                        "photos": int(len(data["photo"]))},
-             "cross_validation": [row],
-             "cross_validation_by_source": [chosen.get("source", {}).get("settings", {}).get(name)],
+             "cross_validation": [rows["exercise"]],
+             "cross_validation_by_source": [rows["source"]],
              "sha256": hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()}  # fmt: skip
     meta_path.write_text(json.dumps(meta, indent=1) + "\n")
     print("wrote", WEIGHTS)
