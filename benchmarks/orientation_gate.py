@@ -19,7 +19,8 @@
   doubt kept) by the fold model that did not see its exercise, and the turned-back prediction is
   compared with the upright one.
 - `--write`: trains on everything and writes `src/musclemap/weights/orientation.*` (the margin
-  and doubt kept in its .json).
+  and doubt kept in its .json). That file then has no scene model: add it back with
+  `benchmarks/orientation_scene.py --write`.
 """
 
 from __future__ import annotations

@@ -12,14 +12,15 @@ four quarter turns of the landmarks (and of a few frames) two small MLPs (`weigh
 trained by `benchmarks/orientation_gate.py` on the wild clips and the key-pose photos) score how
 upright that turn looks: one from the pose (segment directions, where hands, feet and head sit
 relative to the body, which way they move, where the body sits in the frame), one from the
-frames (a 4x4 grid of brightness, colour and edges: floors, ceilings, light); and, when the
-weights have one, a small CNN on the frames' thumbnails (`musclemap.pose.scene`, trained
-self-supervised to name the quarter turn a picture was given), its score added with
-`scene_weight`. The turn with the best summed score is taken when it beats the picture as it is
-by `margin`. A turn that leads by
+frames (a 4x4 grid of brightness, colour and edges: floors, ceilings, light). The turn with the
+best summed score is taken when it beats the picture as it is by `margin`. A turn that leads by
 less, but by more than `doubt`, is not taken but said: the video is `uncertain` (the lying and
 horizontal exercises the scorers miss mostly land here, so a missed turn is not a silent one).
-Otherwise the video is left as it is. Pure numpy at prediction time.
+A scene model (`musclemap.pose.scene`, a small CNN trained self-supervised to name the quarter
+turn a picture was given) has a second look at a video left upright: when the frames alone put a
+turn ahead by more than `scene_doubt`, it is `uncertain` too (its score may also join the sum,
+`scene_weight`; the shipped weights keep it out). Otherwise the video is left as it is. Pure
+numpy at prediction time.
 """
 
 from __future__ import annotations
