@@ -73,5 +73,6 @@ class SceneModel:
     def upright_scores(self, thumbs: np.ndarray) -> np.ndarray:
         """`turn_scores` averaged with the mirrored thumbnails' (a mirrored picture is upright
         when the picture is; its turn k is the picture's turn -k)."""
-        mirrored = self.turn_scores(np.ascontiguousarray(thumbs[:, :, ::-1]))
-        return (self.turn_scores(thumbs) + mirrored[:, [0, 3, 2, 1]]) / 2
+        both = self.turn_scores(np.concatenate([thumbs, thumbs[:, :, ::-1]]))  # one batch
+        plain, mirrored = both[: len(thumbs)], both[len(thumbs) :]
+        return (plain + mirrored[:, [0, 3, 2, 1]]) / 2
