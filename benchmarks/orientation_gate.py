@@ -19,7 +19,8 @@
   doubt kept) by the fold model that did not see its exercise, and the turned-back prediction is
   compared with the upright one.
 - `--write`: trains on everything and writes `src/musclemap/weights/orientation.*` (the margin
-  and doubt kept in its .json).
+  and doubt kept in its .json). That file then has no scene model: add it back with
+  `benchmarks/orientation_scene.py --write`.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def clip_features(poses: Path, manifest: Path, work: Path) -> dict[str, np.ndarr
         seq = load_pose_file(f)
         pose = ori.turned_pose_features(seq)
         frames = decode_frames(manifest.parent / r["clip"], seq, frame_picks(seq))
-        image = ori.turned_frame_features(list(frames.values()))
+        thumbs = [ori.thumbnail(f) for f in frames.values()]
+        image = ori.turned_grid_features(thumbs) if thumbs else None
         if pose is None or image is None:
             print(f"  {stem}: no measurable body, left out")
             continue
@@ -219,7 +221,7 @@ def rotated_check(
         counts["clips"] += 1  # type: ignore[operator]
         for k in range(4):
             seq = load_pose_file(files[k])
-            turned = ori.turned_frame_features([np.rot90(f, k) for f in frames])
+            turned = ori.turned_frame_features([np.rot90(f, k) for f in frames], model=model)  # type: ignore[arg-type]
             o = ori.estimate_orientation(seq, frame_features=turned, model=model)  # type: ignore[arg-type]
             counts["uncertain"][k] += int(o.state == "uncertain")  # type: ignore[index]
             if k and o.state == "uncertain" and (k + o.candidate) % 4 == 0:

@@ -16,7 +16,11 @@ frames (a 4x4 grid of brightness, colour and edges: floors, ceilings, light). Th
 best summed score is taken when it beats the picture as it is by `margin`. A turn that leads by
 less, but by more than `doubt`, is not taken but said: the video is `uncertain` (the lying and
 horizontal exercises the scorers miss mostly land here, so a missed turn is not a silent one).
-Otherwise the video is left as it is. Pure numpy at prediction time.
+A scene model (`musclemap.pose.scene`, a small CNN trained self-supervised to name the quarter
+turn a picture was given) has a second look at a video left upright: when the frames alone put a
+turn ahead by more than `scene_doubt`, it is `uncertain` too (its score may also join the sum,
+`scene_weight`; the shipped weights keep it out). Otherwise the video is left as it is. Pure
+numpy at prediction time.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.errors import ConfigError
+from musclemap.pose.scene import SceneModel
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "orientation.safetensors"
 VISIBLE = 0.5
@@ -51,7 +56,9 @@ SEGMENTS = (
 POINTS = ((0,), (15, 16), (13, 14), (11, 12), (25, 26), (27, 28), (29, 30, 31, 32))
 NUM_POSE_FEATURES = 2 * len(SEGMENTS) + 3 * len(POINTS) + 7
 GRID = 4
-NUM_FRAME_FEATURES = 4 * GRID * GRID
+NUM_GRID_FEATURES = 4 * GRID * GRID
+# The frame features of a turn: the grid's, then the scene model's score (0 without one).
+NUM_FRAME_FEATURES = NUM_GRID_FEATURES + 1
 
 
 # -- turning -----------------------------------------------------------------------------------
@@ -189,13 +196,26 @@ def turned_pose_features(seq: PoseSequence) -> np.ndarray | None:
     return np.stack(rows)
 
 
-def turned_frame_features(frames: list[np.ndarray]) -> np.ndarray | None:
-    """Frame features averaged over `frames`, for each of the four turns `(4, F)`, or None.
-    The thumbnail is turned, not the frame: the same pixels, 100x fewer of them."""
+def turned_frame_features(
+    frames: list[np.ndarray], model: OrientationModel | None = None
+) -> np.ndarray | None:
+    """Frame features averaged over `frames`, for each of the four turns `(4, F)`, or None:
+    the grid's (`frame_features`) and the scene score of `model` (the default one), 0 when it
+    has no scene model. The thumbnail is turned, not the frame: the same pixels, 100x fewer."""
     if not frames:
         return None
     small = [thumbnail(f) for f in frames]
-    return np.stack([np.mean([frame_features(np.rot90(t, k)) for t in small], 0) for k in range(4)])
+    scene = (model or default_model()).scene
+    seen = np.zeros(4) if scene is None else scene.upright_scores(np.stack(small)).mean(0)
+    return np.concatenate([turned_grid_features(small), seen[:, None]], axis=1)
+
+
+def turned_grid_features(thumbs: list[np.ndarray]) -> np.ndarray:
+    """`frame_features` of `thumbnail`s averaged over them, for each of the four turns
+    `(4, NUM_GRID_FEATURES)`."""
+    return np.stack(
+        [np.mean([frame_features(np.rot90(t, k)) for t in thumbs], 0) for k in range(4)]
+    )
 
 
 # -- the scorer --------------------------------------------------------------------------------
@@ -219,14 +239,19 @@ class Mlp:
 
 @dataclass
 class OrientationModel:
-    """The pose and frame scorers, the margin a turn must win by to be taken and the lead
-    (`doubt`, below `margin`) above which a turn not taken is still said (`uncertain`)."""
+    """The pose and frame scorers, the scene model (None in weights without one) and the weight
+    of its score, the margin a turn must win by to be taken and the lead (`doubt`, below
+    `margin`) above which a turn not taken is still said (`uncertain`)."""
 
     pose: Mlp
     frame: Mlp
     margin: float
     doubt: float
     meta: dict[str, Any]
+    scene: SceneModel | None = None
+    scene_weight: float = 0.0
+    frame_weight: float = 1.0
+    scene_doubt: float = np.inf  # the scene score's own lead that makes a video `uncertain`
 
     @classmethod
     def load(cls, path: Path = WEIGHTS) -> OrientationModel:
@@ -243,16 +268,26 @@ class OrientationModel:
                 for name in ("pose", "frame")
             }
             margin, doubt = float(meta["margin"]), float(meta["doubt"])
+            scene = SceneModel.from_tensors(t, "scene.") if "scene_weight" in meta else None
+            weights = (
+                float(meta.get("scene_weight", 0.0)),
+                float(meta.get("frame_weight", 1.0)),
+                float(meta.get("scene_doubt", np.inf)),  # JSON's Infinity
+            )
         except (OSError, KeyError, ValueError, TypeError) as err:
             raise ConfigError(f"{path}: orientation weights unreadable ({err})") from None
-        return cls(mlps["pose"], mlps["frame"], margin, doubt, meta)
+        return cls(mlps["pose"], mlps["frame"], margin, doubt, meta, scene, *weights)
 
     def scores(self, pose: np.ndarray | None, frames: np.ndarray | None) -> np.ndarray | None:
-        """How upright each quarter turn looks `(4,)` (summed logits), None without a pose."""
+        """How upright each quarter turn looks `(4,)` (summed logits; `frames` as
+        `turned_frame_features` gives them), None without a pose."""
         if pose is None:
             return None
         s = self.pose.logit(pose)
-        return s if frames is None else s + self.frame.logit(frames)
+        if frames is None:
+            return s
+        grid = self.frame_weight * self.frame.logit(frames[:, :NUM_GRID_FEATURES])
+        return s + grid + self.scene_weight * frames[:, NUM_GRID_FEATURES]
 
 
 _MODEL: dict[str, OrientationModel] = {}
@@ -287,15 +322,35 @@ class Orientation:
 
 
 def decide(
-    scores: np.ndarray | None, margin: float, *, doubt: float, checked: str
+    scores: np.ndarray | None,
+    margin: float,
+    *,
+    doubt: float,
+    checked: str,
+    scene: np.ndarray | None = None,
+    scene_doubt: float = np.inf,
 ) -> Orientation:
     """The turn with the best score when it beats no turn by more than `margin`; no turn, but
     `uncertain` with that turn as the candidate, when it beats no turn by more than `doubt`
-    only; else no turn (`upright`)."""
+    only, or when the scene model's own scores `scene` (4,) put a turn ahead of no turn by more
+    than `scene_doubt` (the picture alone says it is turned, the body does not); else no turn
+    (`upright`)."""
     if scores is None:
         return Orientation("unknown", 0, None, "too little of the body seen to tell")
     best = 1 + int(np.argmax(scores[1:]))
     lead = float(scores[best] - scores[0])
+    if lead <= doubt and scene is not None:
+        seen = 1 + int(np.argmax(scene[1:]))
+        if float(scene[seen] - scene[0]) > scene_doubt:
+            return Orientation(
+                "uncertain",
+                0,
+                scores,
+                f"the picture may be turned {90 * ((4 - seen) % 4)} degrees counter-clockwise "
+                f"({checked}; the scene alone leads by {float(scene[seen] - scene[0]):.1f} > "
+                f"{scene_doubt:g}, the whole by {lead:.1f}): the poses were scored as filmed",
+                candidate=seen,
+            )
     if lead <= doubt:
         return Orientation("upright", 0, scores, f"upright ({checked})")
     if lead <= margin:
@@ -357,4 +412,12 @@ def estimate_orientation(
     pose = turned_pose_features(seq)
     checked = "pose and frames" if frame_features is not None else "pose only"
     scores = model.scores(pose, frame_features)
-    return decide(scores, model.margin, doubt=model.doubt, checked=checked)
+    scene = None if frame_features is None else frame_features[:, NUM_GRID_FEATURES]
+    return decide(
+        scores,
+        model.margin,
+        doubt=model.doubt,
+        checked=checked,
+        scene=scene,
+        scene_doubt=model.scene_doubt,
+    )
