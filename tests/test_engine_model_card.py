@@ -59,4 +59,5 @@ def test_the_card_names_the_occlusion_and_the_tempo_features_when_on() -> None:
             "missing") in card
     assert "and in a video how the joints move" in card
     meta = {**meta, "config": {"pose_default": {"augment_copies": 2}}, "tempo": False}
-    assert "one side missing" not in model_card(meta) and "how the joints move" not in model_card(meta)
+    card = model_card(meta)
+    assert "one side missing" not in card and "how the joints move" not in card
