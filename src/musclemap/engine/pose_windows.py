@@ -9,9 +9,10 @@ Two kinds of items feed task "pose_default":
 
 Both become the same key-pose features (`musclemap.pose.keypose.sequence_windows`). Training
 also sees augmented copies of every item (`augment`): random occlusion of a limb (its landmarks
-lose their visibility, as behind a loaded barbell) and a small camera pitch (a tilted camera
-tilts gravity). Rotation about the vertical axis and mirroring need no copies: the features are
-invariant to both by construction. Evaluation never uses the copies: it scores the original pose
+lose their visibility, as behind a loaded barbell, and with `pose_default.occlusion: missing`
+their coordinates too) and a small camera pitch (a tilted camera tilts gravity). Rotation about
+the vertical axis and mirroring need no copies: the features are invariant to both by
+construction. Evaluation never uses the copies: it scores the original pose
 sequence through `musclemap.pose.keypose_model.score_poses`, the path `predict` takes.
 """
 
