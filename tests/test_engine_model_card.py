@@ -49,3 +49,15 @@ def test_the_card_names_the_training_copies_from_the_config() -> None:
            "as 2 pseudo-videos" in card
     meta["config"]["pose_default"]["keypose_videos"] = 0
     assert "pseudo-videos" not in model_card(meta) and "2 per item" in model_card(meta)
+
+
+def test_the_card_names_the_occlusion_and_the_tempo_features_when_on() -> None:
+    meta = {**_meta(), "config": {"pose_default": {"augment_copies": 2, "occlusion": "missing"}},
+            "tempo": True}
+    card = model_card(meta)
+    assert ("2 per item (camera pitch ±10°; with probability 0.5 one limb of one side "
+            "missing") in card
+    assert "and in a video how the joints move" in card
+    meta = {**meta, "config": {"pose_default": {"augment_copies": 2}}, "tempo": False}
+    card = model_card(meta)
+    assert "one side missing" not in card and "how the joints move" not in card

@@ -27,7 +27,7 @@ def test_settings_come_from_the_typed_section() -> None:
     cfg = _cfg("pose_default.stride=7", "pose_default.min_visibility=0.2",
                "pose_default.motion=true")
     assert pose_windows.settings(cfg) == {
-        "window": 20, "stride": 7, "min_visibility": 0.2, "motion": True
+        "window": 20, "stride": 7, "min_visibility": 0.2, "motion": True, "tempo": False
     }
     assert pose_windows.settings(_cfg())["min_visibility"] == keypose.MIN_VISIBILITY
 
@@ -56,6 +56,41 @@ def test_augment_pitches_the_camera_and_hides_one_limb() -> None:
                for n in names for limb in pose_windows._LIMBS)
     untouched = pose_windows.augment(world, np.random.default_rng(0), occlude=0.0)
     assert (untouched[..., 3] == world[..., 3]).all()
+    assert np.isfinite(out[..., :3]).all()  # by default only the visibility goes
+
+
+def test_augment_can_drop_the_hidden_limb_and_its_side_comes_from_the_other() -> None:
+    world, _ = synthetic_landmarks("biceps_curl", seconds=3.0)
+    kept = pose_windows.augment(world, np.random.default_rng(2), occlude=1.0)
+    dropped = pose_windows.augment(world, np.random.default_rng(2), occlude=1.0,
+                                   drop_hidden=True)
+    hidden = kept[..., 3] == 0.0
+    assert {MEDIAPIPE33.joints[i] for i in np.flatnonzero(hidden[0])} == {
+        f"left_{j}" for j in ("elbow", "wrist", "pinky", "index", "thumb")}  # a forearm
+    np.testing.assert_array_equal(np.isnan(dropped[..., 0]), hidden)  # exactly the hidden limb
+    np.testing.assert_array_equal(dropped[~hidden], kept[~hidden])  # same pitch, same rest
+    # At min_visibility 0 the visibility alone changes no feature; without the forearm, the
+    # left arm's features are the right arm's (the synthetic curl is symmetric).
+    win = lambda w: keypose.sequence_windows(w, np.ones(len(w), bool), window=30,  # noqa: E731
+                                             stride=10, min_visibility=0.0)[1]
+    np.testing.assert_allclose(win(kept), win(kept[..., :3]), atol=1e-6)  # visibility unread
+    a, b = win(kept)[0], win(dropped)[0]
+    names = keypose.FEATURE_NAMES
+    gone = [names[i] for i in np.flatnonzero(np.isnan(b))]
+    assert gone == ["pose_spread_hands", "rom_spread_hands", "span_spread_hands"]  # both hands
+    arm = [names.index(f"pose_{n}_asym") for n in ("angle_elbow", "tilt_forearm", "palm_up")]
+    assert (a[arm] > 1e-3).all() and (b[arm] == 0).all()  # one arm, seen twice
+    legs = [i for i, n in enumerate(names) if any(j in n for j in ("knee", "hip", "ankle"))]
+    np.testing.assert_allclose(b[legs], a[legs], atol=1e-5)
+    # In training: the copies change, the originals do not.
+    items = pose_windows.synthetic_items(6)
+    on = ["pose_default.min_visibility=0", "pose_default.augment_copies=1"]
+    a = pose_windows.item_windows(items, _cfg(*on, "pose_default.occlusion=missing"), seed=0)
+    b = pose_windows.item_windows(items, _cfg(*on), seed=0)
+    n = [len(keypose.window_starts(len(it.seq), 20, 10)) for it in items]
+    assert all(np.array_equal(x[:k], y[:k]) for x, y, k in zip(a, b, n, strict=True))
+    assert any(not np.array_equal(x[k:], y[k:], equal_nan=True)
+               for x, y, k in zip(a, b, n, strict=True))
 
 
 def test_item_windows_are_seeded_per_item() -> None:

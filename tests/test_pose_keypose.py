@@ -173,3 +173,35 @@ def test_heights_over_the_ground_and_the_photo_flag() -> None:
     _, photos, _ = keypose.sequence_windows(world[[0, 12]], np.ones(2, bool), window=30,
                                             stride=10, motion=True)
     assert (video[:, names.index("still")] == 0).all() and photos[0, names.index("still")] == 1
+
+
+def test_tempo_says_which_way_a_joint_moves_fast_and_where_it_dwells() -> None:
+    names = keypose.TEMPO_NAMES
+    assert len(names) == 24 and keypose.num_features(True, True) == (
+        keypose.NUM_FEATURES + len(keypose.MOTION_NAMES) + 24)
+    # The elbow opens slowly (8 frames) and closes fast (3), then holds closed (dwells low).
+    cycle = np.r_[np.linspace(0.3, 0.9, 9), np.linspace(0.9, 0.3, 4)[1:-1], np.full(4, 0.3)]
+    sides = np.zeros((45, 2, len(keypose.SIDE_NAMES)))
+    sides[:, :, keypose.SIDE_NAMES.index("angle_elbow")] = np.tile(cycle, 3)[:45, None]
+    t = dict(zip(names, keypose.tempo_features(sides), strict=True))
+    assert t["tempo_angle_elbow_vdir"] < -0.2  # falls faster than it rises
+    assert t["tempo_angle_elbow_rising"] > 0.1  # most moving frames open the elbow
+    assert t["tempo_angle_elbow_dwell"] < -0.05  # held near the bottom of its range
+    assert all(v == 0.0 for k, v in t.items() if "elbow" not in k)  # still joints: 0
+    # One side missing: the other side's tempo; mirrored: the same.
+    one = sides.copy()
+    one[:, 1] = np.nan
+    np.testing.assert_allclose(keypose.tempo_features(one), keypose.tempo_features(sides))
+    np.testing.assert_array_equal(keypose.tempo_features(sides[:, ::-1]),
+                                  keypose.tempo_features(sides))
+    # Two photos have no tempo: 0 (neutral), after the motion features' `still` 1.
+    world, _ = synthetic_landmarks("biceps_curl", seconds=4.0)
+    _, photos, _ = keypose.sequence_windows(world[[0, 12]], np.ones(2, bool), window=30,
+                                            stride=10, motion=True, tempo=True)
+    _, video, _ = keypose.sequence_windows(world, np.ones(len(world), bool), window=30,
+                                           stride=10, motion=True, tempo=True)
+    assert photos.shape == (1, keypose.num_features(True, True))
+    assert (photos[0, -24:] == 0).all() and photos[0, -25] == 1.0
+    elbow = keypose.NUM_FEATURES + len(keypose.MOTION_NAMES) + names.index(
+        "tempo_angle_elbow_vdir")
+    assert (video[:, elbow] != 0).all()

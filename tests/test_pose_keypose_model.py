@@ -19,7 +19,9 @@ from musclemap.predictor import WEIGHTS_DIR
 F = keypose.num_features(False)
 
 
-def _tiny(knn_weight: float = 0.0, members: int = 2, hidden: int = 3) -> KeyPoseModel:
+def _tiny(knn_weight: float = 0.0, members: int = 2, hidden: int = 3, **settings: bool
+          ) -> KeyPoseModel:
+    F = keypose.num_features(settings.get("motion", False), settings.get("tempo", False))
     rng = np.random.default_rng(0)
     tensors = {
         "feat_mean": np.zeros(F), "feat_std": np.ones(F),
@@ -29,7 +31,7 @@ def _tiny(knn_weight: float = 0.0, members: int = 2, hidden: int = 3) -> KeyPose
         "library.labels": np.eye(3, 20),
     }
     meta = {"window": 20, "stride": 10, "knn": {"weight": knn_weight, "k": 2, "temperature": 1.0},
-            "library": {"names": ["a", "b", "a"]}}
+            "library": {"names": ["a", "b", "a"]}, **settings}
     return KeyPoseModel(tensors, meta)
 
 
@@ -80,6 +82,20 @@ def test_score_poses_averages_the_windows_with_a_person() -> None:
     assert scores.keep.tolist() == [False, True, True, True]  # window 0: 5 of 20 frames
     np.testing.assert_allclose(scores.clip, scores.probs[1:].mean(0))
     assert model.score(seq).clip.tolist() == scores.clip.tolist()
+
+
+def test_a_tempo_model_scores_the_tempo_features_training_computes() -> None:
+    model = _tiny(motion=True, tempo=True)
+    seq = synthetic_pose_sequence("biceps_curl", seconds=5.0)
+    _, x, _ = keypose.sequence_windows(seq.world, seq.valid, window=20, stride=10,
+                                       min_visibility=model.min_visibility, motion=True,
+                                       fps=seq.fps, image=seq.image, tempo=True)
+    assert x.shape[1] == keypose.num_features(True, True)
+    np.testing.assert_allclose(score_poses(model, seq).probs, model.probabilities(x))
+    with pytest.raises(ConfigError, match="expects 270 features, this musclemap computes 246"):
+        KeyPoseModel({"feat_mean": model.mean, "feat_std": model.std, "w1": model.w1,
+                      "b1": model.b1, "w2": model.w2, "b2": model.b2},
+                     {**model.meta, "tempo": False})
 
 
 def test_metadata_checks(tmp_path: Path) -> None:

@@ -107,7 +107,11 @@ class PoseDefaultConfig:
     motion: bool = False  # window motion features (speeds, cadence, hip travel)
     knn: KnnConfig = field(default_factory=KnnConfig)
     min_seconds: float = 1.0  # predict refuses shorter videos
-    augment_copies: int = 2  # camera-pitch (+ limb-visibility) copies per training item
+    augment_copies: int = 2  # camera-pitch (+ limb-occlusion) copies per training item
+    # what a copy's occluded limb loses: "visibility" (its score 0; a no-op at min_visibility 0)
+    # or "missing" (its coordinates too: the features of that side come from the other side)
+    occlusion: str = "visibility"
+    tempo: bool = False  # window tempo features (joint velocity direction, dwell; 0 for photos)
     # pseudo-videos per key-pose photo pair in training: the movement between its two photos
     keypose_videos: int = 0
     keypose_weight: float = 1.0  # a photo pair's weight relative to a clip
@@ -427,6 +431,7 @@ _CHOICES = {
     ("train", "amp"): ("none", "bf16", "fp16"),
     ("optim", "name"): ("adamw", "sgd"),
     ("optim", "scheduler"): ("cosine", "constant"),
+    ("pose_default", "occlusion"): ("visibility", "missing"),
 }
 
 

@@ -60,7 +60,7 @@ class _SklearnWindows:
                  ) -> None:
         s = settings(cfg)
         self.window, self.stride = s["window"], s["stride"]
-        self.min_visibility, self.motion = s["min_visibility"], s["motion"]
+        self.min_visibility, self.motion, self.tempo = s["min_visibility"], s["motion"], s["tempo"]
         self.clf, self.mean, self.keep = clf, mean, keep
 
     def _x(self, x: np.ndarray) -> np.ndarray:

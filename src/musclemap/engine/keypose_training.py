@@ -41,7 +41,8 @@ def derived_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
             f"task pose_default trains {MODEL_NAME!r} (key-pose features), not "
             f"{cfg.model.name!r}"
         )
-    return {"in_features": keypose.num_features(settings(cfg)["motion"])}
+    s = settings(cfg)
+    return {"in_features": keypose.num_features(s["motion"], s["tempo"])}
 
 
 def model_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
@@ -131,7 +132,8 @@ def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:
         "kwargs": model_kwargs(cfg),
         "input": "keypose",
         "features": list(keypose.FEATURE_NAMES)
-        + (list(keypose.MOTION_NAMES) if settings(cfg)["motion"] else []),
+        + (list(keypose.MOTION_NAMES) if settings(cfg)["motion"] else [])
+        + (list(keypose.TEMPO_NAMES) if settings(cfg)["tempo"] else []),
         **settings(cfg),
         "fps": cfg.pose_default.fps,
         "threshold": threshold,

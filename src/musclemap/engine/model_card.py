@@ -27,13 +27,24 @@ def _training(meta: dict[str, Any]) -> str:
     if not pd:
         return ""
     text = (f"\n- **Training copies**: {pd.get('augment_copies', 0)} per item (camera pitch "
-            "±10°)")
+            "±10°")
+    if pd.get("occlusion") == "missing":
+        text += ("; with probability 0.5 one limb of one side missing, its side's features "
+                 "taken from the other side")
+    text += ")"
     videos = pd.get("keypose_videos", 0)
     if videos:
         text += (f"; each key-pose photo pair also as {videos} pseudo-videos (the body moving "
                  "back and forth between its two photos, `pose_windows.keypose_video`), so its "
                  "labels are learnt in a video's form too")
     return text + "."
+
+
+def _tempo(meta: dict[str, Any]) -> str:
+    if not meta.get("tempo"):
+        return ""
+    return (", and in a video how the joints move (which way fast, where they dwell; 0 for "
+            "photos)")
 
 
 def model_card(meta: dict[str, Any]) -> str:
@@ -62,7 +73,7 @@ over its windows with a person. Written by `musclemap train configs/predict_defa
   `{meta["sha256"]}` (checked at load time); numpy inference (no torch at predict time).
 - **Input**: {len(meta["features"])} key-pose features (`musclemap.pose.keypose`): both poses'
   joint angles, segment inclination against gravity, limb directions in the torso frame and
-  heights, their difference (range of motion); mirror- and yaw-invariant; joints with
+  heights, their difference (range of motion){_tempo(meta)}; mirror- and yaw-invariant; joints with
   visibility < {meta["min_visibility"]} count as missing.
 - **Threshold** for "active": {meta["threshold"]:.2f}, maximising micro-F1 on the out-of-fold
   scores of protocol (a), seed {seeds[0]}.

@@ -9,9 +9,10 @@ Two kinds of items feed task "pose_default":
 
 Both become the same key-pose features (`musclemap.pose.keypose.sequence_windows`). Training
 also sees augmented copies of every item (`augment`): random occlusion of a limb (its landmarks
-lose their visibility, as behind a loaded barbell) and a small camera pitch (a tilted camera
-tilts gravity). Rotation about the vertical axis and mirroring need no copies: the features are
-invariant to both by construction. Evaluation never uses the copies: it scores the original pose
+lose their visibility, as behind a loaded barbell, and with `pose_default.occlusion: missing`
+their coordinates too) and a small camera pitch (a tilted camera tilts gravity). Rotation about
+the vertical axis and mirroring need no copies: the features are invariant to both by
+construction. Evaluation never uses the copies: it scores the original pose
 sequence through `musclemap.pose.keypose_model.score_poses`, the path `predict` takes.
 """
 
@@ -159,18 +160,26 @@ def settings(cfg: ExperimentConfig) -> dict[str, Any]:
         "stride": cfg.pose_default.stride,
         "min_visibility": cfg.pose_default.min_visibility,
         "motion": cfg.pose_default.motion,
+        "tempo": cfg.pose_default.tempo,
     }
 
 
 def augment(world: np.ndarray, rng: np.random.Generator, *, pitch_deg: float = 10.0,
-            occlude: float = 0.5) -> np.ndarray:
+            occlude: float = 0.5, drop_hidden: bool = False) -> np.ndarray:
     """A copy of world landmarks `(T, 33, 4)` seen by a slightly pitched camera and, with
-    probability `occlude`, with one limb of one side hidden (visibility 0)."""
+    probability `occlude`, with one limb of one side hidden (visibility 0). With `drop_hidden`
+    the hidden limb's coordinates are missing too (NaN), so its side's features come from the
+    other side, as for a limb the pose estimator cannot see: at `min_visibility` 0 no feature
+    reads a visibility, and a zero visibility alone changes nothing."""
     from musclemap.data.skeleton_transforms import hide_limb, random_pitch
     from musclemap.skeleton import MEDIAPIPE33
 
     out = random_pitch(world, rng, max_deg=pitch_deg)
-    return hide_limb(out, MEDIAPIPE33, rng, _LIMBS, ncoord=3, p=occlude)
+    hidden = hide_limb(out, MEDIAPIPE33, rng, _LIMBS, ncoord=3, p=occlude)
+    if drop_hidden:
+        gone = (hidden[..., 3] == 0) & (out[..., 3] != 0)
+        hidden[..., :3] = np.where(gone[..., None], np.nan, hidden[..., :3])
+    return hidden
 
 
 def keypose_video(
@@ -200,27 +209,29 @@ def item_windows(items: list[Item], cfg: ExperimentConfig, *, seed: int) -> list
     item, so any subset of items gets the same arrays."""
     s = settings(cfg)
     copies, videos = cfg.pose_default.augment_copies, cfg.pose_default.keypose_videos
-    fps = cfg.pose_default.fps
+    fps, drop = cfg.pose_default.fps, cfg.pose_default.occlusion == "missing"
 
     def windows(world: np.ndarray, valid: np.ndarray, image: np.ndarray, fps: float
                 ) -> np.ndarray:
         _, x, cover = keypose.sequence_windows(
             world, valid, window=s["window"], stride=s["stride"],
             min_visibility=s["min_visibility"], motion=s["motion"], fps=fps, image=image,
+            tempo=s["tempo"],
         )
         return x[cover >= min(0.5, float(cover.max()))]
 
     out = []
     for k, it in enumerate(items):
         rng = np.random.default_rng([seed, k])
-        worlds = [it.seq.world] + [augment(it.seq.world, rng) for _ in range(copies)]
+        worlds = [it.seq.world] + [augment(it.seq.world, rng, drop_hidden=drop)
+                                   for _ in range(copies)]
         feats = [windows(w, it.seq.valid, it.seq.image, it.seq.fps) for w in worlds]
         if videos and it.kind == "keypose" and len(it.seq) == 2 and it.seq.valid.all():
             vrng = np.random.default_rng([seed, k, _KEYPOSE_VIDEO_STREAM])
             for _ in range(videos):
                 world, image = keypose_video(it.seq, vrng, frames=s["window"], fps=fps)
-                feats.append(windows(augment(world, vrng), np.ones(len(world), bool), image,
-                                     fps))
+                feats.append(windows(augment(world, vrng, drop_hidden=drop),
+                                     np.ones(len(world), bool), image, fps))
         out.append(np.concatenate(feats).astype(np.float32))
     return out
 

@@ -19,6 +19,8 @@ pair of still photos they are the photos themselves. Both give the same vector
 - left/right combined symmetrically (mean and absolute difference of the two sides for the
   mean pose; larger and smaller side for the range of motion), so a mirrored person gives
   exactly the same vector, and bilateral labels need no mirror augmentation;
+- optionally (`tempo`), for a video window, how the joints move: which way a joint moves fast,
+  where it dwells (`tempo_features`; 0 for photos);
 - no quantity depends on the camera's yaw (angles, inclinations and heights only use the
   vertical axis and distances), so rotation about the vertical axis changes nothing either.
 
@@ -129,13 +131,27 @@ MOTION_NAMES: tuple[str, ...] = (
     # labelled by different authors, and this lets the model keep their conventions apart.
     + ("still",)
 )
+# Tempo features of a video window (0 for photos: no tempo to measure; optional, `tempo=True`,
+# appended after the motion features): per joint signal, how it moves, not only how far. A
+# lift's loaded (concentric) phase is usually the faster one and the body dwells where the load
+# is held: a curl flexes the elbow fast, a pushdown extends it fast, with alike poses.
+_TEMPO_SIGNALS = tuple(f"angle_{n}" for n, *_ in _SIDE_ANGLES) + ("foot_pitch",)
+_TEMPO_SIDE = [SIDE_NAMES.index(n) for n in _TEMPO_SIGNALS]
+TEMPO_NAMES: tuple[str, ...] = tuple(
+    f"tempo_{n}_{stat}" for n in _TEMPO_SIGNALS
+    # velocity direction (> 0: rises faster than it falls), the share of moving frames rising
+    # (minus 0.5), the mean position within the window's range (minus 0.5: where it dwells),
+    # and the correlation of speed with the signal (fast at the top or at the bottom)
+    for stat in ("vdir", "rising", "dwell", "speed_corr")
+)
+TEMPO_MIN_FRAMES = 6  # fewer frames with the signal: unknown (the mean of the sides, else 0)
 _VDIR_SIDE = [SIDE_NAMES.index(f"height_{j}") for j in ("wrist", "elbow", "knee", "ankle")]
 _VDIR_CENTRAL = [CENTRAL_NAMES.index("height_nose"), CENTRAL_NAMES.index("height_hip_over_feet")]
 MIN_MOTION_FRAMES = 4
 
 
-def num_features(motion: bool) -> int:
-    return NUM_FEATURES + (len(MOTION_NAMES) if motion else 0)
+def num_features(motion: bool, tempo: bool = False) -> int:
+    return NUM_FEATURES + (len(MOTION_NAMES) if motion else 0) + (len(TEMPO_NAMES) if tempo else 0)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -390,6 +406,37 @@ def velocity_direction(h: np.ndarray) -> np.ndarray:
     return out
 
 
+def _signal_tempo(a: np.ndarray) -> list[float]:
+    """`TEMPO_NAMES`' four statistics of one signal's finite values `a` (NaN when fewer than
+    `TEMPO_MIN_FRAMES`, 0 when it does not move)."""
+    if len(a) < TEMPO_MIN_FRAMES:
+        return [np.nan] * 4
+    a = np.convolve(a, np.ones(3) / 3, mode="valid")
+    v = np.diff(a)
+    moving = np.abs(v) > 0.1 * max(float(np.abs(v).max()), 1e-12)
+    energy = float(np.sum(v * v))
+    if energy < 1e-10 or moving.sum() < 2:
+        return [0.0] * 4
+    lo, hi = np.percentile(a, 10), np.percentile(a, 90)
+    dwell = np.clip((a - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    mid, speed = 0.5 * (a[1:] + a[:-1]), np.abs(v)
+    corr = (float(np.corrcoef(speed, mid)[0, 1])
+            if np.std(mid) > 1e-9 and np.std(speed) > 1e-9 else 0.0)
+    return [float(np.sum(v * speed)) / energy, float(np.mean(v[moving] > 0) - 0.5),
+            float(dwell.mean() - 0.5), corr]
+
+
+def tempo_features(sides: np.ndarray) -> np.ndarray:
+    """Tempo of one window `(len(TEMPO_NAMES),)` from its side descriptors `(T, 2, D)`: per
+    signal of `_TEMPO_SIGNALS`, `_signal_tempo` of each side (frames without it skipped), the
+    mean of the sides (mirror-invariant); 0 where neither side is measurable (photos)."""
+    out = []
+    for j in _TEMPO_SIDE:
+        per = [_signal_tempo(sides[np.isfinite(sides[:, k, j]), k, j]) for k in range(2)]
+        out.append(np.nan_to_num(_nanmean(np.array(per, dtype=np.float64))))
+    return np.concatenate(out).astype(np.float32)
+
+
 def image_hip_track(image: np.ndarray) -> np.ndarray:
     """Hip midpoint in the image `(T, 2)` in units of the sequence's median image torso length
     (x and y normalised to the frame; the aspect ratio is ignored)."""
@@ -419,10 +466,12 @@ def sequence_windows(
     motion: bool = False,
     fps: float = 10.0,
     image: np.ndarray | None = None,
+    tempo: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Window starts `(N,)`, key-pose features `(N, num_features(motion))` and the fraction of
-    each window's frames with a person `(N,)`, for a whole pose sequence (video or photos).
-    With `motion`, `motion_features` (at `fps`; `image` landmarks for the hip track) follow."""
+    """Window starts `(N,)`, key-pose features `(N, num_features(motion, tempo))` and the
+    fraction of each window's frames with a person `(N,)`, for a whole pose sequence (video or
+    photos). With `motion`, `motion_features` (at `fps`; `image` landmarks for the hip track)
+    follow; with `tempo`, then `tempo_features`."""
     central, sides = frame_descriptors(world, min_visibility=min_visibility)
     starts = window_starts(len(world), window, stride)
     x = np.stack([window_features(central[s : s + window], sides[s : s + window])
@@ -435,5 +484,8 @@ def sequence_windows(
             for s in starts
         ])
         x = np.concatenate([x, m], axis=1)
+    if tempo:
+        x = np.concatenate([x, np.stack([tempo_features(sides[s : s + window])
+                                         for s in starts])], axis=1)
     cover = np.array([valid[s : s + window].mean() if len(valid) else 0.0 for s in starts])
     return starts, x, cover

@@ -88,16 +88,17 @@ class KeyPoseModel:
         self.window, self.stride = int(meta["window"]), int(meta["stride"])
         self.min_visibility = float(meta.get("min_visibility", keypose.MIN_VISIBILITY))
         self.motion = bool(meta.get("motion", False))
+        self.tempo = bool(meta.get("tempo", False))
         try:
             t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}
             self.mean, self.std = t["feat_mean"], t["feat_std"]
             self.w1, self.b1, self.w2, self.b2 = t["w1"], t["b1"], t["w2"], t["b2"]
         except KeyError as err:
             raise ConfigError(f"model weights lack tensor {err}") from None
-        if len(self.mean) != keypose.num_features(self.motion):
+        if len(self.mean) != keypose.num_features(self.motion, self.tempo):
             raise ConfigError(
                 f"model expects {len(self.mean)} features, this musclemap computes "
-                f"{keypose.num_features(self.motion)}; re-train the weights"
+                f"{keypose.num_features(self.motion, self.tempo)}; re-train the weights"
             )
         self.library = t.get("library.embeddings")
         self.library_labels = t.get("library.labels")
@@ -219,6 +220,7 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     starts, x, cover = keypose.sequence_windows(
         seq.world, seq.valid, window=model.window, stride=model.stride,
         min_visibility=model.min_visibility, motion=model.motion, fps=seq.fps, image=seq.image,
+        tempo=model.tempo,
     )
     probs, emb = model.forward(x)
     keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
