@@ -298,7 +298,7 @@ def test_a_later_segment_checks_its_own_frames_unless_segment_zero_does_it_cheap
     frames = {i: rng.integers(0, 256, (36, 64, 3), dtype=np.uint8) for i in (20, 40, 59)}
     lm = np.full((33, 3), 0.5, np.float32)
     mine = {i: (frames[i], lm) for i in (40, 59)}
-    got = _check_own(board, mine, SmoothingEstimator())
+    got = _check_own(board, 3, mine, SmoothingEstimator())
     assert list(got) == taken
     for i, (features, hit, checked) in got.items():
         np.testing.assert_allclose(features, orientation.turned_frame_features([frames[i]]))
@@ -311,3 +311,32 @@ def test_a_later_segment_checks_its_own_frames_unless_segment_zero_does_it_cheap
     )
     assert sorted(rest) == sorted({20, 40, 59} - set(taken))
     assert int(board.checker[0]) == Board.DONE
+
+
+def test_a_check_whose_answer_cannot_change_the_count_runs_no_detector(tmp_path: Path) -> None:
+    # Two of three kept frames showed a second person on the other segment's side: the third
+    # frame's answer cannot change `people`, so its detector (a graph restart) is not run.
+    from musclemap.pose import orientation
+    from musclemap.pose.parallel import _check_one
+    from musclemap.pose.seams import Board
+
+    class Counting:
+        calls = 0
+
+        def reset(self) -> None:
+            pass
+
+        def estimate(self, frame: np.ndarray) -> None:
+            Counting.calls += 1
+
+    board = Board(str(tmp_path), [80, 80], create=True)
+    frame = np.random.default_rng(1).integers(0, 256, (36, 64, 3), dtype=np.uint8)
+    pair = (frame, np.full((33, 3), 0.5, np.float32))
+    features, hit, checked = _check_one(board, 3, 20, pair, Counting())  # type: ignore[arg-type]
+    assert (hit, checked, Counting.calls, board.tally()) == (0, 1, 1, (0, 1))
+    board.record(40, True)
+    board.record(59, True)
+    features, hit, checked = _check_one(board, 3, 30, pair, Counting())  # type: ignore[arg-type]
+    assert (hit, checked, Counting.calls) == (0, 1, 1)  # settled: 2 hits of 3, none run
+    np.testing.assert_allclose(features, orientation.turned_frame_features([frame]))
+    assert board.tally() == (2, 2)

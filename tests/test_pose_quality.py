@@ -106,6 +106,44 @@ def test_orientation_notes() -> None:
         ori.requested(45)
 
 
+def test_people_decided_never_changes_the_count() -> None:
+    # Every pattern of second-person answers over 1-5 frames: skipping the frames whose answer
+    # is settled (counted as checked, no hit) gives the count of checking them all.
+    import itertools
+
+    for n in range(1, 6):
+        for answers in itertools.product([False, True], repeat=n):
+            hits = skipped = 0
+            for k, seen in enumerate(answers):
+                if q.people_decided(hits, k - hits, n - k):
+                    skipped += 1
+                else:
+                    hits += seen
+            full = q.frame_checks([], sum(answers), n)
+            assert q.frame_checks([], hits, n) == full, answers
+            assert skipped == 0 or n - skipped >= (n + 1) // 2
+    assert q.people_decided(2, 0, 1) and q.people_decided(0, 2, 1)
+    assert not q.people_decided(1, 1, 1) and not q.people_decided(1, 0, 2)
+
+
+def test_kept_frames_stop_detecting_once_the_count_is_settled() -> None:
+    frame = np.zeros((60, 100, 3), np.uint8)
+    frame[10:50, 10:25] = 255  # the followed person
+    frame[10:50, 70:85] = 255  # someone beside them, in every frame
+    followed = np.zeros((33, 3), np.float32)
+    followed[:, :2] = [[0.1, 10 / 60], [0.24, 49 / 60]] * 16 + [[0.17, 0.5]]
+    detector = _Detector()
+    got = q.check_kept_frames([(frame, followed)] * 3, detector)
+    assert (got["hits"], got["checked"], len(detector.seen)) == (2, 3, 2)
+    assert q.frame_checks(got["features"], got["hits"], got["checked"])["people"] == 2
+    alone = frame.copy()
+    alone[10:50, 70:85] = 0
+    detector = _Detector()
+    got = q.check_kept_frames([(frame, followed), (alone, followed), (alone, followed)], detector)
+    assert (got["hits"], got["checked"], len(detector.seen)) == (1, 3, 3)  # 1 of 3: all run
+    assert q.frame_checks(got["features"], got["hits"], got["checked"])["people"] == 1
+
+
 def test_second_person_found_after_masking_the_first() -> None:
     frame = np.zeros((60, 100, 3), np.uint8)
     frame[10:50, 10:25] = 255  # the followed person
@@ -139,7 +177,8 @@ def test_frames_decoded_once_for_orientation_and_people(tmp_path: Path) -> None:
     assert q.frame_picks(seq) == [9, 12, 15]
     detector = _Detector()
     one = q.inspect_frames(video, seq, detector)
-    assert (one["people"], one["frames_checked"]) == (1, 3) and len(detector.seen) == 3
+    assert (one["people"], one["frames_checked"]) == (1, 3)
+    assert len(detector.seen) == 2  # nobody else in two of three: the third cannot change it
     features = one["frame_features"]
     assert features.shape == (4, ori.NUM_FRAME_FEATURES)
     turned = ori.turned_frame_features([np.rot90(frames[12], 1)])

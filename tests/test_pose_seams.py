@@ -107,5 +107,9 @@ def test_each_kept_frame_is_claimed_once(tmp_path) -> None:  # type: ignore[no-u
     assert list(other.handover) == [Board.UNKNOWN] * 2 and int(other.checker[0]) == 0
     assert board.claim(6) and not other.claim(6) and not board.claim(6)
     assert other.claim(7)
+    assert board.tally() == (0, 0)
+    board.record(6, True)
+    other.record(7, False)
+    assert board.tally() == other.tally() == (1, 1)  # second-person answers, seen by both
     board.handover[0] = 5
     assert int(other.handover[0]) == 5

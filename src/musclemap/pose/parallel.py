@@ -237,7 +237,7 @@ def _run_segment(
         first = int(shared.handover[i - 1])  # where this segment's rows begin, if known yet
         if first >= 0:
             mine = {idx: pair for idx, pair in kept.items() if first <= idx < start + keep}
-            seq.extra["checks"] = _check_own(shared, mine, estimator)
+            seq.extra["checks"] = _check_own(shared, len(picks), mine, estimator)
     return seq
 
 
@@ -265,7 +265,7 @@ def _check_all(
             pair = shared.collect(j, idx, starts[j])
         if pair is None:
             continue  # no person there
-        out[idx] = _check_one(pair, detector)
+        out[idx] = _check_one(shared, len(picks), idx, pair, detector)
         fresh = getattr(detector, "fresh", True)  # else the next check here restarts the graph
         shared.checker[0] = Board.CHEAP if fresh else Board.RESTART
     shared.checker[0] = Board.DONE
@@ -273,7 +273,10 @@ def _check_all(
 
 
 def _check_own(
-    shared: Board, mine: dict[int, tuple[np.ndarray, np.ndarray]], estimator: PoseEstimator
+    shared: Board,
+    picks: int,
+    mine: dict[int, tuple[np.ndarray, np.ndarray]],
+    estimator: PoseEstimator,
 ) -> dict[int, tuple[np.ndarray, int, int]]:
     """A later segment's checks of its own rows' kept frames (last first), each unless segment
     0 is known to check it without a graph restart (its last check found nobody): here it
@@ -284,7 +287,7 @@ def _check_own(
         if int(shared.checker[0]) in (Board.CHEAP, Board.DONE):
             break
         if shared.claim(idx):
-            out[idx] = _check_one(mine[idx], detector)
+            out[idx] = _check_one(shared, picks, idx, mine[idx], detector)
     return out
 
 
@@ -300,14 +303,26 @@ def _pixel_detector(estimator: PoseEstimator) -> PoseEstimator | None:
 
 
 def _check_one(
-    pair: tuple[np.ndarray, np.ndarray], detector: PoseEstimator | None
+    shared: Board,
+    picks: int,
+    idx: int,
+    pair: tuple[np.ndarray, np.ndarray],
+    detector: PoseEstimator | None,
 ) -> tuple[np.ndarray, int, int]:
-    """One kept frame's pixel checks: (orientation features, second person seen, checked),
+    """Kept frame idx's pixel checks: (orientation features, second person seen, checked),
     the person looked for with `detector` (`quality.pixel_detector`: another estimator's
-    answer does not depend on the picture, so not checked)."""
-    from musclemap.pose.quality import check_kept_frames
+    answer does not depend on the picture, so not checked) unless the answers of the `picks`
+    frames the segments have recorded so far settle the count (`quality.people_decided`)."""
+    from musclemap.pose.quality import check_kept_frames, people_decided
 
+    if detector is not None:
+        hits, misses = shared.tally()
+        if people_decided(hits, misses, picks - hits - misses):
+            shared.record(idx, False)  # counted as a miss: the count stays settled
+            return check_kept_frames([pair], None)["features"][0], 0, 1
     one = check_kept_frames([pair], detector)
+    if detector is not None:
+        shared.record(idx, bool(one["hits"]))
     return one["features"][0], one["hits"], one["checked"]
 
 

@@ -174,17 +174,27 @@ def planned_picks(num_frames: int, count: int = CHECK_FRAMES) -> list[int]:
     return sorted({int(i) for i in spots})
 
 
+def people_decided(hits: int, misses: int, left: int) -> bool:
+    """Whether the count of people (`frame_checks`: 2 when most checked frames show a second
+    person) is settled by `hits` and `misses` whatever the `left` frames still to check show.
+    Such a frame need not run the detector (a graph restart and a detection, ~0.1 s); counted as
+    checked with no hit it leaves the count as it is, so the result and `frames_checked` equal
+    those of checking every frame."""
+    return hits > misses + left or hits + left <= misses
+
+
 def check_kept_frames(
     kept: list[tuple[np.ndarray, np.ndarray]], detector: PoseEstimator | None
 ) -> dict[str, Any]:
     """The pixel checks on frames the pose pass kept, each with its person's landmarks: their
     orientation features in four turns (`(4, F)` per frame, computed where the frame is, so
     that OpenCV is not imported for them elsewhere) and second-person hits (with a MediaPipe
-    `detector`)."""
+    `detector`; not run on frames whose answer cannot change the count, `people_decided`)."""
     hits = 0
     if detector is not None:
-        for frame, landmarks in kept:
-            hits += other_person_seen(frame, landmarks, detector)
+        for k, (frame, landmarks) in enumerate(kept):
+            if not people_decided(hits, k - hits, len(kept) - k):
+                hits += other_person_seen(frame, landmarks, detector)
     return {
         "features": [orientation.turned_frame_features([frame]) for frame, _ in kept],
         "hits": hits,
