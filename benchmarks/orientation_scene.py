@@ -73,12 +73,11 @@ def train(pics: np.ndarray, sizes: np.ndarray, *, epochs: int, seed: int = 0) ->
     """A `SceneCnn` trained to name the quarter turn of augmented `pics`."""
     import torch
 
-    from musclemap.models import build_model
-    from musclemap.models.scene_cnn import prepare
+    from musclemap.models.scene_cnn import SceneCnn, prepare
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = build_model("orientation_scene_cnn")
+    model = SceneCnn()
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-3)
     steps = epochs * (len(pics) // 64)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)

@@ -111,7 +111,16 @@ def test_ctrl_c_leaves_no_board_and_says_interrupted(
     clip = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
     env = {**os.environ, "TMPDIR": str(tmp_path), "MUSCLEMAP_CACHE": str(tmp_path / "c")}
     argv = cli_command("predict", clip, "--json", tmp_path / "o.json")
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # The child starts with Ctrl-C at its default whatever this process did with it (a
+    # SIGINT ignored here, by a library or a test before, is inherited and Python then never
+    # raises KeyboardInterrupt: the full suite's run of this test exited 0).
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     time.sleep(after_s)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

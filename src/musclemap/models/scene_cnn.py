@@ -4,7 +4,9 @@ Four 3x3 stride-2 convolutions (batch norm, ReLU) take a 64x64 RGB thumbnail to 
 kept in place (where the floor, ceiling and light sit is the cue, so no global pooling), then a
 linear layer scores the four counter-clockwise quarter turns. Trained self-supervised by
 `benchmarks/orientation_scene.py`; at prediction time `musclemap.pose.scene` runs the same
-forward in numpy (batch norm folded into the convolutions by `export_weights`).
+forward in numpy (batch norm folded into the convolutions by `export_weights`). Not in the
+model registry: that is for muscle-group models (`num_classes` logits, tests/
+test_registry_contract.py); this one is a part of the orientation gate, built as `SceneCnn()`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import nn
-
-from musclemap.models._registry import register_model
 
 SIZE = 64
 
@@ -59,10 +59,3 @@ def export_weights(model: SceneCnn) -> dict[str, np.ndarray]:
     assert isinstance(fc, nn.Linear)
     out["fc.weight"], out["fc.bias"] = fc.weight.detach().numpy(), fc.bias.detach().numpy()
     return {k: np.ascontiguousarray(v, np.float32) for k, v in out.items()}
-
-
-@register_model("orientation_scene_cnn")
-def orientation_scene_cnn(
-    *, widths: Sequence[int] = (16, 32, 48, 64), dropout: float = 0.3
-) -> nn.Module:
-    return SceneCnn(widths=widths, dropout=dropout)
