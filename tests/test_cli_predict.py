@@ -563,3 +563,29 @@ def test_more_workers_than_cores_become_the_cores_with_a_warning(
     assert capsys.readouterr().err.strip() == (
         "warning: --workers 500 is more than the 2 cores this process may use; using 2"
     )
+
+
+def test_a_reader_that_leaves_early_still_gets_the_files(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    scripted: list,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `predict clip --json r.json | head -3`: the reader leaves, the table's writes fail with a
+    # broken pipe. rich's default then left with exit 1, saying nothing and writing no JSON.
+    import io
+    import os
+    import sys
+
+    video = make_video("squat.mp4", num_frames=30)
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone
+    gone = io.TextIOWrapper(os.fdopen(write, "wb"), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", gone)
+    out = tmp_path / "r.json"
+    argv = ["predict", str(video), "--pose-estimator", "scripted", "--workers", "1"]
+    code = run([*argv, "--json", str(out)], monkeypatch)
+    monkeypatch.undo()
+    gone.close()  # its descriptor now writes to /dev/null
+    assert code == 0
+    assert json.loads(out.read_text())["video"] == str(video)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from musclemap.cli.app import app
+from musclemap.cli.app import StdoutConsole, app
 
 if TYPE_CHECKING:
     from musclemap.activities import Activity
@@ -35,7 +35,6 @@ def _activity_dict(act: Activity) -> dict:
 
 
 def _print_activity(act: Activity) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from musclemap.activities import variants_of
@@ -49,7 +48,7 @@ def _print_activity(act: Activity) -> None:
         if role:
             style = "bold" if role == "primary" else ""
             table.add_row(group.id, group.name, role, ", ".join(group.muscles), style=style)
-    console = Console()
+    console = StdoutConsole()
     console.print(table)
     if act.kind == "stretch":
         console.print("a stretch: these groups are stretched, not working (no labels)")
@@ -72,7 +71,6 @@ def _print_activity(act: Activity) -> None:
 
 
 def _print_list(acts: list[Activity]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{len(acts)} activities", title_justify="left")
@@ -85,7 +83,7 @@ def _print_list(acts: list[Activity]) -> None:
         table.add_row(
             act.name, act.source, act.category, primary, ", ".join(act.secondary), act.same_as
         )
-    Console().print(table)
+    StdoutConsole().print(table)
 
 
 @app.command("activities")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
+from rich.console import Console
 
 app = typer.Typer(
     name="musclemap",
@@ -20,3 +24,16 @@ app.add_typer(data_app, name="data")
 # console script (`musclemap.cli.entry`) then leaves without the interpreter's teardown of
 # MediaPipe, PyAV and numpy (~0.1 s of a 2.4 s predict).
 QUICK_EXIT = {"ok": False}
+
+
+class StdoutConsole(Console):
+    """Standard output's console for the commands. When its reader has gone (`musclemap
+    predict clip --json r.json | head`) the rest of what would be printed is dropped and the
+    command goes on (the files asked for are still written, exit 0): rich's default left at
+    once with exit 1, saying nothing, before predict had written its JSON."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from musclemap.cli.app import data_app
+from musclemap.cli.app import StdoutConsole, data_app
 from musclemap.errors import DatasetError
 
-console = Console()
+console = StdoutConsole()
 err_console = Console(stderr=True)
 
 

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from musclemap.cli.app import app
+from musclemap.cli.app import StdoutConsole, app
 from musclemap.errors import DatasetError
 
-console = Console()
+console = StdoutConsole()
 EVAL_SPLITS = ("val_known", "val_new", "test_known", "test_new")
 
 

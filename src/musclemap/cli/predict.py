@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from musclemap.cli.app import QUICK_EXIT, app
+from musclemap.cli.app import QUICK_EXIT, StdoutConsole, app
 from musclemap.errors import MusclemapError, UsageError, VideoError
 from musclemap.outputs import check_writable
 from musclemap.viz.registry import PICTURES
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from musclemap.pose.parallel import PosePool
     from musclemap.predictor import Prediction, Predictor
 
-console = Console()
+console = StdoutConsole()
 err_console = Console(stderr=True)
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".gif"}
 
