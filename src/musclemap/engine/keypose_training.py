@@ -131,9 +131,7 @@ def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:
         "version": cfg.pose_default.version,
         "kwargs": model_kwargs(cfg),
         "input": "keypose",
-        "features": list(keypose.FEATURE_NAMES)
-        + (list(keypose.MOTION_NAMES) if settings(cfg)["motion"] else [])
-        + (list(keypose.TEMPO_NAMES) if settings(cfg)["tempo"] else []),
+        "features": list(keypose.feature_names(settings(cfg)["motion"], settings(cfg)["tempo"])),
         **settings(cfg),
         "fps": cfg.pose_default.fps,
         "threshold": threshold,

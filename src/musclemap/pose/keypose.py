@@ -150,8 +150,13 @@ _VDIR_CENTRAL = [CENTRAL_NAMES.index("height_nose"), CENTRAL_NAMES.index("height
 MIN_MOTION_FRAMES = 4
 
 
+def feature_names(motion: bool, tempo: bool = False) -> tuple[str, ...]:
+    """The names of `sequence_windows`' columns, in order, with those switches."""
+    return FEATURE_NAMES + (MOTION_NAMES if motion else ()) + (TEMPO_NAMES if tempo else ())
+
+
 def num_features(motion: bool, tempo: bool = False) -> int:
-    return NUM_FEATURES + (len(MOTION_NAMES) if motion else 0) + (len(TEMPO_NAMES) if tempo else 0)
+    return len(feature_names(motion, tempo))
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
