@@ -1,7 +1,8 @@
 """Train and measure the orientation gate (`musclemap.pose.orientation`) on the wild clips.
 
     .venv/bin/python benchmarks/orientation_gate.py --poses runs/wild_poses \
-        [--library-poses runs/keyposes_poses] [--rotated DIR] [--write] [--work DIR]
+        [--library-poses runs/keyposes_poses] [--rotated DIR] [--write] [--work DIR] \
+        [--grid-weight W]
 
 - `--poses`: the wild clips' pose files (`musclemap data poses ../shared/data/wild/manifest.csv
   --out runs/wild_poses`), upright as filmed. Their four quarter turns are made by turning the
@@ -18,6 +19,9 @@
   manifest, MediaPipe through `quality.RotatedEstimator`); each is judged (at the margin and
   doubt kept) by the fold model that did not see its exercise, and the turned-back prediction is
   compared with the upright one.
+- `--grid-weight`: of the frame (grid) scorer's logit in the sum (default 1; 0: the pose
+  scorer alone, no frame scorer trained or written). The shipped weights have none: the grid
+  had learnt the scenes of the clips' sources (`benchmarks/orientation_scene.py`).
 - `--write`: trains on everything and writes `src/musclemap/weights/orientation.*` (the margin
   and doubt kept in its .json). That file then has no scene model: add it back with
   `benchmarks/orientation_scene.py --write`.
@@ -110,11 +114,21 @@ def to_mlp(model: object) -> dict[str, np.ndarray]:
     }  # fmt: skip
 
 
-def as_model(pose: object, frame: object, margin: float) -> object:
+def as_model(pose: object, frame: object | None, margin: float, grid_weight: float = 1.0) -> object:
+    """An `OrientationModel` of fitted scorers, no scene model (`frame` None: no frame scorer)."""
     from musclemap.pose.orientation import Mlp, OrientationModel
 
     meta = {"margin": margin, "doubt": margin}
-    return OrientationModel(Mlp(**to_mlp(pose)), Mlp(**to_mlp(frame)), margin, margin, meta)
+    grid = None if frame is None else Mlp(**to_mlp(frame))
+    return OrientationModel(
+        Mlp(**to_mlp(pose)), grid, margin, margin, meta, frame_weight=grid_weight
+    )
+
+
+def with_scene_column(grid: np.ndarray) -> np.ndarray:
+    """Cached grid features (4, NUM_GRID_FEATURES) as `turned_frame_features` lays them out for
+    a model with a frame scorer and no scene model (a scene score of 0 last)."""
+    return np.concatenate([grid, np.zeros((len(grid), 1))], axis=1)
 
 
 def judge(scores: np.ndarray, margin: float, doubt: float) -> dict[int, tuple[str, bool]]:
@@ -175,7 +189,7 @@ def pick_doubt(scores: np.ndarray, margin: float) -> float:
 
 
 def cross_validate(
-    feats: dict[str, np.ndarray], library: np.ndarray
+    feats: dict[str, np.ndarray], library: np.ndarray, grid_weight: float = 1.0
 ) -> tuple[np.ndarray, list[tuple[np.ndarray, object]]]:
     from sklearn.model_selection import GroupKFold
 
@@ -183,10 +197,11 @@ def cross_validate(
     folds = []
     for tr, te in GroupKFold(5).split(feats["pose"], groups=feats["activity"]):
         pose = fit(np.concatenate([feats["pose"][tr], library]))
-        frame = fit(feats["frame"][tr])
-        model = as_model(pose, frame, 0.0)
+        frame = fit(feats["frame"][tr]) if grid_weight else None
+        model = as_model(pose, frame, 0.0, grid_weight)
         for i in te:
-            scores[i] = model.scores(feats["pose"][i], feats["frame"][i])  # type: ignore[attr-defined]
+            frames = with_scene_column(feats["frame"][i]) if grid_weight else np.zeros((4, 1))
+            scores[i] = model.scores(feats["pose"][i], frames)  # type: ignore[attr-defined]
         folds.append((te, model))
     return scores, folds
 
@@ -274,19 +289,21 @@ def make_rotated(manifest: Path, folder: Path, count: int) -> None:
 
 
 def write_weights(feats: dict[str, np.ndarray], library: np.ndarray, margin: float,
-                  doubt: float, cv: list[dict[str, object]]) -> Path:  # fmt: skip
+                  doubt: float, cv: list[dict[str, object]], grid_weight: float = 1.0,
+                  ) -> Path:  # fmt: skip
     from safetensors.numpy import save_file
 
     from musclemap.pose.orientation import WEIGHTS
 
     pose = fit(np.concatenate([feats["pose"], library]))
-    frame = fit(feats["frame"])
     tensors = {f"pose.{k}": np.ascontiguousarray(v, np.float32) for k, v in to_mlp(pose).items()}
-    tensors |= {f"frame.{k}": np.ascontiguousarray(v, np.float32) for k, v in to_mlp(frame).items()}
+    if grid_weight:
+        frame = to_mlp(fit(feats["frame"]))
+        tensors |= {f"frame.{k}": np.ascontiguousarray(v, np.float32) for k, v in frame.items()}
     save_file(tensors, str(WEIGHTS))
     meta = {
         "name": "orientation_mlp", "margin": margin, "doubt": doubt, "hidden": HIDDEN,
-        "alpha": ALPHA,
+        "alpha": ALPHA, "frame_weight": grid_weight,
         "trained_on": {"wild_clips": int(len(feats["stem"])), "library_photos": len(library)},
         "cross_validation": [r for r in cv if r["margin"] == margin and r["doubt"] == doubt],
         "sha256": hashlib.sha256(WEIGHTS.read_bytes()).hexdigest(),
@@ -304,11 +321,12 @@ def main() -> None:
     parser.add_argument("--make-rotated", type=int, default=0, metavar="N")
     parser.add_argument("--work", type=Path, default=Path("/tmp/musclemap-orientation"))
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--grid-weight", type=float, default=1.0, help="of the frame scorer")
     args = parser.parse_args()
     feats = clip_features(args.poses, args.manifest, args.work)
     library = library_features(args.library_poses)
     print(f"{len(feats['stem'])} wild clips, {len(library)} library photo pairs")
-    scores, folds = cross_validate(feats, library)
+    scores, folds = cross_validate(feats, library, args.grid_weight)
     cv = table(scores)
     for row in cv:
         print(json.dumps(row))
@@ -331,7 +349,7 @@ def main() -> None:
         )
         print("pixels turned:", json.dumps(result["pixels_turned"]))
     if args.write:
-        print("wrote", write_weights(feats, library, margin, doubt, pairs))
+        print("wrote", write_weights(feats, library, margin, doubt, pairs, args.grid_weight))
     (args.work / "result.json").write_text(json.dumps(result, indent=1))
 
 

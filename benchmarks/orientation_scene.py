@@ -16,11 +16,22 @@ the pose and frame scorers of `benchmarks/orientation_gate.py`.
   the frame scorer) the margin and doubt are chosen by orientation_gate.py's rule and the counts
   printed: upright clips flagged / said uncertain, turns detected / turned back right / said
   uncertain / still called upright (silent).
-- `--rotated`: the pixel-turned poses of orientation_gate.py, judged by the exercise-fold models.
-- `--write --weight W --margin M --doubt D --scene-doubt X`: trains the scene model on everything
-  (`--train-final`: only that), adds it to `weights/orientation.safetensors` (the pose and frame
-  scorers kept as they are: run orientation_gate.py --write first when they change) with these
-  settings and their cross-validation counts (from the `oof_<protocol>.npz` of both protocols in
+- The rule for new sources (`choose_for_new_sources`, on the source folds: what users bring):
+  for each grid weight g and scene weight w of `pose + g * frame + w * scene`, (1) the margin one
+  0.5 step above the smallest that turns no upright clip; (2, 3) the doubt and scene doubt
+  (second look) with the fewest turned clips left upright (silent) plus upright clips said
+  uncertain, each one clip (three turned copies per upright clip, so a silent turn weighs more
+  than a note on an upright one), ties to fewer silent, then fewer turned the wrong way. The
+  weights kept are the ones with the smallest such sum; printed with the exercise folds and the
+  pixel-turned clips (`--rotated`) at the same settings as checks, and the settings of
+  `orientation.json` beside them.
+- `--rotated`: the pixel-turned poses of orientation_gate.py, judged by the fold models blind to
+  the clip (of each protocol).
+- `--write --grid-weight G --weight W --margin M --doubt D --scene-doubt X`: trains the scene
+  model on everything (`--train-final`: only that), adds it to `weights/orientation.safetensors`
+  (the pose scorer, and the frame scorer unless G is 0, kept as they are: run orientation_gate.py
+  --write first when they change; G 0 drops the frame scorer from the file) with these settings
+  and their cross-validation counts (from the `oof_<protocol>.npz` of both protocols in
   `--work`) in `orientation.json`.
 """
 
@@ -40,6 +51,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import orientation_gate as gate  # noqa: E402
 
 WEIGHTS_TRIED = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
+GRID_WEIGHTS = (1.0, 0.5, 0.25, 0.0)  # of the frame (grid) scorer, for the new-source rule
+SCENE_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+STEP = 0.5  # of the margins and doubts the new-source rule tries
 MARGINS = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0)
 SCENE_DOUBTS = (30.0, 20.0, 15.0, 12.0, 10.0, 8.0, 6.0)
 Folds = list[tuple[np.ndarray, object]]  # (test rows, model) per fold
@@ -193,6 +207,66 @@ def choose(scores: np.ndarray) -> dict[str, object]:
     return counts(scores, margin, doubt)
 
 
+def tally(total: np.ndarray, scene: np.ndarray, margin: float, doubt: float,
+          scene_doubt: float = np.inf) -> dict[str, int]:  # fmt: skip
+    """`counts` in numpy (the same `decide` rule, checked against it by `main`) for the rule's
+    search: (clips, 4) scores -> upright clips turned / said uncertain, turns turned back right /
+    turned the wrong way / said uncertain / left upright (silent)."""
+    roll = np.array([[(t + r) % 4 for r in range(4)] for t in range(4)])  # input turned t
+
+    def lead(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c = x[:, roll]  # (clips, t, r): how upright turn r of the input turned by t looks
+        best = 1 + c[..., 1:].argmax(-1)
+        return best, np.take_along_axis(c, best[..., None], -1)[..., 0] - c[..., 0]
+
+    best, ahead = lead(total)
+    _, scene_ahead = lead(scene)
+    turned = ahead > margin
+    unsure = ~turned & ((ahead > doubt) | (scene_ahead > scene_doubt))
+    right = (np.arange(4) + best) % 4 == 0
+    return {
+        "turned_upright": int(turned[:, 0].sum()),
+        "uncertain_upright": int(unsure[:, 0].sum()),
+        "right": int((turned & right)[:, 1:].sum()),
+        "wrong": int((turned & ~right)[:, 1:].sum()),
+        "uncertain": int(unsure[:, 1:].sum()),
+        "silent": int((~turned & ~unsure)[:, 1:].sum()),
+    }
+
+
+def rule_key(c: dict[str, int]) -> tuple[int, int, int]:
+    """What the new-source rule minimises: turns left upright (silent) plus upright clips said
+    uncertain, then silent, then turned the wrong way."""
+    return (c["silent"] + c["uncertain_upright"], c["silent"], c["wrong"])
+
+
+def choose_for_new_sources(
+    total: np.ndarray, scene: np.ndarray
+) -> tuple[float, float, float, dict[str, int]] | None:
+    """The rule for gyms and cameras never seen, on the source folds' scores (margin, doubt,
+    scene doubt, tally): (1) no upright clip turned: the margin one STEP above the smallest
+    that turns none; (2, 3) the doubt and scene doubt with the smallest `rule_key`. None: no
+    margin up to 60 turns no upright clip."""
+    margins = np.arange(0.0, 60.0 + STEP, STEP)
+    found = [m for m in margins if tally(total, scene, m, m)["turned_upright"] == 0]
+    if not found:
+        return None
+    margin = float(found[0]) + STEP
+    best: tuple[tuple[int, int, int], float, float, float, dict[str, int]] | None = None
+    for doubt in np.arange(-6.0, margin + STEP / 2, STEP):
+        for x in (np.inf, *SCENE_DOUBTS):
+            c = tally(total, scene, margin, float(doubt), x)
+            if best is None or rule_key(c) < best[0]:
+                best = (rule_key(c), margin, float(doubt), x, c)
+    return None if best is None else best[1:]
+
+
+def brief_tally(c: dict[str, int]) -> str:
+    return (f"upright turned {c['turned_upright']}, said uncertain {c['uncertain_upright']} | "
+            f"turns right {c['right']}, wrong way {c['wrong']}, uncertain {c['uncertain']}, "
+            f"silent {c['silent']}")  # fmt: skip
+
+
 def brief(c: dict[str, object]) -> str:
     u = c["uncertain"]
     return (f"margin {c['margin']:g} doubt {c['doubt']:g} scene doubt {c['scene_doubt']:g}: "
@@ -251,7 +325,7 @@ def pixel_turned(feats: dict[str, np.ndarray], data: dict[str, np.ndarray], rota
         for name, st in settings.items():
             judged: dict[int, tuple[str, bool]] = {}
             for k, (p, f, s, none) in enumerate(parts):
-                total = p + float(st["w"]) * s + (f if st["frame"] else 0.0)
+                total = p + float(st["w"]) * s + float(st["frame"]) * f
                 o = ori.decide(None if none else total, float(st["margin"]),  # type: ignore[arg-type]
                                doubt=float(st["doubt"]), checked="", scene=s,  # type: ignore[arg-type]
                                scene_doubt=float(st["scene_doubt"]))  # type: ignore[arg-type]  # fmt: skip
@@ -281,7 +355,7 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=6.0)
     parser.add_argument("--doubt", type=float, default=1.5)
     parser.add_argument("--scene-doubt", type=float, default=np.inf)
-    parser.add_argument("--frame", type=int, default=1, help="keep the frame scorer (1) or not")
+    parser.add_argument("--grid-weight", type=float, default=1.0, help="of the frame scorer")
     args = parser.parse_args()
     data = dict(np.load(args.data))
     feats = dict(np.load(args.work / "wild_features.npz"))
@@ -289,6 +363,8 @@ def main() -> None:
     source = {Path(r["clip"]).stem: r["source_repo"] for r in csv.DictReader(args.manifest.open())}
     groups = {"exercise": feats["activity"], "source": np.array([source[s] for s in feats["stem"]])}
     result: dict[str, object] = {}
+    oofs: dict[str, dict[str, np.ndarray]] = {}
+    models: dict[str, tuple[Folds, Folds]] = {}
     for protocol in filter(None, args.protocols.split(",")):
         print(f"{protocol} folds", flush=True)
         pose, frame, folds = pose_frame_logits(feats, library, groups[protocol])
@@ -296,6 +372,8 @@ def main() -> None:
             data, groups[protocol], args.epochs, feats["stem"], args.work, protocol
         )
         np.savez(args.work / f"oof_{protocol}.npz", pose=pose, frame=frame, scene=scene)
+        oofs[protocol] = {"pose": pose, "frame": frame, "scene": scene}
+        models[protocol] = (folds, scene_folds)
         alone = {"frame": float(np.mean(frame.argmax(1) == 0)),
                  "scene": float(np.mean(scene.argmax(1) == 0)),
                  "frame+scene": float(np.mean((frame + scene).argmax(1) == 0)),
@@ -326,10 +404,79 @@ def main() -> None:
             entry["pixels_turned"] = pix
         result[protocol] = entry
         (args.work / "scene_result.json").write_text(json.dumps(result, indent=1, default=str))
+    if "source" in oofs:
+        result["new_sources"] = new_source_rule(oofs, models, feats, data, args)
+        (args.work / "scene_result.json").write_text(json.dumps(result, indent=1, default=str))
     if args.write:
         write(data, args)
     elif args.train_final:
         train_all(data, args)
+
+
+def as_tally(c: dict[str, object]) -> dict[str, int]:
+    """`counts` (or `pixel_turned`'s) in `tally`'s terms."""
+    right = sum(c["turned_back_right"].values())  # type: ignore[attr-defined]
+    unsure = c["uncertain"]
+    return {
+        "turned_upright": int(c["false_alarms"]),  # type: ignore[call-overload]
+        "uncertain_upright": int(unsure[0]),  # type: ignore[index]
+        "right": right,
+        "wrong": sum(c["detected"].values()) - right,  # type: ignore[attr-defined]
+        "uncertain": int(unsure[90] + unsure[180] + unsure[270]),  # type: ignore[index]
+        "silent": int(c["silent"]),  # type: ignore[call-overload]
+    }
+
+
+def new_source_rule(oofs: dict[str, dict[str, np.ndarray]], models: dict[str, tuple[Folds, Folds]],
+                    feats: dict[str, np.ndarray], data: dict[str, np.ndarray],
+                    args: argparse.Namespace) -> dict[str, object]:  # fmt: skip
+    """`choose_for_new_sources` on the source folds for each grid and scene weight; the kept
+    settings (fewest silent) and those of `orientation.json` on every protocol at hand."""
+    from musclemap.pose.orientation import WEIGHTS
+
+    src = oofs["source"]
+    print("new-source rule (source folds; silent + upright said uncertain)", flush=True)
+    found: dict[str, dict[str, object]] = {}
+    for g in GRID_WEIGHTS:
+        for w in SCENE_WEIGHTS:
+            pick = choose_for_new_sources(
+                src["pose"] + g * src["frame"] + w * src["scene"], src["scene"]
+            )
+            if pick is None:
+                continue
+            m, d, x, c = pick
+            found[f"g{g:g}_w{w:g}"] = {"frame": g, "w": w, "margin": m, "doubt": d,
+                                       "scene_doubt": x, **c}  # fmt: skip
+            print(f"  grid {g:<4g} scene {w:<4g} margin {m:4g} doubt {d:4g} scene doubt {x:>4g}: "
+                  f"{brief_tally(c)}", flush=True)  # fmt: skip
+    kept = min(found.values(), key=rule_key)  # type: ignore[arg-type]
+    meta = json.loads(WEIGHTS.with_suffix(".json").read_text())
+    settings = {
+        "kept": {k: kept[k] for k in ("frame", "w", "margin", "doubt", "scene_doubt")},
+        "orientation.json": {"frame": float(meta.get("frame_weight", 1.0)),
+                             "w": float(meta.get("scene_weight", 0.0)),
+                             "margin": float(meta["margin"]), "doubt": float(meta["doubt"]),
+                             "scene_doubt": float(meta.get("scene_doubt", np.inf))},
+    }  # fmt: skip
+    out: dict[str, object] = {"tried": found, "settings": settings}
+    for name, st in settings.items():
+        print(f"  {name}: " + ", ".join(f"{k} {v:g}" for k, v in st.items()), flush=True)  # type: ignore[str-format]
+        for protocol, o in oofs.items():
+            total = o["pose"] + float(st["frame"]) * o["frame"] + float(st["w"]) * o["scene"]
+            c = counts(total, float(st["margin"]), float(st["doubt"]), o["scene"],
+                       float(st["scene_doubt"]))  # fmt: skip
+            t = tally(total, o["scene"], float(st["margin"]), float(st["doubt"]),
+                      float(st["scene_doubt"]))  # fmt: skip
+            assert as_tally(c) == t, (as_tally(c), t)  # the search's numpy rule is `decide`'s
+            out[f"{name}/{protocol}"] = c
+            print(f"    {protocol} folds: {brief_tally(t)}", flush=True)
+        if args.rotated:
+            for protocol, (folds, scene_folds) in models.items():
+                pix = pixel_turned(feats, data, args.rotated, folds, scene_folds, {name: st})
+                out[f"{name}/pixels/{protocol}"] = pix[name]
+                print(f"    pixel-turned, {protocol}-fold models: "
+                      f"{brief_tally(as_tally(pix[name]))}", flush=True)  # type: ignore[arg-type]  # fmt: skip
+    return out
 
 
 def train_all(data: dict[str, np.ndarray], args: argparse.Namespace) -> dict[str, np.ndarray]:
@@ -353,7 +500,8 @@ def write(data: dict[str, np.ndarray], args: argparse.Namespace) -> None:
 
     from musclemap.pose.orientation import WEIGHTS
 
-    tensors = {k: v for k, v in load_file(str(WEIGHTS)).items() if not k.startswith("scene.")}
+    drop = ("scene.",) if args.grid_weight else ("scene.", "frame.")  # no grid: no frame scorer
+    tensors = {k: v for k, v in load_file(str(WEIGHTS)).items() if not k.startswith(drop)}
     tensors |= {f"scene.{k}": v for k, v in train_all(data, args).items()}
     save_file(tensors, str(WEIGHTS))
     meta_path = WEIGHTS.with_suffix(".json")
@@ -361,10 +509,10 @@ def write(data: dict[str, np.ndarray], args: argparse.Namespace) -> None:
     rows = {}
     for protocol in ("exercise", "source"):  # the out-of-fold scores of the runs before
         oof = np.load(args.work / f"oof_{protocol}.npz")
-        total = oof["pose"] + args.frame * oof["frame"] + args.weight * oof["scene"]
+        total = oof["pose"] + args.grid_weight * oof["frame"] + args.weight * oof["scene"]
         rows[protocol] = counts(total, args.margin, args.doubt, oof["scene"], args.scene_doubt)
     meta |= {"margin": args.margin, "doubt": args.doubt, "scene_weight": args.weight,
-             "frame_weight": float(args.frame), "scene_doubt": args.scene_doubt,
+             "frame_weight": args.grid_weight, "scene_doubt": args.scene_doubt,
              "scene": {"name": "orientation_scene_cnn", "epochs": args.epochs,
                        "wild_frames": int(len(data["train"])),
                        "photos": int(len(data["photo"]))},

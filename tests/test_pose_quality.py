@@ -94,7 +94,7 @@ def test_orientation_notes() -> None:
     assert notes(0.0, model.doubt + 0.5, -5.0, -5.0)[0].startswith(
         "the picture may be turned 90 degrees clockwise (the orientation check was not sure"
     )
-    left = notes(0.0, model.doubt + 0.5, 0.0, 0.0)[0]
+    left = notes(0.0, max(model.doubt, 0.0) + 0.5, 0.0, 0.0)[0]  # turn 1 ahead of the others
     assert left.endswith("run again with --rotate 270 (turns it 90 degrees counter-clockwise)")
     # the user's own turn: said only when there is one
     asked = {"orientation": ori.requested(90).to_dict()}
@@ -180,7 +180,7 @@ def test_frames_decoded_once_for_orientation_and_people(tmp_path: Path) -> None:
     assert (one["people"], one["frames_checked"]) == (1, 3)
     assert len(detector.seen) == 2  # nobody else in two of three: the third cannot change it
     features = one["frame_features"]
-    assert features.shape == (4, ori.NUM_FRAME_FEATURES)
+    assert features.shape == (4, ori.default_model().num_frame_features)
     turned = ori.turned_frame_features([np.rot90(frames[12], 1)])
     assert turned[3] == pytest.approx(ori.turned_frame_features([frames[12]])[0], abs=0.3)
     frames[:, 10:50, 70:86] = 255  # a second person

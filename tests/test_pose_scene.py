@@ -29,7 +29,8 @@ def _room(seed: int) -> np.ndarray:
 
 def test_shipped_scene_model_ranks_the_upright_room_first() -> None:
     model = ori.default_model()
-    assert model.scene is not None and np.isfinite(model.scene_doubt)
+    # the scene score joins the sum (scene_weight); its second look alone (scene_doubt) is off
+    assert model.scene is not None and model.scene_weight > 0 and model.scene_doubt == np.inf
     assert sum(w.size + b.size for w, b in model.scene.convs) + model.scene.fc.size < 100_000
     for seed in range(4):
         room = _room(seed)
@@ -44,14 +45,38 @@ def test_frame_features_carry_the_scene_score() -> None:
     model = ori.default_model()
     room = _room(0)
     features = ori.turned_frame_features([room, room], model=model)
-    assert features is not None and features.shape == (4, ori.NUM_FRAME_FEATURES)
+    # The shipped gate has no frame (grid) scorer (it had learnt the clips' sources): only the
+    # scene score is computed, and it joins the pose scorer's logit in the sum.
+    assert model.frame is None and model.num_frame_features == 1 and model.scene_weight > 0
+    assert features is not None and features.shape == (4, 1)
     assert model.scene is not None
     want = model.scene.upright_scores(ori.thumbnail(room)[None])[0]
     assert features[:, -1] == pytest.approx(want, abs=1e-5)
     pose = np.zeros((4, ori.NUM_POSE_FEATURES))
     scores = model.scores(pose, features)
-    assert scores is not None
-    grid = model.frame.logit(features[:, : ori.NUM_GRID_FEATURES])
-    assert scores == pytest.approx(
-        model.pose.logit(pose) + model.frame_weight * grid + model.scene_weight * want, abs=1e-4
+    assert scores == pytest.approx(model.pose.logit(pose) + model.scene_weight * want, abs=1e-4)
+
+
+def test_weights_with_a_frame_scorer_add_its_grid() -> None:
+    """Weights with a frame scorer (the benchmarks' fold models, older files): its grid features
+    come first in the frame features, the scene score last, and its logit joins the sum."""
+    shipped = ori.default_model()
+    rng = np.random.default_rng(0)
+    n, hidden = ori.NUM_GRID_FEATURES, 8
+    frame = ori.Mlp(
+        rng.normal(size=n), rng.uniform(0.5, 2, n), rng.normal(size=(n, hidden)),
+        rng.normal(size=hidden), rng.normal(size=(hidden, 1)), rng.normal(size=1),
+    )  # fmt: skip
+    model = ori.OrientationModel(
+        shipped.pose, frame, 7.0, 1.0, {}, shipped.scene, scene_weight=0.5, frame_weight=2.0
     )
+    room = _room(1)
+    features = ori.turned_frame_features([room], model=model)
+    assert features is not None and features.shape == (4, model.num_frame_features)
+    assert model.num_frame_features == n + 1
+    grid = ori.turned_grid_features([ori.thumbnail(room)])
+    assert features[:, :n] == pytest.approx(grid)
+    assert features[:, -1] == pytest.approx(ori.turned_frame_features([room], model=shipped)[:, 0])
+    pose = np.zeros((4, ori.NUM_POSE_FEATURES))
+    want = shipped.pose.logit(pose) + 2.0 * frame.logit(grid) + 0.5 * features[:, -1]
+    assert model.scores(pose, features) == pytest.approx(want)

@@ -8,19 +8,21 @@ landmarks within 0.005 of the frame size once turned back; world landmarks turne
 the landmarks are turned back.
 
 What can tell is the picture of a body under gravity and the scene around it. For each of the
-four quarter turns of the landmarks (and of a few frames) two small MLPs (`weights/orientation`,
-trained by `benchmarks/orientation_gate.py` on the wild clips and the key-pose photos) score how
-upright that turn looks: one from the pose (segment directions, where hands, feet and head sit
-relative to the body, which way they move, where the body sits in the frame), one from the
-frames (a 4x4 grid of brightness, colour and edges: floors, ceilings, light). The turn with the
-best summed score is taken when it beats the picture as it is by `margin`. A turn that leads by
-less, but by more than `doubt`, is not taken but said: the video is `uncertain` (the lying and
-horizontal exercises the scorers miss mostly land here, so a missed turn is not a silent one).
-A scene model (`musclemap.pose.scene`, a small CNN trained self-supervised to name the quarter
-turn a picture was given) has a second look at a video left upright: when the frames alone put a
-turn ahead by more than `scene_doubt`, it is `uncertain` too (its score may also join the sum,
-`scene_weight`; the shipped weights keep it out). Otherwise the video is left as it is. Pure
-numpy at prediction time.
+four quarter turns of the landmarks (and of a few frames) two scorers say how upright that turn
+looks: a small MLP on the pose (segment directions, where hands, feet and head sit relative to
+the body, which way they move, where the body sits in the frame; `weights/orientation`, trained
+by `benchmarks/orientation_gate.py` on the wild clips and the key-pose photos) and a scene model
+on the frames (`musclemap.pose.scene`, a small CNN trained self-supervised to name the quarter
+turn a picture was given: floors, ceilings, light). The score of a turn is the pose logit plus
+`scene_weight` times the scene score. The turn with the best score is taken when it beats the
+picture as it is by `margin`. A turn that leads by less, but by more than `doubt`, is not taken
+but said: the video is `uncertain` (the lying and horizontal exercises the scorers miss mostly
+land here, so a missed turn is not a silent one). Otherwise the video is left as it is.
+Weights may also hold an older frame scorer (an MLP on a 4x4 grid of brightness, colour and
+edges, `frame_weight`; it had learnt the scenes of the clips' sources and turned upright videos
+of gyms it never saw, so the shipped weights have none) and a second look of the scene model
+alone (`scene_doubt`: a video left upright is `uncertain` when the scene alone puts a turn ahead
+by more than that; off in the shipped weights). Pure numpy at prediction time.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ POINTS = ((0,), (15, 16), (13, 14), (11, 12), (25, 26), (27, 28), (29, 30, 31, 3
 NUM_POSE_FEATURES = 2 * len(SEGMENTS) + 3 * len(POINTS) + 7
 GRID = 4
 NUM_GRID_FEATURES = 4 * GRID * GRID
-# The frame features of a turn: the grid's, then the scene model's score (0 without one).
-NUM_FRAME_FEATURES = NUM_GRID_FEATURES + 1
+# The frame features of a turn: the grid's (only for weights with a frame scorer), then the
+# scene model's score (0 without one), always the last column.
 
 
 # -- turning -----------------------------------------------------------------------------------
@@ -199,14 +201,18 @@ def turned_pose_features(seq: PoseSequence) -> np.ndarray | None:
 def turned_frame_features(
     frames: list[np.ndarray], model: OrientationModel | None = None
 ) -> np.ndarray | None:
-    """Frame features averaged over `frames`, for each of the four turns `(4, F)`, or None:
-    the grid's (`frame_features`) and the scene score of `model` (the default one), 0 when it
-    has no scene model. The thumbnail is turned, not the frame: the same pixels, 100x fewer."""
+    """Frame features averaged over `frames`, for each of the four turns
+    `(4, model.num_frame_features)`, or None: the grid's (`frame_features`, only when `model`,
+    the default one, has a frame scorer) and its scene score (0 without a scene model) last.
+    The thumbnail is turned, not the frame: the same pixels, 100x fewer."""
     if not frames:
         return None
+    model = model or default_model()
     small = [thumbnail(f) for f in frames]
-    scene = (model or default_model()).scene
+    scene = model.scene
     seen = np.zeros(4) if scene is None else scene.upright_scores(np.stack(small)).mean(0)
+    if model.frame is None:
+        return seen[:, None]
     return np.concatenate([turned_grid_features(small), seen[:, None]], axis=1)
 
 
@@ -239,12 +245,13 @@ class Mlp:
 
 @dataclass
 class OrientationModel:
-    """The pose and frame scorers, the scene model (None in weights without one) and the weight
-    of its score, the margin a turn must win by to be taken and the lead (`doubt`, below
-    `margin`) above which a turn not taken is still said (`uncertain`)."""
+    """The pose scorer, the frame scorer (None in weights without one: its grid features are not
+    computed), the scene model (None in weights without one) and the weights of their scores,
+    the margin a turn must win by to be taken and the lead (`doubt`, below `margin`) above which
+    a turn not taken is still said (`uncertain`)."""
 
     pose: Mlp
-    frame: Mlp
+    frame: Mlp | None
     margin: float
     doubt: float
     meta: dict[str, Any]
@@ -263,20 +270,27 @@ class OrientationModel:
             if meta.get("sha256") != hashlib.sha256(path.read_bytes()).hexdigest():
                 raise ValueError("checksum mismatch: file damaged or replaced")
             t = load_file(str(path))
-            mlps = {
-                name: Mlp(*(t[f"{name}.{k}"] for k in ("mean", "std", "w1", "b1", "w2", "b2")))
-                for name in ("pose", "frame")
-            }
-            margin, doubt = float(meta["margin"]), float(meta["doubt"])
-            scene = SceneModel.from_tensors(t, "scene.") if "scene_weight" in meta else None
             weights = (
                 float(meta.get("scene_weight", 0.0)),
                 float(meta.get("frame_weight", 1.0)),
                 float(meta.get("scene_doubt", np.inf)),  # JSON's Infinity
             )
+            # A frame weight of 0: no frame scorer in the file, nor its features computed.
+            mlps = {
+                name: Mlp(*(t[f"{name}.{k}"] for k in ("mean", "std", "w1", "b1", "w2", "b2")))
+                for name in ("pose", "frame")
+                if name == "pose" or weights[1] != 0.0
+            }
+            margin, doubt = float(meta["margin"]), float(meta["doubt"])
+            scene = SceneModel.from_tensors(t, "scene.") if "scene_weight" in meta else None
         except (OSError, KeyError, ValueError, TypeError) as err:
             raise ConfigError(f"{path}: orientation weights unreadable ({err})") from None
-        return cls(mlps["pose"], mlps["frame"], margin, doubt, meta, scene, *weights)
+        return cls(mlps["pose"], mlps.get("frame"), margin, doubt, meta, scene, *weights)
+
+    @property
+    def num_frame_features(self) -> int:
+        """Columns of `turned_frame_features` for this model: the grid's, then the scene's."""
+        return (NUM_GRID_FEATURES if self.frame is not None else 0) + 1
 
     def scores(self, pose: np.ndarray | None, frames: np.ndarray | None) -> np.ndarray | None:
         """How upright each quarter turn looks `(4,)` (summed logits; `frames` as
@@ -286,8 +300,9 @@ class OrientationModel:
         s = self.pose.logit(pose)
         if frames is None:
             return s
-        grid = self.frame_weight * self.frame.logit(frames[:, :NUM_GRID_FEATURES])
-        return s + grid + self.scene_weight * frames[:, NUM_GRID_FEATURES]
+        if self.frame is not None:
+            s = s + self.frame_weight * self.frame.logit(frames[:, :NUM_GRID_FEATURES])
+        return s + self.scene_weight * frames[:, -1]
 
 
 _MODEL: dict[str, OrientationModel] = {}
@@ -412,7 +427,7 @@ def estimate_orientation(
     pose = turned_pose_features(seq)
     checked = "pose and frames" if frame_features is not None else "pose only"
     scores = model.scores(pose, frame_features)
-    scene = None if frame_features is None else frame_features[:, NUM_GRID_FEATURES]
+    scene = None if frame_features is None else frame_features[:, -1]
     return decide(
         scores,
         model.margin,
