@@ -59,8 +59,6 @@ POINTS = ((0,), (15, 16), (13, 14), (11, 12), (25, 26), (27, 28), (29, 30, 31, 3
 NUM_POSE_FEATURES = 2 * len(SEGMENTS) + 3 * len(POINTS) + 7
 GRID = 4
 NUM_GRID_FEATURES = 4 * GRID * GRID
-# The frame features of a turn: the grid's (only for weights with a frame scorer), then the
-# scene model's score (0 without one), always the last column.
 
 
 # -- turning -----------------------------------------------------------------------------------
@@ -170,7 +168,7 @@ def thumbnail(rgb: np.ndarray) -> np.ndarray:
 
 
 def frame_features(small: np.ndarray) -> np.ndarray:
-    """`(NUM_FRAME_FEATURES,)` of one (turned) `thumbnail`: a 4x4 grid of brightness,
+    """`(NUM_GRID_FEATURES,)` of one (turned) `thumbnail`: a 4x4 grid of brightness,
     colourfulness, edges and horizontal-minus-vertical edges, each standardised over the grid."""
     import cv2
 
