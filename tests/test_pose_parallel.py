@@ -19,6 +19,7 @@ from musclemap.errors import VideoError
 from musclemap.pose.parallel import (
     AGREE,
     CHECK_LEAD,
+    WARM_UP,
     PosePool,
     cpu_budget,
     expected_frames,
@@ -53,6 +54,22 @@ class SmoothingEstimator:
 
     def close(self) -> None:
         pass
+
+
+class WindowEstimator(SmoothingEstimator):
+    """x = the mean brightness of the last 3 frames it saw: a tracker with a short memory."""
+
+    def reset(self) -> None:
+        self.seen: list[float] = []
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        if self.state is None:
+            self.reset()
+            self.state = 0.0
+        self.seen = [*self.seen[-2:], float(frame_rgb.mean()) / 255.0]
+        image = np.full((33, 3), 0.5, np.float32)
+        image[:, 0] = np.mean(self.seen)
+        return PoseFrame(image=image, world=np.zeros((33, 4), np.float32))
 
 
 class StubbornEstimator(SmoothingEstimator):
@@ -95,6 +112,9 @@ def test_plan_segments() -> None:
     assert plan_segments(100, 1) == [0]
     assert plan_segments(80, 2, lead=3) == [0, 38]  # segment 0: 38 frames, segment 1: 42
     assert plan_segments(90, 3, lead=3) == [0, 28, 59]
+    # Later segments also track `warm` frames before their start: 41 + 3 | 5 + 39 frames.
+    assert plan_segments(80, 2, lead=3, warm=5) == [0, 41]
+    assert plan_segments(90, 3, lead=3, warm=5) == [0, 31, 61]  # 31+3 | 5+30 | 5+29
     assert expected_frames(8.0, 10.0) == 80 and expected_frames(0.0, 10.0) == 1
 
 
@@ -138,19 +158,45 @@ def test_parallel_is_sequential_up_to_the_hand_over_and_agrees_after(
     diff = np.abs(merged.image[:, 0, 0] - sequential.image[:, 0, 0])
     (seam,) = merged.seams
     handover = seam["handover"]
-    # A filter halving its memory each frame agrees within AGREE after a few frames.
-    seam_at = plan_segments(120, 2, lead=CHECK_LEAD)[1]  # 58: segment 0 also runs the checks
-    assert seam["index"] == seam_at and seam_at < handover <= seam_at + 15
+    # A filter halving its memory each frame agrees within AGREE after a few frames (at the
+    # seam once warmed up). 61: segment 0 also runs the checks, segment 1 warms up first.
+    seam_at = plan_segments(120, 2, lead=CHECK_LEAD, warm=WARM_UP)[1]
+    assert seam["index"] == seam_at and seam_at <= handover <= seam_at + 15
     assert diff[:handover].max() == 0.0 and diff[handover:].max() <= AGREE
     assert seam["distance"] <= AGREE and seam["t"] == pytest.approx(handover / 10)
     assert seen and all(0 <= f < 1 for f in seen)
+
+
+def test_a_warmed_up_segment_gives_the_sequential_poses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Segment 1 tracks WARM_UP frames before its start and drops them: a tracker whose memory
+    # (3 frames) is shorter than that has the sequential one's state at the seam, so every
+    # frame it gives is the sequential one and the hand-over is at the seam itself. Started
+    # cold at the seam, its first two frames differ: segment 0 tracks two frames further.
+    from musclemap.pose import parallel
+
+    assert WARM_UP >= 3
+    video = _video(tmp_path, n=80)
+    sequential = estimate_video(video, WindowEstimator(), fps=10.0, max_side=None)
+    for warm in (WARM_UP, 0):
+        monkeypatch.setattr(parallel, "WARM_UP", warm)
+        with PosePool(2, factory=WindowEstimator) as window:
+            merged, _ = _both(window, video, WindowEstimator)
+        seam_at = plan_segments(80, 2, lead=CHECK_LEAD, warm=warm)[1]
+        (seam,) = merged.seams
+        assert seam["index"] == seam_at
+        assert seam["handover"] == (seam_at if warm else seam_at + 2)
+        assert seam["distance"] == 0.0
+        np.testing.assert_array_equal(merged.times, sequential.times)
+        np.testing.assert_array_equal(merged.image, sequential.image)
 
 
 def test_trackers_that_never_agree_give_the_sequential_result(tmp_path: Path) -> None:
     with PosePool(2, factory=StubbornEstimator) as stubborn:
         merged, sequential = _both(stubborn, _video(tmp_path, n=60), StubbornEstimator)
     assert np.array_equal(merged.image, sequential.image)
-    assert merged.seams == [{"index": 28, "handover": None, "t": None, "distance": None}]
+    assert merged.seams == [{"index": 31, "handover": None, "t": None, "distance": None}]
 
 
 def test_unsplittable_video_runs_as_one_segment(pool: PosePool, tmp_path: Path) -> None:
