@@ -191,8 +191,9 @@ _LANDMARK_WIRE = np.dtype(
     + [(f, t) for name in ("x", "y", "z", "visibility", "presence") for f, t in
        ((f"{name}_tag", "u1"), (name, "<f4"))]
 )
-_LANDMARK_TAGS = {"tag": 0x0A, "size": 25, "x_tag": 0x0D, "y_tag": 0x15, "z_tag": 0x1D,
-                  "visibility_tag": 0x25, "presence_tag": 0x2D}
+# Its bytes that are not floats (offsets in a landmark's 27) and what they must be.
+_LANDMARK_TAG_AT = np.array([0, 1, 2, 7, 12, 17, 22])
+_LANDMARK_TAGS = np.array([0x0A, 25, 0x0D, 0x15, 0x1D, 0x25, 0x2D], np.uint8)
 
 
 def process_frame(pose: Any, frame_rgb: np.ndarray) -> PoseFrame | None:
@@ -232,8 +233,9 @@ def _landmarks(packet: Any) -> np.ndarray | None:
     data = _packet_getter._get_serialized_proto(packet)
     n = MEDIAPIPE33.num_joints
     if len(data) == n * _LANDMARK_WIRE.itemsize:
-        rec = np.frombuffer(data, _LANDMARK_WIRE)
-        if all((rec[f] == v).all() for f, v in _LANDMARK_TAGS.items()):
+        raw = np.frombuffer(data, np.uint8).reshape(n, _LANDMARK_WIRE.itemsize)
+        if np.array_equal(raw[:, _LANDMARK_TAG_AT], np.broadcast_to(_LANDMARK_TAGS, (n, 7))):
+            rec = np.frombuffer(data, _LANDMARK_WIRE)
             return np.stack([rec["x"], rec["y"], rec["z"], rec["visibility"]], axis=-1)
     marks = packet_getter.get_proto(packet).landmark
     out = np.array([(p.x, p.y, p.z, p.visibility) for p in marks], np.float32)
