@@ -5,7 +5,8 @@ s_0 = 0 < s_1 < ..., one per worker process. Each worker decodes only its part (
 seeks to a keyframe before its start, see `video_io.iter_frames`) and runs its own MediaPipe
 graph. MediaPipe Pose tracks: each frame's landmarks depend on the previous frames, so a graph
 started afresh at s_i does not in general give what one graph over the whole video gives;
-a later segment therefore starts tracking `WARM_UP` frames before s_i and drops those frames.
+on long videos a later segment therefore starts tracking `WARM_UP` frames before s_i and drops
+those frames.
 
 The seam hand-over keeps the result the sequential one: segment i does not stop at s_{i+1}; it
 keeps tracking past it and compares every frame with what segment i+1 (which started earlier in
@@ -66,16 +67,20 @@ MIN_SEGMENT = 20
 # and then a later segment that is done takes its own): it gets this many frames fewer (the
 # others decode a prefix to reach their start, which costs them some too).
 CHECK_LEAD = 3
-# Sampled frames a later segment tracks before its start and discards. MediaPipe's tracker
-# does not forget where it started (each frame's region comes from the last frame's
-# landmarks, and a restarted tracker's raw landmarks differ as much as its smoothed ones), so
-# one started on a detection at the seam can settle on another trajectory than the one from
-# frame 0; its own few frames of history first bring it closer. On 54 seams of 18 wild clips
-# (at the planned seam and 6 frames either side; the Version-6 model): clip scores moved from
-# the sequential ones by at most 0.037 instead of 0.108 (mean 0.012 instead of 0.016), and
-# the hand-over came sooner (4.0 frames after the seam on average instead of 6.7), which
-# gives back most of the cost: each of w segments tracks (w - 1) / w * WARM_UP frames more.
+# Sampled frames a later segment tracks before its start and discards, on videos of at least
+# WARM_MIN_FRAMES sampled frames per segment. MediaPipe's tracker does not forget where it
+# started (each frame's region comes from the last frame's landmarks, and a restarted
+# tracker's raw landmarks differ as much as its smoothed ones), so one started on a detection
+# at the seam can settle on another trajectory than the one from frame 0; a few frames of its
+# own history first bring it closer on average. On 126 seams of 18 wild clips (the planned
+# seam and 3, 6 and 9 frames either side; the version 6 model): clip scores moved from the
+# sequential ones by 0.0128 on average instead of 0.0160 (90th percentile 0.027 instead of
+# 0.035, over 0.03 on 9 seams instead of 17, at most 0.097 instead of 0.108), the hand-over
+# 3.9 frames after the seam instead of 6.2. The cost is 0.1-0.2 s of 2 s on an 8 s clip
+# (measured, interleaved: each segment tracks 2-3 frames more), too much for short clips;
+# on a video of 2 x 100 frames or more it is under 2%.
 WARM_UP = 5
+WARM_MIN_FRAMES = 100
 # Seconds a segment waits for the next one to start before it tracks on alone (a pool busy
 # with other work); once started, the next one is always ahead.
 START_WAIT_S = 5.0
@@ -111,6 +116,12 @@ def plan_segments(
         return [0]
     share = (num_frames + lead + (count - 1) * warm) / count  # frames each one tracks
     return [0] + [round(i * share - lead - (i - 1) * warm) for i in range(1, count)]
+
+
+def warm_up_frames(num_frames: int, workers: int) -> int:
+    """The warm-up of each later segment (`WARM_UP`) for a video of `num_frames` sampled
+    frames on `workers` segments: none unless each segment has `WARM_MIN_FRAMES`."""
+    return WARM_UP if num_frames >= WARM_MIN_FRAMES * max(workers, 1) else 0
 
 
 def expected_frames(duration_s: float, fps: float) -> int:
@@ -581,8 +592,9 @@ class PosePool:
         path, fps, max_side, num_frames, origin_s = key
         picks = planned_picks(num_frames)
         lead = CHECK_LEAD if picks else 0
+        warm = warm_up_frames(num_frames, self.workers)
         starts = (
-            plan_segments(num_frames, self.workers, lead=lead, warm=WARM_UP)
+            plan_segments(num_frames, self.workers, lead=lead, warm=warm)
             if origin_s is not None
             else [0]
         )
@@ -605,7 +617,7 @@ class PosePool:
                     (folder, caps),
                     base + i,
                     picks,
-                    WARM_UP,
+                    warm,
                 )
                 for i in range(len(starts))
             ]
