@@ -137,3 +137,56 @@ def test_outputs_are_checked_before_anything_is_posed(video: str, tmp_path: Path
     assert not outputs_ok(["predict", video, "--json", video], Path(video))  # the input itself
     assert not outputs_ok(["predict", video, "--json", "/proc/o.json"], Path(video))
     assert not outputs_ok(["predict", video, "--json", str(tmp_path)], Path(video))  # a folder
+
+
+def test_batch_folders_only_for_the_plain_batch(video: str, tmp_path: Path) -> None:
+    # predict PATH... --out-dir OUT [--no-cache | --cache]: its batch is handed to the pose
+    # workers before the CLI is imported; anything else is left to the CLI.
+    from musclemap.__main__ import batch_folders
+
+    out = str(tmp_path / "out")
+    folder = str(tmp_path)
+    assert batch_folders(["predict", folder, "--out-dir", out]) == ([Path(folder)], Path(out), True)
+    assert batch_folders(["predict", "--no-cache", video, folder, f"--out-dir={out}"]) == (
+        [Path(video), Path(folder)],
+        Path(out),
+        False,
+    )
+    for args in (
+        [folder],
+        [folder, "--out-dir"],
+        [folder, "--out-dir", "--no-cache"],
+        [folder, "--out-dir", out, "--fps", "5"],
+        [folder, "--out-dir", out, "--out-dir", out],
+        [folder, "--out-dir", out, "--no-cache", "--cache"],
+        ["--out-dir", out],
+    ):
+        assert batch_folders(["predict", *args]) is None, args
+    assert batch_folders(["explain", folder, "--out-dir", out]) is None
+
+
+def test_a_batch_whose_outputs_fail_their_checks_is_not_started(
+    video: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing is handed to the workers for a command the CLI will stop at its checks: OUT not
+    # writable, or fewer videos than workers (then the CLI splits each video instead).
+    from musclemap.__main__ import _prefetch_batch
+    from musclemap.pose import parallel
+
+    started: list[tuple[object, ...]] = []
+
+    class Pool:
+        def prefetch_checked(self, paths: list[Path], **kwargs: object) -> None:
+            started.append((tuple(paths), tuple(sorted(kwargs.items()))))
+
+    monkeypatch.setattr(parallel, "shared_pool", lambda workers: Pool())
+    monkeypatch.setenv("MUSCLEMAP_CACHE", str(tmp_path / "cache"))
+    second = tmp_path / "b.mp4"
+    second.write_bytes(b"x")
+    _prefetch_batch(["predict", str(tmp_path), "--out-dir", "/proc/out"], 2)
+    _prefetch_batch(["predict", video, "--out-dir", str(tmp_path / "out")], 2)
+    assert started == []
+    _prefetch_batch(["predict", str(tmp_path), "--out-dir", str(tmp_path / "out"), "--no-cache"], 2)
+    ((paths, kwargs),) = started
+    assert paths == (second, Path(video))  # sorted, as the CLI lists the folder
+    assert dict(kwargs) == {"fps": 10.0, "max_side": 720, "cache_dir": None, "use_cache": False}

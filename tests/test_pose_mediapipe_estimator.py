@@ -130,3 +130,48 @@ def test_warm_up_and_reset_of_a_fresh_graph_change_nothing(wild_dir: Path) -> No
         assert a is not None and b is not None and c is not None
         np.testing.assert_array_equal(a.image, b.image)
         np.testing.assert_array_equal(a.image, c.image)
+
+
+def test_process_frame_gives_what_pose_process_gives(wild_dir: Path) -> None:
+    # The estimator's own call of the graph (no namedtuple class per frame, landmarks read from
+    # their wire format) against `Pose.process` on a second graph fed the same frames.
+    from musclemap.data.video_io import iter_frames
+    from musclemap.pose.mediapipe_estimator import (
+        frame_from_result,
+        import_pose_solution,
+        process_frame,
+    )
+
+    video = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
+    if not video.is_file():
+        pytest.skip(f"{video} not present")
+    frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:8]
+    frames.insert(3, np.zeros((64, 64, 3), np.uint8))  # nobody: tracking starts again
+    solution = import_pose_solution()
+    with solution.Pose(model_complexity=1) as a, solution.Pose(model_complexity=1) as b:
+        for frame in frames:
+            ours, theirs = process_frame(a, frame), frame_from_result(b.process(frame))
+            assert (ours is None) == (theirs is None)
+            if ours is not None and theirs is not None:
+                assert ours.image.dtype == np.float32 and ours.image.shape == (33, 3)
+                np.testing.assert_array_equal(ours.image, theirs.image)
+                np.testing.assert_array_equal(ours.world, theirs.world)
+
+
+def test_landmarks_without_every_field_are_parsed() -> None:
+    # A landmark list whose wire format is not the pose graph's fixed one (a field unset) is
+    # read through the proto parser: the same values, unset ones 0.
+    from mediapipe.framework.formats import landmark_pb2
+    from mediapipe.python import packet_creator
+
+    from musclemap.pose.mediapipe_estimator import _landmarks
+
+    full = landmark_pb2.NormalizedLandmarkList()
+    partial = landmark_pb2.NormalizedLandmarkList()
+    for i in range(33):
+        full.landmark.add(x=i / 33, y=0.5, z=-0.25, visibility=0.9, presence=0.8)
+        partial.landmark.add(x=i / 33, y=0.5, visibility=0.9)  # no z, no presence
+    want = np.array([(i / 33, 0.5, -0.25, 0.9) for i in range(33)], np.float32)
+    np.testing.assert_array_equal(_landmarks(packet_creator.create_proto(full)), want)
+    want[:, 2] = 0.0
+    np.testing.assert_array_equal(_landmarks(packet_creator.create_proto(partial)), want)

@@ -19,10 +19,12 @@ from musclemap.errors import VideoError
 from musclemap.pose.parallel import (
     AGREE,
     CHECK_LEAD,
+    WARM_UP,
     PosePool,
     cpu_budget,
     expected_frames,
     plan_segments,
+    warm_up_frames,
 )
 from musclemap.pose.sequential import estimate_video
 from musclemap.skeleton import MEDIAPIPE33
@@ -53,6 +55,22 @@ class SmoothingEstimator:
 
     def close(self) -> None:
         pass
+
+
+class WindowEstimator(SmoothingEstimator):
+    """x = the mean brightness of the last 3 frames it saw: a tracker with a short memory."""
+
+    def reset(self) -> None:
+        self.seen: list[float] = []
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        if self.state is None:
+            self.reset()
+            self.state = 0.0
+        self.seen = [*self.seen[-2:], float(frame_rgb.mean()) / 255.0]
+        image = np.full((33, 3), 0.5, np.float32)
+        image[:, 0] = np.mean(self.seen)
+        return PoseFrame(image=image, world=np.zeros((33, 4), np.float32))
 
 
 class StubbornEstimator(SmoothingEstimator):
@@ -95,6 +113,9 @@ def test_plan_segments() -> None:
     assert plan_segments(100, 1) == [0]
     assert plan_segments(80, 2, lead=3) == [0, 38]  # segment 0: 38 frames, segment 1: 42
     assert plan_segments(90, 3, lead=3) == [0, 28, 59]
+    # Later segments also track `warm` frames before their start: 41 + 3 | 5 + 39 frames.
+    assert plan_segments(80, 2, lead=3, warm=5) == [0, 41]
+    assert plan_segments(90, 3, lead=3, warm=5) == [0, 31, 61]  # 31+3 | 5+30 | 5+29
     assert expected_frames(8.0, 10.0) == 80 and expected_frames(0.0, 10.0) == 1
 
 
@@ -138,12 +159,40 @@ def test_parallel_is_sequential_up_to_the_hand_over_and_agrees_after(
     diff = np.abs(merged.image[:, 0, 0] - sequential.image[:, 0, 0])
     (seam,) = merged.seams
     handover = seam["handover"]
-    # A filter halving its memory each frame agrees within AGREE after a few frames.
-    seam_at = plan_segments(120, 2, lead=CHECK_LEAD)[1]  # 58: segment 0 also runs the checks
-    assert seam["index"] == seam_at and seam_at < handover <= seam_at + 15
+    # A filter halving its memory each frame agrees within AGREE after a few frames. 58:
+    # segment 0 also runs the checks; too short a video for a warm-up.
+    seam_at = plan_segments(120, 2, lead=CHECK_LEAD, warm=warm_up_frames(120, 2))[1]
+    assert seam["index"] == seam_at == 58 and seam_at < handover <= seam_at + 15
     assert diff[:handover].max() == 0.0 and diff[handover:].max() <= AGREE
     assert seam["distance"] <= AGREE and seam["t"] == pytest.approx(handover / 10)
     assert seen and all(0 <= f < 1 for f in seen)
+
+
+def test_a_warmed_up_segment_gives_the_sequential_poses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Segment 1 tracks WARM_UP frames before its start and drops them: a tracker whose memory
+    # (3 frames) is shorter than that has the sequential one's state at the seam, so every
+    # frame it gives is the sequential one and the hand-over is at the seam itself. Started
+    # cold at the seam, its first two frames differ: segment 0 tracks two frames further.
+    from musclemap.pose import parallel
+
+    assert WARM_UP >= 3
+    assert warm_up_frames(199, 2) == 0 and warm_up_frames(200, 2) == WARM_UP
+    monkeypatch.setattr(parallel, "WARM_MIN_FRAMES", 40)  # a short video, warmed up too
+    video = _video(tmp_path, n=80)
+    sequential = estimate_video(video, WindowEstimator(), fps=10.0, max_side=None)
+    for warm in (WARM_UP, 0):
+        monkeypatch.setattr(parallel, "WARM_UP", warm)
+        with PosePool(2, factory=WindowEstimator) as window:
+            merged, _ = _both(window, video, WindowEstimator)
+        seam_at = plan_segments(80, 2, lead=CHECK_LEAD, warm=warm)[1]
+        (seam,) = merged.seams
+        assert seam["index"] == seam_at
+        assert seam["handover"] == (seam_at if warm else seam_at + 2)
+        assert seam["distance"] == 0.0
+        np.testing.assert_array_equal(merged.times, sequential.times)
+        np.testing.assert_array_equal(merged.image, sequential.image)
 
 
 def test_trackers_that_never_agree_give_the_sequential_result(tmp_path: Path) -> None:
@@ -219,6 +268,33 @@ def test_map_checked_runs_the_gates_in_the_workers(pool: PosePool, tmp_path: Pat
     _, here = assess_video(path, plain, estimator=SmoothingEstimator())
     assert quality == here
     assert quality["people"] == {"count": 1, "frames_checked": 0, "detail": "not checked"}
+
+
+def test_map_checked_takes_over_prefetched_jobs(pool: PosePool, tmp_path: Path) -> None:
+    # The console script's batch predict hands the videos to the workers before the CLI asks:
+    # map_checked with the same arguments waits for those jobs (none submitted again) and
+    # gets what it would have computed; other arguments are other jobs.
+    paths = [_video(tmp_path, n=40, size=64), _video(tmp_path, n=30, size=64)]
+    kwargs: dict[str, Any] = {"fps": 10.0, "max_side": None, "cache_dir": None, "use_cache": False}
+    direct = dict(pool.map_checked(paths, **kwargs))
+    pool.prefetch_checked(paths, **kwargs)
+    (prefetched,) = pool._prefetched_maps.values()
+    calls: list[int] = []
+    submit = pool._submit_map
+    pool._submit_map = lambda *a: calls.append(1) or submit(*a)  # type: ignore[method-assign]
+    try:
+        taken = dict(pool.map_checked(paths, **kwargs))
+        assert calls == [] and not pool._prefetched_maps
+        assert all(f.done() for f in prefetched)
+        other = dict(pool.map_checked(paths, **{**kwargs, "fps": 5.0}))
+        assert calls == [1]
+    finally:
+        del pool._submit_map
+    for i in (0, 1):
+        (seq, quality), (ref, ref_quality) = taken[i], direct[i]  # type: ignore[misc]
+        np.testing.assert_array_equal(seq.image, ref.image)
+        assert quality == ref_quality
+    assert len(other[0][0]) == 20  # type: ignore[index]
 
 
 def test_estimate_takes_over_a_prefetched_job(pool: PosePool, tmp_path: Path) -> None:
