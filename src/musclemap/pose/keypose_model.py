@@ -93,7 +93,6 @@ class KeyPoseModel:
         self.min_visibility = float(meta.get("min_visibility", keypose.MIN_VISIBILITY))
         self.motion = bool(meta.get("motion", False))
         self.tempo = bool(meta.get("tempo", False))
-        self.fps = float(meta.get("fps", 10.0))
         # A photo pair is also scored as this many pseudo-videos (`score_poses`; 0: photos only).
         self.pair_videos = int(meta.get("pair_videos", 0))
         try:
@@ -117,6 +116,11 @@ class KeyPoseModel:
         self.knn_weight = float(knn.get("weight", 0.0)) if self.library_labels is not None else 0.0
         self.knn_k, self.knn_temperature = int(knn.get("k", 5)), float(knn.get("temperature", 0.05))
         self.knn_pair_k = int(knn.get("pair_k", 0)) or self.knn_k  # a photo pair's neighbours
+
+    @property
+    def fps(self) -> float:
+        """The pose rate the windows assume (read when used: `Predictor` checks the value)."""
+        return float(self.meta.get("fps", 10.0))
 
     @classmethod
     def load(cls, path: str | Path) -> KeyPoseModel:
