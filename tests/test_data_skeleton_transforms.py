@@ -7,12 +7,14 @@ import pytest
 
 from musclemap.data.skeleton_transforms import (
     between,
+    cosine_profile,
     crop_and_resample,
     fill_missing,
     hide_limb,
     joint_dropout,
     movement_profile,
     normalize_skeleton,
+    pair_video,
     random_flip,
     random_pitch,
     random_rotation,
@@ -176,3 +178,34 @@ def test_between_interpolates_coordinates_and_keeps_the_smaller_score() -> None:
     np.testing.assert_allclose(out[:, 0, :2], [[0.0, 0.0], [0.5, -1.0], [2.0, -4.0]])
     np.testing.assert_allclose(out[:, 1, :2], 0.0)
     np.testing.assert_allclose(out[:, :, 2], [[0.4, 0.2]] * 3)
+
+
+def test_cosine_profile_starts_at_the_first_position_at_phase_0() -> None:
+    u = cosine_profile(frames=30, fps=10.0, period_s=3.0, phase=0.0)
+    assert u[0] == 0.0 and u[15] == pytest.approx(1.0)  # the second position half a period on
+    np.testing.assert_allclose(u[1:15], u[29:15:-1], atol=1e-12)  # and back the same way
+    half = cosine_profile(frames=30, fps=10.0, period_s=3.0, phase=np.pi)
+    np.testing.assert_allclose(half, 1.0 - u, atol=1e-12)  # phase pi starts at the second
+    # movement_profile is the same curve with a drawn period and phase
+    rng = np.random.default_rng(3)
+    period, phase = rng.uniform(2.0, 4.0), rng.uniform(0.0, 2 * np.pi)
+    np.testing.assert_array_equal(
+        movement_profile(np.random.default_rng(3), frames=30, fps=10.0),
+        cosine_profile(frames=30, fps=10.0, period_s=period, phase=phase))
+
+
+def test_pair_video_moves_between_the_two_positions_with_jitter() -> None:
+    world = np.zeros((2, 33, 4), np.float32)
+    world[1, :, 1] = 1.0  # every joint 1 m lower in the second position
+    world[:, :, 3] = [[0.9], [0.6]]
+    image = np.zeros((2, 33, 3), np.float32)
+    image[1, :, 0] = 0.5
+    u = np.array([0.0, 0.5, 1.0])
+    w, img = pair_video(world, image, u, np.random.default_rng(0), jitter_m=0.0)
+    assert w.shape == (3, 33, 4) and img.shape == (3, 33, 3) and w.dtype == np.float32
+    np.testing.assert_allclose(w[:, 0, 1], [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(img[:, 0, 0], [0.0, 0.25, 0.5])
+    np.testing.assert_allclose(w[..., 3], 0.6)  # the smaller visibility
+    jittered, _ = pair_video(world, image, u, np.random.default_rng(0), jitter_m=0.01)
+    noise = jittered[..., :3] - w[..., :3]
+    assert 0.005 < noise.std() < 0.015 and np.array_equal(jittered[..., 3], w[..., 3])

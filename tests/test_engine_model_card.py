@@ -61,3 +61,11 @@ def test_the_card_names_the_occlusion_and_the_tempo_features_when_on() -> None:
     meta = {**meta, "config": {"pose_default": {"augment_copies": 2}}, "tempo": False}
     card = model_card(meta)
     assert "one side missing" not in card and "how the joints move" not in card
+
+
+def test_the_card_says_how_a_photo_pair_is_scored() -> None:
+    assert "photo pair's score" not in model_card(_meta())
+    card = model_card({**_meta(), "pair_videos": 4, "knn": {"k": 5, "pair_k": 10}})
+    assert ("A key-position photo pair's score is the mean of its photos' scores and of 4 "
+            "pseudo-videos" in card)
+    assert "its k-NN blend takes 10 neighbours" in card

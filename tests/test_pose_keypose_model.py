@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -12,14 +13,19 @@ import pytest
 
 from musclemap.errors import ConfigError
 from musclemap.pose import keypose
-from musclemap.pose.keypose_model import KeyPoseModel, checked_meta, score_poses
+from musclemap.pose.keypose_model import (
+    KeyPoseModel,
+    checked_meta,
+    pair_video_windows,
+    score_poses,
+)
 from musclemap.pose.synthetic import synthetic_pose_sequence
 from musclemap.predictor import WEIGHTS_DIR
 
 F = keypose.num_features(False)
 
 
-def _tiny(knn_weight: float = 0.0, members: int = 2, hidden: int = 3, **settings: bool
+def _tiny(knn_weight: float = 0.0, members: int = 2, hidden: int = 3, **settings: int
           ) -> KeyPoseModel:
     F = keypose.num_features(settings.get("motion", False), settings.get("tempo", False))
     rng = np.random.default_rng(0)
@@ -96,6 +102,55 @@ def test_a_tempo_model_scores_the_tempo_features_training_computes() -> None:
         KeyPoseModel({"feat_mean": model.mean, "feat_std": model.std, "w1": model.w1,
                       "b1": model.b1, "w2": model.w2, "b2": model.b2},
                      {**model.meta, "tempo": False})
+
+
+def _photo_pair(exercise: str = "squat"):  # noqa: ANN202 - a PoseSequence
+    seq = synthetic_pose_sequence(exercise, seconds=2.0)
+    lo, hi = 0, 10  # the two key positions of the generated movement
+    return dataclasses.replace(seq, world=seq.world[[lo, hi]], image=seq.image[[lo, hi]],
+                               valid=np.ones(2, bool), times=np.zeros(2))
+
+
+def test_a_photo_pair_is_scored_as_photos_and_as_pseudo_videos() -> None:
+    pair = _photo_pair()
+    photos_only = _tiny(0.5, motion=True, tempo=True)
+    both = _tiny(0.5, motion=True, tempo=True, pair_videos=3)
+    photo = score_poses(photos_only, pair)
+    _, x, _ = keypose.sequence_windows(pair.world, pair.valid, window=20, stride=10,
+                                       min_visibility=both.min_visibility, motion=True,
+                                       fps=pair.fps, image=pair.image, tempo=True)
+    np.testing.assert_allclose(photo.probs, photos_only.probabilities(x))
+    xv = pair_video_windows(both, pair)
+    assert xv.shape == (3, keypose.num_features(True, True))
+    assert (xv[:, keypose.feature_names(True, True).index("still")] == 0).all()  # videos
+    scores = score_poses(both, pair)
+    video = both.probabilities(xv).mean(0)
+    np.testing.assert_allclose(scores.clip, 0.5 * (photo.clip + video), rtol=1e-12)
+    np.testing.assert_allclose(scores.embedding,
+                               0.5 * (photo.embedding + both.embed(xv).mean(0)), rtol=1e-12)
+    assert not np.allclose(scores.clip, photo.clip)
+    # deterministic: the same pair always gets the same scores
+    assert score_poses(both, pair).clip.tolist() == scores.clip.tolist()
+    # a video (or a pair with a frame without a person) is scored as before
+    clip = synthetic_pose_sequence("squat", seconds=5.0)
+    np.testing.assert_array_equal(score_poses(both, clip).clip, score_poses(photos_only, clip).clip)
+    pair.valid[1] = False
+    np.testing.assert_array_equal(score_poses(both, pair).clip, score_poses(photos_only, pair).clip)
+
+
+def test_a_photo_pair_takes_its_own_number_of_neighbours() -> None:
+    pair, clip = _photo_pair(), synthetic_pose_sequence("squat", seconds=5.0)
+    k2 = _tiny(0.5)
+    pair_k3 = KeyPoseModel({k: getattr(k2, a) for k, a in (
+        ("feat_mean", "mean"), ("feat_std", "std"), ("w1", "w1"), ("b1", "b1"), ("w2", "w2"),
+        ("b2", "b2"), ("library.embeddings", "library"), ("library.labels", "library_labels"))},
+        {**k2.meta, "knn": {**k2.meta["knn"], "pair_k": 3}})
+    assert (k2.knn_pair_k, pair_k3.knn_pair_k) == (2, 3)
+    _, x, _ = keypose.sequence_windows(pair.world, pair.valid, window=20, stride=10,
+                                       min_visibility=k2.min_visibility)
+    np.testing.assert_allclose(score_poses(pair_k3, pair).clip, k2.forward(x, 3)[0][0])
+    assert not np.allclose(k2.forward(x, 3)[0], k2.forward(x)[0])  # the 3rd neighbour counts
+    np.testing.assert_array_equal(score_poses(pair_k3, clip).clip, score_poses(k2, clip).clip)
 
 
 def test_metadata_checks(tmp_path: Path) -> None:

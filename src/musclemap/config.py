@@ -94,6 +94,8 @@ class KnnConfig:
     k: int = 5
     temperature: float = 0.05  # softmax temperature over cosine similarities
     per_item: bool = False  # one library entry per clip / photo pair instead of per exercise
+    # neighbours of a photo pair (one window, where a video averages many; 0: `k`)
+    pair_k: int = 0
 
 
 @dataclass
@@ -114,6 +116,9 @@ class PoseDefaultConfig:
     tempo: bool = False  # window tempo features (joint velocity direction, dwell; 0 for photos)
     # pseudo-videos per key-pose photo pair in training: the movement between its two photos
     keypose_videos: int = 0
+    # pseudo-videos a photo pair is also scored as (deterministic; the mean of both forms is its
+    # score: `keypose_model.score_poses`); 0 = its photos only
+    score_keypose_videos: int = 0
     keypose_weight: float = 1.0  # a photo pair's weight relative to a clip
     # weight of an auxiliary loss during training: which exercise (canonical, across clips and
     # photos) a window shows, from the hidden layer the k-NN library compares (0 = none)
@@ -398,9 +403,11 @@ _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
     ("pose_default", "min_seconds"): (0, True),
     ("pose_default", "augment_copies"): (0, True),
     ("pose_default", "keypose_videos"): (0, True),
+    ("pose_default", "score_keypose_videos"): (0, True),
     ("pose_default", "keypose_weight"): (0, True),
     ("pose_default", "cv_folds"): (1, True),
     ("pose_default.knn", "k"): (1, True),
+    ("pose_default.knn", "pair_k"): (0, True),
     ("pose_default.knn", "temperature"): (0, False),
     ("transm3e", "kd_weight"): (0, True),
     ("train", "epochs"): (1, True),

@@ -13,6 +13,9 @@ import numpy as np
 
 from musclemap.skeleton import SkeletonLayout, as_layout
 
+# A key-position pseudo-video's jitter of the world coordinates (metres; `pair_video`).
+PAIR_VIDEO_JITTER_M = 0.01
+
 
 def fill_missing(kp: np.ndarray, *, has_score: bool) -> np.ndarray:
     """NaN joints (no person / joint absent from the layout) -> coordinates 0 and score 0."""
@@ -152,8 +155,29 @@ def movement_profile(
     between two positions, with a uniform period in `period_s` seconds and a uniform phase."""
     period = rng.uniform(*period_s)
     phase = rng.uniform(0.0, 2 * np.pi)
+    return cosine_profile(frames=frames, fps=fps, period_s=period, phase=phase)
+
+
+def cosine_profile(*, frames: int, fps: float, period_s: float, phase: float) -> np.ndarray:
+    """`(frames,)` in [0, 1]: 0.5 (1 - cos(2 pi t / period_s + phase)) at `fps` (phase 0 starts
+    at the first position)."""
     t = np.arange(frames) / fps
-    return 0.5 * (1.0 - np.cos(2 * np.pi * t / period + phase))
+    return 0.5 * (1.0 - np.cos(2 * np.pi * t / period_s + phase))
+
+
+def pair_video(
+    world: np.ndarray, image: np.ndarray, u: np.ndarray, rng: np.random.Generator, *,
+    jitter_m: float = PAIR_VIDEO_JITTER_M,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A pseudo-video of two key positions (world `(2, V, 4)`, image `(2, V, 3)`) following the
+    profile `u` (`movement_profile`, `cosine_profile`): world `(len(u), V, 4)` and image
+    `(len(u), V, 3)` float32 landmarks on straight lines between the positions (`between`),
+    the world coordinates jittered by `jitter_m` metres (about MediaPipe's frame-to-frame
+    noise: without it a video's tempo features see an unnaturally smooth movement)."""
+    out = between(world[:2], u, ncoord=3)
+    out[..., :3] += rng.normal(0.0, jitter_m, out[..., :3].shape)
+    img = between(image[:2], u, ncoord=2)
+    return out.astype(np.float32), img.astype(np.float32)
 
 
 def between(pair: np.ndarray, u: np.ndarray, *, ncoord: int) -> np.ndarray:

@@ -61,6 +61,8 @@ class _SklearnWindows:
         s = settings(cfg)
         self.window, self.stride = s["window"], s["stride"]
         self.min_visibility, self.motion, self.tempo = s["min_visibility"], s["motion"], s["tempo"]
+        self.pair_videos, self.fps = s["pair_videos"], cfg.pose_default.fps
+        self.knn_pair_k = 0  # no k-NN blend
         self.clf, self.mean, self.keep = clf, mean, keep
 
     def _x(self, x: np.ndarray) -> np.ndarray:
@@ -74,7 +76,7 @@ class _SklearnWindows:
     def embed(self, x: np.ndarray) -> np.ndarray:
         return self._x(x)
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, x: np.ndarray, knn_k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         return self.probabilities(x), self.embed(x)
 
 

@@ -47,6 +47,19 @@ def _tempo(meta: dict[str, Any]) -> str:
             "photos)")
 
 
+def _pair_scoring(meta: dict[str, Any]) -> str:
+    """How a photo pair is scored, when not as one plain window ("" otherwise)."""
+    videos, pair_k = meta.get("pair_videos", 0), meta.get("knn", {}).get("pair_k", 0)
+    parts = []
+    if videos:
+        parts.append(f"the mean of its photos' scores and of {videos} pseudo-videos of the "
+                     "movement between them (the form training also learns it in)")
+    if pair_k:
+        parts.append(f"its k-NN blend takes {pair_k} neighbours (one window, where a video "
+                     "averages many)")
+    return f" A key-position photo pair's score is {'; '.join(parts)}." if parts else ""
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """The model card (Markdown) of a trained default model, from its metadata."""
     cv, data, proto = meta.get("cv", {}), meta["trained_on"], meta["protocol"]
@@ -67,7 +80,8 @@ def model_card(meta: dict[str, Any]) -> str:
 Maps MediaPipe Pose landmarks to probabilities of the 20 muscle groups through the two key
 poses of each window's dominant movement ({meta["window"]} frames at {meta["fps"]:g} fps,
 stride {meta["stride"]}; two key-position photos are one window). A video's score is the mean
-over its windows with a person. Written by `musclemap train configs/predict_default.yaml`.
+over its windows with a person.{_pair_scoring(meta)} Written by `musclemap train
+configs/predict_default.yaml`.
 
 - **Weights**: `default.safetensors`, {meta["size_bytes"]} bytes, SHA-256
   `{meta["sha256"]}` (checked at load time); numpy inference (no torch at predict time).

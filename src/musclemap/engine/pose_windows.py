@@ -27,6 +27,7 @@ import numpy as np
 
 from musclemap.config import ExperimentConfig, resolve_path
 from musclemap.data.pose_sequence import PoseSequence
+from musclemap.data.skeleton_transforms import PAIR_VIDEO_JITTER_M
 from musclemap.pose import keypose
 from musclemap.taxonomy import to_multi_hot
 
@@ -39,7 +40,7 @@ SYNTHETIC_LABELS = {
 }
 # A key-pose pseudo-video's jitter (metres) and the seed stream of its random numbers (apart
 # from the augmented copies', so adding pseudo-videos leaves the copies as they were).
-KEYPOSE_VIDEO_JITTER_M = 0.01
+KEYPOSE_VIDEO_JITTER_M = PAIR_VIDEO_JITTER_M
 _KEYPOSE_VIDEO_STREAM = 7
 # Limbs an occlusion copy may hide (MediaPipe joint names without the side prefix).
 _LIMBS = (("shoulder", "elbow", "wrist", "pinky", "index", "thumb"),
@@ -154,13 +155,15 @@ def load_items(cfg: ExperimentConfig) -> list[Item]:
 
 
 def settings(cfg: ExperimentConfig) -> dict[str, Any]:
-    """Window, stride and visibility threshold of the features (stored in the weights' meta)."""
+    """Window, stride and visibility threshold of the features, and how many pseudo-videos a
+    photo pair is also scored as (stored in the weights' meta, read by `KeyPoseModel`)."""
     return {
         "window": int(cfg.data.window),
         "stride": cfg.pose_default.stride,
         "min_visibility": cfg.pose_default.min_visibility,
         "motion": cfg.pose_default.motion,
         "tempo": cfg.pose_default.tempo,
+        "pair_videos": cfg.pose_default.score_keypose_videos,
     }
 
 
@@ -193,13 +196,10 @@ def keypose_video(
     windows go through the video path of the features (key poses from the extremes of the
     movement, motion features, `still` 0), so the photo pair's labels are also learnt in the
     form a video of the exercise takes."""
-    from musclemap.data.skeleton_transforms import between, movement_profile
+    from musclemap.data.skeleton_transforms import movement_profile, pair_video
 
     u = movement_profile(rng, frames=frames, fps=fps)
-    world = between(seq.world[:2], u, ncoord=3)
-    world[..., :3] += rng.normal(0.0, jitter_m, world[..., :3].shape)
-    image = between(seq.image[:2], u, ncoord=2)
-    return world.astype(np.float32), image.astype(np.float32)
+    return pair_video(seq.world, seq.image, u, rng, jitter_m=jitter_m)
 
 
 def item_windows(items: list[Item], cfg: ExperimentConfig, *, seed: int) -> list[np.ndarray]:

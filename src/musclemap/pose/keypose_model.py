@@ -30,6 +30,10 @@ from musclemap.skeleton import MEDIAPIPE33
 # A window counts towards the clip score (and the timeline) when a person is seen in at least
 # this fraction of its frames; emptier windows would be scored on a few stray poses.
 MIN_WINDOW_COVERAGE = 0.5
+# A photo pair's pseudo-videos at scoring time (`pair_video_windows`): one movement period
+# (the middle of training's 2-4 s), evenly spaced phases, jitter from a fixed seed.
+PAIR_VIDEO_PERIOD_S = 3.0
+PAIR_VIDEO_SEED = 0
 
 
 def checked_meta(weights: Path, meta_path: Path) -> dict[str, Any]:
@@ -89,6 +93,8 @@ class KeyPoseModel:
         self.min_visibility = float(meta.get("min_visibility", keypose.MIN_VISIBILITY))
         self.motion = bool(meta.get("motion", False))
         self.tempo = bool(meta.get("tempo", False))
+        # A photo pair is also scored as this many pseudo-videos (`score_poses`; 0: photos only).
+        self.pair_videos = int(meta.get("pair_videos", 0))
         try:
             t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}
             self.mean, self.std = t["feat_mean"], t["feat_std"]
@@ -109,6 +115,12 @@ class KeyPoseModel:
         knn = meta.get("knn", {})
         self.knn_weight = float(knn.get("weight", 0.0)) if self.library_labels is not None else 0.0
         self.knn_k, self.knn_temperature = int(knn.get("k", 5)), float(knn.get("temperature", 0.05))
+        self.knn_pair_k = int(knn.get("pair_k", 0)) or self.knn_k  # a photo pair's neighbours
+
+    @property
+    def fps(self) -> float:
+        """The pose rate the windows assume (read when used: `Predictor` checks the value)."""
+        return float(self.meta.get("fps", 10.0))
 
     @classmethod
     def load(cls, path: str | Path) -> KeyPoseModel:
@@ -144,9 +156,10 @@ class KeyPoseModel:
         embedding, weighted by a softmax of their cosine similarity (`knn.temperature`)."""
         return self.forward(x)[0]
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, x: np.ndarray, knn_k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """`(N, F)` -> (`probabilities` `(N, 20)`, `embed` `(N, members * hidden)`), the hidden
-        layer computed once for both."""
+        layer computed once for both; `knn_k` neighbours instead of `knn.k` (a photo pair's,
+        `score_poses`)."""
         h = self._hidden(x)
         emb = _flat(h)
         logits = (np.einsum("mbh,mhc->mbc", h, self.w2) + self.b2[:, None]).mean(0)
@@ -154,7 +167,7 @@ class KeyPoseModel:
         if self.knn_weight <= 0 or self.library is None or self.library_labels is None:
             return probs, emb
         sim = self._similarity(emb)  # (N, E)
-        k = min(self.knn_k, sim.shape[1])
+        k = min(knn_k or self.knn_k, sim.shape[1])
         top = np.argsort(-sim, axis=1, kind="stable")[:, :k]
         s = np.take_along_axis(sim, top, 1) / self.knn_temperature
         w = np.exp(s - s.max(1, keepdims=True))
@@ -210,6 +223,13 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     photos, is one window) -> key-pose features -> probabilities. The clip score is the mean
     over windows in which a person is seen in at least `MIN_WINDOW_COVERAGE` of the frames (the
     best-covered windows when none reaches it).
+
+    A photo pair (two frames, both with a person: `is_photo_pair`) is one window where a video
+    has many to average, so its k-NN blend takes `knn.pair_k` neighbours, and, when the model
+    has `pair_videos` (from `pose_default.score_keypose_videos`), it is scored in two forms: its
+    photos, and the mean of its pseudo-videos (`pair_video_windows`: the form training also
+    learns it in, `pose_default.keypose_videos`); its probabilities and embedding are the mean
+    of the two.
     """
     if seq.layout.name != MEDIAPIPE33.name:
         # The key-pose features index MediaPipe's 33 landmarks (heels, toes, hands included).
@@ -222,9 +242,43 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
         min_visibility=model.min_visibility, motion=model.motion, fps=seq.fps, image=seq.image,
         tempo=model.tempo,
     )
-    probs, emb = model.forward(x)
+    pair = is_photo_pair(seq)
+    k = model.knn_pair_k if pair else None
+    probs, emb = model.forward(x, k)
+    if pair and model.pair_videos:
+        video_probs, video_emb = model.forward(pair_video_windows(model, seq), k)
+        probs = 0.5 * (probs + video_probs.mean(0))
+        emb = 0.5 * (emb + video_emb.mean(0))
     keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
     return Scores(starts, probs, keep, probs[keep].mean(0), emb[keep].mean(0))
+
+
+def is_photo_pair(seq: PoseSequence) -> bool:
+    """Two key-position photos with a person in both (what training makes pseudo-videos of)."""
+    return len(seq) == 2 and bool(seq.valid.all())
+
+
+def pair_video_windows(model: KeyPoseModel, seq: PoseSequence) -> np.ndarray:
+    """Features `(model.pair_videos, F)` of deterministic pseudo-videos of a photo pair: one
+    window each of the body moving between its two photos (`skeleton_transforms.pair_video`,
+    as training's `pose_windows.keypose_video`) with period `PAIR_VIDEO_PERIOD_S`, phases evenly
+    spaced over the period and jitter drawn from `PAIR_VIDEO_SEED`, so a pair always gets the
+    same scores."""
+    from musclemap.data.skeleton_transforms import cosine_profile, pair_video
+
+    rng = np.random.default_rng(PAIR_VIDEO_SEED)
+    rows = []
+    for i in range(model.pair_videos):
+        u = cosine_profile(frames=model.window, fps=model.fps, period_s=PAIR_VIDEO_PERIOD_S,
+                           phase=2 * np.pi * i / model.pair_videos)
+        world, image = pair_video(seq.world, seq.image, u, rng)
+        _, x, _ = keypose.sequence_windows(
+            world, np.ones(len(world), bool), window=model.window, stride=model.stride,
+            min_visibility=model.min_visibility, motion=model.motion, fps=model.fps,
+            image=image, tempo=model.tempo,
+        )
+        rows.append(x)
+    return np.concatenate(rows)
 
 
 class PoseScorer(Protocol):
