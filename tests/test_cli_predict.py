@@ -582,10 +582,15 @@ def test_a_reader_that_leaves_early_still_gets_the_files(
     os.close(read)  # the reader has gone
     gone = io.TextIOWrapper(os.fdopen(write, "wb"), encoding="utf-8")
     monkeypatch.setattr(sys, "stdout", gone)
+    # The console goes quiet for the rest of its process; undo() below makes it speak again
+    # for the tests after this one (test_cli_demo prints through the same console).
+    from musclemap.cli import predict as predict_cli
+
+    monkeypatch.setattr(predict_cli.console, "quiet", False)
     out = tmp_path / "r.json"
     argv = ["predict", str(video), "--pose-estimator", "scripted", "--workers", "1"]
     code = run([*argv, "--json", str(out)], monkeypatch)
     monkeypatch.undo()
     gone.close()  # its descriptor now writes to /dev/null
-    assert code == 0
+    assert code == 0 and predict_cli.console.quiet is False
     assert json.loads(out.read_text())["video"] == str(video)
