@@ -79,13 +79,22 @@ def _worker(rank: int, world: int, init_file: str, out: str) -> None:
     # Leave together: a rank tearing gloo down while the other still saves can abort it
     # ("terminate called without an active exception", SIGABRT; seen in 3 of 6 runs).
     dist.barrier()
+    Path(f"{out}.done{rank}").touch()  # every step of this rank is over: only teardown is left
     dist.destroy_process_group()
 
 
 def test_ddp_step_equals_single_process(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     out = tmp_path / "ddp.pt"
-    mp.spawn(_worker, args=(2, str(tmp_path / "init"), str(out)), nprocs=2, join=True)
+    try:
+        mp.spawn(_worker, args=(2, str(tmp_path / "init"), str(out)), nprocs=2, join=True)
+    except mp.ProcessExitedException as exc:
+        # gloo's own teardown still aborts now and then after the barrier (seen once in a
+        # fresh-clone CI run, SIGABRT in destroy_process_group): that is torch's exit, not this
+        # test's subject, so it is let through only when both ranks finished every step.
+        if not all(Path(f"{out}.done{r}").exists() for r in range(2)):
+            raise
+        assert exc.signal_name == "SIGABRT", exc
     ddp = torch.load(out, weights_only=True)
     model, batch = _model_and_batch()
     _one_step(model, [batch])
