@@ -270,33 +270,6 @@ def test_map_checked_runs_the_gates_in_the_workers(pool: PosePool, tmp_path: Pat
     assert quality["people"] == {"count": 1, "frames_checked": 0, "detail": "not checked"}
 
 
-def test_map_checked_takes_over_prefetched_jobs(pool: PosePool, tmp_path: Path) -> None:
-    # The console script's batch predict hands the videos to the workers before the CLI asks:
-    # map_checked with the same arguments waits for those jobs (none submitted again) and
-    # gets what it would have computed; other arguments are other jobs.
-    paths = [_video(tmp_path, n=40, size=64), _video(tmp_path, n=30, size=64)]
-    kwargs: dict[str, Any] = {"fps": 10.0, "max_side": None, "cache_dir": None, "use_cache": False}
-    direct = dict(pool.map_checked(paths, **kwargs))
-    pool.prefetch_checked(paths, **kwargs)
-    (prefetched,) = pool._prefetched_maps.values()
-    calls: list[int] = []
-    submit = pool._submit_map
-    pool._submit_map = lambda *a: calls.append(1) or submit(*a)  # type: ignore[method-assign]
-    try:
-        taken = dict(pool.map_checked(paths, **kwargs))
-        assert calls == [] and not pool._prefetched_maps
-        assert all(f.done() for f in prefetched)
-        other = dict(pool.map_checked(paths, **{**kwargs, "fps": 5.0}))
-        assert calls == [1]
-    finally:
-        del pool._submit_map
-    for i in (0, 1):
-        (seq, quality), (ref, ref_quality) = taken[i], direct[i]  # type: ignore[misc]
-        np.testing.assert_array_equal(seq.image, ref.image)
-        assert quality == ref_quality
-    assert len(other[0][0]) == 20  # type: ignore[index]
-
-
 def test_estimate_takes_over_a_prefetched_job(pool: PosePool, tmp_path: Path) -> None:
     # The console script's predict starts the job before the CLI asks for it: the CLI's
     # estimate (same video, by another name of the same file, same settings) waits for that

@@ -101,80 +101,10 @@ def outputs_ok(args: list[str], video: Path) -> bool:
     return True
 
 
-def batch_folders(args: list[str]) -> tuple[list[Path], Path, bool] | None:
-    """(videos and folders, OUT, whether to cache) of `predict PATH... --out-dir OUT
-    [--no-cache | --cache]` with nothing else (the model's defaults), else None."""
-    if not args or args[0] != "predict":
-        return None
-    paths: list[Path] = []
-    out: Path | None = None
-    cache: bool | None = None
-    rest = iter(args[1:])
-    for arg in rest:
-        if arg in ("--cache", "--no-cache") and cache is None:
-            cache = arg == "--cache"
-        elif (arg == "--out-dir" or arg.startswith("--out-dir=")) and out is None:
-            value = arg[len("--out-dir=") :] if "=" in arg else next(rest, "")
-            if not value or value.startswith("-"):
-                return None
-            out = Path(value)
-        elif arg.startswith("-"):
-            return None
-        else:
-            paths.append(Path(arg))
-    if out is None or not paths:
-        return None
-    return paths, out, cache is not False
-
-
-def _prefetch_batch(args: list[str], workers: int) -> None:
-    """`predict PATH... --out-dir OUT` with the model's defaults: hand the pool its videos now
-    (`PosePool.prefetch_checked`), once the CLI's own checks of them and of OUT have passed
-    (nothing is decoded for a command that stops there), while the model is loaded; the batch
-    then takes the jobs over (its workers no longer wait for the CLI's start, ~0.3 s)."""
-    found = batch_folders(args)
-    if found is None:
-        return
-    given, out_dir, cache = found
-    try:
-        import json
-
-        from musclemap.cli.predict import (
-            check_batch_outputs,
-            check_outputs,
-            expand_videos,
-            output_stems,
-            unique_videos,
-        )
-        from musclemap.outputs import check_writable
-        from musclemap.pose.cache import default_cache_dir
-        from musclemap.pose.parallel import shared_pool
-        from musclemap.pose.sequential import DEFAULT_MAX_SIDE
-        from musclemap.predictor import WEIGHTS_DIR
-
-        paths, _ = unique_videos(expand_videos(given))
-        if len(paths) < workers:
-            return  # the CLI splits each video over the cores instead
-        pictures: dict[str, Path | None] = {"body_map": None, "timeline": None, "overlay": None}
-        check_outputs(json_path=None, pictures=pictures, out_dir=out_dir, videos=paths)
-        check_batch_outputs(paths, output_stems(paths)[0], out_dir, pictures)
-        if cache:
-            check_writable(default_cache_dir(), "pose cache", folder=True)  # else no cache
-        fps = float(json.loads((WEIGHTS_DIR / "default.json").read_text())["fps"])  # the model's
-        shared_pool(workers).prefetch_checked(
-            paths, fps=fps, max_side=DEFAULT_MAX_SIDE, cache_dir=None, use_cache=cache
-        )
-    except Exception:  # noqa: BLE001 - an optimisation only: the CLI checks, reports and poses
-        return
-
-
 def _prefetch_poses(args: list[str], workers: int) -> None:
     """`predict VIDEO [--json OUT]` with the model's defaults: pose the video now on the pool
     of `workers` (`extract.prefetch_poses`), while the CLI and the model are imported and
-    loaded; `predict PATH... --out-dir OUT`: its batch (`_prefetch_batch`)."""
-    if "--out-dir" in args or any(a.startswith("--out-dir=") for a in args):
-        _prefetch_batch(args, workers)
-        return
+    loaded."""
     video = single_video(args)
     if video is None or any(_option(args, o) for o in _NOT_EARLY) or not outputs_ok(args, video):
         return

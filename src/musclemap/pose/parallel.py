@@ -523,7 +523,6 @@ class PosePool:
         # The pixel checks the last `estimate` of a video made on the way (see `inspect`).
         self._checks: dict[tuple[str, float], tuple[int, dict[str, Any] | None]] = {}
         self._prefetched: dict[tuple[str, float, int | None, int, float | None], _Job] = {}
-        self._prefetched_maps: dict[tuple[Any, ...], dict[Future[Any], int]] = {}
         for _ in range(self.workers):
             self._executor.submit(_ready)  # start every worker now
 
@@ -532,7 +531,6 @@ class PosePool:
         for job in self._prefetched.values():  # started but never asked for (an error, Ctrl-C)
             shutil.rmtree(job.folder, ignore_errors=True)
         self._prefetched.clear()
-        self._prefetched_maps.clear()
 
     def __enter__(self) -> PosePool:
         return self
@@ -677,7 +675,7 @@ class PosePool:
         """Poses of many videos, one per worker at a time, as they finish: (index, sequence or
         the error that video raised)."""
         cache = {"dir": None if cache_dir is None else str(cache_dir), "use": use_cache}
-        return self._map(self._submit_map(_run_video, paths, fps, max_side, cache), paths)
+        return self._map(_run_video, paths, fps, max_side, cache)
 
     def map_checked(
         self,
@@ -691,39 +689,18 @@ class PosePool:
         """`map_videos` with the input-quality gates run in the same worker
         (`quality.assess_video`): (index, (checked poses, quality block) or the error)."""
         cache = {"dir": None if cache_dir is None else str(cache_dir), "use": use_cache}
-        key = (_run_checked, tuple(map(str, paths)), fps, max_side, cache["dir"], use_cache)
-        futures = self._prefetched_maps.pop(key, None)
-        if futures is None:
-            futures = self._submit_map(_run_checked, paths, fps, max_side, cache)
-        return self._map(futures, paths)
+        return self._map(_run_checked, paths, fps, max_side, cache)
 
-    def prefetch_checked(
+    def _map(
         self,
+        job: Callable[..., Any],
         paths: Sequence[str | os.PathLike[str]],
-        *,
-        fps: float,
-        max_side: int | None,
-        cache_dir: str | os.PathLike[str] | None,
-        use_cache: bool,
-    ) -> None:
-        """Start `map_checked`'s jobs now, for the `map_checked` call with the same arguments
-        that takes them over (the console script's batch predict starts them before the CLI
-        and the model are imported, so no worker waits for those)."""
-        cache = {"dir": None if cache_dir is None else str(cache_dir), "use": use_cache}
-        key = (_run_checked, tuple(map(str, paths)), fps, max_side, cache["dir"], use_cache)
-        self._prefetched_maps[key] = self._submit_map(_run_checked, paths, fps, max_side, cache)
-
-    def _submit_map(
-        self, job: Callable[..., Any], paths: Sequence[str | os.PathLike[str]], *args: Any
-    ) -> dict[Future[Any], int]:
+        *args: Any,
+    ) -> Iterator[tuple[int, Any]]:
         # Largest files first (a stand-in for the longest videos, free to read): the last
         # videos to finish are short ones, so no core idles long at the end of a batch.
         order = sorted(range(len(paths)), key=lambda i: -_file_size(paths[i]))
-        return {self._executor.submit(job, str(paths[i]), *args): i for i in order}
-
-    def _map(
-        self, futures: dict[Future[Any], int], paths: Sequence[str | os.PathLike[str]]
-    ) -> Iterator[tuple[int, Any]]:
+        futures = {self._executor.submit(job, str(paths[i]), *args): i for i in order}
         pending: set[Future[Any]] = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
