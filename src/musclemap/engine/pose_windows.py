@@ -38,9 +38,8 @@ SYNTHETIC_LABELS = {
     "biceps_curl": ("biceps", "forearms"),
     "shoulder_press": ("shoulder", "triceps", "upper_back"),
 }
-# A key-pose pseudo-video's jitter (metres) and the seed stream of its random numbers (apart
-# from the augmented copies', so adding pseudo-videos leaves the copies as they were).
-KEYPOSE_VIDEO_JITTER_M = PAIR_VIDEO_JITTER_M
+# The seed stream of a key-pose pseudo-video's random numbers (apart from the augmented
+# copies', so adding pseudo-videos leaves the copies as they were).
 _KEYPOSE_VIDEO_STREAM = 7
 # Limbs an occlusion copy may hide (MediaPipe joint names without the side prefix).
 _LIMBS = (("shoulder", "elbow", "wrist", "pinky", "index", "thumb"),
@@ -187,7 +186,7 @@ def augment(world: np.ndarray, rng: np.random.Generator, *, pitch_deg: float = 1
 
 def keypose_video(
     seq: PoseSequence, rng: np.random.Generator, *, frames: int, fps: float,
-    jitter_m: float = KEYPOSE_VIDEO_JITTER_M,
+    jitter_m: float = PAIR_VIDEO_JITTER_M,
 ) -> tuple[np.ndarray, np.ndarray]:
     """World `(frames, 33, 4)` and image `(frames, 33, 3)` landmarks of a pseudo-video of a
     key-position photo pair: the body moving back and forth between its two photos
