@@ -126,13 +126,14 @@ def fit_items(
 
 def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:
     """What `KeyPoseModel` and `Predictor` need besides the tensors."""
+    s = settings(cfg)
     return {
         "name": cfg.model.name,
         "version": cfg.pose_default.version,
         "kwargs": model_kwargs(cfg),
         "input": "keypose",
-        "features": list(keypose.feature_names(settings(cfg)["motion"], settings(cfg)["tempo"])),
-        **settings(cfg),
+        "features": list(keypose.feature_names(s["motion"], s["tempo"])),
+        **s,
         "fps": cfg.pose_default.fps,
         "threshold": threshold,
         "min_seconds": cfg.pose_default.min_seconds,
