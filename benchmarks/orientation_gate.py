@@ -48,16 +48,25 @@ COVER = 0.95  # turned clips turned back or said uncertain
 
 
 def clip_features(poses: Path, manifest: Path, work: Path) -> dict[str, np.ndarray]:
-    """Pose features (4, F) and frame features (4, F) per wild clip (cached in `work`)."""
+    """Pose features (4, F), frame features (4, F) and the person's share of the frame
+    (`orientation.person_area`) per wild clip (cached in `work`; a cache of older pose features
+    gets its pose features and areas computed again, its frame features kept)."""
     from musclemap.data.pose_sequence import load_pose_file
     from musclemap.pose import orientation as ori
     from musclemap.pose.quality import decode_frames, frame_picks
 
     cached = work / "wild_features.npz"
     if cached.is_file():
-        return dict(np.load(cached))
+        feats = dict(np.load(cached))
+        if feats["pose"].shape[-1] != ori.NUM_POSE_FEATURES or "area" not in feats:
+            seqs = [load_pose_file(poses / f"{stem}.npz") for stem in feats["stem"]]
+            feats["pose"] = np.array([ori.turned_pose_features(q) for q in seqs])
+            feats["area"] = np.array([ori.person_area(q) for q in seqs], np.float64)
+            np.savez(cached, **feats)  # type: ignore[arg-type]
+        return feats
     rows = list(csv.DictReader(manifest.open()))
-    out: dict[str, list[object]] = {"stem": [], "activity": [], "pose": [], "frame": []}
+    out: dict[str, list[object]] = {"stem": [], "activity": [], "pose": [], "frame": [],
+                                    "area": []}  # fmt: skip
     for r in rows:
         stem = Path(r["clip"]).stem
         f = poses / f"{stem}.npz"
@@ -72,7 +81,7 @@ def clip_features(poses: Path, manifest: Path, work: Path) -> dict[str, np.ndarr
             print(f"  {stem}: no measurable body, left out")
             continue
         for key, value in (("stem", stem), ("activity", r["activity"]), ("pose", pose),
-                           ("frame", image)):  # fmt: skip
+                           ("frame", image), ("area", ori.person_area(seq))):  # fmt: skip
             out[key].append(value)
     arrays = {k: np.array(v) for k, v in out.items()}
     work.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,8 @@ import orientation_gate as gate  # noqa: E402
 WEIGHTS_TRIED = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
 GRID_WEIGHTS = (1.0, 0.5, 0.25, 0.0)  # of the frame (grid) scorer, for the new-source rule
 SCENE_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+# of (1 - the person's share of the frame) that weighs the scene score (`scene_area_power`)
+AREA_POWERS = (0.0, 1.0, 2.0, 4.0)
 STEP = 0.5  # of the margins and doubts the new-source rule tries
 MARGINS = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0)
 SCENE_DOUBTS = (30.0, 20.0, 15.0, 12.0, 10.0, 8.0, 6.0)
@@ -117,6 +119,13 @@ def train(pics: np.ndarray, sizes: np.ndarray, *, epochs: int, seed: int = 0) ->
             print(f"    epoch {epoch + 1}: loss {total / (len(order) // 64 * 64):.3f}", flush=True)
     model.eval()
     return model
+
+
+def area_weight(area: np.ndarray, power: float) -> np.ndarray:
+    """(clips, 1): what `OrientationModel.scene_share` multiplies the scene weight by for each
+    clip's `orientation.person_area` (NaN: unknown, 1)."""
+    share = (1.0 - np.clip(np.nan_to_num(area, nan=0.0), 0.0, 1.0)) ** power
+    return np.asarray(share, np.float64).reshape(-1, 1)
 
 
 def scene_scores(model: object, thumbs: np.ndarray) -> np.ndarray:
@@ -315,17 +324,20 @@ def pixel_turned(feats: dict[str, np.ndarray], data: dict[str, np.ndarray], rota
         model = fold_of[i]
         parts = []
         for k in range(4):
-            pose = ori.turned_pose_features(load_pose_file(files[k]))
+            seq = load_pose_file(files[k])
+            pose = ori.turned_pose_features(seq)
+            area = np.array([np.nan if (a := ori.person_area(seq)) is None else a])
             turned = np.rot90(thumbs, k, axes=(1, 2))
             frame4 = ori.turned_grid_features(list(turned))
             p = np.zeros(4) if pose is None else model.pose.logit(pose)  # type: ignore[attr-defined]
             f = model.frame.logit(frame4)  # type: ignore[attr-defined]
             s = scene_scores(scene_of[i], turned[None])[0]
-            parts.append((p, f, s, pose is None))
+            parts.append((p, f, s, pose is None, area))
         for name, st in settings.items():
             judged: dict[int, tuple[str, bool]] = {}
-            for k, (p, f, s, none) in enumerate(parts):
-                total = p + float(st["w"]) * s + float(st["frame"]) * f
+            for k, (p, f, s, none, area) in enumerate(parts):
+                share = float(area_weight(area, float(st.get("p", 0.0)))[0, 0])  # type: ignore[arg-type]
+                total = p + float(st["w"]) * share * s + float(st["frame"]) * f
                 o = ori.decide(None if none else total, float(st["margin"]),  # type: ignore[arg-type]
                                doubt=float(st["doubt"]), checked="", scene=s,  # type: ignore[arg-type]
                                scene_doubt=float(st["scene_doubt"]))  # type: ignore[arg-type]  # fmt: skip
@@ -356,9 +368,15 @@ def main() -> None:
     parser.add_argument("--doubt", type=float, default=1.5)
     parser.add_argument("--scene-doubt", type=float, default=np.inf)
     parser.add_argument("--grid-weight", type=float, default=1.0, help="of the frame scorer")
+    parser.add_argument("--area-power", type=float, default=0.0, help="scene_area_power")
+    parser.add_argument("--poses", type=Path, help="wild poses: refresh an older feature cache")
     args = parser.parse_args()
     data = dict(np.load(args.data))
+    if args.poses is not None:
+        gate.clip_features(args.poses, args.manifest, args.work)
     feats = dict(np.load(args.work / "wild_features.npz"))
+    if "area" not in feats:
+        sys.exit(f"{args.work / 'wild_features.npz'}: no person areas; pass --poses to add them")
     library = gate.library_features(args.library_poses)
     source = {Path(r["clip"]).stem: r["source_repo"] for r in csv.DictReader(args.manifest.open())}
     groups = {"exercise": feats["activity"], "source": np.array([source[s] for s in feats["stem"]])}
@@ -371,8 +389,9 @@ def main() -> None:
         scene, scene_folds = fold_runs(
             data, groups[protocol], args.epochs, feats["stem"], args.work, protocol
         )
-        np.savez(args.work / f"oof_{protocol}.npz", pose=pose, frame=frame, scene=scene)
-        oofs[protocol] = {"pose": pose, "frame": frame, "scene": scene}
+        np.savez(args.work / f"oof_{protocol}.npz", pose=pose, frame=frame, scene=scene,
+                 area=feats["area"])  # fmt: skip
+        oofs[protocol] = {"pose": pose, "frame": frame, "scene": scene, "area": feats["area"]}
         models[protocol] = (folds, scene_folds)
         alone = {"frame": float(np.mean(frame.argmax(1) == 0)),
                  "scene": float(np.mean(scene.argmax(1) == 0)),
@@ -438,22 +457,26 @@ def new_source_rule(oofs: dict[str, dict[str, np.ndarray]], models: dict[str, tu
     print("new-source rule (source folds; silent + upright said uncertain)", flush=True)
     found: dict[str, dict[str, object]] = {}
     for g in GRID_WEIGHTS:
-        for w in SCENE_WEIGHTS:
-            pick = choose_for_new_sources(
-                src["pose"] + g * src["frame"] + w * src["scene"], src["scene"]
-            )
-            if pick is None:
-                continue
-            m, d, x, c = pick
-            found[f"g{g:g}_w{w:g}"] = {"frame": g, "w": w, "margin": m, "doubt": d,
-                                       "scene_doubt": x, **c}  # fmt: skip
-            print(f"  grid {g:<4g} scene {w:<4g} margin {m:4g} doubt {d:4g} scene doubt {x:>4g}: "
-                  f"{brief_tally(c)}", flush=True)  # fmt: skip
+        for p in AREA_POWERS:
+            weighted = area_weight(src["area"], p) * src["scene"]
+            for w in SCENE_WEIGHTS:
+                if p and not w:
+                    continue  # the same as p 0
+                pick = choose_for_new_sources(src["pose"] + g * src["frame"] + w * weighted,
+                                              src["scene"])  # fmt: skip
+                if pick is None:
+                    continue
+                m, d, x, c = pick
+                found[f"g{g:g}_p{p:g}_w{w:g}"] = {"frame": g, "p": p, "w": w, "margin": m,
+                                                  "doubt": d, "scene_doubt": x, **c}  # fmt: skip
+                print(f"  grid {g:<4g} area power {p:<2g} scene {w:<4g} margin {m:4g} doubt "
+                      f"{d:4g} scene doubt {x:>4g}: {brief_tally(c)}", flush=True)  # fmt: skip
     kept = min(found.values(), key=rule_key)  # type: ignore[arg-type]
     meta = json.loads(WEIGHTS.with_suffix(".json").read_text())
     settings = {
-        "kept": {k: kept[k] for k in ("frame", "w", "margin", "doubt", "scene_doubt")},
+        "kept": {k: kept[k] for k in ("frame", "p", "w", "margin", "doubt", "scene_doubt")},
         "orientation.json": {"frame": float(meta.get("frame_weight", 1.0)),
+                             "p": float(meta.get("scene_area_power", 0.0)),
                              "w": float(meta.get("scene_weight", 0.0)),
                              "margin": float(meta["margin"]), "doubt": float(meta["doubt"]),
                              "scene_doubt": float(meta.get("scene_doubt", np.inf))},
@@ -462,7 +485,10 @@ def new_source_rule(oofs: dict[str, dict[str, np.ndarray]], models: dict[str, tu
     for name, st in settings.items():
         print(f"  {name}: " + ", ".join(f"{k} {v:g}" for k, v in st.items()), flush=True)  # type: ignore[str-format]
         for protocol, o in oofs.items():
-            total = o["pose"] + float(st["frame"]) * o["frame"] + float(st["w"]) * o["scene"]
+            share = area_weight(o["area"], float(st["p"]))
+            total = (
+                o["pose"] + float(st["frame"]) * o["frame"] + float(st["w"]) * share * o["scene"]
+            )
             c = counts(total, float(st["margin"]), float(st["doubt"]), o["scene"],
                        float(st["scene_doubt"]))  # fmt: skip
             t = tally(total, o["scene"], float(st["margin"]), float(st["doubt"]),
@@ -509,10 +535,12 @@ def write(data: dict[str, np.ndarray], args: argparse.Namespace) -> None:
     rows = {}
     for protocol in ("exercise", "source"):  # the out-of-fold scores of the runs before
         oof = np.load(args.work / f"oof_{protocol}.npz")
-        total = oof["pose"] + args.grid_weight * oof["frame"] + args.weight * oof["scene"]
+        share = area_weight(oof["area"], args.area_power)
+        total = oof["pose"] + args.grid_weight * oof["frame"] + args.weight * share * oof["scene"]
         rows[protocol] = counts(total, args.margin, args.doubt, oof["scene"], args.scene_doubt)
     meta |= {"margin": args.margin, "doubt": args.doubt, "scene_weight": args.weight,
              "frame_weight": args.grid_weight, "scene_doubt": args.scene_doubt,
+             "scene_area_power": args.area_power,
              "scene": {"name": "orientation_scene_cnn", "epochs": args.epochs,
                        "wild_frames": int(len(data["train"])),
                        "photos": int(len(data["photo"]))},

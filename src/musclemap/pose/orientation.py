@@ -56,7 +56,18 @@ SEGMENTS = (
     ((15,), (19,)), ((16,), (20,)),  # hands: wrist -> index
 )  # fmt: skip
 POINTS = ((0,), (15, 16), (13, 14), (11, 12), (25, 26), (27, 28), (29, 30, 31, 32))
-NUM_POSE_FEATURES = 2 * len(SEGMENTS) + 3 * len(POINTS) + 7
+# What holds the body up: the groups of points (head, hands, elbows, shoulders, hips, knees,
+# feet) that reach the bottom of the body, or one side of it, within `SUPPORT_REACH` (in body
+# scales). Upright, a plank rests on hands and feet at the bottom; turned 90 degrees it looks
+# like a standing body, but its hands and feet line up at one side.
+SUPPORT_GROUPS = (
+    (0, 7, 8), (15, 16, 17, 18, 19, 20, 21, 22), (13, 14), (11, 12), (23, 24), (25, 26),
+    (27, 28, 29, 30, 31, 32),
+)  # fmt: skip
+HANDS, FEET = 1, 6  # their places in SUPPORT_GROUPS
+SUPPORT_REACH = 0.3
+NUM_SUPPORT_FEATURES = 2 * len(SUPPORT_GROUPS) + 9
+NUM_POSE_FEATURES = 2 * len(SEGMENTS) + 3 * len(POINTS) + 7 + NUM_SUPPORT_FEATURES
 GRID = 4
 NUM_GRID_FEATURES = 4 * GRID * GRID
 
@@ -157,7 +168,49 @@ def pose_features(
             _nanmean(np.nanmin(frame[..., 1], 1)),
             float(np.log(width / height)),
         ]
+        out += support_features(rel)
     return np.array(out, np.float64)
+
+
+def support_features(rel: np.ndarray) -> list[float]:
+    """`NUM_SUPPORT_FEATURES` of body-scaled points `(T, 33, 2)` (NaN where unseen): per group
+    of `SUPPORT_GROUPS`, how often it reaches the bottom and the side most groups reach (of
+    left and right: mirror-invariant); how many groups reach the bottom, the top, that side and
+    the other; how often hands and feet both reach the bottom, and that side; the feet's height
+    below the hands, their sideways distance; how far the lowest point is below the hips."""
+    near = {}
+    for name, axis, sign in (("down", 1, 1), ("up", 1, -1), ("right", 0, 1), ("left", 0, -1)):
+        proj = sign * rel[..., axis]  # (T, 33)
+        reach = np.stack([np.nanmax(proj[:, list(g)], 1) for g in SUPPORT_GROUPS], 1)
+        top = np.nanmax(reach, 1, keepdims=True)
+        near[name] = np.where(np.isnan(reach), 0.0, reach >= top - SUPPORT_REACH)
+    down, up = near["down"], near["up"]
+    right_more = near["right"].sum(1) >= near["left"].sum(1)
+    side = np.where(right_more[:, None], near["right"], near["left"])
+    other = np.where(right_more[:, None], near["left"], near["right"])
+    hands, feet = (15, 16, 19, 20), (29, 30, 31, 32)
+    hand, foot = _nanmean(rel[:, hands], 1), _nanmean(rel[:, feet], 1)  # (T, 2)
+    hips = _nanmean(rel[:, [23, 24], 1], 1)
+    return [
+        *_nanmean(down), *_nanmean(side),
+        _nanmean(down.sum(1)), _nanmean(up.sum(1)), _nanmean(side.sum(1)), _nanmean(other.sum(1)),
+        _nanmean(down[:, HANDS] * down[:, FEET]), _nanmean(side[:, HANDS] * side[:, FEET]),
+        _nanmean(foot[:, 1] - hand[:, 1]), _nanmean(np.abs(foot[:, 0] - hand[:, 0])),
+        _nanmean(np.nanmax(rel[..., 1], 1) - hips),
+    ]  # fmt: skip
+
+
+def person_area(seq: PoseSequence) -> float | None:
+    """The share of the frame the person's box (its seen landmarks) covers, median over the
+    frames; the same in every quarter turn. None without a seen landmark."""
+    img = seq.image[seq.valid]
+    pts = np.clip(img[..., :2].astype(np.float64), 0.0, 1.0)
+    pts[np.nan_to_num(img[..., 2]) < VISIBLE] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with nothing seen: NaN
+        span = np.nanmax(pts, 1) - np.nanmin(pts, 1)  # (T, 2)
+        area = float(np.nanmedian(span[:, 0] * span[:, 1])) if len(img) else np.nan
+    return area if np.isfinite(area) else None
 
 
 def thumbnail(rgb: np.ndarray) -> np.ndarray:
@@ -257,6 +310,9 @@ class OrientationModel:
     scene_weight: float = 0.0
     frame_weight: float = 1.0
     scene_doubt: float = np.inf  # the scene score's own lead that makes a video `uncertain`
+    # The scene score is weighted by (1 - person_area) ** scene_area_power: the less of the
+    # picture the person leaves, the less scene there is to see (close-ups fooled it).
+    scene_area_power: float = 0.0
 
     @classmethod
     def load(cls, path: Path = WEIGHTS) -> OrientationModel:
@@ -272,6 +328,7 @@ class OrientationModel:
                 float(meta.get("scene_weight", 0.0)),
                 float(meta.get("frame_weight", 1.0)),
                 float(meta.get("scene_doubt", np.inf)),  # JSON's Infinity
+                float(meta.get("scene_area_power", 0.0)),
             )
             # A frame weight of 0: no frame scorer in the file, nor its features computed.
             mlps = {
@@ -280,6 +337,11 @@ class OrientationModel:
                 if name == "pose" or weights[1] != 0.0
             }
             margin, doubt = float(meta["margin"]), float(meta["doubt"])
+            if mlps["pose"].mean.shape != (NUM_POSE_FEATURES,):
+                raise ValueError(
+                    f"made for {mlps['pose'].mean.shape[0]} pose features, this version "
+                    f"computes {NUM_POSE_FEATURES}"
+                )
             scene = SceneModel.from_tensors(t, "scene.") if "scene_weight" in meta else None
         except (OSError, KeyError, ValueError, TypeError) as err:
             raise ConfigError(f"{path}: orientation weights unreadable ({err})") from None
@@ -290,9 +352,17 @@ class OrientationModel:
         """Columns of `turned_frame_features` for this model: the grid's, then the scene's."""
         return (NUM_GRID_FEATURES if self.frame is not None else 0) + 1
 
-    def scores(self, pose: np.ndarray | None, frames: np.ndarray | None) -> np.ndarray | None:
+    def scene_share(self, area: float | None) -> float:
+        """The scene score's weight for a person covering `area` of the frame."""
+        if area is None or not self.scene_area_power:
+            return self.scene_weight
+        return self.scene_weight * (1.0 - min(max(area, 0.0), 1.0)) ** self.scene_area_power
+
+    def scores(
+        self, pose: np.ndarray | None, frames: np.ndarray | None, area: float | None = None
+    ) -> np.ndarray | None:
         """How upright each quarter turn looks `(4,)` (summed logits; `frames` as
-        `turned_frame_features` gives them), None without a pose."""
+        `turned_frame_features` gives them, `area` as `person_area`), None without a pose."""
         if pose is None:
             return None
         s = self.pose.logit(pose)
@@ -300,7 +370,7 @@ class OrientationModel:
             return s
         if self.frame is not None:
             s = s + self.frame_weight * self.frame.logit(frames[:, :NUM_GRID_FEATURES])
-        return s + self.scene_weight * frames[:, -1]
+        return s + self.scene_share(area) * frames[:, -1]
 
 
 _MODEL: dict[str, OrientationModel] = {}
@@ -424,7 +494,7 @@ def estimate_orientation(
     model = model or default_model()
     pose = turned_pose_features(seq)
     checked = "pose and frames" if frame_features is not None else "pose only"
-    scores = model.scores(pose, frame_features)
+    scores = model.scores(pose, frame_features, person_area(seq))
     scene = None if frame_features is None else frame_features[:, -1]
     return decide(
         scores,
