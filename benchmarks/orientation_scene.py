@@ -17,9 +17,10 @@ the pose and frame scorers of `benchmarks/orientation_gate.py`.
   printed: upright clips flagged / said uncertain, turns detected / turned back right / said
   uncertain / still called upright (silent).
 - The rule for new sources (`choose_for_new_sources`, on the source folds: what users bring):
-  for each grid weight g and scene weight w of `pose + g * frame + w * scene`, (1) the margin one
-  0.5 step above the smallest that turns no upright clip; (2, 3) the doubt and scene doubt
-  (second look) with the fewest turned clips left upright (silent) plus upright clips said
+  for each grid weight g, area power p (`AREA_POWERS`) and scene weight w of
+  `pose + g * frame + w * (1 - area) ** p * scene` (area: `orientation.person_area`), (1) the
+  margin one 0.5 step above the smallest that turns no upright clip; (2, 3) the doubt and scene
+  doubt (second look) with the fewest turned clips left upright (silent) plus upright clips said
   uncertain, each one clip (three turned copies per upright clip, so a silent turn weighs more
   than a note on an upright one), ties to fewer silent, then fewer turned the wrong way. The
   weights kept are the ones with the smallest such sum; printed with the exercise folds and the
@@ -27,8 +28,11 @@ the pose and frame scorers of `benchmarks/orientation_gate.py`.
   `orientation.json` beside them.
 - `--rotated`: the pixel-turned poses of orientation_gate.py, judged by the fold models blind to
   the clip (of each protocol).
-- `--write --grid-weight G --weight W --margin M --doubt D --scene-doubt X`: trains the scene
-  model on everything (`--train-final`: only that), adds it to `weights/orientation.safetensors`
+- `--poses`: the wild poses, to bring an older `wild_features.npz` in `--work` up to date (pose
+  features and person areas computed again, as orientation_gate.py's `clip_features` does).
+- `--write --grid-weight G --weight W --area-power P --margin M --doubt D --scene-doubt X`:
+  trains the scene model on everything (`--train-final`: only that), adds it to
+  `weights/orientation.safetensors`
   (the pose scorer, and the frame scorer unless G is 0, kept as they are: run orientation_gate.py
   --write first when they change; G 0 drops the frame scorer from the file) with these settings
   and their cross-validation counts (from the `oof_<protocol>.npz` of both protocols in

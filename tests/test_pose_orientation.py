@@ -205,6 +205,43 @@ def test_orientation_weights_without_a_doubt_are_refused(tmp_path: Path) -> None
         ori.OrientationModel.load(tmp_path / "o.safetensors")
 
 
+def test_weights_of_other_pose_features_are_refused(tmp_path: Path) -> None:
+    """Weights made before the support features (58 pose features) are one clear line."""
+    import hashlib
+
+    from safetensors.numpy import load_file, save_file
+
+    from musclemap.errors import ConfigError
+
+    t = load_file(str(ori.WEIGHTS))
+    old = ori.NUM_POSE_FEATURES - ori.NUM_SUPPORT_FEATURES
+    t["pose.mean"], t["pose.std"] = t["pose.mean"][:old], t["pose.std"][:old]
+    t["pose.w1"] = np.ascontiguousarray(t["pose.w1"][:old])
+    save_file(t, str(tmp_path / "o.safetensors"))
+    meta = json.loads(ori.WEIGHTS.with_suffix(".json").read_text())
+    meta["sha256"] = hashlib.sha256((tmp_path / "o.safetensors").read_bytes()).hexdigest()
+    (tmp_path / "o.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match="made for 58 pose features, this version computes 81"):
+        ori.OrientationModel.load(tmp_path / "o.safetensors")
+
+
+def test_benchmark_weighs_the_scene_as_the_gate_does() -> None:
+    """benchmarks/orientation_scene.py's rule search weighs the scene score as
+    `OrientationModel.scene_share` does at prediction time."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import orientation_scene
+
+    model = ori.default_model()
+    assert (model.scene_weight, model.scene_area_power) == (1.5, 4.0)
+    areas = np.array([0.0, 0.2, 0.5, 1.2, np.nan])
+    share = orientation_scene.area_weight(areas, model.scene_area_power)[:, 0]
+    want = [model.scene_share(None if np.isnan(a) else float(a)) for a in areas]
+    assert model.scene_weight * share == pytest.approx(want)
+    assert want[1] == pytest.approx(1.5 * 0.8**4)
+
+
 def test_damaged_orientation_weights_are_refused(tmp_path: Path) -> None:
     from musclemap.errors import ConfigError
 

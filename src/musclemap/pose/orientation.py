@@ -10,11 +10,13 @@ the landmarks are turned back.
 What can tell is the picture of a body under gravity and the scene around it. For each of the
 four quarter turns of the landmarks (and of a few frames) two scorers say how upright that turn
 looks: a small MLP on the pose (segment directions, where hands, feet and head sit relative to
-the body, which way they move, where the body sits in the frame; `weights/orientation`, trained
-by `benchmarks/orientation_gate.py` on the wild clips and the key-pose photos) and a scene model
-on the frames (`musclemap.pose.scene`, a small CNN trained self-supervised to name the quarter
-turn a picture was given: floors, ceilings, light). The score of a turn is the pose logit plus
-`scene_weight` times the scene score. The turn with the best score is taken when it beats the
+the body, which way they move, where the body sits in the frame, which parts reach the bottom
+or a side of the body; `weights/orientation`, trained by `benchmarks/orientation_gate.py` on the
+wild clips and the key-pose photos) and a scene model on the frames (`musclemap.pose.scene`, a
+small CNN trained self-supervised to name the quarter turn a picture was given: floors,
+ceilings, light). The score of a turn is the pose logit plus `scene_weight` times the scene
+score times (1 - the person's share of the frame) ** `scene_area_power` (a close-up leaves
+little scene, and fooled the model). The turn with the best score is taken when it beats the
 picture as it is by `margin`. A turn that leads by less, but by more than `doubt`, is not taken
 but said: the video is `uncertain` (the lying and horizontal exercises the scorers miss mostly
 land here, so a missed turn is not a silent one). Otherwise the video is left as it is.
