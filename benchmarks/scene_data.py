@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/scene_data.py --poses runs/wild_poses [--rotated DIR] --out F.npz
 
-- each wild clip (`--manifest`): `TRAIN_FRAMES` frames spread over the clip (training pictures,
-  long side `SIDE`) and the gate's own thumbnails (`orientation.thumbnail` of the
-  `quality.frame_picks` frames the pose pass would keep), as predict makes them;
+- each wild clip (`--manifest`): `--train-frames` (`TRAIN_FRAMES`) frames spread over the clip
+  (training pictures, long side `SIDE`) and the gate's own thumbnails (`orientation.thumbnail` of
+  the `quality.frame_picks` frames the pose pass would keep), as predict makes them;
 - with `--rotated`: the gate's thumbnails of the frames `orientation_gate.py --rotated` judges
   (the picks of the `<stem>_k0.npz` poses: MediaPipe on the upright pixels);
 - every key-pose photo (`--keyposes`, `images/<id>/<n>.jpg`), long side `SIDE`.
@@ -42,8 +42,10 @@ def pad_square(rgb: np.ndarray, side: int = SIDE) -> np.ndarray:
     return out
 
 
-def clip_pictures(video: Path, seqs: list[object]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Training frames `(TRAIN_FRAMES, SIDE, SIDE, 3)` (padded) with their sizes, and per pose
+def clip_pictures(
+    video: Path, seqs: list[object], train_frames: int = TRAIN_FRAMES
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Training frames `(train_frames, SIDE, SIDE, 3)` (padded) with their sizes, and per pose
     sequence in `seqs` the gate's thumbnails `(n, 64, 64, 3)` of its picked frames."""
     from musclemap.data.video_io import iter_frames
     from musclemap.pose import orientation as ori
@@ -59,7 +61,7 @@ def clip_pictures(video: Path, seqs: list[object]) -> tuple[np.ndarray, list[np.
         for want, got in zip(wanted, thumbs, strict=True):
             if round(float(t), 6) in want:
                 got[round(float(t), 6)] = ori.thumbnail(rgb)
-    picks = np.linspace(0, len(frames) - 1, TRAIN_FRAMES + 2)[1:-1].round().astype(int)
+    picks = np.linspace(0, len(frames) - 1, train_frames + 2)[1:-1].round().astype(int)
     train = [frames[i] for i in picks]
     return np.stack(train), [np.stack([g[k] for k in sorted(g)]) for g in thumbs]
 
@@ -73,6 +75,7 @@ def main() -> None:
     parser.add_argument("--keyposes", type=Path, default=SHARED / "keyposes")
     parser.add_argument("--rotated", type=Path)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--train-frames", type=int, default=TRAIN_FRAMES)
     args = parser.parse_args()
     import cv2
 
@@ -87,7 +90,7 @@ def main() -> None:
         rot = args.rotated / f"{stem}_k0.npz" if args.rotated else None
         if rot is not None and rot.is_file():
             seqs.append(load_pose_file(rot))
-        train, thumbs = clip_pictures(args.manifest.parent / r["clip"], seqs)
+        train, thumbs = clip_pictures(args.manifest.parent / r["clip"], seqs, args.train_frames)
         out["stem"].append(stem)
         out["activity"].append(r["activity"])
         out["source"].append(r["source_repo"])
