@@ -60,8 +60,9 @@ SEGMENTS = (
 POINTS = ((0,), (15, 16), (13, 14), (11, 12), (25, 26), (27, 28), (29, 30, 31, 32))
 # What holds the body up: the groups of points (head, hands, elbows, shoulders, hips, knees,
 # feet) that reach the bottom of the body, or one side of it, within `SUPPORT_REACH` (in body
-# scales). Upright, a plank rests on hands and feet at the bottom; turned 90 degrees it looks
-# like a standing body, but its hands and feet line up at one side.
+# scales). Upright, a plank rests on hands and feet at the bottom, its back lined up at the top;
+# turned 90 degrees it looks almost like a standing body, but with its back lined up along one
+# side and its hands and feet along the other.
 SUPPORT_GROUPS = (
     (0, 7, 8), (15, 16, 17, 18, 19, 20, 21, 22), (13, 14), (11, 12), (23, 24), (25, 26),
     (27, 28, 29, 30, 31, 32),
