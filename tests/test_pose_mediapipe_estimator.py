@@ -197,6 +197,27 @@ def test_process_frame_gives_what_pose_process_gives(wild_dir: Path) -> None:
                 np.testing.assert_array_equal(ours.world, theirs.world)
 
 
+def test_a_graph_on_one_thread_gives_the_same_landmarks(wild_dir: Path) -> None:
+    # `new_pose` runs every calculator on one executor thread of its own: the same graph and
+    # landmarks as MediaPipe's own `Pose` on its default pool, frame by frame, through a frame
+    # with nobody (tracking starts again).
+    from musclemap.data.video_io import iter_frames
+    from musclemap.pose.mediapipe_estimator import import_pose_solution, new_pose, process_frame
+
+    video = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
+    if not video.is_file():
+        pytest.skip(f"{video} not present")
+    frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:12]
+    frames.insert(5, np.zeros((64, 64, 3), np.uint8))
+    with import_pose_solution().Pose(model_complexity=1) as a, new_pose(model_complexity=1) as b:
+        for frame in frames:
+            theirs, ours = process_frame(a, frame), process_frame(b, frame)
+            assert (ours is None) == (theirs is None)
+            if ours is not None and theirs is not None:
+                np.testing.assert_array_equal(ours.image, theirs.image)
+                np.testing.assert_array_equal(ours.world, theirs.world)
+
+
 def test_landmarks_without_every_field_are_parsed() -> None:
     # A landmark list whose wire format is not the pose graph's fixed one (a field unset) is
     # read through the proto parser: the same values, unset ones 0.
