@@ -1,7 +1,7 @@
 """Speed of what users run: `musclemap predict` end to end in a fresh process vs the naive loop.
 
     .venv/bin/python benchmarks/predict_speed.py [--clips DIR] [--repeats 3] [--batch 20] \
-        [--json OUT.json]
+        [--json OUT.json] [--base OTHER_CHECKOUT]
 
 Clips are made once into DIR (default /tmp/musclemap-bench; not committed) from the real clips
 in ../shared/data/wild: three 8 s 1280x720 30 fps clips (a wild clip letterboxed and upscaled,
@@ -18,6 +18,10 @@ interleaved (cli, naive, cli, naive, ...) so load changes hit both alike, best o
 then one `predict DIR --out-dir` over the batch against the same clips run one by one.
 Printed: per clip seconds, ratio cli/naive, x real time, batch throughput ratio, and the
 machine's load average (os.getloadavg) sampled while measuring.
+
+`--base DIR` (another checkout, e.g. `git worktree add DIR COMMIT`) times its CLI in the same
+rounds as this tree's (right after it, against the same naive runs; the batch ABBA, the single
+runs of both alternated), for an A/B of a change with both sides' ratios from one run.
 """
 
 from __future__ import annotations
@@ -155,9 +159,9 @@ class LoadSampler:
         return {"mean": round(float(np.mean(s)), 2), "max": round(float(np.max(s)), 2)}
 
 
-def _env(cache: str) -> dict[str, str]:
+def _env(cache: str, src: Path = REPO / "src") -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
     env["MUSCLEMAP_CACHE"] = cache  # a fresh, empty cache
     return env
 
@@ -208,24 +212,39 @@ def duration(video: Path) -> float:
     return probe(video).duration_s
 
 
-def compare(clips: list[Path], repeats: int, tmp: Path) -> list[dict[str, object]]:
-    """cli vs naive on each clip, interleaved, best of `repeats`."""
+def compare(
+    clips: list[Path], repeats: int, tmp: Path, base: Path | None = None
+) -> list[dict[str, object]]:
+    """cli vs naive on each clip, interleaved, best of `repeats` (and the `base` tree's cli
+    right after this tree's, in the same rounds)."""
     naive_py = tmp / "naive.py"
     naive_py.write_text(NAIVE)
     rows = []
     for clip in clips:
-        cli_s, naive_s, cli_cpu, naive_cpu = [], [], [], []
+        cli_s, naive_s, cli_cpu, naive_cpu, base_s = [], [], [], [], []
         for r in range(repeats):
             env = _env(tempfile.mkdtemp(dir=tmp))
             out = tmp / f"{clip.stem}.json"
             cli_s.append(timed([*cli_cmd(clip, out), "--json", str(out)], env))
             cli_cpu.append(CPU[-1])
+            if base is not None:
+                env_b = _env(tempfile.mkdtemp(dir=tmp), base / "src")
+                base_s.append(timed([*cli_cmd(clip, out), "--json", str(out)], env_b))
             naive_s.append(timed([sys.executable, str(naive_py), str(clip)], env))
             naive_cpu.append(CPU[-1])
+            also = f", base cli {base_s[-1]:.2f} s" if base_s else ""
             print(
-                f"  {clip.name} #{r}: cli {cli_s[-1]:.2f} s, naive {naive_s[-1]:.2f} s", flush=True
+                f"  {clip.name} #{r}: cli {cli_s[-1]:.2f} s{also}, naive {naive_s[-1]:.2f} s",
+                flush=True,
             )
         secs = duration(clip)
+        extra: dict[str, object] = {}
+        if base_s:
+            extra = {
+                "base_cli_s": round(min(base_s), 3),
+                "base_ratio_cli_over_naive": round(min(base_s) / min(naive_s), 3),
+                "all_base_cli_s": [round(t, 2) for t in base_s],
+            }
         rows.append(
             {
                 "clip": clip.name,
@@ -239,41 +258,60 @@ def compare(clips: list[Path], repeats: int, tmp: Path) -> list[dict[str, object
                 "naive_cpu_s": round(min(naive_cpu), 2),
                 "all_cli_s": [round(t, 2) for t in cli_s],
                 "all_naive_s": [round(t, 2) for t in naive_s],
+                **extra,
             }
         )
     return rows
 
 
-def batch(n: int, tmp: Path) -> dict[str, object]:
-    """`predict DIR --out-dir` over n wild clips vs n sequential single-clip runs."""
+def batch(n: int, tmp: Path, base: Path | None = None) -> dict[str, object]:
+    """`predict DIR --out-dir` over n wild clips vs n sequential single-clip runs. With a
+    `base` tree: this tree's batch, the base's, the single runs of both alternated clip by
+    clip, then the base's batch and this tree's again (each tree's batch: the mean of two)."""
     folder = tmp / "batch"
     folder.mkdir()
     clips = sorted(WILD.glob("*.mp4"))[:n]
     for clip in clips:
         os.symlink(clip, folder / clip.name)
-    t_batch = timed(
-        [*cli_cmd(folder, tmp / "x"), "--out-dir", str(tmp / "batch_out")],
-        _env(tempfile.mkdtemp(dir=tmp)),
-    )
-    cpu_batch = CPU[-1]
-    print(f"  batch of {len(clips)}: {t_batch:.1f} s", flush=True)
-    t_seq = cpu_seq = 0.0
+    trees = {"this": REPO / "src"} if base is None else {"this": REPO / "src", "base": base / "src"}
+    walls: dict[str, list[float]] = {k: [] for k in trees}
+    cpus: dict[str, list[float]] = {k: [] for k in trees}
+
+    def run_batch(tree: str) -> None:
+        cmd = [*cli_cmd(folder, tmp / "x"), "--out-dir", str(tmp / f"batch_out_{tree}")]
+        walls[tree].append(timed(cmd, _env(tempfile.mkdtemp(dir=tmp), trees[tree])))
+        cpus[tree].append(CPU[-1])
+        print(f"  batch of {len(clips)} ({tree}): {walls[tree][-1]:.1f} s", flush=True)
+
+    for tree in trees:
+        run_batch(tree)
+    seq = {k: 0.0 for k in trees}
+    seq_cpu = {k: 0.0 for k in trees}
     for clip in clips:
         out = tmp / "seq.json"
-        t_seq += timed([*cli_cmd(clip, out), "--json", str(out)], _env(tempfile.mkdtemp(dir=tmp)))
-        cpu_seq += CPU[-1]
-    print(f"  {len(clips)} sequential runs: {t_seq:.1f} s", flush=True)
+        for tree, src in trees.items():
+            env = _env(tempfile.mkdtemp(dir=tmp), src)
+            seq[tree] += timed([*cli_cmd(clip, out), "--json", str(out)], env)
+            seq_cpu[tree] += CPU[-1]
+    for tree in reversed(trees) if base is not None else ():
+        run_batch(tree)
     video_s = sum(duration(c) for c in clips)
-    return {
-        "clips": len(clips),
-        "video_s": round(video_s, 1),
-        "batch_s": round(t_batch, 2),
-        "sequential_s": round(t_seq, 2),
-        "throughput_ratio": round(t_seq / t_batch, 2),
-        "batch_cpu_s": round(cpu_batch, 1),
-        "sequential_cpu_s": round(cpu_seq, 1),
-        "batch_x_realtime": round(video_s / t_batch, 2),
-    }
+    result: dict[str, object] = {"clips": len(clips), "video_s": round(video_s, 1)}
+    for tree in trees:
+        mean = float(np.mean(walls[tree]))
+        print(f"  {len(clips)} sequential runs ({tree}): {seq[tree]:.1f} s", flush=True)
+        row = {
+            "batch_s": round(mean, 2),
+            "sequential_s": round(seq[tree], 2),
+            "throughput_ratio": round(seq[tree] / mean, 2),
+            "batch_cpu_s": round(float(np.mean(cpus[tree])), 1),
+            "sequential_cpu_s": round(seq_cpu[tree], 1),
+            "batch_x_realtime": round(video_s / mean, 2),
+        }
+        if base is not None:
+            row["all_batch_s"] = [round(t, 2) for t in walls[tree]]
+        result.update(row if tree == "this" else {f"base_{k}": v for k, v in row.items()})
+    return result
 
 
 def main() -> None:
@@ -289,6 +327,12 @@ def main() -> None:
     parser.add_argument("--skip-long", action="store_true", help="leave out the 60 s clip")
     parser.add_argument("--skip-short", action="store_true", help="leave out the 8 s clips")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--base",
+        type=Path,
+        help="another checkout (e.g. the commit before a change): its CLI is timed in the same "
+        "rounds, right after this tree's, and its ratios reported beside",
+    )
     args = parser.parse_args()
     _adopt_orphans()
     if not WILD.is_dir():
@@ -302,6 +346,10 @@ def main() -> None:
     # PYTHONDONTWRITEBYTECODE (set on some machines) compiles ~40 modules in every run
     # (~0.1 s), which the naive loop's installed libraries never pay.
     compileall.compile_dir(str(REPO / "src"), quiet=1)
+    if args.base is not None:
+        if not (args.base / "src" / "musclemap").is_dir():
+            raise SystemExit(f"--base {args.base}: not a checkout (no src/musclemap)")
+        compileall.compile_dir(str(args.base / "src"), quiet=1)
     shorts, long = make_clips(args.clips)
     result: dict[str, object] = {
         "cpu": platform.processor() or platform.machine(),
@@ -315,19 +363,21 @@ def main() -> None:
         with LoadSampler() as load:
             if not args.skip_short:
                 print("8 s 720p clips (cli vs naive, interleaved):", flush=True)
-                result["short"] = compare(shorts, args.repeats, tmp)
+                result["short"] = compare(shorts, args.repeats, tmp, args.base)
             if not args.skip_long:
                 print("60 s 720p clip:", flush=True)
-                result["long"] = compare([long], args.repeats, tmp)[0]
+                result["long"] = compare([long], args.repeats, tmp, args.base)[0]
             if args.batch:
                 print(f"batch of {args.batch} wild clips:", flush=True)
-                result["batch"] = batch(args.batch, tmp)
+                result["batch"] = batch(args.batch, tmp, args.base)
         result["load_average_1min"] = load.summary()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     short = result.get("short")
     if isinstance(short, list):
         result["short_ratio_worst"] = max(r["ratio_cli_over_naive"] for r in short)
+        if args.base is not None:
+            result["base_short_ratio_worst"] = max(r["base_ratio_cli_over_naive"] for r in short)
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

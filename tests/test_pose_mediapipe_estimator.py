@@ -67,8 +67,9 @@ def test_real_clip_end_to_end(wild_dir: Path, tmp_path: Path) -> None:
 
 
 def test_lean_import_then_the_whole_package() -> None:
-    # The pose solution alone (no matplotlib, no audio tasks); a later `import mediapipe` in
-    # the same process still gets the whole package.
+    # The pose solution alone (no matplotlib, no audio tasks, and its model downloader with
+    # urllib and ssl only once it is used); a later `import mediapipe` in the same process
+    # still gets the whole package.
     import subprocess
     import sys
 
@@ -77,8 +78,12 @@ def test_lean_import_then_the_whole_package() -> None:
         "from musclemap.pose.mediapipe_estimator import import_pose_solution, lean_only\n"
         "pose = import_pose_solution()\n"
         "assert lean_only() and not {'matplotlib', 'sounddevice'} & set(sys.modules)\n"
+        "assert not {'urllib.request', 'http.client', 'ssl'} & set(sys.modules)\n"
+        "assert callable(pose.download_utils.download_oss_model)\n"
+        "assert 'urllib.request' in sys.modules\n"
         "import mediapipe\n"
         "assert mediapipe.__version__ == '0.10.21' and mediapipe.solutions.pose is pose\n"
+        "assert mediapipe.solutions.download_utils is pose.download_utils\n"
         "from mediapipe.tasks.python import vision\n"
         "assert vision.PoseLandmarker and mediapipe.Image and not lean_only()\n"
         "print('ok')\n"
@@ -132,6 +137,40 @@ def test_warm_up_and_reset_of_a_fresh_graph_change_nothing(wild_dir: Path) -> No
         np.testing.assert_array_equal(a.image, c.image)
 
 
+def test_detect_is_a_fresh_graphs_first_frame_and_leaves_the_tracker_alone(
+    wild_dir: Path,
+) -> None:
+    # The second-person checks' `detect` (a static-mode graph kept for them) finds what the
+    # tracking graph finds on its first frame after a reset, bit for bit, on whole frames and
+    # on frames with the person masked out (as the checks see them); and the tracker goes on
+    # as if no check had run.
+    from musclemap.data.video_io import iter_frames
+    from musclemap.pose.quality import mask_person
+
+    video = wild_dir / "clips" / "bicep_curl__ffreaks__1.mp4"  # a second person in view
+    if not video.is_file():
+        pytest.skip(f"{video} not present")
+    frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:40:6]
+    with MediaPipePoseEstimator() as plain:
+        ref = [plain.estimate(f) for f in frames]
+    with MediaPipePoseEstimator() as fresh, MediaPipePoseEstimator() as est:
+        got = []
+        for f, seen in zip(frames, ref, strict=True):
+            assert seen is not None
+            for picture in (f, mask_person(f, seen.image)):
+                fresh.reset()
+                want, found = fresh.estimate(picture), est.detect(picture)
+                assert (want is None) == (found is None)
+                if want is not None and found is not None:
+                    np.testing.assert_array_equal(want.image, found.image)
+                    np.testing.assert_array_equal(want.world, found.world)
+            got.append(est.estimate(f))  # tracking between the checks
+    for a, b in zip(ref, got, strict=True):
+        assert a is not None and b is not None
+        np.testing.assert_array_equal(a.image, b.image)
+        np.testing.assert_array_equal(a.world, b.world)
+
+
 def test_process_frame_gives_what_pose_process_gives(wild_dir: Path) -> None:
     # The estimator's own call of the graph (no namedtuple class per frame, landmarks read from
     # their wire format) against `Pose.process` on a second graph fed the same frames.
@@ -154,6 +193,27 @@ def test_process_frame_gives_what_pose_process_gives(wild_dir: Path) -> None:
             assert (ours is None) == (theirs is None)
             if ours is not None and theirs is not None:
                 assert ours.image.dtype == np.float32 and ours.image.shape == (33, 3)
+                np.testing.assert_array_equal(ours.image, theirs.image)
+                np.testing.assert_array_equal(ours.world, theirs.world)
+
+
+def test_a_graph_on_one_thread_gives_the_same_landmarks(wild_dir: Path) -> None:
+    # `new_pose` runs every calculator on one executor thread of its own: the same graph and
+    # landmarks as MediaPipe's own `Pose` on its default pool, frame by frame, through a frame
+    # with nobody (tracking starts again).
+    from musclemap.data.video_io import iter_frames
+    from musclemap.pose.mediapipe_estimator import import_pose_solution, new_pose, process_frame
+
+    video = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
+    if not video.is_file():
+        pytest.skip(f"{video} not present")
+    frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:12]
+    frames.insert(5, np.zeros((64, 64, 3), np.uint8))
+    with import_pose_solution().Pose(model_complexity=1) as a, new_pose(model_complexity=1) as b:
+        for frame in frames:
+            theirs, ours = process_frame(a, frame), process_frame(b, frame)
+            assert (ours is None) == (theirs is None)
+            if ours is not None and theirs is not None:
                 np.testing.assert_array_equal(ours.image, theirs.image)
                 np.testing.assert_array_equal(ours.world, theirs.world)
 

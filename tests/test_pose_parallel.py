@@ -362,6 +362,67 @@ def test_a_later_segment_checks_its_own_frames_unless_segment_zero_does_it_cheap
     assert int(board.checker[0]) == Board.DONE
 
 
+@pytest.mark.parametrize(
+    ("state", "taken"),
+    [("TRACKING", [59, 40]), ("FIRST", []), ("CHEAP", []), ("DONE", [])],
+)
+def test_segment_zero_keeps_the_checks_once_its_detect_graph_starts(
+    tmp_path: Path, state: str, taken: list[int]
+) -> None:
+    # With MediaPipe's `detect` (a graph kept for the checks) only segment 0's first check
+    # starts a graph; every next one is cheap, so a later segment that is done checks its own
+    # frames only while segment 0 still tracks. Segment 0 then says CHEAP after each check,
+    # whatever it found.
+    pytest.importorskip("mediapipe")
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.parallel import _check_all, _check_own
+    from musclemap.pose.seams import Board
+
+    class Detecting(MediaPipePoseEstimator):
+        """Someone found in every frame, no graph."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.detected: list[float] = []
+
+        def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+            raise AssertionError("the checks must not feed the tracker")
+
+        def reset(self) -> None:
+            raise AssertionError("the checks must not restart the tracker")
+
+        def detect(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+            self.detected.append(float(frame_rgb.mean()))
+            image = np.full((33, 3), 0.9, np.float32)
+            return PoseFrame(image=image, world=np.zeros((33, 4), np.float32))
+
+    board = Board(str(tmp_path), [80, 80], create=True)
+    board.checker[0] = getattr(Board, state)
+    rng = np.random.default_rng(0)
+    frames = {i: rng.integers(0, 256, (36, 64, 3), dtype=np.uint8) for i in (20, 40, 59)}
+    lm = np.full((33, 3), 0.5, np.float32)
+    later = Detecting()
+    got = _check_own(board, 3, {i: (frames[i], lm) for i in (40, 59)}, later)
+    assert list(got) == taken and len(later.detected) == len(taken)
+    assert all(hit == 1 and checked == 1 for _, hit, checked in got.values())
+    board.state[1][0] = board.state[1][2] = 1  # segment 1 is done
+    for i in (40, 59):
+        board.leave(i, frames[i], lm)
+    states = []
+
+    class Watching(Detecting):
+        def detect(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+            states.append(int(board.checker[0]))
+            return super().detect(frame_rgb)
+
+    first = Watching()
+    rest = _check_all(board, [0, 38], [20, 40, 59], {20: (frames[20], lm)}, 39, first)
+    assert sorted(rest) == sorted({20, 40, 59} - set(taken))
+    # Checked until two hits of three settle the count; CHEAP after the first one.
+    assert states == [Board.FIRST, Board.CHEAP][: len(states)] and len(states) == 2 - len(taken)
+    assert int(board.checker[0]) == Board.DONE
+
+
 def test_a_check_whose_answer_cannot_change_the_count_runs_no_detector(tmp_path: Path) -> None:
     # Two of three kept frames showed a second person on the other segment's side: the third
     # frame's answer cannot change `people`, so its detector (a graph restart) is not run.

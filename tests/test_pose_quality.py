@@ -156,6 +156,43 @@ def test_second_person_found_after_masking_the_first() -> None:
     assert (masked[10:50, 10:25] == 127).all() and (masked[10:50, 70:85] == 255).all()
 
 
+class _DetectingTracker(_Detector):
+    """A tracker with its own fresh detection (`detect`), as `MediaPipePoseEstimator` has."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def reset(self) -> None:
+        self.calls.append("reset")
+
+    def estimate(self, frame: np.ndarray) -> PoseFrame | None:
+        self.calls.append("estimate")
+        return super().estimate(frame)
+
+    def detect(self, frame: np.ndarray) -> PoseFrame | None:
+        self.calls.append("detect")
+        return super().estimate(frame)
+
+
+def test_second_person_check_uses_detect_without_touching_the_tracker() -> None:
+    # With `detect` the check neither resets the tracker (a MediaPipe graph restart) nor feeds
+    # it the masked frame; the answers are those of a reset and estimate.
+    frame = np.zeros((60, 100, 3), np.uint8)
+    frame[10:50, 10:25] = 255  # the followed person
+    followed = np.zeros((33, 3), np.float32)
+    followed[:, :2] = [[0.1, 10 / 60], [0.24, 49 / 60]] * 16 + [[0.17, 0.5]]
+    tracker = _DetectingTracker()
+    assert not q.other_person_seen(frame, followed, tracker)
+    frame[10:50, 70:85] = 255  # someone beside them
+    assert q.other_person_seen(frame, followed, tracker)
+    assert tracker.calls == ["detect", "detect"]
+    assert not q.restarts_per_check(tracker) and q.restarts_per_check(_Detector())
+    kept = q.check_kept_frames([(frame, followed)] * 3, tracker)
+    assert (kept["hits"], kept["checked"]) == (2, 3)
+    assert "reset" not in tracker.calls and "estimate" not in tracker.calls
+
+
 def test_frames_decoded_once_for_orientation_and_people(tmp_path: Path) -> None:
     """`inspect_frames`: CHECK_FRAMES frames where the person is, their features in four turns
     (the frame turned by k is feature row k) and the second-person count."""

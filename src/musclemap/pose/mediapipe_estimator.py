@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +75,7 @@ class MediaPipePoseEstimator:
         # No person found since the graph started or was reset: the next process() may start
         # the graph (and log from C++), and the graph holds no tracking or smoothing state.
         self._fresh = True
+        self._static: Any = None  # `detect`'s graph, started on its first call
 
     def settings(self) -> dict[str, Any]:
         return {**self._config, "mediapipe": self._version}
@@ -87,8 +89,7 @@ class MediaPipePoseEstimator:
         global GRAPH_STARTED
         if self._pose is None:
             GRAPH_STARTED = True
-            solution = import_pose_solution()
-            self._pose = solution.Pose(
+            self._pose = new_pose(
                 static_image_mode=False, enable_segmentation=False, **self._config
             )
         return self._pose
@@ -126,6 +127,28 @@ class MediaPipePoseEstimator:
             return found
         return process_frame(graph, np.ascontiguousarray(frame_rgb))
 
+    def detect(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        """The person found afresh in one frame, as the tracking graph's first frame after a
+        `reset()` finds it (the same landmarks bit for bit, tested), without touching the
+        tracking graph: for the second-person checks.
+
+        A second graph in static-image mode (the same models and settings, detection on every
+        frame, no tracking or smoothing state) is started on the first call and kept, so a
+        check costs a detection, not a graph restart: a restart makes the next frame re-create
+        both models' interpreters (~0.09 s of CPU, against ~0.015-0.035 s for the frame)."""
+        global GRAPH_STARTED
+        if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame_rgb.shape}")
+        # Its start and its models' first use log from C++ (as `estimate`'s first frames do);
+        # the few calls of the checks are kept quiet throughout.
+        with _quiet_native_stderr():
+            if self._static is None:
+                GRAPH_STARTED = True
+                self._static = new_pose(
+                    static_image_mode=True, enable_segmentation=False, **self._config
+                )
+            return process_frame(self._static, np.ascontiguousarray(frame_rgb))
+
     def close(self) -> None:
         if self._pose is not None:
             # A graph that never saw a person starts its landmark model while closing (and logs).
@@ -133,12 +156,58 @@ class MediaPipePoseEstimator:
                 self._pose.close()
             self._pose = None
             self._fresh = True
+        if self._static is not None:
+            with _quiet_native_stderr():
+                self._static.close()
+            self._static = None
 
     def __enter__(self) -> MediaPipePoseEstimator:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# The executor every calculator of our pose graphs runs on: one thread per graph.
+_EXECUTOR = "musclemap_pose"
+_NEW_POSE = threading.Lock()
+
+
+def new_pose(**options: Any) -> Any:
+    """`mediapipe.solutions.pose.Pose(**options)`, its calculators all on one thread of its
+    own instead of MediaPipe's default pool of a thread per core.
+
+    A frame's calculators run one after the other anyway; on the default pool each may land on
+    another thread (and core) than the last. On one thread the same graph, with the same
+    landmarks bit for bit (tested), cost 22.00 ms of CPU a frame against 22.25 with a pose
+    process on each core (`benchmarks/pose_executor.py`, 4 rounds of 2 processes, quiet
+    machine; 3 of the 4 rounds faster), and pose workers, one per core, do not keep a pool of
+    a thread per core busy each."""
+    from mediapipe.framework import thread_pool_executor_pb2
+    from mediapipe.python import solution_base
+
+    solution = import_pose_solution()
+    bindings = solution_base.calculator_graph
+
+    class _OneThread:
+        """`calculator_graph` as `SolutionBase.__init__` uses it, the graph's config changed."""
+
+        @staticmethod
+        def CalculatorGraph(graph_config: Any) -> Any:  # noqa: N802 - the binding's name
+            executor = graph_config.executor.add(name=_EXECUTOR, type="ThreadPoolExecutor")
+            ext = thread_pool_executor_pb2.ThreadPoolExecutorOptions.ext
+            executor.options.Extensions[ext].num_threads = 1
+            for node in graph_config.node:  # subgraphs are expanded: every calculator
+                if not node.executor:
+                    node.executor = _EXECUTOR
+            return bindings.CalculatorGraph(graph_config=graph_config)
+
+    with _NEW_POSE:  # the module attribute is swapped while this one graph is built
+        solution_base.calculator_graph = _OneThread
+        try:
+            return solution.Pose(**options)
+        finally:
+            solution_base.calculator_graph = bindings
 
 
 @lru_cache(maxsize=1)
@@ -164,6 +233,10 @@ def mediapipe_version() -> str:
 
 _LEAN_PARENTS = ("mediapipe", "mediapipe.python", "mediapipe.python.solutions")
 _LEAN_IMPORTING = False
+# The pose solution imports it only to download the complexity 0 and 2 models (never used
+# here); it imports urllib.request, http.client and ssl: ~0.02-0.03 s of CPU before predict
+# can fork its pose workers.
+_DOWNLOADS = "mediapipe.python.solutions.download_utils"
 
 
 def frame_from_result(result: Any) -> PoseFrame | None:
@@ -194,6 +267,8 @@ _LANDMARK_WIRE = np.dtype(
 # Its bytes that are not floats (offsets in a landmark's 27) and what they must be.
 _LANDMARK_TAG_AT = np.array([0, 1, 2, 7, 12, 17, 22])
 _LANDMARK_TAGS = np.array([0x0A, 25, 0x0D, 0x15, 0x1D, 0x25, 0x2D], np.uint8)
+_LANDMARK_TAG_BYTES = np.tile(_LANDMARK_TAGS, MEDIAPIPE33.num_joints).tobytes()
+_LANDMARK_X_AT = 3  # x's offset in a landmark's 27 bytes; y, z, visibility follow 5 apart
 
 
 def process_frame(pose: Any, frame_rgb: np.ndarray) -> PoseFrame | None:
@@ -232,11 +307,15 @@ def _landmarks(packet: Any) -> np.ndarray | None:
 
     data = _packet_getter._get_serialized_proto(packet)
     n = MEDIAPIPE33.num_joints
-    if len(data) == n * _LANDMARK_WIRE.itemsize:
-        raw = np.frombuffer(data, np.uint8).reshape(n, _LANDMARK_WIRE.itemsize)
-        if np.array_equal(raw[:, _LANDMARK_TAG_AT], np.broadcast_to(_LANDMARK_TAGS, (n, 7))):
-            rec = np.frombuffer(data, _LANDMARK_WIRE)
-            return np.stack([rec["x"], rec["y"], rec["z"], rec["visibility"]], axis=-1)
+    size = _LANDMARK_WIRE.itemsize
+    if len(data) == n * size:
+        raw = np.frombuffer(data, np.uint8).reshape(n, size)
+        if raw[:, _LANDMARK_TAG_AT].tobytes() == _LANDMARK_TAG_BYTES:
+            # x, y, z, visibility: 4 floats 5 bytes apart from byte 3 of each landmark, read
+            # in one strided copy (0.02 ms against 0.07 for the fields one by one, stacked).
+            return np.ndarray(
+                (n, 4), "<f4", buffer=data, offset=_LANDMARK_X_AT, strides=(size, 5)
+            ).copy()
     marks = packet_getter.get_proto(packet).landmark
     out = np.array([(p.x, p.y, p.z, p.visibility) for p in marks], np.float32)
     if out.shape[0] != n:
@@ -303,11 +382,45 @@ def import_pose_solution() -> Any:
             if previous is not None:  # what the import system does for a loaded submodule
                 setattr(previous, parent.rsplit(".", 1)[1], module)
         previous = module
+    _lazy_module(_DOWNLOADS)
     _LEAN_IMPORTING = True
     try:
         return importlib.import_module(name)
     finally:
         _LEAN_IMPORTING = False
+
+
+class _LazyModule(types.ModuleType):
+    """A module whose code runs on the first use of an attribute it lacks (`_lazy_module`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or self.__dict__.get("_lazy_done"):
+            raise AttributeError(name)
+        self.__dict__["_lazy_done"] = True
+        spec = self.__spec__
+        assert spec is not None and spec.loader is not None
+        spec.loader.exec_module(self)
+        return getattr(self, name)
+
+
+def _lazy_module(name: str) -> None:
+    """Register module `name` (a submodule of a lean package) to run only when one of its
+    attributes is first used, unless it is imported already. (`importlib.util.LazyLoader`
+    would run it at once: the import system reads `__spec__` of a module `from pkg import mod`
+    finds.)"""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        return  # the import that needs it says what is wrong
+    parent, _, child = name.rpartition(".")
+    module = _LazyModule(name)
+    module.__spec__ = spec
+    module.__loader__ = spec.loader
+    module.__file__ = spec.origin
+    module.__package__ = parent
+    sys.modules[name] = module
+    setattr(sys.modules[parent], child, module)
 
 
 @contextmanager

@@ -62,10 +62,10 @@ from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of thi
 
 # Fewer sampled frames than this per segment and the video is not split further.
 MIN_SEGMENT = 20
-# Segment 0 runs the pixel checks of the kept frames when it is done (a MediaPipe graph restart
-# and three detections, ~0.16 s, about 5 frames of pose; more when it finds a second person,
-# and then a later segment that is done takes its own): it gets this many frames fewer (the
-# others decode a prefix to reach their start, which costs them some too).
+# Segment 0 runs the pixel checks of the kept frames when it is done (the start of its
+# estimator's `detect` graph and three detections, ~0.16 s, about 5 frames of pose): it gets
+# this many frames fewer (the others decode a prefix to reach their start, which costs them
+# some too).
 CHECK_LEAD = 3
 # Sampled frames a later segment tracks before its start and discards, on videos of at least
 # WARM_MIN_FRAMES sampled frames per segment. MediaPipe's tracker does not forget where it
@@ -191,11 +191,10 @@ def _run_segment(
     The frames at `picks` (with a person) and their landmarks are kept for the input-quality
     pixel checks (no second decode of the video for the gates), and each is checked once, with
     the landmarks of the rows the merge uses (`extra["checks"]`): by segment 0 when it is done
-    (the later segments leave their frames on the board), which pays one MediaPipe graph
-    restart (~0.1 s) for all of them as long as no second person is found; a later segment done
-    while segment 0 still tracks, restarts its graph for its first check, or needs a restart
-    for every next one (a second person was found) checks its own instead, last first
-    (`_check_own`)."""
+    (the later segments leave their frames on the board), which pays one graph start (~0.1 s,
+    `MediaPipePoseEstimator.detect`) for all of them; a later segment done while segment 0
+    still tracks checks its own instead, last first (`_check_own`; with an estimator without
+    `detect`, whose checks restart its graph after a second person is found, also then)."""
     from musclemap.data.video_io import iter_frames
 
     estimator: PoseEstimator = _WORKER["estimator"]
@@ -297,8 +296,7 @@ def _check_all(
         if pair is None:
             continue  # no person there
         out[idx] = _check_one(shared, len(picks), idx, pair, detector)
-        fresh = getattr(detector, "fresh", True)  # else the next check here restarts the graph
-        shared.checker[0] = Board.CHEAP if fresh else Board.RESTART
+        shared.checker[0] = Board.RESTART if _restarts_next(detector) else Board.CHEAP
     shared.checker[0] = Board.DONE
     return out
 
@@ -310,16 +308,35 @@ def _check_own(
     estimator: PoseEstimator,
 ) -> dict[int, tuple[np.ndarray, int, int]]:
     """A later segment's checks of its own rows' kept frames (last first), each unless segment
-    0 is known to check it without a graph restart (its last check found nobody): here it
-    costs a restart too, and runs beside segment 0 instead of after it."""
+    0 is known to check it cheaply (its checks use the estimator's `detect` graph and have
+    begun, or its last check found nobody): here it costs a graph start or restart too, and
+    runs beside segment 0 instead of after it."""
+    from musclemap.pose.quality import restarts_per_check
+
     out: dict[int, tuple[np.ndarray, int, int]] = {}
     detector = _pixel_detector(estimator)
+    # Segment 0 starting its checks (FIRST) restarts its graph, or starts its `detect` graph,
+    # whose next checks are all cheap: then they are left to it.
+    leave = {Board.CHEAP, Board.DONE}
+    if detector is not None and not restarts_per_check(detector):
+        leave.add(Board.FIRST)
     for idx in sorted(mine, reverse=True):
-        if int(shared.checker[0]) in (Board.CHEAP, Board.DONE):
+        if int(shared.checker[0]) in leave:
             break
         if shared.claim(idx):
             out[idx] = _check_one(shared, picks, idx, mine[idx], detector)
     return out
+
+
+def _restarts_next(detector: PoseEstimator | None) -> bool:
+    """Whether the next second-person check on `detector` restarts a graph: a tracking graph
+    that found someone since its last reset (`MediaPipePoseEstimator.fresh`), unless the
+    checks use its own `detect` graph."""
+    from musclemap.pose.quality import restarts_per_check
+
+    if detector is None or not restarts_per_check(detector):
+        return False
+    return not getattr(detector, "fresh", True)
 
 
 def _covering(starts: list[int], idx: int) -> int:
@@ -331,6 +348,7 @@ def _pixel_detector(estimator: PoseEstimator) -> PoseEstimator | None:
     from musclemap.pose.quality import pixel_detector
 
     return pixel_detector(estimator)
+
 
 
 def _check_one(

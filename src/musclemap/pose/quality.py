@@ -148,15 +148,29 @@ def mask_person(frame: np.ndarray, landmarks: np.ndarray, *, margin: float = 0.2
 
 
 def other_person_seen(frame: np.ndarray, followed: np.ndarray, estimator: PoseEstimator) -> bool:
-    """Whether the detector finds a confident person once the followed one is masked out."""
-    reset = getattr(estimator, "reset", None)
-    if callable(reset):
-        reset()  # a fresh detection, not tracking from the previous frame
-    found = estimator.estimate(mask_person(frame, followed))
+    """Whether the detector finds a confident person once the followed one is masked out: a
+    fresh detection, not tracking from the previous frame (the estimator's `detect` where it
+    has one, else `reset()` and `estimate`)."""
+    masked = mask_person(frame, followed)
+    detect = getattr(estimator, "detect", None)
+    if callable(detect):
+        found = detect(masked)
+    else:
+        reset = getattr(estimator, "reset", None)
+        if callable(reset):
+            reset()
+        found = estimator.estimate(masked)
     if found is None:
         return False
     torso = found.image[[L_SHOULDER, R_SHOULDER, L_HIP, R_HIP]]
     return bool(np.nan_to_num(torso[:, 2]).mean() >= PERSON_VISIBILITY)
+
+
+def restarts_per_check(estimator: PoseEstimator) -> bool:
+    """Whether a second-person check on `estimator` resets its tracking (a MediaPipe graph
+    restart once it has found someone) instead of asking its `detect`, which gives the same
+    fresh detection from a graph kept for it (`MediaPipePoseEstimator.detect`)."""
+    return not callable(getattr(estimator, "detect", None))
 
 
 def frame_picks(seq: PoseSequence, count: int = CHECK_FRAMES) -> list[int]:
@@ -177,9 +191,9 @@ def planned_picks(num_frames: int, count: int = CHECK_FRAMES) -> list[int]:
 def people_decided(hits: int, misses: int, left: int) -> bool:
     """Whether the count of people (`frame_checks`: 2 when most checked frames show a second
     person) is settled by `hits` and `misses` whatever the `left` frames still to check show.
-    Such a frame need not run the detector (a graph restart and a detection, ~0.1 s); counted as
-    checked with no hit it leaves the count as it is, so the result and `frames_checked` equal
-    those of checking every frame."""
+    Such a frame need not run the detector (a detection, ~0.015-0.035 s of CPU, and a graph
+    restart for an estimator without `detect`); counted as checked with no hit it leaves the
+    count as it is, so the result and `frames_checked` equal those of checking every frame."""
     return hits > misses + left or hits + left <= misses
 
 
@@ -233,14 +247,18 @@ def decode_frames(path: Path, seq: PoseSequence, indices: list[int]) -> dict[int
 
 def inspect_frames(path: Path, seq: PoseSequence, detector: PoseEstimator | None) -> dict[str, Any]:
     """The gates that need pixels, on `CHECK_FRAMES` frames decoded once: their orientation
-    features (four turns) and, with a `detector` (a MediaPipe estimator, reset before each
-    frame), whether a second person shows in most of them. Runs where the decoding is cheapest:
-    a pose worker when there is one (`PosePool.inspect`, batch workers)."""
+    features (four turns) and, with a `detector` (a MediaPipe estimator: a fresh detection on
+    each frame, `other_person_seen`), whether a second person shows in most of them. Runs
+    where the decoding is cheapest: a pose worker when there is one (`PosePool.inspect`, batch
+    workers)."""
     frames = decode_frames(path, seq, frame_picks(seq))
     kept = check_kept_frames([(f, seq.image[i]) for i, f in frames.items()], detector)
     reset = getattr(detector, "reset", None)
-    if callable(reset):
-        reset()  # the next video starts from a fresh detection
+    if callable(reset) and detector is not None and restarts_per_check(detector):
+        # The checks tracked on its graph: the next video starts from a fresh detection. (With
+        # `detect` its tracking was not touched; a restart here would start the models again
+        # after the command's quiet window, and the next video resets it anyway.)
+        reset()
     return frame_checks(kept["features"], kept["hits"], kept["checked"])
 
 

@@ -37,10 +37,10 @@ class Board:
     float32 array `(cap, 100)` (33 x (x, y, visibility), then 1.0 if a person was found) and an
     int64 triple (started, rows written, finished). For the pixel checks: the frame where each
     segment handed over (`handover[i]`: `UNKNOWN` while it tracks, -1 for none), what segment
-    0 is doing (`checker[0]`: `TRACKING`; `FIRST`: its first check, which restarts its graph;
-    `CHEAP`: the last check found nobody, so the next one needs no restart; `RESTART`: it found
-    someone, so the next one needs a restart; `DONE`) and which kept frame is checked by whom
-    (`claim`).
+    0 is doing (`checker[0]`: `TRACKING`; `FIRST`: its first check, which starts its detect
+    graph or restarts its tracking graph; `CHEAP`: the next check needs no graph start or
+    restart; `RESTART`: it does (a tracking graph that found someone); `DONE`) and which kept
+    frame is checked by whom (`claim`).
     """
 
     UNKNOWN = -2
