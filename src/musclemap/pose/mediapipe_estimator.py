@@ -116,16 +116,18 @@ class MediaPipePoseEstimator:
         """Landmarks of the tracked person in an (H, W, 3) uint8 RGB frame, or None."""
         if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame_rgb.shape}")
-        graph = self._graph()
         if self._fresh:
             # Starting the graph prints TFLite/absl notices straight to fd 2; nothing a user
-            # can act on, so they are dropped (Python exceptions still propagate). The landmark
-            # model starts (and logs) only on the first frame with a person: quiet until then.
+            # can act on, so they are dropped (Python exceptions still propagate). The graph is
+            # built inside the quiet window too: on its own executor thread its calculators
+            # open (and log) after the build returns, at the latest before this frame's result.
+            # The landmark model starts (and logs) only on the first frame with a person: quiet
+            # until then.
             with _quiet_native_stderr():
-                found = process_frame(graph, np.ascontiguousarray(frame_rgb))
+                found = process_frame(self._graph(), np.ascontiguousarray(frame_rgb))
             self._fresh = found is None
             return found
-        return process_frame(graph, np.ascontiguousarray(frame_rgb))
+        return process_frame(self._graph(), np.ascontiguousarray(frame_rgb))
 
     def detect(self, frame_rgb: np.ndarray) -> PoseFrame | None:
         """The person found afresh in one frame, as the tracking graph's first frame after a
