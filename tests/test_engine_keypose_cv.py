@@ -23,7 +23,8 @@ def test_cross_validation_scores_are_the_predict_path(tmp_path: Path) -> None:
     module = keypose_training.train_module(cfg, x, y, w, seed=0)
     meta = keypose_training.model_meta(cfg)
     model = keypose_training.numpy_model(module, meta, train, windows[:6])
-    assert model.knn_weight == 0.5 and model.library is not None  # the blend is on the path
+    assert model.knn_weight == cfg.pose_default.knn.weight > 0  # the blend is on the path
+    assert model.library is not None and model.still_range == cfg.pose_default.still_range
     cv_scores = keypose_cv.method(cfg, "keypose_mlp")(train, windows[:6], test, 0)
     predictor = Predictor(model)
     for it in test:

@@ -57,7 +57,9 @@ def test_the_card_names_the_occlusion_and_the_tempo_features_when_on() -> None:
     card = model_card(meta)
     assert ("2 per item (camera pitch ±10°; with probability 0.5 one limb of one side "
             "missing") in card
-    assert "and in a video how the joints move" in card
+    assert "and in a video how the joints move" in card and "faded" not in card
+    assert "faded to 0 for a joint whose range is below about 0.1" in model_card(
+        {**meta, "still_range": 0.1})
     meta = {**meta, "config": {"pose_default": {"augment_copies": 2}}, "tempo": False}
     card = model_card(meta)
     assert "one side missing" not in card and "how the joints move" not in card

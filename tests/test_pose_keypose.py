@@ -205,3 +205,28 @@ def test_tempo_says_which_way_a_joint_moves_fast_and_where_it_dwells() -> None:
     elbow = keypose.NUM_FEATURES + len(keypose.MOTION_NAMES) + names.index(
         "tempo_angle_elbow_vdir")
     assert (video[:, elbow] != 0).all()
+
+
+def test_still_range_fades_the_direction_of_a_joint_that_hardly_moves() -> None:
+    # A joint that holds still: its direction and tempo statistics are the estimator's noise
+    # (they do not scale with the range); faded, they are near 0.
+    rng = np.random.default_rng(0)
+    cycle = np.r_[np.linspace(0.3, 0.9, 9), np.linspace(0.9, 0.3, 4)[1:-1], np.full(4, 0.3)]
+    sides = np.zeros((30, 2, len(keypose.SIDE_NAMES)))
+    sides[:, :, keypose.SIDE_NAMES.index("angle_elbow")] = np.tile(cycle, 2)[:30, None]
+    sides[:, :, keypose.SIDE_NAMES.index("angle_knee")] = 0.8 + rng.normal(0, 0.005, (30, 2))
+    names = list(keypose.TEMPO_NAMES)
+    knee = [names.index(f"tempo_angle_knee_{s}") for s in ("vdir", "rising", "dwell",
+                                                            "speed_corr")]
+    noise = np.abs(keypose.tempo_features(sides)[knee]).max()
+    assert noise > 0.03  # about 1 degree of noise: statistics as large as a movement's
+    assert np.abs(keypose.tempo_features(sides, still_range=0.1)[knee]).max() < 0.02 * noise
+    # A real movement keeps its statistics: the elbow's 0.6 pi range loses a few percent.
+    full, kept = keypose.tempo_features(sides), keypose.tempo_features(sides, still_range=0.1)
+    elbow = [i for i, n in enumerate(names) if "elbow" in n]
+    assert np.all((kept[elbow] / full[elbow] > 0.9) & (kept[elbow] / full[elbow] <= 1.0))
+    # The velocity direction of a height that hardly moves fades the same way.
+    h = np.stack([np.tile(cycle, 2)[:30], 0.5 + rng.normal(0, 0.005, 30)], 1)
+    v, vf = keypose.velocity_direction(h), keypose.velocity_direction(h, still_range=0.1)
+    assert abs(vf[1]) < 0.02 * abs(v[1]) and 0.9 < vf[0] / v[0] <= 1.0
+    assert keypose.still_gain(np.zeros(5), 0.0) == 1.0  # 0: not faded (models before v8)

@@ -25,7 +25,7 @@ from musclemap.predictor import WEIGHTS_DIR
 F = keypose.num_features(False)
 
 
-def _tiny(knn_weight: float = 0.0, members: int = 2, hidden: int = 3, **settings: int
+def _tiny(knn_weight: float = 0.0, members: int = 2, hidden: int = 3, **settings: float
           ) -> KeyPoseModel:
     F = keypose.num_features(settings.get("motion", False), settings.get("tempo", False))
     rng = np.random.default_rng(0)
@@ -102,6 +102,23 @@ def test_a_tempo_model_scores_the_tempo_features_training_computes() -> None:
         KeyPoseModel({"feat_mean": model.mean, "feat_std": model.std, "w1": model.w1,
                       "b1": model.b1, "w2": model.w2, "b2": model.b2},
                      {**model.meta, "tempo": False})
+
+
+def test_a_model_fades_still_joints_as_it_was_trained_to() -> None:
+    # `still_range` (pose_default.still_range, version 8) is in the weights' metadata: scoring
+    # computes the faded features training computed; weights without it are not faded.
+    seq = synthetic_pose_sequence("biceps_curl", seconds=5.0)
+    faded, plain = _tiny(motion=True, tempo=True, still_range=0.1), _tiny(motion=True, tempo=True)
+    assert faded.still_range == 0.1 and plain.still_range == 0.0
+
+    def features(still_range: float) -> np.ndarray:
+        return keypose.sequence_windows(seq.world, seq.valid, window=20, stride=10,
+                                        min_visibility=0.5, motion=True, fps=seq.fps,
+                                        image=seq.image, tempo=True, still_range=still_range)[1]
+
+    np.testing.assert_allclose(score_poses(faded, seq).probs, faded.probabilities(features(0.1)))
+    np.testing.assert_allclose(score_poses(plain, seq).probs, plain.probabilities(features(0.0)))
+    assert not np.allclose(features(0.1), features(0.0), equal_nan=True)
 
 
 def _photo_pair(exercise: str = "squat"):  # noqa: ANN202 - a PoseSequence

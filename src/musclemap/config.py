@@ -114,6 +114,10 @@ class PoseDefaultConfig:
     # or "missing" (its coordinates too: the features of that side come from the other side)
     occlusion: str = "visibility"
     tempo: bool = False  # window tempo features (joint velocity direction, dwell; 0 for photos)
+    # a signal's direction / tempo statistics fade as r^2 / (r^2 + still_range^2), r its range
+    # over the window (units of pi or torso lengths): a still joint's are only the estimator's
+    # noise (`keypose.still_gain`); 0 = not faded
+    still_range: float = 0.0
     # pseudo-videos per key-pose photo pair in training: the movement between its two photos
     keypose_videos: int = 0
     # pseudo-videos a photo pair is also scored as (deterministic; the mean of both forms is its
@@ -405,6 +409,7 @@ _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
     ("pose_default", "keypose_videos"): (0, True),
     ("pose_default", "score_keypose_videos"): (0, True),
     ("pose_default", "keypose_weight"): (0, True),
+    ("pose_default", "still_range"): (0, True),
     ("pose_default", "cv_folds"): (1, True),
     ("pose_default.knn", "k"): (1, True),
     ("pose_default.knn", "pair_k"): (0, True),

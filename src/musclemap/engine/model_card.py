@@ -43,8 +43,13 @@ def _training(meta: dict[str, Any]) -> str:
 def _tempo(meta: dict[str, Any]) -> str:
     if not meta.get("tempo"):
         return ""
-    return (", and in a video how the joints move (which way fast, where they dwell; 0 for "
-            "photos)")
+    text = (", and in a video how the joints move (which way fast, where they dwell; 0 for "
+            "photos")
+    if meta.get("still_range"):
+        text += (f"; faded to 0 for a joint whose range is below about {meta['still_range']:g} "
+                 "(units of pi or torso lengths), where they would measure only the pose "
+                 "estimator's noise")
+    return text + ")"
 
 
 def _pair_scoring(meta: dict[str, Any]) -> str:

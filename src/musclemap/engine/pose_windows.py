@@ -162,6 +162,7 @@ def settings(cfg: ExperimentConfig) -> dict[str, Any]:
         "min_visibility": cfg.pose_default.min_visibility,
         "motion": cfg.pose_default.motion,
         "tempo": cfg.pose_default.tempo,
+        "still_range": cfg.pose_default.still_range,
         "pair_videos": cfg.pose_default.score_keypose_videos,
     }
 
@@ -215,7 +216,7 @@ def item_windows(items: list[Item], cfg: ExperimentConfig, *, seed: int) -> list
         _, x, cover = keypose.sequence_windows(
             world, valid, window=s["window"], stride=s["stride"],
             min_visibility=s["min_visibility"], motion=s["motion"], fps=fps, image=image,
-            tempo=s["tempo"],
+            tempo=s["tempo"], still_range=s["still_range"],
         )
         return x[cover >= min(0.5, float(cover.max()))]
 

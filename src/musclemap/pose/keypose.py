@@ -364,12 +364,14 @@ def signal_spans(x: np.ndarray) -> np.ndarray:
 
 
 def motion_features(
-    central: np.ndarray, sides: np.ndarray, fps: float, image_hip: np.ndarray | None = None
+    central: np.ndarray, sides: np.ndarray, fps: float, image_hip: np.ndarray | None = None,
+    still_range: float = 0.0,
 ) -> np.ndarray:
     """Motion of one window `(len(MOTION_NAMES),)`: mean absolute rate of joint angles and
     inclinations (per second; larger and smaller side), of torso tilt and hip height, the
     cadence of the dominant movement (sign changes per second) and the spread of the hip's
-    image position in torso lengths (whole-body travel). NaN with fewer than
+    image position in torso lengths (whole-body travel), and the velocity direction of the
+    heights (`velocity_direction`, faded by `still_range`). NaN with fewer than
     `MIN_MOTION_FRAMES` frames with a person (photos)."""
     ok = np.isfinite(central[:, 0])
     if ok.sum() < MIN_MOTION_FRAMES:
@@ -390,30 +392,46 @@ def motion_features(
                                   central[ok][:, _VDIR_CENTRAL]], axis=1)
     return np.concatenate(
         [np.fmax(sp[0], sp[1]), np.fmin(sp[0], sp[1]), cen, [cadence], hip_std,
-         velocity_direction(heights), [0.0]]
+         velocity_direction(heights, still_range), [0.0]]
     ).astype(np.float32)
 
 
-def velocity_direction(h: np.ndarray) -> np.ndarray:
+def velocity_direction(h: np.ndarray, still_range: float = 0.0) -> np.ndarray:
     """Per height signal of `h (T, D)` (up positive): sum(v |v|) / sum(v^2) of its frame-to-frame
     velocity (3-frame smoothed), in [-1, 1]: > 0 when it rises faster than it falls. A lift's
     concentric phase is usually the faster one and works against the load: hands rise fast in a
     curl and fall fast in a pushdown, two movements whose poses are alike (over a whole wild
-    clip the wrists' value mostly has that sign; over one 3 s window it is noisy)."""
+    clip the wrists' value mostly has that sign; over one 3 s window it is noisy). Faded by
+    `still_gain` (`still_range` > 0): the direction of a signal that hardly moves is its noise's."""
     out = np.full(h.shape[1], np.nan)
     for d in range(h.shape[1]):
         x = h[np.isfinite(h[:, d]), d]
         if len(x) < MIN_MOTION_FRAMES + 2:
             continue
-        v = np.diff(np.convolve(x, np.ones(3) / 3, mode="valid"))
+        a = np.convolve(x, np.ones(3) / 3, mode="valid")
+        v = np.diff(a)
         e = float(np.sum(v * v))
-        out[d] = float(np.sum(v * np.abs(v))) / e if e > 1e-12 else 0.0
+        out[d] = (float(np.sum(v * np.abs(v))) / e if e > 1e-12 else 0.0) * still_gain(
+            a, still_range)
     return out
 
 
-def _signal_tempo(a: np.ndarray) -> list[float]:
+def still_gain(a: np.ndarray, still_range: float) -> float:
+    """r^2 / (r^2 + still_range^2) for the range r of a (smoothed) signal `a` (90th minus 10th
+    percentile; 1 when `still_range` is 0). The direction and tempo statistics do not scale
+    with how far a signal moves, so for a joint that holds still they measure only the pose
+    estimator's noise and jump from one estimate to the next (two trackers a centimetre apart
+    give opposite signs); faded by this gain they go smoothly to 0 (neutral) below the
+    estimator's noise and keep their value for a real movement."""
+    if still_range <= 0:
+        return 1.0
+    r = float(np.percentile(a, 90) - np.percentile(a, 10))
+    return r * r / (r * r + still_range * still_range)
+
+
+def _signal_tempo(a: np.ndarray, still_range: float = 0.0) -> list[float]:
     """`TEMPO_NAMES`' four statistics of one signal's finite values `a` (NaN when fewer than
-    `TEMPO_MIN_FRAMES`, 0 when it does not move)."""
+    `TEMPO_MIN_FRAMES`, 0 when it does not move), times `still_gain`."""
     if len(a) < TEMPO_MIN_FRAMES:
         return [np.nan] * 4
     a = np.convolve(a, np.ones(3) / 3, mode="valid")
@@ -427,17 +445,20 @@ def _signal_tempo(a: np.ndarray) -> list[float]:
     mid, speed = 0.5 * (a[1:] + a[:-1]), np.abs(v)
     corr = (float(np.corrcoef(speed, mid)[0, 1])
             if np.std(mid) > 1e-9 and np.std(speed) > 1e-9 else 0.0)
-    return [float(np.sum(v * speed)) / energy, float(np.mean(v[moving] > 0) - 0.5),
-            float(dwell.mean() - 0.5), corr]
+    g = still_gain(a, still_range)
+    return [g * float(np.sum(v * speed)) / energy, g * float(np.mean(v[moving] > 0) - 0.5),
+            g * float(dwell.mean() - 0.5), g * corr]
 
 
-def tempo_features(sides: np.ndarray) -> np.ndarray:
+def tempo_features(sides: np.ndarray, still_range: float = 0.0) -> np.ndarray:
     """Tempo of one window `(len(TEMPO_NAMES),)` from its side descriptors `(T, 2, D)`: per
-    signal of `_TEMPO_SIGNALS`, `_signal_tempo` of each side (frames without it skipped), the
-    mean of the sides (mirror-invariant); 0 where neither side is measurable (photos)."""
+    signal of `_TEMPO_SIGNALS`, `_signal_tempo` of each side (frames without it skipped; faded
+    by `still_range`), the mean of the sides (mirror-invariant); 0 where neither side is
+    measurable (photos)."""
     out = []
     for j in _TEMPO_SIDE:
-        per = [_signal_tempo(sides[np.isfinite(sides[:, k, j]), k, j]) for k in range(2)]
+        per = [_signal_tempo(sides[np.isfinite(sides[:, k, j]), k, j], still_range)
+               for k in range(2)]
         out.append(np.nan_to_num(_nanmean(np.array(per, dtype=np.float64))))
     return np.concatenate(out).astype(np.float32)
 
@@ -472,11 +493,13 @@ def sequence_windows(
     fps: float = 10.0,
     image: np.ndarray | None = None,
     tempo: bool = False,
+    still_range: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Window starts `(N,)`, key-pose features `(N, num_features(motion, tempo))` and the
     fraction of each window's frames with a person `(N,)`, for a whole pose sequence (video or
     photos). With `motion`, `motion_features` (at `fps`; `image` landmarks for the hip track)
-    follow; with `tempo`, then `tempo_features`."""
+    follow; with `tempo`, then `tempo_features`; `still_range` fades the direction and tempo
+    statistics of signals that hardly move (`still_gain`; 0: not faded)."""
     central, sides = frame_descriptors(world, min_visibility=min_visibility)
     starts = window_starts(len(world), window, stride)
     x = np.stack([window_features(central[s : s + window], sides[s : s + window])
@@ -485,12 +508,12 @@ def sequence_windows(
         hip = None if image is None else image_hip_track(image)
         m = np.stack([
             motion_features(central[s : s + window], sides[s : s + window], fps,
-                            None if hip is None else hip[s : s + window])
+                            None if hip is None else hip[s : s + window], still_range)
             for s in starts
         ])
         x = np.concatenate([x, m], axis=1)
     if tempo:
-        x = np.concatenate([x, np.stack([tempo_features(sides[s : s + window])
+        x = np.concatenate([x, np.stack([tempo_features(sides[s : s + window], still_range)
                                          for s in starts])], axis=1)
     cover = np.array([valid[s : s + window].mean() if len(valid) else 0.0 for s in starts])
     return starts, x, cover

@@ -93,6 +93,9 @@ class KeyPoseModel:
         self.min_visibility = float(meta.get("min_visibility", keypose.MIN_VISIBILITY))
         self.motion = bool(meta.get("motion", False))
         self.tempo = bool(meta.get("tempo", False))
+        # Direction and tempo statistics of signals that hardly move fade to 0 (weights of
+        # version 8 on; older weights were trained without: 0).
+        self.still_range = float(meta.get("still_range", 0.0))
         # A photo pair is also scored as this many pseudo-videos (`score_poses`; 0: photos only).
         self.pair_videos = int(meta.get("pair_videos", 0))
         try:
@@ -240,7 +243,7 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     starts, x, cover = keypose.sequence_windows(
         seq.world, seq.valid, window=model.window, stride=model.stride,
         min_visibility=model.min_visibility, motion=model.motion, fps=seq.fps, image=seq.image,
-        tempo=model.tempo,
+        tempo=model.tempo, still_range=model.still_range,
     )
     pair = is_photo_pair(seq)
     k = model.knn_pair_k if pair else None
@@ -275,7 +278,7 @@ def pair_video_windows(model: KeyPoseModel, seq: PoseSequence) -> np.ndarray:
         _, x, _ = keypose.sequence_windows(
             world, np.ones(len(world), bool), window=model.window, stride=model.stride,
             min_visibility=model.min_visibility, motion=model.motion, fps=model.fps,
-            image=image, tempo=model.tempo,
+            image=image, tempo=model.tempo, still_range=model.still_range,
         )
         rows.append(x)
     return np.concatenate(rows)
