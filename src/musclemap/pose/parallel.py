@@ -350,7 +350,6 @@ def _pixel_detector(estimator: PoseEstimator) -> PoseEstimator | None:
     return pixel_detector(estimator)
 
 
-
 def _check_one(
     shared: Board,
     picks: int,
