@@ -240,11 +240,7 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
             f"{seq.source or 'poses'}: the predict model reads {MEDIAPIPE33.name} poses, got "
             f"{seq.layout.name} (use --pose-estimator mediapipe, or a model trained on that layout)"
         )
-    starts, x, cover = keypose.sequence_windows(
-        seq.world, seq.valid, window=model.window, stride=model.stride,
-        min_visibility=model.min_visibility, motion=model.motion, fps=seq.fps, image=seq.image,
-        tempo=model.tempo, still_range=model.still_range,
-    )
+    starts, x, cover = model_windows(model, seq.world, seq.valid, fps=seq.fps, image=seq.image)
     pair = is_photo_pair(seq)
     k = model.knn_pair_k if pair else None
     probs, emb = model.forward(x, k)
@@ -275,13 +271,23 @@ def pair_video_windows(model: KeyPoseModel, seq: PoseSequence) -> np.ndarray:
         u = cosine_profile(frames=model.window, fps=model.fps, period_s=PAIR_VIDEO_PERIOD_S,
                            phase=2 * np.pi * i / model.pair_videos)
         world, image = pair_video(seq.world, seq.image, u, rng)
-        _, x, _ = keypose.sequence_windows(
-            world, np.ones(len(world), bool), window=model.window, stride=model.stride,
-            min_visibility=model.min_visibility, motion=model.motion, fps=model.fps,
-            image=image, tempo=model.tempo, still_range=model.still_range,
-        )
-        rows.append(x)
+        rows.append(model_windows(model, world, np.ones(len(world), bool), fps=model.fps,
+                                  image=image)[1])
     return np.concatenate(rows)
+
+
+def model_windows(
+    model: KeyPoseModel, world: np.ndarray, valid: np.ndarray, *, fps: float,
+    image: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`keypose.sequence_windows` with the feature settings the model was trained with
+    (window, stride, visibility threshold, motion, tempo, still range): starts, features,
+    coverage."""
+    return keypose.sequence_windows(
+        world, valid, window=model.window, stride=model.stride,
+        min_visibility=model.min_visibility, motion=model.motion, fps=fps, image=image,
+        tempo=model.tempo, still_range=model.still_range,
+    )
 
 
 class PoseScorer(Protocol):
