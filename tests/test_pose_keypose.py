@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -230,3 +232,86 @@ def test_still_range_fades_the_direction_of_a_joint_that_hardly_moves() -> None:
     v, vf = keypose.velocity_direction(h), keypose.velocity_direction(h, still_range=0.1)
     assert abs(vf[1]) < 0.02 * abs(v[1]) and 0.9 < vf[0] / v[0] <= 1.0
     assert keypose.still_gain(np.zeros(5), 0.0) == 1.0  # 0: not faded (models before v8)
+
+
+# The one-signal loops `tempo_features` and `velocity_direction` were before they ran on whole
+# groups of signals (session 9): the features the model was trained on, kept here as the
+# reference the grouped code must equal bit for bit.
+def _reference_signal_tempo(a: np.ndarray, still_range: float) -> list[float]:
+    if len(a) < keypose.TEMPO_MIN_FRAMES:
+        return [np.nan] * 4
+    a = np.convolve(a, np.ones(3) / 3, mode="valid")
+    v = np.diff(a)
+    moving = np.abs(v) > 0.1 * max(float(np.abs(v).max()), 1e-12)
+    energy = float(np.sum(v * v))
+    if energy < 1e-10 or moving.sum() < 2:
+        return [0.0] * 4
+    lo, hi = np.percentile(a, 10), np.percentile(a, 90)
+    dwell = np.clip((a - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    mid, speed = 0.5 * (a[1:] + a[:-1]), np.abs(v)
+    corr = (float(np.corrcoef(speed, mid)[0, 1])
+            if np.std(mid) > 1e-9 and np.std(speed) > 1e-9 else 0.0)
+    g = keypose.still_gain(a, still_range)
+    return [g * float(np.sum(v * speed)) / energy, g * float(np.mean(v[moving] > 0) - 0.5),
+            g * float(dwell.mean() - 0.5), g * corr]
+
+
+def _reference_tempo(sides: np.ndarray, still_range: float) -> np.ndarray:
+    out = []
+    for j in [keypose.SIDE_NAMES.index(n) for n in keypose._TEMPO_SIGNALS]:
+        per = [_reference_signal_tempo(sides[np.isfinite(sides[:, k, j]), k, j], still_range)
+               for k in range(2)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # both sides NaN: 0 below
+            out.append(np.nan_to_num(np.nanmean(np.array(per, dtype=np.float64), axis=0)))
+    return np.concatenate(out).astype(np.float32)
+
+
+def _reference_velocity_direction(h: np.ndarray, still_range: float) -> np.ndarray:
+    out = np.full(h.shape[1], np.nan)
+    for d in range(h.shape[1]):
+        x = h[np.isfinite(h[:, d]), d]
+        if len(x) < keypose.MIN_MOTION_FRAMES + 2:
+            continue
+        a = np.convolve(x, np.ones(3) / 3, mode="valid")
+        v = np.diff(a)
+        e = float(np.sum(v * v))
+        out[d] = (float(np.sum(v * np.abs(v))) / e if e > 1e-12 else 0.0) * keypose.still_gain(
+            a, still_range)
+    return out
+
+
+def _ragged_sides(rng: np.random.Generator, frames: int) -> np.ndarray:
+    """Side descriptors `(frames, 2, D)` as a tracker gives them: drifting signals of any
+    scale, some with gaps, plateaus (ties in the percentiles) or a side that holds still."""
+    sides = rng.normal(size=(frames, 2, len(keypose.SIDE_NAMES))).cumsum(0)
+    sides *= rng.uniform(1e-7, 3.0, size=(1, 1, len(keypose.SIDE_NAMES)))
+    kind = rng.integers(4)
+    if kind == 1:
+        sides[rng.random(sides.shape) < rng.uniform(0.05, 0.6)] = np.nan
+    elif kind == 2:
+        sides = np.round(sides, 1)
+    elif kind == 3:
+        sides[:, 0] = 0.3
+    return sides
+
+
+@pytest.mark.parametrize("still_range", [0.0, 0.05])
+def test_grouped_tempo_and_direction_equal_the_one_signal_loops(still_range: float) -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        sides = _ragged_sides(rng, int(rng.integers(1, 45)))
+        np.testing.assert_array_equal(keypose.tempo_features(sides, still_range),
+                                      _reference_tempo(sides, still_range))
+        h = sides[:, 0, :6]
+        np.testing.assert_array_equal(keypose.velocity_direction(h, still_range),
+                                      _reference_velocity_direction(h, still_range))
+
+
+def test_row_percentiles_equal_numpys() -> None:
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 5, 11, 28, 31):
+        a = np.round(rng.normal(size=(50, n)), int(rng.integers(1, 4)))
+        lo, hi = keypose._range_10_90(a)
+        np.testing.assert_array_equal(lo, [np.percentile(r, 10) for r in a])
+        np.testing.assert_array_equal(hi, [np.percentile(r, 90) for r in a])
