@@ -4,7 +4,9 @@ only with a clear lead, and landmarks turned exactly as np.rot90 turns the pictu
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -261,3 +263,107 @@ def test_rotate_choices_read_as_degrees_clockwise() -> None:
         with pytest.raises(ValueError, match="is not one of auto, 0, 90, 180, 270"):
             ori.rotation_of(bad)
     assert ori.requested(90).quarter_turns == 3  # 90 clockwise = three counter-clockwise turns
+
+
+# `pose_features` and `support_features` as they were before their means over frames were taken
+# together (session 9): the features the orientation weights were trained on, kept here as the
+# reference the grouped code must equal bit for bit.
+def _mean(a: np.ndarray, axis: int | None = 0) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=axis)
+
+
+def _reference_support(rel: np.ndarray) -> list[float]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # groups unseen in a frame: NaN
+        return _reference_support_of(rel)
+
+
+def _reference_support_of(rel: np.ndarray) -> list[float]:
+    near = {}
+    for name, axis, sign in (("down", 1, 1), ("up", 1, -1), ("right", 0, 1), ("left", 0, -1)):
+        proj = sign * rel[..., axis]
+        reach = np.stack([np.nanmax(proj[:, list(g)], 1) for g in ori.SUPPORT_GROUPS], 1)
+        top = np.nanmax(reach, 1, keepdims=True)
+        near[name] = np.where(np.isnan(reach), 0.0, reach >= top - ori.SUPPORT_REACH)
+    down, up = near["down"], near["up"]
+    right_more = near["right"].sum(1) >= near["left"].sum(1)
+    side = np.where(right_more[:, None], near["right"], near["left"])
+    other = np.where(right_more[:, None], near["left"], near["right"])
+    hand, foot = _mean(rel[:, (15, 16, 19, 20)], 1), _mean(rel[:, (29, 30, 31, 32)], 1)
+    hips = _mean(rel[:, [23, 24], 1], 1)
+    return [
+        *_mean(down), *_mean(side),
+        _mean(down.sum(1)), _mean(up.sum(1)), _mean(side.sum(1)), _mean(other.sum(1)),
+        _mean(down[:, ori.HANDS] * down[:, ori.FEET]),
+        _mean(side[:, ori.HANDS] * side[:, ori.FEET]),
+        _mean(foot[:, 1] - hand[:, 1]), _mean(np.abs(foot[:, 0] - hand[:, 0])),
+        _mean(np.nanmax(rel[..., 1], 1) - hips),
+    ]  # fmt: skip
+
+
+def _reference_pose_features(
+    image: np.ndarray, valid: np.ndarray, width: int, height: int
+) -> np.ndarray | None:
+    img = image[valid]
+    if len(img) == 0:
+        return None
+    pts = img[..., :2].astype(np.float64) * (width, height)
+    pts[np.nan_to_num(img[..., 2]) < ori.VISIBLE] = np.nan
+    rel = pts - _mean(pts[:, [23, 24, 11, 12]], axis=1)[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = np.nanmedian(np.sqrt(_mean(np.nansum(rel**2, -1), axis=1)))
+    if not np.isfinite(scale) or scale <= 0:
+        return None
+    rel /= scale
+    out: list[float] = []
+    for a, b in ori.SEGMENTS:
+        v = _mean(pts[:, list(b)], 1) - _mean(pts[:, list(a)], 1)
+        v = v / np.linalg.norm(v, axis=-1, keepdims=True)
+        out += [_mean(v[:, 1]), _mean(np.abs(v[:, 0]))]
+    for idx in ori.POINTS:
+        p = _mean(rel[:, list(idx)], 1)
+        out += [_mean(p[:, 1]), _mean(np.abs(p[:, 0]))]
+        if len(p) > 2:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                sd = np.nanstd(p, axis=0)
+            out.append(float(np.log((sd[1] + 0.02) / (sd[0] + 0.02))))
+        else:
+            out.append(np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        frame = pts / (width, height)
+        out += [_mean(np.nanmax(rel[..., 1], 1)), _mean(np.nanmin(rel[..., 1], 1)),
+                _mean(np.nanmax(np.abs(rel[..., 0]), 1))]  # fmt: skip
+        out += [
+            _mean(_mean(frame[:, [23, 24], 1], 1)), _mean(np.nanmax(frame[..., 1], 1)),
+            _mean(np.nanmin(frame[..., 1], 1)), float(np.log(width / height)),
+        ]  # fmt: skip
+        out += _reference_support(rel)
+    return np.array(out, np.float64)
+
+
+def test_grouped_pose_features_equal_the_feature_by_feature_loop() -> None:
+    rng = np.random.default_rng(5)
+    for exercise in ("biceps_curl", "squat", "shoulder_press"):
+        for turns in range(4):
+            seq = _seq(exercise, turns, size=(640, 360))
+            image, valid = seq.image.copy(), seq.valid.copy()
+            image[..., :2] += rng.normal(0, 0.01, image[..., :2].shape)  # tracker jitter
+            # points out of view, frames without a person, a sequence cut to a few frames
+            image[..., 2] = rng.uniform(0.2, 1.0, image[..., 2].shape)
+            valid[rng.random(len(valid)) < 0.2] = False
+            for cut in (len(image), 3, 2, 1):
+                w, h = (640, 360) if turns % 2 == 0 else (360, 640)
+                got = ori.pose_features(image[:cut], valid[:cut], w, h)
+                want = _reference_pose_features(image[:cut], valid[:cut], w, h)
+                if want is None:
+                    assert got is None
+                else:
+                    assert got is not None and got.shape == (ori.NUM_POSE_FEATURES,)
+                    np.testing.assert_array_equal(got, want)
+        rel = np.where(rng.random((40, 33, 2)) < 0.3, np.nan, rng.normal(size=(40, 33, 2)))
+        np.testing.assert_array_equal(ori.support_features(rel), _reference_support(rel))

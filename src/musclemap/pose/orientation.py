@@ -126,53 +126,87 @@ def _nanmean(a: np.ndarray, axis: int | None = 0) -> Any:
         return np.nanmean(a, axis=axis)
 
 
+def _frame_means(cols: list[np.ndarray]) -> np.ndarray:
+    """`np.nanmean` of each 1-D series in `cols` (over the frames; NaN where all are NaN), all
+    at once: one row each in a C-contiguous array, summed along its row, which numpy sums as it
+    sums a 1-D array (pairwise): the same values, bit for bit, as a call per series. (Warnings
+    of all-NaN rows are the caller's to silence.)"""
+    x = np.stack(cols)
+    seen = ~np.isnan(x)
+    return np.where(seen, x, 0.0).sum(1) / seen.sum(1)
+
+
+def _group_means(x: np.ndarray, groups: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """`np.nanmean(x[:, list(g)], 1)` of each group of points of `x (T, 33, 2)`, stacked
+    `(T, len(groups), 2)`: groups of one or two points at once (a sum of two is the same in
+    any order), larger ones (whose sum depends on its order) each by `np.nanmean`."""
+    first = x[:, [g[0] for g in groups]]
+    second = x[:, [g[-1] for g in groups]]
+    two = np.array([len(g) == 2 for g in groups])[None, :, None]
+    seen1, seen2 = ~np.isnan(first), ~np.isnan(second) & two
+    tot = np.where(seen1, first, 0.0) + np.where(seen2, second, 0.0)
+    out = tot / (seen1.astype(np.intp) + seen2)
+    for i, g in enumerate(groups):
+        if len(g) > 2:
+            out[:, i] = np.nanmean(x[:, list(g)], 1)
+    return out
+
+
 def pose_features(
     image: np.ndarray, valid: np.ndarray, width: int, height: int
 ) -> np.ndarray | None:
     """How a pose sequence sits in its frame `(NUM_POSE_FEATURES,)`; NaN where unseen, None
-    without a measurable body. Mirror-invariant (|x|, y): a mirrored video is still upright."""
+    without a measurable body. Mirror-invariant (|x|, y): a mirrored video is still upright.
+    Its means over frames are taken together (`_frame_means`), with the arithmetic of a mean
+    per feature (the same values bit for bit, tested)."""
     img = image[valid]
     if len(img) == 0:
         return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices give NaN, fine here
+        return _pose_features(img, width, height)
+
+
+def _pose_features(img: np.ndarray, width: int, height: int) -> np.ndarray | None:
     pts = img[..., :2].astype(np.float64) * (width, height)  # pixels: the aspect counts
     pts[np.nan_to_num(img[..., 2]) < VISIBLE] = np.nan
-    centre = _nanmean(pts[:, [23, 24, 11, 12]], axis=1)  # (T, 2)
+    centre = np.nanmean(pts[:, [23, 24, 11, 12]], axis=1)  # (T, 2)
     rel = pts - centre[:, None]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        scale = np.nanmedian(np.sqrt(_nanmean(np.nansum(rel**2, -1), axis=1)))
+    scale = np.nanmedian(np.sqrt(np.nanmean(np.nansum(rel**2, -1), axis=1)))
     if not np.isfinite(scale) or scale <= 0:
         return None
     rel /= scale
-    out: list[float] = []
-    for a, b in SEGMENTS:
-        v = _nanmean(pts[:, list(b)], 1) - _nanmean(pts[:, list(a)], 1)
-        v = v / np.linalg.norm(v, axis=-1, keepdims=True)
-        out += [_nanmean(v[:, 1]), _nanmean(np.abs(v[:, 0]))]
-    for idx in POINTS:
-        p = _nanmean(rel[:, list(idx)], 1)  # (T, 2)
-        out += [_nanmean(p[:, 1]), _nanmean(np.abs(p[:, 0]))]
-        if len(p) > 2:  # which way they move: up-down against sideways
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                sd = np.nanstd(p, axis=0)
-            out.append(float(np.log((sd[1] + 0.02) / (sd[0] + 0.02))))
-        else:
-            out.append(np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low, high = np.nanmax(rel[..., 1], 1), np.nanmin(rel[..., 1], 1)
-        wide = np.nanmax(np.abs(rel[..., 0]), 1)
-        frame = pts / (width, height)
-        out += [_nanmean(low), _nanmean(high), _nanmean(wide)]
-        out += [
-            _nanmean(_nanmean(frame[:, [23, 24], 1], 1)),
-            _nanmean(np.nanmax(frame[..., 1], 1)),
-            _nanmean(np.nanmin(frame[..., 1], 1)),
-            float(np.log(width / height)),
-        ]
-        out += support_features(rel)
+    v = _group_means(pts, _SEGMENT_ENDS) - _group_means(pts, _SEGMENT_STARTS)  # (T, S, 2)
+    v = v / np.linalg.norm(v, axis=-1, keepdims=True)
+    series = [c for i in range(len(SEGMENTS)) for c in (v[:, i, 1], np.abs(v[:, i, 0]))]
+    p = _group_means(rel, POINTS)  # (T, points, 2)
+    series += [c for i in range(len(POINTS)) for c in (p[:, i, 1], np.abs(p[:, i, 0]))]
+    frame = pts / (width, height)
+    series += [
+        np.nanmax(rel[..., 1], 1), np.nanmin(rel[..., 1], 1), np.nanmax(np.abs(rel[..., 0]), 1),
+        np.nanmean(frame[:, [23, 24], 1], 1), np.nanmax(frame[..., 1], 1),
+        np.nanmin(frame[..., 1], 1),
+    ]  # fmt: skip
+    support, support_series = _support_parts(rel)
+    means = _frame_means(series + support_series)
+    # Which way the points move: up-down against sideways (column by column in frame order,
+    # as a call per group of points sums them).
+    sd = np.nanstd(p.reshape(len(p), -1), axis=0).reshape(-1, 2) if len(p) > 2 else None
+    out: list[float] = list(means[: 2 * len(SEGMENTS)])
+    k = 2 * len(SEGMENTS)
+    for i in range(len(POINTS)):
+        out += [means[k + 2 * i], means[k + 2 * i + 1]]
+        out.append(np.nan if sd is None else float(np.log((sd[i, 1] + 0.02) / (sd[i, 0] + 0.02))))
+    k += 2 * len(POINTS)
+    out += [*means[k : k + 6], float(np.log(width / height)), *support, *means[k + 6 :]]
     return np.array(out, np.float64)
+
+
+_SEGMENT_STARTS = tuple(a for a, _ in SEGMENTS)
+_SEGMENT_ENDS = tuple(b for _, b in SEGMENTS)
+# SUPPORT_GROUPS as one index array, each group padded with its own first point (a maximum
+# over a point twice is the same maximum).
+_SUPPORT_INDEX = np.array([g + (g[0],) * (8 - len(g)) for g in SUPPORT_GROUPS])
 
 
 def support_features(rel: np.ndarray) -> list[float]:
@@ -181,26 +215,35 @@ def support_features(rel: np.ndarray) -> list[float]:
     left and right: mirror-invariant); how many groups reach the bottom, the top, that side and
     the other; how often hands and feet both reach the bottom, and that side; the feet's height
     below the hands, their sideways distance; how far the lowest point is below the hips."""
-    near = {}
-    for name, axis, sign in (("down", 1, 1), ("up", 1, -1), ("right", 0, 1), ("left", 0, -1)):
-        proj = sign * rel[..., axis]  # (T, 33)
-        reach = np.stack([np.nanmax(proj[:, list(g)], 1) for g in SUPPORT_GROUPS], 1)
-        top = np.nanmax(reach, 1, keepdims=True)
-        near[name] = np.where(np.isnan(reach), 0.0, reach >= top - SUPPORT_REACH)
-    down, up = near["down"], near["up"]
-    right_more = near["right"].sum(1) >= near["left"].sum(1)
-    side = np.where(right_more[:, None], near["right"], near["left"])
-    other = np.where(right_more[:, None], near["left"], near["right"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        support, series = _support_parts(rel)
+        return [*support, *_frame_means(series)]
+
+
+def _support_parts(rel: np.ndarray) -> tuple[list[Any], list[np.ndarray]]:
+    """`support_features` in two parts: the share of frames in which each group reaches the
+    bottom and the side (counts of 0 and 1: exact in any order) and the per-frame series whose
+    means over frames are the rest (`_frame_means`, taken with the pose features')."""
+    # Down, up, right, left: the points projected on each direction; the reach of each group.
+    proj = np.stack([rel[..., 1], -rel[..., 1], rel[..., 0], -rel[..., 0]])  # (4, T, 33)
+    reach = np.nanmax(proj[:, :, _SUPPORT_INDEX], -1)  # (4, T, groups)
+    top = np.nanmax(reach, -1, keepdims=True)
+    near = np.where(np.isnan(reach), 0.0, reach >= top - SUPPORT_REACH)
+    down, up, right, left = near
+    right_more = right.sum(1) >= left.sum(1)
+    side = np.where(right_more[:, None], right, left)
+    other = np.where(right_more[:, None], left, right)
     hands, feet = (15, 16, 19, 20), (29, 30, 31, 32)
-    hand, foot = _nanmean(rel[:, hands], 1), _nanmean(rel[:, feet], 1)  # (T, 2)
-    hips = _nanmean(rel[:, [23, 24], 1], 1)
-    return [
-        *_nanmean(down), *_nanmean(side),
-        _nanmean(down.sum(1)), _nanmean(up.sum(1)), _nanmean(side.sum(1)), _nanmean(other.sum(1)),
-        _nanmean(down[:, HANDS] * down[:, FEET]), _nanmean(side[:, HANDS] * side[:, FEET]),
-        _nanmean(foot[:, 1] - hand[:, 1]), _nanmean(np.abs(foot[:, 0] - hand[:, 0])),
-        _nanmean(np.nanmax(rel[..., 1], 1) - hips),
+    hand, foot = np.nanmean(rel[:, hands], 1), np.nanmean(rel[:, feet], 1)  # (T, 2)
+    hips = np.nanmean(rel[:, [23, 24], 1], 1)
+    series = [
+        down.sum(1), up.sum(1), side.sum(1), other.sum(1),
+        down[:, HANDS] * down[:, FEET], side[:, HANDS] * side[:, FEET],
+        foot[:, 1] - hand[:, 1], np.abs(foot[:, 0] - hand[:, 0]),
+        np.nanmax(rel[..., 1], 1) - hips,
     ]  # fmt: skip
+    return [*np.nanmean(np.concatenate([down, side], 1), 0)], series
 
 
 def person_area(seq: PoseSequence) -> float | None:
