@@ -65,6 +65,24 @@ def test_probabilities_are_the_mlp_ensemble_blended_with_the_nearest_labels() ->
     np.testing.assert_allclose(blended.probabilities(x), 0.5 * expected + 0.5 * knn, rtol=1e-12)
 
 
+def test_similarity_is_the_cosine_with_the_library_lengths_kept_per_library() -> None:
+    model = _tiny()
+    emb = np.random.default_rng(2).normal(0, 1, (4, 6))
+    lib = np.asarray(model.library)
+    want = (emb @ lib.T) / np.maximum(
+        np.linalg.norm(emb, axis=1)[:, None] * np.linalg.norm(lib, axis=1)[None], 1e-12
+    )
+    np.testing.assert_array_equal(model._similarity(emb), want)  # computed once, same values
+    np.testing.assert_array_equal(model._similarity(emb), want)
+    model.library = lib * 2.0 + 1.0  # another library: its own lengths, not the cached ones
+    other = model.library
+    np.testing.assert_array_equal(
+        model._similarity(emb),
+        (emb @ other.T)
+        / np.maximum(np.linalg.norm(emb, axis=1)[:, None] * np.linalg.norm(other, axis=1), 1e-12),
+    )
+
+
 def test_missing_features_are_imputed_with_the_mean() -> None:
     model = _tiny()
     x = np.full((1, F), np.nan)

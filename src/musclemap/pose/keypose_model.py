@@ -110,6 +110,7 @@ class KeyPoseModel:
                 f"{keypose.num_features(self.motion, self.tempo)}; re-train the weights"
             )
         self.library = t.get("library.embeddings")
+        self._norms: tuple[np.ndarray, np.ndarray] | None = None  # (library, its row lengths)
         self.library_labels = t.get("library.labels")
         self.library_names: list[str] = list(meta.get("library", {}).get("names", []))
         if self.library is not None and len(self.library) != len(self.library_names):
@@ -182,8 +183,15 @@ class KeyPoseModel:
         """Cosine similarity `(N, E)` of embeddings `(N, D)` to the library's."""
         lib = np.asarray(self.library)
         num = emb @ lib.T
-        den = np.linalg.norm(emb, axis=1)[:, None] * np.linalg.norm(lib, axis=1)[None]
+        den = np.linalg.norm(emb, axis=1)[:, None] * self._library_norms(lib)[None]
         return num / np.maximum(den, 1e-12)
+
+    def _library_norms(self, lib: np.ndarray) -> np.ndarray:
+        """The library embeddings' lengths `(E,)`, computed once per library (~1 ms each time,
+        twice a video: its scores and its "looks like")."""
+        if self._norms is None or self._norms[0] is not lib:
+            self._norms = (lib, np.linalg.norm(lib, axis=1))
+        return self._norms[1]
 
     def embed(self, x: np.ndarray) -> np.ndarray:
         """`(N, F)` -> `(N, members * hidden)`: what "looks like" compares."""
