@@ -9,6 +9,7 @@ import pytest
 
 from musclemap.errors import MusclemapError
 from musclemap.outputs import (
+    InputFiles,
     atomic_path,
     check_folder,
     check_writable,
@@ -90,6 +91,38 @@ def test_refuse_inputs_names_the_input(tmp_path: Path) -> None:
         f"--out {tmp_path / '.' / 'm.csv'}: is also the --manifest; writing it would destroy "
         "that input (pick another name)"
     )
+
+
+def _answer(path: Path | None, inputs: list[tuple[str, Path | None]], many: bool) -> str:
+    """What refusing `path` against `inputs` says ("" when allowed), per pair or indexed."""
+    try:
+        if many:
+            InputFiles(inputs).refuse(path, "--out")
+        else:
+            refuse_inputs(path, "--out", inputs)
+    except MusclemapError as err:
+        return str(err)
+    return ""
+
+
+def test_input_files_refuse_what_refuse_inputs_refuses(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    a.write_bytes(b"v")
+    b.write_bytes(b"w")
+    (tmp_path / "link.mp4").symlink_to(a)
+    os.link(b, tmp_path / "hard.mp4")
+    (tmp_path / "l1").symlink_to(tmp_path / "l2")  # a loop: stat fails, resolved paths compared
+    (tmp_path / "l2").symlink_to(tmp_path / "l1")
+    gone = tmp_path / "gone.mp4"  # an input that does not exist: compared by its path
+    inputs = [("first", a), ("none", None), ("second", b), ("gone", gone),
+              ("loop", tmp_path / "l1"), ("again", tmp_path / "link.mp4")]  # fmt: skip
+    outputs = [None, a, b, tmp_path / "link.mp4", tmp_path / "hard.mp4", tmp_path / "x" / ".." /
+               "a.mp4", gone, tmp_path / "." / "gone.mp4", tmp_path / "l1", tmp_path / "l2",
+               tmp_path / "new.json", tmp_path / "a.mp4" / "sub"]  # fmt: skip
+    said = [_answer(out, inputs, many=True) for out in outputs]
+    assert said == [_answer(out, inputs, many=False) for out in outputs]
+    assert "is also the first" in said[1] and "is also the second" in said[4]
+    assert "is also the gone" in said[7] and said[10] == ""
 
 
 def test_check_writable(tmp_path: Path) -> None:

@@ -46,6 +46,54 @@ def refuse_inputs(
             )
 
 
+class InputFiles:
+    """The inputs of `refuse_inputs`, each looked up once, for many outputs: the same answer
+    (the first input in order that `same_file` matches), where `refuse_inputs` per output
+    compared every pair (a 20-video batch's 21 outputs: 420 pairs, 28 ms; quadratic)."""
+
+    def __init__(self, inputs: Iterable[tuple[str, str | os.PathLike[str] | None]]) -> None:
+        self.names: list[str] = []
+        self.by_id: dict[tuple[int, int], int] = {}  # (device, inode) of an existing input
+        self.by_path: dict[Path, int] = {}  # `resolved` path of any input
+        self.missing: dict[Path, int] = {}  # `resolved` path of an input that cannot be stat'ed
+        for name, source in inputs:
+            if source is None:
+                continue
+            i = len(self.names)
+            self.names.append(name)
+            key = resolved(source)
+            self.by_path.setdefault(key, i)
+            st = _stat(source)
+            if st is None:
+                self.missing.setdefault(key, i)
+            else:
+                self.by_id.setdefault((st.st_dev, st.st_ino), i)
+
+    def refuse(self, path: Path | None, what: str) -> None:
+        """`refuse_inputs(path, what, inputs)`."""
+        if path is None:
+            return
+        st = _stat(path)
+        if st is None:  # `same_file` compares the resolved paths with every input
+            hits = [self.by_path.get(resolved(path))]
+        else:  # with an existing input its inode, with a missing one the resolved paths
+            hits = [self.by_id.get((st.st_dev, st.st_ino)), self.missing.get(resolved(path))]
+        found = [i for i in hits if i is not None]
+        if found:
+            raise MusclemapError(
+                f"{what} {path}: is also the {self.names[min(found)]}; writing it would destroy "
+                "that input (pick another name)"
+            )
+
+
+def _stat(path: str | os.PathLike[str]) -> os.stat_result | None:
+    """`os.stat` as `os.path.samefile` calls it, or None where `same_file` falls back."""
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
 def write_error(path: Path, what: str, err: OSError) -> MusclemapError:
     reason = err.strerror or str(err) or type(err).__name__
     return MusclemapError(f"{what} {path}: cannot write ({reason})")

@@ -197,15 +197,15 @@ def check_batch_outputs(
     """No file batch mode writes in OUT (`<stem>.json`, pictures, summary.csv) may be one of
     the input videos (e.g. `predict OUT --out-dir OUT --overlay mp4` over `x.mp4` and
     `x_overlay.mp4`: x's overlay would replace the other input)."""
-    from musclemap.outputs import refuse_inputs
+    from musclemap.outputs import InputFiles
 
-    inputs = [("input video", p) for p in paths]
-    refuse_inputs(out_dir / "summary.csv", "--out-dir", inputs)
+    inputs = InputFiles([("input video", p) for p in paths])  # each looked up once
+    inputs.refuse(out_dir / "summary.csv", "--out-dir")
     for stem in stems:
-        refuse_inputs(out_dir / f"{stem}.json", "--out-dir", inputs)
+        inputs.refuse(out_dir / f"{stem}.json", "--out-dir")
         for name, p in PICTURES.items():
             target = _picture_path(pictures[name], out_dir, stem, name, p.suffixes[0])
-            refuse_inputs(target, p.option, inputs)
+            inputs.refuse(target, p.option)
 
 
 def usable_cache(use_cache: bool) -> bool:
