@@ -390,10 +390,8 @@ class PosePool:
         `prefetch` started for the same video and settings is taken over, not run again.
 
         Args:
-            num_frames: Expected sampled frames (`expected_frames` of the probe's duration),
-                which the tracking segments are planned on, as in every other mode.
-            origin_s: The first frame's time (`probe(...).start_s`); None: one block (the
-                decoder cannot seek), reset at the same segment starts.
+            num_frames: Expected sampled frames (`expected_frames`), for the split.
+            origin_s: The first frame's time (`probe(...).start_s`); None: not split.
 
         Raises:
             VideoError: From decoding, or a worker died.
