@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musclemap.data.pose_sequence import load_pose_file, save_pose_file
+from musclemap.data.pose_sequence import load_pose_file
 from musclemap.errors import VideoError
 from musclemap.pose import estimator as registry
 from musclemap.pose.cache import video_cache_path
 from musclemap.pose.extract import extract_poses, fps_note
-from musclemap.pose.sequential import DEFAULT_MAX_SIDE, estimate_video
+from musclemap.pose.sequential import DEFAULT_MAX_SIDE
 from musclemap.skeleton import COCO17
 from pose_standins import BrightnessEstimator, level_video
 
@@ -32,8 +32,7 @@ def test_extract_poses_uses_estimator_and_cache(tmp_path: Path) -> None:
     assert seq.valid.tolist() == [True, False] * 4
     assert seq.image[0, 0, 0] == pytest.approx(0.01, abs=0.002)
     assert seq.extra["estimator"] == "brightness" and seq.extra["track_jumps_s"] == []
-    assert seq.extra["settings"] == {"offset": 0.0, "max_side": DEFAULT_MAX_SIDE, "segment_s": 4.0}
-    assert seq.extra["segments"] == [0]
+    assert seq.extra["settings"] == {"offset": 0.0, "max_side": DEFAULT_MAX_SIDE}
     assert (seq.width, seq.height, seq.fps) == (48, 32, 10.0)
     assert seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
     assert not est.closed  # a caller's estimator stays open
@@ -48,20 +47,6 @@ def test_extract_poses_uses_estimator_and_cache(tmp_path: Path) -> None:
     extract_poses(video, fps=10.0, estimator=BrightnessEstimator(0.1), cache_dir=tmp_path / "cache")
     extract_poses(video, fps=10.0, estimator=est, cache_dir=tmp_path / "cache", max_side=16)
     assert len(list((tmp_path / "cache").rglob("*.npz"))) == 4
-
-
-def test_poses_of_the_continuous_tracker_are_not_read_from_the_cache(tmp_path: Path) -> None:
-    # A cache entry keyed without the tracking segments (`segment_s`: written before they
-    # existed, one tracker over the whole video) is not read: the poses are estimated.
-    video = level_video(tmp_path / "v.mp4", [1, 3, 5])
-    est = BrightnessEstimator()
-    old = {**est.settings(), "max_side": DEFAULT_MAX_SIDE}
-    stale = video_cache_path(video, est.name, old, 10.0, tmp_path / "cache")
-    planted = estimate_video(video, BrightnessEstimator(offset=0.3), fps=10.0)
-    save_pose_file(planted, stale)
-    seq = extract_poses(video, estimator=est, cache_dir=tmp_path / "cache")
-    assert est.calls == 3 and seq.image[0, 0, 0] == pytest.approx(0.01, abs=0.002)
-    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 2
 
 
 def test_a_renamed_video_is_served_from_the_cache(tmp_path: Path) -> None:
@@ -94,7 +79,7 @@ def test_another_layout_flows_into_the_sequence_and_the_cache(tmp_path: Path) ->
     est = BrightnessEstimator(layout=COCO17)
     seq = extract_poses(video, estimator=est, cache_dir=tmp_path / "cache")
     assert seq.layout is COCO17 and seq.image.shape == (2, 17, 3)
-    settings = {**est.settings(), "max_side": DEFAULT_MAX_SIDE, "segment_s": 4.0}
+    settings = {**est.settings(), "max_side": DEFAULT_MAX_SIDE}
     cached = video_cache_path(video, est.name, settings, 10.0, tmp_path / "cache")
     assert load_pose_file(cached).layout is COCO17
 
@@ -102,7 +87,7 @@ def test_another_layout_flows_into_the_sequence_and_the_cache(tmp_path: Path) ->
 def test_a_damaged_cache_entry_is_recomputed(tmp_path: Path) -> None:
     video = level_video(tmp_path / "v.mp4", [1, 3])
     est = BrightnessEstimator()
-    settings = {**est.settings(), "max_side": DEFAULT_MAX_SIDE, "segment_s": 4.0}
+    settings = {**est.settings(), "max_side": DEFAULT_MAX_SIDE}
     cached = video_cache_path(video, est.name, settings, 10.0, tmp_path)
     cached.parent.mkdir(parents=True)
     cached.write_text("garbage")

@@ -137,27 +137,6 @@ def test_warm_up_and_reset_of_a_fresh_graph_change_nothing(wild_dir: Path) -> No
         np.testing.assert_array_equal(a.image, c.image)
 
 
-def test_reset_mid_video_is_a_new_graph_started_there(wild_dir: Path) -> None:
-    # The tracking segments' reset (`musclemap.pose.segments`): after tracking the first 20
-    # frames, reset() gives the landmarks (image, world, visibility) of a new graph started
-    # at frame 20, bit for bit, on every later frame, though the solution's timestamps go on.
-    from musclemap.data.video_io import iter_frames
-
-    video = wild_dir / "clips" / "squat__myoxyn__1.mp4"
-    frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:32]
-    with MediaPipePoseEstimator() as new:
-        ref = [new.estimate(f) for f in frames[20:]]
-    with MediaPipePoseEstimator() as est:
-        tracked = [est.estimate(f) for f in frames[:20]]
-        assert all(t is not None for t in tracked) and not est.fresh
-        est.reset()
-        got = [est.estimate(f) for f in frames[20:]]
-    for a, b in zip(ref, got, strict=True):
-        assert a is not None and b is not None
-        np.testing.assert_array_equal(a.image, b.image)
-        np.testing.assert_array_equal(a.world, b.world)
-
-
 def test_detect_is_a_fresh_graphs_first_frame_and_leaves_the_tracker_alone(
     wild_dir: Path,
 ) -> None:

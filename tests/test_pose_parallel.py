@@ -1,9 +1,8 @@
-"""Pose on every core (`musclemap.pose.parallel`): blocks of whole tracking segments, pool, batch.
+"""Pose on every core (`musclemap.pose.parallel`): segment plan, seam hand-over, pool, batch.
 
-Stateful stand-in estimators behave like trackers: one forgets slowly (an exponential filter over
-frame brightness), one never forgets (it keeps the first frame it saw since its reset); a
-tracker reset at other frames, or not reset, gives other landmarks, so every mode must reset at
-the same segment starts to give the same result.
+Stateful stand-in estimators behave like trackers: one forgets (an exponential filter over frame
+brightness), so a segment started afresh soon agrees with the one before it and takes over; one
+never forgets (it keeps the first frame it saw), so the earlier segment must track to the end.
 """
 
 from __future__ import annotations
@@ -17,8 +16,16 @@ import pytest
 
 from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import VideoError
-from musclemap.pose.parallel import PosePool, cpu_budget, expected_frames
-from musclemap.pose.segments import plan_segments
+from musclemap.pose.parallel import (
+    AGREE,
+    CHECK_LEAD,
+    WARM_UP,
+    PosePool,
+    cpu_budget,
+    expected_frames,
+    plan_segments,
+    warm_up_frames,
+)
 from musclemap.pose.sequential import estimate_video
 from musclemap.skeleton import MEDIAPIPE33
 
@@ -50,8 +57,24 @@ class SmoothingEstimator:
         pass
 
 
+class WindowEstimator(SmoothingEstimator):
+    """x = the mean brightness of the last 3 frames it saw: a tracker with a short memory."""
+
+    def reset(self) -> None:
+        self.seen: list[float] = []
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        if self.state is None:
+            self.reset()
+            self.state = 0.0
+        self.seen = [*self.seen[-2:], float(frame_rgb.mean()) / 255.0]
+        image = np.full((33, 3), 0.5, np.float32)
+        image[:, 0] = np.mean(self.seen)
+        return PoseFrame(image=image, world=np.zeros((33, 4), np.float32))
+
+
 class StubbornEstimator(SmoothingEstimator):
-    """Never forgets the first frame it saw since its reset."""
+    """Never forgets the first frame it saw: a restarted one never agrees with the old one."""
 
     def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
         level = float(frame_rgb.mean()) / 255.0
@@ -80,6 +103,20 @@ def _video(tmp_path: Path, n: int = 120, gop: int = 10, size: int = 32) -> Path:
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def test_plan_segments() -> None:
+    assert plan_segments(80, 2) == [0, 40]
+    assert plan_segments(81, 3) == [0, 27, 54]
+    assert plan_segments(30, 4) == [0]  # too short to split into 20-frame segments
+    assert plan_segments(45, 4) == [0, 22]
+    assert plan_segments(100, 1) == [0]
+    assert plan_segments(80, 2, lead=3) == [0, 38]  # segment 0: 38 frames, segment 1: 42
+    assert plan_segments(90, 3, lead=3) == [0, 28, 59]
+    # Later segments also track `warm` frames before their start: 41 + 3 | 5 + 39 frames.
+    assert plan_segments(80, 2, lead=3, warm=5) == [0, 41]
+    assert plan_segments(90, 3, lead=3, warm=5) == [0, 31, 61]  # 31+3 | 5+30 | 5+29
+    assert expected_frames(8.0, 10.0) == 80 and expected_frames(0.0, 10.0) == 1
 
 
 def test_cpu_budget_is_the_affinity_and_one_inside_a_worker() -> None:
@@ -111,112 +148,65 @@ def _both(pool: PosePool, path: Path, factory: type, progress: Any = None) -> tu
     return merged, estimate_video(path, factory(), fps=10.0, max_side=None)
 
 
-def _continuous(path: Path, estimator: Any) -> np.ndarray:
-    """x of every frame from one tracker that is never reset (the scheme before segments)."""
-    from musclemap.data.video_io import iter_frames
-
-    return np.array([estimator.estimate(rgb).image[0, 0] for _, rgb in iter_frames(path, fps=10.0)])
-
-
-def test_parallel_is_the_sequential_run_bit_for_bit(pool: PosePool, tmp_path: Path) -> None:
-    seen: list[float] = []
-    video = _video(tmp_path)
-    merged, sequential = _both(pool, video, SmoothingEstimator, lambda f, _: seen.append(f))
-    # 120 frames: 3 segments of 40, in 2 blocks ([0] and [40, 80]).
-    assert merged.segments == sequential.extra["segments"] == plan_segments(120, 10.0)
-    assert merged.segments == [0, 40, 80]
-    np.testing.assert_array_equal(merged.times, sequential.times)
-    np.testing.assert_array_equal(merged.image, sequential.image)
-    np.testing.assert_array_equal(merged.valid, sequential.valid)
-    assert seen and all(0 <= f < 1 for f in seen)
-    # Not vacuous: the tracker is reset at 40 and 80, which a continuous one is not.
-    plain = _continuous(video, SmoothingEstimator())
-    np.testing.assert_array_equal(plain[:40], sequential.image[:40, 0, 0])
-    assert plain[40] != sequential.image[40, 0, 0] and plain[80] != sequential.image[80, 0, 0]
-
-
-@pytest.mark.parametrize("workers", [2, 3, 4])
-def test_any_worker_count_and_batch_give_the_same_poses(tmp_path: Path, workers: int) -> None:
-    # A tracker that never forgets its first frame: any other reset point would show.
-    video = _video(tmp_path, n=130)
-    sequential = estimate_video(video, StubbornEstimator(), fps=10.0, max_side=None)
-    assert sequential.extra["segments"] == [0, 32, 65, 97]
-    with PosePool(workers, factory=StubbornEstimator) as stubborn:
-        merged, _ = _both(stubborn, video, StubbornEstimator)
-        ((_, batch),) = list(
-            stubborn.map_videos([video], fps=10.0, max_side=None, cache_dir=None, use_cache=False)
-        )
-    assert isinstance(batch, PoseSequence)
-    np.testing.assert_array_equal(merged.image, sequential.image)
-    np.testing.assert_array_equal(batch.image, sequential.image)
-    np.testing.assert_array_equal(batch.times, merged.times)
-    assert batch.extra["segments"] == merged.segments == [0, 32, 65, 97]
-    assert batch.extra["settings"]["segment_s"] == 4.0
-
-
-def test_a_video_that_cannot_seek_is_one_block_with_the_same_resets(
+def test_parallel_is_sequential_up_to_the_hand_over_and_agrees_after(
     pool: PosePool, tmp_path: Path
 ) -> None:
-    path = _video(tmp_path, n=90)
-    merged = pool.estimate(path, fps=10.0, max_side=None, num_frames=90, origin_s=None)
-    sequential = estimate_video(path, SmoothingEstimator(), fps=10.0, max_side=None)
-    np.testing.assert_array_equal(merged.image, sequential.image)
-    assert merged.segments == [0, 30, 60]
+    seen: list[float] = []
+    merged, sequential = _both(
+        pool, _video(tmp_path), SmoothingEstimator, lambda f, _: seen.append(f)
+    )
+    assert merged.times == pytest.approx(sequential.times) and len(merged.times) == 120
+    diff = np.abs(merged.image[:, 0, 0] - sequential.image[:, 0, 0])
+    (seam,) = merged.seams
+    handover = seam["handover"]
+    # A filter halving its memory each frame agrees within AGREE after a few frames. 58:
+    # segment 0 also runs the checks; too short a video for a warm-up.
+    seam_at = plan_segments(120, 2, lead=CHECK_LEAD, warm=warm_up_frames(120, 2))[1]
+    assert seam["index"] == seam_at == 58 and seam_at < handover <= seam_at + 15
+    assert diff[:handover].max() == 0.0 and diff[handover:].max() <= AGREE
+    assert seam["distance"] <= AGREE and seam["t"] == pytest.approx(handover / 10)
+    assert seen and all(0 <= f < 1 for f in seen)
 
 
-def test_a_block_checks_the_kept_frames_of_its_own_rows(
+def test_a_warmed_up_segment_gives_the_sequential_poses(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Each block checks every kept frame it posed (orientation features; a second person with
-    # the estimator's `detect`, here none: a scripted estimator is not asked), and they join
-    # in frame order.
-    from musclemap.data.video_io import probe
-    from musclemap.pose import orientation, parallel, quality
-    from musclemap.pose.segments import merge_blocks
+    # Segment 1 tracks WARM_UP frames before its start and drops them: a tracker whose memory
+    # (3 frames) is shorter than that has the sequential one's state at the seam, so every
+    # frame it gives is the sequential one and the hand-over is at the seam itself. Started
+    # cold at the seam, its first two frames differ: segment 0 tracks two frames further.
+    from musclemap.pose import parallel
 
-    path = _video(tmp_path, n=120, size=64)
-    monkeypatch.setattr(
-        parallel, "_WORKER", {"estimator": SmoothingEstimator(), "progress": None, "threads": 1}
-    )
-    picks = quality.planned_picks(120)
-    assert picks == [30, 60, 89]
-    origin = probe(path).start_s
-    first = parallel._run_block(path, 10.0, None, [0], 40, origin, 0, [30])
-    later = parallel._run_block(path, 10.0, None, [40, 80], None, origin, 1, [60, 89])
-    assert (len(first), len(later)) == (40, 80)
-    assert sorted(first.extra["checks"]) == [30] and sorted(later.extra["checks"]) == [60, 89]
-    merged = merge_blocks([first, later], [0, 40, 80])
-    assert merged.checks is not None and merged.checks["checked"] == 0
-    frames = quality.decode_frames(path, first, [30]) | {
-        i + 40: f for i, f in quality.decode_frames(path, later, [20, 49]).items()
-    }
-    for i, features in zip(picks, merged.checks["features"], strict=True):
-        np.testing.assert_allclose(features, orientation.turned_frame_features([frames[i]]))
+    assert WARM_UP >= 3
+    assert warm_up_frames(199, 2) == 0 and warm_up_frames(200, 2) == WARM_UP
+    monkeypatch.setattr(parallel, "WARM_MIN_FRAMES", 40)  # a short video, warmed up too
+    video = _video(tmp_path, n=80)
+    sequential = estimate_video(video, WindowEstimator(), fps=10.0, max_side=None)
+    for warm in (WARM_UP, 0):
+        monkeypatch.setattr(parallel, "WARM_UP", warm)
+        with PosePool(2, factory=WindowEstimator) as window:
+            merged, _ = _both(window, video, WindowEstimator)
+        seam_at = plan_segments(80, 2, lead=CHECK_LEAD, warm=warm)[1]
+        (seam,) = merged.seams
+        assert seam["index"] == seam_at
+        assert seam["handover"] == (seam_at if warm else seam_at + 2)
+        assert seam["distance"] == 0.0
+        np.testing.assert_array_equal(merged.times, sequential.times)
+        np.testing.assert_array_equal(merged.image, sequential.image)
 
 
-def test_a_real_clip_gives_the_same_landmarks_on_one_core_two_and_in_a_batch(
-    wild_dir: Path, tmp_path: Path
-) -> None:
-    """MediaPipe on a real clip (6.5 s: 2 segments): workers=1, workers=2 (one segment per
-    worker) and a batch (the whole video on one worker) agree bit for bit."""
-    pytest.importorskip("mediapipe")
-    from musclemap.pose.extract import extract_poses
+def test_trackers_that_never_agree_give_the_sequential_result(tmp_path: Path) -> None:
+    with PosePool(2, factory=StubbornEstimator) as stubborn:
+        merged, sequential = _both(stubborn, _video(tmp_path, n=60), StubbornEstimator)
+    assert np.array_equal(merged.image, sequential.image)
+    assert merged.seams == [{"index": 28, "handover": None, "t": None, "distance": None}]
 
-    clip = wild_dir / "clips" / "squat__myoxyn__1.mp4"
-    one = extract_poses(clip, workers=1, use_cache=False)
-    two = extract_poses(clip, workers=2, use_cache=False)
-    with PosePool(2) as batch_pool:
-        ((_, batch),) = list(
-            batch_pool.map_videos([clip], fps=10.0, max_side=720, cache_dir=None, use_cache=False)
-        )
-    assert isinstance(batch, PoseSequence)
-    assert one.extra["segments"] == two.extra["segments"] == batch.extra["segments"] == [0, 32]
-    assert one.valid.sum() > 50
-    for seq in (two, batch):
-        np.testing.assert_array_equal(seq.times, one.times)
-        np.testing.assert_array_equal(seq.valid, one.valid)
-        np.testing.assert_array_equal(seq.image, one.image)
-        np.testing.assert_array_equal(seq.world, one.world)
+
+def test_unsplittable_video_runs_as_one_segment(pool: PosePool, tmp_path: Path) -> None:
+    path = _video(tmp_path, n=30)
+    merged = pool.estimate(path, fps=10.0, max_side=None, num_frames=30, origin_s=None)
+    sequential = estimate_video(path, SmoothingEstimator(), fps=10.0, max_side=None)
+    assert np.array_equal(merged.image, sequential.image) and merged.seams == []
 
 
 def test_map_videos_returns_each_result_or_its_error(pool: PosePool, tmp_path: Path) -> None:
@@ -300,7 +290,7 @@ def test_estimate_takes_over_a_prefetched_job(pool: PosePool, tmp_path: Path) ->
         origin_s=info.start_s,
     )
     assert pool._key == submitted and not pool._prefetched  # not submitted again
-    assert np.array_equal(merged.image, direct.image) and merged.segments == direct.segments
+    assert np.array_equal(merged.image, direct.image) and merged.seams == direct.seams
     # another rate is another job
     pool.prefetch(path, fps=5.0, max_side=None, info=info)
     other = pool.estimate(
@@ -328,3 +318,135 @@ def test_a_batch_starts_with_the_largest_videos(tmp_path: Path) -> None:
             )
         ]
     assert done == [1, 0]
+
+
+@pytest.mark.parametrize(
+    ("state", "taken"),
+    [
+        ("TRACKING", [59, 40]),
+        ("FIRST", [59, 40]),
+        ("RESTART", [59, 40]),
+        ("CHEAP", []),
+        ("DONE", []),
+    ],
+)
+def test_a_later_segment_checks_its_own_frames_unless_segment_zero_does_it_cheaply(
+    tmp_path: Path, state: str, taken: list[int]
+) -> None:
+    # Segment 1, done, checks its rows' kept frames (last first) while segment 0 tracks, is
+    # on its first check (a graph restart) or needs a restart for each next one (it found a
+    # second person); not when segment 0's next check is cheap. Each frame once: segment 0
+    # skips the ones segment 1 claimed.
+    from musclemap.pose import orientation
+    from musclemap.pose.parallel import _check_all, _check_own
+    from musclemap.pose.seams import Board
+
+    board = Board(str(tmp_path), [80, 80], create=True)
+    board.checker[0] = getattr(Board, state)
+    rng = np.random.default_rng(0)
+    frames = {i: rng.integers(0, 256, (36, 64, 3), dtype=np.uint8) for i in (20, 40, 59)}
+    lm = np.full((33, 3), 0.5, np.float32)
+    mine = {i: (frames[i], lm) for i in (40, 59)}
+    got = _check_own(board, 3, mine, SmoothingEstimator())
+    assert list(got) == taken
+    for i, (features, hit, checked) in got.items():
+        np.testing.assert_allclose(features, orientation.turned_frame_features([frames[i]]))
+        assert (hit, checked) == (0, 0)  # a scripted estimator: people not checked
+    board.state[1][0] = board.state[1][2] = 1  # segment 1 is done
+    for i in (40, 59):
+        board.leave(i, frames[i], lm)
+    rest = _check_all(
+        board, [0, 38], [20, 40, 59], {20: (frames[20], lm)}, 39, SmoothingEstimator()
+    )
+    assert sorted(rest) == sorted({20, 40, 59} - set(taken))
+    assert int(board.checker[0]) == Board.DONE
+
+
+@pytest.mark.parametrize(
+    ("state", "taken"),
+    [("TRACKING", [59, 40]), ("FIRST", []), ("CHEAP", []), ("DONE", [])],
+)
+def test_segment_zero_keeps_the_checks_once_its_detect_graph_starts(
+    tmp_path: Path, state: str, taken: list[int]
+) -> None:
+    # With MediaPipe's `detect` (a graph kept for the checks) only segment 0's first check
+    # starts a graph; every next one is cheap, so a later segment that is done checks its own
+    # frames only while segment 0 still tracks. Segment 0 then says CHEAP after each check,
+    # whatever it found.
+    pytest.importorskip("mediapipe")
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
+    from musclemap.pose.parallel import _check_all, _check_own
+    from musclemap.pose.seams import Board
+
+    class Detecting(MediaPipePoseEstimator):
+        """Someone found in every frame, no graph."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.detected: list[float] = []
+
+        def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+            raise AssertionError("the checks must not feed the tracker")
+
+        def reset(self) -> None:
+            raise AssertionError("the checks must not restart the tracker")
+
+        def detect(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+            self.detected.append(float(frame_rgb.mean()))
+            image = np.full((33, 3), 0.9, np.float32)
+            return PoseFrame(image=image, world=np.zeros((33, 4), np.float32))
+
+    board = Board(str(tmp_path), [80, 80], create=True)
+    board.checker[0] = getattr(Board, state)
+    rng = np.random.default_rng(0)
+    frames = {i: rng.integers(0, 256, (36, 64, 3), dtype=np.uint8) for i in (20, 40, 59)}
+    lm = np.full((33, 3), 0.5, np.float32)
+    later = Detecting()
+    got = _check_own(board, 3, {i: (frames[i], lm) for i in (40, 59)}, later)
+    assert list(got) == taken and len(later.detected) == len(taken)
+    assert all(hit == 1 and checked == 1 for _, hit, checked in got.values())
+    board.state[1][0] = board.state[1][2] = 1  # segment 1 is done
+    for i in (40, 59):
+        board.leave(i, frames[i], lm)
+    states = []
+
+    class Watching(Detecting):
+        def detect(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+            states.append(int(board.checker[0]))
+            return super().detect(frame_rgb)
+
+    first = Watching()
+    rest = _check_all(board, [0, 38], [20, 40, 59], {20: (frames[20], lm)}, 39, first)
+    assert sorted(rest) == sorted({20, 40, 59} - set(taken))
+    # Checked until two hits of three settle the count; CHEAP after the first one.
+    assert states == [Board.FIRST, Board.CHEAP][: len(states)] and len(states) == 2 - len(taken)
+    assert int(board.checker[0]) == Board.DONE
+
+
+def test_a_check_whose_answer_cannot_change_the_count_runs_no_detector(tmp_path: Path) -> None:
+    # Two of three kept frames showed a second person on the other segment's side: the third
+    # frame's answer cannot change `people`, so its detector (a graph restart) is not run.
+    from musclemap.pose import orientation
+    from musclemap.pose.parallel import _check_one
+    from musclemap.pose.seams import Board
+
+    class Counting:
+        calls = 0
+
+        def reset(self) -> None:
+            pass
+
+        def estimate(self, frame: np.ndarray) -> None:
+            Counting.calls += 1
+
+    board = Board(str(tmp_path), [80, 80], create=True)
+    frame = np.random.default_rng(1).integers(0, 256, (36, 64, 3), dtype=np.uint8)
+    pair = (frame, np.full((33, 3), 0.5, np.float32))
+    features, hit, checked = _check_one(board, 3, 20, pair, Counting())  # type: ignore[arg-type]
+    assert (hit, checked, Counting.calls, board.tally()) == (0, 1, 1, (0, 1))
+    board.record(40, True)
+    board.record(59, True)
+    features, hit, checked = _check_one(board, 3, 30, pair, Counting())  # type: ignore[arg-type]
+    assert (hit, checked, Counting.calls) == (0, 1, 1)  # settled: 2 hits of 3, none run
+    np.testing.assert_allclose(features, orientation.turned_frame_features([frame]))
+    assert board.tally() == (2, 2)

@@ -18,25 +18,11 @@ def test_estimate_video_repeats_frames_without_re_estimating(tmp_path: Path) -> 
     seq = estimate_video(video, est, fps=10.0, max_side=None)
     assert len(seq) == 7  # targets 0 .. 0.6 s at 10 fps from a 5 fps video
     assert est.calls == 4 and est.resets == 1  # one tracker, reset once for the new video
-    assert seq.extra["segments"] == [0]
     assert seq.valid.all()
     # A repeated frame keeps its own time and pose (not a new estimate).
     np.testing.assert_allclose(seq.times, [0, 0, 0.2, 0.2, 0.4, 0.4, 0.6], atol=1e-6)
     np.testing.assert_array_equal(seq.image[0], seq.image[1])
     assert seq.image[2, 0, 0] == seq.image[3, 0, 0] != seq.image[0, 0, 0]
-
-
-def test_estimate_video_resets_the_tracker_at_each_segment_start(tmp_path: Path) -> None:
-    # 10 s at 10 fps: 3 segments (0, 33, 66), the tracker reset at each, the frame at a start
-    # estimated afresh even where it repeats the one before (a 5 fps video).
-    video = level_video(tmp_path / "v.mp4", [1, 3] * 25, fps=5)
-    est = BrightnessEstimator()
-    seq = estimate_video(video, est, fps=10.0, max_side=None)
-    assert len(seq) == 99 and seq.extra["segments"] == [0, 33, 66]
-    assert est.resets == 3
-    # Each of the 50 frames is sampled twice and estimated once, except where a segment
-    # starts on the second sample of a frame: estimated again there.
-    assert est.calls == 50 + sum(seq.times[i] == seq.times[i - 1] for i in (33, 66))
 
 
 def test_finish_adds_size_settings_and_tracking_checks() -> None:
@@ -46,14 +32,14 @@ def test_finish_adds_size_settings_and_tracking_checks() -> None:
     seq = PoseSequence(
         image, np.zeros((4, 33, 4), np.float32), np.ones(4, bool), np.arange(4) / 10, 10, 0, 0
     )
-    seq.extra = {"segments": [0, 2]}
+    seq.extra = {"seams": [{"at": 2}]}
     out = finish(seq, SimpleNamespace(width=640, height=480), "e", {"x": 1})
     assert (out.width, out.height) == (640, 480)
     assert out.extra == {
         "estimator": "e",
         "settings": {"x": 1},
         "track_jumps_s": [0.2],
-        "segments": [0, 2],
+        "seams": [{"at": 2}],
     }
 
 

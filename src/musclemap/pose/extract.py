@@ -18,8 +18,7 @@ from musclemap.data.video_io import probe
 from musclemap.pose import parallel as pose_parallel
 from musclemap.pose.cache import video_cache_path
 from musclemap.pose.estimator import DEFAULT_ESTIMATOR, PoseEstimator, build_estimator
-from musclemap.pose.parallel import PosePool, shared_pool
-from musclemap.pose.segments import expected_frames
+from musclemap.pose.parallel import PosePool, expected_frames, shared_pool
 from musclemap.pose.sequential import (
     DEFAULT_MAX_SIDE,
     Progress,
@@ -47,10 +46,10 @@ def extract_poses(
     settings, `fps` and `max_side`; a second call on the same file returns the cached sequence.
     A cache that cannot be written is skipped with a warning (logging), never an error.
 
-    The tracker is reset at fixed segment starts (about every `segments.SEGMENT_S` seconds,
-    `segments.plan_segments`) in every mode. With the default estimator and more than one
-    worker the segments are split into contiguous blocks posed in parallel processes
-    (`musclemap.pose.parallel`); the result is the same bit for bit as in one process.
+    With the default estimator and more than one worker the video is split into contiguous
+    segments estimated in parallel processes, handed over where their trackers agree
+    (`musclemap.pose.parallel`): the sequential result up to each hand-over, and within the
+    agreement tolerance (`seams.AGREE`, about 7 px at 720 px) after it.
 
     Args:
         video_path: Video file.
@@ -77,14 +76,7 @@ def extract_poses(
     def compute() -> PoseSequence:
         if n > 1:
             return _estimate_parallel(video_path, info, fps, max_side, n, progress)
-        return estimate_video(
-            video_path,
-            est,
-            fps=fps,
-            max_side=max_side,
-            progress=progress,
-            num_frames=expected_frames(info.duration_s, fps),
-        )
+        return estimate_video(video_path, est, fps=fps, max_side=max_side, progress=progress)
 
     try:
         return run_cached(
@@ -192,5 +184,5 @@ def _estimate_parallel(
         num_people=int(merged.valid.any()),
         source=str(path),
     )
-    seq.extra = {"segments": merged.segments}
+    seq.extra = {"seams": merged.seams}
     return seq

@@ -103,25 +103,11 @@ class MediaPipePoseEstimator:
         self.estimate(np.zeros((64, 64, 3), np.uint8))
 
     def reset(self) -> None:
-        """Forget the tracked person and the landmark smoothing state: the frames after it get
-        the landmarks of a new graph started there, bit for bit (between videos, and at each
-        tracking segment's start, `musclemap.pose.segments`).
-
-        A graph restart (`Pose.reset`: the graph closed and run again). Measured on 30
-        segment starts (1/3, 1/2 and 2/3 of 10 wild clips, `/work/scratch/seg9/reset_exp.py`
-        in session 9): identical to a new graph started at that frame on all 30 (image and
-        world landmarks, visibility and presence, every later frame), though the solution's
-        timestamps go on (it stamps frames 33333 us apart, a 30 fps stream, whatever the
-        video's rate, and does not restart them; only their steps matter). It costs the next
-        frame the models' start-up: 113 ms (median) instead of 36. One blank frame instead
-        (64 x 64 black, or zeros of the frame's size; 23 ms) is not a reset: the tracker
-        loses the person and the image x, y, z come out identical, but the visibility
-        low-pass filter and the world landmarks' filter get no input on a frame without a
-        person and keep their state (0 of the 30 identical; visibility off by up to 0.065,
-        decaying by a tenth a frame, world landmarks by up to 0.017 m).
+        """Forget the tracked person and the landmark smoothing state (call between videos).
 
         A graph that has found no person since its start (or the last reset) has no such
-        state: then nothing is done."""
+        state: then nothing is done, since restarting the graph makes its next frame pay the
+        models' start-up again (~100 ms instead of ~30)."""
         if self._pose is not None and not self._fresh:
             self._pose.reset()
             self._fresh = True

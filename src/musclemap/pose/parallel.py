@@ -1,22 +1,26 @@
-"""Pose estimation on every core: one video in blocks of whole segments, or many videos at once.
+"""Pose estimation on every core: one video in contiguous segments, or many videos at once.
 
-The pose of a video is tracking in fixed segments (`musclemap.pose.segments`): the sampled
-frames are cut into near-equal segments of about `SEGMENT_S` seconds, and the tracker is reset
-at each segment start whatever the number of workers. One video: the segments are split into
-contiguous blocks of whole segments, one per worker (`split_blocks`). Each worker decodes only
-its block (the decoder seeks to a keyframe before its start, see `video_io.iter_frames`) and
-runs its own MediaPipe graph, reset at each of its segments' starts; the blocks are joined
-(`merge_blocks`). The landmarks are those of the sequential run (`sequential.estimate_video`,
-which resets at the same frames) bit for bit: no seam to hand over, no warm-up.
-`PoseSequence.extra["segments"]` records the segment starts.
+One video: the sampled frames k = 0..T-1 are split into contiguous segments starting at
+s_0 = 0 < s_1 < ..., one per worker process. Each worker decodes only its part (the decoder
+seeks to a keyframe before its start, see `video_io.iter_frames`) and runs its own MediaPipe
+graph. MediaPipe Pose tracks: each frame's landmarks depend on the previous frames, so a graph
+started afresh at s_i does not in general give what one graph over the whole video gives;
+on long videos a later segment therefore starts tracking `WARM_UP` frames before s_i and drops
+those frames.
 
-Many videos: one whole video per worker at a time (reset at its segment starts), so every core
-stays busy.
+The seam hand-over keeps the result the sequential one: segment i does not stop at s_{i+1}; it
+keeps tracking past it and compares every frame with what segment i+1 (which started earlier in
+time, being a whole segment ahead) published for the same frame through a shared board
+(memory-mapped files; board, agreement and merge in `musclemap.pose.seams`). Once both agree on
+`AGREE_FRAMES` frames in a row (mean distance of the landmarks both see at most `AGREE`,
+image-normalised, or no person in both) segment i stops and
+segment i+1's results are used from there on. Up to the hand-over every frame comes from a
+tracker that has run from the start; after it, from one that agreed with it. Where they never
+agree (a tracker that has locked onto another person, or a pose MediaPipe tracks unstably),
+segment i tracks to the end of the video: exactly the sequential result, at the sequential
+speed. `PoseSequence.extra["seams"]` records each seam and where (or whether) it was handed over.
 
-The pixel checks of the input-quality gates (orientation features, second person) run on the
-frames `quality.planned_picks` names, kept while a block decodes them (no second decode): each
-block checks the kept frames of its own rows when it is done, with its estimator's `detect`
-graph (a static-mode graph, independent of the tracking).
+Many videos: one whole video per worker at a time (no seams), so every core stays busy.
 
 Workers are forked where that is safe (Linux, no other thread, no torch or MediaPipe state to
 inherit) and spawned otherwise; each imports MediaPipe and starts its graph as soon as it starts,
@@ -27,9 +31,12 @@ use (`cpu_budget`), with one graph and one decoder thread per worker: no oversub
 from __future__ import annotations
 
 import atexit
+import math
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -42,14 +49,41 @@ import numpy as np
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.errors import VideoError
 from musclemap.pose.estimator import PoseEstimator
-from musclemap.pose.segments import (  # noqa: F401 - expected_frames is part of this API
+from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of this API
+    AGREE,
+    AGREE_FRAMES,
+    MIN_SEEN,
+    MIN_VISIBILITY,
+    Board,
     Merged,
-    expected_frames,
-    merge_blocks,
-    plan_segments,
-    split_blocks,
+    agree,
+    merge_segments,
 )
 
+# Fewer sampled frames than this per segment and the video is not split further.
+MIN_SEGMENT = 20
+# Segment 0 runs the pixel checks of the kept frames when it is done (the start of its
+# estimator's `detect` graph and three detections, ~0.16 s, about 5 frames of pose): it gets
+# this many frames fewer (the others decode a prefix to reach their start, which costs them
+# some too).
+CHECK_LEAD = 3
+# Sampled frames a later segment tracks before its start and discards, on videos of at least
+# WARM_MIN_FRAMES sampled frames per segment. MediaPipe's tracker does not forget where it
+# started (each frame's region comes from the last frame's landmarks, and a restarted
+# tracker's raw landmarks differ as much as its smoothed ones), so one started on a detection
+# at the seam can settle on another trajectory than the one from frame 0; a few frames of its
+# own history first bring it closer on average. On 126 seams of 18 wild clips (the planned
+# seam and 3, 6 and 9 frames either side; the version 6 model): clip scores moved from the
+# sequential ones by 0.0128 on average instead of 0.0160 (90th percentile 0.027 instead of
+# 0.035, over 0.03 on 9 seams instead of 17, at most 0.097 instead of 0.108), the hand-over
+# 3.9 frames after the seam instead of 6.2. The cost is 0.1-0.2 s of 2 s on an 8 s clip
+# (measured, interleaved: each segment tracks 2-3 frames more), too much for short clips;
+# on a video of 2 x 100 frames or more it is under 2%.
+WARM_UP = 5
+WARM_MIN_FRAMES = 100
+# Seconds a segment waits for the next one to start before it tracks on alone (a pool busy
+# with other work); once started, the next one is always ahead.
+START_WAIT_S = 5.0
 EstimatorFactory = Callable[[], PoseEstimator]
 Progress = Callable[[float, str], None]
 
@@ -66,6 +100,33 @@ def cpu_budget() -> int:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # macOS, Windows
         return max(os.cpu_count() or 1, 1)
+
+
+def plan_segments(
+    num_frames: int, workers: int, min_frames: int = MIN_SEGMENT, lead: int = 0, warm: int = 0
+) -> list[int]:
+    """Start indices of contiguous, near-equal segments of `num_frames` sampled frames.
+
+    At most `workers` segments, none shorter than `min_frames` (a short clip is one segment);
+    segment 0 is `lead` frames shorter, for other work it does (the pixel checks), and each
+    later one `warm` frames shorter, for the frames it tracks before its start (`WARM_UP`).
+    """
+    count = max(1, min(workers, num_frames // max(min_frames, 1)))
+    if count == 1:
+        return [0]
+    share = (num_frames + lead + (count - 1) * warm) / count  # frames each one tracks
+    return [0] + [round(i * share - lead - (i - 1) * warm) for i in range(1, count)]
+
+
+def warm_up_frames(num_frames: int, workers: int) -> int:
+    """The warm-up of each later segment (`WARM_UP`) for a video of `num_frames` sampled
+    frames on `workers` segments: none unless each segment has `WARM_MIN_FRAMES`."""
+    return WARM_UP if num_frames >= WARM_MIN_FRAMES * max(workers, 1) else 0
+
+
+def expected_frames(duration_s: float, fps: float) -> int:
+    """Sampled frames a video of `duration_s` gives at `fps` (an estimate, for planning)."""
+    return max(int(math.floor(duration_s * fps + 1e-6)), 1)
 
 
 # -- worker side -------------------------------------------------------------------------------
@@ -111,65 +172,176 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _reset(estimator: PoseEstimator) -> None:
-    reset = getattr(estimator, "reset", None)
-    if callable(reset):
-        reset()
-
-
-def _run_block(
+def _run_segment(
     path: str,
     fps: float,
     max_side: int | None,
     starts: list[int],
-    stop: int | None,
+    i: int,
     origin_s: float | None,
+    board: tuple[str, list[int]],
     key: int,
     picks: Sequence[int] = (),
+    warm: int = 0,
 ) -> PoseSequence:
-    """Poses of one block: the segments beginning at `starts` (contiguous, whole), up to
-    sampled frame `stop` (the next block's first; None: to the end of the video), the tracker
-    reset at each segment start, as `sequential.estimate_video` does.
+    """Poses of segment i, tracking from scratch `warm` frames before starts[i] (those frames
+    are tracked and dropped, see `WARM_UP`), published for segment i-1, and past starts[i+1]
+    until the hand-over to segment i+1 (see the module docstring).
 
-    The frames at `picks` in the block (with a person) are checked with their landmarks for
-    the input-quality gates when the block is done (`extra["checks"]`, see the module
-    docstring): no second decode of the video for the gates."""
+    The frames at `picks` (with a person) and their landmarks are kept for the input-quality
+    pixel checks (no second decode of the video for the gates), and each is checked once, with
+    the landmarks of the rows the merge uses (`extra["checks"]`): by segment 0 when it is done
+    (the later segments leave their frames on the board), which pays one graph start (~0.1 s,
+    `MediaPipePoseEstimator.detect`) for all of them; a later segment done while segment 0
+    still tracks checks its own instead, last first (`_check_own`; with an estimator without
+    `detect`, whose checks restart its graph after a second person is found, also then)."""
     from musclemap.data.video_io import iter_frames
 
     estimator: PoseEstimator = _WORKER["estimator"]
+    reset = getattr(estimator, "reset", None)
+    if callable(reset):
+        reset()
     progress = _WORKER.get("progress")
-    first, resets = starts[0], set(starts)
+    shared = Board(*board)
+    start = starts[i]
+    nxt = starts[i + 1] if i + 1 < len(starts) else None
+    if i > 0:
+        shared.state[i][0] = 1
     frames: list[Any] = []
     times: list[float] = []
+    handover: int | None = None
+    streak, distance, alone = 0, None, False
     kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    first = max(start - warm, starts[i - 1]) if i > 0 else start  # first frame tracked
     last: tuple[float, Any] | None = None
-    for t, rgb in iter_frames(
-        path,
-        fps=fps,
-        max_side=max_side,
-        start=first,
-        stop=stop,
-        origin_s=origin_s,
-        threads=_WORKER["threads"],
-    ):
-        idx = first + len(frames)
-        if idx in resets:  # a segment start: a fresh tracker, even on a repeated frame
-            _reset(estimator)
-            last = None
-        # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
-        frame = last[1] if last is not None and t == last[0] else estimator.estimate(rgb)
-        last = (t, frame)
-        if idx in picks and frame is not None:
-            kept[idx] = (rgb, frame.image)
-        frames.append(frame)
-        times.append(t)
-        if progress is not None and len(times) % 4 == 0:
-            progress.put((key, len(times)))
-    seq = PoseSequence.from_frames(frames, times, fps=fps, width=0, height=0, source=path)
-    if picks:
-        detector = _pixel_detector(estimator)
-        seq.extra["checks"] = {idx: _check_one(kept[idx], detector) for idx in sorted(kept)}
+    try:
+        for t, rgb in iter_frames(
+            path,
+            fps=fps,
+            max_side=max_side,
+            start=first,
+            origin_s=origin_s,
+            threads=_WORKER["threads"],
+        ):
+            # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
+            frame = last[1] if last is not None and t == last[0] else estimator.estimate(rgb)
+            last = (t, frame)
+            if first < start:  # a warm-up frame: the tracker's history, not a result
+                first += 1
+                continue
+            idx = start + len(frames)
+            if idx in picks and frame is not None:
+                kept[idx] = (rgb, frame.image)
+                if i > 0:
+                    shared.leave(idx, rgb, frame.image)
+            frames.append(frame)
+            times.append(t)
+            if i > 0:
+                shared.publish(i, idx - start, frame)
+            if progress is not None and len(times) % 4 == 0:
+                progress.put((key, len(times)))
+            if nxt is None or idx < nxt or alone:
+                continue
+            row = shared.read(i + 1, idx - nxt, START_WAIT_S)
+            if row is None:
+                alone = True  # the next segment will not cover this frame: track on alone
+                continue
+            ok, d = agree(frame, row)
+            streak = streak + 1 if ok else 0
+            distance = d if ok else distance
+            if streak == AGREE_FRAMES:
+                handover = idx - AGREE_FRAMES + 1
+                break
+    finally:
+        if i > 0:
+            shared.state[i][2] = 1
+    shared.handover[i] = -1 if handover is None else handover
+    keep = len(frames) if handover is None else handover - start
+    seq = PoseSequence.from_frames(
+        frames[:keep], times[:keep], fps=fps, width=0, height=0, source=path
+    )
+    seq.extra = {"first": start, "handover": handover, "distance": distance}
+    if picks and i == 0:
+        seq.extra["checks"] = _check_all(shared, starts, picks, kept, start + keep, estimator)
+    elif picks:
+        first = int(shared.handover[i - 1])  # where this segment's rows begin, if known yet
+        if first >= 0:
+            mine = {idx: pair for idx, pair in kept.items() if first <= idx < start + keep}
+            seq.extra["checks"] = _check_own(shared, len(picks), mine, estimator)
     return seq
+
+
+def _check_all(
+    shared: Board,
+    starts: list[int],
+    picks: Sequence[int],
+    kept: dict[int, tuple[np.ndarray, np.ndarray]],
+    end: int,
+    estimator: PoseEstimator,
+) -> dict[int, tuple[np.ndarray, int, int]]:
+    """Segment 0's pixel checks, once its rows (up to `end`) are done: every kept frame no
+    later segment has claimed, its own ones with its landmarks, the others with those their
+    segment left on the board."""
+    shared.checker[0] = Board.FIRST
+    detector = _pixel_detector(estimator)
+    out = {}
+    for idx in picks:
+        if not shared.claim(idx):
+            continue  # a later segment checks it
+        if idx < end:
+            pair = kept.get(idx)
+        else:  # a row of a later segment: its landmarks (the frame is the same)
+            j = _covering(starts, idx)
+            pair = shared.collect(j, idx, starts[j])
+        if pair is None:
+            continue  # no person there
+        out[idx] = _check_one(shared, len(picks), idx, pair, detector)
+        shared.checker[0] = Board.RESTART if _restarts_next(detector) else Board.CHEAP
+    shared.checker[0] = Board.DONE
+    return out
+
+
+def _check_own(
+    shared: Board,
+    picks: int,
+    mine: dict[int, tuple[np.ndarray, np.ndarray]],
+    estimator: PoseEstimator,
+) -> dict[int, tuple[np.ndarray, int, int]]:
+    """A later segment's checks of its own rows' kept frames (last first), each unless segment
+    0 is known to check it cheaply (its checks use the estimator's `detect` graph and have
+    begun, or its last check found nobody): here it costs a graph start or restart too, and
+    runs beside segment 0 instead of after it."""
+    from musclemap.pose.quality import restarts_per_check
+
+    out: dict[int, tuple[np.ndarray, int, int]] = {}
+    detector = _pixel_detector(estimator)
+    # Segment 0 starting its checks (FIRST) restarts its graph, or starts its `detect` graph,
+    # whose next checks are all cheap: then they are left to it.
+    leave = {Board.CHEAP, Board.DONE}
+    if detector is not None and not restarts_per_check(detector):
+        leave.add(Board.FIRST)
+    for idx in sorted(mine, reverse=True):
+        if int(shared.checker[0]) in leave:
+            break
+        if shared.claim(idx):
+            out[idx] = _check_one(shared, picks, idx, mine[idx], detector)
+    return out
+
+
+def _restarts_next(detector: PoseEstimator | None) -> bool:
+    """Whether the next second-person check on `detector` restarts a graph: a tracking graph
+    that found someone since its last reset (`MediaPipePoseEstimator.fresh`), unless the
+    checks use its own `detect` graph."""
+    from musclemap.pose.quality import restarts_per_check
+
+    if detector is None or not restarts_per_check(detector):
+        return False
+    return not getattr(detector, "fresh", True)
+
+
+def _covering(starts: list[int], idx: int) -> int:
+    """The segment whose share holds sampled frame idx."""
+    return max(j for j, a in enumerate(starts) if a <= idx)
 
 
 def _pixel_detector(estimator: PoseEstimator) -> PoseEstimator | None:
@@ -179,16 +351,26 @@ def _pixel_detector(estimator: PoseEstimator) -> PoseEstimator | None:
 
 
 def _check_one(
-    pair: tuple[np.ndarray, np.ndarray], detector: PoseEstimator | None
+    shared: Board,
+    picks: int,
+    idx: int,
+    pair: tuple[np.ndarray, np.ndarray],
+    detector: PoseEstimator | None,
 ) -> tuple[np.ndarray, int, int]:
-    """A kept frame's pixel checks: (orientation features, second person seen, checked), the
-    person looked for with `detector` (`quality.pixel_detector`: another estimator's answer
-    does not depend on the picture, so not checked). Every kept frame is checked: a block
-    does not know what the others found, so it cannot tell a frame whose answer does not
-    matter (`quality.people_decided`)."""
-    from musclemap.pose.quality import check_kept_frames
+    """Kept frame idx's pixel checks: (orientation features, second person seen, checked),
+    the person looked for with `detector` (`quality.pixel_detector`: another estimator's
+    answer does not depend on the picture, so not checked) unless the answers of the `picks`
+    frames the segments have recorded so far settle the count (`quality.people_decided`)."""
+    from musclemap.pose.quality import check_kept_frames, people_decided
 
-    one = check_kept_frames([pair], detector)  # one frame: always checked
+    if detector is not None:
+        hits, misses = shared.tally()
+        if people_decided(hits, misses, picks - hits - misses):
+            shared.record(idx, False)  # counted as a miss: the count stays settled
+            return check_kept_frames([pair], None)["features"][0], 0, 1
+    one = check_kept_frames([pair], detector)
+    if detector is not None:
+        shared.record(idx, bool(one["hits"]))
     return one["features"][0], one["hits"], one["checked"]
 
 
@@ -307,13 +489,14 @@ def _default_factory() -> EstimatorFactory:
 
 @dataclass
 class _Job:
-    """One video's blocks in flight (`PosePool._submit`)."""
+    """One video's segments in flight (`PosePool._submit`)."""
 
     path: str
     fps: float
     num_frames: int
-    segments: list[int]  # the tracking segments' starts
-    base: int  # progress key of block 0
+    starts: list[int]
+    folder: str  # the seams' board
+    base: int  # progress key of segment 0
     futures: list[Future[PoseSequence]]
 
 
@@ -362,6 +545,8 @@ class PosePool:
 
     def close(self, wait: bool = True) -> None:
         self._executor.shutdown(wait=wait, cancel_futures=True)
+        for job in self._prefetched.values():  # started but never asked for (an error, Ctrl-C)
+            shutil.rmtree(job.folder, ignore_errors=True)
         self._prefetched.clear()
 
     def __enter__(self) -> PosePool:
@@ -421,35 +606,43 @@ class PosePool:
 
         path, fps, max_side, num_frames, origin_s = key
         picks = planned_picks(num_frames)
-        segments = plan_segments(num_frames, fps)
-        # Contiguous blocks of whole segments, one per worker (one block when the decoder
-        # cannot seek to a segment: no `origin_s`).
-        blocks = split_blocks(segments, self.workers if origin_s is not None else 1)
-        stops: list[int | None] = [block[0] for block in blocks[1:]] + [None]
+        lead = CHECK_LEAD if picks else 0
+        warm = warm_up_frames(num_frames, self.workers)
+        starts = (
+            plan_segments(num_frames, self.workers, lead=lead, warm=warm)
+            if origin_s is not None
+            else [0]
+        )
+        # Room for what each segment publishes: its share and a margin for a longer video.
+        caps = [num_frames - a + 64 for a in starts]
+        folder = tempfile.mkdtemp(prefix="musclemap-seams-")
+        Board(folder, caps, create=True)
         base = self._key
-        self._key += len(blocks)
-        with self._submit_lock:  # a video's blocks run side by side, not behind another's
+        self._key += len(starts)
+        with self._submit_lock:  # a video's segments run side by side, not behind another's
             futures = [
                 self._executor.submit(
-                    _run_block,
+                    _run_segment,
                     path,
                     fps,
                     max_side,
-                    block,
-                    stop,
+                    starts,
+                    i,
                     origin_s,
-                    base + b,
-                    [i for i in picks if i >= block[0] and (stop is None or i < stop)],
+                    (folder, caps),
+                    base + i,
+                    picks,
+                    warm,
                 )
-                for b, (block, stop) in enumerate(zip(blocks, stops, strict=True))
+                for i in range(len(starts))
             ]
-        return _Job(path, fps, num_frames, segments, base, futures)
+        return _Job(path, fps, num_frames, starts, folder, base, futures)
 
     def _collect(self, job: _Job, progress: Progress | None) -> Merged:
         counts: dict[int, int] = {}
         pending: set[Future[PoseSequence]] = set(job.futures)
-        n = len(job.futures)
-        try:
+        n = len(job.starts)
+        try:  # the board's folder goes whatever happens, Ctrl-C while waiting included
             while pending:
                 _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for key, count in self._drain():
@@ -462,8 +655,10 @@ class PosePool:
             raise VideoError(
                 f"{job.path}: pose estimation crashed (a worker process died)"
             ) from None
+        finally:
+            shutil.rmtree(job.folder, ignore_errors=True)
         self._drain()
-        merged = merge_blocks(parts, job.segments)
+        merged = merge_segments(parts, job.starts)
         self._checks = {(job.path, job.fps): (len(merged.valid), merged.checks)}  # the last only
         return merged
 

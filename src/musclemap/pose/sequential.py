@@ -1,5 +1,5 @@
 """One video in this process: decode at `fps`, one estimator (one tracker) frame by frame,
-reset at each tracking segment's start (`musclemap.pose.segments`), through the pose cache.
+through the pose cache.
 
 `musclemap.pose.extract.extract_poses` (the entry point) uses this, or `musclemap.pose.parallel`
 for the default estimator on several cores; the parallel workers use `extract_sequential` for
@@ -17,7 +17,6 @@ from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.data.video_io import iter_frames, probe
 from musclemap.pose.cache import read_cached, video_cache_path, write_cached
 from musclemap.pose.estimator import PoseEstimator
-from musclemap.pose.segments import SEGMENT_S, expected_frames, plan_segments
 from musclemap.pose.tracking import find_jumps
 
 # Frames are downscaled to this longer side before pose: MediaPipe works on 224-256 px crops
@@ -33,65 +32,47 @@ def estimate_video(
     fps: float,
     max_side: int | None = DEFAULT_MAX_SIDE,
     progress: Progress | None = None,
-    num_frames: int | None = None,
 ) -> PoseSequence:
-    """Decode and estimate in this process, the tracker reset at each segment start
-    (`segments.plan_segments`; `extra["segments"]`); the display size and tracking checks
-    are `finish`'s.
-
-    Args:
-        num_frames: The expected sampled frames (`segments.expected_frames` of the probe's
-            duration), which the segments are planned on; None: probed here.
-    """
-    duration = probe(path).duration_s if progress or num_frames is None else 0.0
-    if num_frames is None:
-        num_frames = expected_frames(duration, fps)
-    starts = plan_segments(num_frames, fps)
-    resets = set(starts)
+    """Decode and estimate in this process (one tracker over the whole video); the display size
+    and tracking checks are `finish`'s."""
     reset = getattr(estimator, "reset", None)
+    if callable(reset):
+        reset()
+    duration = probe(path).duration_s if progress else 0.0
     frames: list[PoseFrame | None] = []
     times: list[float] = []
-    for k, (t, rgb) in enumerate(iter_frames(path, fps=fps, max_side=max_side)):
-        if k in resets:  # a segment start: a fresh tracker, even on a repeated frame
-            if callable(reset):
-                reset()
-            frames.append(estimator.estimate(rgb))
-        elif t == times[-1]:
-            # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
+    for t, rgb in iter_frames(path, fps=fps, max_side=max_side):
+        # A video slower than `fps` repeats frames; re-running the tracker on them adds nothing.
+        if times and t == times[-1]:
             frames.append(frames[-1])
         else:
             frames.append(estimator.estimate(rgb))
         times.append(t)
         if progress and duration > 0:
             progress(min(t / duration, 1.0), f"pose {t:.1f}/{duration:.1f} s")
-    seq = PoseSequence.from_frames(
+    return PoseSequence.from_frames(
         frames, times, fps=fps, width=0, height=0, source=str(path), layout=estimator.layout
     )
-    seq.extra = {"segments": starts}
-    return seq
 
 
 def finish(seq: PoseSequence, info: Any, name: str, settings: dict[str, Any]) -> PoseSequence:
-    """Display size, the estimator's settings, the tracking segments' starts and the tracking
-    checks (jumps)."""
+    """Display size, the estimator's settings and the tracking checks (jumps, seams)."""
     seq.width, seq.height = int(info.width), int(info.height)
     jumps = find_jumps(seq.image, seq.valid, aspect=seq.width / max(seq.height, 1))
-    segments = seq.extra.get("segments")
+    seams = seq.extra.get("seams", [])
     seq.extra = {
         "estimator": name,
         "settings": settings,
         "track_jumps_s": [round(float(seq.times[i]), 3) for i in jumps],
     }
-    if segments is not None:
-        seq.extra["segments"] = [int(s) for s in segments]
+    if seams:
+        seq.extra["seams"] = seams
     return seq
 
 
 def pose_settings(estimator: PoseEstimator, max_side: int | None) -> dict[str, Any]:
-    """What, besides the video, the estimator's name and fps, keys a cached pose file: the
-    estimator's settings, `max_side` and the tracking segments' length (`segment_s`; pose
-    files of the continuous tracker, before segments, have none and are not reused)."""
-    return {**estimator.settings(), "max_side": max_side, "segment_s": SEGMENT_S}
+    """What, besides the video, the estimator's name and fps, keys a cached pose file."""
+    return {**estimator.settings(), "max_side": max_side}
 
 
 def run_cached(
@@ -145,14 +126,7 @@ def extract_sequential(
     info = probe(path)
 
     def compute() -> PoseSequence:
-        return estimate_video(
-            path,
-            estimator,
-            fps=fps,
-            max_side=max_side,
-            progress=progress,
-            num_frames=expected_frames(info.duration_s, fps),
-        )
+        return estimate_video(path, estimator, fps=fps, max_side=max_side, progress=progress)
 
     return run_cached(
         path,
