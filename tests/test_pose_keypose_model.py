@@ -17,7 +17,9 @@ from musclemap.pose.keypose_model import (
     KeyPoseModel,
     checked_meta,
     pair_video_windows,
+    pool_weights,
     score_poses,
+    window_speeds,
 )
 from musclemap.pose.synthetic import synthetic_pose_sequence
 from musclemap.predictor import WEIGHTS_DIR
@@ -119,6 +121,57 @@ def test_a_model_fades_still_joints_as_it_was_trained_to() -> None:
     np.testing.assert_allclose(score_poses(faded, seq).probs, faded.probabilities(features(0.1)))
     np.testing.assert_allclose(score_poses(plain, seq).probs, plain.probabilities(features(0.0)))
     assert not np.allclose(features(0.1), features(0.0), equal_nan=True)
+
+
+def _curl_then_still():  # noqa: ANN202 - a PoseSequence
+    # 6 s at 10 fps: curls for 3 s, then the body holds the last pose (resting).
+    seq = synthetic_pose_sequence("biceps_curl", seconds=6.0)
+    world = seq.world.copy()
+    world[30:] = world[29]
+    return dataclasses.replace(seq, world=world)
+
+
+def test_window_speeds_are_the_mean_joint_rates_of_the_motion_features() -> None:
+    seq = _curl_then_still()
+    _, x, _ = keypose.sequence_windows(seq.world, seq.valid, window=20, stride=10,
+                                       min_visibility=0.5, motion=True, fps=seq.fps,
+                                       image=seq.image, tempo=True)
+    names = keypose.feature_names(True, True)
+    cols = [i for i, n in enumerate(names) if n.startswith("speed_") and n.endswith("_max")]
+    assert len(cols) == 9  # 5 joint angles and 4 segment inclinations, the larger side
+    s = window_speeds(x, True, True)
+    np.testing.assert_allclose(s, np.nanmean(x[:, cols], 1))
+    # windows 0-1 hold a curl (the elbow flexes by about 0.6 pi per repetition); 4 is still
+    assert s[0] > 0.1 and s[4] == 0.0
+    assert np.isnan(window_speeds(np.full((1, len(names)), np.nan), True, True)).all()
+
+
+def test_pool_motion_weighs_the_windows_by_their_joint_speed() -> None:
+    seq = _curl_then_still()
+    plain = _tiny(motion=True, tempo=True)
+    pooled = _tiny(motion=True, tempo=True, pool_motion=0.1)
+    assert plain.pool_motion == 0.0 and pooled.pool_motion == 0.1
+    a, b = score_poses(plain, seq), score_poses(pooled, seq)
+    # pool_motion 0: the plain mean, bit for bit (the scores of every earlier version)
+    assert pool_weights(plain, np.zeros((3, 270))) is None
+    assert a.clip.tolist() == a.probs[a.keep].mean(0).tolist()
+    np.testing.assert_array_equal(a.probs, b.probs)  # windows are scored alike
+    _, x, _ = keypose.sequence_windows(seq.world, seq.valid, window=20, stride=10,
+                                       min_visibility=0.5, motion=True, fps=seq.fps,
+                                       image=seq.image, tempo=True)
+    s = window_speeds(x, True, True)
+    w = s**2 / (s**2 + 0.1**2)
+    assert w[-1] == 0.0 and w[0] > 0.5  # the resting window does not count
+    np.testing.assert_allclose(pool_weights(pooled, x), w / w.sum())
+    np.testing.assert_allclose(b.clip, (w / w.sum()) @ b.probs)
+    np.testing.assert_allclose(b.embedding, (w / w.sum()) @ pooled.embed(x))
+    assert not np.allclose(a.clip, b.clip)
+    # nothing moves (a photo pair, a still clip): the plain mean
+    pair = _photo_pair()
+    assert score_poses(pooled, pair).clip.tolist() == score_poses(plain, pair).clip.tolist()
+    still = dataclasses.replace(seq, world=np.repeat(seq.world[:1], len(seq), 0))
+    s_still = score_poses(pooled, still)
+    assert s_still.clip.tolist() == s_still.probs.mean(0).tolist()
 
 
 def _photo_pair(exercise: str = "squat"):  # noqa: ANN202 - a PoseSequence
