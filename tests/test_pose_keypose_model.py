@@ -19,7 +19,7 @@ from musclemap.pose.keypose_model import (
     pair_video_windows,
     pool_weights,
     score_poses,
-    window_speeds,
+    window_ranges,
 )
 from musclemap.pose.synthetic import synthetic_pose_sequence
 from musclemap.predictor import WEIGHTS_DIR
@@ -131,42 +131,44 @@ def _curl_then_still():  # noqa: ANN202 - a PoseSequence
     return dataclasses.replace(seq, world=world)
 
 
-def test_window_speeds_are_the_mean_joint_rates_of_the_motion_features() -> None:
-    seq = _curl_then_still()
-    _, x, _ = keypose.sequence_windows(seq.world, seq.valid, window=20, stride=10,
-                                       min_visibility=0.5, motion=True, fps=seq.fps,
-                                       image=seq.image, tempo=True)
+def _windows(seq):  # noqa: ANN202 - features (N, 270) of 2 s windows every 1 s
+    return keypose.sequence_windows(seq.world, seq.valid, window=20, stride=10,
+                                    min_visibility=0.5, motion=True, fps=seq.fps,
+                                    image=seq.image, tempo=True)[1]
+
+
+def test_window_ranges_are_the_mean_key_pose_range_of_the_joints() -> None:
+    x = _windows(_curl_then_still())
     names = keypose.feature_names(True, True)
-    cols = [i for i, n in enumerate(names) if n.startswith("speed_") and n.endswith("_max")]
-    assert len(cols) == 9  # 5 joint angles and 4 segment inclinations, the larger side
-    s = window_speeds(x, True, True)
-    np.testing.assert_allclose(s, np.nanmean(x[:, cols], 1))
-    # windows 0-1 hold a curl (the elbow flexes by about 0.6 pi per repetition); 4 is still
-    assert s[0] > 0.1 and s[4] == 0.0
-    assert np.isnan(window_speeds(np.full((1, len(names)), np.nan), True, True)).all()
+    cols = [names.index(f"rom_{n}_max") for n in (
+        "angle_elbow", "angle_shoulder", "angle_hip", "angle_knee", "angle_ankle",
+        "tilt_upper_arm", "tilt_forearm", "tilt_thigh", "tilt_shank")]
+    r = window_ranges(x, True, True)
+    np.testing.assert_allclose(r, x[:, cols].mean(1), rtol=1e-6)
+    # windows 0-1 hold curls (the elbow flexes by about 0.6 pi); 4 holds the last pose
+    assert r[0] > 0.05 and r[4] == 0.0
+    assert np.isnan(window_ranges(np.full((1, len(names)), np.nan), True, True)).all()
 
 
-def test_pool_motion_weighs_the_windows_by_their_joint_speed() -> None:
+def test_pool_motion_weighs_the_windows_by_how_far_the_body_moves() -> None:
     seq = _curl_then_still()
     plain = _tiny(motion=True, tempo=True)
-    pooled = _tiny(motion=True, tempo=True, pool_motion=0.1)
-    assert plain.pool_motion == 0.0 and pooled.pool_motion == 0.1
+    pooled = _tiny(motion=True, tempo=True, pool_motion=0.05)
+    assert plain.pool_motion == 0.0 and pooled.pool_motion == 0.05
     a, b = score_poses(plain, seq), score_poses(pooled, seq)
     # pool_motion 0: the plain mean, bit for bit (the scores of every earlier version)
     assert pool_weights(plain, np.zeros((3, 270))) is None
     assert a.clip.tolist() == a.probs[a.keep].mean(0).tolist()
     np.testing.assert_array_equal(a.probs, b.probs)  # windows are scored alike
-    _, x, _ = keypose.sequence_windows(seq.world, seq.valid, window=20, stride=10,
-                                       min_visibility=0.5, motion=True, fps=seq.fps,
-                                       image=seq.image, tempo=True)
-    s = window_speeds(x, True, True)
-    w = s**2 / (s**2 + 0.1**2)
+    x = _windows(seq)
+    r = window_ranges(x, True, True)
+    w = r**2 / (r**2 + 0.05**2)
     assert w[-1] == 0.0 and w[0] > 0.5  # the resting window does not count
     np.testing.assert_allclose(pool_weights(pooled, x), w / w.sum())
     np.testing.assert_allclose(b.clip, (w / w.sum()) @ b.probs)
     np.testing.assert_allclose(b.embedding, (w / w.sum()) @ pooled.embed(x))
     assert not np.allclose(a.clip, b.clip)
-    # nothing moves (a photo pair, a still clip): the plain mean
+    # one window (a photo pair) or nothing that moves (a still clip): the plain mean
     pair = _photo_pair()
     assert score_poses(pooled, pair).clip.tolist() == score_poses(plain, pair).clip.tolist()
     still = dataclasses.replace(seq, world=np.repeat(seq.world[:1], len(seq), 0))

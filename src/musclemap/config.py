@@ -118,8 +118,9 @@ class PoseDefaultConfig:
     # over the window (units of pi or torso lengths): a still joint's are only the estimator's
     # noise (`keypose.still_gain`); 0 = not faded
     still_range: float = 0.0
-    # a window's weight in the clip score is s^2 / (s^2 + pool_motion^2), s its joint speed
-    # (pi/s, a motion feature): still windows (setup, rest) count less; 0 = the plain mean
+    # a window's weight in the clip score is r^2 / (r^2 + pool_motion^2), r how far its joints
+    # move between its key poses (units of pi): still windows (setup, rest) count less;
+    # 0 = the plain mean
     pool_motion: float = 0.0
     # pseudo-videos per key-pose photo pair in training: the movement between its two photos
     keypose_videos: int = 0
@@ -471,9 +472,6 @@ def range_problems(cfg: ExperimentConfig) -> list[str]:
     if run_name and (Path(run_name).name != run_name or run_name in (".", "..")):
         # "../x" or "a/b" put the run outside train.out_dir.
         problems.append(f"train.run_name must be a folder name, not a path (got {run_name!r})")
-    if cfg.pose_default.pool_motion > 0 and not cfg.pose_default.motion:
-        problems.append("pose_default.pool_motion needs pose_default.motion: true (it weighs "
-                        "windows by their joint speed, a motion feature)")
     for (section, name), choices in _CHOICES.items():
         value = getattr(section_of(section), name)
         if value not in choices:

@@ -53,12 +53,12 @@ def _tempo(meta: dict[str, Any]) -> str:
 
 
 def _pooling(meta: dict[str, Any]) -> str:
-    """How a video's windows are pooled: the plain mean, or weighted by joint speed."""
+    """How a video's windows are pooled: the plain mean, or weighted by how far the body moves."""
     if not meta.get("pool_motion"):
         return "A video's score is the mean over its windows with a person."
     return ("A video's score is the mean over its windows with a person, each weighted by "
-            f"s² / (s² + {meta['pool_motion']:g}²), s its joint speed in pi/s (still windows "
-            "count less).")
+            f"r² / (r² + {meta['pool_motion']:g}²), r how far its joints move between its key "
+            "poses in units of pi (still windows, such as setting up or resting, count less).")
 
 
 def _pair_scoring(meta: dict[str, Any]) -> str:

@@ -96,8 +96,8 @@ class KeyPoseModel:
         # Direction and tempo statistics of signals that hardly move fade to 0 (weights of
         # version 8 on; older weights were trained without: 0).
         self.still_range = float(meta.get("still_range", 0.0))
-        # A window's weight in the clip score fades below this joint speed (`pool_weights`;
-        # version 9 on; 0: the plain mean, as older weights were scored).
+        # A window's weight in the clip score fades below this range of motion (`pool_weights`;
+        # 0: the plain mean, as older weights were scored).
         self.pool_motion = float(meta.get("pool_motion", 0.0))
         # A photo pair is also scored as this many pseudo-videos (`score_poses`; 0: photos only).
         self.pair_videos = int(meta.get("pair_videos", 0))
@@ -228,7 +228,7 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     Windows of `model.window` frames (stride `model.stride`; a shorter sequence, e.g. two
     photos, is one window) -> key-pose features -> probabilities. The clip score is the mean
     over windows in which a person is seen in at least `MIN_WINDOW_COVERAGE` of the frames (the
-    best-covered windows when none reaches it), each weighted by how fast its joints move when
+    best-covered windows when none reaches it), each weighted by how far its body moves when
     the model has `pool_motion` (`pool_weights`; 0: the plain mean).
 
     A photo pair (two frames, both with a person: `is_photo_pair`) is one window where a video
@@ -259,30 +259,34 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     return Scores(starts, probs, keep, w @ probs[keep], w @ emb[keep])
 
 
-def window_speeds(x: np.ndarray, motion: bool, tempo: bool) -> np.ndarray:
-    """Each window's joint speed `(N,)` from its features `(N, F)`: the mean of the larger
-    side's rates of the joint angles and segment inclinations (the `speed_*_max` motion
-    features, pi per second); NaN without motion features (photos)."""
+def window_ranges(x: np.ndarray, motion: bool, tempo: bool) -> np.ndarray:
+    """How far each window's body moves `(N,)`, from its features `(N, F)`: the mean over the
+    joint angles and segment inclinations of the larger side's difference between the window's
+    two key poses (the `rom_angle_*_max` and `rom_tilt_*_max` features, units of pi); NaN when
+    none is known."""
     names = keypose.feature_names(motion, tempo)
-    cols = [i for i, n in enumerate(names) if n.startswith("speed_") and n.endswith("_max")]
-    s = np.asarray(x, dtype=np.float64)[:, cols]
-    n = np.isfinite(s).sum(1)
-    return np.where(n > 0, np.nansum(s, 1) / np.maximum(n, 1), np.nan)
+    cols = [i for i, n in enumerate(names)
+            if n.startswith(("rom_angle_", "rom_tilt_")) and n.endswith("_max")]
+    r = np.asarray(x, dtype=np.float64)[:, cols]
+    n = np.isfinite(r).sum(1)
+    return np.where(n > 0, np.nansum(r, 1) / np.maximum(n, 1), np.nan)
 
 
 def pool_weights(model: KeyPoseModel, x: np.ndarray) -> np.ndarray | None:
     """Weights summing to 1 of a clip's kept windows `(N, F)` in its score, or None for the
-    plain mean (the model's `pool_motion` 0, or no window that moves: photos, a still clip).
+    plain mean (the model's `pool_motion` 0, one window, or no window that moves).
 
-    A window weighs s^2 / (s^2 + pool_motion^2), s its joint speed (`window_speeds`): a window
-    in which the body holds still (setting up, resting between sets) looks like any exercise's
-    start or end position and would dilute the windows of the movement; a moving window keeps
-    nearly full weight."""
+    A window weighs r^2 / (r^2 + pool_motion^2), r how far its body moves (`window_ranges`): a
+    window in which the body holds still (setting up, resting between sets) looks like any
+    exercise's start or end position and dilutes the windows of the movement; a moving window
+    keeps nearly full weight. The range between key poses, not the joint speed, because the
+    speed of a still body is the pose estimator's frame-to-frame noise (about that of a slow
+    exercise), while its key poses, each a mean over a quarter of the window, are nearly equal."""
     m0 = model.pool_motion
-    if m0 <= 0 or not model.motion or not len(x):
+    if m0 <= 0 or len(x) < 2:
         return None
-    s = np.nan_to_num(window_speeds(x, model.motion, model.tempo))
-    w = s * s / (s * s + m0 * m0)
+    r = np.nan_to_num(window_ranges(x, model.motion, model.tempo))
+    w = r * r / (r * r + m0 * m0)
     total = float(w.sum())
     return w / total if total > 1e-9 else None
 
