@@ -80,6 +80,8 @@ def test_task_sections_are_typed_and_checked():
         load_config(None, ["pose_default.knn.pair_k=-1"])
     with pytest.raises(ConfigError, match=r"pose_default.still_range must be >= 0 \(got -0.1\)"):
         load_config(None, ["pose_default.still_range=-0.1"])
+    with pytest.raises(ConfigError, match=r"pose_default.pool_motion must be >= 0 \(got -1.0\)"):
+        load_config(None, ["pose_default.pool_motion=-1"])
     with pytest.raises(ConfigError, match="data.coords must be one of image, world"):
         load_config(None, ["data.coords=depth"])
 

@@ -65,6 +65,12 @@ def test_the_card_names_the_occlusion_and_the_tempo_features_when_on() -> None:
     assert "one side missing" not in card and "how the joints move" not in card
 
 
+def test_the_card_says_how_a_video_s_windows_are_pooled() -> None:
+    assert "A video's score is the mean over its windows with a person." in model_card(_meta())
+    card = model_card({**_meta(), "pool_motion": 0.05})
+    assert "each weighted by r² / (r² + 0.05²), r how far its joints move" in card
+
+
 def test_the_card_says_how_a_photo_pair_is_scored() -> None:
     assert "photo pair's score" not in model_card(_meta())
     card = model_card({**_meta(), "pair_videos": 4, "knn": {"k": 5, "pair_k": 10}})

@@ -26,10 +26,10 @@ def _cfg(*overrides: str):
 def test_settings_come_from_the_typed_section() -> None:
     cfg = _cfg("pose_default.stride=7", "pose_default.min_visibility=0.2",
                "pose_default.motion=true", "pose_default.score_keypose_videos=3",
-               "pose_default.still_range=0.1")
+               "pose_default.still_range=0.1", "pose_default.pool_motion=0.05")
     assert pose_windows.settings(cfg) == {
         "window": 20, "stride": 7, "min_visibility": 0.2, "motion": True, "tempo": False,
-        "still_range": 0.1, "pair_videos": 3,
+        "still_range": 0.1, "pool_motion": 0.05, "pair_videos": 3,
     }
     assert pose_windows.settings(_cfg())["min_visibility"] == keypose.MIN_VISIBILITY
 

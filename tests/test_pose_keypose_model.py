@@ -17,7 +17,9 @@ from musclemap.pose.keypose_model import (
     KeyPoseModel,
     checked_meta,
     pair_video_windows,
+    pool_weights,
     score_poses,
+    window_ranges,
 )
 from musclemap.pose.synthetic import synthetic_pose_sequence
 from musclemap.predictor import WEIGHTS_DIR
@@ -137,6 +139,59 @@ def test_a_model_fades_still_joints_as_it_was_trained_to() -> None:
     np.testing.assert_allclose(score_poses(faded, seq).probs, faded.probabilities(features(0.1)))
     np.testing.assert_allclose(score_poses(plain, seq).probs, plain.probabilities(features(0.0)))
     assert not np.allclose(features(0.1), features(0.0), equal_nan=True)
+
+
+def _curl_then_still():  # noqa: ANN202 - a PoseSequence
+    # 6 s at 10 fps: curls for 3 s, then the body holds the last pose (resting).
+    seq = synthetic_pose_sequence("biceps_curl", seconds=6.0)
+    world = seq.world.copy()
+    world[30:] = world[29]
+    return dataclasses.replace(seq, world=world)
+
+
+def _windows(seq):  # noqa: ANN202 - features (N, 270) of 2 s windows every 1 s
+    return keypose.sequence_windows(seq.world, seq.valid, window=20, stride=10,
+                                    min_visibility=0.5, motion=True, fps=seq.fps,
+                                    image=seq.image, tempo=True)[1]
+
+
+def test_window_ranges_are_the_mean_key_pose_range_of_the_joints() -> None:
+    x = _windows(_curl_then_still())
+    names = keypose.feature_names(True, True)
+    cols = [names.index(f"rom_{n}_max") for n in (
+        "angle_elbow", "angle_shoulder", "angle_hip", "angle_knee", "angle_ankle",
+        "tilt_upper_arm", "tilt_forearm", "tilt_thigh", "tilt_shank")]
+    r = window_ranges(x, True, True)
+    np.testing.assert_allclose(r, x[:, cols].mean(1), rtol=1e-6)
+    # windows 0-1 hold curls (the elbow flexes by about 0.6 pi); 4 holds the last pose
+    assert r[0] > 0.05 and r[4] == 0.0
+    assert np.isnan(window_ranges(np.full((1, len(names)), np.nan), True, True)).all()
+
+
+def test_pool_motion_weighs_the_windows_by_how_far_the_body_moves() -> None:
+    seq = _curl_then_still()
+    plain = _tiny(motion=True, tempo=True)
+    pooled = _tiny(motion=True, tempo=True, pool_motion=0.05)
+    assert plain.pool_motion == 0.0 and pooled.pool_motion == 0.05
+    a, b = score_poses(plain, seq), score_poses(pooled, seq)
+    # pool_motion 0: the plain mean, bit for bit (the scores of every earlier version)
+    assert pool_weights(plain, np.zeros((3, 270))) is None
+    assert a.clip.tolist() == a.probs[a.keep].mean(0).tolist()
+    np.testing.assert_array_equal(a.probs, b.probs)  # windows are scored alike
+    x = _windows(seq)
+    r = window_ranges(x, True, True)
+    w = r**2 / (r**2 + 0.05**2)
+    assert w[-1] == 0.0 and w[0] > 0.5  # the resting window does not count
+    np.testing.assert_allclose(pool_weights(pooled, x), w / w.sum())
+    np.testing.assert_allclose(b.clip, (w / w.sum()) @ b.probs)
+    np.testing.assert_allclose(b.embedding, (w / w.sum()) @ pooled.embed(x))
+    assert not np.allclose(a.clip, b.clip)
+    # one window (a photo pair) or nothing that moves (a still clip): the plain mean
+    pair = _photo_pair()
+    assert score_poses(pooled, pair).clip.tolist() == score_poses(plain, pair).clip.tolist()
+    still = dataclasses.replace(seq, world=np.repeat(seq.world[:1], len(seq), 0))
+    s_still = score_poses(pooled, still)
+    assert s_still.clip.tolist() == s_still.probs.mean(0).tolist()
 
 
 def _photo_pair(exercise: str = "squat"):  # noqa: ANN202 - a PoseSequence

@@ -118,6 +118,10 @@ class PoseDefaultConfig:
     # over the window (units of pi or torso lengths): a still joint's are only the estimator's
     # noise (`keypose.still_gain`); 0 = not faded
     still_range: float = 0.0
+    # a window's weight in the clip score is r^2 / (r^2 + pool_motion^2), r how far its joints
+    # move between its key poses (units of pi): still windows (setup, rest) count less;
+    # 0 = the plain mean
+    pool_motion: float = 0.0
     # pseudo-videos per key-pose photo pair in training: the movement between its two photos
     keypose_videos: int = 0
     # pseudo-videos a photo pair is also scored as (deterministic; the mean of both forms is its
@@ -410,6 +414,7 @@ _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
     ("pose_default", "score_keypose_videos"): (0, True),
     ("pose_default", "keypose_weight"): (0, True),
     ("pose_default", "still_range"): (0, True),
+    ("pose_default", "pool_motion"): (0, True),
     ("pose_default", "cv_folds"): (1, True),
     ("pose_default.knn", "k"): (1, True),
     ("pose_default.knn", "pair_k"): (0, True),

@@ -61,7 +61,7 @@ class _SklearnWindows:
         s = settings(cfg)
         self.window, self.stride = s["window"], s["stride"]
         self.min_visibility, self.motion, self.tempo = s["min_visibility"], s["motion"], s["tempo"]
-        self.still_range = s["still_range"]
+        self.still_range, self.pool_motion = s["still_range"], s["pool_motion"]
         self.pair_videos, self.fps = s["pair_videos"], cfg.pose_default.fps
         self.knn_pair_k = 0  # no k-NN blend
         self.clf, self.mean, self.keep = clf, mean, keep

@@ -52,6 +52,15 @@ def _tempo(meta: dict[str, Any]) -> str:
     return text + ")"
 
 
+def _pooling(meta: dict[str, Any]) -> str:
+    """How a video's windows are pooled: the plain mean, or weighted by how far the body moves."""
+    if not meta.get("pool_motion"):
+        return "A video's score is the mean over its windows with a person."
+    return ("A video's score is the mean over its windows with a person, each weighted by "
+            f"r² / (r² + {meta['pool_motion']:g}²), r how far its joints move between its key "
+            "poses in units of pi (still windows, such as setting up or resting, count less).")
+
+
 def _pair_scoring(meta: dict[str, Any]) -> str:
     """How a photo pair is scored, when not as one plain window ("" otherwise)."""
     videos, pair_k = meta.get("pair_videos", 0), meta.get("knn", {}).get("pair_k", 0)
@@ -84,8 +93,8 @@ def model_card(meta: dict[str, Any]) -> str:
 
 Maps MediaPipe Pose landmarks to probabilities of the 20 muscle groups through the two key
 poses of each window's dominant movement ({meta["window"]} frames at {meta["fps"]:g} fps,
-stride {meta["stride"]}; two key-position photos are one window). A video's score is the mean
-over its windows with a person.{_pair_scoring(meta)} Written by `musclemap train
+stride {meta["stride"]}; two key-position photos are one window).
+{_pooling(meta)}{_pair_scoring(meta)} Written by `musclemap train
 configs/predict_default.yaml`.
 
 - **Weights**: `default.safetensors`, {meta["size_bytes"]} bytes, SHA-256

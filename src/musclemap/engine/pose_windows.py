@@ -163,6 +163,7 @@ def settings(cfg: ExperimentConfig) -> dict[str, Any]:
         "motion": cfg.pose_default.motion,
         "tempo": cfg.pose_default.tempo,
         "still_range": cfg.pose_default.still_range,
+        "pool_motion": cfg.pose_default.pool_motion,
         "pair_videos": cfg.pose_default.score_keypose_videos,
     }
 

@@ -96,6 +96,9 @@ class KeyPoseModel:
         # Direction and tempo statistics of signals that hardly move fade to 0 (weights of
         # version 8 on; older weights were trained without: 0).
         self.still_range = float(meta.get("still_range", 0.0))
+        # A window's weight in the clip score fades below this range of motion (`pool_weights`;
+        # 0: the plain mean, as older weights were scored).
+        self.pool_motion = float(meta.get("pool_motion", 0.0))
         # A photo pair is also scored as this many pseudo-videos (`score_poses`; 0: photos only).
         self.pair_videos = int(meta.get("pair_videos", 0))
         try:
@@ -223,8 +226,8 @@ class Scores:
     starts: np.ndarray  # (N,) window start frames
     probs: np.ndarray  # (N, 20)
     keep: np.ndarray  # (N,) bool: a person in enough of the window
-    clip: np.ndarray  # (20,) the mean over kept windows
-    embedding: np.ndarray  # the mean embedding of kept windows ("looks like")
+    clip: np.ndarray  # (20,) the mean over kept windows (weighted by `pool_weights`)
+    embedding: np.ndarray  # the mean embedding of kept windows, likewise ("looks like")
 
 
 def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
@@ -233,7 +236,8 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     Windows of `model.window` frames (stride `model.stride`; a shorter sequence, e.g. two
     photos, is one window) -> key-pose features -> probabilities. The clip score is the mean
     over windows in which a person is seen in at least `MIN_WINDOW_COVERAGE` of the frames (the
-    best-covered windows when none reaches it).
+    best-covered windows when none reaches it), each weighted by how far its body moves when
+    the model has `pool_motion` (`pool_weights`; 0: the plain mean).
 
     A photo pair (two frames, both with a person: `is_photo_pair`) is one window where a video
     has many to average, so its k-NN blend takes `knn.pair_k` neighbours, and, when the model
@@ -257,7 +261,42 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
         probs = 0.5 * (probs + video_probs.mean(0))
         emb = 0.5 * (emb + video_emb.mean(0))
     keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
-    return Scores(starts, probs, keep, probs[keep].mean(0), emb[keep].mean(0))
+    w = pool_weights(model, x[keep])
+    if w is None:
+        return Scores(starts, probs, keep, probs[keep].mean(0), emb[keep].mean(0))
+    return Scores(starts, probs, keep, w @ probs[keep], w @ emb[keep])
+
+
+def window_ranges(x: np.ndarray, motion: bool, tempo: bool) -> np.ndarray:
+    """How far each window's body moves `(N,)`, from its features `(N, F)`: the mean over the
+    joint angles and segment inclinations of the larger side's difference between the window's
+    two key poses (the `rom_angle_*_max` and `rom_tilt_*_max` features, units of pi); NaN when
+    none is known."""
+    names = keypose.feature_names(motion, tempo)
+    cols = [i for i, n in enumerate(names)
+            if n.startswith(("rom_angle_", "rom_tilt_")) and n.endswith("_max")]
+    r = np.asarray(x, dtype=np.float64)[:, cols]
+    n = np.isfinite(r).sum(1)
+    return np.where(n > 0, np.nansum(r, 1) / np.maximum(n, 1), np.nan)
+
+
+def pool_weights(model: KeyPoseModel, x: np.ndarray) -> np.ndarray | None:
+    """Weights summing to 1 of a clip's kept windows `(N, F)` in its score, or None for the
+    plain mean (the model's `pool_motion` 0, one window, or no window that moves).
+
+    A window weighs r^2 / (r^2 + pool_motion^2), r how far its body moves (`window_ranges`): a
+    window in which the body holds still (setting up, resting between sets) looks like any
+    exercise's start or end position and dilutes the windows of the movement; a moving window
+    keeps nearly full weight. The range between key poses, not the joint speed, because the
+    speed of a still body is the pose estimator's frame-to-frame noise (about that of a slow
+    exercise), while its key poses, each a mean over a quarter of the window, are nearly equal."""
+    m0 = model.pool_motion
+    if m0 <= 0 or len(x) < 2:
+        return None
+    r = np.nan_to_num(window_ranges(x, model.motion, model.tempo))
+    w = r * r / (r * r + m0 * m0)
+    total = float(w.sum())
+    return w / total if total > 1e-9 else None
 
 
 def is_photo_pair(seq: PoseSequence) -> bool:
