@@ -35,6 +35,7 @@ Lengths are divided by the sequence's median torso length; angles are in units o
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -455,13 +456,18 @@ def _range_10_90(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _percentile_sorted(s, 10), _percentile_sorted(s, 90)
 
 
+def fade(r: Any, scale: float) -> Any:
+    """r^2 / (r^2 + scale^2) of a range r (a float or an array): ~0 well below `scale`, ~1 well
+    above it; the fade of `still_gain` and of the clip pooling (`keypose_model.pool_weights`)."""
+    return r * r / (r * r + scale * scale)
+
+
 def _still_gains(a: np.ndarray, still_range: float) -> np.ndarray | float:
     """`still_gain` of each row of `a (K, n)`."""
     if still_range <= 0:
         return 1.0
     lo, hi = _range_10_90(a)
-    r = hi - lo
-    return r * r / (r * r + still_range * still_range)
+    return fade(hi - lo, still_range)
 
 
 def still_gain(a: np.ndarray, still_range: float) -> float:
@@ -473,8 +479,7 @@ def still_gain(a: np.ndarray, still_range: float) -> float:
     estimator's noise and keep their value for a real movement."""
     if still_range <= 0:
         return 1.0
-    r = float(np.percentile(a, 90) - np.percentile(a, 10))
-    return r * r / (r * r + still_range * still_range)
+    return float(fade(float(np.percentile(a, 90) - np.percentile(a, 10)), still_range))
 
 
 def _corr_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -510,11 +515,7 @@ def _tempo_rows(x: np.ndarray, still_range: float = 0.0) -> np.ndarray:
     spread = (np.std(mid, axis=1) > 1e-9) & (np.std(speed, axis=1) > 1e-9)
     if spread.any():
         corr[spread] = _corr_rows(speed[spread], mid[spread])
-    if still_range > 0:
-        r = hi - lo
-        g = r * r / (r * r + still_range * still_range)
-    else:
-        g = np.ones(len(a))
+    g = fade(hi - lo, still_range) if still_range > 0 else np.ones(len(a))
     rising = np.sum((v > 0) & moving, axis=1) / np.sum(moving, axis=1)
     out[live] = np.stack([g * np.sum(v * speed, axis=1) / energy, g * (rising - 0.5),
                           g * (dwell.mean(1) - 0.5), g * corr], axis=1)

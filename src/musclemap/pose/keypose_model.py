@@ -293,8 +293,7 @@ def pool_weights(model: KeyPoseModel, x: np.ndarray) -> np.ndarray | None:
     m0 = model.pool_motion
     if m0 <= 0 or len(x) < 2:
         return None
-    r = np.nan_to_num(window_ranges(x, model.motion, model.tempo))
-    w = r * r / (r * r + m0 * m0)
+    w = keypose.fade(np.nan_to_num(window_ranges(x, model.motion, model.tempo)), m0)
     total = float(w.sum())
     return w / total if total > 1e-9 else None
 
