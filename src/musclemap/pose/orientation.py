@@ -120,12 +120,6 @@ def turn_sequence(seq: PoseSequence, quarter_turns: int) -> PoseSequence:
 # -- features ----------------------------------------------------------------------------------
 
 
-def _nanmean(a: np.ndarray, axis: int | None = 0) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices give NaN, fine here
-        return np.nanmean(a, axis=axis)
-
-
 def _frame_means(cols: list[np.ndarray]) -> np.ndarray:
     """`np.nanmean` of each 1-D series in `cols` (over the frames; NaN where all are NaN), all
     at once: one row each in a C-contiguous array, summed along its row, which numpy sums as it
