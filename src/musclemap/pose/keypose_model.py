@@ -124,7 +124,7 @@ class KeyPoseModel:
         self.knn_k, self.knn_temperature = int(knn.get("k", 5)), float(knn.get("temperature", 0.05))
         self.knn_pair_k = int(knn.get("pair_k", 0)) or self.knn_k  # a photo pair's neighbours
         # How far a window's embedding moves towards its clip's before its neighbours are
-        # looked up (`forward`'s `weights`; 0, as older weights were scored: each window alone).
+        # looked up (`forward`'s `context`; 0, as older weights were scored: each window alone).
         self.knn_context = float(knn.get("context", 0.0))
 
     @property
@@ -253,6 +253,11 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     photos, and the mean of its pseudo-videos (`pair_video_windows`: the form training also
     learns it in, `pose_default.keypose_videos`); its probabilities and embedding are the mean
     of the two.
+
+    With the model's `knn.context` each window's k-NN neighbours are looked up in its clip's
+    context (`KeyPoseModel.forward`): the clip's embedding is pooled as its score (a photo
+    pair's: the mean of its two forms'), so a window that alone looks like another exercise
+    is looked up nearer what the whole clip looks like.
     """
     if seq.layout.name != MEDIAPIPE33.name:
         # The key-pose features index MediaPipe's 33 landmarks (heels, toes, hands included).
@@ -265,7 +270,7 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     k = model.knn_pair_k if pair else None
     keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
     w = pool_weights(model, x[keep])
-    in_context = model.knn_context > 0
+    in_context = model.knn_context > 0 and model.knn_weight > 0  # neighbours to look up
     if pair and model.pair_videos:
         xv = pair_video_windows(model, seq)
         # The pair's embedding, the mean of its two forms, is the context of both.
