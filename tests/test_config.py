@@ -82,6 +82,10 @@ def test_task_sections_are_typed_and_checked():
         load_config(None, ["pose_default.still_range=-0.1"])
     with pytest.raises(ConfigError, match=r"pose_default.pool_motion must be >= 0 \(got -1.0\)"):
         load_config(None, ["pose_default.pool_motion=-1"])
+    with pytest.raises(ConfigError, match=r"pose_default.knn.context must be >= 0 \(got -0.5\)"):
+        load_config(None, ["pose_default.knn.context=-0.5"])
+    with pytest.raises(ConfigError, match=r"pose_default.knn.context must be <= 1 \(got 1.5\)"):
+        load_config(None, ["pose_default.knn.context=1.5"])
     with pytest.raises(ConfigError, match="data.coords must be one of image, world"):
         load_config(None, ["data.coords=depth"])
 

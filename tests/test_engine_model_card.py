@@ -77,3 +77,10 @@ def test_the_card_says_how_a_photo_pair_is_scored() -> None:
     assert ("A key-position photo pair's score is the mean of its photos' scores and of 4 "
             "pseudo-videos" in card)
     assert "its k-NN blend takes 10 neighbours" in card
+
+
+def test_the_card_says_when_a_window_s_neighbours_are_looked_up_in_its_clip() -> None:
+    assert "k-NN neighbours" not in model_card({**_meta(), "knn": {"k": 5, "context": 0.0}})
+    card = model_card({**_meta(), "knn": {"k": 5, "context": 0.4}})
+    assert ("A window's k-NN neighbours are those of its embedding moved 0.4 of the way towards "
+            "its clip's") in card

@@ -243,6 +243,72 @@ def test_a_photo_pair_takes_its_own_number_of_neighbours() -> None:
     np.testing.assert_array_equal(score_poses(pair_k3, clip).clip, score_poses(k2, clip).clip)
 
 
+def _with_knn(model: KeyPoseModel, **knn: float) -> KeyPoseModel:
+    """The same weights with other k-NN settings."""
+    return KeyPoseModel({k: getattr(model, a) for k, a in (
+        ("feat_mean", "mean"), ("feat_std", "std"), ("w1", "w1"), ("b1", "b1"), ("w2", "w2"),
+        ("b2", "b2"), ("library.embeddings", "library"), ("library.labels", "library_labels"))},
+        {**model.meta, "knn": {**model.meta["knn"], **knn}})
+
+
+def _nearest_labels(model: KeyPoseModel, query: np.ndarray, k: int) -> np.ndarray:
+    """Softmax (temperature 1) over the cosine similarity of the k closest library rows."""
+    lib = np.asarray(model.library)
+    sim = (query @ lib.T) / (np.linalg.norm(query, axis=1)[:, None] * np.linalg.norm(lib, axis=1))
+    top = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    s = np.take_along_axis(sim, top, 1)
+    w = np.exp(s - s.max(1, keepdims=True))
+    return np.einsum("nk,nkc->nc", w / w.sum(1, keepdims=True), np.eye(3, 20)[top])
+
+
+def test_knn_context_looks_up_each_window_nearer_its_clip() -> None:
+    seq = _curl_then_still()
+    alone = _tiny(0.5, motion=True, tempo=True, pool_motion=0.05)
+    assert alone.knn_context == 0.0  # older weights: each window alone
+    ctx = _with_knn(alone, context=0.4)
+    assert ctx.knn_context == 0.4
+    a, b = score_poses(alone, seq), score_poses(ctx, seq)
+    x = _windows(seq)
+    emb, mlp = alone.embed(x), _tiny(0.0, motion=True, tempo=True).probabilities(x)
+    w = pool_weights(alone, x)
+    assert w is not None and w[-1] == 0.0
+    clip_emb = w @ emb  # the clip's embedding, pooled as its score
+    # each window: the MLP's half as before, the k-NN half of (0.6 e + 0.4 clip embedding)
+    want = 0.5 * mlp + 0.5 * _nearest_labels(alone, 0.6 * emb + 0.4 * clip_emb, 2)
+    np.testing.assert_allclose(b.probs, want, rtol=1e-12)
+    np.testing.assert_allclose(b.clip, w @ want, rtol=1e-12)
+    np.testing.assert_allclose(a.probs, 0.5 * mlp + 0.5 * _nearest_labels(alone, emb, 2),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(b.embedding, a.embedding)  # "looks like" is the clip's own
+    assert not np.allclose(a.clip, b.clip)
+    # context 1: every window takes the clip's neighbours
+    full = score_poses(_with_knn(alone, context=1.0), seq)
+    knn_half = full.probs - 0.5 * mlp
+    np.testing.assert_allclose(knn_half, np.repeat(knn_half[:1], len(x), 0), atol=1e-12)
+    # no k-NN blend: nothing to look up, the scores are the MLP's
+    no_knn = _with_knn(_tiny(0.0, motion=True, tempo=True, pool_motion=0.05), context=0.4)
+    np.testing.assert_array_equal(score_poses(no_knn, seq).probs, mlp)
+
+
+def test_knn_context_of_a_photo_pair_is_the_mean_of_its_two_forms() -> None:
+    pair = _photo_pair()
+    alone = _tiny(0.5, motion=True, tempo=True, pair_videos=3)
+    ctx = _with_knn(alone, context=0.5)
+    _, x, _ = keypose.sequence_windows(pair.world, pair.valid, window=20, stride=10,
+                                       min_visibility=alone.min_visibility, motion=True,
+                                       fps=pair.fps, image=pair.image, tempo=True)
+    xv = pair_video_windows(alone, pair)
+    both = 0.5 * (alone.embed(x)[0] + alone.embed(xv).mean(0))
+    mlp = _tiny(0.0, motion=True, tempo=True)
+    photo = 0.5 * mlp.probabilities(x) + 0.5 * _nearest_labels(
+        alone, 0.5 * alone.embed(x) + 0.5 * both, 2)
+    video = 0.5 * mlp.probabilities(xv) + 0.5 * _nearest_labels(
+        alone, 0.5 * alone.embed(xv) + 0.5 * both, 2)
+    scores = score_poses(ctx, pair)
+    np.testing.assert_allclose(scores.clip, 0.5 * (photo[0] + video.mean(0)), rtol=1e-12)
+    np.testing.assert_array_equal(scores.embedding, score_poses(alone, pair).embedding)
+
+
 def test_metadata_checks(tmp_path: Path) -> None:
     weights = WEIGHTS_DIR / "default.safetensors"
     meta = checked_meta(weights, weights.with_suffix(".json"))

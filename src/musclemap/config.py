@@ -96,6 +96,10 @@ class KnnConfig:
     per_item: bool = False  # one library entry per clip / photo pair instead of per exercise
     # neighbours of a photo pair (one window, where a video averages many; 0: `k`)
     pair_k: int = 0
+    # share of the way a window's embedding moves towards its clip's (the pooled embedding; a
+    # photo pair's: the mean of its photo and pseudo-video forms) before its neighbours are
+    # looked up (0: each window alone; 1: the clip's neighbours for every window)
+    context: float = 0.0
 
 
 @dataclass
@@ -419,6 +423,7 @@ _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
     ("pose_default.knn", "k"): (1, True),
     ("pose_default.knn", "pair_k"): (0, True),
     ("pose_default.knn", "temperature"): (0, False),
+    ("pose_default.knn", "context"): (0, True),
     ("transm3e", "kd_weight"): (0, True),
     ("train", "epochs"): (1, True),
     ("train", "batch_size"): (1, True),
@@ -468,6 +473,9 @@ def range_problems(cfg: ExperimentConfig) -> list[str]:
             problems.append(
                 f"{section}.{name} must be {'>=' if inclusive else '>'} {low:g} (got {value})"
             )
+    context = cfg.pose_default.knn.context
+    if context > 1:  # a share of the way to the clip's embedding
+        problems.append(f"pose_default.knn.context must be <= 1 (got {context})")
     run_name = cfg.train.run_name
     if run_name and (Path(run_name).name != run_name or run_name in (".", "..")):
         # "../x" or "a/b" put the run outside train.out_dir.

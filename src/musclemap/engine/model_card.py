@@ -74,6 +74,15 @@ def _pair_scoring(meta: dict[str, Any]) -> str:
     return f" A key-position photo pair's score is {'; '.join(parts)}." if parts else ""
 
 
+def _knn_context(meta: dict[str, Any]) -> str:
+    """Whether a window's k-NN neighbours are looked up in its clip's context ("" if not)."""
+    c = meta.get("knn", {}).get("context", 0.0)
+    if not c:
+        return ""
+    return (f" A window's k-NN neighbours are those of its embedding moved {c:g} of the way "
+            "towards its clip's (the pooled embedding; a photo pair's, the mean of its two forms).")
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """The model card (Markdown) of a trained default model, from its metadata."""
     cv, data, proto = meta.get("cv", {}), meta["trained_on"], meta["protocol"]
@@ -94,7 +103,7 @@ def model_card(meta: dict[str, Any]) -> str:
 Maps MediaPipe Pose landmarks to probabilities of the 20 muscle groups through the two key
 poses of each window's dominant movement ({meta["window"]} frames at {meta["fps"]:g} fps,
 stride {meta["stride"]}; two key-position photos are one window).
-{_pooling(meta)}{_pair_scoring(meta)} Written by `musclemap train
+{_pooling(meta)}{_pair_scoring(meta)}{_knn_context(meta)} Written by `musclemap train
 configs/predict_default.yaml`.
 
 - **Weights**: `default.safetensors`, {meta["size_bytes"]} bytes, SHA-256

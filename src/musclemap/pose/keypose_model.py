@@ -123,6 +123,9 @@ class KeyPoseModel:
         self.knn_weight = float(knn.get("weight", 0.0)) if self.library_labels is not None else 0.0
         self.knn_k, self.knn_temperature = int(knn.get("k", 5)), float(knn.get("temperature", 0.05))
         self.knn_pair_k = int(knn.get("pair_k", 0)) or self.knn_k  # a photo pair's neighbours
+        # How far a window's embedding moves towards its clip's before its neighbours are
+        # looked up (`forward`'s `context`; 0, as older weights were scored: each window alone).
+        self.knn_context = float(knn.get("context", 0.0))
 
     @property
     def fps(self) -> float:
@@ -163,17 +166,22 @@ class KeyPoseModel:
         embedding, weighted by a softmax of their cosine similarity (`knn.temperature`)."""
         return self.forward(x)[0]
 
-    def forward(self, x: np.ndarray, knn_k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, x: np.ndarray, knn_k: int | None = None,
+                context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """`(N, F)` -> (`probabilities` `(N, 20)`, `embed` `(N, members * hidden)`), the hidden
         layer computed once for both; `knn_k` neighbours instead of `knn.k` (a photo pair's,
-        `score_poses`)."""
+        `score_poses`). `context`: the embedding of the clip the windows belong to; with
+        `knn.context` c > 0 each window's neighbours are those of (1 - c) e + c context, its
+        embedding e moved towards its clip's (the embeddings returned are the windows' own)."""
         h = self._hidden(x)
         emb = _flat(h)
         logits = (np.einsum("mbh,mhc->mbc", h, self.w2) + self.b2[:, None]).mean(0)
         probs = 1.0 / (1.0 + np.exp(-logits))
         if self.knn_weight <= 0 or self.library is None or self.library_labels is None:
             return probs, emb
-        sim = self._similarity(emb)  # (N, E)
+        c = self.knn_context
+        query = emb if context is None or c <= 0 else (1.0 - c) * emb + c * context
+        sim = self._similarity(query)  # (N, E)
         k = min(knn_k or self.knn_k, sim.shape[1])
         top = np.argsort(-sim, axis=1, kind="stable")[:, :k]
         s = np.take_along_axis(sim, top, 1) / self.knn_temperature
@@ -245,6 +253,11 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     photos, and the mean of its pseudo-videos (`pair_video_windows`: the form training also
     learns it in, `pose_default.keypose_videos`); its probabilities and embedding are the mean
     of the two.
+
+    With the model's `knn.context` each window's k-NN neighbours are looked up in its clip's
+    context (`KeyPoseModel.forward`): the clip's embedding is pooled as its score (a photo
+    pair's: the mean of its two forms'), so a window that alone looks like another exercise
+    is looked up nearer what the whole clip looks like.
     """
     if seq.layout.name != MEDIAPIPE33.name:
         # The key-pose features index MediaPipe's 33 landmarks (heels, toes, hands included).
@@ -255,13 +268,23 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     starts, x, cover = model_windows(model, seq.world, seq.valid, fps=seq.fps, image=seq.image)
     pair = is_photo_pair(seq)
     k = model.knn_pair_k if pair else None
-    probs, emb = model.forward(x, k)
-    if pair and model.pair_videos:
-        video_probs, video_emb = model.forward(pair_video_windows(model, seq), k)
-        probs = 0.5 * (probs + video_probs.mean(0))
-        emb = 0.5 * (emb + video_emb.mean(0))
     keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
     w = pool_weights(model, x[keep])
+    in_context = model.knn_context > 0 and model.knn_weight > 0  # neighbours to look up
+    if pair and model.pair_videos:
+        xv = pair_video_windows(model, seq)
+        # The pair's embedding, the mean of its two forms, is the context of both.
+        ctx = 0.5 * (model.embed(x)[0] + model.embed(xv).mean(0)) if in_context else None
+        probs, emb = model.forward(x, k, ctx)
+        video_probs, video_emb = model.forward(xv, k, ctx)
+        probs = 0.5 * (probs + video_probs.mean(0))
+        emb = 0.5 * (emb + video_emb.mean(0))
+    else:
+        ctx = None
+        if in_context:  # the clip's embedding, pooled as its score is
+            e = model.embed(x[keep])
+            ctx = e.mean(0) if w is None else w @ e
+        probs, emb = model.forward(x, k, ctx)
     if w is None:
         return Scores(starts, probs, keep, probs[keep].mean(0), emb[keep].mean(0))
     return Scores(starts, probs, keep, w @ probs[keep], w @ emb[keep])
