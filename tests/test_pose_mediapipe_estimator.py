@@ -285,3 +285,22 @@ def test_reset_between_videos_gives_a_new_graphs_landmarks(wild_dir: Path) -> No
             if a is not None and b is not None:
                 np.testing.assert_array_equal(a.image, b.image)
                 np.testing.assert_array_equal(a.world, b.world)
+
+
+def test_smoothing_apart_moves_the_landmark_filters_out() -> None:
+    # The image and world landmarks' visibility and one-euro filters (and their switch
+    # containers) run in the model-free smoothing graph; the tracking graph keeps the models
+    # and the filters of its tracking region only. A blank frame goes through both.
+    from musclemap.pose.mediapipe_estimator import Smoothing, new_pose, process_frame
+
+    with new_pose(model_complexity=1, smoothing_apart=True) as pose:
+        smoothing = pose.smoothing
+        assert isinstance(smoothing, Smoothing)
+        tracker, apart = pose._graph.text_config, smoothing.graph.text_config
+        for name in ("VisibilitySmoothingCalculator", "LandmarksSmoothingCalculator"):
+            assert tracker.count(f'calculator: "{name}"') == 1
+            assert apart.count(f'calculator: "{name}"') == 4
+        assert "InferenceCalculator" not in apart and "InferenceCalculator" in tracker
+        assert process_frame(pose, np.zeros((64, 64, 3), np.uint8)) is None
+        smoothing.restart()
+        smoothing.close()
