@@ -200,7 +200,7 @@ def test_process_frame_gives_what_pose_process_gives(wild_dir: Path) -> None:
 def test_a_graph_on_one_thread_gives_the_same_landmarks(wild_dir: Path) -> None:
     # `new_pose` runs every calculator on one executor thread of its own: the same graph and
     # landmarks as MediaPipe's own `Pose` on its default pool, frame by frame, through a frame
-    # with nobody (tracking starts again).
+    # with nobody (tracking starts again; the image landmarks' filter resets).
     from musclemap.data.video_io import iter_frames
     from musclemap.pose.mediapipe_estimator import import_pose_solution, new_pose, process_frame
 
@@ -209,13 +209,20 @@ def test_a_graph_on_one_thread_gives_the_same_landmarks(wild_dir: Path) -> None:
         pytest.skip(f"{video} not present")
     frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:12]
     frames.insert(5, np.zeros((64, 64, 3), np.uint8))
-    with import_pose_solution().Pose(model_complexity=1) as a, new_pose(model_complexity=1) as b:
+    # With its landmark smoothing in a graph of its own (`smoothing_apart`), the same too.
+    with (
+        import_pose_solution().Pose(model_complexity=1) as a,
+        new_pose(model_complexity=1) as b,
+        new_pose(model_complexity=1, smoothing_apart=True) as c,
+    ):
         for frame in frames:
-            theirs, ours = process_frame(a, frame), process_frame(b, frame)
-            assert (ours is None) == (theirs is None)
-            if ours is not None and theirs is not None:
-                np.testing.assert_array_equal(ours.image, theirs.image)
-                np.testing.assert_array_equal(ours.world, theirs.world)
+            theirs = process_frame(a, frame)
+            for ours in (process_frame(b, frame), process_frame(c, frame)):
+                assert (ours is None) == (theirs is None)
+                if ours is not None and theirs is not None:
+                    np.testing.assert_array_equal(ours.image, theirs.image)
+                    np.testing.assert_array_equal(ours.world, theirs.world)
+        c.smoothing.close()
 
 
 def test_landmarks_without_every_field_are_parsed() -> None:
@@ -235,3 +242,65 @@ def test_landmarks_without_every_field_are_parsed() -> None:
     np.testing.assert_array_equal(_landmarks(packet_creator.create_proto(full)), want)
     want[:, 2] = 0.0
     np.testing.assert_array_equal(_landmarks(packet_creator.create_proto(partial)), want)
+
+
+def test_reset_between_videos_gives_a_new_graphs_landmarks(wild_dir: Path) -> None:
+    # reset() after a video that ended with a person in view: the first one starts the graph
+    # again with its landmark smoothing in a second graph, every later one restarts only that
+    # graph (the tracker is fed a blank frame): either way the next video's landmarks, image
+    # and world with their visibilities, are a new graph's bit for bit, through a frame
+    # without a person mid-video too.
+    from itertools import islice
+
+    from musclemap.data.video_io import iter_frames
+    from musclemap.pose.mediapipe_estimator import Smoothing
+
+    names = ("squat__kbtrainer__1", "bicep_curl__ffreaks__1")
+    clips = [wild_dir / "clips" / f"{n}.mp4" for n in names]
+    if not all(c.is_file() for c in clips):
+        pytest.skip(f"needs {names} in {wild_dir}")
+    first, second = (
+        [f for _, f in islice(iter_frames(c, fps=10.0, max_side=720), 10)] for c in clips
+    )
+    second.insert(5, np.zeros((48, 80, 3), np.uint8))
+
+    def run(est: MediaPipePoseEstimator, frames: list[np.ndarray]) -> list:
+        return [est.estimate(f) for f in frames]
+
+    with MediaPipePoseEstimator() as new:
+        new.warm_up()
+        want = run(new, second)
+    assert want[4] is not None and want[5] is None and want[6] is not None
+    with MediaPipePoseEstimator() as est:
+        est.warm_up()
+        got = []
+        for _ in range(3):
+            assert run(est, first)[-1] is not None  # a person in view at the reset
+            est.reset()
+            got.append(run(est, second))
+            assert isinstance(getattr(est._pose, "smoothing", None), Smoothing)
+    for found in got:
+        for a, b in zip(want, found, strict=True):
+            assert (a is None) == (b is None)
+            if a is not None and b is not None:
+                np.testing.assert_array_equal(a.image, b.image)
+                np.testing.assert_array_equal(a.world, b.world)
+
+
+def test_smoothing_apart_moves_the_landmark_filters_out() -> None:
+    # The image and world landmarks' visibility and one-euro filters (and their switch
+    # containers) run in the model-free smoothing graph; the tracking graph keeps the models
+    # and the filters of its tracking region only. A blank frame goes through both.
+    from musclemap.pose.mediapipe_estimator import Smoothing, new_pose, process_frame
+
+    with new_pose(model_complexity=1, smoothing_apart=True) as pose:
+        smoothing = pose.smoothing
+        assert isinstance(smoothing, Smoothing)
+        tracker, apart = pose._graph.text_config, smoothing.graph.text_config
+        for name in ("VisibilitySmoothingCalculator", "LandmarksSmoothingCalculator"):
+            assert tracker.count(f'calculator: "{name}"') == 1
+            assert apart.count(f'calculator: "{name}"') == 4
+        assert "InferenceCalculator" not in apart and "InferenceCalculator" in tracker
+        assert process_frame(pose, np.zeros((64, 64, 3), np.uint8)) is None
+        smoothing.restart()
+        smoothing.close()

@@ -65,7 +65,7 @@ class MediaPipePoseEstimator:
                 "only the complexity-1 pose model and would download the others (fails offline)"
             )
         self._version = mediapipe_version()
-        self._config = {
+        self._config: dict[str, Any] = {
             "model_complexity": int(model_complexity),
             "min_detection_confidence": float(min_detection_confidence),
             "min_tracking_confidence": float(min_tracking_confidence),
@@ -75,6 +75,9 @@ class MediaPipePoseEstimator:
         # No person found since the graph started or was reset: the next process() may start
         # the graph (and log from C++), and the graph holds no tracking or smoothing state.
         self._fresh = True
+        # The tracking graph's landmark smoothing in a graph of its own (from the first reset
+        # of a graph that found someone on, see `reset`).
+        self._apart = False
         self._static: Any = None  # `detect`'s graph, started on its first call
 
     def settings(self) -> dict[str, Any]:
@@ -90,7 +93,10 @@ class MediaPipePoseEstimator:
         if self._pose is None:
             GRAPH_STARTED = True
             self._pose = new_pose(
-                static_image_mode=False, enable_segmentation=False, **self._config
+                static_image_mode=False,
+                enable_segmentation=False,
+                smoothing_apart=self._apart,
+                **self._config,
             )
         return self._pose
 
@@ -100,17 +106,36 @@ class MediaPipePoseEstimator:
         The blank frame finds no person, so the graph stays as fresh as a new one (same
         landmarks afterwards, checked bit for bit): no reset, which would cost the next frame
         ~80 ms of model start-up again."""
-        self.estimate(np.zeros((64, 64, 3), np.uint8))
+        self.estimate(_BLANK)
 
     def reset(self) -> None:
-        """Forget the tracked person and the landmark smoothing state (call between videos).
+        """Forget the tracked person and the landmark smoothing state (call between videos):
+        the next frames' landmarks are a new graph's, bit for bit (tested).
 
         A graph that has found no person since its start (or the last reset) has no such
-        state: then nothing is done, since restarting the graph makes its next frame pay the
-        models' start-up again (~100 ms instead of ~30)."""
-        if self._pose is not None and not self._fresh:
+        state: then nothing is done. Otherwise a restart of the graph would make its next frame
+        build both models' interpreters again (a reset and the next frame: ~0.10 s of CPU).
+        So the first such reset replaces the graph by one whose landmark smoothing runs in a
+        second graph without models (`new_pose(smoothing_apart=True)`), and every later one
+        feeds the tracker a blank frame and restarts only the smoothing graph (~0.05 s with
+        the next frame): finding nobody, the tracker detects afresh on the next frame, and the
+        filter of its tracking region resets (it also reads the image size, so it runs on a
+        frame without a person); the world and visibility filters, which nothing but a
+        restart resets, are all in the smoothing graph. (The tracking region's visibility
+        filter keeps its state, but nothing reads those visibilities: the region is made from
+        x and y.)"""
+        if self._pose is None or self._fresh:
+            return
+        smoothing = getattr(self._pose, "smoothing", None)
+        if not isinstance(smoothing, Smoothing):
+            self._close_tracker()
+            self._apart = True  # the next frame starts the graph as new, smoothing apart
+        elif process_frame(self._pose, _BLANK) is None:
+            smoothing.restart()
+        else:  # someone in a blank frame (never seen): restart it all, as before
             self._pose.reset()
-            self._fresh = True
+            smoothing.restart()
+        self._fresh = True
 
     def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
         """Landmarks of the tracked person in an (H, W, 3) uint8 RGB frame, or None."""
@@ -151,13 +176,19 @@ class MediaPipePoseEstimator:
                 )
             return process_frame(self._static, np.ascontiguousarray(frame_rgb))
 
-    def close(self) -> None:
+    def _close_tracker(self) -> None:
         if self._pose is not None:
+            smoothing = getattr(self._pose, "smoothing", None)
             # A graph that never saw a person starts its landmark model while closing (and logs).
             with _quiet_native_stderr():
                 self._pose.close()
+                if isinstance(smoothing, Smoothing):
+                    smoothing.close()
             self._pose = None
             self._fresh = True
+
+    def close(self) -> None:
+        self._close_tracker()
         if self._static is not None:
             with _quiet_native_stderr():
                 self._static.close()
@@ -170,12 +201,24 @@ class MediaPipePoseEstimator:
         self.close()
 
 
+# A frame without a person (`warm_up`, `reset`).
+_BLANK = np.zeros((64, 64, 3), np.uint8)
 # The executor every calculator of our pose graphs runs on: one thread per graph.
 _EXECUTOR = "musclemap_pose"
 _NEW_POSE = threading.Lock()
+# The pose graph's landmark smoothing (the switch containers of its PoseLandmarkFiltering
+# subgraph: visibility low-pass and one-euro filters of the image and world landmarks), by the
+# names of its nodes in the expanded config, and the streams it smooths, named in the tracking
+# graph after what that graph outputs instead of the smoothed landmarks.
+_SMOOTHING = "poselandmarkfiltering__switchcontainer_"
+_RAW = {
+    "unfiltered_pose_landmarks": "pose_landmarks",
+    "unfiltered_world_landmarks": "pose_world_landmarks",
+}
+_SMOOTHED = ("pose_landmarks", "pose_world_landmarks")
 
 
-def new_pose(**options: Any) -> Any:
+def new_pose(*, smoothing_apart: bool = False, **options: Any) -> Any:
     """`mediapipe.solutions.pose.Pose(**options)`, its calculators all on one thread of its
     own instead of MediaPipe's default pool of a thread per core.
 
@@ -184,12 +227,17 @@ def new_pose(**options: Any) -> Any:
     landmarks bit for bit (tested), cost 22.00 ms of CPU a frame against 22.25 with a pose
     process on each core (`benchmarks/pose_executor.py`, 4 rounds of 2 processes, quiet
     machine; 3 of the 4 rounds faster), and pose workers, one per core, do not keep a pool of
-    a thread per core busy each."""
+    a thread per core busy each.
+
+    `smoothing_apart` (a tracking graph): the landmark smoothing runs in a second graph without
+    models (`Smoothing`, the pose's `smoothing` attribute) that `process_frame` feeds, which
+    `MediaPipePoseEstimator.reset` restarts without restarting the models' graph."""
     from mediapipe.framework import thread_pool_executor_pb2
     from mediapipe.python import solution_base
 
     solution = import_pose_solution()
     bindings = solution_base.calculator_graph
+    apart: list[Smoothing] = []
 
     class _OneThread:
         """`calculator_graph` as `SolutionBase.__init__` uses it, the graph's config changed."""
@@ -202,14 +250,133 @@ def new_pose(**options: Any) -> Any:
             for node in graph_config.node:  # subgraphs are expanded: every calculator
                 if not node.executor:
                     node.executor = _EXECUTOR
-            return bindings.CalculatorGraph(graph_config=graph_config)
+            if not smoothing_apart:
+                return bindings.CalculatorGraph(graph_config=graph_config)
+            config = _split_smoothing(graph_config)
+            graph = bindings.CalculatorGraph(graph_config=graph_config)
+            apart.append(Smoothing(config, graph))
+            return graph
 
     with _NEW_POSE:  # the module attribute is swapped while this one graph is built
         solution_base.calculator_graph = _OneThread
         try:
-            return solution.Pose(**options)
+            pose = solution.Pose(**options)
         finally:
             solution_base.calculator_graph = bindings
+    if apart:
+        pose.smoothing = apart[0]
+        apart[0].start(pose._input_side_packets)
+    return pose
+
+
+def _split_smoothing(config: Any) -> Any:
+    """Move the landmark smoothing nodes out of the expanded pose graph `config` (in place) into
+    a config of their own, returned: its inputs are the streams they read (unsmoothed
+    landmarks, image size, the region the image filter scales by), its outputs the smoothed
+    landmarks. The tracking graph then outputs its unsmoothed landmarks under the smoothed
+    ones' names (the streams `Pose` observes)."""
+    from copy import deepcopy
+
+    from mediapipe.framework import calculator_pb2
+
+    def name(spec: str) -> str:
+        return spec.rsplit(":", 1)[-1]
+
+    moved = [deepcopy(n) for n in config.node if n.name.startswith(_SMOOTHING)]
+    kept = [deepcopy(n) for n in config.node if not n.name.startswith(_SMOOTHING)]
+    made = {name(s) for n in moved for s in n.output_stream}
+    read = {name(s) for n in moved for s in n.input_stream}
+    if not moved or set(_SMOOTHED) - made or set(_RAW) - read:
+        raise RuntimeError("the pose graph's smoothing is not where MediaPipe 0.10.21 has it")
+    out = calculator_pb2.CalculatorGraphConfig()
+    out.node.extend(moved)
+    out.input_stream.extend(sorted(read - made))
+    out.output_stream.extend(_SMOOTHED)
+    out.input_side_packet.extend(sorted({name(s) for n in moved for s in n.input_side_packet}))
+    # No executor thread: its calculators run in the thread that waits for them
+    # (`wait_until_idle`), ~0.1 ms a frame less wall time than waking a thread of its own.
+    out.executor.add(type="ApplicationThreadExecutor")
+    for node in out.node:
+        node.ClearField("executor")
+    del config.node[:]
+    config.node.extend(kept)
+    for node in config.node:
+        for i, spec in enumerate(node.output_stream):
+            if name(spec) in _RAW:
+                node.output_stream[i] = spec[: len(spec) - len(name(spec))] + _RAW[name(spec)]
+    return out
+
+
+class Smoothing:
+    """The pose graph's landmark smoothing as a graph of its own, fed the tracking graph's
+    packets with their timestamps (`process_frame`).
+
+    Each smoothing calculator gets the packets and timestamps it gets inside the whole graph,
+    so it gives the same landmarks bit for bit (tested). Its filters reset themselves only when
+    called without landmarks (the image filter on a frame without a person, through its image
+    size input); the world and visibility filters have no other input, so inside the whole
+    graph only a restart resets them, and a restart makes the next frame build the models'
+    interpreters again (~0.07 s of CPU more). This graph has no models: `restart` costs
+    ~0.3 ms."""
+
+    def __init__(self, config: Any, tracker: Any) -> None:
+        from mediapipe.python._framework_bindings import calculator_graph
+
+        self.graph = calculator_graph.CalculatorGraph(graph_config=config)
+        self._sides = set(config.input_side_packet)
+        self._side: dict[str, Any] = {}
+        # This frame's image size and region from the tracking graph (its landmarks are taken
+        # from what `Pose` observes anyway: two callbacks from the graph's thread a frame less).
+        self.inputs: dict[str, Any] = {}
+        self.outputs: dict[str, Any] = {}
+        for stream in config.input_stream:
+            if stream not in _RAW:
+                tracker.observe_output_stream(stream, self._keep(self.inputs, stream))
+        for stream in _SMOOTHED:
+            self.graph.observe_output_stream(stream, self._keep(self.outputs, stream))
+
+    @staticmethod
+    def _keep(into: dict[str, Any], stream: str) -> Any:
+        def keep(_: str, packet: Any) -> None:
+            into[stream] = packet
+
+        return keep
+
+    def start(self, side_packets: dict[str, Any]) -> None:
+        self._side = {k: v for k, v in side_packets.items() if k in self._sides}
+        self.graph.start_run(self._side)
+
+    def restart(self) -> None:
+        """Every filter as new."""
+        self.graph.close()
+        self.graph.start_run(self._side)
+
+    def smooth(self, tracked: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The smoothed image and world landmarks of the tracking graph's last frame (its
+        unsmoothed landmark packets in `tracked`, what `Pose` observes; its image size and
+        region in `inputs`), or None without a person. A frame without one still hands its
+        image size over (the image filter resets on it, as in the whole graph); it is
+        processed once the next frame's packets settle the other inputs' timestamps. The
+        packets keep their timestamps."""
+        packets = self.inputs
+        for stream, name in _RAW.items():
+            packet = tracked.get(name)
+            if packet is not None and not packet.is_empty():
+                packets[stream] = packet
+        found = "unfiltered_pose_landmarks" in packets
+        self.outputs.clear()
+        for stream, packet in packets.items():
+            self.graph.add_packet_to_input_stream(stream=stream, packet=packet)
+        packets.clear()
+        if not found:
+            return None
+        self.graph.wait_until_idle()
+        image = _landmarks(self.outputs.get("pose_landmarks"))
+        world = _landmarks(self.outputs.get("pose_world_landmarks"))
+        return None if image is None or world is None else (image, world)
+
+    def close(self) -> None:
+        self.graph.close()
 
 
 @lru_cache(maxsize=1)
@@ -291,8 +458,13 @@ def process_frame(pose: Any, frame_rgb: np.ndarray) -> PoseFrame | None:
     packet = packet_creator.create_image_frame(frame_rgb, image_format=image_frame.ImageFormat.SRGB)
     graph.add_packet_to_input_stream(stream="image", packet=packet.at(pose._simulated_timestamp))
     graph.wait_until_idle()
-    image = _landmarks(outputs.get("pose_landmarks"))
-    world = _landmarks(outputs.get("pose_world_landmarks"))
+    smoothing = getattr(pose, "smoothing", None)
+    if isinstance(smoothing, Smoothing):  # `new_pose(smoothing_apart=True)`
+        found = smoothing.smooth(outputs)
+        image, world = found if found is not None else (None, None)
+    else:
+        image = _landmarks(outputs.get("pose_landmarks"))
+        world = _landmarks(outputs.get("pose_world_landmarks"))
     if image is None or world is None:
         return None
     return PoseFrame(image=image[:, [0, 1, 3]], world=world)
