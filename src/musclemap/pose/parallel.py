@@ -52,6 +52,8 @@ from musclemap.pose.estimator import PoseEstimator
 from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of this API
     AGREE,
     AGREE_FRAMES,
+    AGREE_WORLD,
+    AGREE_WORLD_FRAMES,
     MIN_SEEN,
     MIN_VISIBILITY,
     Board,
@@ -246,7 +248,7 @@ def _run_segment(
             if row is None:
                 alone = True  # the next segment will not cover this frame: track on alone
                 continue
-            ok, d = agree(frame, row)
+            ok, d = agree(frame, row, AGREE_WORLD if idx - nxt < AGREE_WORLD_FRAMES else None)
             streak = streak + 1 if ok else 0
             distance = d if ok else distance
             if streak == AGREE_FRAMES:
