@@ -29,7 +29,7 @@ def distances(clip: Path, frames_after: int) -> list[list[float | None]]:
     a person in one only)."""
     from musclemap.data.video_io import iter_frames
     from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
-    from musclemap.pose.seams import agree
+    from musclemap.pose.seams import agree, row_of
 
     frames = [f for _, f in iter_frames(clip, fps=10.0, max_side=720)]
     out = []
@@ -44,8 +44,7 @@ def distances(clip: Path, frames_after: int) -> list[list[float | None]]:
                 if a is None or b is None:
                     row.append(None if a is None and b is None else float("inf"))
                     continue
-                published = np.concatenate([b.image.ravel(), [1.0]]).astype(np.float32)
-                row.append(agree(a, published)[1])
+                row.append(agree(a, row_of(b))[1])
             out.append(row)
     return out
 

@@ -46,16 +46,18 @@ def track(frames: list[np.ndarray], times: list[float]) -> list[Any]:
 
 def handover(first: list[Any], later: list[Any], start: int, seam: int) -> int | None:
     """Where `parallel` hands over from `first` (from frame 0) to `later` (from `start`)."""
-    from musclemap.pose.seams import AGREE_FRAMES, agree
+    from musclemap.pose.seams import (
+        AGREE_FRAMES,
+        AGREE_WORLD,
+        AGREE_WORLD_FRAMES,
+        agree,
+        row_of,
+    )
 
     streak = 0
     for idx in range(seam, len(first)):
-        row = np.full(100, np.nan, np.float32)
-        frame = later[idx - start]
-        row[-1] = 0.0 if frame is None else 1.0
-        if frame is not None:
-            row[:-1] = frame.image.ravel()
-        ok, _ = agree(first[idx], row)
+        world = AGREE_WORLD if idx - seam < AGREE_WORLD_FRAMES else None
+        ok, _ = agree(first[idx], row_of(later[idx - start]), world)
         streak = streak + 1 if ok else 0
         if streak == AGREE_FRAMES:
             return idx - AGREE_FRAMES + 1

@@ -18,7 +18,10 @@ from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import VideoError
 from musclemap.pose.parallel import (
     AGREE,
+    AGREE_WORLD,
+    AGREE_WORLD_FRAMES,
     CHECK_LEAD,
+    MIN_SEGMENT,
     WARM_UP,
     PosePool,
     cpu_budget,
@@ -82,6 +85,36 @@ class StubbornEstimator(SmoothingEstimator):
         image = np.full((33, 3), 0.5, np.float32)
         image[:, 0] = 0.5 * self.state + 0.5 * level
         return PoseFrame(image=image, world=np.zeros((33, 4), np.float32))
+
+
+class WorldEstimator(SmoothingEstimator):
+    """Image landmarks that every tracker agrees on (x = the frame's brightness); world x = an
+    exponential average (factor 1/2) of it in metres: a restarted tracker's image landmarks
+    agree at once, its world landmarks only after a few frames (as MediaPipe's); metres, up to
+    10 m apart at first."""
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        level = float(frame_rgb.mean()) / 255.0
+        self.state = level if self.state is None else 0.5 * self.state + 0.5 * level
+        image = np.full((33, 3), 0.5, np.float32)
+        image[:, 0] = level
+        world = np.zeros((33, 4), np.float32)
+        world[:, 0] = 10.0 * self.state
+        return PoseFrame(image=image, world=world)
+
+
+class StubbornWorldEstimator(SmoothingEstimator):
+    """Image landmarks as `WorldEstimator`'s; world x = the first frame's brightness, kept:
+    a restarted tracker's world landmarks never agree with the old one's."""
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        level = float(frame_rgb.mean()) / 255.0
+        self.state = level if self.state is None else self.state
+        image = np.full((33, 3), 0.5, np.float32)
+        image[:, 0] = level
+        world = np.zeros((33, 4), np.float32)
+        world[:, 0] = self.state
+        return PoseFrame(image=image, world=world)
 
 
 def _video(tmp_path: Path, n: int = 120, gop: int = 10, size: int = 32) -> Path:
@@ -149,8 +182,11 @@ def _both(pool: PosePool, path: Path, factory: type, progress: Any = None) -> tu
 
 
 def test_parallel_is_sequential_up_to_the_hand_over_and_agrees_after(
-    pool: PosePool, tmp_path: Path
+    pool: PosePool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from musclemap.pose import parallel
+
+    monkeypatch.setattr(parallel, "WARM_UP", 0)  # started cold at the seam (warm-up: below)
     seen: list[float] = []
     merged, sequential = _both(
         pool, _video(tmp_path), SmoothingEstimator, lambda f, _: seen.append(f)
@@ -160,7 +196,7 @@ def test_parallel_is_sequential_up_to_the_hand_over_and_agrees_after(
     (seam,) = merged.seams
     handover = seam["handover"]
     # A filter halving its memory each frame agrees within AGREE after a few frames. 58:
-    # segment 0 also runs the checks; too short a video for a warm-up.
+    # segment 0 also runs the checks.
     seam_at = plan_segments(120, 2, lead=CHECK_LEAD, warm=warm_up_frames(120, 2))[1]
     assert seam["index"] == seam_at == 58 and seam_at < handover <= seam_at + 15
     assert diff[:handover].max() == 0.0 and diff[handover:].max() <= AGREE
@@ -178,8 +214,7 @@ def test_a_warmed_up_segment_gives_the_sequential_poses(
     from musclemap.pose import parallel
 
     assert WARM_UP >= 3
-    assert warm_up_frames(199, 2) == 0 and warm_up_frames(200, 2) == WARM_UP
-    monkeypatch.setattr(parallel, "WARM_MIN_FRAMES", 40)  # a short video, warmed up too
+    assert warm_up_frames(2 * MIN_SEGMENT, 2) == WARM_UP  # on every video split in two
     video = _video(tmp_path, n=80)
     sequential = estimate_video(video, WindowEstimator(), fps=10.0, max_side=None)
     for warm in (WARM_UP, 0):
@@ -195,11 +230,59 @@ def test_a_warmed_up_segment_gives_the_sequential_poses(
         np.testing.assert_array_equal(merged.image, sequential.image)
 
 
+def test_the_hand_over_waits_for_the_world_landmarks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The image landmarks of a restarted tracker agree at once, its world landmarks (a filter
+    # halving its memory each frame) only 4 frames later: in the first AGREE_WORLD_FRAMES
+    # frames from the seam the hand-over waits for 3 frames in a row whose world landmarks
+    # are within AGREE_WORLD of the earlier tracker's; without that test it is at the seam.
+    from musclemap.data.video_io import iter_frames
+    from musclemap.pose import parallel
+
+    monkeypatch.setattr(parallel, "WARM_UP", 0)  # started cold at the seam
+    video = _video(tmp_path, n=80)
+    sequential = estimate_video(video, WorldEstimator(), fps=10.0, max_side=None)
+    seam_at = plan_segments(80, 2, lead=CHECK_LEAD)[1]
+    frames = [f for _, f in iter_frames(video, fps=10.0)][seam_at:]
+    fresh = WorldEstimator()
+    restarted = np.array([fresh.estimate(f).world[0, 0] for f in frames])  # type: ignore[union-attr]
+    close = np.abs(restarted - sequential.world[seam_at:, 0, 0]) <= AGREE_WORLD
+    wait = next(k for k in range(len(close)) if close[k : k + 3].all())
+    assert wait == 4 < AGREE_WORLD_FRAMES
+    for frames, handover in ((AGREE_WORLD_FRAMES, seam_at + wait), (0, seam_at)):
+        monkeypatch.setattr(parallel, "AGREE_WORLD_FRAMES", frames)
+        with PosePool(2, factory=WorldEstimator) as world:
+            merged, _ = _both(world, video, WorldEstimator)
+        (seam,) = merged.seams
+        assert seam["index"] == seam_at and seam["handover"] == handover
+        np.testing.assert_array_equal(merged.world[:handover], sequential.world[:handover])
+        np.testing.assert_array_equal(
+            merged.world[handover:, 0, 0], restarted[handover - seam_at :]
+        )
+        np.testing.assert_array_equal(merged.image, sequential.image)
+
+
+def test_world_landmarks_that_never_agree_hand_over_after_the_world_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The world test holds only for AGREE_WORLD_FRAMES frames from the seam (the earlier
+    # tracker would run to the end otherwise); after it the image landmarks decide.
+    from musclemap.pose import parallel
+
+    monkeypatch.setattr(parallel, "WARM_UP", 0)
+    with PosePool(2, factory=StubbornWorldEstimator) as stubborn:
+        merged, _ = _both(stubborn, _video(tmp_path, n=80), StubbornWorldEstimator)
+    (seam,) = merged.seams
+    assert seam["handover"] == seam["index"] + AGREE_WORLD_FRAMES
+
+
 def test_trackers_that_never_agree_give_the_sequential_result(tmp_path: Path) -> None:
     with PosePool(2, factory=StubbornEstimator) as stubborn:
         merged, sequential = _both(stubborn, _video(tmp_path, n=60), StubbornEstimator)
     assert np.array_equal(merged.image, sequential.image)
-    assert merged.seams == [{"index": 28, "handover": None, "t": None, "distance": None}]
+    seam_at = plan_segments(60, 2, lead=CHECK_LEAD, warm=WARM_UP)[1]
+    assert merged.seams == [{"index": seam_at, "handover": None, "t": None, "distance": None}]
 
 
 def test_unsplittable_video_runs_as_one_segment(pool: PosePool, tmp_path: Path) -> None:

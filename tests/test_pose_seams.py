@@ -113,3 +113,23 @@ def test_each_kept_frame_is_claimed_once(tmp_path) -> None:  # type: ignore[no-u
     assert board.tally() == other.tally() == (1, 1)  # second-person answers, seen by both
     board.handover[0] = 5
     assert int(other.handover[0]) == 5
+
+
+def test_agree_asks_the_world_landmarks_only_when_told() -> None:
+    from musclemap.pose.seams import AGREE, Board, agree, row_of
+
+    image = np.full((33, 3), 0.5, np.float32)
+    world = np.zeros((33, 4), np.float32)
+    mine = PoseFrame(image, world)
+    moved = world.copy()
+    moved[:, 0] = 0.02  # 2 cm apart in the world, the same in the image
+    row = row_of(PoseFrame(image + np.float32(AGREE / 2) * np.array([1, 0, 0], np.float32), moved))
+    assert row.shape == (Board.WIDTH,) and row[-1] == 1.0
+    np.testing.assert_array_equal(row[99:198].reshape(33, 3), moved[:, :3])
+    ok, d = agree(mine, row)
+    assert ok and d == pytest.approx(AGREE / 2)
+    assert agree(mine, row, 0.03)[0] and not agree(mine, row, 0.015)[0]
+    assert agree(mine, row, 0.015)[1] == pytest.approx(AGREE / 2)  # the image distance
+    nobody = row_of(None)
+    assert nobody[-1] == 0.0 and agree(None, nobody, 0.015) == (True, None)
+    assert agree(mine, nobody, 0.015) == (False, None)

@@ -5,16 +5,16 @@ s_0 = 0 < s_1 < ..., one per worker process. Each worker decodes only its part (
 seeks to a keyframe before its start, see `video_io.iter_frames`) and runs its own MediaPipe
 graph. MediaPipe Pose tracks: each frame's landmarks depend on the previous frames, so a graph
 started afresh at s_i does not in general give what one graph over the whole video gives;
-on long videos a later segment therefore starts tracking `WARM_UP` frames before s_i and drops
-those frames.
+a later segment therefore starts tracking `WARM_UP` frames before s_i and drops those frames.
 
 The seam hand-over keeps the result the sequential one: segment i does not stop at s_{i+1}; it
 keeps tracking past it and compares every frame with what segment i+1 (which started earlier in
 time, being a whole segment ahead) published for the same frame through a shared board
 (memory-mapped files; board, agreement and merge in `musclemap.pose.seams`). Once both agree on
 `AGREE_FRAMES` frames in a row (mean distance of the landmarks both see at most `AGREE`,
-image-normalised, or no person in both) segment i stops and
-segment i+1's results are used from there on. Up to the hand-over every frame comes from a
+image-normalised, or no person in both; in the first `AGREE_WORLD_FRAMES` frames from the seam
+also world landmarks within `AGREE_WORLD`) segment i stops and segment i+1's results are used
+from there on. Up to the hand-over every frame comes from a
 tracker that has run from the start; after it, from one that agreed with it. Where they never
 agree (a tracker that has locked onto another person, or a pose MediaPipe tracks unstably),
 segment i tracks to the end of the video: exactly the sequential result, at the sequential
@@ -52,6 +52,8 @@ from musclemap.pose.estimator import PoseEstimator
 from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of this API
     AGREE,
     AGREE_FRAMES,
+    AGREE_WORLD,
+    AGREE_WORLD_FRAMES,
     MIN_SEEN,
     MIN_VISIBILITY,
     Board,
@@ -67,20 +69,26 @@ MIN_SEGMENT = 20
 # this many frames fewer (the others decode a prefix to reach their start, which costs them
 # some too).
 CHECK_LEAD = 3
-# Sampled frames a later segment tracks before its start and discards, on videos of at least
-# WARM_MIN_FRAMES sampled frames per segment. MediaPipe's tracker does not forget where it
-# started (each frame's region comes from the last frame's landmarks, and a restarted
-# tracker's raw landmarks differ as much as its smoothed ones), so one started on a detection
-# at the seam can settle on another trajectory than the one from frame 0; a few frames of its
-# own history first bring it closer on average. On 126 seams of 18 wild clips (the planned
-# seam and 3, 6 and 9 frames either side; the version 6 model): clip scores moved from the
-# sequential ones by 0.0128 on average instead of 0.0160 (90th percentile 0.027 instead of
-# 0.035, over 0.03 on 9 seams instead of 17, at most 0.097 instead of 0.108), the hand-over
-# 3.9 frames after the seam instead of 6.2. The cost is 0.1-0.2 s of 2 s on an 8 s clip
-# (measured, interleaved: each segment tracks 2-3 frames more), too much for short clips;
-# on a video of 2 x 100 frames or more it is under 2%.
+# Sampled frames a later segment tracks before its start and discards, on every video split
+# in segments (WARM_MIN_FRAMES sampled frames per segment: any split). MediaPipe's tracker does
+# not forget where it started (each frame's region comes from the last frame's landmarks, and
+# a restarted tracker's raw landmarks differ as much as its smoothed ones), so one started on
+# a detection at the seam can settle on another trajectory than the one from frame 0; a few
+# frames of its own history first bring it closer on average. With the world-landmark test of
+# the hand-over (`seams.AGREE_WORLD`), on the 166 wild clips split in two (version 9 weights,
+# `benchmarks/seam_handover.py`): largest clip-score difference from the sequential poses
+# 0.0101 on average (0.0154 with neither, as shipped before for videos under 200 frames;
+# 0.0133 with the warm-up alone), over 0.02 on 22 clips (40; 34), at most 0.076 (0.117;
+# 0.098). More warm-up helps more but costs every video: 10 frames and the world test for 5
+# frames, 0.0100 on average and 13 clips over 0.02, cost the 8 s benchmark clips 4-9 frames
+# more of segment 0 (the curl, whose world landmarks take longest, ~0.2 s: over the 0.65 of the
+# naive loop issue 11 allows); 20 frames and the world test, 0.0072 and 8, measured +0.26-0.36 s
+# (0.68-0.70 of the naive loop). This one cost the 8 s clips 0.07-0.10 s (3 frames; best of 3,
+# quiet machine: 0.59-0.62 of the naive loop against 0.56-0.59) and the 60 s clip nothing
+# measurable (9.99 s both). None of them keeps every clip within 0.02: the tracker's own start
+# moves the scores as much (docs/predict.md, "Session 10").
 WARM_UP = 5
-WARM_MIN_FRAMES = 100
+WARM_MIN_FRAMES = MIN_SEGMENT
 # Seconds a segment waits for the next one to start before it tracks on alone (a pool busy
 # with other work); once started, the next one is always ahead.
 START_WAIT_S = 5.0
@@ -183,10 +191,12 @@ def _run_segment(
     key: int,
     picks: Sequence[int] = (),
     warm: int = 0,
+    world: tuple[float, int] = (AGREE_WORLD, 0),
 ) -> PoseSequence:
     """Poses of segment i, tracking from scratch `warm` frames before starts[i] (those frames
     are tracked and dropped, see `WARM_UP`), published for segment i-1, and past starts[i+1]
-    until the hand-over to segment i+1 (see the module docstring).
+    until the hand-over to segment i+1 (see the module docstring; `world`: the world-landmark
+    tolerance in metres and the frames from the seam it applies to, `seams.AGREE_WORLD`).
 
     The frames at `picks` (with a person) and their landmarks are kept for the input-quality
     pixel checks (no second decode of the video for the gates), and each is checked once, with
@@ -246,7 +256,7 @@ def _run_segment(
             if row is None:
                 alone = True  # the next segment will not cover this frame: track on alone
                 continue
-            ok, d = agree(frame, row)
+            ok, d = agree(frame, row, world[0] if idx - nxt < world[1] else None)
             streak = streak + 1 if ok else 0
             distance = d if ok else distance
             if streak == AGREE_FRAMES:
@@ -633,6 +643,7 @@ class PosePool:
                     base + i,
                     picks,
                     warm,
+                    (AGREE_WORLD, AGREE_WORLD_FRAMES),
                 )
                 for i in range(len(starts))
             ]

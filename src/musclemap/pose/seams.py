@@ -28,13 +28,25 @@ AGREE = 0.01
 AGREE_FRAMES = 3
 MIN_VISIBILITY = 0.5
 MIN_SEEN = 5
+# In the first AGREE_WORLD_FRAMES frames from the seam two trackers also have to agree on the
+# world landmarks (mean 3-D distance of the 33, metres), which the model reads: image x, y
+# agree within AGREE long before the world landmarks do (2-5 cm apart at first, converging
+# over 15-30 frames on most clips, never on some), and every frame after a hand-over comes
+# from the later tracker. Later on, the image test alone: with the world test all the way, on
+# the 166 wild clips split in two (warm-up 5) 37 seams were never handed over (those videos
+# posed at sequential speed) and segment 0 tracked 23 frames past the seam on average instead
+# of 13 (largest clip-score difference 0.0060 on average instead of 0.0101). What it gives
+# and costs: `parallel.WARM_UP` and docs/predict.md, "Session 10".
+AGREE_WORLD = 0.015
+AGREE_WORLD_FRAMES = 10
 # Seconds without a new frame from the next segment after which it is taken for dead.
 STALL_S = 30.0
 
 
 class Board:
     """What segments publish for the one before them: per segment i >= 1 a memory-mapped
-    float32 array `(cap, 100)` (33 x (x, y, visibility), then 1.0 if a person was found) and an
+    float32 array `(cap, 199)` (`row_of`: 33 x (x, y, visibility), 33 x world (x, y, z), then
+    1.0 if a person was found) and an
     int64 triple (started, rows written, finished). For the pixel checks: the frame where each
     segment handed over (`handover[i]`: `UNKNOWN` while it tracks, -1 for none), what segment
     0 is doing (`checker[0]`: `TRACKING`; `FIRST`: its first check, which starts its detect
@@ -46,7 +58,7 @@ class Board:
     UNKNOWN = -2
     TRACKING, FIRST, CHEAP, RESTART, DONE = 0, 1, 2, 3, 4
 
-    WIDTH = 33 * 3 + 1
+    WIDTH = 33 * 3 + 33 * 3 + 1
 
     def __init__(self, folder: str, caps: Sequence[int], create: bool = False) -> None:
         self.folder, self.caps = folder, list(caps)
@@ -86,13 +98,7 @@ class Board:
     def publish(self, i: int, j: int, frame: Any) -> None:
         if j >= self.caps[i]:
             return
-        row = self.rows[i][j]
-        if frame is None:
-            row[:] = np.nan
-            row[-1] = 0.0
-        else:
-            row[:-1] = frame.image.ravel()
-            row[-1] = 1.0
+        self.rows[i][j] = row_of(frame)
         self.state[i][1] = j + 1  # after the row: a reader never sees a half-written one
 
     def read(self, i: int, j: int, started_within: float) -> np.ndarray | None:
@@ -133,17 +139,33 @@ class Board:
             return data["rgb"], data["landmarks"]
 
 
-def agree(frame: Any, row: np.ndarray) -> tuple[bool, float | None]:
-    """Whether a tracker's frame agrees with another's published row (and their distance)."""
+def row_of(frame: Any) -> np.ndarray:
+    """A tracker's frame as the board publishes it (`Board.WIDTH` floats; NaN and 0.0 for no
+    person)."""
+    row = np.full(Board.WIDTH, np.nan, np.float32)
+    row[-1] = 0.0 if frame is None else 1.0
+    if frame is not None:
+        row[:99] = frame.image.ravel()
+        row[99:198] = frame.world[:, :3].ravel()
+    return row
+
+
+def agree(frame: Any, row: np.ndarray, world: float | None = None) -> tuple[bool, float | None]:
+    """Whether a tracker's frame agrees with another's published row (and their image
+    distance); with `world` (metres) their world landmarks also have to be that close (mean
+    3-D distance of the 33)."""
     other_valid = row[-1] > 0.5
     if frame is None or not other_valid:
         return frame is None and not other_valid, None
-    other = row[:-1].reshape(33, 3)
+    other = row[:99].reshape(33, 3)
     dist = np.linalg.norm(frame.image[:, :2] - other[:, :2], axis=-1)  # (33,)
     # Joints out of view or hidden are guesses that wander with the tracker's crop; compare
     # the ones both trackers see, when there are enough of them.
     seen = (frame.image[:, 2] > MIN_VISIBILITY) & (other[:, 2] > MIN_VISIBILITY)
     d = float(dist[seen].mean() if seen.sum() >= MIN_SEEN else dist.mean())
+    if world is not None and d <= AGREE:
+        gap = np.linalg.norm(frame.world[:, :3] - row[99:198].reshape(33, 3), axis=-1).mean()
+        return bool(gap <= world), d
     return d <= AGREE, d
 
 
