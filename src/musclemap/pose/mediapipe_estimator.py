@@ -126,8 +126,8 @@ class MediaPipePoseEstimator:
         x and y.)"""
         if self._pose is None or self._fresh:
             return
-        smoothing = getattr(self._pose, "smoothing", None)
-        if not isinstance(smoothing, Smoothing):
+        smoothing = smoothing_of(self._pose)
+        if smoothing is None:
             self._close_tracker()
             self._apart = True  # the next frame starts the graph as new, smoothing apart
         elif process_frame(self._pose, _BLANK) is None:
@@ -178,11 +178,11 @@ class MediaPipePoseEstimator:
 
     def _close_tracker(self) -> None:
         if self._pose is not None:
-            smoothing = getattr(self._pose, "smoothing", None)
+            smoothing = smoothing_of(self._pose)
             # A graph that never saw a person starts its landmark model while closing (and logs).
             with _quiet_native_stderr():
                 self._pose.close()
-                if isinstance(smoothing, Smoothing):
+                if smoothing is not None:
                     smoothing.close()
             self._pose = None
             self._fresh = True
@@ -379,6 +379,12 @@ class Smoothing:
         self.graph.close()
 
 
+def smoothing_of(pose: Any) -> Smoothing | None:
+    """The smoothing graph `new_pose(smoothing_apart=True)` gave `pose`, or None (one graph)."""
+    smoothing = getattr(pose, "smoothing", None)
+    return smoothing if isinstance(smoothing, Smoothing) else None
+
+
 @lru_cache(maxsize=1)
 def mediapipe_version() -> str:
     """The installed MediaPipe's version (for the cache settings), without importing it:
@@ -458,8 +464,8 @@ def process_frame(pose: Any, frame_rgb: np.ndarray) -> PoseFrame | None:
     packet = packet_creator.create_image_frame(frame_rgb, image_format=image_frame.ImageFormat.SRGB)
     graph.add_packet_to_input_stream(stream="image", packet=packet.at(pose._simulated_timestamp))
     graph.wait_until_idle()
-    smoothing = getattr(pose, "smoothing", None)
-    if isinstance(smoothing, Smoothing):  # `new_pose(smoothing_apart=True)`
+    smoothing = smoothing_of(pose)
+    if smoothing is not None:  # `new_pose(smoothing_apart=True)`
         found = smoothing.smooth(outputs)
         image, world = found if found is not None else (None, None)
     else:
