@@ -58,7 +58,9 @@ class Board:
     UNKNOWN = -2
     TRACKING, FIRST, CHEAP, RESTART, DONE = 0, 1, 2, 3, 4
 
-    WIDTH = 33 * 3 + 33 * 3 + 1
+    IMAGE = slice(0, 33 * 3)  # 33 x (x, y, visibility)
+    WORLD = slice(33 * 3, 33 * 6)  # 33 x world (x, y, z)
+    WIDTH = 33 * 6 + 1  # then 1.0 if a person was found
 
     def __init__(self, folder: str, caps: Sequence[int], create: bool = False) -> None:
         self.folder, self.caps = folder, list(caps)
@@ -145,8 +147,8 @@ def row_of(frame: Any) -> np.ndarray:
     row = np.full(Board.WIDTH, np.nan, np.float32)
     row[-1] = 0.0 if frame is None else 1.0
     if frame is not None:
-        row[:99] = frame.image.ravel()
-        row[99:198] = frame.world[:, :3].ravel()
+        row[Board.IMAGE] = frame.image.ravel()
+        row[Board.WORLD] = frame.world[:, :3].ravel()
     return row
 
 
@@ -157,14 +159,14 @@ def agree(frame: Any, row: np.ndarray, world: float | None = None) -> tuple[bool
     other_valid = row[-1] > 0.5
     if frame is None or not other_valid:
         return frame is None and not other_valid, None
-    other = row[:99].reshape(33, 3)
+    other = row[Board.IMAGE].reshape(33, 3)
     dist = np.linalg.norm(frame.image[:, :2] - other[:, :2], axis=-1)  # (33,)
     # Joints out of view or hidden are guesses that wander with the tracker's crop; compare
     # the ones both trackers see, when there are enough of them.
     seen = (frame.image[:, 2] > MIN_VISIBILITY) & (other[:, 2] > MIN_VISIBILITY)
     d = float(dist[seen].mean() if seen.sum() >= MIN_SEEN else dist.mean())
     if world is not None and d <= AGREE:
-        gap = np.linalg.norm(frame.world[:, :3] - row[99:198].reshape(33, 3), axis=-1).mean()
+        gap = np.linalg.norm(frame.world[:, :3] - row[Board.WORLD].reshape(33, 3), axis=-1).mean()
         return bool(gap <= world), d
     return d <= AGREE, d
 
