@@ -70,22 +70,18 @@ def test_task_sections_are_typed_and_checked():
         load_config(None, ["pose_default.stride=2.5"])
     with pytest.raises(ConfigError, match="expected a number"):
         load_config(None, ["pose_default.cv_seeds=[0, x]"])
-    with pytest.raises(ConfigError, match=r"pose_default.knn.k must be >= 1 \(got 0\)"):
-        load_config(None, ["pose_default.knn.k=0"])
-    with pytest.raises(ConfigError, match=r"pose_default.keypose_videos must be >= 0 \(got -1\)"):
-        load_config(None, ["pose_default.keypose_videos=-1"])
-    with pytest.raises(ConfigError, match=r"score_keypose_videos must be >= 0 \(got -2\)"):
-        load_config(None, ["pose_default.score_keypose_videos=-2"])
-    with pytest.raises(ConfigError, match=r"pose_default.knn.pair_k must be >= 0 \(got -1\)"):
-        load_config(None, ["pose_default.knn.pair_k=-1"])
-    with pytest.raises(ConfigError, match=r"pose_default.still_range must be >= 0 \(got -0.1\)"):
-        load_config(None, ["pose_default.still_range=-0.1"])
-    with pytest.raises(ConfigError, match=r"pose_default.pool_motion must be >= 0 \(got -1.0\)"):
-        load_config(None, ["pose_default.pool_motion=-1"])
-    with pytest.raises(ConfigError, match=r"pose_default.knn.context must be >= 0 \(got -0.5\)"):
-        load_config(None, ["pose_default.knn.context=-0.5"])
-    with pytest.raises(ConfigError, match=r"pose_default.knn.context must be <= 1 \(got 1.5\)"):
-        load_config(None, ["pose_default.knn.context=1.5"])
+    for override, message in [
+        ("pose_default.knn.k=0", r"pose_default.knn.k must be >= 1 \(got 0\)"),
+        ("pose_default.keypose_videos=-1", r"pose_default.keypose_videos must be >= 0 \(got -1\)"),
+        ("pose_default.score_keypose_videos=-2", r"score_keypose_videos must be >= 0 \(got -2\)"),
+        ("pose_default.knn.pair_k=-1", r"pose_default.knn.pair_k must be >= 0 \(got -1\)"),
+        ("pose_default.still_range=-0.1", r"pose_default.still_range must be >= 0 \(got -0.1\)"),
+        ("pose_default.pool_motion=-1", r"pose_default.pool_motion must be >= 0 \(got -1.0\)"),
+        ("pose_default.knn.context=-0.5", r"pose_default.knn.context must be >= 0 \(got -0.5\)"),
+        ("pose_default.knn.context=1.5", r"pose_default.knn.context must be <= 1 \(got 1.5\)"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            load_config(None, [override])
     with pytest.raises(ConfigError, match="data.coords must be one of image, world"):
         load_config(None, ["data.coords=depth"])
 
