@@ -316,13 +316,15 @@ def test_roi_grid_snaps_centre_size_and_rotation() -> None:
         x_center=101 / 640, y_center=203 / 360, width=250 / 640, height=250 / 360,
         rotation=float(np.deg2rad(7.0)),
     )
-    RoiGrid(centre_px=4.0, size_step=0.02, angle_deg=2.0).snap(rect, 640, 360)
-    side = float(np.exp(round(np.log(250.0) / 0.02) * 0.02))  # 249.2 px
+    cell = RoiGrid(centre_px=4.0, size_step=0.02, angle_deg=2.0).snap(rect, 640, 360)
+    assert cell == (25, 51, 276, 4)
+    side = float(np.exp(276 * 0.02))  # 249.6 px
     assert rect.x_center == pytest.approx(100 / 640) and rect.y_center == pytest.approx(204 / 360)
     assert rect.width * 640 == pytest.approx(side) and rect.height * 360 == pytest.approx(side)
     assert rect.rotation == pytest.approx(np.deg2rad(8.0))
-    with pytest.raises(ValueError, match="positive"):
-        RoiGrid(centre_px=0.0)
+    for bad in ({"centre_px": 0.0}, {"hold": -1}):
+        with pytest.raises(ValueError, match="positive steps"):
+            RoiGrid(**bad)
 
 
 def test_a_snapped_tracker_rejoins_one_started_earlier(wild_dir: Path) -> None:

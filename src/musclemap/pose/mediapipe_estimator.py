@@ -51,29 +51,44 @@ class RoiGrid:
         raw_aux: Make the region from the unsmoothed auxiliary landmarks, so that the region
             is the tracker's whole state (the graph's own heavy smoothing of them carries
             state of its own that a shared region does not reset).
+        hold: Keep the region fed last while the new one is at most this many steps from it
+            in every coordinate (a steady crop for a still person without a filter's state;
+            0: always the new one).
     """
 
     centre_px: float = 4.0
     size_step: float = 0.02
     angle_deg: float = 2.0
     raw_aux: bool = True
+    hold: int = 0
 
     def __post_init__(self) -> None:
-        if min(self.centre_px, self.size_step, self.angle_deg) <= 0:
-            raise ValueError(f"the steps of a RoiGrid must be positive, got {self}")
+        if min(self.centre_px, self.size_step, self.angle_deg) <= 0 or self.hold < 0:
+            raise ValueError(f"a RoiGrid needs positive steps and a hold >= 0, got {self}")
 
-    def snap(self, rect: Any, width: int, height: int) -> None:
-        """Snap a NormalizedRect of a `width` x `height` frame onto the grid, in place."""
-        g = self.centre_px
-        rect.x_center = round(rect.x_center * width / g) * g / width
-        rect.y_center = round(rect.y_center * height / g) * g / height
+    def cells(self, rect: Any, width: int, height: int) -> tuple[int, int, int, int]:
+        """The grid cell of a NormalizedRect of a `width` x `height` frame: centre x and y,
+        log side and rotation, in steps."""
+        side = max(rect.width * width, rect.height * height)
+        return (
+            round(rect.x_center * width / self.centre_px),
+            round(rect.y_center * height / self.centre_px),
+            round(np.log(side) / self.size_step) if side > 0 else 0,
+            round(rect.rotation / np.deg2rad(self.angle_deg)),
+        )
+
+    def snap(self, rect: Any, width: int, height: int) -> tuple[int, int, int, int]:
+        """Snap a NormalizedRect onto the grid (in place, its aspect kept); its cell."""
+        cell = self.cells(rect, width, height)
+        rect.x_center = cell[0] * self.centre_px / width
+        rect.y_center = cell[1] * self.centre_px / height
         side = max(rect.width * width, rect.height * height)
         if side > 0:
-            scale = float(np.exp(round(np.log(side) / self.size_step) * self.size_step)) / side
+            scale = float(np.exp(cell[2] * self.size_step)) / side
             rect.width *= scale
             rect.height *= scale
-        step = np.deg2rad(self.angle_deg)
-        rect.rotation = round(rect.rotation / step) * step
+        rect.rotation = cell[3] * float(np.deg2rad(self.angle_deg))
+        return cell
 
 
 class MediaPipePoseEstimator:
@@ -377,6 +392,7 @@ class RoiFeedback:
         self.grid = grid
         self.last: Any = None  # this frame's region packet, if the graph made one
         self.size = (0, 0)  # the frame's width and height
+        self.fed: tuple[tuple[int, int, int, int], Any] | None = None  # cell and region fed
 
         def keep(_: str, packet: Any) -> None:
             self.last = packet
@@ -392,11 +408,16 @@ class RoiFeedback:
         # A region with every required field, passed by no gate when not allowed.
         rect = rect_pb2.NormalizedRect(x_center=0.5, y_center=0.5, width=1.0, height=1.0)
         allow = False
+        fed = None
         if self.last is not None and not self.last.is_empty() and self.size == (width, height):
             rect = packet_getter.get_proto(self.last)
-            self.grid.snap(rect, width, height)
-            allow = True
-        self.last, self.size = None, (width, height)
+            cell = self.grid.snap(rect, width, height)
+            if self.fed is not None and max(
+                abs(a - b) for a, b in zip(cell, self.fed[0], strict=True)
+            ) <= self.grid.hold:
+                cell, rect = self.fed
+            fed, allow = (cell, rect), True
+        self.last, self.size, self.fed = None, (width, height), fed
         graph.add_packet_to_input_stream(
             stream=_FED_ROI, packet=packet_creator.create_proto(rect).at(timestamp)
         )
