@@ -78,15 +78,15 @@ class RoiGrid:
         )
 
     def snap(self, rect: Any, width: int, height: int) -> tuple[int, int, int, int]:
-        """Snap a NormalizedRect onto the grid (in place, its aspect kept); its cell."""
+        """Snap a NormalizedRect onto the grid, in place; its cell. The region is then a
+        function of its cell alone (square in pixels, as the pose graph makes it: its
+        `square_long` side), so two trackers in the same cell crop the same pixels."""
         cell = self.cells(rect, width, height)
+        side = float(np.exp(cell[2] * self.size_step))
         rect.x_center = cell[0] * self.centre_px / width
         rect.y_center = cell[1] * self.centre_px / height
-        side = max(rect.width * width, rect.height * height)
-        if side > 0:
-            scale = float(np.exp(cell[2] * self.size_step)) / side
-            rect.width *= scale
-            rect.height *= scale
+        rect.width = side / width
+        rect.height = side / height
         rect.rotation = cell[3] * float(np.deg2rad(self.angle_deg))
         return cell
 
@@ -412,7 +412,7 @@ class RoiFeedback:
         if self.last is not None and not self.last.is_empty() and self.size == (width, height):
             rect = packet_getter.get_proto(self.last)
             cell = self.grid.snap(rect, width, height)
-            if self.fed is not None and max(
+            if self.grid.hold and self.fed is not None and max(
                 abs(a - b) for a, b in zip(cell, self.fed[0], strict=True)
             ) <= self.grid.hold:
                 cell, rect = self.fed
