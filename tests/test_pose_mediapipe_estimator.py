@@ -357,3 +357,24 @@ def test_a_snapped_tracker_rejoins_one_started_earlier(wild_dir: Path) -> None:
     image = np.array(snapped)[:, : 33 * 3].reshape(-1, 33, 3)
     ref = np.array(plain)[:, : 33 * 3].reshape(-1, 33, 3)
     assert float(np.median(np.abs(image - ref)[..., :2])) < 0.005  # 3 px of 640
+
+
+def test_the_cut_loop_without_snapping_is_mediapipes_own(
+    wild_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The region fed back from Python instead of the graph's loopback, unsnapped and made from
+    # the smoothed auxiliary landmarks as the graph makes it: MediaPipe's landmarks bit for bit.
+    from musclemap.data.video_io import iter_frames
+    from musclemap.pose.mediapipe_estimator import RoiGrid
+
+    video = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
+    frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:12]
+    with MediaPipePoseEstimator() as est:
+        want = [est.estimate(f) for f in frames]
+    monkeypatch.setattr(RoiGrid, "snap", RoiGrid.cells)  # the cell, the region untouched
+    with MediaPipePoseEstimator(roi_grid=RoiGrid(raw_aux=False)) as est:
+        got = [est.estimate(f) for f in frames]
+    for a, b in zip(want, got, strict=True):
+        assert a is not None and b is not None
+        np.testing.assert_array_equal(a.image, b.image)
+        np.testing.assert_array_equal(a.world, b.world)
