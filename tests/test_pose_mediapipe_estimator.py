@@ -304,3 +304,77 @@ def test_smoothing_apart_moves_the_landmark_filters_out() -> None:
         assert process_frame(pose, np.zeros((64, 64, 3), np.uint8)) is None
         smoothing.restart()
         smoothing.close()
+
+
+def test_roi_grid_snaps_centre_size_and_rotation() -> None:
+    from mediapipe.framework.formats import rect_pb2
+
+    from musclemap.pose.mediapipe_estimator import RoiGrid
+
+    # A 640 x 360 frame: centre (101, 203) px, a square of 250 px, 7 degrees.
+    rect = rect_pb2.NormalizedRect(
+        x_center=101 / 640, y_center=203 / 360, width=250 / 640, height=250 / 360,
+        rotation=float(np.deg2rad(7.0)),
+    )
+    cell = RoiGrid(centre_px=4.0, size_step=0.02, angle_deg=2.0).snap(rect, 640, 360)
+    assert cell == (25, 51, 276, 4)
+    side = float(np.exp(276 * 0.02))  # 249.6 px
+    assert rect.x_center == pytest.approx(100 / 640) and rect.y_center == pytest.approx(204 / 360)
+    assert rect.width * 640 == pytest.approx(side) and rect.height * 360 == pytest.approx(side)
+    assert rect.rotation == pytest.approx(np.deg2rad(8.0))
+    for bad in ({"centre_px": 0.0}, {"hold": -1}):
+        with pytest.raises(ValueError, match="positive steps"):
+            RoiGrid(**bad)
+
+
+def test_a_snapped_tracker_rejoins_one_started_earlier(wild_dir: Path) -> None:
+    # MediaPipe's own trackers started 5 frames apart never give the same landmarks again;
+    # with the region snapped to a grid they do, bit for bit, from some frame to the end, and
+    # stay within a few pixels of MediaPipe's own.
+    from musclemap.data.video_io import iter_frames
+    from musclemap.pose.mediapipe_estimator import RoiGrid
+
+    video = wild_dir / "clips" / "archer_push_up__myoxyn__1.mp4"
+    frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:36]
+
+    def track(grid: RoiGrid | None, start: int) -> list[np.ndarray]:
+        with MediaPipePoseEstimator(roi_grid=grid, smooth_landmarks=False) as est:
+            found = [est.estimate(f) for f in frames[start:]]
+        assert all(f is not None for f in found)
+        return [np.concatenate([f.image.ravel(), f.world.ravel()]) for f in found if f]
+
+    def same(a: list[np.ndarray], b: list[np.ndarray]) -> list[bool]:
+        return [np.array_equal(x, y) for x, y in zip(a[5:], b, strict=True)]
+
+    grid = RoiGrid(centre_px=4.0, size_step=0.02, angle_deg=2.0)
+    snapped, late = track(grid, 0), track(grid, 5)
+    agree = same(snapped, late)
+    assert not agree[0] and agree[-10:] == [True] * 10
+    first = agree.index(True)
+    assert all(agree[first:])  # once the same region, the same from then on
+    plain, plain_late = track(None, 0), track(None, 5)
+    assert not any(same(plain, plain_late))
+    image = np.array(snapped)[:, : 33 * 3].reshape(-1, 33, 3)
+    ref = np.array(plain)[:, : 33 * 3].reshape(-1, 33, 3)
+    assert float(np.median(np.abs(image - ref)[..., :2])) < 0.005  # 3 px of 640
+
+
+def test_the_cut_loop_without_snapping_is_mediapipes_own(
+    wild_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The region fed back from Python instead of the graph's loopback, unsnapped and made from
+    # the smoothed auxiliary landmarks as the graph makes it: MediaPipe's landmarks bit for bit.
+    from musclemap.data.video_io import iter_frames
+    from musclemap.pose.mediapipe_estimator import RoiGrid
+
+    video = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
+    frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:12]
+    with MediaPipePoseEstimator() as est:
+        want = [est.estimate(f) for f in frames]
+    monkeypatch.setattr(RoiGrid, "snap", RoiGrid.cells)  # the cell, the region untouched
+    with MediaPipePoseEstimator(roi_grid=RoiGrid(raw_aux=False)) as est:
+        got = [est.estimate(f) for f in frames]
+    for a, b in zip(want, got, strict=True):
+        assert a is not None and b is not None
+        np.testing.assert_array_equal(a.image, b.image)
+        np.testing.assert_array_equal(a.world, b.world)

@@ -16,6 +16,7 @@ import threading
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,62 @@ SUPPORTED_COMPLEXITY = (1,)
 GRAPH_STARTED = False
 
 
+@dataclass(frozen=True)
+class RoiGrid:
+    """The grid the tracking region fed back from one frame to the next is snapped to.
+
+    MediaPipe crops frame t at a region made from frame t-1's landmarks, so two trackers
+    started at different frames carry their centimetre differences on forever. Snapped to a
+    grid, two regions closer than a step are usually the same region, and on the same region
+    the landmark model gives the same landmarks bit for bit: the trackers synchronise.
+
+    Args:
+        centre_px: Grid of the region's centre, in pixels of the frame fed to the tracker.
+        size_step: Step of the region's side on a log scale (0.02: sides 2% apart).
+        angle_deg: Step of the region's rotation, in degrees.
+        raw_aux: Make the region from the unsmoothed auxiliary landmarks, so that the region
+            is the tracker's whole state (the graph's own heavy smoothing of them carries
+            state of its own that a shared region does not reset).
+        hold: Keep the region fed last while the new one is at most this many steps from it
+            in every coordinate (a steady crop for a still person without a filter's state;
+            0: always the new one).
+    """
+
+    centre_px: float = 4.0
+    size_step: float = 0.02
+    angle_deg: float = 2.0
+    raw_aux: bool = True
+    hold: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.centre_px, self.size_step, self.angle_deg) <= 0 or self.hold < 0:
+            raise ValueError(f"a RoiGrid needs positive steps and a hold >= 0, got {self}")
+
+    def cells(self, rect: Any, width: int, height: int) -> tuple[int, int, int, int]:
+        """The grid cell of a NormalizedRect of a `width` x `height` frame: centre x and y,
+        log side and rotation, in steps."""
+        side = max(rect.width * width, rect.height * height)
+        return (
+            round(rect.x_center * width / self.centre_px),
+            round(rect.y_center * height / self.centre_px),
+            round(np.log(side) / self.size_step) if side > 0 else 0,
+            round(rect.rotation / np.deg2rad(self.angle_deg)),
+        )
+
+    def snap(self, rect: Any, width: int, height: int) -> tuple[int, int, int, int]:
+        """Snap a NormalizedRect onto the grid, in place; its cell. The region is then a
+        function of its cell alone (square in pixels, as the pose graph makes it: its
+        `square_long` side), so two trackers in the same cell crop the same pixels."""
+        cell = self.cells(rect, width, height)
+        side = float(np.exp(cell[2] * self.size_step))
+        rect.x_center = cell[0] * self.centre_px / width
+        rect.y_center = cell[1] * self.centre_px / height
+        rect.width = side / width
+        rect.height = side / height
+        rect.rotation = cell[3] * float(np.deg2rad(self.angle_deg))
+        return cell
+
+
 class MediaPipePoseEstimator:
     """One tracked person per frame with MediaPipe Pose (`static_image_mode=False`).
 
@@ -42,6 +99,8 @@ class MediaPipePoseEstimator:
         min_detection_confidence: Person-detector threshold.
         min_tracking_confidence: Below this the tracker re-detects on the next frame.
         smooth_landmarks: MediaPipe's temporal filter over landmarks.
+        roi_grid: Snap the tracking region to this grid (`RoiGrid`, a tracker that rejoins
+            another started elsewhere); None (the default): MediaPipe's own tracking.
 
     Raises:
         ValueError: `model_complexity` other than 1.
@@ -58,6 +117,7 @@ class MediaPipePoseEstimator:
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         smooth_landmarks: bool = True,
+        roi_grid: RoiGrid | None = None,
     ) -> None:
         if model_complexity not in SUPPORTED_COMPLEXITY:
             raise ValueError(
@@ -71,6 +131,7 @@ class MediaPipePoseEstimator:
             "min_tracking_confidence": float(min_tracking_confidence),
             "smooth_landmarks": bool(smooth_landmarks),
         }
+        self._roi_grid = roi_grid
         self._pose: Any = None
         # No person found since the graph started or was reset: the next process() may start
         # the graph (and log from C++), and the graph holds no tracking or smoothing state.
@@ -81,7 +142,8 @@ class MediaPipePoseEstimator:
         self._static: Any = None  # `detect`'s graph, started on its first call
 
     def settings(self) -> dict[str, Any]:
-        return {**self._config, "mediapipe": self._version}
+        grid = {} if self._roi_grid is None else {"roi_grid": asdict(self._roi_grid)}
+        return {**self._config, **grid, "mediapipe": self._version}
 
     @property
     def fresh(self) -> bool:
@@ -96,6 +158,7 @@ class MediaPipePoseEstimator:
                 static_image_mode=False,
                 enable_segmentation=False,
                 smoothing_apart=self._apart,
+                roi_grid=self._roi_grid,
                 **self._config,
             )
         return self._pose
@@ -218,7 +281,9 @@ _RAW = {
 _SMOOTHED = ("pose_landmarks", "pose_world_landmarks")
 
 
-def new_pose(*, smoothing_apart: bool = False, **options: Any) -> Any:
+def new_pose(
+    *, smoothing_apart: bool = False, roi_grid: RoiGrid | None = None, **options: Any
+) -> Any:
     """`mediapipe.solutions.pose.Pose(**options)`, its calculators all on one thread of its
     own instead of MediaPipe's default pool of a thread per core.
 
@@ -231,13 +296,17 @@ def new_pose(*, smoothing_apart: bool = False, **options: Any) -> Any:
 
     `smoothing_apart` (a tracking graph): the landmark smoothing runs in a second graph without
     models (`Smoothing`, the pose's `smoothing` attribute) that `process_frame` feeds, which
-    `MediaPipePoseEstimator.reset` restarts without restarting the models' graph."""
+    `MediaPipePoseEstimator.reset` restarts without restarting the models' graph.
+
+    `roi_grid` (a tracking graph): the region tracked from frame to frame goes through Python
+    and is snapped to the grid (`RoiFeedback`, the pose's `roi_feedback` attribute)."""
     from mediapipe.framework import thread_pool_executor_pb2
     from mediapipe.python import solution_base
 
     solution = import_pose_solution()
     bindings = solution_base.calculator_graph
     apart: list[Smoothing] = []
+    feedback: list[RoiFeedback] = []
 
     class _OneThread:
         """`calculator_graph` as `SolutionBase.__init__` uses it, the graph's config changed."""
@@ -250,11 +319,14 @@ def new_pose(*, smoothing_apart: bool = False, **options: Any) -> Any:
             for node in graph_config.node:  # subgraphs are expanded: every calculator
                 if not node.executor:
                     node.executor = _EXECUTOR
-            if not smoothing_apart:
-                return bindings.CalculatorGraph(graph_config=graph_config)
-            config = _split_smoothing(graph_config)
+            if roi_grid is not None:
+                _cut_roi_loop(graph_config, raw_aux=roi_grid.raw_aux)
+            config = _split_smoothing(graph_config) if smoothing_apart else None
             graph = bindings.CalculatorGraph(graph_config=graph_config)
-            apart.append(Smoothing(config, graph))
+            if config is not None:
+                apart.append(Smoothing(config, graph))
+            if roi_grid is not None:
+                feedback.append(RoiFeedback(roi_grid, graph))
             return graph
 
     with _NEW_POSE:  # the module attribute is swapped while this one graph is built
@@ -266,7 +338,98 @@ def new_pose(*, smoothing_apart: bool = False, **options: Any) -> Any:
     if apart:
         pose.smoothing = apart[0]
         apart[0].start(pose._input_side_packets)
+    if feedback:
+        pose.roi_feedback = feedback[0]
     return pose
+
+
+# The tracking loop of the pose graph (MediaPipe 0.10.21): a PreviousLoopbackCalculator hands
+# frame t-1's region to frame t, a GateCalculator passes it on when `use_prev_landmarks`, and
+# without it the graph detects the person afresh. `_cut_roi_loop` feeds the gate from Python.
+_ROI = "pose_rect_from_landmarks"
+_PREV_ROI = "prev_pose_rect_from_landmarks"
+_FED_ROI = "fed_pose_rect"
+_FED_ALLOW = "fed_pose_rect_allowed"
+_AUX_TO_ROI = "poselandmarkstoroi__LandmarksToDetectionCalculator"
+
+
+def _cut_roi_loop(config: Any, *, raw_aux: bool) -> None:
+    """Replace the region loopback of the expanded tracking graph `config` (in place) by two
+    input streams: the region (`_FED_ROI`) and whether to use it (`_FED_ALLOW`, a bool; False:
+    detect, as on a frame after no person). With `raw_aux` the region is made from the
+    unsmoothed auxiliary landmarks."""
+
+    def name(spec: str) -> str:
+        return spec.rsplit(":", 1)[-1]
+
+    loops = [n for n in config.node if [name(s) for s in n.output_stream] == [_PREV_ROI]]
+    gates = [n for n in config.node if [name(s) for s in n.input_stream] == [_PREV_ROI]]
+    aux = [n for n in config.node if n.name == _AUX_TO_ROI]
+    if (
+        len(loops) != 1
+        or loops[0].calculator != "PreviousLoopbackCalculator"
+        or len(gates) != 1
+        or gates[0].calculator != "GateCalculator"
+        or len(aux) != 1
+        or list(aux[0].input_stream) != ["NORM_LANDMARKS:auxiliary_landmarks"]
+    ):
+        raise RuntimeError("the pose graph's tracking loop is not where MediaPipe 0.10.21 has it")
+    config.node.remove(loops[0])
+    gate = gates[0]
+    del gate.input_stream[:]
+    gate.input_stream.extend([_FED_ROI, f"ALLOW:{_FED_ALLOW}"])
+    del gate.input_side_packet[:]  # ALLOW comes with each frame now
+    config.input_stream.extend([_FED_ROI, _FED_ALLOW])
+    if raw_aux:
+        aux[0].input_stream[0] = "NORM_LANDMARKS:unfiltered_auxiliary_landmarks"
+
+
+class RoiFeedback:
+    """The tracking region of a pose graph cut by `_cut_roi_loop`: kept from each frame,
+    snapped to the grid and fed with the next (`process_frame`)."""
+
+    def __init__(self, grid: RoiGrid, graph: Any) -> None:
+        self.grid = grid
+        self.last: Any = None  # this frame's region packet, if the graph made one
+        self.size = (0, 0)  # the frame's width and height
+        self.fed: tuple[tuple[int, int, int, int], Any] | None = None  # cell and region fed
+
+        def keep(_: str, packet: Any) -> None:
+            self.last = packet
+
+        graph.observe_output_stream(_ROI, keep)
+
+    def feed(self, graph: Any, timestamp: int, width: int, height: int) -> None:
+        """Hand the last frame's region, snapped, to the frame at `timestamp` (none after a
+        frame without a person or of another size: the graph detects)."""
+        from mediapipe.framework.formats import rect_pb2
+        from mediapipe.python import packet_creator, packet_getter
+
+        # A region with every required field, passed by no gate when not allowed.
+        rect = rect_pb2.NormalizedRect(x_center=0.5, y_center=0.5, width=1.0, height=1.0)
+        allow = False
+        fed = None
+        if self.last is not None and not self.last.is_empty() and self.size == (width, height):
+            rect = packet_getter.get_proto(self.last)
+            cell = self.grid.snap(rect, width, height)
+            if self.grid.hold and self.fed is not None and max(
+                abs(a - b) for a, b in zip(cell, self.fed[0], strict=True)
+            ) <= self.grid.hold:
+                cell, rect = self.fed
+            fed, allow = (cell, rect), True
+        self.last, self.size, self.fed = None, (width, height), fed
+        graph.add_packet_to_input_stream(
+            stream=_FED_ROI, packet=packet_creator.create_proto(rect).at(timestamp)
+        )
+        graph.add_packet_to_input_stream(
+            stream=_FED_ALLOW, packet=packet_creator.create_bool(allow).at(timestamp)
+        )
+
+
+def roi_feedback_of(pose: Any) -> RoiFeedback | None:
+    """The region feedback `new_pose(roi_grid=...)` gave `pose`, or None (MediaPipe's loop)."""
+    feedback = getattr(pose, "roi_feedback", None)
+    return feedback if isinstance(feedback, RoiFeedback) else None
 
 
 def _split_smoothing(config: Any) -> Any:
@@ -455,12 +618,18 @@ def process_frame(pose: Any, frame_rgb: np.ndarray) -> PoseFrame | None:
     graph = getattr(pose, "_graph", None)
     outputs = getattr(pose, "_graph_outputs", None)
     if graph is None or not isinstance(outputs, dict) or not hasattr(pose, "_simulated_timestamp"):
+        if roi_feedback_of(pose) is not None:
+            raise RuntimeError("a pose graph with region feedback needs process_frame's path")
         return frame_from_result(pose.process(frame_rgb))
     from mediapipe.python import packet_creator
     from mediapipe.python._framework_bindings import image_frame
 
     outputs.clear()
     pose._simulated_timestamp += 33333  # as `SolutionBase.process`: a 30 fps stream
+    feedback = roi_feedback_of(pose)
+    if feedback is not None:
+        height, width = frame_rgb.shape[:2]
+        feedback.feed(graph, pose._simulated_timestamp, width, height)
     packet = packet_creator.create_image_frame(frame_rgb, image_format=image_frame.ImageFormat.SRGB)
     graph.add_packet_to_input_stream(stream="image", packet=packet.at(pose._simulated_timestamp))
     graph.wait_until_idle()
