@@ -83,6 +83,23 @@ def _knn_context(meta: dict[str, Any]) -> str:
             "towards its clip's (the pooled embedding; a photo pair's, the mean of its two forms).")
 
 
+def _label_domains(meta: dict[str, Any]) -> str:
+    """Which output answers which input, for a model with label domains ("" without)."""
+    mode = meta.get("kwargs", {}).get("label_domains", "none")
+    if mode == "none":
+        return ""
+    how = {"bias": "a per-member bias on the shared output layer",
+           "head": "its own output layer",
+           "residual": "the shared output layer plus a residual layer"}[mode]
+    labels = meta.get("knn", {}).get("domain_labels", "own")
+    return (" The two label conventions of the training data (the wild clips' and the key-pose "
+            f"library's, the Free Exercise DB's muscles through the vocabulary) have one output "
+            f"each on the shared hidden layer (the library's: {how}): a video is scored with "
+            "the wild clips' output, a key-position photo pair with the library's, and in "
+            "protocol (b) the held-out photo pairs are scored against their own (library) "
+            f"labels; the k-NN library's labels per output: {labels!r}.")
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """The model card (Markdown) of a trained default model, from its metadata."""
     cv, data, proto = meta.get("cv", {}), meta["trained_on"], meta["protocol"]
@@ -103,8 +120,8 @@ def model_card(meta: dict[str, Any]) -> str:
 Maps MediaPipe Pose landmarks to probabilities of the 20 muscle groups through the two key
 poses of each window's dominant movement ({meta["window"]} frames at {meta["fps"]:g} fps,
 stride {meta["stride"]}; two key-position photos are one window).
-{_pooling(meta)}{_pair_scoring(meta)}{_knn_context(meta)} Written by `musclemap train
-configs/predict_default.yaml`.
+{_pooling(meta)}{_pair_scoring(meta)}{_knn_context(meta)}{_label_domains(meta)} Written by
+`musclemap train configs/predict_default.yaml`.
 
 - **Weights**: `default.safetensors`, {meta["size_bytes"]} bytes, SHA-256
   `{meta["sha256"]}` (checked at load time); numpy inference (no torch at predict time).
