@@ -396,3 +396,19 @@ def model_windows_of(model: KeyPoseModel, seq):  # noqa: ANN001, ANN201 - a Pose
     from musclemap.pose.keypose_model import model_windows
 
     return model_windows(model, seq.world, seq.valid, fps=seq.fps, image=seq.image)[1]
+
+
+def test_library_labels_per_domain_need_no_second_output() -> None:
+    """k-NN library labels per domain (`knn.domain_labels` "exercise") on a model with one
+    output: a video blends the first labels (as before), a photo pair the library's."""
+    base = _tiny(0.5)
+    lib_labels = np.eye(3, 20)[None, :, ::-1].copy()
+    dom = _with_domains(base, "none", **{"library.domain_labels": lib_labels})
+    clip, pair = synthetic_pose_sequence("squat", seconds=5.0), _photo_pair()
+    np.testing.assert_array_equal(score_poses(dom, clip).clip, score_poses(base, clip).clip)
+    _, x, _ = keypose.sequence_windows(pair.world, pair.valid, window=20, stride=10,
+                                       min_visibility=base.min_visibility)
+    mlp = base.head_probabilities(x)
+    own, other = base.forward(x)[0] - 0.5 * mlp, dom.forward(x, domain=1)[0] - 0.5 * mlp
+    np.testing.assert_allclose(own[:, ::-1], other, atol=1e-12)  # the same neighbours' labels
+    np.testing.assert_allclose(score_poses(dom, pair).clip, dom.forward(x, domain=1)[0][0])

@@ -100,10 +100,10 @@ class KnnConfig:
     # photo pair's: the mean of its photo and pseudo-video forms) before its neighbours are
     # looked up (0: each window alone; 1: the clip's neighbours for every window)
     context: float = 0.0
-    # with `pose_default.label_domains`, the label vectors a library entry lends each head
-    # ("own": its own labels for both; "translate": shifted by the model's difference between
-    # the two heads on its windows; "exercise": those of the other source's items of the same
-    # canonical exercise, where there are any)
+    # the label vectors a library entry lends a video (wild clips' convention) and a photo pair
+    # (the key-pose library's): "own" its own labels for both; "translate" shifted by the
+    # model's difference between its two outputs on its windows (`pose_default.label_domains`);
+    # "exercise" those of the other source's items of the same canonical exercise, where any
     domain_labels: str = "own"
 
 

@@ -172,17 +172,17 @@ Library = tuple[np.ndarray, np.ndarray, list[str]]
 def item_domain_labels(model: KeyPoseModel, items: list[Item], windows: list[np.ndarray],
                        mode: str) -> list[np.ndarray]:
     """Each item's label vector in every label convention `(D, 20)` (the k-NN library's labels
-    for each head of a model with `label_domains`), by `knn.domain_labels`: "own" its labels in
-    every domain; "translate" its labels shifted by the model's difference between the other
-    domain's output and its own on its windows (clipped to [0, 1]); "exercise" the mean labels
-    of the other domain's items of the same canonical exercise (`Item.exercise`), its own where
-    there are none."""
+    a video, domain 0, and a photo pair, domain 1, are blended with), by `knn.domain_labels`:
+    "own" its labels in every domain; "translate" its labels shifted by the model's difference
+    between the other domain's output and its own on its windows (clipped to [0, 1]; no shift
+    without `label_domains`); "exercise" the mean labels of the other domain's items of the same
+    canonical exercise (`Item.exercise`), its own where there are none."""
     from musclemap.engine.pose_windows import item_domain
     from musclemap.models.pose.keypose_mlp import DOMAINS
 
     n = len(DOMAINS)
     own = [np.repeat(it.labels[None].astype(np.float64), n, 0) for it in items]
-    if mode == "own" or model.label_domains == "none":
+    if mode == "own":
         return own
     if mode == "exercise":
         by: dict[tuple[str, int], list[np.ndarray]] = defaultdict(list)
@@ -211,7 +211,7 @@ def library_embeddings(
     """The library ("looks like" and the k-NN blend): per training exercise (by display name),
     or per item with `per_item` (a clip or photo pair each), the mean embedding over the
     windows, the mean of the labels in each label convention `(D, E, 20)`
-    (`item_domain_labels`; D = 1 for a model without label domains), and the name."""
+    (`item_domain_labels`; D = 1 with `domain_labels` "own"), and the name."""
     groups: dict[str, list[np.ndarray]] = defaultdict(list)
     labels: dict[str, list[np.ndarray]] = defaultdict(list)
     names_of: dict[str, str] = {}
@@ -225,7 +225,7 @@ def library_embeddings(
     keys = sorted(groups)
     emb = np.stack([np.concatenate(groups[k]).mean(0) for k in keys])
     lab = np.stack([np.mean(labels[k], 0) for k in keys], 1)  # (D, E, 20)
-    if model.label_domains == "none" or domain_labels == "own":
+    if domain_labels == "own":
         lab = lab[:1]
     return emb.astype(np.float32), lab.astype(np.float32), [names_of[k] for k in keys]
 

@@ -291,9 +291,10 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     pair's: the mean of its two forms'), so a window that alone looks like another exercise
     is looked up nearer what the whole clip looks like.
 
-    A model with label domains (`keypose_mlp`'s `label_domains`) answers a video in the wild
-    clips' convention (domain 0, what every user brings) and key-position photos (`is_stills`)
-    in the key-pose library's (domain 1, the convention their own labels follow).
+    A model with label domains (`keypose_mlp`'s `label_domains`, or k-NN library labels per
+    domain, `library.domain_labels`) answers a video in the wild clips' convention (domain 0,
+    what every user brings) and key-position photos (`is_stills`) in the key-pose library's
+    (domain 1, the convention their own labels follow).
     """
     if seq.layout.name != MEDIAPIPE33.name:
         # The key-pose features index MediaPipe's 33 landmarks (heels, toes, hands included).
@@ -304,7 +305,7 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     starts, x, cover = model_windows(model, seq.world, seq.valid, fps=seq.fps, image=seq.image)
     pair = is_photo_pair(seq)
     k = model.knn_pair_k if pair else None
-    domain = 1 if is_stills(seq) and getattr(model, "label_domains", "none") != "none" else 0
+    domain = 1 if is_stills(seq) else 0  # read only by weights with label domains
     keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
     w = pool_weights(model, x[keep])
     in_context = model.knn_context > 0 and model.knn_weight > 0  # neighbours to look up
