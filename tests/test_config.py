@@ -83,7 +83,7 @@ def test_task_sections_are_typed_and_checked():
         ("pose_default.label_domains=both",
          r"label_domains must be one of none, bias, head, residual \(got 'both'\)"),
         ("pose_default.knn.domain_labels=mix",
-         r"domain_labels must be one of own, translate, exercise \(got 'mix'\)"),
+         r"domain_labels must be one of own, exercise, exercise_both, translate \(got 'mix'\)"),
     ]:
         with pytest.raises(ConfigError, match=message):
             load_config(None, [override])

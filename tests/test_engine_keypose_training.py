@@ -123,9 +123,10 @@ def test_label_domains_learn_each_convention_on_the_shared_hidden_layer(tmp_path
 
 
 def test_library_labels_per_domain(tmp_path: Path) -> None:
-    """`knn.domain_labels`: "own" lends an entry's labels to both heads; "exercise" the other
-    source's labels of the same exercise; "translate" its labels shifted by the model's
-    difference between the heads on its windows."""
+    """`knn.domain_labels`: "own" lends an entry's labels to both heads; "exercise" a photo
+    pair's entry lends videos the clips' labels of the same exercise, "exercise_both" also the
+    other way round; "translate" its labels shifted by the model's difference between the heads
+    on its windows."""
     from musclemap.engine.keypose_training import item_domain_labels
 
     cfg = fast_config(tmp_path, "train.epochs=20", "pose_default.label_domains=head")
@@ -139,8 +140,11 @@ def test_library_labels_per_domain(tmp_path: Path) -> None:
     np.testing.assert_array_equal(own[0], [clip, clip])
     np.testing.assert_array_equal(own[1], [photo, photo])
     ex = item_domain_labels(model, items, windows, "exercise")
-    np.testing.assert_array_equal(ex[0], [clip, photo])  # the clip lends the photo's to domain 1
-    np.testing.assert_array_equal(ex[1], [clip, photo])
+    np.testing.assert_array_equal(ex[0], [clip, clip])
+    np.testing.assert_array_equal(ex[1], [clip, photo])  # the photo lends videos the clip's
+    both = item_domain_labels(model, items, windows, "exercise_both")
+    np.testing.assert_array_equal(both[0], [clip, photo])  # the clip lends photos the photo's
+    np.testing.assert_array_equal(both[1], [clip, photo])
     tr = item_domain_labels(model, items, windows, "translate")
     p = [model.head_probabilities(windows[1], d).mean(0) for d in (0, 1)]
     np.testing.assert_allclose(tr[1][0], np.clip(photo + p[0] - p[1], 0, 1))

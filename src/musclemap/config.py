@@ -101,9 +101,11 @@ class KnnConfig:
     # looked up (0: each window alone; 1: the clip's neighbours for every window)
     context: float = 0.0
     # the label vectors a library entry lends a video (wild clips' convention) and a photo pair
-    # (the key-pose library's): "own" its own labels for both; "translate" shifted by the
-    # model's difference between its two outputs on its windows (`pose_default.label_domains`);
-    # "exercise" those of the other source's items of the same canonical exercise, where any
+    # (the key-pose library's): "own" its own labels for both; "exercise" a key-pose entry lends
+    # videos the labels of the wild clips of its canonical exercise, where training has any
+    # (photo pairs: its own); "exercise_both" also a clip lends photo pairs its exercise's
+    # key-pose labels; "translate" shifted by the model's difference between its two outputs on
+    # its windows (`pose_default.label_domains`)
     domain_labels: str = "own"
 
 
@@ -468,7 +470,7 @@ _CHOICES = {
     ("optim", "scheduler"): ("cosine", "constant"),
     ("pose_default", "occlusion"): ("visibility", "missing"),
     ("pose_default", "label_domains"): ("none", "bias", "head", "residual"),
-    ("pose_default.knn", "domain_labels"): ("own", "translate", "exercise"),
+    ("pose_default.knn", "domain_labels"): ("own", "exercise", "exercise_both", "translate"),
 }
 
 

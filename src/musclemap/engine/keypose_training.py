@@ -173,10 +173,12 @@ def item_domain_labels(model: KeyPoseModel, items: list[Item], windows: list[np.
                        mode: str) -> list[np.ndarray]:
     """Each item's label vector in every label convention `(D, 20)` (the k-NN library's labels
     a video, domain 0, and a photo pair, domain 1, are blended with), by `knn.domain_labels`:
-    "own" its labels in every domain; "translate" its labels shifted by the model's difference
-    between the other domain's output and its own on its windows (clipped to [0, 1]; no shift
-    without `label_domains`); "exercise" the mean labels of the other domain's items of the same
-    canonical exercise (`Item.exercise`), its own where there are none."""
+    "own" its labels in every domain; "exercise" a key-pose item lends videos the mean labels of
+    the training clips of its canonical exercise (`Item.exercise`; its own where there are none)
+    and photo pairs its own; "exercise_both" likewise, and a clip lends photo pairs the mean
+    labels of its exercise's key-pose items; "translate" its labels shifted by the model's
+    difference between the other domain's output and its own on its windows (clipped to [0, 1];
+    no shift without `label_domains`)."""
     from musclemap.engine.pose_windows import item_domain
     from musclemap.models.pose.keypose_mlp import DOMAINS
 
@@ -184,12 +186,13 @@ def item_domain_labels(model: KeyPoseModel, items: list[Item], windows: list[np.
     own = [np.repeat(it.labels[None].astype(np.float64), n, 0) for it in items]
     if mode == "own":
         return own
-    if mode == "exercise":
+    if mode in ("exercise", "exercise_both"):
         by: dict[tuple[str, int], list[np.ndarray]] = defaultdict(list)
         for it in items:
             by[(it.exercise, item_domain(it))].append(it.labels)
         for it, lab in zip(items, own, strict=True):
-            for d in range(n):
+            # "exercise": only what videos read (domain 0) changes
+            for d in range(n) if mode == "exercise_both" else range(1):
                 if d != item_domain(it) and by.get((it.exercise, d)):
                     lab[d] = np.mean(by[(it.exercise, d)], 0)
         return own
