@@ -93,4 +93,8 @@ def test_the_card_says_which_output_scores_videos_and_photo_pairs() -> None:
                        "knn": {"k": 5, "domain_labels": "translate"}})
     assert ("(the library's: a per-member bias on the shared output layer): a video is scored "
             "with the wild clips' output, a key-position photo pair with the library's") in card
-    assert "the k-NN library's labels per output: 'translate'" in card
+    assert "(`knn.domain_labels: translate`)" in card
+    card = model_card({**meta, "knn": {"k": 5, "domain_labels": "exercise"}})
+    assert "a video is scored" not in card
+    assert ("a video's k-NN blend reads a key-pose library entry's labels in the wild clips' "
+            "convention where training has wild clips of its exercise") in card
