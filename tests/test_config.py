@@ -79,6 +79,11 @@ def test_task_sections_are_typed_and_checked():
         ("pose_default.pool_motion=-1", r"pose_default.pool_motion must be >= 0 \(got -1.0\)"),
         ("pose_default.knn.context=-0.5", r"pose_default.knn.context must be >= 0 \(got -0.5\)"),
         ("pose_default.knn.context=1.5", r"pose_default.knn.context must be <= 1 \(got 1.5\)"),
+        ("pose_default.domain_l2=-1", r"pose_default.domain_l2 must be >= 0 \(got -1.0\)"),
+        ("pose_default.label_domains=both",
+         r"label_domains must be one of none, bias, head, residual \(got 'both'\)"),
+        ("pose_default.knn.domain_labels=mix",
+         r"domain_labels must be one of own, exercise, exercise_both, translate \(got 'mix'\)"),
     ]:
         with pytest.raises(ConfigError, match=message):
             load_config(None, [override])

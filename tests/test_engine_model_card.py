@@ -84,3 +84,17 @@ def test_the_card_says_when_a_window_s_neighbours_are_looked_up_in_its_clip() ->
     card = model_card({**_meta(), "knn": {"k": 5, "context": 0.4}})
     assert ("A window's k-NN neighbours are those of its embedding moved 0.4 of the way towards "
             "its clip's") in card
+
+
+def test_the_card_says_which_output_scores_videos_and_photo_pairs() -> None:
+    assert "label conventions" not in model_card(_meta())
+    meta = _meta()
+    card = model_card({**meta, "kwargs": {**meta.get("kwargs", {}), "label_domains": "bias"},
+                       "knn": {"k": 5, "domain_labels": "translate"}})
+    assert ("(the library's: a per-member bias on the shared output layer): a video is scored "
+            "with the wild clips' output, a key-position photo pair with the library's") in card
+    assert "(`knn.domain_labels: translate`)" in card
+    card = model_card({**meta, "knn": {"k": 5, "domain_labels": "exercise"}})
+    assert "a video is scored" not in card
+    assert ("a video's k-NN blend reads a key-pose library entry's labels in the wild clips' "
+            "convention where training has wild clips of its exercise") in card

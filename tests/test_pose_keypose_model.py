@@ -340,3 +340,77 @@ def test_a_sequence_of_another_layout_is_refused_in_one_line() -> None:
     seq = synthetic_pose_sequence("squat", seconds=3.0).to_layout(COCO17)
     with pytest.raises(ConfigError, match="reads mediapipe33 poses, got coco17"):
         score_poses(_tiny(), seq)
+
+
+def _with_domains(model: KeyPoseModel, mode: str, **extra: np.ndarray) -> KeyPoseModel:
+    """The same weights with label-domain tensors (`keypose_mlp`'s `label_domains`)."""
+    return KeyPoseModel({**{k: getattr(model, a) for k, a in (
+        ("feat_mean", "mean"), ("feat_std", "std"), ("w1", "w1"), ("b1", "b1"), ("w2", "w2"),
+        ("b2", "b2"), ("library.embeddings", "library"), ("library.labels", "library_labels"))},
+        **extra}, {**model.meta, "kwargs": {"label_domains": mode}})
+
+
+def test_label_domains_answer_a_video_in_the_wild_and_photos_in_the_library_convention() -> None:
+    """A model with label domains scores a video with the shared output and the library's
+    first labels (exactly as the same weights without domains), a photo pair with the library
+    domain's output (here a bias) and k-NN labels (`library.domain_labels`)."""
+    base = _tiny(0.5)
+    rng = np.random.default_rng(3)
+    bias = rng.normal(0, 1, (1, 2, 20))
+    lib_labels = np.eye(3, 20)[None, :, ::-1].copy()  # the other convention: groups reversed
+    dom = _with_domains(base, "bias", domain_b2=bias, **{"library.domain_labels": lib_labels})
+    clip, pair = synthetic_pose_sequence("squat", seconds=5.0), _photo_pair()
+    np.testing.assert_array_equal(score_poses(dom, clip).clip, score_poses(base, clip).clip)
+    _, x, _ = keypose.sequence_windows(pair.world, pair.valid, window=20, stride=10,
+                                       min_visibility=base.min_visibility)
+    h = dom._hidden(x)
+    logits = np.mean([h[m] @ dom.w2[m] + dom.b2[m] + bias[0, m] for m in range(2)], axis=0)
+    sim = dom._similarity(dom.embed(x))
+    top = np.argsort(-sim, axis=1, kind="stable")[:, :2]
+    s = np.take_along_axis(sim, top, 1)
+    w = np.exp(s - s.max(1, keepdims=True))
+    knn = np.einsum("nk,nkc->nc", w / w.sum(1, keepdims=True), lib_labels[0][top])
+    want = 0.5 / (1 + np.exp(-logits)) + 0.5 * knn
+    np.testing.assert_allclose(score_poses(dom, pair).clip, want[0], rtol=1e-12)
+    assert not np.allclose(score_poses(dom, pair).clip, score_poses(base, pair).clip)
+    # weights without domains ignore the domain asked for: older weights score as before
+    np.testing.assert_array_equal(base.forward(x, domain=1)[0], base.forward(x)[0])
+    with pytest.raises(ConfigError, match="label domains"):
+        _with_domains(base, "head")
+
+
+def test_the_packaged_weights_have_one_output() -> None:
+    """The shipped weights load with one output for photos and videos alike (label domains
+    measured, not shipped); without per-domain k-NN labels both are scored bit for bit as
+    before the option existed, with them (version 10) a photo pair reads its own set."""
+    model = KeyPoseModel.load(WEIGHTS_DIR / "default.safetensors")
+    x = model_windows_of(model, _photo_pair())
+    assert model.label_domains == "none" and model.domain_b2 is None
+    np.testing.assert_array_equal(model.head_probabilities(x, 1), model.head_probabilities(x))
+    if model.domain_labels is None:
+        for a, b in zip(model.forward(x, domain=1), model.forward(x), strict=True):
+            np.testing.assert_array_equal(a, b)
+    else:
+        assert model.domain_labels.shape == (1, *np.shape(model.library_labels))
+
+
+def model_windows_of(model: KeyPoseModel, seq):  # noqa: ANN001, ANN201 - a PoseSequence
+    from musclemap.pose.keypose_model import model_windows
+
+    return model_windows(model, seq.world, seq.valid, fps=seq.fps, image=seq.image)[1]
+
+
+def test_library_labels_per_domain_need_no_second_output() -> None:
+    """k-NN library labels per domain (`knn.domain_labels` "exercise") on a model with one
+    output: a video blends the first labels (as before), a photo pair the library's."""
+    base = _tiny(0.5)
+    lib_labels = np.eye(3, 20)[None, :, ::-1].copy()
+    dom = _with_domains(base, "none", **{"library.domain_labels": lib_labels})
+    clip, pair = synthetic_pose_sequence("squat", seconds=5.0), _photo_pair()
+    np.testing.assert_array_equal(score_poses(dom, clip).clip, score_poses(base, clip).clip)
+    _, x, _ = keypose.sequence_windows(pair.world, pair.valid, window=20, stride=10,
+                                       min_visibility=base.min_visibility)
+    mlp = base.head_probabilities(x)
+    own, other = base.forward(x)[0] - 0.5 * mlp, dom.forward(x, domain=1)[0] - 0.5 * mlp
+    np.testing.assert_allclose(own[:, ::-1], other, atol=1e-12)  # the same neighbours' labels
+    np.testing.assert_allclose(score_poses(dom, pair).clip, dom.forward(x, domain=1)[0][0])

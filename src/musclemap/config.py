@@ -100,6 +100,13 @@ class KnnConfig:
     # photo pair's: the mean of its photo and pseudo-video forms) before its neighbours are
     # looked up (0: each window alone; 1: the clip's neighbours for every window)
     context: float = 0.0
+    # the label vectors a library entry lends a video (wild clips' convention) and a photo pair
+    # (the key-pose library's): "own" its own labels for both; "exercise" a key-pose entry lends
+    # videos the labels of the wild clips of its canonical exercise, where training has any
+    # (photo pairs: its own); "exercise_both" also a clip lends photo pairs its exercise's
+    # key-pose labels; "translate" shifted by the model's difference between its two outputs on
+    # its windows (`pose_default.label_domains`)
+    domain_labels: str = "own"
 
 
 @dataclass
@@ -135,6 +142,13 @@ class PoseDefaultConfig:
     # weight of an auxiliary loss during training: which exercise (canonical, across clips and
     # photos) a window shows, from the hidden layer the k-NN library compares (0 = none)
     exercise_loss: float = 0.0
+    # one output per label convention (`models.pose.keypose_mlp.DOMAINS`): the wild clips' labels
+    # ("wild", the head every video is scored with) and the key-pose library's ("library": a photo
+    # pair and its pseudo-videos), the hidden layer shared. "none": one output; "bias": a
+    # per-domain bias per member; "head": a full output layer per domain; "residual": the shared
+    # output plus a per-domain residual layer (L2 penalty `domain_l2`)
+    label_domains: str = "none"
+    domain_l2: float = 0.0
     cv_folds: int = 5  # folds of both protocols (1: no cross-validation)
     cv_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # first selects, rest report
     baselines: list[str] = field(default_factory=lambda: ["extra_trees", "random", "all_ones"])
@@ -420,6 +434,7 @@ _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
     ("pose_default", "still_range"): (0, True),
     ("pose_default", "pool_motion"): (0, True),
     ("pose_default", "cv_folds"): (1, True),
+    ("pose_default", "domain_l2"): (0, True),
     ("pose_default.knn", "k"): (1, True),
     ("pose_default.knn", "pair_k"): (0, True),
     ("pose_default.knn", "temperature"): (0, False),
@@ -454,6 +469,8 @@ _CHOICES = {
     ("optim", "name"): ("adamw", "sgd"),
     ("optim", "scheduler"): ("cosine", "constant"),
     ("pose_default", "occlusion"): ("visibility", "missing"),
+    ("pose_default", "label_domains"): ("none", "bias", "head", "residual"),
+    ("pose_default.knn", "domain_labels"): ("own", "exercise", "exercise_both", "translate"),
 }
 
 

@@ -78,7 +78,8 @@ class _SklearnWindows:
         return self._x(x)
 
     def forward(self, x: np.ndarray, knn_k: int | None = None,
-                context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                context: np.ndarray | None = None, domain: int = 0
+                ) -> tuple[np.ndarray, np.ndarray]:
         return self.probabilities(x), self.embed(x)
 
 

@@ -18,7 +18,13 @@ import torch
 from torch import nn
 
 from musclemap.config import ExperimentConfig
-from musclemap.engine.pose_windows import Item, exercise_ids, settings, training_arrays
+from musclemap.engine.pose_windows import (
+    Item,
+    domain_ids,
+    exercise_ids,
+    settings,
+    training_arrays,
+)
 from musclemap.errors import ConfigError
 from musclemap.inference import build_from_config
 from musclemap.pose import keypose
@@ -42,7 +48,10 @@ def derived_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
             f"{cfg.model.name!r}"
         )
     s = settings(cfg)
-    return {"in_features": keypose.num_features(s["motion"], s["tempo"])}
+    out: dict[str, Any] = {"in_features": keypose.num_features(s["motion"], s["tempo"])}
+    if cfg.pose_default.label_domains != "none":  # absent when "none": old kwargs stay as they were
+        out["label_domains"] = cfg.pose_default.label_domains
+    return out
 
 
 def model_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
@@ -58,6 +67,7 @@ def train_module(
     *,
     seed: int,
     exercise: np.ndarray | None = None,
+    domain: np.ndarray | None = None,
 ) -> nn.Module:
     """Train `keypose_mlp` on windows (AdamW, cosine LR, weighted BCE on every member).
 
@@ -67,6 +77,11 @@ def train_module(
     blend and "looks like" compare, and this teaches it to tell exercises apart. The head is
     dropped after training (not in the weights).
 
+    With `pose_default.label_domains` and `domain` (each window's label convention,
+    `pose_windows.domain_ids`), a window's loss is on its own domain's output; the residual
+    layers (`domain_w2`, `domain_b2`) are also penalised by `pose_default.domain_l2` times their
+    sum of squares per member.
+
     Bit-reproducible for a seed on one CPU thread: seeded init, seeded batch order, no
     nondeterministic kernels.
     """
@@ -75,6 +90,11 @@ def train_module(
     model = build_from_config(cfg, **derived_kwargs(cfg))
     xt, yt, wt = (torch.from_numpy(np.ascontiguousarray(a)).float() for a in (x, y, w))
     model.set_normalization(xt)  # type: ignore[operator]
+    use_domains = domain is not None and cfg.pose_default.label_domains != "none"
+    dt = torch.from_numpy(np.asarray(domain, dtype=np.int64)) if use_domains else None
+    l2 = cfg.pose_default.domain_l2 if use_domains else 0.0
+    residual = [p for n, p in model.named_parameters() if n.startswith("domain_")]
+    n_members = int(model.members)  # type: ignore[arg-type]
     params = list(model.parameters())
     aux_weight = cfg.pose_default.exercise_loss if exercise is not None else 0.0
     if aux_weight > 0:
@@ -99,9 +119,12 @@ def train_module(
         order = torch.randperm(len(xt), generator=gen)
         for i in range(steps_per_epoch):
             idx = order[i * bs : (i + 1) * bs]
-            logits, h = model.member_outputs(xt[idx])  # type: ignore[operator]
+            logits, h = model.member_outputs(  # type: ignore[operator]
+                xt[idx], None if dt is None else dt[idx])
             target = yt[idx][:, None].expand_as(logits)
             loss = (loss_fn(logits, target).mean((1, 2)) * wt[idx]).mean()
+            if l2 > 0:
+                loss = loss + l2 * sum((p**2).sum() for p in residual) / n_members
             if aux_weight > 0:
                 ex_logits = torch.einsum("mbh,mhe->mbe", h, aux_w) + aux_b[:, None]
                 ex_loss = ce(ex_logits.reshape(-1, n_ex), et[idx].repeat(members))
@@ -121,7 +144,8 @@ def fit_items(
     """`train_module` on training items and their windows (`pose_windows.item_windows`): the
     one recipe the cross-validation folds and the final model share."""
     x, y, w = training_arrays(items, windows, cfg)
-    return train_module(cfg, x, y, w, seed=seed, exercise=exercise_ids(items, windows))
+    return train_module(cfg, x, y, w, seed=seed, exercise=exercise_ids(items, windows),
+                        domain=domain_ids(items, windows))
 
 
 def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:
@@ -145,24 +169,67 @@ def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:
 Library = tuple[np.ndarray, np.ndarray, list[str]]
 
 
+def item_domain_labels(model: KeyPoseModel, items: list[Item], windows: list[np.ndarray],
+                       mode: str) -> list[np.ndarray]:
+    """Each item's label vector in every label convention `(D, 20)` (the k-NN library's labels
+    a video, domain 0, and a photo pair, domain 1, are blended with), by `knn.domain_labels`:
+    "own" its labels in every domain; "exercise" a key-pose item lends videos the mean labels of
+    the training clips of its canonical exercise (`Item.exercise`; its own where there are none)
+    and photo pairs its own; "exercise_both" likewise, and a clip lends photo pairs the mean
+    labels of its exercise's key-pose items; "translate" its labels shifted by the model's
+    difference between the other domain's output and its own on its windows (clipped to [0, 1];
+    no shift without `label_domains`)."""
+    from musclemap.engine.pose_windows import item_domain
+    from musclemap.models.pose.keypose_mlp import DOMAINS
+
+    n = len(DOMAINS)
+    own = [np.repeat(it.labels[None].astype(np.float64), n, 0) for it in items]
+    if mode == "own":
+        return own
+    if mode in ("exercise", "exercise_both"):
+        by: dict[tuple[str, int], list[np.ndarray]] = defaultdict(list)
+        for it in items:
+            by[(it.exercise, item_domain(it))].append(it.labels)
+        for it, lab in zip(items, own, strict=True):
+            # "exercise": only what videos read (domain 0) changes
+            for d in range(n) if mode == "exercise_both" else range(1):
+                if d != item_domain(it) and by.get((it.exercise, d)):
+                    lab[d] = np.mean(by[(it.exercise, d)], 0)
+        return own
+    for it, x, lab in zip(items, windows, own, strict=True):
+        if not len(x):
+            continue
+        p = [model.head_probabilities(x, d).mean(0) for d in range(n)]
+        mine = item_domain(it)
+        for d in range(n):
+            if d != mine:
+                lab[d] = np.clip(it.labels + p[d] - p[mine], 0.0, 1.0)
+    return own
+
+
 def library_embeddings(
-    model: KeyPoseModel, items: list[Item], windows: list[np.ndarray], *, per_item: bool = False
-) -> Library:
+    model: KeyPoseModel, items: list[Item], windows: list[np.ndarray], *, per_item: bool = False,
+    domain_labels: str = "own",
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The library ("looks like" and the k-NN blend): per training exercise (by display name),
     or per item with `per_item` (a clip or photo pair each), the mean embedding over the
-    windows, the mean of the labels, and the name."""
+    windows, the mean of the labels in each label convention `(D, E, 20)`
+    (`item_domain_labels`; D = 1 with `domain_labels` "own"), and the name."""
     groups: dict[str, list[np.ndarray]] = defaultdict(list)
     labels: dict[str, list[np.ndarray]] = defaultdict(list)
     names_of: dict[str, str] = {}
-    for it, x in zip(items, windows, strict=True):
+    per_domain = item_domain_labels(model, items, windows, domain_labels)
+    for it, x, lab in zip(items, windows, per_domain, strict=True):
         if len(x):
             key = it.item_id if per_item else it.name
             groups[key].append(model.embed(x))
-            labels[key].append(it.labels)
+            labels[key].append(lab)
             names_of[key] = it.name
     keys = sorted(groups)
     emb = np.stack([np.concatenate(groups[k]).mean(0) for k in keys])
-    lab = np.stack([np.mean(labels[k], 0) for k in keys])
+    lab = np.stack([np.mean(labels[k], 0) for k in keys], 1)  # (D, E, 20)
+    if domain_labels == "own":
+        lab = lab[:1]
     return emb.astype(np.float32), lab.astype(np.float32), [names_of[k] for k in keys]
 
 
@@ -177,12 +244,14 @@ def numpy_model(
     model = KeyPoseModel(tensors, meta)
     if not items or windows is None:
         return model
-    per_item = bool(meta.get("knn", {}).get("per_item", False))
-    emb, lab, names = library_embeddings(model, items, windows, per_item=per_item)
-    return KeyPoseModel(
-        {**tensors, "library.embeddings": emb, "library.labels": lab},
-        {**meta, "library": {"names": names}},
-    )
+    knn = meta.get("knn", {})
+    emb, lab, names = library_embeddings(model, items, windows,
+                                         per_item=bool(knn.get("per_item", False)),
+                                         domain_labels=str(knn.get("domain_labels", "own")))
+    library = {**tensors, "library.embeddings": emb, "library.labels": lab[0]}
+    if len(lab) > 1:  # the other label conventions' k-NN labels
+        library["library.domain_labels"] = lab[1:]
+    return KeyPoseModel(library, {**meta, "library": {"names": names}})
 
 
 def save_weights(module: nn.Module, library: dict[str, np.ndarray], meta: dict[str, Any],

@@ -83,6 +83,40 @@ def _knn_context(meta: dict[str, Any]) -> str:
             "towards its clip's (the pooled embedding; a photo pair's, the mean of its two forms).")
 
 
+_DOMAIN_LABELS = {
+    "exercise": ("a video's k-NN blend reads a key-pose library entry's labels in the wild clips' "
+                 "convention where training has wild clips of its exercise (the mean of their "
+                 "labels), a photo pair's the entry's own labels"),
+    "exercise_both": ("a video's k-NN blend reads a key-pose entry's labels in the wild clips' "
+                      "convention where training has wild clips of its exercise, a photo pair's "
+                      "a clip's entry in the key poses' convention where it has key poses of it"),
+    "translate": ("each k-NN library entry's labels are shifted by the difference between the "
+                  "two outputs on its windows for the other convention"),
+}
+
+
+def _label_domains(meta: dict[str, Any]) -> str:
+    """Which output and which k-NN labels answer a video and a photo pair ("" when both are
+    the same for both)."""
+    mode = meta.get("kwargs", {}).get("label_domains", "none")
+    labels = meta.get("knn", {}).get("domain_labels", "own")
+    text = ""
+    if mode != "none":
+        how = {"bias": "a per-member bias on the shared output layer",
+               "head": "its own output layer",
+               "residual": "the shared output layer plus a residual layer"}[mode]
+        text += (" The two label conventions of the training data (the wild clips' and the "
+                 "key-pose library's, the Free Exercise DB's muscles through the vocabulary) "
+                 f"have one output each on the shared hidden layer (the library's: {how}): a "
+                 "video is scored with the wild clips' output, a key-position photo pair with "
+                 "the library's, and in protocol (b) the held-out photo pairs are scored against "
+                 "their own (library) labels.")
+    if labels != "own":
+        text += (" Label conventions (the wild clips' and the key-pose library's): "
+                 f"{_DOMAIN_LABELS[labels]} (`knn.domain_labels: {labels}`).")
+    return text
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """The model card (Markdown) of a trained default model, from its metadata."""
     cv, data, proto = meta.get("cv", {}), meta["trained_on"], meta["protocol"]
@@ -103,8 +137,8 @@ def model_card(meta: dict[str, Any]) -> str:
 Maps MediaPipe Pose landmarks to probabilities of the 20 muscle groups through the two key
 poses of each window's dominant movement ({meta["window"]} frames at {meta["fps"]:g} fps,
 stride {meta["stride"]}; two key-position photos are one window).
-{_pooling(meta)}{_pair_scoring(meta)}{_knn_context(meta)} Written by `musclemap train
-configs/predict_default.yaml`.
+{_pooling(meta)}{_pair_scoring(meta)}{_knn_context(meta)}{_label_domains(meta)} Written by
+`musclemap train configs/predict_default.yaml`.
 
 - **Weights**: `default.safetensors`, {meta["size_bytes"]} bytes, SHA-256
   `{meta["sha256"]}` (checked at load time); numpy inference (no torch at predict time).

@@ -81,6 +81,8 @@ def fit(cfg: ExperimentConfig) -> Path:
     }
     library = {"library.embeddings": np.asarray(model.library),
                "library.labels": np.asarray(model.library_labels)}
+    if model.domain_labels is not None:
+        library["library.domain_labels"] = np.asarray(model.domain_labels)
     meta = save_weights(module, library, meta, run_dir / "model.safetensors",
                         run_dir / "model.json")
     (run_dir / "MODEL_CARD.md").write_text(model_card(meta))

@@ -258,3 +258,17 @@ def exercise_ids(items: list[Item], windows: list[np.ndarray]) -> np.ndarray:
     ids = [np.full(len(x), names[it.exercise], np.int64)
            for it, x in zip(items, windows, strict=True)]
     return np.concatenate(ids)
+
+
+def item_domain(item: Item) -> int:
+    """The label convention of an item (index into `models.pose.keypose_mlp.DOMAINS`): a clip's
+    is the wild clips' (0), a key-position photo pair's (and its pseudo-videos') the library's
+    (1)."""
+    return 1 if item.kind == "keypose" else 0
+
+
+def domain_ids(items: list[Item], windows: list[np.ndarray]) -> np.ndarray:
+    """Each training window's label convention `(M,)` (`item_domain`), in `training_arrays`
+    order."""
+    return np.concatenate([np.full(len(x), item_domain(it), np.int64)
+                           for it, x in zip(items, windows, strict=True)])

@@ -82,7 +82,10 @@ class KeyPoseModel:
 
     Args:
         tensors: The state dict as numpy arrays (`feat_mean`, `feat_std`, `w1`, `b1`, `w2`,
-            `b2`) plus, optionally, `library.embeddings` `(E, members * hidden)`.
+            `b2`; with label domains `domain_b2` and, for "head" and "residual",
+            `domain_w2`) plus, optionally, `library.embeddings` `(E, members * hidden)`,
+            `library.labels` `(E, 20)` (the labels the first domain's k-NN blend reads) and
+            `library.domain_labels` `(D - 1, E, 20)` (the other domains'; absent: the same).
         meta: The weights' metadata (`window`, `stride`, `fps`, `threshold`, `min_visibility`,
             `library` names, ...).
     """
@@ -107,6 +110,14 @@ class KeyPoseModel:
             self.w1, self.b1, self.w2, self.b2 = t["w1"], t["b1"], t["w2"], t["b2"]
         except KeyError as err:
             raise ConfigError(f"model weights lack tensor {err}") from None
+        # One output per label convention (`keypose_mlp`'s `label_domains`; weights of version
+        # 10 on, "none" before): domain 0 is the shared output.
+        self.label_domains = str(meta.get("kwargs", {}).get("label_domains", "none"))
+        self.domain_w2, self.domain_b2 = t.get("domain_w2"), t.get("domain_b2")
+        if self.label_domains != "none" and self.domain_b2 is None:
+            raise ConfigError(f"model weights lack the tensors of label domains "
+                              f"{self.label_domains!r}")
+        self.domain_labels = t.get("library.domain_labels")
         if len(self.mean) != keypose.num_features(self.motion, self.tempo):
             raise ConfigError(
                 f"model expects {len(self.mean)} features, this musclemap computes "
@@ -166,17 +177,35 @@ class KeyPoseModel:
         embedding, weighted by a softmax of their cosine similarity (`knn.temperature`)."""
         return self.forward(x)[0]
 
+    def _logits(self, h: np.ndarray, domain: int) -> np.ndarray:
+        """The members' mean logits `(N, 20)` from the hidden layer `(members, N, hidden)`, by
+        the output of label convention `domain` (0 or a model without domains: the shared)."""
+        shared = np.einsum("mbh,mhc->mbc", h, self.w2) + self.b2[:, None]
+        if domain == 0 or self.label_domains == "none" or self.domain_b2 is None:
+            return shared.mean(0)
+        b = self.domain_b2[domain - 1][:, None]
+        if self.label_domains == "bias" or self.domain_w2 is None:
+            return (shared + b).mean(0)
+        out = np.einsum("mbh,mhc->mbc", h, self.domain_w2[domain - 1]) + b
+        return (out if self.label_domains == "head" else shared + out).mean(0)
+
+    def head_probabilities(self, x: np.ndarray, domain: int = 0) -> np.ndarray:
+        """`(N, F)` -> the MLP's probabilities `(N, 20)` by one domain's output (no k-NN)."""
+        return 1.0 / (1.0 + np.exp(-self._logits(self._hidden(x), domain)))
+
     def forward(self, x: np.ndarray, knn_k: int | None = None,
-                context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                context: np.ndarray | None = None, domain: int = 0
+                ) -> tuple[np.ndarray, np.ndarray]:
         """`(N, F)` -> (`probabilities` `(N, 20)`, `embed` `(N, members * hidden)`), the hidden
         layer computed once for both; `knn_k` neighbours instead of `knn.k` (a photo pair's,
         `score_poses`). `context`: the embedding of the clip the windows belong to; with
         `knn.context` c > 0 each window's neighbours are those of (1 - c) e + c context, its
-        embedding e moved towards its clip's (the embeddings returned are the windows' own)."""
+        embedding e moved towards its clip's (the embeddings returned are the windows' own).
+        `domain`: the label convention to answer in (the output, and the library labels the
+        k-NN blend reads; `score_poses`: 1 for photos, 0 for videos)."""
         h = self._hidden(x)
         emb = _flat(h)
-        logits = (np.einsum("mbh,mhc->mbc", h, self.w2) + self.b2[:, None]).mean(0)
-        probs = 1.0 / (1.0 + np.exp(-logits))
+        probs = 1.0 / (1.0 + np.exp(-self._logits(h, domain)))
         if self.knn_weight <= 0 or self.library is None or self.library_labels is None:
             return probs, emb
         c = self.knn_context
@@ -187,7 +216,10 @@ class KeyPoseModel:
         s = np.take_along_axis(sim, top, 1) / self.knn_temperature
         w = np.exp(s - s.max(1, keepdims=True))
         w /= w.sum(1, keepdims=True)
-        knn = np.einsum("nk,nkc->nc", w, self.library_labels[top])
+        labels = self.library_labels
+        if domain > 0 and self.domain_labels is not None:
+            labels = self.domain_labels[domain - 1]
+        knn = np.einsum("nk,nkc->nc", w, labels[top])
         return (1.0 - self.knn_weight) * probs + self.knn_weight * knn, emb
 
     def _similarity(self, emb: np.ndarray) -> np.ndarray:
@@ -258,6 +290,11 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     context (`KeyPoseModel.forward`): the clip's embedding is pooled as its score (a photo
     pair's: the mean of its two forms'), so a window that alone looks like another exercise
     is looked up nearer what the whole clip looks like.
+
+    A model with label domains (`keypose_mlp`'s `label_domains`, or k-NN library labels per
+    domain, `library.domain_labels`) answers a video in the wild clips' convention (domain 0,
+    what every user brings) and key-position photos (`is_stills`) in the key-pose library's
+    (domain 1, the convention their own labels follow).
     """
     if seq.layout.name != MEDIAPIPE33.name:
         # The key-pose features index MediaPipe's 33 landmarks (heels, toes, hands included).
@@ -268,6 +305,7 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     starts, x, cover = model_windows(model, seq.world, seq.valid, fps=seq.fps, image=seq.image)
     pair = is_photo_pair(seq)
     k = model.knn_pair_k if pair else None
+    domain = 1 if is_stills(seq) else 0  # read only by weights with label domains
     keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
     w = pool_weights(model, x[keep])
     in_context = model.knn_context > 0 and model.knn_weight > 0  # neighbours to look up
@@ -275,8 +313,8 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
         xv = pair_video_windows(model, seq)
         # The pair's embedding, the mean of its two forms, is the context of both.
         ctx = 0.5 * (model.embed(x)[0] + model.embed(xv).mean(0)) if in_context else None
-        probs, emb = model.forward(x, k, ctx)
-        video_probs, video_emb = model.forward(xv, k, ctx)
+        probs, emb = model.forward(x, k, ctx, domain)
+        video_probs, video_emb = model.forward(xv, k, ctx, domain)
         probs = 0.5 * (probs + video_probs.mean(0))
         emb = 0.5 * (emb + video_emb.mean(0))
     else:
@@ -284,7 +322,7 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
         if in_context:  # the clip's embedding, pooled as its score is
             e = model.embed(x[keep])
             ctx = e.mean(0) if w is None else w @ e
-        probs, emb = model.forward(x, k, ctx)
+        probs, emb = model.forward(x, k, ctx, domain)
     if w is None:
         return Scores(starts, probs, keep, probs[keep].mean(0), emb[keep].mean(0))
     return Scores(starts, probs, keep, w @ probs[keep], w @ emb[keep])
@@ -324,6 +362,12 @@ def pool_weights(model: KeyPoseModel, x: np.ndarray) -> np.ndarray | None:
 def is_photo_pair(seq: PoseSequence) -> bool:
     """Two key-position photos with a person in both (what training makes pseudo-videos of)."""
     return len(seq) == 2 and bool(seq.valid.all())
+
+
+def is_stills(seq: PoseSequence) -> bool:
+    """Key-position photos rather than a video: a photo pair, or any pose sequence made by the
+    still-image path (`pose.stills`, `extra["stills"]`)."""
+    return is_photo_pair(seq) or "stills" in seq.extra
 
 
 def pair_video_windows(model: KeyPoseModel, seq: PoseSequence) -> np.ndarray:
