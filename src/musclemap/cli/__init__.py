@@ -11,7 +11,7 @@ import pkgutil
 import sys
 from collections.abc import Callable
 
-from musclemap.cli.app import QUICK_EXIT, app
+from musclemap.cli.app import QUICK_EXIT, app, one_line, tolerant_streams
 from musclemap.errors import MusclemapError
 
 # Optional dependencies -> the extra that installs them (pyproject.toml).
@@ -34,13 +34,14 @@ def main(command: Callable[[], None] | None = None) -> None:
     already parsed command to run instead of parsing `sys.argv` (the console script's
     `direct_predict`)."""
     QUICK_EXIT["ok"] = False
+    tolerant_streams()
     try:
         if command is None:
             app()
         else:
             command()
     except MusclemapError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(str(err))}", file=sys.stderr)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
