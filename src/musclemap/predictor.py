@@ -238,7 +238,9 @@ class Predictor:
             video_path, fps=fps, workers=workers, rotate=rotate, progress=progress
         )
         video_path = Path(video_path)
-        if not video_path.is_file():
+        from musclemap.textfile import is_regular_file
+
+        if not is_regular_file(video_path):
             from musclemap.textfile import missing_reason
 
             raise VideoError(f"{video_path}: {missing_reason(video_path)}")

@@ -6,6 +6,7 @@ Command modules import heavy dependencies (torch, mediapipe, av) inside the comm
 
 from __future__ import annotations
 
+import errno
 import importlib
 import pkgutil
 import sys
@@ -46,6 +47,15 @@ def main(command: Callable[[], None] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except OSError as err:
+        # A name too long for the file system: Path.exists / is_file raise it (ENAMETOOLONG)
+        # wherever a command first looks at a path it was given, a traceback in every command.
+        if err.errno != errno.ENAMETOOLONG:
+            raise
+        name = str(err.filename or "")
+        shown = name if len(name) <= 80 else f"{name[:40]}...{name[-30:]} ({len(name)} characters)"
+        print(f"error: {one_line(shown)}: file name too long for the file system", file=sys.stderr)
+        sys.exit(1)
     except SystemExit as exc:
         if exc.code == 130:  # typer's own Ctrl-C exit says nothing
             print("interrupted", file=sys.stderr)
