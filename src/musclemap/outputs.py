@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from musclemap.errors import MusclemapError
 
@@ -38,6 +39,13 @@ def refuse_inputs(
     writing it would destroy the input (`predict x.mp4 --json x.mp4` replaced the video)."""
     if path is not None:
         InputFiles(inputs).refuse(path, what)
+
+
+def clip_inputs(rows: Iterable[Any], manifest: str | os.PathLike[str]) -> list[tuple[str, Path]]:
+    """(what, path) input pairs for the clips of manifest rows (`ManifestRow`), named with
+    their CSV line: an output of `data split`, `baseline` or `evaluate` that is one of them
+    would replace a video of the data set."""
+    return [(f"clip of {manifest} (line {r.line})", Path(r.clip)) for r in rows]
 
 
 class InputFiles:
