@@ -106,17 +106,17 @@ def predict(
     """
     from musclemap.errors import ArgumentError
     from musclemap.predictor import (
-        _is_number,
         check_path_argument,
         check_predict_arguments,
         check_predictor_arguments,
+        is_real_number,
     )
 
     # Checked before a model is loaded or a frame decoded (a TypeError from math or pathlib
     # named no argument; cache_dir=123 made a folder ./123).
     check_predict_arguments(video, fps=fps, workers=workers, rotate=rotate, progress=progress)
     if threshold is not None and not (
-        _is_number(threshold) and math.isfinite(threshold) and 0 <= threshold <= 1
+        is_real_number(threshold) and math.isfinite(threshold) and 0 <= threshold <= 1
     ):
         raise ArgumentError(f"threshold must be in [0, 1], got {threshold!r}")
     check_path_argument(checkpoint, "checkpoint", optional=True)

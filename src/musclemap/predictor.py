@@ -109,7 +109,8 @@ def check_settings(meta: dict[str, Any], path: str | Path) -> None:
         raise ConfigError(f"{path}: unusable model settings: {'; '.join(problems)}")
 
 
-def _is_number(value: Any) -> bool:
+def is_real_number(value: Any) -> bool:
+    """A real number that is not a bool (`fps=True` sampled at 1 fps without a word)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -137,7 +138,7 @@ def check_predict_arguments(
 
     check_path_argument(video, "video")
     # bool is an int: fps=True sampled at 1 fps without a word.
-    if fps is not None and not (_is_number(fps) and math.isfinite(fps) and 0 < fps <= 60):
+    if fps is not None and not (is_real_number(fps) and math.isfinite(fps) and 0 < fps <= 60):
         raise ArgumentError(f"fps must be in (0, 60], got {fps!r}")
     if workers is not None and (type(workers) is not int or workers < 0):
         # -1 or 1.5 ran without a word (as one per core / 1.5 processes).
