@@ -74,3 +74,24 @@ def test_every_command_is_registered() -> None:
     assert names == {"activities", "evaluate", "baseline", "explain", "predict", "demo", "serve",
                      "train", "benchmark"}
     assert [g.name for g in app.registered_groups] == ["data"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("predict", "{long}.mp4"),  # the console script looks before the CLI does
+        ("predict", "{long}.mp4", "--workers", "1"),
+        ("data", "validate", "{long}.csv"),
+        ("train", "{long}.yaml"),
+        ("evaluate", "--manifest", "{long}.csv", "--predictions", "p.csv"),
+        ("data", "import", "{long}", "--out", "m.csv"),
+    ],
+)
+def test_a_name_too_long_for_the_file_system_is_one_line(run_cli, tmp_path, args) -> None:
+    # Path.exists / is_file raise OSError (ENAMETOOLONG) for it: a traceback in each command.
+    long = str(tmp_path / ("a" * 300))
+    done = run_cli(*(a.format(long=long) for a in args))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: {str(tmp_path)[:20]}") and "..." in line
+    assert line.endswith("characters): file name too long for the file system")

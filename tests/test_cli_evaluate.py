@@ -224,3 +224,43 @@ def test_the_predictions_written_beside_the_model_never_replace_the_manifest(
         "it would destroy that input (pick another name)"
     ]
     assert split.read_bytes() == before
+
+
+def test_outputs_never_replace_a_clip_of_the_manifest(tmp_path, manifest, monkeypatch, capsys):
+    # `data split m.csv --out clips/a.mp4`, `baseline --out clips/a.mp4` and `evaluate --json
+    # clips/b.mp4` replaced a video of the data set with a manifest / predictions / the table
+    # (exit 0).
+    from conftest import run_main
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for a in range(12):
+        for c in range(3):
+            (clips / f"act{a}_{c}.mp4").write_bytes(f"video {a} {c}".encode())
+    split = tmp_path / "s.csv"
+    assert run_main(["data", "split", str(manifest), "--out", str(split)], monkeypatch) == 0
+    preds = tmp_path / "p.csv"
+    argv = ["baseline", "random", "--manifest", str(split), "--out", str(preds)]
+    assert run_main(argv, monkeypatch) == 0
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in clips.iterdir()}
+    evaluated = next(r for r in read_manifest(split) if r.split.startswith(("val", "test")))
+    video = clips / "act0_0.mp4"
+    cases = [
+        (["data", "split", str(manifest), "--out", str(video)], video, "--out", manifest, 2),
+        (["data", "split", str(manifest), "--out", str(clips / "sub" / ".." / "act0_0.mp4")],
+         video, "--out", manifest, 2),
+        (["baseline", "random", "--manifest", str(split), "--out", str(video)], video, "--out",
+         split, next(r.line for r in read_manifest(split) if r.clip == video)),
+        (["evaluate", "--manifest", str(split), "--predictions", str(preds), "--json",
+          str(evaluated.clip)], evaluated.clip, "--json", split, evaluated.line),
+    ]  # fmt: skip
+    for argv, hit, option, source, line in cases:
+        assert run_main(argv, monkeypatch) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: {option} ") and hit.name in err[0]
+        assert err[0].endswith(
+            f": is also the clip of {source} (line {line}); writing it would destroy that input "
+            "(pick another name)"
+        ), err[0]
+    assert {p: p.read_bytes() for p in clips.iterdir()} == before

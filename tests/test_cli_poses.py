@@ -132,3 +132,42 @@ def test_parse_shard_and_names() -> None:
     names = pose_file_names([Path("/d1/a.mp4"), Path("/d2/a.mp4"), Path("/d1/b.mov")])
     assert names[2] == "b.npz"
     assert names[0] != names[1] and all(n.startswith("a-") for n in names[:2])
+
+
+@pytest.mark.parametrize("after_s", [1.0, 3.0])
+def test_ctrl_c_with_workers_ends_at_once_with_one_line(
+    tmp_path: Path, make_video, after_s: float
+) -> None:
+    # Ctrl-C reaches the terminal's whole process group: each pool worker died with a
+    # KeyboardInterrupt traceback mid-clip and the parent, joining the pool, waited forever.
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import cli_command
+
+    for name in ("a.mp4", "b.mp4"):
+        make_video(name, num_frames=600)  # a minute each: still posing when Ctrl-C comes
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("clip,activity,split,labels\na.mp4,plank,,shoulder\nb.mp4,plank,,shoulder\n")
+    src = Path(__file__).resolve().parents[1] / "src"
+    proc = subprocess.Popen(
+        cli_command("data", "poses", manifest, "--out", tmp_path / "p", "--workers", "2"),
+        env={**os.environ, "PYTHONPATH": str(src)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group, signalled as a terminal does
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(after_s)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", err
+    assert "Traceback" not in err
+    assert not [p for p in (tmp_path / "p").glob("*") if p.name != "manifest.csv"]

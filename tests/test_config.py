@@ -160,3 +160,13 @@ def test_run_name_must_stay_inside_out_dir(name):
         load_config(None, [f"train.run_name={name}"])
     assert str(err.value) == f"train.run_name must be a folder name, not a path (got {name!r})"
     assert load_config(None, ["train.run_name=my run 2"]).train.run_name == "my run 2"
+
+
+def test_a_config_path_that_is_no_file_says_what_it_is(tmp_path):
+    # A folder or /dev/zero was "config file not found".
+    with pytest.raises(ConfigError, match=r"config file .*: is a folder, not a file$"):
+        load_config(tmp_path)
+    with pytest.raises(ConfigError, match=r"config file /dev/zero: not a regular file"):
+        load_config("/dev/zero")
+    with pytest.raises(ConfigError, match=r"^config file not found: .*nope.yaml$"):
+        load_config(tmp_path / "nope.yaml")

@@ -277,3 +277,17 @@ def test_fedb_cli(tmp_path):
     assert "3 clips" in res.output and "left out 1 stretches" in " ".join(res.output.split())
     res = CliRunner().invoke(app, ["data", "validate", str(tmp_path / "m.csv")])
     assert res.exit_code == 0 and "no problems found" in res.output
+
+
+def test_fedb_id_with_path_parts_and_a_bom(tmp_path):
+    # An id such as `../../x` named a photo folder outside the library; a UTF-8 BOM (as
+    # Windows editors save JSON) was "Unexpected UTF-8 BOM" though manifests accept it.
+    lib = write_fedb(tmp_path / "lib", FEDB[:1])
+    (lib / "exercises.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(FEDB[:1]).encode())
+    assert [r.activity for r in import_free_exercise_db(lib).rows] == ["barbell_full_squat"]
+    bad = [{**FEDB[0], "id": "../../Barbell_Full_Squat"}, {**FEDB[1], "id": "a\\b"}]
+    (lib / "exercises.json").write_text(json.dumps(bad))
+    with pytest.raises(DatasetError) as err:
+        import_free_exercise_db(lib)
+    assert "bad record 2 (e.g. #0 id '../../Barbell_Full_Squat' is not a name, " in str(err.value)
+    assert "#1 id 'a\\\\b' is not a name)" in str(err.value)

@@ -15,7 +15,7 @@ from musclemap.data.pose_sequence import (
     load_pose_file,
     save_pose_file,
 )
-from musclemap.errors import DatasetError
+from musclemap.errors import DatasetError, MusclemapError
 from musclemap.skeleton import COCO17, MEDIAPIPE33, SkeletonLayout
 
 
@@ -155,14 +155,38 @@ def test_an_interrupted_save_keeps_the_old_file_and_leaves_no_temporary(
     # Ctrl-C while `data poses` or the pose cache wrote a file left `.x.<pid>.tmp.npz` behind.
     path = save_pose_file(_sequence(), tmp_path / "x.npz")
     before = path.read_bytes()
-    real = np.savez_compressed
+    real = Path.write_bytes
 
-    def interrupted(file: Path, **arrays: np.ndarray) -> None:
-        real(file, **arrays)  # the temporary file is complete on disk ...
+    def interrupted(self: Path, data: bytes) -> int:
+        real(self, data)  # the temporary file is complete on disk ...
         raise KeyboardInterrupt  # ... when Ctrl-C arrives
 
-    monkeypatch.setattr(np, "savez_compressed", interrupted)
+    monkeypatch.setattr(Path, "write_bytes", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save_pose_file(_sequence(8), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `data poses` on a full disk: "OSError: [Errno 28] ..." per clip, and numpy's zip writer,
+    # failing in its own close, printed "Exception ignored ... Traceback".
+    import errno
+
+    def full(self: Path, data: bytes) -> int:
+        with self.open("wb") as f:
+            f.write(bytes(data)[:100])  # a part made it to the disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(MusclemapError) as err:
+        save_pose_file(_sequence(), tmp_path / "x.npz")
+    says = f"pose file {tmp_path / 'x.npz'}: cannot write (No space left on device)"
+    assert str(err.value) == says
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(MusclemapError, match="is a file, not a folder"):  # under a file
+        (tmp_path / "f").write_text("x")
+        monkeypatch.undo()
+        save_pose_file(_sequence(), tmp_path / "f" / "x.npz")

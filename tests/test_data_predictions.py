@@ -70,3 +70,22 @@ def test_an_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
         write_predictions(path, ["a.mp4", "b.mp4"], np.full((2, 20), 0.5))
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]
+
+
+def test_a_clip_repeated_under_another_spelling_is_refused(tmp_path, monkeypatch):
+    # `clips/./a.mp4` after `clips/a.mp4` (or its absolute path): evaluate matched both rows to
+    # one clip and used the last, exit 0.
+    monkeypatch.chdir(tmp_path)
+    low, high = ",".join(["0.1"] * 20), ",".join(["0.9"] * 20)
+    path = tmp_path / "p.csv"
+    path.write_text(
+        ",".join(["clip", *GROUP_IDS])
+        + f"\nclips/a.mp4,{low}\nclips/./a.mp4,{high}\n{tmp_path}/clips/a.mp4,{high}\n"
+        + f"clips/b.mp4,{low}\nclips/x/../b.mp4,{high}\n"
+    )
+    with pytest.raises(DatasetError) as info:
+        read_predictions(path)
+    message = str(info.value)
+    assert "3 bad row(s)" in message
+    assert "clip repeated (first at line 2) x2 (lines 3-4)" in message
+    assert "clip repeated (first at line 5) x1 (line 6)" in message

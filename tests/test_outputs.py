@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from conftest import cli_command
 from musclemap.errors import MusclemapError
 from musclemap.outputs import (
     InputFiles,
@@ -168,3 +170,24 @@ def test_a_long_valid_name_gets_a_short_temporary_name(tmp_path: Path) -> None:
     target = tmp_path / ("a" * 250 + ".json")  # 255 bytes: the most that most filesystems allow
     write_text(target, "{}")
     assert target.read_text() == "{}" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_dash_is_refused_not_written_as_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `predict clip --json -` wrote a file named "-" in the working folder (exit 0).
+    monkeypatch.chdir(tmp_path)
+    says = "--json -: '-' would be a file named '-', not standard output; give a file name"
+    with pytest.raises(MusclemapError, match=says):
+        check_writable(Path("-"), "--json")
+    with pytest.raises(MusclemapError, match="--out-dir -: '-' would be"):
+        check_folder("-", "--out-dir")
+    check_writable(Path("./-x"), "--json")  # only "-" itself
+    (tmp_path / "v.mp4").write_bytes(b"not decoded: the options are checked first")
+    src = Path(__file__).resolve().parents[1] / "src"  # this tree's, also from tmp_path
+    done = subprocess.run(
+        cli_command("predict", "v.mp4", "--json", "-"), capture_output=True, text=True,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(src)}, timeout=120,
+    )
+    assert done.returncode == 1 and done.stderr.strip() == f"error: {says} (or /dev/stdout)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]

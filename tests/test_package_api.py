@@ -152,3 +152,34 @@ def test_predict_uses_at_most_the_cores_and_says_so(monkeypatch: pytest.MonkeyPa
     with pytest.warns(UserWarning, match="workers=500 is more than the 2 cores"):
         musclemap.predict("clip.mp4", workers=500)
     assert seen["workers"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "says"),
+    [
+        ((None,), {}, "video must be a path (str or os.PathLike), got None"),
+        ((123,), {}, "video must be a path (str or os.PathLike), got 123"),
+        (("clip.mp4",), {"fps": "10"}, "fps must be in (0, 60], got '10'"),
+        (("clip.mp4",), {"threshold": [0.5]}, "threshold must be in [0, 1], got [0.5]"),
+        (("clip.mp4",), {"progress": 5}, "progress must be None or callable"),
+        (("clip.mp4",), {"pose_estimator": None}, "pose_estimator must be a name (str), got None"),
+        (("clip.mp4",), {"checkpoint": 123}, "checkpoint must be None or a path"),
+        (("clip.mp4",), {"cache_dir": 123}, "cache_dir must be None or a path"),
+        (("clip.mp4",), {"use_cache": "no"}, "use_cache must be True or False, got 'no'"),
+        (("clip.mp4",), {"device": None}, "device must be a str such as 'cpu', got None"),
+        (("clip.mp4",), {"rotate": "90"}, "rotate must be None or one of 0, 90, 180, 270"),
+    ],
+)
+def test_predict_names_a_wrong_argument_before_any_work(
+    args: tuple[Any, ...], kwargs: dict[str, Any], says: str
+) -> None:
+    # Each was a TypeError from pathlib, math, difflib or the pose loop naming no argument,
+    # or ran (cache_dir=123 made ./123, use_cache="no" cached, device=None was accepted).
+    from musclemap.errors import ArgumentError, MusclemapError
+
+    musclemap._predictor.cache_clear()
+    with pytest.raises(ArgumentError) as err:
+        musclemap.predict(*args, **kwargs)
+    assert str(err.value).startswith(says)
+    assert isinstance(err.value, MusclemapError | ValueError) and isinstance(err.value, TypeError)
+    assert musclemap._predictor.cache_info().misses == 0  # no model was loaded

@@ -382,3 +382,49 @@ def test_a_low_frame_rate_is_noted(tmp_path: Path) -> None:
     pred = Predictor.default(cache_dir=tmp_path, estimator=_MarkerEstimator()).predict(video)
     assert pred.quality["frame_rate"] == {"fps": 3.0, "min": 5.0, "low": True}
     assert any("only 3 frames per second (under 5)" in note for note in pred.notes)
+
+
+def _stamped_video(path: Path, times_s: list[float]) -> Path:
+    """A 96x96 video whose frames carry the given timestamps (seconds)."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width = stream.height = 96
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for i, t in enumerate(times_s):
+            grey = np.full((96, 96, 3), 8 * i, np.uint8)
+            frame = av.VideoFrame.from_ndarray(grey, format="rgb24")
+            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_frames_stamped_hours_apart_are_refused_before_any_pose(
+    tmp_path: Path, suffix: str
+) -> None:
+    # A 2-s clip with one frame stamped 3 hours later: the sampling repeated that frame for
+    # 3 hours (a "3-hour still hold", exit 0); 30 frames 1000 s apart ran for hours.
+    from pose_standins import ScriptedEstimator
+
+    glitch = _stamped_video(tmp_path / f"glitch{suffix}", [i / 10 for i in range(20)] + [10800.0])
+    with pytest.raises(VideoError, match=r"21 frames stamped over 3.0 h \(0.0019 frames per "
+                                         r"second\): too far apart to see a movement"):
+        q.check_frame_spacing(glitch)
+    est = ScriptedEstimator()
+    with pytest.raises(VideoError, match="too far apart"):
+        Predictor.default(cache_dir=tmp_path / "c", estimator=est).predict(glitch)
+    with pytest.raises(VideoError, match="too far apart"):
+        extract_poses(glitch, estimator=est, use_cache=False)
+    assert est.calls == 0
+    # Two frames a second (the floor) and a 20-s pause inside a clip pass.
+    q.check_frame_spacing(_stamped_video(tmp_path / f"slow{suffix}", [2 * i for i in range(6)]))
+    paused = [i / 10 for i in range(20)] + [22 + i / 10 for i in range(20)]
+    q.check_frame_spacing(_stamped_video(tmp_path / f"paused{suffix}", paused))

@@ -190,3 +190,49 @@ def test_unusable_model_settings_are_one_config_error(
     with pytest.raises(ConfigError) as err:
         Predictor.from_checkpoint(weights)
     assert str(err.value) == f"{weights}: unusable model settings: {says}"
+
+
+def test_too_few_poses_are_refused_whatever_the_rate(predictor: Predictor) -> None:
+    # --fps 0.001 on a 9-s squat sampled one pose, "1000 s" long by the rate, and scored
+    # calves and feet_ankles active (exit 0).
+    one = synthetic_pose_sequence("squat", seconds=1000.0, fps=0.001)
+    assert len(one) == 1
+    with pytest.raises(VideoError, match=r"only 1 pose\(s\) sampled at 0.001 fps; need at least 5"):
+        predictor.predict_poses(one)
+    five = synthetic_pose_sequence("squat", seconds=10.0, fps=0.5)  # 5 poses: still scored
+    assert len(five) == 5 and len(predictor.predict_poses(five).muscles) == len(GROUP_IDS)
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda p, v: p.predict(None), "video must be a path (str or os.PathLike), got None"),
+        (lambda p, v: p.predict(123), "video must be a path (str or os.PathLike), got 123"),
+        (lambda p, v: p.predict(b"a.mp4"), "video must be a path (str or os.PathLike), got b'a"),
+        (lambda p, v: p.predict(v, fps=-1), "fps must be in (0, 60], got -1"),
+        (lambda p, v: p.predict(v, fps=1000), "fps must be in (0, 60], got 1000"),
+        (lambda p, v: p.predict(v, fps="10"), "fps must be in (0, 60], got '10'"),
+        (lambda p, v: p.predict(v, workers=-3), "workers must be None or an integer >= 0, got -3"),
+        (lambda p, v: p.predict(v, rotate=90.0), "rotate must be None or one of 0, 90, 180, 270"),
+        (lambda p, v: p.predict(v, progress=5), "progress must be None or callable"),
+        (lambda p, v: Predictor.from_checkpoint(None), "checkpoint must be a path"),
+        (lambda p, v: Predictor.default(device=5), "device must be a str such as 'cpu', got 5"),
+        (lambda p, v: Predictor.default(cache_dir=123), "cache_dir must be None or a path"),
+        (lambda p, v: Predictor.default(use_cache="no"), "use_cache must be True or False"),
+    ],
+)
+def test_wrong_arguments_are_one_argument_error_before_any_work(
+    call: Callable[..., Any], says: str, make_video: Callable[..., Path], tmp_path: Path
+) -> None:
+    # Each was a TypeError from pathlib, math or the pose loop (progress: after the decoding),
+    # or ran (workers=-3, fps=1000, cache_dir=123 made ./123, use_cache="no" cached).
+    from musclemap.errors import ArgumentError
+
+    est = ScriptedEstimator()
+    video = make_video("v.mp4", num_frames=20)
+    p = Predictor.default(cache_dir=tmp_path / "c", estimator=est)
+    with pytest.raises(ArgumentError) as err:
+        call(p, video)
+    assert str(err.value).startswith(says) and "\n" not in str(err.value)
+    assert isinstance(err.value, ValueError) and isinstance(err.value, TypeError)
+    assert est.calls == 0 and not (tmp_path / "c").exists()

@@ -360,3 +360,15 @@ def test_a_mistyped_form_field_is_422_and_nothing_is_queued(
     )
     assert client.get("/api/health").json()["jobs"] == before
     assert uploads_of(client) == []
+
+
+def test_head_is_answered_as_get_without_a_body(client: TestClient) -> None:
+    # HEAD / and HEAD /api/health were 405 (`curl -I`, uptime checks).
+    for path in ("/", "/api/health", "/api/groups"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == str(len(got.content))
+        assert head.headers["content-type"] == got.headers["content-type"]
+    assert client.head("/api/jobs/nope").status_code == 404
+    assert client.head("/api/health", headers={"host": "evil.com"}).status_code == 400  # guarded
+    assert client.post("/api/health").status_code == 405  # only HEAD became GET

@@ -97,29 +97,36 @@ def predict(
             the orientation check's answer (`--rotate`; None: the check decides).
 
     Raises:
-        ValueError: `fps`, `threshold`, `workers` or `rotate` out of range.
+        musclemap.errors.ArgumentError: An argument of the wrong type or out of range (`fps`,
+            `threshold`, `workers`, `rotate`, a `video` that is not a path, ...); a ValueError
+            and a TypeError as well.
         KeyError: Unknown `pose_estimator` (the message suggests close names).
         musclemap.errors.MusclemapError: Bad video (`VideoError`), no person (`NoPersonError`),
             bad checkpoint (`ConfigError`); the message is one line for the user.
     """
-    # bool is an int: fps=True sampled at 1 fps without a word.
-    if fps is not None and (isinstance(fps, bool) or not (math.isfinite(fps) and 0 < fps <= 60)):
-        raise ValueError(f"fps must be in (0, 60], got {fps!r}")
-    if threshold is not None and (
-        isinstance(threshold, bool) or not (math.isfinite(threshold) and 0 <= threshold <= 1)
+    from musclemap.errors import ArgumentError
+    from musclemap.predictor import (
+        check_path_argument,
+        check_predict_arguments,
+        check_predictor_arguments,
+        is_real_number,
+    )
+
+    # Checked before a model is loaded or a frame decoded (a TypeError from math or pathlib
+    # named no argument; cache_dir=123 made a folder ./123).
+    check_predict_arguments(video, fps=fps, workers=workers, rotate=rotate, progress=progress)
+    if threshold is not None and not (
+        is_real_number(threshold) and math.isfinite(threshold) and 0 <= threshold <= 1
     ):
-        raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
-    if workers is not None and (type(workers) is not int or workers < 0):
-        # -1 or 1.5 ran without a word (as one per core / 1.5 processes).
-        raise ValueError(f"workers must be None or an integer >= 0, got {workers!r}")
+        raise ArgumentError(f"threshold must be in [0, 1], got {threshold!r}")
+    check_path_argument(checkpoint, "checkpoint", optional=True)
+    check_predictor_arguments({"device": device, "cache_dir": cache_dir, "use_cache": use_cache})
+    if not isinstance(pose_estimator, str):
+        raise ArgumentError(f"pose_estimator must be a name (str), got {pose_estimator!r}")
     if workers:
         from musclemap.pose.extract import pose_workers
 
         workers = pose_workers(workers)  # at most the cores, with a warning (500 exhausted memory)
-    if rotate is not None:
-        from musclemap.pose.orientation import requested
-
-        requested(rotate)  # ValueError unless 0, 90, 180 or 270
     predictor = _predictor(
         None if checkpoint is None else str(checkpoint),
         device,

@@ -31,6 +31,15 @@ def _option(args: list[str], name: str) -> str | None:
     return value
 
 
+def _looks_up(name: str, test: Any) -> bool:
+    """`test(Path(name))` (Path.exists / Path.is_file), False where the name cannot be looked
+    up (too long for the file system: they raise OSError); the CLI then says what is wrong."""
+    try:
+        return bool(test(Path(name)))
+    except OSError:
+        return False
+
+
 def wants_pose_workers(args: list[str]) -> bool:
     """Whether `musclemap ARGS` is a predict that poses on the default estimator in worker
     processes: `predict` with an existing video or folder, no help, the default estimator and
@@ -42,7 +51,7 @@ def wants_pose_workers(args: list[str]) -> bool:
     workers = _option(args, "--workers")
     if workers is not None and (not workers.isdigit() or int(workers) == 1):
         return False
-    return any(not a.startswith("-") and Path(a).exists() for a in args[1:])
+    return any(not a.startswith("-") and _looks_up(a, Path.exists) for a in args[1:])
 
 
 def _start_pose_workers(args: list[str]) -> int:
@@ -73,7 +82,7 @@ def single_video(args: list[str]) -> Path | None:
         is_value = before.startswith("-") and "=" not in before and before not in _FLAGS
         if not arg.startswith("-") and (i == 1 or not is_value):
             found.append(arg)
-    if len(found) != 1 or not Path(found[0]).is_file():
+    if len(found) != 1 or not _looks_up(found[0], Path.is_file):
         return None
     return Path(found[0])
 
@@ -143,7 +152,7 @@ def direct_predict(args: list[str]) -> dict[str, Any] | None:
             return None
         else:
             video = arg
-    if video is None or not Path(video).is_file():
+    if video is None or not _looks_up(video, Path.is_file):
         return None
     return {"videos": [Path(video)], **kwargs}
 

@@ -354,7 +354,14 @@ def load_config(
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
+            from musclemap.textfile import missing_reason
+
+            reason = missing_reason(path)  # a folder or /dev/zero was "not found" too
+            raise ConfigError(
+                f"config file not found: {path}"
+                if reason == "file not found"
+                else f"config file {path}: {reason}"
+            )
         try:
             text = path.read_bytes().decode("utf-8")
             if "\x00" in text:

@@ -38,3 +38,13 @@ class UsageError(MusclemapError):
     """
 
     exit_code = 2
+
+
+class ArgumentError(MusclemapError, ValueError, TypeError):
+    """An argument of the Python API (`musclemap.predict`, `Predictor`) has the wrong type or
+    is out of range, e.g. `fps="10"` or `video=None`: one line naming the argument, raised
+    before any work, instead of a TypeError from deep inside (pathlib, math, a progress call
+    after the decoding). A ValueError and a TypeError too, so callers catching either keep
+    working."""
+
+    exit_code = 2

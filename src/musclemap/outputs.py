@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from musclemap.errors import MusclemapError
 
@@ -38,6 +39,13 @@ def refuse_inputs(
     writing it would destroy the input (`predict x.mp4 --json x.mp4` replaced the video)."""
     if path is not None:
         InputFiles(inputs).refuse(path, what)
+
+
+def clip_inputs(rows: Iterable[Any], manifest: str | os.PathLike[str]) -> list[tuple[str, Path]]:
+    """(what, path) input pairs for the clips of manifest rows (`ManifestRow`), named with
+    their CSV line: an output of `data split`, `baseline` or `evaluate` that is one of them
+    would replace a video of the data set."""
+    return [(f"clip of {manifest} (line {r.line})", Path(r.clip)) for r in rows]
 
 
 class InputFiles:
@@ -135,10 +143,21 @@ def write_text(path: str | os.PathLike[str], text: str, what: str = "output") ->
         tmp.write_text(text, encoding="utf-8")
 
 
+def refuse_dash(path: str | os.PathLike[str], what: str) -> None:
+    """MusclemapError for the path `-`: many tools read it as standard output, here it was a
+    file named `-` in the working folder, written without a word (`predict --json -`)."""
+    if str(path) == "-":
+        raise MusclemapError(
+            f"{what} -: '-' would be a file named '-', not standard output; give a file name "
+            "(or /dev/stdout)"
+        )
+
+
 def check_folder(path: str | os.PathLike[str], what: str = "output folder") -> None:
     """MusclemapError now, before any work, unless the folder `path` exists or can be made, and
     can be written: tried for real with a temporary file in the nearest existing folder
     (permission bits say nothing for root, /proc or a read-only mount)."""
+    refuse_dash(path, what)
     folder = Path(path).expanduser()
     if folder.exists() and not folder.is_dir():
         raise MusclemapError(f"{what} {path}: is a file, expected a folder")
@@ -164,7 +183,9 @@ def _nearest_existing(path: Path) -> Path:
 def check_writable(path: Path, what: str, *, folder: bool = False) -> None:
     """Raise `MusclemapError` unless `path` (a file, or a folder with `folder`) can be created
     and written: checked by creating and removing a file in the nearest existing folder, which
-    catches read-only folders, a path under a file, and /proc or /sys."""
+    catches read-only folders, a path under a file, and /proc or /sys; `-` is refused
+    (`refuse_dash`)."""
+    refuse_dash(path, what)
     try:
         if path.is_dir() and not folder:
             raise MusclemapError(f"{what} {path}: is a folder, expected a file name")

@@ -14,6 +14,9 @@ cross-validation folds with them); they are re-exported here.
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from musclemap.data.pose_sequence import PoseSequence
-from musclemap.errors import ConfigError, NoPersonError, VideoError
+from musclemap.errors import ArgumentError, ConfigError, NoPersonError, VideoError
 from musclemap.inference import load_model
 from musclemap.pose.estimator import PoseEstimator
 from musclemap.pose.keypose_model import KeyPoseModel, PoseScorer, Scores, score_poses
@@ -32,6 +35,10 @@ __all__ = ["KeyPoseModel", "PoseScorer", "Prediction", "Predictor", "Scores", "s
 
 Progress = Callable[[float, str], None]
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+# Fewest poses a prediction is made from, whatever the sampling rate: half of what the model's
+# own rate (10 fps) gives its shortest clip (1 s). `--fps 0.001` on a 9-s squat sampled one
+# pose, "1000 s" long by the rate, and scored calves and feet_ankles active.
+MIN_POSES = 5
 
 
 @dataclass
@@ -102,6 +109,60 @@ def check_settings(meta: dict[str, Any], path: str | Path) -> None:
         raise ConfigError(f"{path}: unusable model settings: {'; '.join(problems)}")
 
 
+def is_real_number(value: Any) -> bool:
+    """A real number that is not a bool (`fps=True` sampled at 1 fps without a word)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_path_argument(value: Any, name: str, *, optional: bool = False) -> None:
+    """ArgumentError unless `value` is a path (str or os.PathLike; None when `optional`):
+    `predict(None)` or `predict(123)` failed deep in pathlib, `cache_dir=123` made ./123."""
+    if value is None and optional:
+        return
+    if isinstance(value, bytes) or not isinstance(value, str | os.PathLike):
+        kind = "None or a path" if optional else "a path"
+        raise ArgumentError(f"{name} must be {kind} (str or os.PathLike), got {value!r}")
+
+
+def check_predict_arguments(
+    video: Any,
+    *,
+    fps: Any = None,
+    workers: Any = None,
+    rotate: Any = None,
+    progress: Any = None,
+) -> None:
+    """The arguments `Predictor.predict` and `musclemap.predict` share, checked before any
+    work: ArgumentError (a ValueError and a TypeError) naming the first wrong one."""
+    from musclemap.pose.orientation import ROTATIONS
+
+    check_path_argument(video, "video")
+    # bool is an int: fps=True sampled at 1 fps without a word.
+    if fps is not None and not (is_real_number(fps) and math.isfinite(fps) and 0 < fps <= 60):
+        raise ArgumentError(f"fps must be in (0, 60], got {fps!r}")
+    if workers is not None and (type(workers) is not int or workers < 0):
+        # -1 or 1.5 ran without a word (as one per core / 1.5 processes).
+        raise ArgumentError(f"workers must be None or an integer >= 0, got {workers!r}")
+    if rotate is not None and (type(rotate) is not int or rotate not in ROTATIONS):
+        allowed = ", ".join(map(str, ROTATIONS))
+        raise ArgumentError(f"rotate must be None or one of {allowed} (degrees clockwise), "
+                            f"got {rotate!r}")
+    if progress is not None and not callable(progress):
+        # It was first called after the decoding, as a TypeError from the pose loop.
+        raise ArgumentError(f"progress must be None or callable as progress(fraction, message), "
+                            f"got {progress!r}")
+
+
+def check_predictor_arguments(kwargs: dict[str, Any]) -> None:
+    """`Predictor`'s keyword arguments (device, cache_dir, use_cache) by type."""
+    if not isinstance(kwargs.get("device", "cpu"), str):
+        raise ArgumentError(f"device must be a str such as 'cpu', got {kwargs['device']!r}")
+    check_path_argument(kwargs.get("cache_dir"), "cache_dir", optional=True)
+    if not isinstance(kwargs.get("use_cache", True), bool):
+        # use_cache="no" is true.
+        raise ArgumentError(f"use_cache must be True or False, got {kwargs['use_cache']!r}")
+
+
 class Predictor:
     """A trained model plus its settings (window, stride, fps, threshold): the packaged one by
     default, or any checkpoint `musclemap.inference.load_model` reads."""
@@ -137,6 +198,8 @@ class Predictor:
         """Weights written by `musclemap train`: a run folder, a `.safetensors` file with its
         `.json` beside it (task pose_default), or a research run's `.pt` of a pose model
         (`musclemap.inference.load_model`; ConfigError for a model predict cannot feed)."""
+        check_path_argument(path, "checkpoint")
+        check_predictor_arguments({"device": device, **kwargs})
         model = load_model(path)
         check_settings(model.meta, path)
         return cls(model, model.meta, device=device, **kwargs)
@@ -164,14 +227,21 @@ class Predictor:
                 of the orientation check's answer (None: the check decides).
 
         Raises:
+            ArgumentError: An argument of the wrong type or out of range (`fps` in (0, 60],
+                `workers` >= 0, `rotate` 0/90/180/270, `progress` callable).
             VideoError: Missing, unreadable, empty or too short video.
             NoPersonError: No person (or too little of one) in the sampled frames.
         """
         from musclemap.pose import quality
         from musclemap.pose.extract import extract_poses, pose_pool, pose_workers
 
+        check_predict_arguments(
+            video_path, fps=fps, workers=workers, rotate=rotate, progress=progress
+        )
         video_path = Path(video_path)
-        if not video_path.is_file():
+        from musclemap.textfile import is_regular_file
+
+        if not is_regular_file(video_path):
             from musclemap.textfile import missing_reason
 
             raise VideoError(f"{video_path}: {missing_reason(video_path)}")
@@ -244,6 +314,11 @@ class Predictor:
             raise VideoError(
                 f"{name}: too short ({seconds:.1f} s sampled); need at least "
                 f"{self.min_seconds:.1f} s of video"
+            )
+        if n < MIN_POSES:
+            raise VideoError(
+                f"{name}: only {n} pose(s) sampled at {seq.fps:g} fps; need at least "
+                f"{MIN_POSES} to see a movement (sample at a higher rate)"
             )
         min_frames = int(np.ceil(self.min_seconds * seq.fps))
         if seq.valid.sum() < min_frames:

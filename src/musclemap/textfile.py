@@ -4,7 +4,9 @@ or broken quoting is one clear DatasetError naming the file and line, never a tr
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -72,8 +74,22 @@ def format_lines(lines: Iterable[int], limit: int = 8) -> str:
     return f"line{'s' if len(nums) > 1 else ''} {shown}{more}"
 
 
+def is_regular_file(path: Path) -> bool:
+    """`path.is_file()`, False where the name cannot even be looked up: Path.is_file raises
+    OSError for a name too long for the file system (ENAMETOOLONG), which was a traceback."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def missing_reason(path: Path) -> str:
     """Why `path` is not a readable regular file, in a few words (for "<path>: <reason>")."""
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ENAMETOOLONG:
+            return "file name too long for the file system"
     if path.is_symlink() and not path.exists():
         return "file not found (a symlink to nothing, or a symlink loop)"
     if not path.exists():

@@ -6,12 +6,13 @@ Command modules import heavy dependencies (torch, mediapipe, av) inside the comm
 
 from __future__ import annotations
 
+import errno
 import importlib
 import pkgutil
 import sys
 from collections.abc import Callable
 
-from musclemap.cli.app import QUICK_EXIT, app
+from musclemap.cli.app import QUICK_EXIT, app, one_line, tolerant_streams
 from musclemap.errors import MusclemapError
 
 # Optional dependencies -> the extra that installs them (pyproject.toml).
@@ -34,17 +35,27 @@ def main(command: Callable[[], None] | None = None) -> None:
     already parsed command to run instead of parsing `sys.argv` (the console script's
     `direct_predict`)."""
     QUICK_EXIT["ok"] = False
+    tolerant_streams()
     try:
         if command is None:
             app()
         else:
             command()
     except MusclemapError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(str(err))}", file=sys.stderr)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except OSError as err:
+        # A name too long for the file system: Path.exists / is_file raise it (ENAMETOOLONG)
+        # wherever a command first looks at a path it was given, a traceback in every command.
+        if err.errno != errno.ENAMETOOLONG:
+            raise
+        name = str(err.filename or "")
+        shown = name if len(name) <= 80 else f"{name[:40]}...{name[-30:]} ({len(name)} characters)"
+        print(f"error: {one_line(shown)}: file name too long for the file system", file=sys.stderr)
+        sys.exit(1)
     except SystemExit as exc:
         if exc.code == 130:  # typer's own Ctrl-C exit says nothing
             print("interrupted", file=sys.stderr)

@@ -37,3 +37,21 @@ class StdoutConsole(Console):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters written as escapes (a newline as \\n): a file name with
+    a newline or a tab split the one error line in two."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def tolerant_streams() -> None:
+    """Characters the terminal's encoding cannot show are written as escapes: a file name
+    such as `ütf 名前.mp4` on a Latin-1 or ASCII terminal (LC_ALL=C with PYTHONIOENCODING)
+    was a UnicodeEncodeError traceback from the table, after the whole prediction."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "") == "strict":
+            reconfigure(errors="backslashreplace")

@@ -164,7 +164,7 @@ def data_split(
         write_manifest,
     )
     from musclemap.data.splits import leave_activities_out_folds, split_manifest
-    from musclemap.outputs import check_writable
+    from musclemap.outputs import InputFiles, check_writable, clip_inputs
 
     check_writable(out, "--out")
     rows, problems = parse_manifest(manifest)
@@ -187,17 +187,24 @@ def data_split(
                 f"--dedupe: dropped {len(dropped)} repeated row(s) "
                 f"({format_lines(r.line for r in dropped)}); {len(rows)} clips left"
             )
+    # `--out clips/a.mp4` replaced a video of the manifest with the manifest (exit 0).
+    clips = InputFiles(clip_inputs(rows, manifest))
     if folds:
         if held_out or n_held_out:
             raise DatasetError("--folds cannot be combined with --held-out/--n-held-out")
-        for k, fold_rows in enumerate(leave_activities_out_folds(rows, folds, seed)):
-            path = out.with_name(f"{out.stem}_fold{k}{out.suffix or '.csv'}")
+        parts = list(leave_activities_out_folds(rows, folds, seed))
+        suffix = out.suffix or ".csv"
+        paths = [out.with_name(f"{out.stem}_fold{k}{suffix}") for k in range(len(parts))]
+        for path in paths:
+            clips.refuse(path, "--out")
+        for path, fold_rows in zip(paths, parts, strict=True):
             write_manifest(fold_rows, path)
             _print_split(path, fold_rows)
         return
     names = [a.strip() for a in held_out.split(",") if a.strip()] or None
     if held_out.strip() and names is None:  # ",,," held out nothing: not a random pick
         raise DatasetError(f"--held-out {held_out!r} names no activity")
+    clips.refuse(out, "--out")
     new_rows = split_manifest(rows, held_out=names, n_held_out=n_held_out, seed=seed)
     write_manifest(new_rows, out)
     _print_split(out, new_rows)

@@ -108,7 +108,7 @@ def evaluate(
         split_table,
         unknown_predictions,
     )
-    from musclemap.outputs import check_writable, refuse_inputs, write_text
+    from musclemap.outputs import check_writable, clip_inputs, refuse_inputs, write_text
     from musclemap.textfile import format_lines
 
     if json_out is not None:
@@ -136,6 +136,7 @@ def evaluate(
     else:
         rows = read_manifest(manifest)  # validated: duplicates, labels, leaks are errors
         source = manifest
+    refuse_inputs(json_out, "--json", clip_inputs(rows, source))  # replaced a video (exit 0)
     scores = read_predictions(predictions)
     evaluated = require_splits(rows, source, EVAL_SPLITS)
     unknown = unknown_predictions(rows, scores)
@@ -183,11 +184,12 @@ def baseline(
     from musclemap.baselines import all_ones_scores, random_scores
     from musclemap.data.manifest import read_manifest
     from musclemap.data.predictions import write_predictions
-    from musclemap.outputs import check_writable, refuse_inputs
+    from musclemap.outputs import check_writable, clip_inputs, refuse_inputs
 
     check_writable(out, "--out")
     refuse_inputs(out, "--out", [("--manifest", manifest)])
     rows = read_manifest(manifest)
+    refuse_inputs(out, "--out", clip_inputs(rows, manifest))  # replaced a video (exit 0)
     if name == "random":
         scores = random_scores(len(rows), seed=seed)
     elif name == "all_ones":

@@ -45,7 +45,13 @@ _STILLS_ESTIMATOR: Any = None  # still-image mode, for clips that are folders of
 
 def _init_worker(name: str) -> None:
     global _ESTIMATOR
+    import signal
+
     from musclemap.pose.estimator import build_estimator
+
+    # Ctrl-C reaches the whole process group: the parent ends the pool. A worker that took it
+    # too died with a traceback mid-clip and the parent waited for its lost clip forever.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     _ESTIMATOR = build_estimator(name)
 
@@ -163,13 +169,18 @@ def _run(tasks: list[_Task], workers: int, console: Any) -> list[_Result]:
             ctx = multiprocessing.get_context("spawn")
             pool = ctx.Pool(workers, initializer=_init_worker, initargs=(name,))
             stream = pool.imap_unordered(_work, tasks)
+        finished = False
         try:
             for result in stream:
                 results.append(result)
                 bar.update(job, advance=1, description=Path(result.clip).name)
+            finished = True
         finally:
             if pool is not None:
-                pool.close()
+                if finished:
+                    pool.close()
+                else:  # Ctrl-C or an error: the clips still posing are dropped, not waited for
+                    pool.terminate()
                 pool.join()
             elif _ESTIMATOR is not None:
                 _close_estimator()

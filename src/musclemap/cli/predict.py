@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from musclemap.cli.app import QUICK_EXIT, StdoutConsole, app
+from musclemap.cli.app import QUICK_EXIT, StdoutConsole, app, one_line
 from musclemap.errors import MusclemapError, UsageError, VideoError
 from musclemap.outputs import check_writable
 from musclemap.viz.registry import PICTURES
@@ -595,7 +595,9 @@ def _run_batch(
             except MusclemapError as err:
                 failed += 1
                 # One unwrapped line per failure; paths may contain "[", so no markup.
-                bar.console.print(f"error: {err}", style="red", markup=False, soft_wrap=True)
+                bar.console.print(
+                    f"error: {one_line(str(err))}", style="red", markup=False, soft_wrap=True
+                )
             else:
                 results[i] = result
                 top = ", ".join(result.active[:top_k]) or "none active"

@@ -219,8 +219,11 @@ def _record_problem(exercise: dict) -> str:
     missing = [k for k in _FEDB_FIELDS if k not in exercise]
     if missing:
         return f"lacks {', '.join(missing)}"
-    if not isinstance(exercise["id"], str) or not exercise_slug(exercise["id"]):
-        return f"id {exercise['id']!r} is not a name"
+    ident = exercise["id"]
+    # The id names the record's photo folder (images/<id>/): `../../x` pointed outside it.
+    if not isinstance(ident, str) or not exercise_slug(ident) or "/" in ident or "\\" in ident:
+        shown = ident if not isinstance(ident, str) or len(ident) <= 60 else ident[:60] + "..."
+        return f"id {shown!r} is not a name"
     for key in ("primaryMuscles", "secondaryMuscles"):
         value = exercise[key]
         if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
@@ -231,7 +234,7 @@ def _record_problem(exercise: dict) -> str:
 def _read_exercises(root: Path) -> list[dict]:
     path = root / "exercises.json"
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = json.loads(path.read_text("utf-8-sig"))  # a BOM (Windows editors) is fine
     except (OSError, ValueError) as err:
         raise DatasetError(f"cannot read {path}: {err}") from None
     if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):

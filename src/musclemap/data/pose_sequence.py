@@ -20,6 +20,7 @@ the layout was recorded (no `layout` key) are MediaPipe-33 and load as such.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -193,22 +194,28 @@ class PoseSequence:
 
 
 def save_pose_file(seq: PoseSequence, path: str | os.PathLike[str]) -> Path:
-    """Write a pose file atomically (a partial file never has the final name)."""
+    """Write a pose file atomically (a partial file never has the final name).
+
+    Raises:
+        MusclemapError: The file cannot be written (a full disk: one line naming it).
+    """
+    from musclemap.outputs import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    try:
-        np.savez_compressed(
-            tmp,
-            image=seq.image.astype(np.float32),
-            world=seq.world.astype(np.float32),
-            valid=seq.valid.astype(bool),
-            times=seq.times.astype(np.float64),
-            meta=np.asarray(json.dumps(seq.meta())),
-        )
-        os.replace(tmp, path)
-    finally:  # Ctrl-C or a full disk mid-write: no temporary file left in the folder
-        tmp.unlink(missing_ok=True)
+    # Compressed in memory first: on a full disk numpy's zip writer failed inside its own
+    # close and printed an "Exception ignored ... Traceback" besides the OSError.
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        image=seq.image.astype(np.float32),
+        world=seq.world.astype(np.float32),
+        valid=seq.valid.astype(bool),
+        times=seq.times.astype(np.float64),
+        meta=np.asarray(json.dumps(seq.meta())),
+    )
+    # A temporary file renamed over `path` when whole; removed on Ctrl-C or a full disk.
+    with atomic_path(path, "pose file") as tmp:
+        tmp.write_bytes(buffer.getbuffer())
     return path
 
 

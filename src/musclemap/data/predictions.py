@@ -55,7 +55,10 @@ def read_predictions(path: str | Path) -> Predictions:
     if twice:  # which of the two columns holds the scores? Only the first was read.
         raise DatasetError(f"{path}: column(s) named twice in the header: {', '.join(twice)}")
     at = {c: cols.index(c) for c in ("clip", *GROUP_IDS)}
+    from musclemap.data.tables import clip_spellings
+
     out = Predictions()
+    first: dict[str, str] = {}  # each spelling of a clip read so far -> its key in `out`
     bad: dict[str, list[int]] = {}
     for line, fields in records:
         if len(fields) != len(cols):
@@ -73,10 +76,14 @@ def read_predictions(path: str | Path) -> Predictions:
             bad.setdefault("a score is NaN or infinite", []).append(line)
         elif ((values < 0) | (values > 1)).any():
             bad.setdefault("a score outside [0, 1] (probabilities expected)", []).append(line)
-        elif clip in out:
-            bad.setdefault(f"clip repeated (first at line {out.lines[clip]})", []).append(line)
+        elif any(k in first for k in clip_spellings(clip)):
+            # Also under another spelling (`clips/./a.mp4`, or absolute): evaluate matches
+            # both to one clip and used whichever row came last, without a word.
+            seen = next(first[k] for k in clip_spellings(clip) if k in first)
+            bad.setdefault(f"clip repeated (first at line {out.lines[seen]})", []).append(line)
         else:
             out[clip], out.lines[clip] = values, line
+            first.update(dict.fromkeys(clip_spellings(clip), clip))
     if bad:
         total = sum(len(v) for v in bad.values())
         raise DatasetError(

@@ -34,13 +34,15 @@ def _row_keys(row: ManifestRow) -> tuple[str, str]:
     return _norm(row.clip_id), _norm(str(row.clip))
 
 
-def _spellings(key: str) -> tuple[str, ...]:
+def clip_spellings(key: str) -> tuple[str, ...]:
+    """The keys a prediction's clip `key` matches by: normalised, and for a relative path also
+    the absolute one (relative to the working directory)."""
     path = Path(key)
     return (_norm(key),) if path.is_absolute() else (_norm(key), str(path.resolve()))
 
 
 def _index(scores_by_clip: Mapping[str, np.ndarray]) -> dict[str, str]:
-    return {s: k for k in scores_by_clip for s in _spellings(k)}
+    return {s: k for k in scores_by_clip for s in clip_spellings(k)}
 
 
 def _where(rows: Sequence[ManifestRow]) -> str:
@@ -77,7 +79,7 @@ def unknown_predictions(
 ) -> list[str]:
     """Prediction keys that name no clip of `rows` (in file order)."""
     known = {k for r in rows for k in _row_keys(r)}
-    return [k for k in scores_by_clip if not known.intersection(_spellings(k))]
+    return [k for k in scores_by_clip if not known.intersection(clip_spellings(k))]
 
 
 def split_table(

@@ -22,7 +22,7 @@ from musclemap.data.pose_sequence import (
     load_pose_file,
     save_pose_file,
 )
-from musclemap.errors import DatasetError
+from musclemap.errors import DatasetError, MusclemapError
 
 _log = logging.getLogger(__name__)
 
@@ -103,5 +103,5 @@ def write_cached(seq: PoseSequence, path: Path) -> None:
     """Store a sequence; a cache that cannot be written is skipped with a warning."""
     try:
         save_pose_file(seq, path)
-    except OSError as err:
+    except (OSError, MusclemapError) as err:  # save_pose_file says a failed write as the latter
         _log.warning("warning: pose cache not written (%s); going on without it", err)

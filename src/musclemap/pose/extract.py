@@ -67,8 +67,11 @@ def extract_poses(
     Raises:
         VideoError: The video is missing, not a video, corrupt, truncated or has no frames.
     """
+    from musclemap.pose.quality import check_frame_spacing
+
     video_path = Path(video_path)
     info = probe(video_path)
+    check_frame_spacing(video_path)  # frames stamped hours apart: sampled for hours
     own = estimator is None
     est = build_estimator(DEFAULT_ESTIMATOR) if estimator is None else estimator
     n = pose_workers(workers) if own else 1

@@ -439,6 +439,7 @@ def _run_checked(
     from musclemap.pose.quality import (
         assess_video,
         check_kept_frames,
+        check_video,
         frame_checks,
         pixel_detector,
         planned_picks,
@@ -446,6 +447,7 @@ def _run_checked(
     from musclemap.pose.sequential import extract_sequential
 
     estimator = _WORKER["estimator"]
+    check_video(Path(path))  # too small, or frames too far apart: refused before the work
     keeper = _Keeper(estimator, planned_picks(expected_frames(probe(path).duration_s, fps)))
     seq = extract_sequential(
         path,

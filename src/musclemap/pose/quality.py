@@ -51,6 +51,12 @@ CHECK_FRAMES = 3
 # (worst 0.38, a burpee), 0.33 at 0.5 fps, and kept their top-3 groups in 7, 6 and 3 of 8.
 # Several wild training clips are 5 fps, so from there on no note.
 MIN_SOURCE_FPS = 5.0
+# Under this many frames per second (counted from the frames' timestamps) a video is refused:
+# the sampling repeats each frame to fill the time between them, so 30 frames stamped 1000 s
+# apart were 300,000 poses of 30 pictures (predict ran for hours), and a 2-s clip with one
+# frame stamped 3 hours later scored a 3-hour still hold. At 0.5 fps the measured change above
+# is already 0.33.
+MIN_VIDEO_FPS = 0.5
 
 
 def check_resolution(width: int, height: int, *, name: str = "video") -> dict[str, Any]:
@@ -69,12 +75,42 @@ def check_frame_rate(fps: float) -> dict[str, Any]:
     return {"fps": round(float(fps), 3), "min": MIN_SOURCE_FPS, "low": 0 < fps < MIN_SOURCE_FPS}
 
 
+def check_frame_spacing(path: Path) -> None:
+    """VideoError when the video's frames are stamped further apart on average than
+    1 / `MIN_VIDEO_FPS` seconds (see there): its sampling would repeat them for hours. The
+    timestamps are the demuxer's (no decoding, ~6 ms for a 9-s clip, and kept for the
+    sampling): the header's rate misses one frame stamped hours after the others."""
+    from musclemap.data.video_io import frame_timestamps
+
+    try:
+        times = frame_timestamps(path)
+    except VideoError:  # no timestamps: the sampling counts frames then, nothing to repeat
+        return
+    count, span = len(times), float(times[-1]) if len(times) else 0.0
+    if count < 2 or span <= 0 or (count - 1) / span >= MIN_VIDEO_FPS:
+        return
+    raise VideoError(
+        f"{path}: {count} frames stamped over {_duration(span)} "
+        f"({(count - 1) / span:.2g} frames per second): too far apart to see a movement "
+        f"(need at least {MIN_VIDEO_FPS:g}); the file's timestamps may be damaged"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
+
+
 def check_video(path: Path) -> dict[str, Any]:
-    """Gates that need no pose (resolution), run before the costly extraction."""
+    """Gates that need no pose (resolution, frame spacing), run before the costly
+    extraction."""
     from musclemap.data.video_io import probe
 
     info = probe(path)
-    return check_resolution(info.width, info.height, name=str(path))
+    entry = check_resolution(info.width, info.height, name=str(path))
+    check_frame_spacing(path)
+    return entry
 
 
 def pose_confidence(seq: PoseSequence) -> float:

@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
@@ -211,6 +212,29 @@ def guard(
     return check
 
 
+class HeadAsGet:
+    """ASGI middleware: HEAD answered as GET, without the body. FastAPI's routes answered
+    every HEAD with 405 (`curl -I`, uptime checks: "the server is broken"), though a server
+    that answers GET answers HEAD (RFC 9110). The headers, Content-Length included, and the
+    status are those of the GET."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        # A copy: the server keeps its own scope saying HEAD (uvicorn then sends no body).
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 def _errors(*codes: int) -> dict[int | str, dict]:
     return {code: {"model": ErrorMessage} for code in codes}
 
@@ -380,6 +404,8 @@ def create_app(
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+    app.add_middleware(HeadAsGet)  # outermost: the guard and the routes see a GET
 
     def jobs_of(request: Request) -> JobManager:
         return request.app.state.jobs
