@@ -135,6 +135,11 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
         ("--rotate", "45"),
         ("--rotate", "-90"),
         ("--rotate", "sideways"),
+        # a file output ending in '/' names a folder (pathlib dropped the slash: a file 'new')
+        ("--json", "out/new/"),
+        ("--body-map", "maps/"),
+        ("--timeline", "t/"),
+        ("--overlay", "o/"),
     ],
 )
 def test_options_out_of_range_are_usage_errors(

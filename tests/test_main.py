@@ -63,6 +63,7 @@ def test_direct_predict_only_for_the_plain_form(video: str, tmp_path: Path) -> N
         [video, "--json"],
         [video, "--json", "--no-cache"],
         [video, "--json="],
+        [video, "--json", str(tmp_path / "new") + "/"],  # a folder: typer refuses it
         [video, video],
         [str(tmp_path)],
         [str(tmp_path / "missing.mp4")],

@@ -145,7 +145,7 @@ def direct_predict(args: list[str]) -> dict[str, Any] | None:
             kwargs["cache"] = arg == "--cache"
         elif (arg == "--json" or arg.startswith("--json=")) and "json_path" not in kwargs:
             value = arg[len("--json=") :] if "=" in arg else next(rest, "")
-            if not value or value.startswith("-"):
+            if not value or value.startswith("-") or value.endswith(("/", os.sep)):
                 return None  # typer says what is wrong with it
             kwargs["json_path"] = Path(value)
         elif arg.startswith("-") or video is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -115,6 +116,14 @@ def _threshold_option(value: float | None) -> float | None:
     if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise typer.BadParameter(f"must be a probability in [0, 1], got {value:g}")
     return value
+
+
+def file_option(value: str) -> Path:
+    """A file output: a name ending in a path separator means a folder, which pathlib would
+    silently turn into a file of that name (`--json out/new/` wrote a file `out/new`)."""
+    if value.endswith(("/", os.sep)):
+        raise typer.BadParameter(f"{value!r} ends with '/', a folder; give a file name")
+    return Path(value)
 
 
 def rotate_option(value: str) -> str:
@@ -347,15 +356,21 @@ def _start_pool(workers: int) -> PosePool | None:
 @app.command()
 def predict(
     videos: Annotated[list[Path], typer.Argument(help="Video files and/or folders of videos.")],
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the result JSON.")] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the result JSON.", parser=file_option),
+    ] = None,
     body_map: Annotated[
-        Path | None, typer.Option(help="Body map picture (.svg or .png; batch: svg|png).")
+        Path | None,
+        typer.Option(help="Body map picture (.svg or .png; batch: svg|png).", parser=file_option),
     ] = None,
     timeline: Annotated[
-        Path | None, typer.Option(help="Groups x time heat map (.png; batch: png).")
+        Path | None,
+        typer.Option(help="Groups x time heat map (.png; batch: png).", parser=file_option),
     ] = None,
     overlay: Annotated[
-        Path | None, typer.Option(help="Video with skeleton and live body map (.mp4).")
+        Path | None,
+        typer.Option(help="Video with skeleton and live body map (.mp4).", parser=file_option),
     ] = None,
     exercise: Annotated[
         str | None,
