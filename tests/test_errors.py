@@ -27,7 +27,16 @@ def test_the_list_above_is_every_error_of_the_module() -> None:
         obj for obj in vars(errors).values()
         if isinstance(obj, type) and issubclass(obj, errors.MusclemapError)
     }
-    assert defined == {errors.MusclemapError, errors.UsageError, *USER_ERRORS}
+    assert defined == {
+        errors.MusclemapError, errors.UsageError, errors.ArgumentError, *USER_ERRORS
+    }
+
+
+def test_a_python_api_argument_error_is_also_a_value_and_type_error() -> None:
+    # Callers of musclemap.predict that caught ValueError / TypeError keep working.
+    err = errors.ArgumentError("fps must be in (0, 60], got 1000")
+    assert isinstance(err, ValueError) and isinstance(err, TypeError)
+    assert err.exit_code == 2 and str(err) == "fps must be in (0, 60], got 1000"
 
 
 def test_the_message_is_the_text_a_user_reads() -> None:
