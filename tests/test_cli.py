@@ -95,3 +95,29 @@ def test_a_name_too_long_for_the_file_system_is_one_line(run_cli, tmp_path, args
     line = done.stderr.strip().splitlines()[-1]
     assert line.startswith(f"error: {str(tmp_path)[:20]}") and "..." in line
     assert line.endswith("characters): file name too long for the file system")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("data", "split", "{m}", "--out", "{tmp}/sp/"),
+        ("data", "import", "{tmp}", "--layout", "folder", "--out", "{tmp}/im/"),
+        ("evaluate", "--manifest", "{m}", "--predictions", "{m}", "--json", "{tmp}/ev/"),
+        ("baseline", "random", "--manifest", "{m}", "--out", "{tmp}/bl/"),
+        ("explain", "{tmp}/v.mp4", "--out", "{tmp}/ex/"),
+        ("explain", "{tmp}/v.mp4", "--out", "{tmp}/ex.png", "--json", "{tmp}/ej/"),
+    ],
+)
+def test_a_file_output_ending_in_a_slash_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path,
+    args,
+) -> None:
+    # pathlib drops the slash: `--out new/` wrote a file named `new` (exit 0) where the user
+    # named a folder. Refused while parsing, before any input is read (none of them exists).
+    m = str(tmp_path / "m.csv")
+    code = run_main([a.format(m=m, tmp=tmp_path) for a in args], monkeypatch)
+    err = " ".join(capsys.readouterr().err.replace("│", " ").split())  # the usage box unwrapped
+    assert code == 2 and "ends with '/', a folder; give a file name" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -37,6 +38,15 @@ class StdoutConsole(Console):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
+
+
+def file_option(value: str) -> Path:
+    """A file output option's value as given: a name ending in a path separator means a
+    folder, which pathlib would silently turn into a file of that name (`--json out/new/` wrote
+    a file `out/new`); a usage error instead."""
+    if value.endswith(("/", os.sep)):
+        raise typer.BadParameter(f"{value!r} ends with '/', a folder; give a file name")
+    return Path(value)
 
 
 def one_line(text: str) -> str:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from musclemap.cli.app import StdoutConsole, data_app
+from musclemap.cli.app import StdoutConsole, data_app, file_option
 from musclemap.errors import DatasetError
 
 console = StdoutConsole()
@@ -22,7 +22,9 @@ def data_import(
         Path,
         typer.Argument(help="Release folder with pickles, a video folder, or a Free Exercise DB."),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Manifest CSV to write.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Manifest CSV to write.", parser=file_option)
+    ],
     layout: Annotated[
         str,
         typer.Option(
@@ -140,7 +142,12 @@ def data_validate(
 @data_app.command("split")
 def data_split(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV.")],
-    out: Annotated[Path, typer.Option("--out", help="Output CSV (with --folds: <out>_foldK.csv).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Output CSV (with --folds: <out>_foldK.csv).", parser=file_option
+        ),
+    ],
     held_out: Annotated[str, typer.Option(help="Comma-separated new (held-out) activities.")] = "",
     n_held_out: Annotated[int | None, typer.Option(help="Number of random new activities.")] = None,
     folds: Annotated[

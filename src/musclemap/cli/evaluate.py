@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from musclemap.cli.app import StdoutConsole, app
+from musclemap.cli.app import StdoutConsole, app, file_option
 from musclemap.errors import DatasetError
 
 console = StdoutConsole()
@@ -84,7 +84,8 @@ def evaluate(
         ),
     ] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the table as JSON.")
+        Path | None,
+        typer.Option("--json", help="Write the table as JSON.", parser=file_option),
     ] = None,
     per_class: Annotated[bool, typer.Option(help="Also print per-class AP (test splits).")] = False,
     per_activity: Annotated[bool, typer.Option(help="Also print sample AP per activity.")] = False,
@@ -177,7 +178,7 @@ def evaluate(
 def baseline(
     name: Annotated[str, typer.Argument(help="random | all_ones")],
     manifest: Annotated[Path, typer.Option(help="Manifest whose clips get scores.")],
-    out: Annotated[Path, typer.Option(help="Predictions CSV to write.")],
+    out: Annotated[Path, typer.Option(help="Predictions CSV to write.", parser=file_option)],
     seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline.")] = 0,
 ) -> None:
     """Predictions of a statistic baseline (paper Table II) for every clip of a manifest."""

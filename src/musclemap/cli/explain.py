@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 import typer
 
-from musclemap.cli.app import app
+from musclemap.cli.app import app, file_option
 from musclemap.cli.predict import (
     POSE_ESTIMATOR_HELP,
     console,
@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 def explain(
     video: Annotated[Path, typer.Argument(help="The video to explain.")],
     group: Annotated[str, typer.Option(help="Muscle group id, e.g. quadriceps.")],
-    out: Annotated[Path, typer.Option(help="Picture (.png) or video (.mp4) to write.")],
+    out: Annotated[
+        Path, typer.Option(help="Picture (.png) or video (.mp4) to write.", parser=file_option)
+    ],
     ckpt: Annotated[
         Path | None, typer.Option(help="Predict weights (run folder or .safetensors).")
     ] = None,
@@ -51,7 +53,8 @@ def explain(
         str, typer.Option(help="gradcam | hirescam (video); integrated_gradients | grad_input.")
     ] = "",
     json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write the attribution numbers.")
+        Path | None,
+        typer.Option("--json", help="Write the attribution numbers.", parser=file_option),
     ] = None,
     fps: Annotated[
         float,

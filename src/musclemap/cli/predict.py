@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from musclemap.cli.app import QUICK_EXIT, StdoutConsole, app, one_line
+from musclemap.cli.app import QUICK_EXIT, StdoutConsole, app, file_option, one_line
 from musclemap.errors import MusclemapError, UsageError, VideoError
 from musclemap.outputs import check_writable
 from musclemap.viz.registry import PICTURES
@@ -116,14 +115,6 @@ def _threshold_option(value: float | None) -> float | None:
     if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise typer.BadParameter(f"must be a probability in [0, 1], got {value:g}")
     return value
-
-
-def file_option(value: str) -> Path:
-    """A file output: a name ending in a path separator means a folder, which pathlib would
-    silently turn into a file of that name (`--json out/new/` wrote a file `out/new`)."""
-    if value.endswith(("/", os.sep)):
-        raise typer.BadParameter(f"{value!r} ends with '/', a folder; give a file name")
-    return Path(value)
 
 
 def rotate_option(value: str) -> str:
