@@ -166,9 +166,8 @@ def test_evaluate_the_packaged_model_on_a_pose_manifest(tmp_path, monkeypatch):
     assert not (WEIGHTS_DIR / "default.predictions.csv").exists()  # never into the package
 
 
-def test_outputs_never_replace_the_inputs(tmp_path, manifest, monkeypatch, capsys):
-    # `baseline --out M` replaced the manifest with predictions; `evaluate --json P` replaced
-    # the predictions (or the manifest) with the table. Exit 0 both times.
+def _split_and_predictions(tmp_path, manifest, monkeypatch, capsys):
+    """`data split` of the manifest and `baseline random` predictions on it: (split, preds)."""
     from conftest import run_main
 
     split = tmp_path / "s.csv"
@@ -177,6 +176,15 @@ def test_outputs_never_replace_the_inputs(tmp_path, manifest, monkeypatch, capsy
     argv = ["baseline", "random", "--manifest", str(split), "--out", str(preds)]
     assert run_main(argv, monkeypatch) == 0
     capsys.readouterr()
+    return split, preds
+
+
+def test_outputs_never_replace_the_inputs(tmp_path, manifest, monkeypatch, capsys):
+    # `baseline --out M` replaced the manifest with predictions; `evaluate --json P` replaced
+    # the predictions (or the manifest) with the table. Exit 0 both times.
+    from conftest import run_main
+
+    split, preds = _split_and_predictions(tmp_path, manifest, monkeypatch, capsys)
     before = {p: p.read_bytes() for p in (split, preds)}
     cases = [
         (["baseline", "random", "--manifest", str(split), "--out", str(split)], split, "--out"),
@@ -237,12 +245,7 @@ def test_outputs_never_replace_a_clip_of_the_manifest(tmp_path, manifest, monkey
     for a in range(12):
         for c in range(3):
             (clips / f"act{a}_{c}.mp4").write_bytes(f"video {a} {c}".encode())
-    split = tmp_path / "s.csv"
-    assert run_main(["data", "split", str(manifest), "--out", str(split)], monkeypatch) == 0
-    preds = tmp_path / "p.csv"
-    argv = ["baseline", "random", "--manifest", str(split), "--out", str(preds)]
-    assert run_main(argv, monkeypatch) == 0
-    capsys.readouterr()
+    split, preds = _split_and_predictions(tmp_path, manifest, monkeypatch, capsys)
     before = {p: p.read_bytes() for p in clips.iterdir()}
     evaluated = next(r for r in read_manifest(split) if r.split.startswith(("val", "test")))
     video = clips / "act0_0.mp4"

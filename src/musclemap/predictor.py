@@ -238,12 +238,10 @@ class Predictor:
         check_predict_arguments(
             video_path, fps=fps, workers=workers, rotate=rotate, progress=progress
         )
+        from musclemap.textfile import is_regular_file, missing_reason
+
         video_path = Path(video_path)
-        from musclemap.textfile import is_regular_file
-
         if not is_regular_file(video_path):
-            from musclemap.textfile import missing_reason
-
             raise VideoError(f"{video_path}: {missing_reason(video_path)}")
         quality.check_video(video_path)  # too small to pose: refused before the work
         if self.estimator is None:
