@@ -210,8 +210,8 @@ def test_unknown_pose_estimator_is_a_usage_error(
     assert run([*argv, "--pose-estimator", "mediapip"], monkeypatch) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        "error: --pose-estimator: unknown pose estimator 'mediapip'; did you mean 'mediapipe'? "
-        "known: mediapipe"
+        "error: --pose-estimator: unknown pose estimator 'mediapip'; did you mean 'mediapipe', "
+        "'mediapipe_g4'? known: mediapipe, mediapipe_g4"
     ]
 
 

@@ -52,18 +52,19 @@ def test_an_unknown_name_suggests_close_ones() -> None:
     with pytest.raises(KeyError) as err:
         check_estimator_name("mediapip")
     assert err.value.args[0] == (
-        "unknown pose estimator 'mediapip'; did you mean 'mediapipe'? known: mediapipe"
+        "unknown pose estimator 'mediapip'; did you mean 'mediapipe', 'mediapipe_g4'? "
+        "known: mediapipe, mediapipe_g4"
     )
     with pytest.raises(KeyError) as err:
         build_estimator("openpose")
-    assert err.value.args[0] == "unknown pose estimator 'openpose'; known: mediapipe"
+    assert err.value.args[0] == "unknown pose estimator 'openpose'; known: mediapipe, mediapipe_g4"
     with pytest.raises(KeyError, match="unknown pose estimator"):
         estimator_for("openpose")
 
 
 def test_registered_estimators_are_built_fresh_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     with registered() as made:
-        assert list_estimators() == ["mediapipe", "scripted"]
+        assert list_estimators() == ["mediapipe", "mediapipe_g4", "scripted"]
         a, b = build_estimator("scripted"), estimator_for("scripted")
         assert isinstance(a, ScriptedEstimator) and isinstance(b, ScriptedEstimator)
         assert a is not b and made == [a, b]

@@ -51,10 +51,22 @@ def _mediapipe() -> PoseEstimator:
     return MediaPipePoseEstimator()
 
 
+def _mediapipe_g4() -> PoseEstimator:
+    # MediaPipe's tracker with its region snapped to a 4-pixel grid (`RoiGrid`): two trackers
+    # started at different frames become one, so a video split over cores gives the
+    # sequential poses (docs/predict.md, sessions 11 `roi11` and `snap11`).
+    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator, RoiGrid
+
+    return MediaPipePoseEstimator(roi_grid=RoiGrid(4.0, 0.02, 2.0))
+
+
 # The default estimator is the one `extract_poses` may also run in worker processes
 # (`musclemap.pose.parallel`); any other runs in the calling process.
 DEFAULT_ESTIMATOR = "mediapipe"
-ESTIMATORS: dict[str, EstimatorFactory] = {DEFAULT_ESTIMATOR: _mediapipe}
+ESTIMATORS: dict[str, EstimatorFactory] = {
+    DEFAULT_ESTIMATOR: _mediapipe,
+    "mediapipe_g4": _mediapipe_g4,
+}
 
 
 def register_estimator(name: str, factory: EstimatorFactory) -> None:
