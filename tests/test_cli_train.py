@@ -6,11 +6,14 @@ from __future__ import annotations
 import csv
 import json
 import re
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import run_main
+from conftest import cli_command, run_main
+from musclemap.cli.app import QUICK_EXIT
 from musclemap.cli.train import TABLE_KEYS, benchmark_rows, read_results
 from musclemap.errors import ConfigError
 
@@ -29,6 +32,7 @@ def test_train_then_benchmark_reads_the_run(
     results = json.loads((run_dir / "results.json").read_text())
     assert results["model"] == "random" and results["num_params"] == 0
     assert (run_dir / "predictions.csv").is_file()
+    assert QUICK_EXIT["ok"]  # all written: the console script skips the interpreter's teardown
 
     out = tmp_path / "table"
     args = ["benchmark", str(RANDOM), str(SMOKE), "--out", str(out), "--set",
@@ -43,6 +47,32 @@ def test_train_then_benchmark_reads_the_run(
     rows = list(csv.DictReader((out / "table2.csv").open()))
     assert [r["config"] for r in rows] == ["random_smoke", "stgcn_smoke"]
     assert float(rows[0]["test_mean"]) == results["test_mean"] and rows[1]["test_mean"] == ""
+
+
+def test_train_through_the_console_script_prints_its_run_folder(tmp_path: Path, run_cli) -> None:
+    # The quick exit (no teardown, Ctrl-C ignored once all is written) still flushes the output.
+    res = run_cli("train", RANDOM, f"train.out_dir={tmp_path}")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == str(tmp_path / "random_smoke")
+    assert json.loads((tmp_path / "random_smoke" / "results.json").read_text())["model"] == "random"
+
+
+def test_ctrl_c_after_the_run_is_written_changes_nothing(tmp_path: Path) -> None:
+    # The run folder is printed once everything is written; a Ctrl-C from then on used to end
+    # the process by the signal during torch's teardown (exit -2, no line).
+    proc = subprocess.Popen(
+        cli_command("train", RANDOM, f"train.out_dir={tmp_path}"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # SIGINT ignored by the test runner would be inherited: the child's must be Python's own.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, line.strip(), err) == (0, str(tmp_path / "random_smoke"), "")
 
 
 def test_train_refuses_before_any_work(tmp_path: Path, run_cli) -> None:

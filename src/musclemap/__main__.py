@@ -185,6 +185,8 @@ def entry() -> None:
         from musclemap.cli import main
         from musclemap.cli.app import QUICK_EXIT
 
+        QUICK_EXIT["console"] = True
+
         direct = direct_predict(args)
         if direct is not None:
             from musclemap.cli.predict import predict

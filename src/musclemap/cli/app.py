@@ -21,10 +21,22 @@ data_app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 
-# Set by a command whose work is all written out and flushed when it returns (predict): the
-# console script (`musclemap.cli.entry`) then leaves without the interpreter's teardown of
-# MediaPipe, PyAV and numpy (~0.1 s of a 2.4 s predict).
-QUICK_EXIT = {"ok": False}
+# "ok": set by a command whose work is all written out and flushed when it returns (predict,
+# train; `work_written`): the console script (`musclemap.__main__.entry`, which sets "console")
+# then leaves without the interpreter's teardown of MediaPipe, PyAV, numpy or torch (~0.1 s of a
+# 2.4 s predict, ~0.3 s after a train).
+QUICK_EXIT = {"ok": False, "console": False}
+
+
+def work_written() -> None:
+    """Say that the command's work is all written: under the console script a Ctrl-C from here
+    on is ignored (it could only turn a finished run's exit into the signal's, with a traceback
+    or no line at all), and the process leaves without the interpreter's teardown."""
+    QUICK_EXIT["ok"] = True
+    if QUICK_EXIT["console"]:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class StdoutConsole(Console):

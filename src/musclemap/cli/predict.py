@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from musclemap.cli.app import QUICK_EXIT, StdoutConsole, app, file_option, one_line
+from musclemap.cli.app import StdoutConsole, app, file_option, one_line, work_written
 from musclemap.errors import MusclemapError, UsageError, VideoError
 from musclemap.outputs import check_writable
 from musclemap.viz.registry import PICTURES
@@ -458,7 +458,7 @@ def predict(
             overlay=overlay,
             video=paths[0],
         )
-        QUICK_EXIT["ok"] = True
+        work_written()
         return
     assert out_dir is not None
     for line in dropped + renamed:
@@ -475,7 +475,7 @@ def predict(
         activity=activity,
         rotate=rotation(rotate),
     )
-    QUICK_EXIT["ok"] = True
+    work_written()
     if failed:
         err_console.print(f"{failed} of {len(paths)} videos failed")
         raise typer.Exit(1)

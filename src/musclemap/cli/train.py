@@ -26,6 +26,7 @@ def train(
     import logging
     import os
 
+    from musclemap.cli.app import work_written
     from musclemap.config import load_config
     from musclemap.engine.tasks import run_task
 
@@ -33,6 +34,8 @@ def train(
     logging.basicConfig(level=logging.INFO if main_rank else logging.WARNING, format="%(message)s")
     cfg = load_config(config, overrides or [])
     run_dir = run_task(cfg)
+    # A Ctrl-C in torch's ~0.3 s teardown ended a finished run by the signal, with no line.
+    work_written()
     typer.echo(str(run_dir))
 
 
