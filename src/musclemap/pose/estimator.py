@@ -60,13 +60,14 @@ def _mediapipe_g4() -> PoseEstimator:
     return MediaPipePoseEstimator(roi_grid=RoiGrid(4.0, 0.02, 2.0))
 
 
-# The default estimator is the one `extract_poses` may also run in worker processes
-# (`musclemap.pose.parallel`); any other runs in the calling process.
 DEFAULT_ESTIMATOR = "mediapipe"
 ESTIMATORS: dict[str, EstimatorFactory] = {
     DEFAULT_ESTIMATOR: _mediapipe,
     "mediapipe_g4": _mediapipe_g4,
 }
+# The estimators `extract_poses` may run in worker processes by name (`musclemap.pose.parallel`:
+# factories a spawned worker can import); any other runs in the calling process.
+POOLED = (DEFAULT_ESTIMATOR, "mediapipe_g4")
 
 
 def register_estimator(name: str, factory: EstimatorFactory) -> None:
@@ -96,9 +97,23 @@ def build_estimator(name: str) -> PoseEstimator:
     return ESTIMATORS[check_estimator_name(name)]()
 
 
-def estimator_for(name: str) -> PoseEstimator | None:
-    """What `extract_poses(estimator=...)` and `Predictor(estimator=...)` take for a name: None
-    for the default, which they open per video and may spread over worker processes; a new
-    instance of any other (run in this process)."""
+def estimator_for(name: str) -> PoseEstimator | str:
+    """What `extract_poses(estimator=...)` and `Predictor(estimator=...)` take for a name: the
+    name of a `POOLED` one, which they open per video and may spread over worker processes; a
+    new instance of any other (run in this process)."""
     check_estimator_name(name)
-    return None if name == DEFAULT_ESTIMATOR else build_estimator(name)
+    return name if name in POOLED else build_estimator(name)
+
+
+def pooled_name(estimator: PoseEstimator | str | None) -> str | None:
+    """The `POOLED` name `estimator` stands for (None: the default), else None (an instance,
+    or a name run in this process)."""
+    if estimator is None:
+        return DEFAULT_ESTIMATOR
+    return estimator if isinstance(estimator, str) and estimator in POOLED else None
+
+
+def pool_factory(name: str) -> EstimatorFactory | None:
+    """The factory pose workers build a `POOLED` estimator with (None: the pool's default,
+    MediaPipe's own tracker)."""
+    return None if name == DEFAULT_ESTIMATOR else ESTIMATORS[check_estimator_name(name)]
