@@ -9,7 +9,10 @@ importing its heavy library inside methods) and add a factory to `ESTIMATORS` be
 from __future__ import annotations
 
 import difflib
+import json
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -103,6 +106,31 @@ def estimator_for(name: str) -> PoseEstimator | str:
     new instance of any other (run in this process)."""
     check_estimator_name(name)
     return name if name in POOLED else build_estimator(name)
+
+
+def weights_estimator(weights: str | os.PathLike[str]) -> str:
+    """The estimator a model's training poses were made with: `pose_estimator` of the JSON
+    beside its weights (a `.safetensors` file, or a run folder's `model.json`), without loading
+    the model; `DEFAULT_ESTIMATOR` where there is none (weights from before the field, a torch
+    `.pt`) or it cannot be read (loading the model then says what is wrong)."""
+    path = Path(weights)
+    meta = path / "model.json" if path.is_dir() else path.with_suffix(".json")
+    try:
+        value = json.loads(meta.read_text(encoding="utf-8")).get("pose_estimator")
+    except (OSError, ValueError, AttributeError):
+        return DEFAULT_ESTIMATOR
+    return value if isinstance(value, str) else DEFAULT_ESTIMATOR
+
+
+def estimator_note(used: str | None, trained: str) -> str | None:
+    """The prediction note for poses from another estimator than the model was trained on
+    (None if the same, or `used` is an estimator object, not a name)."""
+    if used is None or used == trained:
+        return None
+    return (
+        f"poses from the {used} pose estimator (--pose-estimator), not the {trained} one the "
+        "model was trained on; scores may differ from the model's tested accuracy"
+    )
 
 
 def pooled_name(estimator: PoseEstimator | str | None) -> str | None:
