@@ -100,3 +100,18 @@ def test_registered_estimators_are_built_fresh_by_name(monkeypatch: pytest.Monke
     assert build_estimator("coco").layout is COCO17
     with pytest.raises(KeyError, match="did you mean 'coco'"):
         build_estimator("cocoa")
+
+
+def test_grid_poses_never_reuse_cached_mediapipe_ones(tmp_path: Path) -> None:
+    from musclemap.pose.cache import video_cache_path
+    from musclemap.pose.sequential import pose_settings
+
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"the same file")
+    own, g4 = build_estimator("mediapipe"), build_estimator("mediapipe_g4")
+    assert own.name == g4.name  # the same estimator class: its settings tell them apart
+    a, b = pose_settings(own, 720), pose_settings(g4, 720)
+    assert "roi_grid" not in a and b["roi_grid"]["centre_px"] == 4.0
+    assert video_cache_path(video, own.name, a, 10.0, tmp_path) != video_cache_path(
+        video, g4.name, b, 10.0, tmp_path
+    )
