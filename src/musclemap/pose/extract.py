@@ -2,7 +2,7 @@
 
 The pieces: `musclemap.pose.estimator` (the protocol and the estimators by name),
 `musclemap.pose.sequential` (one process, one tracker, through the cache),
-`musclemap.pose.parallel` (the default estimator over segments in worker processes) and
+`musclemap.pose.parallel` (an estimator by name over segments in worker processes) and
 `musclemap.pose.cache` (where a video's poses are kept, by content hash).
 """
 

@@ -20,6 +20,13 @@ agree (a tracker that has locked onto another person, or a pose MediaPipe tracks
 segment i tracks to the end of the video: exactly the sequential result, at the sequential
 speed. `PoseSequence.extra["seams"]` records each seam and where (or whether) it was handed over.
 
+A tracker on a grid (`MediaPipePoseEstimator.exact_seams`, `mediapipe_g4`) hands over
+exactly instead: at the first frame from the seam whose record (`record()`: its landmark
+smoothing's inputs and the region for the next frame) equals the next segment's byte for byte,
+from where the two trackers are one; segment 0's worker then runs its landmark smoothing on
+over the later segments' records (`replay()`), so the merged poses are the sequential ones bit
+for bit (docs/pose.md). Without such a frame the earlier segment tracks to the end.
+
 Many videos: one whole video per worker at a time (no seams), so every core stays busy.
 
 Workers are forked where that is safe (Linux, no other thread, no torch or MediaPipe state to
@@ -291,7 +298,7 @@ def _run_segment(
     seq.extra = {"first": start, "handover": handover, "distance": distance}
     replayed: dict[int, np.ndarray] = {}
     if exact and i == 0 and handover is not None:
-        rows = [frames[keep]] + _replay(shared, starts, estimator, handover)
+        rows = [frames[keep]] + _replay(shared, starts, estimator, handover, frames[keep])
         seq.extra["replay"] = (handover, PoseSequence.from_frames(
             rows, [0.0] * len(rows), fps=fps, width=0, height=0, source=path
         ))
@@ -313,15 +320,14 @@ def _run_segment(
 
 
 def _replay(
-    shared: Board, starts: list[int], estimator: PoseEstimator, handover: int
+    shared: Board, starts: list[int], estimator: PoseEstimator, handover: int, last: Any
 ) -> list[Any]:
     """Segment 0's landmark smoothing run on, from frame `handover` + 1 to the end, over the
     records of the segments that hold those frames (segment j up to where it handed over):
     the frames a sequential run gives, bit for bit, since from the hand-over on the trackers
-    are one."""
+    are one. `last`: segment 0's frame at `handover` (what a repeated next frame repeats)."""
     replay = estimator.replay  # type: ignore[attr-defined]
     out: list[Any] = []
-    last: Any = None
     j, idx = 1, handover + 1
     while True:
         got = shared.read_record(j, idx - starts[j], STALL_S)
@@ -336,6 +342,8 @@ def _replay(
         last = last if repeat else replay(data)
         out.append(last)
         idx += 1
+
+
 def _check_all(
     shared: Board,
     starts: list[int],
