@@ -145,10 +145,12 @@ def pose_estimator_option(value: str | None) -> str | None:
         raise UsageError(f"--pose-estimator: {err.args[0]}") from None
 
 
-POSE_ESTIMATOR_HELP = (
+ESTIMATOR_NAMES_HELP = (
     "Pose estimator by name: mediapipe (MediaPipe Pose), mediapipe_g4 (its tracker on a grid) "
-    "or another registered in musclemap.pose.estimator; default the one the model was trained "
-    "on (another is noted)."
+    "or another registered in musclemap.pose.estimator"
+)
+POSE_ESTIMATOR_HELP = (
+    f"{ESTIMATOR_NAMES_HELP}; default the one the model was trained on (another is noted)."
 )
 
 
