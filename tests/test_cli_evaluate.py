@@ -267,3 +267,22 @@ def test_outputs_never_replace_a_clip_of_the_manifest(tmp_path, manifest, monkey
             "(pick another name)"
         ), err[0]
     assert {p: p.read_bytes() for p in clips.iterdir()} == before
+
+
+def test_pose_files_of_another_tracker_are_noted(tmp_path: Path) -> None:
+    from musclemap.cli.evaluate import tracker_note
+    from musclemap.data.pose_sequence import save_pose_file
+    from musclemap.demo import synthetic_pose_sequence
+
+    seq = synthetic_pose_sequence("squat")
+    grid = {"centre_px": 4.0, "size_step": 0.02, "angle_deg": 2.0, "raw_aux": True, "hold": 0}
+    seq.extra = {"settings": {"roi_grid": grid}}
+    snapped = save_pose_file(seq, tmp_path / "g4.npz")
+    seq.extra = {"settings": {}}
+    own = save_pose_file(seq, tmp_path / "own.npz")
+    g4 = {"pose_estimator": "mediapipe_g4"}
+    assert tracker_note(g4, [None, snapped]) is None
+    assert tracker_note({}, [own]) is None  # weights without the field: MediaPipe's own
+    note = tracker_note(g4, [own, snapped])
+    assert note is not None and "the mediapipe_g4 pose estimator the model was trained on" in note
+    assert "roi_grid None" in note

@@ -25,10 +25,12 @@ def test_fit_writes_weights_meta_cv_and_library(
     choose = pose_train.choose_threshold
     monkeypatch.setattr(pose_train, "choose_threshold", spy)
     export = f"pose_default.export_dir={tmp_path}/w"
-    cfg = fast_config(tmp_path, "pose_default.baselines=[random, all_ones]", export)
+    tracker = "pose_default.pose_estimator=mediapipe_g4"  # the poses' estimator, say
+    cfg = fast_config(tmp_path, "pose_default.baselines=[random, all_ones]", export, tracker)
     run_dir = pose_train.fit(cfg)
     meta = json.loads((run_dir / "model.json").read_text())
     assert meta["name"] == "keypose_mlp" and meta["input"] == "keypose"
+    assert meta["pose_estimator"] == "mediapipe_g4"  # predict tracks with it
     # The threshold is the one chosen on the out-of-fold scores of every item, one row each.
     (scores, labels, threshold), = chosen
     assert scores.shape == labels.shape == (len(pose_train.load_items(cfg)), 20)
@@ -44,11 +46,22 @@ def test_fit_writes_weights_meta_cv_and_library(
     from musclemap.demo import synthetic_pose_sequence
     from musclemap.predictor import Predictor
 
-    pred = Predictor.from_checkpoint(run_dir).predict_poses(synthetic_pose_sequence("squat"))
+    predictor = Predictor.from_checkpoint(run_dir)
+    assert predictor.estimator == "mediapipe_g4"
+    pred = predictor.predict_poses(synthetic_pose_sequence("squat"))
     assert pred.threshold == meta["threshold"] and len(pred.muscles) == 20
     looks = pred.to_dict()["looks_like"]
     assert len(looks) == 3 and {x["exercise"] for x in looks} == set(meta["library"]["names"])
     assert looks[0]["similarity"] >= looks[1]["similarity"] >= looks[2]["similarity"]
+
+
+def test_an_unknown_pose_estimator_stops_before_training(tmp_path: Path) -> None:
+    from musclemap.errors import ConfigError
+
+    cfg = fast_config(tmp_path, "pose_default.pose_estimator=openpose")
+    with pytest.raises(ConfigError, match="pose_default.pose_estimator: unknown pose estimator"):
+        pose_train.fit(cfg)
+    assert not (tmp_path / "pose_default").exists()
 
 
 def test_training_is_bit_reproducible(tmp_path: Path) -> None:

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from musclemap.__main__ import direct_predict, single_video, wants_pose_workers
+from musclemap.__main__ import (
+    direct_predict,
+    pose_estimator_of,
+    single_video,
+    wants_pose_workers,
+)
 
 
 @pytest.fixture
@@ -24,10 +29,22 @@ def test_wants_pose_workers(video: str, tmp_path: Path) -> None:
     assert not wants_pose_workers(["predict", video, "--workers", "1"])
     assert not wants_pose_workers(["predict", video, "--workers=1"])
     assert not wants_pose_workers(["predict", video, "--pose-estimator", "other"])
+    assert wants_pose_workers(["predict", video, "--pose-estimator", "mediapipe_g4"])
     assert not wants_pose_workers(["predict", video, "--help"])
     assert not wants_pose_workers(["predict", str(tmp_path / "missing.mp4")])
     assert not wants_pose_workers(["explain", video])
     assert not wants_pose_workers([])
+
+
+def test_the_early_workers_run_the_models_estimator(video: str, tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "w.json").write_text(json.dumps({"pose_estimator": "mediapipe_g4"}))
+    weights = str(tmp_path / "w.safetensors")
+    assert pose_estimator_of(["predict", video]) == "mediapipe"  # the packaged weights' (v10)
+    assert pose_estimator_of(["predict", video, "--ckpt", weights]) == "mediapipe_g4"
+    given = ["predict", video, "--ckpt", weights, "--pose-estimator=mediapipe"]
+    assert pose_estimator_of(given) == "mediapipe"
 
 
 def test_single_video_skips_option_values(video: str, tmp_path: Path) -> None:

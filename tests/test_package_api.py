@@ -162,7 +162,7 @@ def test_predict_uses_at_most_the_cores_and_says_so(monkeypatch: pytest.MonkeyPa
         (("clip.mp4",), {"fps": "10"}, "fps must be in (0, 60], got '10'"),
         (("clip.mp4",), {"threshold": [0.5]}, "threshold must be in [0, 1], got [0.5]"),
         (("clip.mp4",), {"progress": 5}, "progress must be None or callable"),
-        (("clip.mp4",), {"pose_estimator": None}, "pose_estimator must be a name (str), got None"),
+        (("clip.mp4",), {"pose_estimator": 3}, "pose_estimator must be None or a name (str)"),
         (("clip.mp4",), {"checkpoint": 123}, "checkpoint must be None or a path"),
         (("clip.mp4",), {"cache_dir": 123}, "cache_dir must be None or a path"),
         (("clip.mp4",), {"use_cache": "no"}, "use_cache must be True or False, got 'no'"),

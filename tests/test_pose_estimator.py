@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from musclemap.pose import estimator as registry
@@ -11,8 +14,12 @@ from musclemap.pose.estimator import (
     build_estimator,
     check_estimator_name,
     estimator_for,
+    estimator_note,
     list_estimators,
+    pool_factory,
+    pooled_name,
     register_estimator,
+    weights_estimator,
 )
 from musclemap.skeleton import COCO17, MEDIAPIPE33
 from pose_standins import BrightnessEstimator, ScriptedEstimator, registered
@@ -45,7 +52,26 @@ def test_mediapipe_is_the_default() -> None:
         assert isinstance(est, PoseEstimator) and est.settings()["model_complexity"] == 1
     finally:
         est.close()
-    assert estimator_for("mediapipe") is None  # extract_poses opens it (and its workers)
+    # extract_poses opens the pooled ones by name (and their workers)
+    assert estimator_for("mediapipe") == "mediapipe"
+    assert estimator_for("mediapipe_g4") == "mediapipe_g4"
+    assert pooled_name(None) == "mediapipe" and pool_factory("mediapipe") is None
+    assert pool_factory("mediapipe_g4") is registry.ESTIMATORS["mediapipe_g4"]
+
+
+def test_weights_say_their_estimator(tmp_path: Path) -> None:
+    (tmp_path / "m.json").write_text(json.dumps({"pose_estimator": "mediapipe_g4"}))
+    assert weights_estimator(tmp_path / "m.safetensors") == "mediapipe_g4"
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.json").write_text(json.dumps({"pose_estimator": "mediapipe_g4"}))
+    assert weights_estimator(tmp_path / "run") == "mediapipe_g4"
+    (tmp_path / "old.json").write_text(json.dumps({"fps": 10.0}))  # before the field
+    assert weights_estimator(tmp_path / "old.safetensors") == "mediapipe"
+    assert weights_estimator(tmp_path / "none.safetensors") == "mediapipe"
+    assert estimator_note("mediapipe_g4", "mediapipe_g4") is None
+    assert estimator_note(None, "mediapipe_g4") is None
+    note = estimator_note("mediapipe", "mediapipe_g4")
+    assert note is not None and "mediapipe pose estimator" in note and "mediapipe_g4" in note
 
 
 def test_an_unknown_name_suggests_close_ones() -> None:
@@ -74,3 +100,18 @@ def test_registered_estimators_are_built_fresh_by_name(monkeypatch: pytest.Monke
     assert build_estimator("coco").layout is COCO17
     with pytest.raises(KeyError, match="did you mean 'coco'"):
         build_estimator("cocoa")
+
+
+def test_grid_poses_never_reuse_cached_mediapipe_ones(tmp_path: Path) -> None:
+    from musclemap.pose.cache import video_cache_path
+    from musclemap.pose.sequential import pose_settings
+
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"the same file")
+    own, g4 = build_estimator("mediapipe"), build_estimator("mediapipe_g4")
+    assert own.name == g4.name  # the same estimator class: its settings tell them apart
+    a, b = pose_settings(own, 720), pose_settings(g4, 720)
+    assert "roi_grid" not in a and b["roi_grid"]["centre_px"] == 4.0
+    assert video_cache_path(video, own.name, a, 10.0, tmp_path) != video_cache_path(
+        video, g4.name, b, 10.0, tmp_path
+    )

@@ -236,3 +236,55 @@ def test_wrong_arguments_are_one_argument_error_before_any_work(
     assert str(err.value).startswith(says) and "\n" not in str(err.value)
     assert isinstance(err.value, ValueError) and isinstance(err.value, TypeError)
     assert est.calls == 0 and not (tmp_path / "c").exists()
+
+
+def weights_naming(tmp_path: Path, estimator: str | None) -> Path:
+    """The packaged weights with `pose_estimator` set in their JSON (None: left out)."""
+    import shutil
+
+    folder = tmp_path / f"weights_{estimator}"
+    folder.mkdir()
+    shutil.copyfile(WEIGHTS_DIR / "default.safetensors", folder / "model.safetensors")
+    meta = json.loads((WEIGHTS_DIR / "default.json").read_text())
+    meta.pop("pose_estimator", None)
+    if estimator is not None:
+        meta["pose_estimator"] = estimator
+    (folder / "model.json").write_text(json.dumps(meta))
+    return folder / "model.safetensors"
+
+
+def test_predict_poses_with_the_estimator_the_weights_name(
+    make_video: Callable[..., Path], tmp_path: Path
+) -> None:
+    from musclemap.pose import estimator as registry
+    from pose_standins import registered
+
+    video = make_video("squat.mp4", num_frames=40, fps=10)
+    with registered() as made:
+        registry.register_estimator("scripted_too", ScriptedEstimator)
+        try:
+            weights = weights_naming(tmp_path, "scripted")
+            p = Predictor.from_checkpoint(weights, use_cache=False)
+            assert p.trained_estimator == "scripted" and p.estimator is made[0]
+            pred = p.predict(video, workers=1)
+            assert made[0].calls == 40  # the model's estimator posed the video
+            assert not any("pose estimator" in n for n in pred.notes)
+            other = Predictor.from_checkpoint(weights, use_cache=False, estimator="scripted_too")
+            pred = other.predict(video, workers=1)
+            assert made[0].calls == 40  # another one did, as asked, and it is said
+            assert [n for n in pred.notes if "pose estimator" in n] == [
+                "poses from the scripted_too pose estimator (--pose-estimator), not the scripted "
+                "one the model was trained on; scores may differ from the model's tested accuracy"
+            ]
+        finally:
+            registry.ESTIMATORS.pop("scripted_too", None)
+
+
+def test_weights_without_an_estimator_mean_mediapipe(tmp_path: Path) -> None:
+    p = Predictor.from_checkpoint(weights_naming(tmp_path, None))
+    assert p.trained_estimator == "mediapipe" and p.estimator == "mediapipe"
+    assert Predictor.default().trained_estimator == "mediapipe"  # version 10 has no field
+    g4 = Predictor.from_checkpoint(weights_naming(tmp_path, "mediapipe_g4"))
+    assert g4.estimator == "mediapipe_g4" and g4.estimator_name == "mediapipe_g4"
+    with pytest.raises(ConfigError, match="pose_estimator 'openpose'"):
+        Predictor.from_checkpoint(weights_naming(tmp_path, "openpose"))

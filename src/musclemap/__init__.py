@@ -44,16 +44,20 @@ def __getattr__(name: str) -> Any:
 
 @lru_cache(maxsize=4)
 def _predictor(
-    checkpoint: str | None, device: str, use_cache: bool, cache_dir: str | None, estimator: str
+    checkpoint: str | None,
+    device: str,
+    use_cache: bool,
+    cache_dir: str | None,
+    estimator: str | None,
 ) -> Predictor:
-    from musclemap.pose.estimator import estimator_for
+    from musclemap.pose.estimator import check_estimator_name
     from musclemap.predictor import Predictor
 
     kwargs: dict[str, Any] = {
         "device": device,
         "use_cache": use_cache,
         "cache_dir": cache_dir,
-        "estimator": estimator_for(estimator),
+        "estimator": None if estimator is None else check_estimator_name(estimator),
     }
     if checkpoint is None:
         return Predictor.default(**kwargs)
@@ -71,7 +75,7 @@ def predict(
     use_cache: bool = True,
     cache_dir: str | Path | None = None,
     progress: Callable[[float, str], None] | None = None,
-    pose_estimator: str = "mediapipe",
+    pose_estimator: str | None = None,
     rotate: int | None = None,
 ) -> Prediction:
     """Which of the 20 muscle groups work in `video`, how strongly and when.
@@ -91,8 +95,9 @@ def predict(
         cache_dir: Pose cache folder (default `$MUSCLEMAP_CACHE/poses` or
             `~/.cache/musclemap/poses`).
         progress: Called as `progress(fraction, message)`.
-        pose_estimator: A `musclemap.pose.estimator` name (`--pose-estimator`); kept, like the
-            model, for the next call with the same name.
+        pose_estimator: A `musclemap.pose.estimator` name (`--pose-estimator`); default the
+            one the model was trained on (its weights' `pose_estimator`; another is noted in
+            `Prediction.notes`); kept, like the model, for the next call with the same name.
         rotate: Degrees clockwise (0, 90, 180, 270) that make the picture upright, instead of
             the orientation check's answer (`--rotate`; None: the check decides).
 
@@ -121,8 +126,10 @@ def predict(
         raise ArgumentError(f"threshold must be in [0, 1], got {threshold!r}")
     check_path_argument(checkpoint, "checkpoint", optional=True)
     check_predictor_arguments({"device": device, "cache_dir": cache_dir, "use_cache": use_cache})
-    if not isinstance(pose_estimator, str):
-        raise ArgumentError(f"pose_estimator must be a name (str), got {pose_estimator!r}")
+    if pose_estimator is not None and not isinstance(pose_estimator, str):
+        raise ArgumentError(
+            f"pose_estimator must be None or a name (str), got {pose_estimator!r}"
+        )
     if workers:
         from musclemap.pose.extract import pose_workers
 

@@ -41,12 +41,13 @@ def _looks_up(name: str, test: Any) -> bool:
 
 
 def wants_pose_workers(args: list[str]) -> bool:
-    """Whether `musclemap ARGS` is a predict that poses on the default estimator in worker
-    processes: `predict` with an existing video or folder, no help, the default estimator and
-    not `--workers 1`. A wrong guess costs only idle workers (closed at exit)."""
+    """Whether `musclemap ARGS` is a predict that poses in worker processes: `predict` with an
+    existing video or folder, no help, no `--pose-estimator` other than those the workers run
+    (`estimator.POOLED`) and not `--workers 1`. A wrong guess costs only idle workers (closed
+    at exit)."""
     if not args or args[0] != "predict" or "--help" in args or "-h" in args:
         return False
-    if _option(args, "--pose-estimator") not in (None, "mediapipe"):
+    if _option(args, "--pose-estimator") not in (None, "mediapipe", "mediapipe_g4"):
         return False
     workers = _option(args, "--workers")
     if workers is not None and (not workers.isdigit() or int(workers) == 1):
@@ -54,15 +55,31 @@ def wants_pose_workers(args: list[str]) -> bool:
     return any(not a.startswith("-") and _looks_up(a, Path.exists) for a in args[1:])
 
 
+def pose_estimator_of(args: list[str]) -> str:
+    """The estimator predict will pose with: `--pose-estimator`, else the model's (`--ckpt`,
+    else the packaged weights), read from its JSON (`estimator.weights_estimator`)."""
+    from musclemap.pose.estimator import weights_estimator
+
+    given = _option(args, "--pose-estimator")
+    if given is not None:
+        return given
+    ckpt = _option(args, "--ckpt")
+    # (`predictor.WEIGHTS_DIR`, whose module is not imported before the workers start)
+    return weights_estimator(ckpt or Path(__file__).resolve().parent / "weights/default.json")
+
+
 def _start_pose_workers(args: list[str]) -> int:
-    """The shared pose pool the CLI will ask for, started now; its size (0: none started)."""
+    """The shared pose pool the CLI will ask for (the model's estimator), started now; its
+    size (0: none started)."""
     try:
+        from musclemap.pose.estimator import POOLED, pool_factory
         from musclemap.pose.parallel import cpu_budget, shared_pool
 
+        name = pose_estimator_of(args)
         cores = cpu_budget()  # the CLI caps --workers at the cores (with a warning) too
         workers = min(int(_option(args, "--workers") or 0) or cores, cores)
-        if workers > 1:
-            shared_pool(workers)
+        if workers > 1 and name in POOLED:
+            shared_pool(workers, pool_factory(name))
             return workers
     except Exception:  # noqa: BLE001 - an optimisation only: the command starts them itself
         pass
@@ -123,8 +140,16 @@ def _prefetch_poses(args: list[str], workers: int) -> None:
         from musclemap.pose.extract import prefetch_poses
         from musclemap.predictor import WEIGHTS_DIR
 
-        fps = float(json.loads((WEIGHTS_DIR / "default.json").read_text())["fps"])  # the model's
-        prefetch_poses(video, fps=fps, workers=workers, use_cache="--no-cache" not in args)
+        meta = json.loads((WEIGHTS_DIR / "default.json").read_text())
+        fps = float(meta["fps"])  # the model's rate and estimator
+        estimator = pose_estimator_of(args)
+        prefetch_poses(
+            video,
+            fps=fps,
+            workers=workers,
+            use_cache="--no-cache" not in args,
+            estimator=estimator,
+        )
     except Exception:  # noqa: BLE001 - an optimisation only: the CLI poses (and reports) it
         return
 

@@ -153,6 +153,9 @@ class PoseDefaultConfig:
     cv_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # first selects, rest report
     baselines: list[str] = field(default_factory=lambda: ["extra_trees", "random", "all_ones"])
     version: str = "2"  # the model version written into the weights' metadata
+    # the pose estimator the training poses were made with (`data poses --pose-estimator`),
+    # written into the weights' metadata: predict poses with it (docs/predict.md)
+    pose_estimator: str = "mediapipe"
     export_dir: str = ""  # also copy the weights here as default.* ("" = run folder only)
 
 

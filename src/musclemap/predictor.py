@@ -27,7 +27,14 @@ import numpy as np
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.errors import ArgumentError, ConfigError, NoPersonError, VideoError
 from musclemap.inference import load_model
-from musclemap.pose.estimator import PoseEstimator
+from musclemap.pose.estimator import (
+    DEFAULT_ESTIMATOR,
+    ESTIMATORS,
+    PoseEstimator,
+    estimator_for,
+    estimator_note,
+    pooled_name,
+)
 from musclemap.pose.keypose_model import KeyPoseModel, PoseScorer, Scores, score_poses
 from musclemap.taxonomy import GROUP_IDS
 
@@ -105,6 +112,9 @@ def check_settings(meta: dict[str, Any], path: str | Path) -> None:
         value = meta.get(key, 1.0 if key == "min_seconds" else None)
         if isinstance(value, bool) or not (isinstance(value, int | float) and valid(value)):
             problems.append(f"{key} {value!r} (expected a number {span})")
+    trained = meta.get("pose_estimator", DEFAULT_ESTIMATOR)
+    if not isinstance(trained, str) or trained not in ESTIMATORS:
+        problems.append(f"pose_estimator {trained!r} (expected one of {', '.join(ESTIMATORS)})")
     if problems:
         raise ConfigError(f"{path}: unusable model settings: {'; '.join(problems)}")
 
@@ -175,12 +185,18 @@ class Predictor:
         device: str = "cpu",
         cache_dir: str | Path | None = None,
         use_cache: bool = True,
-        estimator: PoseEstimator | None = None,
+        estimator: PoseEstimator | str | None = None,
     ) -> None:
         self.model = model
         self.meta = model.meta if meta is None else meta  # the model's settings by default
         self.device = device  # accepted for the CLI and web app; models run on the CPU
-        self.estimator = estimator  # None: MediaPipe Pose, opened per video
+        # The estimator the model's training poses were made with (weights without the field
+        # predate it: MediaPipe's own tracker); used unless another is given, which is noted.
+        self.trained_estimator = str(self.meta.get("pose_estimator", DEFAULT_ESTIMATOR))
+        given = self.trained_estimator if estimator is None else estimator
+        self.estimator_name = given if isinstance(given, str) else None
+        # A `POOLED` name (opened per video, maybe in worker processes), or an instance.
+        self.estimator = estimator_for(given) if isinstance(given, str) else given
         self.cache_dir = cache_dir
         self.use_cache = use_cache
         self.window, self.stride = model.window, model.stride
@@ -244,7 +260,8 @@ class Predictor:
         if not is_regular_file(video_path):
             raise VideoError(f"{video_path}: {missing_reason(video_path)}")
         quality.check_video(video_path)  # too small to pose: refused before the work
-        if self.estimator is None:
+        pooled = pooled_name(self.estimator)
+        if pooled is not None:
             workers = pose_workers(workers)  # once: the pool below is the one extract used
         rate = self.fps if fps is None else float(fps)
         seq = extract_poses(
@@ -257,8 +274,8 @@ class Predictor:
             workers=workers,
         )
         frames = None
-        if self.estimator is None:
-            pool = pose_pool(workers)
+        if pooled is not None:
+            pool = pose_pool(workers, pooled)
             if pool is not None:  # the pixel gates on a warm worker, not a new graph here
                 frames = pool.inspect(video_path, seq)
         return self.predict_extracted(video_path, seq, fps=rate, frames=frames, rotate=rotate)
@@ -288,17 +305,20 @@ class Predictor:
         from musclemap.pose.extract import fps_note
 
         if quality is None:
-            seq, quality = gates.assess_video(
-                video_path, seq, estimator=self.estimator, frames=frames
-            )
+            # (A name: its second-person checks on a fresh MediaPipe, as for the default.)
+            own = None if isinstance(self.estimator, str) else self.estimator
+            seq, quality = gates.assess_video(video_path, seq, estimator=own, frames=frames)
         if rotate is not None:
             seq, quality = gates.set_orientation(seq, quality, rotate)
         prediction = self.predict_poses(seq, video=str(video_path))
         prediction.quality = quality
         prediction.notes += gates.quality_notes(quality)
-        note = fps_note(fps, self.fps)
-        if note:
-            prediction.notes.append(note)
+        for note in (
+            fps_note(fps, self.fps),
+            estimator_note(self.estimator_name, self.trained_estimator),
+        ):
+            if note:
+                prediction.notes.append(note)
         return prediction
 
     def predict_poses(self, seq: PoseSequence, *, video: str = "") -> Prediction:

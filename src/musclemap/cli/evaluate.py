@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from musclemap.cli.app import StdoutConsole, app, file_option
 from musclemap.errors import DatasetError
 
 console = StdoutConsole()
+err_console = Console(stderr=True)
 EVAL_SPLITS = ("val_known", "val_new", "test_known", "test_new")
 
 
@@ -44,7 +46,36 @@ def _evaluate_model(checkpoint: Path, manifest: Path) -> tuple[list, Path]:
     file = checkpoint_file(file)
     out = _predictions_path(file, [("--manifest", manifest)])
     rows = read_manifest(manifest)
-    return rows, evaluate_model(load_model(file), rows, out)
+    model = load_model(file)
+    note = tracker_note(model.meta, [r.skeleton for r in rows if r.split in EVAL_SPLITS])
+    if note:
+        err_console.print(f"note: {note}", markup=False, soft_wrap=True)
+    return rows, evaluate_model(model, rows, out)
+
+
+def tracker_note(meta: dict, pose_files: list[Path | None]) -> str | None:
+    """A note when the first pose file was made with another tracker than the model's
+    (`pose_estimator` of its weights; the pose file's `roi_grid` setting tells them apart):
+    evaluate scores the pose files as they are."""
+    from musclemap.data.pose_sequence import load_pose_file
+    from musclemap.pose.estimator import DEFAULT_ESTIMATOR, build_estimator
+
+    first = next((f for f in pose_files if f and Path(f).is_file()), None)
+    if first is None:
+        return None  # evaluate says which are missing
+    trained = str(meta.get("pose_estimator", DEFAULT_ESTIMATOR))
+    estimator = build_estimator(trained)
+    try:
+        want = estimator.settings().get("roi_grid")
+    finally:
+        estimator.close()
+    got = load_pose_file(first).extra.get("settings", {}).get("roi_grid")
+    if got == want:
+        return None
+    return (
+        f"{first} was posed with roi_grid {got}, the {trained} pose estimator the model was "
+        f"trained on has {want}; scores may differ from the model's tested accuracy"
+    )
 
 
 def _predictions_path(checkpoint: Path, inputs: list[tuple[str, Path]]) -> Path:

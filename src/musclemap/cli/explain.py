@@ -62,8 +62,8 @@ def explain(
     ] = 10.0,
     cache: Annotated[bool, typer.Option(help="Reuse cached poses of a video.")] = True,
     pose_estimator: Annotated[
-        str, typer.Option(help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option)
-    ] = "mediapipe",
+        str | None, typer.Option(help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option)
+    ] = None,
 ) -> None:
     """Which joints (predict model) or which pixels (research video model) drove a group."""
     from musclemap.explain import resolve_group
@@ -86,7 +86,8 @@ def explain(
         raise ConfigError("--method is for research models; the predict model uses occlusion")
     from musclemap.pose.estimator import estimator_for
 
-    estimator = estimator_for(pose_estimator)  # None: the default (MediaPipe)
+    # None: the predict model's own estimator (its weights say), MediaPipe for research models.
+    estimator = None if pose_estimator is None else estimator_for(pose_estimator)
     from musclemap.outputs import atomic_path, write_text
 
     # The picture or video goes through a temporary file: an interrupted run leaves none.
@@ -124,7 +125,7 @@ def _explain_predict(
     span: float,
     fps: float,
     cache: bool,
-    estimator: PoseEstimator | None,
+    estimator: PoseEstimator | str | None,
 ) -> dict[str, Any]:
     from rich.progress import Progress
 
@@ -182,7 +183,7 @@ def _explain_research(
     checkpoint: Path,
     method: str,
     fps: float,
-    estimator: PoseEstimator | None,
+    estimator: PoseEstimator | str | None,
 ) -> dict[str, Any]:
     from musclemap.config import load_config
     from musclemap.engine.checkpoint import load_checkpoint

@@ -12,7 +12,7 @@ import typer
 
 from musclemap.cli.app import data_app
 from musclemap.cli.predict import (
-    POSE_ESTIMATOR_HELP,
+    ESTIMATOR_NAMES_HELP,
     fps_option,
     pose_estimator_option,
     worker_count,
@@ -210,7 +210,10 @@ def poses(
         10.0, "--fps", help="Pose sampling rate, in (0, 60].", callback=fps_option
     ),
     pose_estimator: str = typer.Option(
-        "mediapipe", "--pose-estimator", help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option
+        "mediapipe",
+        "--pose-estimator",
+        help=f"{ESTIMATOR_NAMES_HELP} (default mediapipe).",
+        callback=pose_estimator_option,
     ),
 ) -> None:
     """Extract poses (MediaPipe by default) for every clip of MANIFEST into OUT (resumable).

@@ -132,20 +132,25 @@ def rotation(value: str) -> int | None:
     return rotation_of(value)
 
 
-def pose_estimator_option(value: str) -> str:
+def pose_estimator_option(value: str | None) -> str | None:
     """A registered estimator name (`musclemap.pose.estimator`), else `UsageError` (one line,
-    exit 2) naming the close matches."""
+    exit 2) naming the close matches; None (not given) as is."""
     from musclemap.pose.estimator import check_estimator_name
 
+    if value is None:
+        return None
     try:
         return check_estimator_name(value)
     except KeyError as err:
         raise UsageError(f"--pose-estimator: {err.args[0]}") from None
 
 
+ESTIMATOR_NAMES_HELP = (
+    "Pose estimator by name: mediapipe (MediaPipe Pose), mediapipe_g4 (its tracker on a grid) "
+    "or another registered in musclemap.pose.estimator"
+)
 POSE_ESTIMATOR_HELP = (
-    "Pose estimator by name: mediapipe (MediaPipe Pose, the default) or another registered in "
-    "musclemap.pose.estimator."
+    f"{ESTIMATOR_NAMES_HELP}; default the one the model was trained on (another is noted)."
 )
 
 
@@ -307,7 +312,10 @@ def analyse(pred: Prediction, activity: str | None) -> None:
 
 
 def load_predictor(
-    ckpt: Path | None, device: str, use_cache: bool, estimator: PoseEstimator | None = None
+    ckpt: Path | None,
+    device: str,
+    use_cache: bool,
+    estimator: PoseEstimator | str | None = None,
 ) -> Predictor:
     from musclemap.predictor import Predictor
 
@@ -334,14 +342,26 @@ def worker_count(workers: int) -> int:
     return cores
 
 
-def _start_pool(workers: int) -> PosePool | None:
-    """The pose worker processes, started before anything else so that their MediaPipe import
-    and graph start overlap the model load and the video probe (and before the progress bar's
-    thread, so that they can be forked)."""
+def _start_pool(workers: int, estimator: str) -> PosePool | None:
+    """The pose worker processes of a `POOLED` estimator, started before anything else so that
+    their MediaPipe import and graph start overlap the model load and the video probe (and
+    before the progress bar's thread, so that they can be forked)."""
+    from musclemap.pose.estimator import pool_factory
     from musclemap.pose.parallel import cpu_budget, shared_pool
 
     n = workers or cpu_budget()
-    return shared_pool(n) if n > 1 else None
+    return shared_pool(n, pool_factory(estimator)) if n > 1 else None
+
+
+def model_estimator(ckpt: Path | None, given: str | None) -> str:
+    """The estimator predict poses with: `given` (`--pose-estimator`), else the one the model
+    (`ckpt`, default the packaged weights) was trained on, read from its JSON only."""
+    from musclemap.pose.estimator import weights_estimator
+    from musclemap.predictor import WEIGHTS_DIR
+
+    if given is not None:
+        return given
+    return weights_estimator(WEIGHTS_DIR / "default.safetensors" if ckpt is None else ckpt)
 
 
 @app.command()
@@ -395,8 +415,8 @@ def predict(
         int, typer.Option(min=0, help="Pose processes (0: one per core; 1: no extra process).")
     ] = 0,
     pose_estimator: Annotated[
-        str, typer.Option(help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option)
-    ] = "mediapipe",
+        str | None, typer.Option(help=POSE_ESTIMATOR_HELP, callback=pose_estimator_option)
+    ] = None,
     rotate: Annotated[
         str,
         typer.Option(
@@ -436,12 +456,13 @@ def predict(
             markup=False,
         )
     use_cache = usable_cache(cache)
-    from musclemap.pose.estimator import estimator_for
+    from musclemap.pose.estimator import POOLED
 
-    estimator = estimator_for(pose_estimator)  # None: the default, which the pose workers run
+    name = model_estimator(ckpt, pose_estimator)
     workers = worker_count(workers)
-    pool = _start_pool(workers) if estimator is None else None
-    predictor = load_predictor(ckpt, device, use_cache, estimator)
+    pool = _start_pool(workers, name) if name in POOLED else None
+    # The name as given (None: the model's own, read from its weights by the predictor).
+    predictor = load_predictor(ckpt, device, use_cache, pose_estimator)
     if threshold is not None:
         predictor.threshold = threshold
     if not batch:

@@ -161,6 +161,7 @@ def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:
         "fps": cfg.pose_default.fps,
         "threshold": threshold,
         "min_seconds": cfg.pose_default.min_seconds,
+        "pose_estimator": cfg.pose_default.pose_estimator,
         "knn": dataclasses.asdict(cfg.pose_default.knn),
         "groups": list(GROUP_IDS),
     }

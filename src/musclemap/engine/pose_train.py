@@ -29,7 +29,7 @@ from musclemap.engine.keypose_training import (
 )
 from musclemap.engine.model_card import model_card
 from musclemap.engine.pose_windows import item_windows, load_items
-from musclemap.errors import DatasetError
+from musclemap.errors import ConfigError, DatasetError
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 def fit(cfg: ExperimentConfig) -> Path:
     """Cross-validate (both protocols, model and baselines), choose the threshold, train on
     every item, write the weights with the exercise library; -> run_dir."""
+    from musclemap.pose.estimator import check_estimator_name
+
+    try:  # before hours of training: the weights must name an estimator predict can run
+        check_estimator_name(cfg.pose_default.pose_estimator)
+    except KeyError as err:
+        raise ConfigError(f"pose_default.pose_estimator: {err.args[0]}") from None
     set_threads(cfg)
     run_dir = Path(cfg.train.out_dir) / (cfg.train.run_name or "pose_default")
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ class ResearchInputs:
 
 
 def _pose_file(
-    video: Path, fps: float, folder: Path, estimator: PoseEstimator | None
+    video: Path, fps: float, folder: Path, estimator: PoseEstimator | str | None
 ) -> tuple[Path, np.ndarray]:
     from musclemap.data.pose_sequence import save_pose_file
     from musclemap.pose.extract import extract_poses
@@ -48,7 +48,7 @@ def research_inputs(
     video: Path,
     *,
     fps: float = 10.0,
-    estimator: PoseEstimator | None = None,
+    estimator: PoseEstimator | str | None = None,
 ) -> ResearchInputs:
     """The model inputs of `video` under `cfg` (modality rgb or pose, aux pose or rgbdiff);
     poses by `estimator` (default MediaPipe, see `extract_poses`)."""

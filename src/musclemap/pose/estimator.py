@@ -9,7 +9,10 @@ importing its heavy library inside methods) and add a factory to `ESTIMATORS` be
 from __future__ import annotations
 
 import difflib
+import json
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -60,13 +63,14 @@ def _mediapipe_g4() -> PoseEstimator:
     return MediaPipePoseEstimator(roi_grid=RoiGrid(4.0, 0.02, 2.0))
 
 
-# The default estimator is the one `extract_poses` may also run in worker processes
-# (`musclemap.pose.parallel`); any other runs in the calling process.
 DEFAULT_ESTIMATOR = "mediapipe"
 ESTIMATORS: dict[str, EstimatorFactory] = {
     DEFAULT_ESTIMATOR: _mediapipe,
     "mediapipe_g4": _mediapipe_g4,
 }
+# The estimators `extract_poses` may run in worker processes by name (`musclemap.pose.parallel`:
+# factories a spawned worker can import); any other runs in the calling process.
+POOLED = (DEFAULT_ESTIMATOR, "mediapipe_g4")
 
 
 def register_estimator(name: str, factory: EstimatorFactory) -> None:
@@ -96,9 +100,48 @@ def build_estimator(name: str) -> PoseEstimator:
     return ESTIMATORS[check_estimator_name(name)]()
 
 
-def estimator_for(name: str) -> PoseEstimator | None:
-    """What `extract_poses(estimator=...)` and `Predictor(estimator=...)` take for a name: None
-    for the default, which they open per video and may spread over worker processes; a new
-    instance of any other (run in this process)."""
+def estimator_for(name: str) -> PoseEstimator | str:
+    """What `extract_poses(estimator=...)` and `Predictor(estimator=...)` take for a name: the
+    name of a `POOLED` one, which they open per video and may spread over worker processes; a
+    new instance of any other (run in this process)."""
     check_estimator_name(name)
-    return None if name == DEFAULT_ESTIMATOR else build_estimator(name)
+    return name if name in POOLED else build_estimator(name)
+
+
+def weights_estimator(weights: str | os.PathLike[str]) -> str:
+    """The estimator a model's training poses were made with: `pose_estimator` of the JSON
+    beside its weights (a `.safetensors` file, or a run folder's `model.json`), without loading
+    the model; `DEFAULT_ESTIMATOR` where there is none (weights from before the field, a torch
+    `.pt`) or it cannot be read (loading the model then says what is wrong)."""
+    path = Path(weights)
+    meta = path / "model.json" if path.is_dir() else path.with_suffix(".json")
+    try:
+        value = json.loads(meta.read_text(encoding="utf-8")).get("pose_estimator")
+    except (OSError, ValueError, AttributeError):
+        return DEFAULT_ESTIMATOR
+    return value if isinstance(value, str) else DEFAULT_ESTIMATOR
+
+
+def estimator_note(used: str | None, trained: str) -> str | None:
+    """The prediction note for poses from another estimator than the model was trained on
+    (None if the same, or `used` is an estimator object, not a name)."""
+    if used is None or used == trained:
+        return None
+    return (
+        f"poses from the {used} pose estimator (--pose-estimator), not the {trained} one the "
+        "model was trained on; scores may differ from the model's tested accuracy"
+    )
+
+
+def pooled_name(estimator: PoseEstimator | str | None) -> str | None:
+    """The `POOLED` name `estimator` stands for (None: the default), else None (an instance,
+    or a name run in this process)."""
+    if estimator is None:
+        return DEFAULT_ESTIMATOR
+    return estimator if isinstance(estimator, str) and estimator in POOLED else None
+
+
+def pool_factory(name: str) -> EstimatorFactory | None:
+    """The factory pose workers build a `POOLED` estimator with (None: the pool's default,
+    MediaPipe's own tracker)."""
+    return None if name == DEFAULT_ESTIMATOR else ESTIMATORS[check_estimator_name(name)]

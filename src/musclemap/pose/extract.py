@@ -2,7 +2,7 @@
 
 The pieces: `musclemap.pose.estimator` (the protocol and the estimators by name),
 `musclemap.pose.sequential` (one process, one tracker, through the cache),
-`musclemap.pose.parallel` (the default estimator over segments in worker processes) and
+`musclemap.pose.parallel` (an estimator by name over segments in worker processes) and
 `musclemap.pose.cache` (where a video's poses are kept, by content hash).
 """
 
@@ -17,7 +17,13 @@ from musclemap.data.pose_sequence import PoseSequence
 from musclemap.data.video_io import probe
 from musclemap.pose import parallel as pose_parallel
 from musclemap.pose.cache import video_cache_path
-from musclemap.pose.estimator import DEFAULT_ESTIMATOR, PoseEstimator, build_estimator
+from musclemap.pose.estimator import (
+    DEFAULT_ESTIMATOR,
+    PoseEstimator,
+    build_estimator,
+    pool_factory,
+    pooled_name,
+)
 from musclemap.pose.parallel import PosePool, expected_frames, shared_pool
 from musclemap.pose.sequential import (
     DEFAULT_MAX_SIDE,
@@ -32,7 +38,7 @@ def extract_poses(
     video_path: str | os.PathLike[str],
     *,
     fps: float = 10.0,
-    estimator: PoseEstimator | None = None,
+    estimator: PoseEstimator | str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
@@ -46,22 +52,23 @@ def extract_poses(
     settings, `fps` and `max_side`; a second call on the same file returns the cached sequence.
     A cache that cannot be written is skipped with a warning (logging), never an error.
 
-    With the default estimator and more than one worker the video is split into contiguous
-    segments estimated in parallel processes, handed over where their trackers agree
-    (`musclemap.pose.parallel`): the sequential result up to each hand-over, and within the
-    agreement tolerance (`seams.AGREE`, about 7 px at 720 px) after it.
+    With an estimator by name (`estimator.POOLED`) and more than one worker the video is split
+    into contiguous segments estimated in parallel processes, handed over where their trackers
+    agree (`musclemap.pose.parallel`): with MediaPipe's own tracker the sequential result up to
+    each hand-over, and within the agreement tolerance (`seams.AGREE`, about 7 px at 720 px)
+    after it; with a tracker on a grid (`mediapipe_g4`) the sequential result bit for bit.
 
     Args:
         video_path: Video file.
         fps: Sampling rate (frames per second of the returned sequence).
-        estimator: Pose estimator, run in this process (the caller closes it); default the
-            registry's default (`pose.estimator.DEFAULT_ESTIMATOR`, MediaPipe), in worker
-            processes when `workers` > 1.
+        estimator: Pose estimator, run in this process (the caller closes it), or a
+            registered name (built here and closed; a `POOLED` one in worker processes when
+            `workers` > 1); default `pose.estimator.DEFAULT_ESTIMATOR` (MediaPipe).
         cache_dir: Folder of cached pose files.
         progress: Called as `progress(fraction, message)` while decoding.
         use_cache: Read and write the cache.
         max_side: Longer side frames are downscaled to before pose (None: full size).
-        workers: Processes for the default estimator (None: one per core, `cpu_budget()`;
+        workers: Processes for an estimator by name (None: one per core, `cpu_budget()`;
             1: this process only).
 
     Raises:
@@ -72,13 +79,15 @@ def extract_poses(
     video_path = Path(video_path)
     info = probe(video_path)
     check_frame_spacing(video_path)  # frames stamped hours apart: sampled for hours
-    own = estimator is None
-    est = build_estimator(DEFAULT_ESTIMATOR) if estimator is None else estimator
-    n = pose_workers(workers) if own else 1
+    own = estimator is None or isinstance(estimator, str)
+    name = DEFAULT_ESTIMATOR if estimator is None else estimator
+    est = build_estimator(name) if isinstance(name, str) else name
+    pooled = pooled_name(estimator)
+    n = pose_workers(workers) if pooled is not None else 1
 
     def compute() -> PoseSequence:
-        if n > 1:
-            return _estimate_parallel(video_path, info, fps, max_side, n, progress)
+        if n > 1 and pooled is not None:
+            return _estimate_parallel(video_path, info, fps, max_side, n, progress, pooled)
         return estimate_video(video_path, est, fps=fps, max_side=max_side, progress=progress)
 
     try:
@@ -99,13 +108,18 @@ def extract_poses(
 
 
 def prefetch_poses(
-    video_path: str | os.PathLike[str], *, fps: float, workers: int | None, use_cache: bool
+    video_path: str | os.PathLike[str],
+    *,
+    fps: float,
+    workers: int | None,
+    use_cache: bool,
+    estimator: str = DEFAULT_ESTIMATOR,
 ) -> bool:
-    """Start posing a video on the shared pool now, at the predict defaults (default estimator,
-    `DEFAULT_MAX_SIDE`), for the `extract_poses` call that will follow with the same `fps`
-    (the console script does this for `predict VIDEO` before importing the CLI). Nothing is
-    started for a single worker, cached poses or a video too small to pose. Returns whether
-    a job was started.
+    """Start posing a video on the shared pool now, at the predict defaults (`estimator`, a
+    `POOLED` name, and `DEFAULT_MAX_SIDE`), for the `extract_poses` call that will follow with
+    the same `fps` and estimator (the console script does this for `predict VIDEO` before
+    importing the CLI). Nothing is started for a single worker, cached poses or a video too
+    small to pose. Returns whether a job was started.
 
     Raises:
         VideoError: The video cannot be probed.
@@ -113,11 +127,11 @@ def prefetch_poses(
     from musclemap.pose.quality import MIN_SIDE
 
     info = probe(video_path)
-    pool = pose_pool(workers)
+    pool = pose_pool(workers, estimator)
     if pool is None or min(info.width, info.height) < MIN_SIDE:
         return False
     if use_cache:
-        est = build_estimator(DEFAULT_ESTIMATOR)
+        est = build_estimator(estimator)
         settings = pose_settings(est, DEFAULT_MAX_SIDE)  # as `run_cached` keys the file
         if video_cache_path(video_path, est.name, settings, fps).is_file():
             return False
@@ -153,11 +167,11 @@ def pose_workers(workers: int | None) -> int:
     return n
 
 
-def pose_pool(workers: int | None) -> PosePool | None:
-    """The shared pool `extract_poses` runs the default estimator on for `workers` (None when
-    it runs in this process)."""
+def pose_pool(workers: int | None, estimator: str = DEFAULT_ESTIMATOR) -> PosePool | None:
+    """The shared pool `extract_poses` runs the `POOLED` estimator of that name on for
+    `workers` (None when it runs in this process)."""
     n = pose_workers(workers)
-    return shared_pool(n) if n > 1 else None
+    return shared_pool(n, pool_factory(estimator)) if n > 1 else None
 
 
 def _estimate_parallel(
@@ -167,8 +181,9 @@ def _estimate_parallel(
     max_side: int | None,
     workers: int,
     progress: Progress | None,
+    name: str,
 ) -> PoseSequence:
-    merged = shared_pool(workers).estimate(
+    merged = shared_pool(workers, pool_factory(name)).estimate(
         path,
         fps=fps,
         max_side=max_side,

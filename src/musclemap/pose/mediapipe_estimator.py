@@ -137,13 +137,47 @@ class MediaPipePoseEstimator:
         # the graph (and log from C++), and the graph holds no tracking or smoothing state.
         self._fresh = True
         # The tracking graph's landmark smoothing in a graph of its own (from the first reset
-        # of a graph that found someone on, see `reset`).
-        self._apart = False
+        # of a graph that found someone on, see `reset`; from the start with a grid, whose
+        # segments hand their smoothing inputs over, see `record`).
+        self._apart = roi_grid is not None
         self._static: Any = None  # `detect`'s graph, started on its first call
 
     def settings(self) -> dict[str, Any]:
         grid = {} if self._roi_grid is None else {"roi_grid": asdict(self._roi_grid)}
         return {**self._config, **grid, "mediapipe": self._version}
+
+    @property
+    def exact_seams(self) -> bool:
+        """Two trackers started at different frames become one (a `roi_grid`): segments of
+        a video hand over where their `record`s are equal and `replay` the smoothing over the
+        later segments' records (`musclemap.pose.parallel`), which gives the sequential poses
+        bit for bit."""
+        return self._roi_grid is not None
+
+    def record(self) -> bytes:
+        """The last `estimate`d frame as the next frames and the smoothing see it: the landmark
+        smoothing's inputs (image size, region, unsmoothed image and world landmarks) and the
+        region fed to the next frame, serialized (`replay` feeds them to another tracker's
+        smoothing). Two trackers with equal records on a frame track on as one."""
+        smoothing = smoothing_of(self._pose) if self._pose is not None else None
+        feedback = roi_feedback_of(self._pose) if self._pose is not None else None
+        if smoothing is None or feedback is None:
+            raise RuntimeError("records need a tracker with a roi_grid that has estimated")
+        return pack_record(smoothing.sent, feedback)
+
+    def replay(self, record: bytes) -> PoseFrame | None:
+        """Run this tracker's landmark smoothing on another tracker's `record` of the next
+        frame (as if this tracker had tracked it: the next timestamp), without the models."""
+        smoothing = smoothing_of(self._pose) if self._pose is not None else None
+        feedback = roi_feedback_of(self._pose) if self._pose is not None else None
+        if smoothing is None or feedback is None:
+            raise RuntimeError("replay needs a tracker with a roi_grid that has estimated")
+        self._pose._simulated_timestamp += 33333  # as `process_frame`
+        found = smoothing.replay(record, feedback.size, self._pose._simulated_timestamp)
+        if found is None:
+            return None
+        image, world = found
+        return PoseFrame(image=image[:, [0, 1, 3]], world=world)
 
     @property
     def fresh(self) -> bool:
@@ -492,6 +526,8 @@ class Smoothing:
         # from what `Pose` observes anyway: two callbacks from the graph's thread a frame less).
         self.inputs: dict[str, Any] = {}
         self.outputs: dict[str, Any] = {}
+        self.sent: dict[str, Any] = {}  # the last frame's inputs (`record`)
+        self.size_packet: Any = None  # the last image size (`replay`)
         for stream in config.input_stream:
             if stream not in _RAW:
                 tracker.observe_output_stream(stream, self._keep(self.inputs, stream))
@@ -530,6 +566,9 @@ class Smoothing:
         self.outputs.clear()
         for stream, packet in packets.items():
             self.graph.add_packet_to_input_stream(stream=stream, packet=packet)
+        self.sent = dict(packets)  # this frame's inputs, for `record`
+        if "image_size" in packets:
+            self.size_packet = packets["image_size"]
         packets.clear()
         if not found:
             return None
@@ -538,8 +577,83 @@ class Smoothing:
         world = _landmarks(self.outputs.get("pose_world_landmarks"))
         return None if image is None or world is None else (image, world)
 
+    def replay(
+        self, record: bytes, size: tuple[int, int], timestamp: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """`smooth` of a frame another tracker of the same video recorded (`pack_record`), at
+        `timestamp`: its packets remade from their bytes, the image size (a pair, which Python
+        cannot make) this graph's last one restamped; `size` is that one's frame size."""
+        fields = unpack_record(record)
+        if fields["image_size"] is not None and fields["image_size"] != size:
+            raise RuntimeError(f"a record of a {fields['image_size']} frame, not {size}")
+        from mediapipe.python._framework_bindings import _packet_creator
+
+        packets: dict[str, Any] = {}
+        if fields["image_size"] is not None:
+            packets["image_size"] = self.size_packet.at(timestamp)
+        for stream, type_name in _RECORD_PROTOS.items():
+            data = fields[stream]
+            if data is not None:
+                packets[stream] = _packet_creator._create_proto(type_name, data).at(timestamp)
+        self.inputs.clear()  # (the dict the tracker's observers fill)
+        self.inputs.update(packets)
+        return self.smooth({})
+
     def close(self) -> None:
         self.graph.close()
+
+
+# The smoothing graph's proto inputs and their types; `_NEXT_ROI`: the region the tracker
+# feeds the next frame (only compared, never replayed).
+_RECORD_PROTOS = {
+    "poselandmarkfiltering__roi": "mediapipe.NormalizedRect",
+    "unfiltered_pose_landmarks": "mediapipe.NormalizedLandmarkList",
+    "unfiltered_world_landmarks": "mediapipe.LandmarkList",
+}
+_NEXT_ROI = "next_roi"
+_ABSENT = 0xFFFFFFFF
+
+
+def pack_record(sent: dict[str, Any], feedback: RoiFeedback) -> bytes:
+    """A frame's smoothing inputs (`Smoothing.sent`) and next region, as bytes: per field a
+    uint32 length (`_ABSENT`: no packet) and the bytes (the image size as two int32)."""
+    from mediapipe.python._framework_bindings import _packet_getter
+
+    parts = []
+    if "image_size" in sent:
+        size = np.array(feedback.size, "<i4").tobytes()
+        parts.append(np.uint32(len(size)).tobytes() + size)
+    else:
+        parts.append(np.uint32(_ABSENT).tobytes())
+    nxt = feedback.last
+    packets = {**sent, _NEXT_ROI: nxt if nxt is not None and not nxt.is_empty() else None}
+    for stream in (*_RECORD_PROTOS, _NEXT_ROI):
+        packet = packets.get(stream)
+        if packet is None or packet.is_empty():
+            parts.append(np.uint32(_ABSENT).tobytes())
+        else:
+            data = _packet_getter._get_serialized_proto(packet)
+            parts.append(np.uint32(len(data)).tobytes() + data)
+    return b"".join(parts)
+
+
+def unpack_record(record: bytes) -> dict[str, Any]:
+    """`pack_record`'s fields: image_size (width, height) and the proto streams' bytes, None
+    where absent."""
+    out: dict[str, Any] = {}
+    at = 0
+    for stream in ("image_size", *_RECORD_PROTOS, _NEXT_ROI):
+        n = int(np.frombuffer(record, "<u4", 1, at)[0])
+        at += 4
+        if n == _ABSENT:
+            out[stream] = None
+            continue
+        out[stream] = record[at : at + n]
+        at += n
+    if out["image_size"] is not None:
+        w, h = np.frombuffer(out["image_size"], "<i4")
+        out["image_size"] = (int(w), int(h))
+    return out
 
 
 def smoothing_of(pose: Any) -> Smoothing | None:

@@ -20,6 +20,13 @@ agree (a tracker that has locked onto another person, or a pose MediaPipe tracks
 segment i tracks to the end of the video: exactly the sequential result, at the sequential
 speed. `PoseSequence.extra["seams"]` records each seam and where (or whether) it was handed over.
 
+A tracker on a grid (`MediaPipePoseEstimator.exact_seams`, `mediapipe_g4`) hands over
+exactly instead: at the first frame from the seam whose record (`record()`: its landmark
+smoothing's inputs and the region for the next frame) equals the next segment's byte for byte,
+from where the two trackers are one; segment 0's worker then runs its landmark smoothing on
+over the later segments' records (`replay()`), so the merged poses are the sequential ones bit
+for bit (docs/pose.md). Without such a frame the earlier segment tracks to the end.
+
 Many videos: one whole video per worker at a time (no seams), so every core stays busy.
 
 Workers are forked where that is safe (Linux, no other thread, no torch or MediaPipe state to
@@ -56,6 +63,7 @@ from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of thi
     AGREE_WORLD_FRAMES,
     MIN_SEEN,
     MIN_VISIBILITY,
+    STALL_S,
     Board,
     Merged,
     agree,
@@ -211,6 +219,9 @@ def _run_segment(
     reset = getattr(estimator, "reset", None)
     if callable(reset):
         reset()
+    # A tracker on a grid (`exact_seams`): hand over at the first frame whose records are
+    # equal, then segment 0 replays the smoothing over the later segments' records.
+    exact = bool(getattr(estimator, "exact_seams", False))
     progress = _WORKER.get("progress")
     shared = Board(*board)
     start = starts[i]
@@ -224,6 +235,7 @@ def _run_segment(
     kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     first = max(start - warm, starts[i - 1]) if i > 0 else start  # first frame tracked
     last: tuple[float, Any] | None = None
+    record: tuple[bool, bytes] | None = None
     try:
         for t, rgb in iter_frames(
             path,
@@ -234,11 +246,15 @@ def _run_segment(
             threads=_WORKER["threads"],
         ):
             # A video slower than `fps` repeats frames; re-running the tracker adds nothing.
-            frame = last[1] if last is not None and t == last[0] else estimator.estimate(rgb)
+            repeat = last is not None and t == last[0]
+            frame = last[1] if last is not None and repeat else estimator.estimate(rgb)
             last = (t, frame)
             if first < start:  # a warm-up frame: the tracker's history, not a result
                 first += 1
                 continue
+            if exact and (i > 0 or nxt is not None):
+                data = record[1] if repeat and record is not None else estimator.record()  # type: ignore[attr-defined]
+                record = (repeat, data)
             idx = start + len(frames)
             if idx in picks and frame is not None:
                 kept[idx] = (rgb, frame.image)
@@ -247,10 +263,18 @@ def _run_segment(
             frames.append(frame)
             times.append(t)
             if i > 0:
-                shared.publish(i, idx - start, frame)
+                shared.publish(i, idx - start, frame, record)
             if progress is not None and len(times) % 4 == 0:
                 progress.put((key, len(times)))
             if nxt is None or idx < nxt or alone:
+                continue
+            if exact:
+                theirs = shared.read_record(i + 1, idx - nxt, START_WAIT_S)
+                if theirs is None:
+                    alone = True  # the next segment will not cover this frame
+                elif record is not None and theirs[1] == record[1]:
+                    handover, distance = idx, 0.0  # one tracker from here on
+                    break
                 continue
             row = shared.read(i + 1, idx - nxt, START_WAIT_S)
             if row is None:
@@ -263,22 +287,61 @@ def _run_segment(
                 handover = idx - AGREE_FRAMES + 1
                 break
     finally:
+        # Before "finished": a reader that sees this segment done knows where it handed over.
+        shared.handover[i] = -1 if handover is None else handover
         if i > 0:
             shared.state[i][2] = 1
-    shared.handover[i] = -1 if handover is None else handover
     keep = len(frames) if handover is None else handover - start
     seq = PoseSequence.from_frames(
         frames[:keep], times[:keep], fps=fps, width=0, height=0, source=path
     )
     seq.extra = {"first": start, "handover": handover, "distance": distance}
+    replayed: dict[int, np.ndarray] = {}
+    if exact and i == 0 and handover is not None:
+        rows = [frames[keep]] + _replay(shared, starts, estimator, handover, frames[keep])
+        seq.extra["replay"] = (handover, PoseSequence.from_frames(
+            rows, [0.0] * len(rows), fps=fps, width=0, height=0, source=path
+        ))
+        replayed = {
+            handover + k: f.image
+            for k, f in enumerate(rows)
+            if f is not None and handover + k in picks
+        }
     if picks and i == 0:
-        seq.extra["checks"] = _check_all(shared, starts, picks, kept, start + keep, estimator)
-    elif picks:
+        seq.extra["checks"] = _check_all(
+            shared, starts, picks, kept, start + keep, estimator, replayed
+        )
+    elif picks and not exact:  # (exact: segment 0 checks with the replayed landmarks)
         first = int(shared.handover[i - 1])  # where this segment's rows begin, if known yet
         if first >= 0:
             mine = {idx: pair for idx, pair in kept.items() if first <= idx < start + keep}
             seq.extra["checks"] = _check_own(shared, len(picks), mine, estimator)
     return seq
+
+
+def _replay(
+    shared: Board, starts: list[int], estimator: PoseEstimator, handover: int, last: Any
+) -> list[Any]:
+    """Segment 0's landmark smoothing run on, from frame `handover` + 1 to the end, over the
+    records of the segments that hold those frames (segment j up to where it handed over):
+    the frames a sequential run gives, bit for bit, since from the hand-over on the trackers
+    are one. `last`: segment 0's frame at `handover` (what a repeated next frame repeats)."""
+    replay = estimator.replay  # type: ignore[attr-defined]
+    out: list[Any] = []
+    j, idx = 1, handover + 1
+    while True:
+        got = shared.read_record(j, idx - starts[j], STALL_S)
+        if got is None:
+            if j + 1 < len(starts) and 0 <= int(shared.handover[j]) <= idx:
+                j += 1  # segment j handed over: the next one holds this frame
+                continue
+            if not shared.state[j][2]:
+                raise RuntimeError(f"pose segment {j} stalled at sampled frame {idx}")
+            return out  # the end of the video
+        repeat, data = got
+        last = last if repeat else replay(data)
+        out.append(last)
+        idx += 1
 
 
 def _check_all(
@@ -288,10 +351,11 @@ def _check_all(
     kept: dict[int, tuple[np.ndarray, np.ndarray]],
     end: int,
     estimator: PoseEstimator,
+    replayed: dict[int, np.ndarray] | None = None,
 ) -> dict[int, tuple[np.ndarray, int, int]]:
     """Segment 0's pixel checks, once its rows (up to `end`) are done: every kept frame no
     later segment has claimed, its own ones with its landmarks, the others with those their
-    segment left on the board."""
+    segment left on the board (or those of `replayed`, the frames' final landmarks)."""
     shared.checker[0] = Board.FIRST
     detector = _pixel_detector(estimator)
     out = {}
@@ -303,6 +367,8 @@ def _check_all(
         else:  # a row of a later segment: its landmarks (the frame is the same)
             j = _covering(starts, idx)
             pair = shared.collect(j, idx, starts[j])
+            if pair is not None and replayed and idx in replayed:
+                pair = (pair[0], replayed[idx])
         if pair is None:
             continue  # no person there
         out[idx] = _check_one(shared, len(picks), idx, pair, detector)
@@ -499,6 +565,14 @@ def _default_factory() -> EstimatorFactory:
     return MediaPipePoseEstimator
 
 
+def _mediapipe_factory(factory: EstimatorFactory) -> bool:
+    """Whether `factory` builds a MediaPipe estimator of ours (its pose solution worth importing
+    once in the parent of forked workers)."""
+    from musclemap.pose.estimator import ESTIMATORS, POOLED
+
+    return factory is _default_factory() or factory in {ESTIMATORS[n] for n in POOLED}
+
+
 @dataclass
 class _Job:
     """One video's segments in flight (`PosePool._submit`)."""
@@ -528,7 +602,7 @@ class PosePool:
         self.workers = max(int(workers or cpu_budget()), 1)
         self.factory = factory or _default_factory()
         method = _start_method()
-        if method == "fork" and self.factory is _default_factory():
+        if method == "fork" and _mediapipe_factory(self.factory):
             # Import MediaPipe's pose solution once, here, for every forked worker to inherit
             # (0.3 s of CPU each saved), and PyAV (~0.04 s each), which they decode with and
             # the caller probes with; the graphs are started in the workers.
@@ -672,6 +746,17 @@ class PosePool:
             shutil.rmtree(job.folder, ignore_errors=True)
         self._drain()
         merged = merge_segments(parts, job.starts)
+        replay = parts[0].extra.get("replay")
+        if replay is not None:  # exact seams: segment 0's smoothing over the later rows
+            at, rows = replay
+            if at + len(rows) != len(merged.valid):
+                raise RuntimeError(
+                    f"{job.path}: the replay ends at frame {at + len(rows)}, the video at "
+                    f"{len(merged.valid)}"
+                )
+            merged.image[at:], merged.world[at:], merged.valid[at:] = (
+                rows.image, rows.world, rows.valid
+            )
         self._checks = {(job.path, job.fps): (len(merged.valid), merged.checks)}  # the last only
         return merged
 

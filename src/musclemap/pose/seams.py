@@ -58,6 +58,9 @@ class Board:
     UNKNOWN = -2
     TRACKING, FIRST, CHEAP, RESTART, DONE = 0, 1, 2, 3, 4
 
+    # A record (`MediaPipePoseEstimator.record`, exact seams): 1 if the frame repeats the last
+    # one (not tracked again), its length as a uint32, then its bytes.
+    RECORD_WIDTH = 4096
     IMAGE = slice(0, 33 * 3)  # 33 x (x, y, visibility)
     WORLD = slice(33 * 3, 33 * 6)  # 33 x world (x, y, z)
     WIDTH = 33 * 6 + 1  # then 1.0 if a person was found
@@ -67,6 +70,12 @@ class Board:
         mode: Literal["w+", "r+"] = "w+" if create else "r+"
         self.rows = {
             i: np.memmap(f"{folder}/rows{i}", np.float32, mode, shape=(cap, self.WIDTH))
+            for i, cap in enumerate(caps)
+            if i > 0
+        }
+        # Sparse files: only estimators with exact seams write them.
+        self.records = {
+            i: np.memmap(f"{folder}/records{i}", np.uint8, mode, shape=(cap, self.RECORD_WIDTH))
             for i, cap in enumerate(caps)
             if i > 0
         }
@@ -97,28 +106,51 @@ class Board:
         hits = sum(n.endswith(".1") for n in names)
         return hits, len(names) - hits
 
-    def publish(self, i: int, j: int, frame: Any) -> None:
+    def publish(
+        self, i: int, j: int, frame: Any, record: tuple[bool, bytes] | None = None
+    ) -> None:
+        """Row j of segment i, and its record (repeat, bytes) for exact seams."""
         if j >= self.caps[i]:
             return
         self.rows[i][j] = row_of(frame)
+        if record is not None:
+            repeat, data = record
+            if len(data) + 5 > self.RECORD_WIDTH:
+                raise RuntimeError(f"a pose record of {len(data)} bytes does not fit the board")
+            out = self.records[i][j]
+            out[0] = int(repeat)
+            out[1:5] = np.frombuffer(np.uint32(len(data)).tobytes(), np.uint8)
+            out[5 : 5 + len(data)] = np.frombuffer(data, np.uint8)
         self.state[i][1] = j + 1  # after the row: a reader never sees a half-written one
 
-    def read(self, i: int, j: int, started_within: float) -> np.ndarray | None:
-        """Row j of segment i, waiting while it is being computed; None if there will be none."""
+    def _wait(self, i: int, j: int, started_within: float) -> bool:
+        """Wait while row j of segment i is being computed: whether it is there."""
         state = self.state[i]
         deadline = time.monotonic() + started_within
         while not state[0] and time.monotonic() < deadline:
             time.sleep(0.005)
         if not state[0] or j >= self.caps[i]:
-            return None
+            return False
         seen, since = int(state[1]), time.monotonic()
         while state[1] <= j and not state[2]:
             if state[1] != seen:
                 seen, since = int(state[1]), time.monotonic()
             elif time.monotonic() - since > STALL_S:  # that worker died: go on alone
-                return None
+                return False
             time.sleep(0.002)
-        return np.array(self.rows[i][j]) if state[1] > j else None
+        return bool(state[1] > j)
+
+    def read(self, i: int, j: int, started_within: float) -> np.ndarray | None:
+        """Row j of segment i, waiting while it is being computed; None if there will be none."""
+        return np.array(self.rows[i][j]) if self._wait(i, j, started_within) else None
+
+    def read_record(self, i: int, j: int, started_within: float) -> tuple[bool, bytes] | None:
+        """Record j of segment i (repeat, bytes), as `read` waits for rows."""
+        if not self._wait(i, j, started_within):
+            return None
+        row = self.records[i][j]
+        n = int(np.frombuffer(row[1:5].tobytes(), np.uint32)[0])
+        return bool(row[0]), row[5 : 5 + n].tobytes()
 
 
     def leave(self, idx: int, rgb: np.ndarray, landmarks: np.ndarray) -> None:

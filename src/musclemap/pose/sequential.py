@@ -2,7 +2,7 @@
 through the pose cache.
 
 `musclemap.pose.extract.extract_poses` (the entry point) uses this, or `musclemap.pose.parallel`
-for the default estimator on several cores; the parallel workers use `extract_sequential` for
+for an estimator by name on several cores; the parallel workers use `extract_sequential` for
 whole videos. This module imports neither of them, which keeps the three free of cycles.
 """
 
