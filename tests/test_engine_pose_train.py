@@ -73,3 +73,31 @@ def test_training_is_bit_reproducible(tmp_path: Path) -> None:
     assert (tmp_path / "one" / "model.safetensors").read_bytes() == (
         tmp_path / "two" / "model.safetensors"
     ).read_bytes()
+
+
+def _posed(item_id: str, roi_grid: dict | None, kind: str = "clip") -> object:
+    from types import SimpleNamespace
+
+    settings = {"model_complexity": 1} | ({} if roi_grid is None else {"roi_grid": roi_grid})
+    seq = SimpleNamespace(extra={"settings": settings})
+    return SimpleNamespace(item_id=item_id, kind=kind, seq=seq)
+
+
+def test_clips_posed_by_another_tracker_stop_training() -> None:
+    from musclemap.errors import ConfigError
+    from musclemap.pose.estimator import build_estimator
+
+    grid = build_estimator("mediapipe_g4").settings()["roi_grid"]
+    mine = [_posed("a", grid), _posed("b", grid), _posed("photos", None, kind="keypose")]
+    pose_train.check_tracker(mine, "mediapipe_g4")  # photo pairs are stills: not checked
+    pose_train.check_tracker([_posed("a", None), _posed("b", None)], "mediapipe")
+    with pytest.raises(ConfigError) as err:
+        old = [_posed("old", None), _posed("older", None)]
+        pose_train.check_tracker([*mine, *old], "mediapipe_g4")
+    assert err.value.args[0] == (
+        f"pose_default.pose_estimator is mediapipe_g4 (roi_grid {grid}), but 2 of 4 clips were "
+        "posed with another tracker (first: old, roi_grid None): pose them with `musclemap data "
+        "poses MANIFEST --out DIR --pose-estimator mediapipe_g4`"
+    )
+    with pytest.raises(ConfigError, match="1 of 1 clips were posed with another tracker"):
+        pose_train.check_tracker([_posed("new", grid)], "mediapipe")

@@ -50,8 +50,11 @@ def _init_worker(name: str) -> None:
     from musclemap.pose.estimator import build_estimator
 
     # Ctrl-C reaches the whole process group: the parent ends the pool. A worker that took it
-    # too died with a traceback mid-clip and the parent waited for its lost clip forever.
+    # too died with a traceback mid-clip and the parent waited for its lost clip forever. The
+    # parent started this process with SIGINT blocked (a Ctrl-C during its start-up, before
+    # this line, printed a traceback too): ignored from now on, a pending one is discarded.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     _ESTIMATOR = build_estimator(name)
 
@@ -162,12 +165,19 @@ def _run(tasks: list[_Task], workers: int, console: Any) -> list[_Result]:
             pool = None
         else:
             import multiprocessing
+            import signal
 
             # spawn: each worker builds its own MediaPipe graph; no threads forked mid-flight.
             # A spawned worker knows the estimators registered on import (not a test's).
             name = tasks[0].estimator if tasks else "mediapipe"
             ctx = multiprocessing.get_context("spawn")
-            pool = ctx.Pool(workers, initializer=_init_worker, initargs=(name,))
+            # The workers inherit a blocked SIGINT until their initializer ignores it; here a
+            # Ctrl-C while they start waits for the end of this line (then ends the pool below).
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                pool = ctx.Pool(workers, initializer=_init_worker, initargs=(name,))
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             stream = pool.imap_unordered(_work, tasks)
         finished = False
         try:

@@ -44,10 +44,11 @@ def fit(cfg: ExperimentConfig) -> Path:
     except KeyError as err:
         raise ConfigError(f"pose_default.pose_estimator: {err.args[0]}") from None
     set_threads(cfg)
+    items = load_items(cfg)
+    check_tracker(items, cfg.pose_default.pose_estimator)
     run_dir = Path(cfg.train.out_dir) / (cfg.train.run_name or "pose_default")
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")
-    items = load_items(cfg)
     if len(items) < 4:
         raise DatasetError(f"need at least 4 items with a person to train, got {len(items)}")
     windows = item_windows(items, cfg, seed=cfg.train.seed)
@@ -101,3 +102,35 @@ def fit(cfg: ExperimentConfig) -> Path:
             shutil.copyfile(run_dir / src, dest / dst)
     log.info("pose_default: threshold %.2f -> %s", threshold, run_dir)
     return run_dir
+
+
+def check_tracker(items: list[Any], estimator: str) -> None:
+    """Refuse clips posed by another tracker than `pose_default.pose_estimator`: the weights
+    say which tracker `predict` runs, and a model trained on one tracker's poses moves by 0.08
+    on average when scored on another's (docs/predict.md, session 11 `snap11`). A pose file's
+    `roi_grid` setting tells MediaPipe's own tracker and the gridded ones apart; photo pairs
+    (still images, no tracking) and pose files without settings (generated) are not checked.
+
+    Raises:
+        ConfigError: Some clips' pose files were made with another tracker (counted, the first
+            named, with the command that makes them right).
+    """
+    from musclemap.pose.estimator import build_estimator
+
+    posed = [it for it in items if it.kind == "clip" and "settings" in it.seq.extra]
+    if not posed:
+        return
+    made = build_estimator(estimator)
+    try:
+        want = made.settings().get("roi_grid")
+    finally:
+        made.close()
+    wrong = [it for it in posed if it.seq.extra["settings"].get("roi_grid") != want]
+    if wrong:
+        got = wrong[0].seq.extra["settings"].get("roi_grid")
+        raise ConfigError(
+            f"pose_default.pose_estimator is {estimator} (roi_grid {want}), but {len(wrong)} of "
+            f"{len(posed)} clips were posed with another tracker (first: {wrong[0].item_id}, "
+            f"roi_grid {got}): pose them with `musclemap data poses MANIFEST --out DIR "
+            f"--pose-estimator {estimator}`"
+        )
