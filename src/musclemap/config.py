@@ -96,6 +96,9 @@ class KnnConfig:
     per_item: bool = False  # one library entry per clip / photo pair instead of per exercise
     # neighbours of a photo pair (one window, where a video averages many; 0: `k`)
     pair_k: int = 0
+    # a photo pair's share of the k-NN labels (null: `weight`); a photo pair's own MLP score is
+    # one window's, a video's an average over many, so their best blends may differ
+    pair_weight: float | None = None
     # share of the way a window's embedding moves towards its clip's (the pooled embedding; a
     # photo pair's: the mean of its photo and pseudo-video forms) before its neighbours are
     # looked up (0: each window alone; 1: the clip's neighbours for every window)
@@ -505,6 +508,9 @@ def range_problems(cfg: ExperimentConfig) -> list[str]:
     context = cfg.pose_default.knn.context
     if context > 1:  # a share of the way to the clip's embedding
         problems.append(f"pose_default.knn.context must be <= 1 (got {context})")
+    pair_weight = cfg.pose_default.knn.pair_weight
+    if pair_weight is not None and not 0 <= pair_weight <= 1:
+        problems.append(f"pose_default.knn.pair_weight must be in [0, 1] (got {pair_weight})")
     smoothing = cfg.pose_default.keypose_label_smoothing
     if smoothing > 1:
         problems.append(f"pose_default.keypose_label_smoothing must be <= 1 (got {smoothing})")
