@@ -80,6 +80,7 @@ def test_task_sections_are_typed_and_checked():
         ("pose_default.knn.context=-0.5", r"pose_default.knn.context must be >= 0 \(got -0.5\)"),
         ("pose_default.knn.context=1.5", r"pose_default.knn.context must be <= 1 \(got 1.5\)"),
         ("pose_default.domain_l2=-1", r"pose_default.domain_l2 must be >= 0 \(got -1.0\)"),
+        ("pose_default.knn.pair_weight=1.2", r"knn.pair_weight must be in \[0, 1\] \(got 1.2\)"),
         ("pose_default.label_domains=both",
          r"label_domains must be one of none, bias, head, residual \(got 'both'\)"),
         ("pose_default.knn.domain_labels=mix",

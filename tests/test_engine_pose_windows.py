@@ -9,6 +9,7 @@ import pytest
 
 from musclemap.config import load_config
 from musclemap.engine import pose_windows
+from musclemap.errors import ConfigError
 from musclemap.pose import keypose
 from musclemap.pose.synthetic import synthetic_landmarks
 from musclemap.skeleton import MEDIAPIPE33
@@ -120,6 +121,26 @@ def test_training_arrays_weigh_items_not_windows() -> None:
     raw = np.array([0.25] * 4 + [0.25] * 2)
     np.testing.assert_allclose(w, raw / raw.mean())
     assert w.mean() == pytest.approx(1.0)
+
+
+def test_training_arrays_smooth_only_the_key_pose_targets() -> None:
+    cfg = _cfg("pose_default.keypose_label_smoothing=0.2")
+    items = pose_windows.synthetic_items(2)
+    items[1].kind = "keypose"
+    windows = [np.zeros((2, 3), np.float32), np.ones((3, 3), np.float32)]
+    _, y, _ = pose_windows.training_arrays(items, windows, cfg)
+    assert np.array_equal(y[:2], np.repeat(items[0].labels[None], 2, 0))  # a clip: as labelled
+    # a photo pair: 1 -> 0.9, 0 -> 0.1 on every one of its windows
+    want = np.where(items[1].labels > 0.5, 0.9, 0.1).astype(np.float32)
+    np.testing.assert_allclose(y[2:], np.repeat(want[None], 3, 0), rtol=1e-6)
+    assert set(np.unique(items[1].labels)) == {0.0, 1.0}  # the items' own labels untouched
+
+
+def test_keypose_label_smoothing_out_of_range_is_one_line() -> None:
+    with pytest.raises(ConfigError, match="keypose_label_smoothing must be <= 1"):
+        _cfg("pose_default.keypose_label_smoothing=1.5")
+    with pytest.raises(ConfigError, match="keypose_label_smoothing must be >= 0"):
+        _cfg("pose_default.keypose_label_smoothing=-0.1")
 
 
 def test_load_items_reads_the_library_manifest(tmp_path: Path) -> None:

@@ -243,6 +243,24 @@ def test_a_photo_pair_takes_its_own_number_of_neighbours() -> None:
     np.testing.assert_array_equal(score_poses(pair_k3, clip).clip, score_poses(k2, clip).clip)
 
 
+def test_a_photo_pair_takes_its_own_share_of_the_k_nn_labels() -> None:
+    pair, clip = _photo_pair(), synthetic_pose_sequence("squat", seconds=5.0)
+    base = _tiny(0.5)
+    own = _with_knn(base, pair_weight=0.8)
+    assert (base.knn_pair_weight, own.knn_pair_weight, own.knn_weight) == (0.5, 0.8, 0.5)
+    _, x, _ = keypose.sequence_windows(pair.world, pair.valid, window=20, stride=10,
+                                       min_visibility=base.min_visibility)
+    mlp, knn = base.forward(x, knn_weight=0.0)[0][0], base.forward(x, knn_weight=1.0)[0][0]
+    k = base.knn_pair_k
+    np.testing.assert_allclose(score_poses(base, pair).clip,
+                               0.5 * mlp + 0.5 * base.forward(x, k, knn_weight=1.0)[0][0])
+    np.testing.assert_allclose(score_poses(own, pair).clip,
+                               0.2 * mlp + 0.8 * base.forward(x, k, knn_weight=1.0)[0][0])
+    assert not np.allclose(mlp, knn)  # the share matters
+    # a video keeps `knn.weight`
+    np.testing.assert_array_equal(score_poses(own, clip).clip, score_poses(base, clip).clip)
+
+
 def _with_knn(model: KeyPoseModel, **knn: float) -> KeyPoseModel:
     """The same weights with other k-NN settings."""
     return KeyPoseModel({k: getattr(model, a) for k, a in (

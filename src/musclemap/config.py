@@ -96,6 +96,9 @@ class KnnConfig:
     per_item: bool = False  # one library entry per clip / photo pair instead of per exercise
     # neighbours of a photo pair (one window, where a video averages many; 0: `k`)
     pair_k: int = 0
+    # a photo pair's share of the k-NN labels (null: `weight`); a photo pair's own MLP score is
+    # one window's, a video's an average over many, so their best blends may differ
+    pair_weight: float | None = None
     # share of the way a window's embedding moves towards its clip's (the pooled embedding; a
     # photo pair's: the mean of its photo and pseudo-video forms) before its neighbours are
     # looked up (0: each window alone; 1: the clip's neighbours for every window)
@@ -139,6 +142,10 @@ class PoseDefaultConfig:
     # score: `keypose_model.score_poses`); 0 = its photos only
     score_keypose_videos: int = 0
     keypose_weight: float = 1.0  # a photo pair's weight relative to a clip
+    # a photo pair's training targets y (1 - s) + s / 2: the Free Exercise DB's authors list
+    # secondary muscles inconsistently, so its 0s and 1s are less certain than the wild
+    # clips' (0 = as labelled; the k-NN library keeps the labels as they are)
+    keypose_label_smoothing: float = 0.0
     # weight of an auxiliary loss during training: which exercise (canonical, across clips and
     # photos) a window shows, from the hidden layer the k-NN library compares (0 = none)
     exercise_loss: float = 0.0
@@ -441,6 +448,7 @@ _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
     ("pose_default", "keypose_videos"): (0, True),
     ("pose_default", "score_keypose_videos"): (0, True),
     ("pose_default", "keypose_weight"): (0, True),
+    ("pose_default", "keypose_label_smoothing"): (0, True),
     ("pose_default", "still_range"): (0, True),
     ("pose_default", "pool_motion"): (0, True),
     ("pose_default", "cv_folds"): (1, True),
@@ -503,6 +511,12 @@ def range_problems(cfg: ExperimentConfig) -> list[str]:
     context = cfg.pose_default.knn.context
     if context > 1:  # a share of the way to the clip's embedding
         problems.append(f"pose_default.knn.context must be <= 1 (got {context})")
+    pair_weight = cfg.pose_default.knn.pair_weight
+    if pair_weight is not None and not 0 <= pair_weight <= 1:
+        problems.append(f"pose_default.knn.pair_weight must be in [0, 1] (got {pair_weight})")
+    smoothing = cfg.pose_default.keypose_label_smoothing
+    if smoothing > 1:
+        problems.append(f"pose_default.keypose_label_smoothing must be <= 1 (got {smoothing})")
     run_name = cfg.train.run_name
     if run_name and (Path(run_name).name != run_name or run_name in (".", "..")):
         # "../x" or "a/b" put the run outside train.out_dir.

@@ -63,7 +63,7 @@ class _SklearnWindows:
         self.min_visibility, self.motion, self.tempo = s["min_visibility"], s["motion"], s["tempo"]
         self.still_range, self.pool_motion = s["still_range"], s["pool_motion"]
         self.pair_videos, self.fps = s["pair_videos"], cfg.pose_default.fps
-        self.knn_pair_k, self.knn_context = 0, 0.0  # no k-NN blend
+        self.knn_pair_k, self.knn_context, self.knn_pair_weight = 0, 0.0, 0.0  # no k-NN blend
         self.clf, self.mean, self.keep = clf, mean, keep
 
     def _x(self, x: np.ndarray) -> np.ndarray:
@@ -78,8 +78,8 @@ class _SklearnWindows:
         return self._x(x)
 
     def forward(self, x: np.ndarray, knn_k: int | None = None,
-                context: np.ndarray | None = None, domain: int = 0
-                ) -> tuple[np.ndarray, np.ndarray]:
+                context: np.ndarray | None = None, domain: int = 0,
+                knn_weight: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         return self.probabilities(x), self.embed(x)
 
 

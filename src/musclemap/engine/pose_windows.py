@@ -242,9 +242,14 @@ def training_arrays(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features `(M, F)`, labels `(M, 20)` and weights `(M,)` of the items' training windows
     (`item_windows`); every item weighs 1 in total (its windows share it), key-pose items
-    `pose_default.keypose_weight`."""
-    kp_weight = cfg.pose_default.keypose_weight
-    ys = [np.repeat(it.labels[None], len(x), 0) for it, x in zip(items, windows, strict=True)]
+    `pose_default.keypose_weight`, their targets smoothed towards 0.5 by
+    `pose_default.keypose_label_smoothing`."""
+    kp_weight, smooth = cfg.pose_default.keypose_weight, cfg.pose_default.keypose_label_smoothing
+
+    def target(it: Item) -> np.ndarray:
+        return it.labels * (1.0 - smooth) + 0.5 * smooth if it.kind == "keypose" else it.labels
+
+    ys = [np.repeat(target(it)[None], len(x), 0) for it, x in zip(items, windows, strict=True)]
     ws = [np.full(len(x), (kp_weight if it.kind == "keypose" else 1.0) / len(x))
           for it, x in zip(items, windows, strict=True)]
     w = np.concatenate(ws)

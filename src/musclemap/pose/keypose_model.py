@@ -134,6 +134,11 @@ class KeyPoseModel:
         self.knn_weight = float(knn.get("weight", 0.0)) if self.library_labels is not None else 0.0
         self.knn_k, self.knn_temperature = int(knn.get("k", 5)), float(knn.get("temperature", 0.05))
         self.knn_pair_k = int(knn.get("pair_k", 0)) or self.knn_k  # a photo pair's neighbours
+        # a photo pair's share of the k-NN labels (older weights and null: `knn.weight`)
+        pair_weight = knn.get("pair_weight")
+        self.knn_pair_weight = self.knn_weight
+        if pair_weight is not None and self.library_labels is not None:
+            self.knn_pair_weight = float(pair_weight)
         # How far a window's embedding moves towards its clip's before its neighbours are
         # looked up (`forward`'s `context`; 0, as older weights were scored: each window alone).
         self.knn_context = float(knn.get("context", 0.0))
@@ -194,19 +199,21 @@ class KeyPoseModel:
         return 1.0 / (1.0 + np.exp(-self._logits(self._hidden(x), domain)))
 
     def forward(self, x: np.ndarray, knn_k: int | None = None,
-                context: np.ndarray | None = None, domain: int = 0
-                ) -> tuple[np.ndarray, np.ndarray]:
+                context: np.ndarray | None = None, domain: int = 0,
+                knn_weight: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """`(N, F)` -> (`probabilities` `(N, 20)`, `embed` `(N, members * hidden)`), the hidden
-        layer computed once for both; `knn_k` neighbours instead of `knn.k` (a photo pair's,
-        `score_poses`). `context`: the embedding of the clip the windows belong to; with
-        `knn.context` c > 0 each window's neighbours are those of (1 - c) e + c context, its
-        embedding e moved towards its clip's (the embeddings returned are the windows' own).
+        layer computed once for both; `knn_k` neighbours and a k-NN share `knn_weight` instead
+        of `knn.k` and `knn.weight` (a photo pair's, `score_poses`). `context`: the embedding
+        of the clip the windows belong to; with `knn.context` c > 0 each window's neighbours
+        are those of (1 - c) e + c context, its embedding e moved towards its clip's (the
+        embeddings returned are the windows' own).
         `domain`: the label convention to answer in (the output, and the library labels the
         k-NN blend reads; `score_poses`: 1 for photos, 0 for videos)."""
         h = self._hidden(x)
         emb = _flat(h)
         probs = 1.0 / (1.0 + np.exp(-self._logits(h, domain)))
-        if self.knn_weight <= 0 or self.library is None or self.library_labels is None:
+        blend = self.knn_weight if knn_weight is None else knn_weight
+        if blend <= 0 or self.library is None or self.library_labels is None:
             return probs, emb
         c = self.knn_context
         query = emb if context is None or c <= 0 else (1.0 - c) * emb + c * context
@@ -220,7 +227,7 @@ class KeyPoseModel:
         if domain > 0 and self.domain_labels is not None:
             labels = self.domain_labels[domain - 1]
         knn = np.einsum("nk,nkc->nc", w, labels[top])
-        return (1.0 - self.knn_weight) * probs + self.knn_weight * knn, emb
+        return (1.0 - blend) * probs + blend * knn, emb
 
     def _similarity(self, emb: np.ndarray) -> np.ndarray:
         """Cosine similarity `(N, E)` of embeddings `(N, D)` to the library's."""
@@ -280,7 +287,8 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
     the model has `pool_motion` (`pool_weights`; 0: the plain mean).
 
     A photo pair (two frames, both with a person: `is_photo_pair`) is one window where a video
-    has many to average, so its k-NN blend takes `knn.pair_k` neighbours, and, when the model
+    has many to average, so its k-NN blend takes `knn.pair_k` neighbours (and `knn.pair_weight`
+    of the blend, when the model has one), and, when the model
     has `pair_videos` (from `pose_default.score_keypose_videos`), it is scored in two forms: its
     photos, and the mean of its pseudo-videos (`pair_video_windows`: the form training also
     learns it in, `pose_default.keypose_videos`); its probabilities and embedding are the mean
@@ -304,17 +312,17 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
         )
     starts, x, cover = model_windows(model, seq.world, seq.valid, fps=seq.fps, image=seq.image)
     pair = is_photo_pair(seq)
-    k = model.knn_pair_k if pair else None
+    k, blend = (model.knn_pair_k, model.knn_pair_weight) if pair else (None, None)
     domain = 1 if is_stills(seq) else 0  # read only by weights with label domains
     keep = cover >= min(MIN_WINDOW_COVERAGE, float(cover.max()))
     w = pool_weights(model, x[keep])
-    in_context = model.knn_context > 0 and model.knn_weight > 0  # neighbours to look up
+    in_context = model.knn_context > 0 and (model.knn_weight if blend is None else blend) > 0
     if pair and model.pair_videos:
         xv = pair_video_windows(model, seq)
         # The pair's embedding, the mean of its two forms, is the context of both.
         ctx = 0.5 * (model.embed(x)[0] + model.embed(xv).mean(0)) if in_context else None
-        probs, emb = model.forward(x, k, ctx, domain)
-        video_probs, video_emb = model.forward(xv, k, ctx, domain)
+        probs, emb = model.forward(x, k, ctx, domain, blend)
+        video_probs, video_emb = model.forward(xv, k, ctx, domain, blend)
         probs = 0.5 * (probs + video_probs.mean(0))
         emb = 0.5 * (emb + video_emb.mean(0))
     else:
@@ -322,7 +330,7 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
         if in_context:  # the clip's embedding, pooled as its score is
             e = model.embed(x[keep])
             ctx = e.mean(0) if w is None else w @ e
-        probs, emb = model.forward(x, k, ctx, domain)
+        probs, emb = model.forward(x, k, ctx, domain, blend)
     if w is None:
         return Scores(starts, probs, keep, probs[keep].mean(0), emb[keep].mean(0))
     return Scores(starts, probs, keep, w @ probs[keep], w @ emb[keep])
