@@ -39,12 +39,12 @@ def test_wants_pose_workers(video: str, tmp_path: Path) -> None:
 def test_the_early_workers_run_the_models_estimator(video: str, tmp_path: Path) -> None:
     import json
 
-    (tmp_path / "w.json").write_text(json.dumps({"pose_estimator": "mediapipe_g4"}))
+    (tmp_path / "w.json").write_text(json.dumps({"pose_estimator": "mediapipe"}))
     weights = str(tmp_path / "w.safetensors")
-    assert pose_estimator_of(["predict", video]) == "mediapipe"  # the packaged weights' (v10)
-    assert pose_estimator_of(["predict", video, "--ckpt", weights]) == "mediapipe_g4"
-    given = ["predict", video, "--ckpt", weights, "--pose-estimator=mediapipe"]
-    assert pose_estimator_of(given) == "mediapipe"
+    assert pose_estimator_of(["predict", video]) == "mediapipe_g4"  # the packaged weights' (v11)
+    assert pose_estimator_of(["predict", video, "--ckpt", weights]) == "mediapipe"
+    given = ["predict", video, "--ckpt", weights, "--pose-estimator=mediapipe_g4"]
+    assert pose_estimator_of(given) == "mediapipe_g4"
 
 
 def test_single_video_skips_option_values(video: str, tmp_path: Path) -> None:

@@ -283,7 +283,7 @@ def test_predict_poses_with_the_estimator_the_weights_name(
 def test_weights_without_an_estimator_mean_mediapipe(tmp_path: Path) -> None:
     p = Predictor.from_checkpoint(weights_naming(tmp_path, None))
     assert p.trained_estimator == "mediapipe" and p.estimator == "mediapipe"
-    assert Predictor.default().trained_estimator == "mediapipe"  # version 10 has no field
+    assert Predictor.default().trained_estimator == "mediapipe_g4"  # version 11 names it
     g4 = Predictor.from_checkpoint(weights_naming(tmp_path, "mediapipe_g4"))
     assert g4.estimator == "mediapipe_g4" and g4.estimator_name == "mediapipe_g4"
     with pytest.raises(ConfigError, match="pose_estimator 'openpose'"):
