@@ -133,3 +133,19 @@ def test_agree_asks_the_world_landmarks_only_when_told() -> None:
     nobody = row_of(None)
     assert nobody[-1] == 0.0 and agree(None, nobody, 0.015) == (True, None)
     assert agree(mine, nobody, 0.015) == (False, None)
+
+
+def test_segment_zeros_frames_left_for_a_later_segment(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from musclemap.pose.seams import Board
+
+    board = Board(str(tmp_path), [10, 10], create=True)
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    landmarks = np.full((33, 3), 0.25, np.float32)
+    assert board.left(4) is None  # not left (yet): nothing waits for it
+    board.leave(4, rgb, landmarks, name="first")
+    got = board.left(4)
+    assert got is not None
+    np.testing.assert_array_equal(got[0], rgb)
+    np.testing.assert_array_equal(got[1], landmarks)
+    board.leave(6, rgb, landmarks)  # a later segment's frame is not segment 0's
+    assert board.left(6) is None

@@ -260,6 +260,8 @@ def _run_segment(
                 kept[idx] = (rgb, frame.image)
                 if i > 0:
                     shared.leave(idx, rgb, frame.image)
+                elif exact and nxt is not None:  # final already: a later segment may check it
+                    shared.leave(idx, rgb, frame.image, name="first")
             frames.append(frame)
             times.append(t)
             if i > 0:
@@ -297,7 +299,11 @@ def _run_segment(
     )
     seq.extra = {"first": start, "handover": handover, "distance": distance}
     replayed: dict[int, np.ndarray] = {}
+    checks: dict[int, tuple[np.ndarray, int, int]] = {}
     if exact and i == 0 and handover is not None:
+        if picks:  # its own rows' checks first, while the later segments still track
+            own = {idx for idx in picks if idx < start + keep}
+            checks = _check_all(shared, starts, picks, kept, start + keep, estimator, only=own)
         rows = [frames[keep]] + _replay(shared, starts, estimator, handover, frames[keep])
         seq.extra["replay"] = (handover, PoseSequence.from_frames(
             rows, [0.0] * len(rows), fps=fps, width=0, height=0, source=path
@@ -308,15 +314,38 @@ def _run_segment(
             if f is not None and handover + k in picks
         }
     if picks and i == 0:
-        seq.extra["checks"] = _check_all(
+        seq.extra["checks"] = checks | _check_all(
             shared, starts, picks, kept, start + keep, estimator, replayed
         )
-    elif picks and not exact:  # (exact: segment 0 checks with the replayed landmarks)
+    elif picks and not exact:
         first = int(shared.handover[i - 1])  # where this segment's rows begin, if known yet
         if first >= 0:
             mine = {idx: pair for idx, pair in kept.items() if first <= idx < start + keep}
             seq.extra["checks"] = _check_own(shared, len(picks), mine, estimator)
+    elif picks:
+        # Exact seams: this segment's own landmarks are not the final ones (segment 0 replays
+        # its smoothing over them and checks those frames), but segment 0's frames are final
+        # as it tracks them: the ones it has left are checked here, while it tracks on.
+        seq.extra["checks"] = _check_first(shared, picks, estimator)
     return seq
+
+
+def _check_first(
+    shared: Board, picks: Sequence[int], estimator: PoseEstimator
+) -> dict[int, tuple[np.ndarray, int, int]]:
+    """A later segment's checks, once it is done, of the kept frames segment 0 has left so far
+    (exact seams) and nobody has claimed."""
+    out: dict[int, tuple[np.ndarray, int, int]] = {}
+    detector = None
+    for idx in picks:
+        if int(shared.checker[0]) == Board.DONE:
+            break
+        pair = shared.left(idx)
+        if pair is None or not shared.claim(idx):
+            continue
+        detector = detector or _pixel_detector(estimator)
+        out[idx] = _check_one(shared, len(picks), idx, pair, detector)
+    return out
 
 
 def _replay(
@@ -352,14 +381,18 @@ def _check_all(
     end: int,
     estimator: PoseEstimator,
     replayed: dict[int, np.ndarray] | None = None,
+    only: set[int] | None = None,
 ) -> dict[int, tuple[np.ndarray, int, int]]:
     """Segment 0's pixel checks, once its rows (up to `end`) are done: every kept frame no
     later segment has claimed, its own ones with its landmarks, the others with those their
-    segment left on the board (or those of `replayed`, the frames' final landmarks)."""
+    segment left on the board (or those of `replayed`, the frames' final landmarks). `only`:
+    check these frames now and leave the others to a later call (the last one says DONE)."""
     shared.checker[0] = Board.FIRST
     detector = _pixel_detector(estimator)
     out = {}
     for idx in picks:
+        if only is not None and idx not in only:
+            continue
         if not shared.claim(idx):
             continue  # a later segment checks it
         if idx < end:
@@ -373,7 +406,8 @@ def _check_all(
             continue  # no person there
         out[idx] = _check_one(shared, len(picks), idx, pair, detector)
         shared.checker[0] = Board.RESTART if _restarts_next(detector) else Board.CHEAP
-    shared.checker[0] = Board.DONE
+    if only is None:
+        shared.checker[0] = Board.DONE
     return out
 
 

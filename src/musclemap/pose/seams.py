@@ -153,12 +153,22 @@ class Board:
         return bool(row[0]), row[5 : 5 + n].tobytes()
 
 
-    def leave(self, idx: int, rgb: np.ndarray, landmarks: np.ndarray) -> None:
+    def leave(self, idx: int, rgb: np.ndarray, landmarks: np.ndarray, name: str = "kept") -> None:
         """Leave sampled frame idx and its landmarks for segment 0's pixel checks (written
-        whole before it shows: a temporary name, then renamed)."""
-        tmp = f"{self.folder}/kept{idx}.tmp.npz"
+        whole before it shows: a temporary name, then renamed). `name` "first": segment 0's
+        own frame, for a later segment that is done to check (`left`)."""
+        tmp = f"{self.folder}/{name}{idx}.tmp.npz"
         np.savez(tmp, rgb=rgb, landmarks=landmarks)
-        os.replace(tmp, f"{self.folder}/kept{idx}.npz")
+        os.replace(tmp, f"{self.folder}/{name}{idx}.npz")
+
+    def left(self, idx: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Segment 0's frame idx and its landmarks if it has left them (`leave(name="first")`),
+        without waiting."""
+        path = f"{self.folder}/first{idx}.npz"
+        if not os.path.exists(path):
+            return None
+        with np.load(path) as data:
+            return data["rgb"], data["landmarks"]
 
     def collect(self, i: int, idx: int, start: int) -> tuple[np.ndarray, np.ndarray] | None:
         """The frame and landmarks segment i (starting at sampled frame `start`) left for
