@@ -110,12 +110,17 @@ def test_item_windows_are_seeded_per_item() -> None:
     assert not np.array_equal(every[0], other[0], equal_nan=True)
 
 
-def test_training_arrays_weigh_items_not_windows() -> None:
-    cfg = _cfg("pose_default.keypose_weight=0.5")
+def _clip_and_photo_pair(override: str, clip_windows: int, pair_windows: int) -> tuple:
+    """A generated clip and a photo pair with that many windows each, and their training
+    arrays (x, y, w) under the config override."""
     items = pose_windows.synthetic_items(2)
     items[1].kind = "keypose"
-    windows = [np.zeros((4, 3), np.float32), np.ones((2, 3), np.float32)]
-    x, y, w = pose_windows.training_arrays(items, windows, cfg)
+    windows = [np.zeros((clip_windows, 3), np.float32), np.ones((pair_windows, 3), np.float32)]
+    return items, pose_windows.training_arrays(items, windows, _cfg(override))
+
+
+def test_training_arrays_weigh_items_not_windows() -> None:
+    items, (x, y, w) = _clip_and_photo_pair("pose_default.keypose_weight=0.5", 4, 2)
     assert x.shape == (6, 3) and np.array_equal(y[:4], np.repeat(items[0].labels[None], 4, 0))
     # clip: 1 shared by 4 windows, key poses: 0.5 shared by 2; then scaled to mean 1
     raw = np.array([0.25] * 4 + [0.25] * 2)
@@ -124,11 +129,7 @@ def test_training_arrays_weigh_items_not_windows() -> None:
 
 
 def test_training_arrays_smooth_only_the_key_pose_targets() -> None:
-    cfg = _cfg("pose_default.keypose_label_smoothing=0.2")
-    items = pose_windows.synthetic_items(2)
-    items[1].kind = "keypose"
-    windows = [np.zeros((2, 3), np.float32), np.ones((3, 3), np.float32)]
-    _, y, _ = pose_windows.training_arrays(items, windows, cfg)
+    items, (_, y, _) = _clip_and_photo_pair("pose_default.keypose_label_smoothing=0.2", 2, 3)
     assert np.array_equal(y[:2], np.repeat(items[0].labels[None], 2, 0))  # a clip: as labelled
     # a photo pair: 1 -> 0.9, 0 -> 0.1 on every one of its windows
     want = np.where(items[1].labels > 0.5, 0.9, 0.1).astype(np.float32)
