@@ -136,11 +136,10 @@ def test_the_packaged_model_answers_the_same_on_one_core_and_two(wild_dir: Path)
     one = predictor.predict(path, workers=1).to_dict()
     two = predictor.predict(path, workers=2).to_dict()
     assert one["quality"]["people"]["frames_checked"] >= 2
-    # Not the pose: the pixel checks' frames. The pose pass keeps the planned frames
-    # (`quality.planned_picks`), one worker decodes the frames with a person again
-    # (`quality.frame_picks`), and this clip has frames without one: the orientation's frame
-    # scores differ in the first decimal (2.76 / -15.82 / -30.68 / -21.69 against 2.74 /
-    # -15.37 / -30.47 / -21.47), the decision is the same.
+    # Left: the orientation's frame scores differ in the first decimal on this clip (2.76 /
+    # -15.82 / -30.68 / -21.69 against 2.74 / -15.37 / -30.47 / -21.47; same decision), with
+    # the same poses and the same three frames (16, 33, 50): the pose pass's kept pixels
+    # against one worker's second decode of them, not found yet.
     for pred in (one, two):
         del pred["quality"]["orientation"]["scores"]
     assert one == two
