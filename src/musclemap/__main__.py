@@ -68,14 +68,13 @@ def pose_estimator_of(args: list[str]) -> str:
     return weights_estimator(ckpt or Path(__file__).resolve().parent / "weights/default.json")
 
 
-def _start_pose_workers(args: list[str]) -> int:
-    """The shared pose pool the CLI will ask for (the model's estimator), started now; its
-    size (0: none started)."""
+def _start_pose_workers(args: list[str], name: str) -> int:
+    """The shared pose pool the CLI will ask for (estimator `name`, `pose_estimator_of`),
+    started now; its size (0: none started)."""
     try:
         from musclemap.pose.estimator import POOLED, pool_factory
         from musclemap.pose.parallel import cpu_budget, shared_pool
 
-        name = pose_estimator_of(args)
         cores = cpu_budget()  # the CLI caps --workers at the cores (with a warning) too
         workers = min(int(_option(args, "--workers") or 0) or cores, cores)
         if workers > 1 and name in POOLED:
@@ -127,10 +126,10 @@ def outputs_ok(args: list[str], video: Path) -> bool:
     return True
 
 
-def _prefetch_poses(args: list[str], workers: int) -> None:
-    """`predict VIDEO [--json OUT]` with the model's defaults: pose the video now on the pool
-    of `workers` (`extract.prefetch_poses`), while the CLI and the model are imported and
-    loaded."""
+def _prefetch_poses(args: list[str], workers: int, estimator: str) -> None:
+    """`predict VIDEO [--json OUT]` with the model's defaults: pose the video now with
+    `estimator` on the pool of `workers` (`extract.prefetch_poses`), while the CLI and the
+    model are imported and loaded."""
     video = single_video(args)
     if video is None or any(_option(args, o) for o in _NOT_EARLY) or not outputs_ok(args, video):
         return
@@ -140,9 +139,7 @@ def _prefetch_poses(args: list[str], workers: int) -> None:
         from musclemap.pose.extract import prefetch_poses
         from musclemap.predictor import WEIGHTS_DIR
 
-        meta = json.loads((WEIGHTS_DIR / "default.json").read_text())
-        fps = float(meta["fps"])  # the model's rate and estimator
-        estimator = pose_estimator_of(args)
+        fps = float(json.loads((WEIGHTS_DIR / "default.json").read_text())["fps"])  # the model's
         prefetch_poses(
             video,
             fps=fps,
@@ -199,10 +196,11 @@ def entry() -> None:
             pressed: list[int] = []
             previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(1))
             try:
-                workers = _start_pose_workers(args)
+                estimator = pose_estimator_of(args)
+                workers = _start_pose_workers(args, estimator)
                 started = workers > 0
                 if started:
-                    _prefetch_poses(args, workers)
+                    _prefetch_poses(args, workers, estimator)
             finally:
                 signal.signal(signal.SIGINT, previous)
             if pressed:

@@ -58,17 +58,13 @@ def tracker_note(meta: dict, pose_files: list[Path | None]) -> str | None:
     (`pose_estimator` of its weights; the pose file's `roi_grid` setting tells them apart):
     evaluate scores the pose files as they are."""
     from musclemap.data.pose_sequence import load_pose_file
-    from musclemap.pose.estimator import DEFAULT_ESTIMATOR, build_estimator
+    from musclemap.pose.estimator import DEFAULT_ESTIMATOR, tracker_grid
 
     first = next((f for f in pose_files if f and Path(f).is_file()), None)
     if first is None:
         return None  # evaluate says which are missing
     trained = str(meta.get("pose_estimator", DEFAULT_ESTIMATOR))
-    estimator = build_estimator(trained)
-    try:
-        want = estimator.settings().get("roi_grid")
-    finally:
-        estimator.close()
+    want = tracker_grid(trained)
     got = load_pose_file(first).extra.get("settings", {}).get("roi_grid")
     if got == want:
         return None

@@ -115,16 +115,12 @@ def check_tracker(items: list[Any], estimator: str) -> None:
         ConfigError: Some clips' pose files were made with another tracker (counted, the first
             named, with the command that makes them right).
     """
-    from musclemap.pose.estimator import build_estimator
+    from musclemap.pose.estimator import tracker_grid
 
     posed = [it for it in items if it.kind == "clip" and "settings" in it.seq.extra]
     if not posed:
         return
-    made = build_estimator(estimator)
-    try:
-        want = made.settings().get("roi_grid")
-    finally:
-        made.close()
+    want = tracker_grid(estimator)
     wrong = [it for it in posed if it.seq.extra["settings"].get("roi_grid") != want]
     if wrong:
         got = wrong[0].seq.extra["settings"].get("roi_grid")

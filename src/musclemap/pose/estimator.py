@@ -114,12 +114,23 @@ def weights_estimator(weights: str | os.PathLike[str]) -> str:
     the model; `DEFAULT_ESTIMATOR` where there is none (weights from before the field, a torch
     `.pt`) or it cannot be read (loading the model then says what is wrong)."""
     path = Path(weights)
-    meta = path / "model.json" if path.is_dir() else path.with_suffix(".json")
     try:
+        meta = path / "model.json" if path.is_dir() else path.with_suffix(".json")
         value = json.loads(meta.read_text(encoding="utf-8")).get("pose_estimator")
     except (OSError, ValueError, AttributeError):
         return DEFAULT_ESTIMATOR
     return value if isinstance(value, str) else DEFAULT_ESTIMATOR
+
+
+def tracker_grid(name: str) -> dict[str, Any] | None:
+    """The `roi_grid` setting of the estimator `name` (None: MediaPipe's own tracker), as its
+    pose files record it in `extra["settings"]`: what tells the trackers' poses apart."""
+    estimator = build_estimator(name)
+    try:
+        grid = estimator.settings().get("roi_grid")
+    finally:
+        estimator.close()
+    return grid
 
 
 def estimator_note(used: str | None, trained: str) -> str | None:
