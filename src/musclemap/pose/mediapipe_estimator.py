@@ -159,25 +159,27 @@ class MediaPipePoseEstimator:
         smoothing's inputs (image size, region, unsmoothed image and world landmarks) and the
         region fed to the next frame, serialized (`replay` feeds them to another tracker's
         smoothing). Two trackers with equal records on a frame track on as one."""
-        smoothing = smoothing_of(self._pose) if self._pose is not None else None
-        feedback = roi_feedback_of(self._pose) if self._pose is not None else None
-        if smoothing is None or feedback is None:
-            raise RuntimeError("records need a tracker with a roi_grid that has estimated")
+        smoothing, feedback = self._grid_parts("records")
         return pack_record(smoothing.sent, feedback)
 
     def replay(self, record: bytes) -> PoseFrame | None:
         """Run this tracker's landmark smoothing on another tracker's `record` of the next
         frame (as if this tracker had tracked it: the next timestamp), without the models."""
-        smoothing = smoothing_of(self._pose) if self._pose is not None else None
-        feedback = roi_feedback_of(self._pose) if self._pose is not None else None
-        if smoothing is None or feedback is None:
-            raise RuntimeError("replay needs a tracker with a roi_grid that has estimated")
+        smoothing, feedback = self._grid_parts("replay")
         self._pose._simulated_timestamp += 33333  # as `process_frame`
         found = smoothing.replay(record, feedback.size, self._pose._simulated_timestamp)
         if found is None:
             return None
         image, world = found
         return PoseFrame(image=image[:, [0, 1, 3]], world=world)
+
+    def _grid_parts(self, what: str) -> tuple[Smoothing, RoiFeedback]:
+        """The smoothing graph and region feedback `record` and `replay` work on."""
+        smoothing = smoothing_of(self._pose) if self._pose is not None else None
+        feedback = roi_feedback_of(self._pose) if self._pose is not None else None
+        if smoothing is None or feedback is None:
+            raise RuntimeError(f"{what}: only for a tracker with a roi_grid that has estimated")
+        return smoothing, feedback
 
     @property
     def fresh(self) -> bool:
