@@ -10,6 +10,7 @@ import pytest
 from musclemap.pose import estimator as registry
 from musclemap.pose.estimator import (
     DEFAULT_ESTIMATOR,
+    PACKAGED_WEIGHTS,
     PoseEstimator,
     build_estimator,
     check_estimator_name,
@@ -18,9 +19,11 @@ from musclemap.pose.estimator import (
     list_estimators,
     pool_factory,
     pooled_name,
+    predict_estimator,
     register_estimator,
     weights_estimator,
 )
+from musclemap.predictor import WEIGHTS_DIR
 from musclemap.skeleton import COCO17, MEDIAPIPE33
 from pose_standins import BrightnessEstimator, ScriptedEstimator, registered
 
@@ -68,6 +71,12 @@ def test_weights_say_their_estimator(tmp_path: Path) -> None:
     (tmp_path / "old.json").write_text(json.dumps({"fps": 10.0}))  # before the field
     assert weights_estimator(tmp_path / "old.safetensors") == "mediapipe"
     assert weights_estimator(tmp_path / "none.safetensors") == "mediapipe"
+    # predict's choice: the given name, else the model's, else the packaged model's.
+    assert predict_estimator(tmp_path / "old.safetensors", "mediapipe_g4") == "mediapipe_g4"
+    assert predict_estimator(tmp_path / "m.safetensors", None) == "mediapipe_g4"
+    assert predict_estimator(tmp_path / "old.safetensors", None) == "mediapipe"
+    assert PACKAGED_WEIGHTS.parent == WEIGHTS_DIR and PACKAGED_WEIGHTS.is_file()
+    assert predict_estimator(None, None) == weights_estimator(PACKAGED_WEIGHTS)
     assert estimator_note("mediapipe_g4", "mediapipe_g4") is None
     assert estimator_note(None, "mediapipe_g4") is None
     note = estimator_note("mediapipe", "mediapipe_g4")

@@ -56,16 +56,11 @@ def wants_pose_workers(args: list[str]) -> bool:
 
 
 def pose_estimator_of(args: list[str]) -> str:
-    """The estimator predict will pose with: `--pose-estimator`, else the model's (`--ckpt`,
-    else the packaged weights), read from its JSON (`estimator.weights_estimator`)."""
-    from musclemap.pose.estimator import weights_estimator
+    """The estimator predict will pose with (`estimator.predict_estimator` of `--ckpt` and
+    `--pose-estimator`)."""
+    from musclemap.pose.estimator import predict_estimator
 
-    given = _option(args, "--pose-estimator")
-    if given is not None:
-        return given
-    ckpt = _option(args, "--ckpt")
-    # (`predictor.WEIGHTS_DIR`, whose module is not imported before the workers start)
-    return weights_estimator(ckpt or Path(__file__).resolve().parent / "weights/default.json")
+    return predict_estimator(_option(args, "--ckpt"), _option(args, "--pose-estimator"))
 
 
 def _start_pose_workers(args: list[str], name: str) -> int:

@@ -353,17 +353,6 @@ def _start_pool(workers: int, estimator: str) -> PosePool | None:
     return shared_pool(n, pool_factory(estimator)) if n > 1 else None
 
 
-def model_estimator(ckpt: Path | None, given: str | None) -> str:
-    """The estimator predict poses with: `given` (`--pose-estimator`), else the one the model
-    (`ckpt`, default the packaged weights) was trained on, read from its JSON only."""
-    from musclemap.pose.estimator import weights_estimator
-    from musclemap.predictor import WEIGHTS_DIR
-
-    if given is not None:
-        return given
-    return weights_estimator(WEIGHTS_DIR / "default.safetensors" if ckpt is None else ckpt)
-
-
 @app.command()
 def predict(
     videos: Annotated[list[Path], typer.Argument(help="Video files and/or folders of videos.")],
@@ -456,9 +445,9 @@ def predict(
             markup=False,
         )
     use_cache = usable_cache(cache)
-    from musclemap.pose.estimator import POOLED
+    from musclemap.pose.estimator import POOLED, predict_estimator
 
-    name = model_estimator(ckpt, pose_estimator)
+    name = predict_estimator(ckpt, pose_estimator)
     workers = worker_count(workers)
     pool = _start_pool(workers, name) if name in POOLED else None
     # The name as given (None: the model's own, read from its weights by the predictor).

@@ -122,6 +122,19 @@ def weights_estimator(weights: str | os.PathLike[str]) -> str:
     return value if isinstance(value, str) else DEFAULT_ESTIMATOR
 
 
+# The packaged model's JSON (`predictor.WEIGHTS_DIR`; that module is not imported here, nor
+# by the console script before its pose workers start).
+PACKAGED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "default.json"
+
+
+def predict_estimator(ckpt: str | os.PathLike[str] | None, given: str | None) -> str:
+    """The estimator predict poses with: `given` (`--pose-estimator`), else the one the model
+    (`ckpt`, default the packaged weights) was trained on (`weights_estimator`)."""
+    if given is not None:
+        return given
+    return weights_estimator(PACKAGED_WEIGHTS if ckpt is None else ckpt)
+
+
 def tracker_grid(name: str) -> dict[str, Any] | None:
     """The `roi_grid` setting of the estimator `name` (None: MediaPipe's own tracker), as its
     pose files record it in `extra["settings"]`: what tells the trackers' poses apart."""
