@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musclemap.data.video_io import VideoInfo, frame_timestamps, iter_frames, probe, read_clip
+from musclemap.data.video_io import (
+    VideoInfo,
+    frame_timestamps,
+    iter_frames,
+    probe,
+    read_clip,
+    scaled_size,
+)
 from musclemap.errors import VideoError
 
 
@@ -192,6 +199,17 @@ def test_max_side_downscales_keeping_aspect(tmp_path: Path) -> None:
     assert next(iter(iter_frames(path, max_side=100)))[1].shape == (64, 48, 3)  # no upscaling
 
 
+def test_frames_too_large_are_divided_by_a_whole_factor() -> None:
+    assert scaled_size(1280, 720, 720) == (640, 360)  # halved, not 720x405
+    assert scaled_size(1920, 1080, 720) == (640, 360)
+    assert scaled_size(2160, 3840, 720) == (360, 640)  # portrait 4K: a sixth
+    assert scaled_size(642, 360, 720) == (642, 360)  # fits: unchanged (every wild clip)
+    assert scaled_size(1280, 720, None) == (1280, 720)
+    # Halving an 800 px frame would leave 400 px (< 2/3 of 720): scaled to 720 instead.
+    assert scaled_size(800, 450, 720) == (720, 405)
+    assert scaled_size(1000, 500, 720) == (500, 250)  # 500 >= 480: halved
+
+
 @pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuvj420p", "yuv444p"])
 def test_frames_are_the_pixels_pyav_converts(tmp_path: Path, pix_fmt: str) -> None:
     # Converted in this thread with one swscale set-up per video (not PyAV's per-frame one
@@ -205,12 +223,12 @@ def test_frames_are_the_pixels_pyav_converts(tmp_path: Path, pix_fmt: str) -> No
         decoded = list(container.decode(video=0))
     whole = [f.to_ndarray(format="rgb24") for f in decoded]
     small = [
-        f.reformat(width=64, height=36, format="rgb24", interpolation="AREA").to_ndarray()
+        f.reformat(width=80, height=45, format="rgb24", interpolation="AREA").to_ndarray()
         for f in decoded
     ]
     got_whole = [f for _, f in iter_frames(path, fps=None)]
-    got_small = [f for _, f in iter_frames(path, fps=None, max_side=64)]
-    assert len(got_whole) == len(got_small) == 4 and got_small[0].shape == (36, 64, 3)
+    got_small = [f for _, f in iter_frames(path, fps=None, max_side=100)]  # halved
+    assert len(got_whole) == len(got_small) == 4 and got_small[0].shape == (45, 80, 3)
     assert all(np.array_equal(a, b) for a, b in zip(got_whole, whole, strict=True))
     assert all(np.array_equal(a, b) for a, b in zip(got_small, small, strict=True))
     assert np.array_equal(read_clip(path, [2, 0]), np.stack([whole[2], whole[0]]))

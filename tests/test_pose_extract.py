@@ -12,7 +12,7 @@ from musclemap.errors import VideoError
 from musclemap.pose import estimator as registry
 from musclemap.pose.cache import video_cache_path
 from musclemap.pose.extract import extract_poses, fps_note
-from musclemap.pose.sequential import DEFAULT_MAX_SIDE
+from musclemap.pose.sequential import DEFAULT_MAX_SIDE, pose_settings
 from musclemap.skeleton import COCO17
 from pose_standins import BrightnessEstimator, level_video
 
@@ -32,7 +32,11 @@ def test_extract_poses_uses_estimator_and_cache(tmp_path: Path) -> None:
     assert seq.valid.tolist() == [True, False] * 4
     assert seq.image[0, 0, 0] == pytest.approx(0.01, abs=0.002)
     assert seq.extra["estimator"] == "brightness" and seq.extra["track_jumps_s"] == []
-    assert seq.extra["settings"] == {"offset": 0.0, "max_side": DEFAULT_MAX_SIDE}
+    assert seq.extra["settings"] == {
+        "offset": 0.0,
+        "max_side": DEFAULT_MAX_SIDE,
+        "scale": "whole factor",
+    }
     assert (seq.width, seq.height, seq.fps) == (48, 32, 10.0)
     assert seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
     assert not est.closed  # a caller's estimator stays open
@@ -79,7 +83,7 @@ def test_another_layout_flows_into_the_sequence_and_the_cache(tmp_path: Path) ->
     est = BrightnessEstimator(layout=COCO17)
     seq = extract_poses(video, estimator=est, cache_dir=tmp_path / "cache")
     assert seq.layout is COCO17 and seq.image.shape == (2, 17, 3)
-    settings = {**est.settings(), "max_side": DEFAULT_MAX_SIDE}
+    settings = pose_settings(est, DEFAULT_MAX_SIDE)
     cached = video_cache_path(video, est.name, settings, 10.0, tmp_path / "cache")
     assert load_pose_file(cached).layout is COCO17
 
@@ -87,7 +91,7 @@ def test_another_layout_flows_into_the_sequence_and_the_cache(tmp_path: Path) ->
 def test_a_damaged_cache_entry_is_recomputed(tmp_path: Path) -> None:
     video = level_video(tmp_path / "v.mp4", [1, 3])
     est = BrightnessEstimator()
-    settings = {**est.settings(), "max_side": DEFAULT_MAX_SIDE}
+    settings = pose_settings(est, DEFAULT_MAX_SIDE)
     cached = video_cache_path(video, est.name, settings, 10.0, tmp_path)
     cached.parent.mkdir(parents=True)
     cached.write_text("garbage")

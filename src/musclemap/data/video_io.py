@@ -113,16 +113,34 @@ def _to_rgb(
     thread pool for every frame, 2.9 ms of CPU and 4.3 ms of wall time a 1280x720 frame
     against 1.6 ms here, the same pixels."""
     scaler = scaler or _scaler()
-    w, h = frame.width, frame.height
-    interpolation = None  # PyAV's default (bilinear) for the colour conversion alone
-    if max_side is not None and max(w, h) > max_side:
-        scale = max_side / max(w, h)
-        w, h = max(round(w * scale), 1), max(round(h * scale), 1)
-        interpolation = "AREA"
+    w, h = scaled_size(frame.width, frame.height, max_side)
+    # PyAV's default (bilinear) for the colour conversion alone, else an area filter
+    interpolation = None if (w, h) == (frame.width, frame.height) else "AREA"
     rgb = scaler.reformat(
         frame, width=w, height=h, format="rgb24", interpolation=interpolation, threads=1
     )
     return _upright(rgb.to_ndarray(), rotation)  # (H, W, 3)
+
+
+# `scaled_size` divides by a whole factor unless that leaves the longer side under this share of
+# `max_side` (an 800 px video halved to 400): then it scales to `max_side` exactly.
+MIN_WHOLE_SHARE = 2 / 3
+
+
+def scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """The size a `width` x `height` frame is converted at to fit `max_side` (unchanged if it
+    fits): divided by the smallest whole factor that makes it fit. 1280x720 and 1920x1080 at
+    720 become 640x360: swscale's area filter halves a 1280x720 frame in 0.9 ms of CPU
+    against 2.35 ms to 720x405, and every pixel of the result is a plain average of whole
+    source pixels."""
+    longer = max(width, height)
+    if max_side is None or longer <= max_side:
+        return width, height
+    factor = math.ceil(longer / max_side)
+    if longer / factor >= MIN_WHOLE_SHARE * max_side:
+        return max(round(width / factor), 1), max(round(height / factor), 1)
+    scale = max_side / longer
+    return max(round(width * scale), 1), max(round(height * scale), 1)
 
 
 def _scaler() -> Any:
