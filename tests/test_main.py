@@ -73,6 +73,16 @@ def test_direct_predict_only_for_the_plain_form(video: str, tmp_path: Path) -> N
         "json_path": Path(out),
         "cache": True,
     }
+    # A batch too: videos and folders with --out-dir (a folder name may end with '/').
+    assert direct_predict(["predict", video, str(tmp_path), "--out-dir", out + "/"]) == {
+        "videos": [Path(video), tmp_path],
+        "out_dir": Path(out),
+    }
+    assert direct_predict(["predict", f"--out-dir={out}", "--no-cache", str(tmp_path)]) == {
+        "out_dir": Path(out),
+        "cache": False,
+        "videos": [tmp_path],
+    }
     for args in (
         [video, "--fps", "10"],
         [video, "--json", out, "--json", out],
@@ -83,6 +93,12 @@ def test_direct_predict_only_for_the_plain_form(video: str, tmp_path: Path) -> N
         [video, "--json", str(tmp_path / "new") + "/"],  # a folder: typer refuses it
         [video, video],
         [str(tmp_path)],
+        [video, "--out-dir", str(tmp_path), "--json", out],  # the command refuses both
+        [video, "--out-dir", str(tmp_path), "--out-dir", str(tmp_path)],
+        [str(tmp_path / "missing.mp4"), "--out-dir", str(tmp_path)],
+        ["--out-dir", str(tmp_path)],
+        [video, "--out-dir"],
+        [video, "--out-dir", str(tmp_path), "--fps", "10"],
         [str(tmp_path / "missing.mp4")],
         [video, "--help"],
         [],

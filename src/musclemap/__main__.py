@@ -6,7 +6,9 @@ video with the model's defaults hands them the video at once (`extract.prefetch_
 CLI's own pose step then takes that job over instead of starting it (0-0.2 s). Only `--json`
 may be given then, and it is checked first: no frame is decoded before the outputs are. That
 plain form (`predict VIDEO [--json OUT] [--no-cache]`) also skips typer's parsing: the command
-is called with its arguments (`direct_predict`; 0.1 s of CPU less while the workers pose). After
+is called with its arguments (`direct_predict`; 0.1 s of CPU less while the workers pose), as
+is a plain batch (`predict PATH... --out-dir OUT [--no-cache]`), whose workers wait idle for
+their first video until the command has listed them. After
 a command that has written everything (`cli.app.QUICK_EXIT`) the process leaves without the
 interpreter's teardown of MediaPipe, PyAV and numpy (~0.1 s).
 """
@@ -148,30 +150,42 @@ def _prefetch_poses(args: list[str], workers: int, estimator: str) -> None:
 
 def direct_predict(args: list[str]) -> dict[str, Any] | None:
     """The keyword arguments of the `predict` command for `predict VIDEO [--json OUT]
-    [--no-cache | --cache]` (one existing video, each option at most once, nothing else), else
-    None. The console script then calls the command itself: typer's parsing coerces each of
-    predict's 17 options through a pydantic TypeAdapter (importing pydantic: ~0.1 s of CPU,
-    taken from the pose workers). Anything else is parsed by typer."""
+    [--no-cache | --cache]` (one existing video) or `predict PATH... --out-dir OUT
+    [--no-cache | --cache]` (a batch of existing videos and folders), each option at most
+    once, nothing else; else None. The console script then calls the command itself: typer's
+    parsing coerces each of predict's 17 options through a pydantic TypeAdapter (importing
+    pydantic: ~0.1 s of CPU, taken from the pose workers, which in a batch have no video yet).
+    Anything else is parsed by typer."""
     if not args or args[0] != "predict":
         return None
     kwargs: dict[str, Any] = {}
-    video = None
+    videos: list[str] = []
     rest = iter(args[1:])
     for arg in rest:
         if arg in ("--cache", "--no-cache") and "cache" not in kwargs:
             kwargs["cache"] = arg == "--cache"
-        elif (arg == "--json" or arg.startswith("--json=")) and "json_path" not in kwargs:
-            value = arg[len("--json=") :] if "=" in arg else next(rest, "")
-            if not value or value.startswith("-") or value.endswith(("/", os.sep)):
-                return None  # typer says what is wrong with it
-            kwargs["json_path"] = Path(value)
-        elif arg.startswith("-") or video is not None:
-            return None
+            continue
+        for option, key in (("--json", "json_path"), ("--out-dir", "out_dir")):
+            if (arg == option or arg.startswith(option + "=")) and key not in kwargs:
+                value = arg[len(option) + 1 :] if "=" in arg else next(rest, "")
+                if not value or value.startswith("-"):
+                    return None  # typer says what is wrong with it
+                if key == "json_path" and value.endswith(("/", os.sep)):
+                    return None  # a folder: typer refuses it
+                kwargs[key] = Path(value)
+                break
         else:
-            video = arg
-    if video is None or not _looks_up(video, Path.is_file):
+            if arg.startswith("-"):
+                return None
+            videos.append(arg)
+    if "out_dir" in kwargs:
+        if "json_path" in kwargs or not videos:
+            return None
+        if not all(_looks_up(v, Path.exists) for v in videos):
+            return None  # the command's own check names what is missing
+    elif len(videos) != 1 or not _looks_up(videos[0], Path.is_file):
         return None
-    return {"videos": [Path(video)], **kwargs}
+    return {"videos": [Path(v) for v in videos], **kwargs}
 
 
 def entry() -> None:
