@@ -3,13 +3,22 @@ are failed with a reason, uploads never outlive a server, one server per directo
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
 from musclemap.errors import ConfigError
-from musclemap.web.store import INTERRUPTED, Job, JobStore, check_data_dir, default_data_dir
+from musclemap.web.store import (
+    DAMAGED,
+    DB_NAME,
+    INTERRUPTED,
+    Job,
+    JobStore,
+    check_data_dir,
+    default_data_dir,
+)
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -93,6 +102,39 @@ def test_unusable_data_directory_is_refused(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(ConfigError, match="cannot use the data directory"):
         check_data_dir(blocker / "data")
+
+
+def test_a_damaged_store_is_one_line_and_left_as_it_is(tmp_path: Path) -> None:
+    junk = bytes(range(256)) * 20
+    (tmp_path / DB_NAME).write_bytes(junk)
+    for check in (check_data_dir, JobStore):
+        with pytest.raises(ConfigError, match=r"job store .* is damaged .*move it aside"):
+            check(tmp_path)
+    assert (tmp_path / DB_NAME).read_bytes() == junk  # nothing replaced
+    other = tmp_path / "other"
+    other.mkdir()
+    db = sqlite3.connect(other / DB_NAME)  # another program's table of the same name
+    db.execute("CREATE TABLE jobs (id TEXT, status TEXT)")
+    db.close()
+    with pytest.raises(ConfigError, match="another layout .no created, error, filename, finished"):
+        check_data_dir(other)
+    JobStore(tmp_path / "new").close()  # the lock of a refused store was released: usable
+    (tmp_path / DB_NAME).unlink()
+    JobStore(tmp_path).close()
+
+
+def test_a_damaged_result_fails_its_job_only(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    for n in (1, 2):
+        store.add(_job(n))
+        done = _job(n, "done", time.time())
+        done.result = {"muscles": {}}
+        store.update(done)
+    store._db.execute("UPDATE jobs SET result='{not json' WHERE id=?", (f"{1:032x}",))
+    broken, fine = store.get(f"{1:032x}"), store.get(f"{2:032x}")
+    assert broken is not None and broken.status == "failed" and broken.error == DAMAGED
+    assert fine is not None and fine.status == "done" and fine.result == {"muscles": {}}
+    store.close()
 
 
 def test_default_data_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

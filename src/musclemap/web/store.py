@@ -30,6 +30,7 @@ from musclemap.errors import ConfigError
 
 Status = Literal["queued", "running", "done", "failed"]
 INTERRUPTED = "interrupted by restart"
+DAMAGED = "its stored result is damaged"
 DB_NAME = "musclemap.sqlite3"
 LOCK_NAME = "server.lock"
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
@@ -99,6 +100,40 @@ def check_data_dir(root: Path) -> None:
     except OSError as err:
         raise ConfigError(f"cannot use the data directory {root}: {err.strerror}") from None
     os.close(_lock(root / LOCK_NAME))
+    if (root / DB_NAME).exists():
+        open_db(root / DB_NAME).close()  # a damaged store: one line before the server starts
+
+
+_COLUMNS = {"id", "filename", "fps", "status", "stage", "error", "result", "created", "finished"}
+
+
+def open_db(path: Path) -> sqlite3.Connection:
+    """The job database at `path` (made when missing), its schema checked.
+
+    Raises:
+        ConfigError: The file is not an SQLite database, is damaged, or holds a `jobs` table
+            of another layout (nothing in it is changed or replaced).
+    """
+    fix = "move it aside (a new one is made) or pass another --data-dir"
+    db = None
+    try:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+        if columns and (missing := sorted(_COLUMNS - columns)):
+            db.close()
+            raise ConfigError(
+                f"the job store {path} has a jobs table of another layout "
+                f"(no {', '.join(missing)}): {fix}"
+            )
+        db.executescript(_SCHEMA)
+    except sqlite3.DatabaseError as err:
+        if db is not None:
+            db.close()
+        raise ConfigError(f"the job store {path} is damaged ({err}): {fix}") from None
+    return db
 
 
 class JobStore:
@@ -121,15 +156,12 @@ class JobStore:
         self._lock_fd = _lock(root / LOCK_NAME)
         for folder in (self.upload_dir, self.jobs_dir):
             folder.mkdir(mode=0o700, exist_ok=True)
-        self._db = sqlite3.connect(
-            root / DB_NAME, check_same_thread=False, isolation_level=None, timeout=10
-        )
-        self._db.row_factory = sqlite3.Row
+        try:
+            self._db = open_db(root / DB_NAME)
+        except ConfigError:
+            os.close(self._lock_fd)
+            raise
         self._mutex = threading.Lock()
-        with self._mutex:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
         self.interrupted = self._recover()
 
     def _recover(self) -> int:
@@ -215,15 +247,30 @@ def clear_dir(folder: Path) -> None:
 
 
 def _job(row: sqlite3.Row) -> Job:
+    result = _result(row["result"])
+    status, stage, error = row["status"], row["stage"], row["error"]
+    if status == "done" and result is None:  # its stored result was damaged: said, not a 500
+        status, stage, error = "failed", "failed", DAMAGED
     return Job(
         id=row["id"],
         filename=row["filename"],
         fps=row["fps"],
-        status=row["status"],
-        progress=1.0 if row["status"] == "done" else 0.0,
-        stage=row["stage"],
-        error=row["error"],
-        result=json.loads(row["result"]) if row["result"] else None,
+        status=status,
+        progress=1.0 if status == "done" else 0.0,
+        stage=stage,
+        error=error,
+        result=result,
         created=row["created"],
         finished=row["finished"],
     )
+
+
+def _result(text: str | None) -> dict[str, Any] | None:
+    """A stored result; None where there is none or its JSON is damaged."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
