@@ -65,6 +65,19 @@ def checkpoint_file(path: str | Path) -> Path:
     raise ConfigError(f"{path}: no model in this folder (looked for {', '.join(RUN_FILES)})")
 
 
+def model_files(path: str | Path) -> list[Path]:
+    """The files a model is read from: its weights (a run folder's, `checkpoint_file`) and, for
+    `.safetensors`, the JSON beside them. An output must never be one of them: `predict --ckpt
+    m.safetensors --json m.json` (or a batch `--out-dir` holding the weights, with a video
+    named like them) replaced the model's JSON with a result.
+
+    Raises:
+        ConfigError: As `checkpoint_file` (missing path, a folder without a model).
+    """
+    file = checkpoint_file(path)
+    return [file, file.with_suffix(".json")] if file.suffix == ".safetensors" else [file]
+
+
 def load_model(path: str | Path) -> PoseScorer:
     """The model of a checkpoint of either kind (see the module docstring).
 

@@ -42,10 +42,17 @@ def refuse_inputs(
 
 
 def clip_inputs(rows: Iterable[Any], manifest: str | os.PathLike[str]) -> list[tuple[str, Path]]:
-    """(what, path) input pairs for the clips of manifest rows (`ManifestRow`), named with
-    their CSV line: an output of `data split`, `baseline` or `evaluate` that is one of them
-    would replace a video of the data set."""
-    return [(f"clip of {manifest} (line {r.line})", Path(r.clip)) for r in rows]
+    """(what, path) input pairs for the clips of manifest rows (`ManifestRow`) and their pose
+    (`skeleton`) and `flow` files, named with their CSV line: an output of `data split`,
+    `baseline` or `evaluate` that is one of them would replace a file of the data set
+    (`evaluate --json clips/a.npz` replaced a pose file with the table)."""
+    pairs = []
+    for r in rows:
+        pairs.append((f"clip of {manifest} (line {r.line})", Path(r.clip)))
+        for kind in ("skeleton", "flow"):
+            if getattr(r, kind, None) is not None:
+                pairs.append((f"{kind} file of {manifest} (line {r.line})", Path(getattr(r, kind))))
+    return pairs
 
 
 class InputFiles:
@@ -193,7 +200,19 @@ def check_writable(path: Path, what: str, *, folder: bool = False) -> None:
             raise MusclemapError(f"{what} {path}: is a file, expected a folder")
         if path.is_file() and not os.access(path, os.W_OK):
             raise MusclemapError(f"{what} {path}: file is not writable")
+        if path.is_file() and not path.stat().st_mode & 0o222:
+            # os.access says yes to root: a file marked read-only was replaced all the same.
+            raise MusclemapError(f"{what} {path}: file is read-only; nothing written")
         base = _nearest_existing(path if folder else path.parent)
+        if path.is_symlink() and not path.exists() and not folder:
+            # `atomic_path` writes through a dangling link: into its target's folder, which it
+            # does not make (a link into a missing folder failed after the whole run).
+            target = Path(os.path.realpath(path))
+            base = target.parent
+            if not base.is_dir():
+                raise MusclemapError(
+                    f"{what} {path}: a link to {target}, whose folder does not exist"
+                )
         if not base.is_dir():
             raise MusclemapError(f"{what} {path}: {base} is a file, not a folder")
         fd, probe = tempfile.mkstemp(dir=base, prefix=".musclemap-write-check-")
