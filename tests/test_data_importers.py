@@ -291,3 +291,19 @@ def test_fedb_id_with_path_parts_and_a_bom(tmp_path):
         import_free_exercise_db(lib)
     assert "bad record 2 (e.g. #0 id '../../Barbell_Full_Squat' is not a name, " in str(err.value)
     assert "#1 id 'a\\\\b' is not a name)" in str(err.value)
+
+
+def test_release_bool_labels_and_bad_options_are_refused(tmp_path):
+    # A pickled True was read as muscle index 1 (bool is an int); `--activity-from nonsense`
+    # named activities by file stem; `--video-root` a file made every clip a missing file; all
+    # exit 0 (session 13's hostile pass).
+    write_release(tmp_path, {"train": (["squat/a.mp4"], [[True, 13]])})
+    with pytest.raises(DatasetError, match=r"muscle index True outside 0-19"):
+        import_release(tmp_path, splits=["train"])
+    write_release(tmp_path, {"train": (["squat/a.mp4"], [[13]])})
+    with pytest.raises(DatasetError, match="--activity-from must be 'parent' or 'stem', got 'x'"):
+        import_release(tmp_path, splits=["train"], activity_from="x")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DatasetError, match="--video-root .*file: is a file, expected a folder"):
+        import_release(tmp_path, splits=["train"], video_root=tmp_path / "file")
+    assert [r.activity for r in import_release(tmp_path, splits=["train"])] == ["squat"]

@@ -65,7 +65,10 @@ def tracker_note(meta: dict, pose_files: list[Path | None]) -> str | None:
         return None  # evaluate says which are missing
     trained = str(meta.get("pose_estimator", DEFAULT_ESTIMATOR))
     want = tracker_grid(trained)
-    got = load_pose_file(first).extra.get("settings", {}).get("roi_grid")
+    try:
+        got = load_pose_file(first).extra.get("settings", {}).get("roi_grid")
+    except DatasetError:
+        return None  # an unusable file: the evaluation names every one of them
     if got == want:
         return None
     return (

@@ -116,9 +116,14 @@ def import_release(
     if benchmark not in BENCHMARKS:
         raise DatasetError(f"unknown benchmark {benchmark!r}; valid: {', '.join(BENCHMARKS)}")
     bench = BENCHMARKS[benchmark]
+    if activity_from not in ("parent", "stem"):  # anything else named activities by stem
+        raise DatasetError(f"--activity-from must be 'parent' or 'stem', got {activity_from!r}")
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"not a folder: {root}")
+    if video_root is not None and Path(video_root).exists() and not Path(video_root).is_dir():
+        # Relative clip paths under a file name no video (each row then a missing file).
+        raise DatasetError(f"--video-root {video_root}: is a file, expected a folder")
     base = Path(video_root) if video_root else root
     rows: list[ManifestRow] = []
     unnamed: list[str] = []
@@ -130,7 +135,9 @@ def import_release(
         for i, (video, idx) in enumerate(zip(videos, labels, strict=True)):
             multi_hot = np.zeros(NUM_GROUPS, dtype=np.float32)
             for j in idx if isinstance(idx, list | tuple | np.ndarray) else [idx]:
-                if not (isinstance(j, int | np.integer) and 0 <= int(j) < NUM_GROUPS):
+                # bool is an int: a pickled True was read as group 1 (shoulder).
+                ok = isinstance(j, int | np.integer) and not isinstance(j, bool)
+                if not (ok and 0 <= int(j) < NUM_GROUPS):
                     raise DatasetError(
                         f"split {split}, clip {i} ({video}): muscle index {j!r} outside "
                         f"0-{NUM_GROUPS - 1}"

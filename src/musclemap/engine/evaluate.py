@@ -25,6 +25,7 @@ from musclemap.data.tables import split_table
 from musclemap.engine.checkpoint import load_checkpoint
 from musclemap.engine.distributed import DistInfo, pick_device
 from musclemap.engine.train import build_experiment_model, build_loader, evaluate_splits, table_for
+from musclemap.errors import DatasetError
 from musclemap.pose.keypose_model import PoseScorer
 from musclemap.taxonomy import NUM_GROUPS
 
@@ -72,7 +73,16 @@ def model_scores(model: PoseScorer, rows: list[ManifestRow]) -> np.ndarray:
     require_files(rows, "skeleton")  # every missing pose file at once, before any work
     if not rows:
         return np.zeros((0, NUM_GROUPS))
-    return np.stack([model.score(load_pose_file(r.skeleton or "")).clip for r in rows])
+    seqs, bad = [], []
+    for r in rows:  # every unusable pose file (NaN landmarks, torn) at once, before scoring
+        try:
+            seqs.append(load_pose_file(r.skeleton or ""))
+        except DatasetError as err:
+            bad.append(f"line {r.line}: {err}")
+    if bad:
+        raise DatasetError(f"{len(bad)} unusable pose file(s): {'; '.join(bad[:3])}"
+                           + (f"; and {len(bad) - 3} more" if len(bad) > 3 else ""))
+    return np.stack([model.score(seq).clip for seq in seqs])
 
 
 def evaluate_model(model: PoseScorer, rows: list[ManifestRow], out: Path) -> Path:
