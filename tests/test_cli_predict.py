@@ -700,3 +700,37 @@ def test_read_only_and_dangling_outputs_are_refused_before_any_work(
         f"error: --json {link}: a link to {tmp_path / 'gone' / 'deeper' / 'r.json'}, whose "
         "folder does not exist"
     ]
+
+
+
+@pytest.mark.parametrize("blocker", ["read-only", "folder", "summary folder"])
+def test_batch_files_that_cannot_be_written_are_refused_before_any_work(
+    blocker: str,
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # OUT/x.json read-only was replaced (root); a folder OUT/x.json failed after x's work, a
+    # folder OUT/summary.csv after the whole batch (session 13's hostile pass).
+    folder, out = tmp_path / "v", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    make_video("x.mp4").rename(folder / "x.mp4")
+    if blocker == "read-only":
+        (out / "x.json").write_text("{}")
+        (out / "x.json").chmod(0o444)
+        want = {
+            f"error: --out-dir {out / 'x.json'}: file is read-only; nothing written",
+            f"error: --out-dir {out / 'x.json'}: file is not writable",
+        }
+    else:
+        name = "x.json" if blocker == "folder" else "summary.csv"
+        (out / name).mkdir()
+        want = {f"error: --out-dir {out / name}: is a folder, expected a file name"}
+    assert run(["predict", str(folder), "--out-dir", str(out)], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0] in want
+    if blocker == "read-only":
+        assert (out / "x.json").read_text() == "{}"

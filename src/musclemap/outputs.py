@@ -187,32 +187,40 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
+def check_target(path: Path, what: str) -> Path:
+    """Raise `MusclemapError` when the file `path` cannot be written as it stands: a folder,
+    a file that is not writable or marked read-only (os.access says yes to root, and the
+    rename of `atomic_path` needs only the folder: such a file was replaced all the same), or a
+    dangling link into a missing folder (`atomic_path` writes through links). Returns the
+    folder the file will be written in (for `check_writable`'s probe); no file is made, so
+    batch mode checks each of its planned files with it cheaply."""
+    if path.is_dir():
+        raise MusclemapError(f"{what} {path}: is a folder, expected a file name")
+    if path.is_file() and not os.access(path, os.W_OK):
+        raise MusclemapError(f"{what} {path}: file is not writable")
+    if path.is_file() and not path.stat().st_mode & 0o222:
+        raise MusclemapError(f"{what} {path}: file is read-only; nothing written")
+    if path.is_symlink() and not path.exists():
+        target = Path(os.path.realpath(path))
+        if not target.parent.is_dir():
+            raise MusclemapError(f"{what} {path}: a link to {target}, whose folder does not exist")
+        return target.parent
+    return _nearest_existing(path.parent)
+
+
 def check_writable(path: Path, what: str, *, folder: bool = False) -> None:
     """Raise `MusclemapError` unless `path` (a file, or a folder with `folder`) can be created
-    and written: checked by creating and removing a file in the nearest existing folder, which
-    catches read-only folders, a path under a file, and /proc or /sys; `-` is refused
-    (`refuse_dash`)."""
+    and written: `check_target` for a file, then a file created and removed in the nearest
+    existing folder, which catches read-only folders, a path under a file, and /proc or /sys;
+    `-` is refused (`refuse_dash`)."""
     refuse_dash(path, what)
     try:
-        if path.is_dir() and not folder:
-            raise MusclemapError(f"{what} {path}: is a folder, expected a file name")
-        if path.exists() and folder and not path.is_dir():
-            raise MusclemapError(f"{what} {path}: is a file, expected a folder")
-        if path.is_file() and not os.access(path, os.W_OK):
-            raise MusclemapError(f"{what} {path}: file is not writable")
-        if path.is_file() and not path.stat().st_mode & 0o222:
-            # os.access says yes to root: a file marked read-only was replaced all the same.
-            raise MusclemapError(f"{what} {path}: file is read-only; nothing written")
-        base = _nearest_existing(path if folder else path.parent)
-        if path.is_symlink() and not path.exists() and not folder:
-            # `atomic_path` writes through a dangling link: into its target's folder, which it
-            # does not make (a link into a missing folder failed after the whole run).
-            target = Path(os.path.realpath(path))
-            base = target.parent
-            if not base.is_dir():
-                raise MusclemapError(
-                    f"{what} {path}: a link to {target}, whose folder does not exist"
-                )
+        if folder:
+            if path.exists() and not path.is_dir():
+                raise MusclemapError(f"{what} {path}: is a file, expected a folder")
+            base = _nearest_existing(path)
+        else:
+            base = check_target(path, what)
         if not base.is_dir():
             raise MusclemapError(f"{what} {path}: {base} is a file, not a folder")
         fd, probe = tempfile.mkstemp(dir=base, prefix=".musclemap-write-check-")

@@ -218,15 +218,21 @@ def check_batch_outputs(
     the input videos (e.g. `predict OUT --out-dir OUT --overlay mp4` over `x.mp4` and
     `x_overlay.mp4`: x's overlay would replace the other input) or model files (`--out-dir`
     the `--ckpt`'s folder and a video named `default.mp4`: its result replaced default.json)."""
-    from musclemap.outputs import InputFiles
+    from musclemap.outputs import InputFiles, check_target
 
     inputs = InputFiles([*(("input video", p) for p in paths), *models])  # each looked up once
-    inputs.refuse(out_dir / "summary.csv", "--out-dir")
+    planned: list[tuple[Path, str]] = [(out_dir / "summary.csv", "--out-dir")]
     for stem in stems:
-        inputs.refuse(out_dir / f"{stem}.json", "--out-dir")
+        planned.append((out_dir / f"{stem}.json", "--out-dir"))
         for name, p in PICTURES.items():
             target = _picture_path(pictures[name], out_dir, stem, name, p.suffixes[0])
-            inputs.refuse(target, p.option)
+            if target is not None:
+                planned.append((target, p.option))
+    for target, option in planned:
+        inputs.refuse(target, option)
+        # A folder or read-only file in its place failed after that video's work (or, for
+        # summary.csv, after the whole batch); a read-only one was replaced when run as root.
+        check_target(target, option)
 
 
 def usable_cache(use_cache: bool) -> bool:
