@@ -15,6 +15,7 @@ import musclemap.cli  # noqa: E402,F401  (registers the commands)
 from musclemap.cli.app import app  # noqa: E402
 from musclemap.cli.poses import parse_shard, pose_file_names  # noqa: E402
 from musclemap.data.pose_sequence import load_pose_file  # noqa: E402
+from musclemap.errors import MusclemapError  # noqa: E402
 
 
 def _manifest(tmp_path: Path, make_video, *, bad: bool = True) -> Path:
@@ -194,3 +195,19 @@ def test_a_rerun_with_another_tracker_redoes_the_pose_files(tmp_path: Path, make
     assert want is not None
     assert all(load_pose_file(f).extra["settings"]["roi_grid"] == want for f in out.glob("*.npz"))
     assert "0 extracted, 2 already done, 0 failed" in _invoke(*argv).output
+
+
+
+def test_out_holding_the_input_manifest_is_refused(tmp_path: Path, make_video) -> None:
+    # `data poses d/manifest.csv --out d` replaced the input manifest with its own, and the
+    # skeleton column of every clip that failed this time was emptied (session 13).
+    manifest = _manifest(tmp_path, make_video, bad=False)
+    before = manifest.read_bytes()
+    result = _invoke(str(manifest), "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert isinstance(result.exception, MusclemapError)
+    assert str(result.exception) == (
+        f"--out {tmp_path / 'manifest.csv'}: is also the input manifest; writing it would "
+        "destroy that input (pick another name)"
+    )
+    assert manifest.read_bytes() == before and not list(tmp_path.glob("*.npz"))

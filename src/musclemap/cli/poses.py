@@ -253,6 +253,12 @@ def poses(
     if out.exists() and not out.is_dir():
         raise DatasetError(f"--out {out} is a file; give a folder for the pose files")
     check_writable(out, "--out", folder=True)  # /proc, under a file: one line, before any work
+    from musclemap.outputs import check_target, refuse_inputs
+
+    # OUT/manifest.csv being the input manifest replaced it (and emptied the skeleton column of
+    # every clip that failed this time).
+    refuse_inputs(out / "manifest.csv", "--out", [("input manifest", manifest)])
+    check_target(out / "manifest.csv", "--out")  # a folder or read-only: after all the work
     rows = read_manifest(manifest)
     out.mkdir(parents=True, exist_ok=True)
     names = pose_file_names([r.clip for r in rows])
