@@ -181,11 +181,22 @@ def import_folder(folder: str | Path, *, recursive: bool = True) -> list[Manifes
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"not a folder: {folder}")
-    files = sorted(
+    named = [
         p
         for p in (folder.rglob("*") if recursive else folder.iterdir())
-        if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()
-    )
+        if p.suffix.lower() in VIDEO_SUFFIXES
+    ]
+    # A link to nothing (a dropped git-annex file, a symlink loop) was left out of the
+    # manifest without a word.
+    broken = sorted(p for p in named if p.is_symlink() and not p.exists())
+    if broken:
+        from musclemap.textfile import missing_reason
+
+        raise DatasetError(
+            f"{len(broken)} video file(s) cannot be read, e.g. {broken[0]}: "
+            f"{missing_reason(broken[0])}"
+        )
+    files = sorted(p for p in named if p.is_file())
     if not files:
         raise DatasetError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) in {folder}")
     rows, unknown = [], []
