@@ -338,10 +338,48 @@ def make_inputs(root: Path) -> dict[str, Path]:
     os.symlink(root / "nowhere" / "deeper" / "x.json", p["dangling"])
     p["hardlink"] = root / "hard.json"
     os.link(p["good"] if p["good"].exists() else p["noise"], p["hardlink"])
+    p["ro_dir"] = root / "ro_dir"
+    p["ro_dir"].mkdir()
+    p["ro_dir"].chmod(0o555)
     p["fifo"] = root / "fifo.mp4"
     os.mkfifo(p["fifo"])
     p["outfile"] = root / "a_file"
     p["outfile"].write_text("x")
+    # Round 2. A batch output folder whose planned files cannot be written: x.json read-only,
+    # y.json a folder, summary.csv a folder.
+    if GOOD_CLIP.is_file():
+        for sub in ("b_ro", "b_dir", "b_sum"):
+            (root / sub).mkdir()
+            shutil.copy(GOOD_CLIP, root / sub / "x.mp4")
+    (root / "o_ro").mkdir()
+    (root / "o_ro" / "x.json").write_text("{}")
+    (root / "o_ro" / "x.json").chmod(0o444)
+    (root / "o_dir" / "x.json").mkdir(parents=True)
+    (root / "o_sum" / "summary.csv").mkdir(parents=True)
+    # A manifest inside the --out folder of data poses (OUT/manifest.csv is the input).
+    (root / "inplace").mkdir()
+    write_video(root / "inplace" / "c.mp4")
+    p["m_inplace"] = write_csv(
+        root / "inplace" / "manifest.csv",
+        [["clip", "activity", "skeleton"], ["c.mp4", "squat", str(root / "pre" / "clips2.npz")]],
+    )
+    # A folder to import that holds a symlink loop named like a video and a link to itself.
+    imp = root / "imp"
+    imp.mkdir()
+    write_video(imp / "squat_1.mp4")
+    os.symlink("loop_squat.mp4", imp / "loop_squat.mp4")
+    os.symlink(".", imp / "again")
+    p["imp"] = imp
+    # A pretrained "checkpoint" that is text, and a config naming a manifest of NaN poses.
+    p["junk_pt"] = root / "junk.pt"
+    p["junk_pt"].write_text("not a checkpoint")
+    p["cfg_nan"] = root / "cfg_nan.yaml"
+    p["cfg_nan"].write_text(
+        p["cfg"]
+        .read_text()
+        .replace("synthetic: true", f"manifest: {p['m_nanpose']}")
+        .replace("layout: coco17", "layout: mediapipe33")
+    )
     return p
 
 
@@ -363,9 +401,11 @@ def json_has_muscles(name: str) -> Check:
 
 
 def refused_before_work(run: Run) -> tuple[str, str] | None:
-    """An output refused only after the run (atomic_path's "cannot write (...)", not the
-    up-front check's "cannot write there"): the work is lost."""
-    if run.rc != 0 and "cannot write (" in run.err:
+    """An output refused only after the run (atomic_path's messages: "cannot write (...)", not
+    the up-front check's "cannot write there"; "...; nothing written" after a folder): the
+    work is lost."""
+    late = ("cannot write (", "expected a file name; nothing written", "not a folder; nothing")
+    if run.rc != 0 and any(text in run.err for text in late):
         return "DATA-LOSS", "work lost: output refused only after the run"
     return None
 
@@ -380,15 +420,6 @@ def batch_mixed(run: Run) -> tuple[str, str] | None:
     if len(errors) != 2:
         return "UNCLEAR", f"{len(errors)} error lines for 2 bad videos"
     return "OK", "good one written, 2 errors, exit 1"
-
-
-def stdout_says(text: str, cls: str = "SILENT-WRONG") -> Check:
-    def check(run: Run) -> tuple[str, str] | None:
-        if text not in run.out + run.err:
-            return cls, f"output lacks {text!r}"
-        return None
-
-    return check
 
 
 def no_nan_table(run: Run) -> tuple[str, str] | None:
@@ -897,6 +928,113 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
         env=senv,
         timeout=12,
         running_ok=True,
+    )
+    # Round 2.
+    if GOOD_CLIP.is_file():
+        add(
+            "batch: OUT/x.json read-only",
+            P + [root / "b_ro", "--out-dir", "o_ro"] + W1,
+            protect=[str(root / "o_ro" / "x.json")],
+            check=refused_before_work,
+        )
+        add(
+            "batch: OUT/x.json a folder",
+            P + [root / "b_dir", "--out-dir", "o_dir"] + W1,
+            check=refused_before_work,
+        )
+        add(
+            "batch: OUT/summary.csv a folder",
+            P + [root / "b_sum", "--out-dir", "o_sum"] + W1,
+            check=refused_before_work,
+        )
+    add(
+        "--body-map x.png --timeline x.png",
+        P + [good, "--body-map", "x.png", "--timeline", "x.png"] + W1,
+    )
+    add(
+        "predict --exercise SQUAT (upper case)",
+        P + [good, "--exercise", "SQUAT"] + W1,
+        expect="either",
+        needs_clip=True,
+    )
+    add(
+        "poses: OUT/manifest.csv is the input manifest",
+        DP + [p["m_inplace"], "--out", root / "inplace", "--workers", "1"],
+        protect=[str(p["m_inplace"])],
+    )
+    add(
+        "import folder with a symlink loop and a link to itself",
+        DI + [p["imp"], "--out", "imp.csv"],
+        timeout=30,  # the link to itself must not be followed for ever
+    )
+    add(
+        "train model.pretrained= a text file",
+        T + [f"train.out_dir={root}/runs_pre", f"model.pretrained={p['junk_pt']}"],
+        timeout=90,
+    )
+    add(
+        "train model.pretrained= missing",
+        T + [f"train.out_dir={root}/runs_pre2", "model.pretrained=/nonexistent.pt"],
+        timeout=90,
+    )
+    add(
+        "train data.manifest= a folder",
+        T
+        + [
+            f"train.out_dir={root}/runs_m",
+            "data.synthetic=false",
+            f"data.manifest={root / 'clips'}",
+        ],
+        timeout=90,
+    )
+    add(
+        "train data.manifest of NaN pose files",
+        ["train", p["cfg_nan"], f"train.out_dir={root}/runs_nan"],
+        timeout=90,
+    )
+    add(
+        "train train.out_dir= a file",
+        T + [f"train.out_dir={p['outfile']}"],
+        timeout=90,
+        protect=[str(p["outfile"])],
+    )
+    add("train train.resume=maybe", T + [f"train.out_dir={root}/runs_r", "train.resume=maybe"])
+    add(
+        "evaluate CONFIG --checkpoint junk.pt",
+        ["evaluate", p["cfg"], "--checkpoint", p["junk_pt"]],
+        timeout=90,
+    )
+    add("activities --list --category ''", A + ["--list", "--category", ""], expect="either")
+    add("activities --list --source nonsense", A + ["--list", "--source", "nonsense"])
+    add(
+        "validate skeleton is a folder",
+        DV
+        + [
+            write_csv(
+                root / "m_skdir.csv",
+                [["clip", "activity", "skeleton"], ["clips/squat_0.mp4", "squat", "clips"]],
+            )
+        ],
+    )
+    add(
+        "split --dedupe on a clean manifest --out the manifest",
+        DS + [p["m_plain"], "--out", p["m_plain"], "--n-held-out", "1", "--dedupe"],
+        expect="ok",
+    )
+    add(
+        "serve --checkpoint junk.pt",
+        S + ["--checkpoint", p["junk_pt"], "--port", "0"],
+        env=senv,
+        timeout=12,
+    )
+    add(
+        "serve --data-dir read-only folder",
+        S + ["--data-dir", p["ro_dir"], "--port", "0"],
+        env=senv,
+        timeout=12,
+        # Root writes there: a server that starts is right then.
+        expect="either" if os.geteuid() == 0 else "refuse",
+        running_ok=os.geteuid() == 0,
     )
     return out
 
