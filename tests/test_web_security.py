@@ -168,3 +168,12 @@ def test_an_infinite_upload_limit_is_refused(tmp_path: Path) -> None:
     # `--max-upload-mb inf` started a server whose first upload failed converting the limit.
     with pytest.raises(ConfigError, match="--max-upload-mb must be a positive number, got inf"):
         run_server(ServerSettings(data_dir=tmp_path, max_upload_mb=float("inf")), 0)
+
+
+
+@pytest.mark.parametrize("name", ["*.example.com", "http://app.example", "app .example"])
+def test_an_allowed_host_that_never_matches_is_refused(tmp_path: Path, name: str) -> None:
+    # A URL was read as the host "http", a pattern taken literally: every request refused.
+    with pytest.raises(ConfigError, match=r"--allow-host .*: expected a host name or address"):
+        run_server(ServerSettings(data_dir=tmp_path, allowed_hosts=(name,)), 0)
+    assert not (tmp_path / "musclemap.sqlite3").exists()

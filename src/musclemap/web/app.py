@@ -577,6 +577,11 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+# What `--allow-host` takes: a name or IPv4 address, an IPv6 one (bare or bracketed), each
+# with an optional port.
+_HOST_NAME = re.compile(r"[a-z0-9_.-]+(:[0-9]+)?|\[[0-9a-f:.]+\](:[0-9]+)?|[0-9a-f:.]+")
+
+
 def check_origins_and_hosts(settings: ServerSettings) -> None:
     """ConfigError for an allowed origin that is not `http(s)://host[:port]` (a browser sends
     exactly that in `Origin`, so `app.example` or `*` would never match: a silent no-op) and
@@ -591,6 +596,14 @@ def check_origins_and_hosts(settings: ServerSettings) -> None:
             )
     if any(not name.strip() for name in settings.allowed_hosts):
         raise ConfigError("--allow-host: an empty host name")
+    for name in settings.allowed_hosts:
+        # A URL (`http://app.example` was read as the host "http") or a pattern (`*.example`,
+        # taken literally) never matches a Host header: every request refused, no word said.
+        if name != "*" and not _HOST_NAME.fullmatch(name.strip().lower()):
+            raise ConfigError(
+                f"--allow-host {name!r}: expected a host name or address as a Host header "
+                "carries it (app.example, app.example:8080, 10.0.0.5, [::1]:80), or '*' for any"
+            )
 
 
 def run_server(
