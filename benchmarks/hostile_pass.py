@@ -380,6 +380,22 @@ def make_inputs(root: Path) -> dict[str, Path]:
         .replace("synthetic: true", f"manifest: {p['m_nanpose']}")
         .replace("layout: coco17", "layout: mediapipe33")
     )
+    # Round 3: demo, fold and benchmark outputs that cannot be written.
+    (root / "demo_ro").mkdir()
+    (root / "demo_ro" / "demo.json").write_text("{}")
+    (root / "demo_ro" / "demo.json").chmod(0o444)
+    (root / "demo_dir" / "body_map.svg").mkdir(parents=True)
+    (root / "folds").mkdir()
+    write_csv(root / "folds" / "f_fold1.csv", [["clip", "activity"]])
+    (root / "folds" / "f_fold1.csv").chmod(0o444)
+    (root / "bench").mkdir()
+    (root / "bench" / "table2.md").write_text("old table")
+    (root / "bench" / "table2.md").chmod(0o444)
+    write_csv(
+        root / "m_split_ws.csv",
+        [["clip", "activity", "split"]]
+        + [[f"clips/{a}_{i}.mp4", a, " train "] for i, a in enumerate(["squat", "lunge"])],
+    )
     return p
 
 
@@ -1036,6 +1052,52 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
         expect="either" if os.geteuid() == 0 else "refuse",
         running_ok=os.geteuid() == 0,
     )
+    # Round 3.
+    add(
+        "demo --out-dir with a read-only demo.json",
+        ["demo", "--out-dir", root / "demo_ro"],
+        protect=[str(root / "demo_ro" / "demo.json")],
+        check=refused_before_work,
+    )
+    add(
+        "demo --out-dir with a folder body_map.svg",
+        ["demo", "--out-dir", root / "demo_dir"],
+        check=refused_before_work,
+    )
+    add(
+        "split --folds 2, fold 1 file read-only",
+        DS + [p["m_plain"], "--folds", "2", "--out", root / "folds" / "f.csv"],
+        protect=[str(root / "folds" / "f_fold1.csv")],
+        check=refused_before_work,
+    )
+    add(
+        "benchmark --out with a read-only table2.md",
+        ["benchmark", p["cfg"], "--out", root / "bench"],
+        protect=[str(root / "bench" / "table2.md")],
+        timeout=90,
+        check=refused_before_work,
+    )
+    for host in ["*.example.com", "http://app.example", "app .example"]:
+        add(
+            f"serve --allow-host {host!r}",
+            S + ["--allow-host", host, "--port", "0"],
+            env=senv,
+            timeout=12,
+        )
+    add(
+        "serve --allow-host app.example:8080 (valid)",
+        S + ["--allow-host", "app.example:8080", "--port", "0"],
+        env=senv,
+        timeout=12,
+        expect="ok",
+        running_ok=True,
+    )
+    add(
+        "split --held-out SQUAT (case)",
+        DS + [p["m_plain"], "--out", "s_case.csv", "--held-out", "SQUAT"],
+        expect="either",
+    )
+    add("validate split ' train ' (spaces)", DV + [root / "m_split_ws.csv"], expect="either")
     return out
 
 
