@@ -62,4 +62,4 @@ def test_unusable_pose_files_are_reported_with_their_lines(tmp_path, make_video)
     report = validate_manifest(tmp_path / "m.csv", decode=False)
     assert report.counts() == {"missing file": 1, "unreadable skeleton file": 1}
     bad = [p for p in report.problems if p.kind == "unreadable skeleton file"]
-    assert bad[0].line == 3 and "NaN or inf image landmarks in 4 of 4 frames" in bad[0].detail
+    assert bad[0].line == 3 and "no finite image landmark in 4 of 4 frames" in bad[0].detail

@@ -83,7 +83,10 @@ def test_every_unusable_pose_file_is_named_before_scoring(tmp_path: Path) -> Non
     path = write_pose_manifest(tmp_path)
     for i in (2, 4):  # val_known and val_new clips
         seq = synthetic_pose_sequence(CLIPS[i][0], seconds=4.0, seed=i)
-        seq.image[seq.valid, 0, 0] = np.nan if i == 2 else np.inf
+        if i == 2:
+            seq.image[seq.valid, :, 0] = np.nan  # no landmark left in frames with a person
+        else:
+            seq.image[seq.valid, 0, 0] = np.inf
         save_pose_file(seq, tmp_path / f"p{i}.npz")
     with pytest.raises(DatasetError) as err:
         evaluate_model(
@@ -91,6 +94,6 @@ def test_every_unusable_pose_file_is_named_before_scoring(tmp_path: Path) -> Non
         )
     message = str(err.value)
     assert message.startswith("2 unusable pose file(s): line 4: ")
-    assert "p2.npz: not a valid pose file (NaN or inf image landmarks in" in message
+    assert "p2.npz: not a valid pose file (no finite image landmark in" in message
     assert "; line 6: " in message and "p4.npz" in message
     assert not (tmp_path / "o.csv").exists()
