@@ -76,6 +76,7 @@ class Case:
     needs_clip: bool = False
     running_ok: bool = False  # serve: still running at the time limit is the right outcome
     message: str = ""  # a refusal must contain this
+    cwd: str = ""  # the folder (under the inputs' root) the command runs in
 
 
 @dataclass
@@ -1052,6 +1053,14 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
         expect="either" if os.geteuid() == 0 else "refuse",
         running_ok=os.geteuid() == 0,
     )
+    # Round 4: evaluate's table beside its predictions file is a folder.
+    (root / "tdir" / "default.predictions.table.json").mkdir(parents=True)
+    add(
+        "evaluate --checkpoint default: the table's path is a folder",
+        ["evaluate", "--manifest", m, "--checkpoint", "default"],
+        cwd="tdir",
+        check=refused_before_work,
+    )
     # Round 3.
     add(
         "demo --out-dir with a read-only demo.json",
@@ -1123,7 +1132,7 @@ def run_case(case: Case, root: Path, python: str) -> Run:
     start = time.monotonic()
     proc = subprocess.Popen(
         [python, "-m", "musclemap", *case.args],
-        cwd=root,
+        cwd=root / case.cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

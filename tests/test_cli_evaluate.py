@@ -315,3 +315,24 @@ def test_outputs_never_replace_a_pose_file_of_the_manifest(tmp_path, monkeypatch
             "writing it would destroy that input (pick another name)"
         ]
     assert pose.read_bytes() == before
+
+
+def test_a_folder_in_the_place_of_the_table_is_refused_before_the_model_runs(
+    tmp_path, monkeypatch, capsys
+):
+    # `evaluate --checkpoint default` writes default.predictions.csv and its .table.json in
+    # the current folder: a folder named like the table was an IsADirectoryError traceback
+    # after the whole evaluation (session 13).
+    from conftest import run_main
+    from test_engine_evaluate import write_pose_manifest
+
+    manifest = write_pose_manifest(tmp_path)
+    work = tmp_path / "work"
+    (work / "default.predictions.table.json").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    argv = ["evaluate", "--manifest", str(manifest), "--checkpoint", "default"]
+    assert run_main(argv, monkeypatch) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: the table default.predictions.table.json: is a folder, expected a file name"
+    ]
+    assert not (work / "default.predictions.csv").exists()

@@ -26,6 +26,7 @@ from musclemap.engine.checkpoint import load_checkpoint
 from musclemap.engine.distributed import DistInfo, pick_device
 from musclemap.engine.train import build_experiment_model, build_loader, evaluate_splits, table_for
 from musclemap.errors import DatasetError
+from musclemap.outputs import write_text
 from musclemap.pose.keypose_model import PoseScorer
 from musclemap.taxonomy import NUM_GROUPS
 
@@ -57,7 +58,7 @@ def evaluate_checkpoint(cfg: ExperimentConfig, checkpoint: Path, out: Path) -> P
     scores = np.concatenate([s for _, s in preds.values()]) if ids else np.zeros((0, NUM_GROUPS))
     write_predictions(out, ids, scores)
     table = table_for(rows, preds)
-    out.with_suffix(".table.json").write_text(json.dumps(table, indent=2))
+    write_text(out.with_suffix(".table.json"), json.dumps(table, indent=2), "the table")
     return out
 
 
@@ -94,5 +95,5 @@ def evaluate_model(model: PoseScorer, rows: list[ManifestRow], out: Path) -> Pat
     scores = model_scores(model, rows)
     write_predictions(out, ids, scores)
     table = split_table(rows, dict(zip(ids, scores, strict=True)))
-    out.with_suffix(".table.json").write_text(json.dumps(table, indent=2))
+    write_text(out.with_suffix(".table.json"), json.dumps(table, indent=2), "the table")
     return out
