@@ -125,3 +125,22 @@ def test_validate_sees_a_duplicate_spelled_with_dots_and_survives_a_symlink_loop
     argv = ["data", "split", str(m), "--out", str(tmp_path / "s.csv")]
     assert run_main(argv, monkeypatch) == 1
     assert "duplicate clip x1 (line 3)" in _one_error_line(capsys)
+
+
+
+def test_a_fold_file_that_cannot_be_written_is_refused_before_any_fold(
+    tmp_path, manifest, monkeypatch, capsys
+):
+    # f_fold1.csv read-only was replaced (root); a folder there failed after fold 0 was written.
+    from conftest import run_main
+
+    (tmp_path / "f_fold1.csv").write_text("old")
+    (tmp_path / "f_fold1.csv").chmod(0o444)
+    argv = ["data", "split", str(manifest), "--out", str(tmp_path / "f.csv"), "--folds", "3"]
+    assert run_main(argv, monkeypatch) == 1
+    assert _one_error_line(capsys) in (
+        f"error: --out {tmp_path / 'f_fold1.csv'}: file is read-only; nothing written",
+        f"error: --out {tmp_path / 'f_fold1.csv'}: file is not writable",
+    )
+    assert (tmp_path / "f_fold1.csv").read_text() == "old"
+    assert not (tmp_path / "f_fold0.csv").exists()

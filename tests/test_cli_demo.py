@@ -47,3 +47,33 @@ def test_demo_writes_everything(
 def test_demo_seconds_out_of_range(monkeypatch: pytest.MonkeyPatch) -> None:
     assert run(["demo", "--seconds", "nan"], monkeypatch) == 2
     assert run(["demo", "--seconds", "-2"], monkeypatch) == 2
+
+
+
+@pytest.mark.parametrize("blocker", ["read-only demo.json", "folder body_map.svg"])
+def test_files_that_cannot_be_written_are_refused_before_the_work(
+    blocker: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A read-only demo.json was replaced (root); a folder body_map.svg failed after the work.
+    from musclemap.cli import demo as cli_demo
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("work started before the outputs were checked")
+
+    monkeypatch.setattr(cli_demo, "load_predictor", boom)
+    if blocker.startswith("read-only"):
+        target = tmp_path / "demo.json"
+        target.write_text("{}")
+        target.chmod(0o444)
+        want = "file is read-only; nothing written"
+    else:
+        target = tmp_path / "body_map.svg"
+        target.mkdir()
+        want = "is a folder, expected a file name"
+    assert run(["demo", "--out-dir", str(tmp_path)], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    not_writable = [f"error: --out-dir {target}: file is not writable"]  # not as root
+    assert err == [f"error: --out-dir {target}: {want}"] or err == not_writable

@@ -286,3 +286,53 @@ def test_pose_files_of_another_tracker_are_noted(tmp_path: Path) -> None:
     note = tracker_note(g4, [own, snapped])
     assert note is not None and "the mediapipe_g4 pose estimator the model was trained on" in note
     assert "roi_grid None" in note
+
+
+def test_outputs_never_replace_a_pose_file_of_the_manifest(tmp_path, monkeypatch, capsys):
+    # `evaluate --json clips/a.npz` and `baseline --out clips/a.npz` replaced a pose file
+    # named in the manifest's skeleton column (only clips were inputs; session 13).
+    from conftest import run_main
+    from test_engine_evaluate import write_pose_manifest
+
+    manifest = write_pose_manifest(tmp_path)
+    rows = read_manifest(manifest)
+    preds = tmp_path / "preds.csv"
+    argv = ["baseline", "all_ones", "--manifest", str(manifest), "--out", str(preds)]
+    assert run_main(argv, monkeypatch) == 0
+    capsys.readouterr()
+    pose = tmp_path / "p2.npz"
+    before = pose.read_bytes()
+    cases = [
+        (["baseline", "random", "--manifest", str(manifest), "--out", str(pose)], "--out"),
+        (["evaluate", "--manifest", str(manifest), "--predictions", str(preds), "--json",
+          str(pose)], "--json"),
+    ]  # fmt: skip
+    line = next(r.line for r in rows if r.skeleton == pose)
+    for argv, option in cases:
+        assert run_main(argv, monkeypatch) == 1
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"error: {option} {pose}: is also the skeleton file of {manifest} (line {line}); "
+            "writing it would destroy that input (pick another name)"
+        ]
+    assert pose.read_bytes() == before
+
+
+def test_a_folder_in_the_place_of_the_table_is_refused_before_the_model_runs(
+    tmp_path, monkeypatch, capsys
+):
+    # `evaluate --checkpoint default` writes default.predictions.csv and its .table.json in
+    # the current folder: a folder named like the table was an IsADirectoryError traceback
+    # after the whole evaluation (session 13).
+    from conftest import run_main
+    from test_engine_evaluate import write_pose_manifest
+
+    manifest = write_pose_manifest(tmp_path)
+    work = tmp_path / "work"
+    (work / "default.predictions.table.json").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    argv = ["evaluate", "--manifest", str(manifest), "--checkpoint", "default"]
+    assert run_main(argv, monkeypatch) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: the table default.predictions.table.json: is a folder, expected a file name"
+    ]
+    assert not (work / "default.predictions.csv").exists()

@@ -199,3 +199,36 @@ def test_outputs_and_numbers_are_checked_before_any_work(
     assert message.format(video=video, d=tmp_path) in err and "Traceback" not in err
     assert video.read_bytes() == b"x"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+def test_json_naming_the_ckpt_run_folders_json_is_refused(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `explain --ckpt RUN --json RUN/model.json` replaced the model's JSON with the numbers
+    # (only the --ckpt path itself was checked).
+    import shutil
+
+    from musclemap.cli import predict as cli_predict
+    from musclemap.predictor import WEIGHTS_DIR
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("work started before the outputs were checked")
+
+    monkeypatch.setattr(cli_predict, "load_predictor", boom)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(WEIGHTS_DIR / f"default{suffix}", run_dir / f"model{suffix}")
+    before = (run_dir / "model.json").read_bytes()
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    argv = ["explain", str(video), "--group", "biceps", "--out", str(tmp_path / "e.png")]
+    argv += ["--ckpt", str(run_dir), "--json", str(run_dir / "model.json")]
+    assert run(argv, monkeypatch) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: --json {run_dir / 'model.json'}: is also the model file of --ckpt; writing it "
+        "would destroy that input (pick another name)"
+    ]
+    assert (run_dir / "model.json").read_bytes() == before

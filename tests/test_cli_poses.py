@@ -15,6 +15,7 @@ import musclemap.cli  # noqa: E402,F401  (registers the commands)
 from musclemap.cli.app import app  # noqa: E402
 from musclemap.cli.poses import parse_shard, pose_file_names  # noqa: E402
 from musclemap.data.pose_sequence import load_pose_file  # noqa: E402
+from musclemap.errors import MusclemapError  # noqa: E402
 
 
 def _manifest(tmp_path: Path, make_video, *, bad: bool = True) -> Path:
@@ -64,8 +65,10 @@ def test_pose_estimator_by_name(tmp_path: Path, make_video, scripted: list) -> N
     result = _invoke(*argv)
     assert result.exit_code == 0, result.output
     a, b = load_pose_file(out / "a.npz"), load_pose_file(out / "b.npz")
-    # One stand-in for the run (a generated squat played back), closed at the end.
-    assert len(scripted) == 1 and scripted[0].calls == 10 and scripted[0].closed
+    # One stand-in for the run (a generated squat played back), closed at the end; the one
+    # before it only said its tracker's grid (`tracker_grid`, which existing files must match).
+    assert len(scripted) == 2 and scripted[0].calls == 0 and scripted[1].calls == 10
+    assert all(s.closed for s in scripted)
     assert a.coverage == b.coverage == 1.0 and a.extra["estimator"] == "scripted"
     assert a.layout.name == "mediapipe33" and len(a) == 6 and len(b) == 4
 
@@ -171,3 +174,40 @@ def test_ctrl_c_with_workers_ends_at_once_with_one_line(
     assert proc.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", err
     assert "Traceback" not in err
     assert not [p for p in (tmp_path / "p").glob("*") if p.name != "manifest.csv"]
+
+
+def test_a_rerun_with_another_tracker_redoes_the_pose_files(tmp_path: Path, make_video) -> None:
+    # Pose files of MediaPipe's own tracker were kept as "already done" by a rerun with
+    # `--pose-estimator mediapipe_g4` (as other rates were before): the manifest then mixed
+    # two trackers without a word (session 13's hostile pass).
+    from musclemap.pose.estimator import tracker_grid
+
+    manifest = _manifest(tmp_path, make_video, bad=False)
+    out = tmp_path / "poses"
+    assert _invoke(str(manifest), "--out", str(out), "--workers", "1").exit_code == 0
+    files = sorted(out.glob("*.npz"))
+    assert [load_pose_file(f).extra["settings"].get("roi_grid") for f in files] == [None, None]
+    argv = [str(manifest), "--out", str(out), "--workers", "1", "--pose-estimator", "mediapipe_g4"]
+    again = _invoke(*argv)
+    assert again.exit_code == 0, again.output
+    assert "2 extracted, 0 already done, 0 failed" in again.output
+    want = tracker_grid("mediapipe_g4")
+    assert want is not None
+    assert all(load_pose_file(f).extra["settings"]["roi_grid"] == want for f in out.glob("*.npz"))
+    assert "0 extracted, 2 already done, 0 failed" in _invoke(*argv).output
+
+
+
+def test_out_holding_the_input_manifest_is_refused(tmp_path: Path, make_video) -> None:
+    # `data poses d/manifest.csv --out d` replaced the input manifest with its own, and the
+    # skeleton column of every clip that failed this time was emptied (session 13).
+    manifest = _manifest(tmp_path, make_video, bad=False)
+    before = manifest.read_bytes()
+    result = _invoke(str(manifest), "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert isinstance(result.exception, MusclemapError)
+    assert str(result.exception) == (
+        f"--out {tmp_path / 'manifest.csv'}: is also the input manifest; writing it would "
+        "destroy that input (pick another name)"
+    )
+    assert manifest.read_bytes() == before and not list(tmp_path.glob("*.npz"))

@@ -599,3 +599,138 @@ def test_a_reader_that_leaves_early_still_gets_the_files(
     gone.close()  # its descriptor now writes to /dev/null
     assert code == 0 and predict_cli.console.quiet is False
     assert json.loads(out.read_text())["video"] == str(video)
+
+
+# -- session 13's hostile pass (benchmarks/hostile_pass.py) ------------------------------------
+
+
+def _model_copies(tmp_path: Path) -> tuple[Path, Path]:
+    """The packaged weights copied as `m/default.*` and as a run folder `run/model.*`."""
+    import shutil
+
+    from musclemap.predictor import WEIGHTS_DIR
+
+    single, run_dir = tmp_path / "m", tmp_path / "run"
+    single.mkdir()
+    run_dir.mkdir()
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(WEIGHTS_DIR / f"default{suffix}", single / f"default{suffix}")
+        shutil.copy(WEIGHTS_DIR / f"default{suffix}", run_dir / f"model{suffix}")
+    return single, run_dir
+
+
+@pytest.mark.parametrize(
+    "ckpt, target",
+    [
+        ("m/default.safetensors", "m/default.json"),
+        ("m/default.safetensors", "m/default.safetensors"),
+        ("run", "run/model.json"),
+        ("run", "run/model.safetensors"),
+    ],
+)
+def test_an_output_naming_a_file_of_the_ckpt_is_refused(
+    ckpt: str,
+    target: str,
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `predict v.mp4 --ckpt m.safetensors --json m.json` replaced the model's JSON with the
+    # result (exit 0; the next load failed); the same for a run folder's model.json.
+    _model_copies(tmp_path)
+    video = make_video("clip.mp4")
+    before = (tmp_path / target).read_bytes()
+    argv = ["predict", str(video), "--ckpt", str(tmp_path / ckpt), "--json", str(tmp_path / target)]
+    assert run(argv, monkeypatch) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: --json {tmp_path / target}: is also the model file of --ckpt; writing it would "
+        "destroy that input (pick another name)"
+    ]
+    assert (tmp_path / target).read_bytes() == before
+
+
+def test_batch_out_dir_holding_the_ckpt_never_replaces_its_json(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A video named like the weights (`default.mp4`), predicted into the --ckpt's folder: its
+    # result `default.json` replaced the model's JSON.
+    single, _ = _model_copies(tmp_path)
+    folder = tmp_path / "v"
+    folder.mkdir()
+    make_video("default.mp4").rename(folder / "default.mp4")
+    before = (single / "default.json").read_bytes()
+    argv = ["predict", str(folder), "--ckpt", str(single / "default.safetensors")]
+    assert run([*argv, "--out-dir", str(single)], monkeypatch) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: --out-dir {single / 'default.json'}: is also the model file of --ckpt; writing "
+        "it would destroy that input (pick another name)"
+    ]
+    assert (single / "default.json").read_bytes() == before
+
+
+def test_read_only_and_dangling_outputs_are_refused_before_any_work(
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A file marked read-only was replaced all the same when run as root (os.access says yes);
+    # a link into a missing folder failed only after the whole run ("cannot write").
+    video = make_video("clip.mp4")
+    ro = tmp_path / "ro.json"
+    ro.write_text("{}")
+    ro.chmod(0o444)
+    assert run(["predict", str(video), "--json", str(ro)], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: --json {ro}: file is not writable"] or err == [
+        f"error: --json {ro}: file is read-only; nothing written"
+    ]
+    assert ro.read_text() == "{}"
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "gone" / "deeper" / "r.json")
+    assert run(["predict", str(video), "--json", str(link)], monkeypatch) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: --json {link}: a link to {tmp_path / 'gone' / 'deeper' / 'r.json'}, whose "
+        "folder does not exist"
+    ]
+
+
+
+@pytest.mark.parametrize("blocker", ["read-only", "folder", "summary folder"])
+def test_batch_files_that_cannot_be_written_are_refused_before_any_work(
+    blocker: str,
+    make_video: Callable[..., Path],
+    tmp_path: Path,
+    no_work: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # OUT/x.json read-only was replaced (root); a folder OUT/x.json failed after x's work, a
+    # folder OUT/summary.csv after the whole batch (session 13's hostile pass).
+    folder, out = tmp_path / "v", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    make_video("x.mp4").rename(folder / "x.mp4")
+    if blocker == "read-only":
+        (out / "x.json").write_text("{}")
+        (out / "x.json").chmod(0o444)
+        want = {
+            f"error: --out-dir {out / 'x.json'}: file is read-only; nothing written",
+            f"error: --out-dir {out / 'x.json'}: file is not writable",
+        }
+    else:
+        name = "x.json" if blocker == "folder" else "summary.csv"
+        (out / name).mkdir()
+        want = {f"error: --out-dir {out / name}: is a folder, expected a file name"}
+    assert run(["predict", str(folder), "--out-dir", str(out)], monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0] in want
+    if blocker == "read-only":
+        assert (out / "x.json").read_text() == "{}"

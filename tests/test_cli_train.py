@@ -143,3 +143,23 @@ def test_benchmark_out_under_proc_is_one_line(
     argv = ["benchmark", str(RANDOM), "--out", "/proc/t", "--set", f"train.out_dir={tmp_path}"]
     assert run_main(argv, monkeypatch) == 1  # a FileNotFoundError traceback after the table
     assert capsys.readouterr().err.startswith("error: --out /proc/t: cannot write there (")
+
+
+
+def test_benchmark_refuses_a_read_only_table_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A read-only table2.md was replaced (root), after any --run training.
+    out = tmp_path / "table"
+    out.mkdir()
+    (out / "table2.md").write_text("old")
+    (out / "table2.md").chmod(0o444)
+    args = ["benchmark", str(RANDOM), "--out", str(out), "--run", "--set",
+            f"train.out_dir={tmp_path / 'runs'}"]  # fmt: skip
+    assert run_main(args, monkeypatch) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err in (
+        [f"error: --out {out / 'table2.md'}: file is read-only; nothing written"],
+        [f"error: --out {out / 'table2.md'}: file is not writable"],
+    )
+    assert (out / "table2.md").read_text() == "old" and not (tmp_path / "runs").exists()

@@ -291,3 +291,39 @@ def test_fedb_id_with_path_parts_and_a_bom(tmp_path):
         import_free_exercise_db(lib)
     assert "bad record 2 (e.g. #0 id '../../Barbell_Full_Squat' is not a name, " in str(err.value)
     assert "#1 id 'a\\\\b' is not a name)" in str(err.value)
+
+
+def test_release_bool_labels_and_bad_options_are_refused(tmp_path):
+    # A pickled True was read as muscle index 1 (bool is an int); `--activity-from nonsense`
+    # named activities by file stem; `--video-root` a file made every clip a missing file; all
+    # exit 0 (session 13's hostile pass).
+    write_release(tmp_path, {"train": (["squat/a.mp4"], [[True, 13]])})
+    with pytest.raises(DatasetError, match=r"muscle index True outside 0-19"):
+        import_release(tmp_path, splits=["train"])
+    write_release(tmp_path, {"train": (["squat/a.mp4"], [[13]])})
+    with pytest.raises(DatasetError, match="--activity-from must be 'parent' or 'stem', got 'x'"):
+        import_release(tmp_path, splits=["train"], activity_from="x")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DatasetError, match="--video-root .*file: is a file, expected a folder"):
+        import_release(tmp_path, splits=["train"], video_root=tmp_path / "file")
+    assert [r.activity for r in import_release(tmp_path, splits=["train"])] == ["squat"]
+
+
+
+def test_folder_import_names_links_to_nothing(tmp_path):
+    # A link named like a video that leads nowhere (a dropped git-annex file, a loop) was left
+    # out of the manifest without a word; a link to the folder itself is not followed.
+    import os
+
+    (tmp_path / "squat_1.mp4").write_bytes(b"v")
+    os.symlink(".", tmp_path / "again")
+    from musclemap.data.importers import import_folder
+
+    assert [r.clip.name for r in import_folder(tmp_path)] == ["squat_1.mp4"]
+    os.symlink("squat_2.mp4", tmp_path / "squat_2.mp4")  # a loop
+    with pytest.raises(DatasetError) as err:
+        import_folder(tmp_path)
+    assert str(err.value) == (
+        f"1 video file(s) cannot be read, e.g. {tmp_path / 'squat_2.mp4'}: file not found (a "
+        "symlink to nothing, or a symlink loop)"
+    )

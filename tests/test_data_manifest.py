@@ -57,3 +57,15 @@ def test_missing_manifest_or_column(tmp_path):
     (tmp_path / "m.csv").write_text("path,activity\n")
     with pytest.raises(DatasetError, match="missing required column 'clip'"):
         read_manifest(tmp_path / "m.csv")
+
+
+def test_label_tokens_that_look_like_digits_are_errors_not_tracebacks():
+    # str.isdigit() takes "²" and "--1".lstrip("-") but int() does not: a ValueError traceback
+    # in validate, split and poses (session 13's hostile pass).
+    labels, errors = parse_labels("²;--1;٣;chest")
+    assert errors == [
+        "unknown muscle group '²'",
+        "unknown muscle group '--1'",
+        "unknown muscle group '٣'",
+    ]
+    assert labels.sum() == 1 and labels[1] == 1

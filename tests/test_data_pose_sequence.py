@@ -190,3 +190,36 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(
         (tmp_path / "f").write_text("x")
         monkeypatch.undo()
         save_pose_file(_sequence(), tmp_path / "f" / "x.npz")
+
+
+@pytest.mark.parametrize(
+    "poison, message",
+    [
+        ("image_nan", "no finite image landmark in 1 of 4 frames with a person"),
+        ("image_inf", "inf in the image landmarks"),
+        ("world_inf", "inf in the world landmarks"),
+        ("times", "non-finite times or frame rate"),
+    ],
+)
+def test_non_finite_poses_are_refused(tmp_path: Path, poison: str, message: str) -> None:
+    # NaN / inf landmarks were scored with NumPy warnings into NaN features (evaluate printed a
+    # table and exit 0; validate found "no problems"). NaN world landmarks mean "no 3D output",
+    # NaN for some joints a joint the layout lacks, and a frame without a person may be NaN.
+    seq = _sequence()
+    seq.world[0, 0, :3] = np.nan
+    seq.image[0, 5:] = np.nan
+    seq.image[2] = np.nan  # frame 2 has no person
+    save_pose_file(seq, tmp_path / "ok.npz")
+    assert len(load_pose_file(tmp_path / "ok.npz")) == 5
+    if poison == "image_nan":
+        seq.image[1, :, 0] = np.nan
+    elif poison == "image_inf":
+        seq.image[4, 0, 1] = np.inf
+    elif poison == "world_inf":
+        seq.world[1, 0, 2] = -np.inf
+    else:
+        seq.times[3] = np.nan
+    save_pose_file(seq, tmp_path / "bad.npz")
+    with pytest.raises(DatasetError) as err:
+        load_pose_file(tmp_path / "bad.npz")
+    assert str(err.value) == f"{tmp_path / 'bad.npz'}: not a valid pose file ({message})"

@@ -89,3 +89,18 @@ def test_a_clip_repeated_under_another_spelling_is_refused(tmp_path, monkeypatch
     assert "3 bad row(s)" in message
     assert "clip repeated (first at line 2) x2 (lines 3-4)" in message
     assert "clip repeated (first at line 5) x1 (line 6)" in message
+
+
+def test_an_unknown_column_is_refused_with_the_close_group(tmp_path):
+    # An extra or misspelt column (`quads`) was ignored without a word (session 13).
+    path = tmp_path / "p.csv"
+    row = ",".join(["0.5"] * 20)
+    path.write_text(",".join(["clip", *GROUP_IDS, "quads"]) + f"\na.mp4,{row},0.9\n")
+    with pytest.raises(DatasetError) as err:
+        read_predictions(path)
+    assert str(err.value) == (
+        f"{path}: unknown column(s) 'quads' (did you mean 'quadriceps'?); a predictions file "
+        "has clip and the 20 muscle groups only"
+    )
+    path.write_text(",".join(["clip", *GROUP_IDS, ""]) + f"\na.mp4,{row},\n")  # trailing comma
+    assert list(read_predictions(path)) == ["a.mp4"]

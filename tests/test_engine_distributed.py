@@ -109,3 +109,20 @@ def test_gather_single_process_dedupes() -> None:
     assert ids == ["a", "b"] and scores.tolist() == [[0, 1], [2, 3]]
     shards = [list(ShardSampler(7, rank=r, world_size=3)) for r in range(3)]
     assert sorted(sum(shards, [])) == list(range(7))
+
+
+def test_more_torch_threads_than_cores_become_the_cores(caplog: pytest.LogCaptureFixture) -> None:
+    # `train.threads=100000` started that many OpenMP threads; the process died in a later
+    # import (MemoryError / "failed to map segment"; session 13's hostile pass).
+    import os
+
+    from musclemap.engine.distributed import set_torch_threads
+
+    before = torch.get_num_threads()
+    cores = len(os.sched_getaffinity(0))
+    try:
+        assert set_torch_threads(100_000) == cores == torch.get_num_threads()
+        assert f"train.threads=100000 is more than the {cores} cores" in caplog.text
+        assert set_torch_threads(1) == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)

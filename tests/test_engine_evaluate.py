@@ -75,3 +75,25 @@ def test_rows_without_pose_files_are_named(tmp_path: Path) -> None:
 
 def test_model_scores_of_no_rows() -> None:
     assert model_scores(load_model(WEIGHTS_DIR / "default.safetensors"), []).shape == (0, 20)
+
+
+def test_every_unusable_pose_file_is_named_before_scoring(tmp_path: Path) -> None:
+    # Pose files of NaN landmarks were scored into a table (NumPy warnings, exit 0); refused
+    # now, all of them at once with their manifest lines (session 13's hostile pass).
+    path = write_pose_manifest(tmp_path)
+    for i in (2, 4):  # val_known and val_new clips
+        seq = synthetic_pose_sequence(CLIPS[i][0], seconds=4.0, seed=i)
+        if i == 2:
+            seq.image[seq.valid, :, 0] = np.nan  # no landmark left in frames with a person
+        else:
+            seq.image[seq.valid, 0, 0] = np.inf
+        save_pose_file(seq, tmp_path / f"p{i}.npz")
+    with pytest.raises(DatasetError) as err:
+        evaluate_model(
+            load_model(WEIGHTS_DIR / "default.safetensors"), read_manifest(path), tmp_path / "o.csv"
+        )
+    message = str(err.value)
+    assert message.startswith("2 unusable pose file(s): line 4: ")
+    assert "p2.npz: not a valid pose file (no finite image landmark in" in message
+    assert "; line 6: " in message and "p4.npz" in message
+    assert not (tmp_path / "o.csv").exists()

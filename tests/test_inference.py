@@ -50,7 +50,7 @@ def test_build_from_config_layers_kwargs() -> None:
     assert tuple(model.w1.shape) == (2, 12, 8) and tuple(model.w2.shape) == (2, 8, 20)
     cfg = load_config(None, ["model.name=keypose_mlp", "model.kwargs={num_classes: 3}"])
     assert tuple(build_from_config(cfg, in_features=4).b2.shape) == (5, 3)
-    with pytest.raises(TypeError, match="keypose_mlp: .*depth"):
+    with pytest.raises(ConfigError, match="keypose_mlp: .*depth"):
         build_from_config(load_config(None, ["model.name=keypose_mlp", "model.kwargs.depth=2"]))
     layout_by_name = build_from_config(load_config(None, STGCN))
     assert sum(p.numel() for p in layout_by_name.parameters()) > 0
@@ -128,3 +128,25 @@ def test_weights_that_do_not_fit_the_saved_config_are_refused(tmp_path: Path) ->
     atomic_save(ckpt, run / "best.pt")
     with pytest.raises(ConfigError, match="shape mismatch"):
         load_model(run)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.kwargs.base_channels=abc", "model stgcn cannot be built with model.kwargs"),
+        ("model.kwargs.base_channels=-8", "negative dimension -8"),
+        ("model.kwargs.base_channels=0", "has empty layers (blocks.0."),
+        ("model.kwargs.nosuch=1", "unexpected keyword argument 'nosuch'"),
+        ("model.name=nosuchmodel", "model.name: unknown model 'nosuchmodel'"),
+    ],
+)
+def test_model_kwargs_it_cannot_be_built_with_are_one_config_error(
+    override: str, message: str
+) -> None:
+    # `train cfg.yaml model.kwargs.base_channels=abc` (or -8, 0, an unknown kwarg or model)
+    # was a TypeError / RuntimeError / KeyError traceback from inside the layers, or at the
+    # first forward pass (session 13's hostile pass).
+    cfg = load_config(None, [*STGCN, override])
+    with pytest.raises(ConfigError) as err:
+        build_from_config(cfg)
+    assert message in str(err.value) and "\n" not in str(err.value)

@@ -15,6 +15,7 @@ from musclemap.outputs import (
     atomic_path,
     check_folder,
     check_writable,
+    clip_inputs,
     refuse_inputs,
     resolved,
     same_file,
@@ -191,3 +192,42 @@ def test_a_dash_is_refused_not_written_as_a_file(
     )
     assert done.returncode == 1 and done.stderr.strip() == f"error: {says} (or /dev/stdout)"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+def test_read_only_files_and_dangling_links_are_refused_up_front(tmp_path: Path) -> None:
+    # Session 13's hostile pass: a file marked read-only was replaced when run as root
+    # (os.access says yes to root; the rename needs only the folder), and a link into a
+    # missing folder passed the check and failed after the whole run.
+    ro = tmp_path / "ro.json"
+    ro.write_text("{}")
+    ro.chmod(0o444)
+    with pytest.raises(MusclemapError, match=r"--json .*ro.json: file is (read-only|not writable)"):
+        check_writable(ro, "--json")
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "gone" / "r.json")
+    with pytest.raises(MusclemapError) as err:
+        check_writable(link, "--json")
+    assert str(err.value) == (
+        f"--json {link}: a link to {tmp_path / 'gone' / 'r.json'}, whose folder does not exist"
+    )
+    (tmp_path / "gone").mkdir()
+    check_writable(link, "--json")  # the link's target can now be made
+    assert not list((tmp_path / "gone").iterdir())
+
+
+def test_clip_inputs_name_pose_and_flow_files(tmp_path: Path) -> None:
+    # `evaluate --json clips/a.npz` and `baseline --out clips/a.npz` replaced a pose file of
+    # the manifest (only the clips were inputs).
+    from types import SimpleNamespace
+
+    row = SimpleNamespace(
+        clip=tmp_path / "a.mp4", skeleton=tmp_path / "a.npz", flow=None, line=2
+    )
+    pairs = clip_inputs([row], "m.csv")
+    assert pairs == [
+        ("clip of m.csv (line 2)", tmp_path / "a.mp4"),
+        ("skeleton file of m.csv (line 2)", tmp_path / "a.npz"),
+    ]
+    (tmp_path / "a.npz").write_bytes(b"poses")
+    with pytest.raises(MusclemapError, match="is also the skeleton file of m.csv"):
+        refuse_inputs(tmp_path / "." / "a.npz", "--json", pairs)

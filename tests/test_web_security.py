@@ -153,3 +153,27 @@ def test_public_address_needs_a_token(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="at least 16 characters"):
         run_server(ServerSettings(data_dir=tmp_path, host="0.0.0.0", token="short"), 0)
     assert not (tmp_path / "musclemap.sqlite3").exists()  # refused before anything started
+
+
+@pytest.mark.parametrize("token", [" " * 20, "0123456789abcdef&x", "0123456789abcdef;x", "ä" * 16])
+def test_a_token_that_cannot_travel_is_refused(tmp_path: Path, token: str) -> None:
+    # A token of 20 spaces passed the length check: HTTP strips them from the header, so
+    # every request was refused; '&' broke the printed link, ';' the cookie (session 13).
+    with pytest.raises(ConfigError, match="the token may hold only letters, digits"):
+        run_server(ServerSettings(data_dir=tmp_path, host="0.0.0.0", token=token), 0)
+    assert not (tmp_path / "musclemap.sqlite3").exists()
+
+
+def test_an_infinite_upload_limit_is_refused(tmp_path: Path) -> None:
+    # `--max-upload-mb inf` started a server whose first upload failed converting the limit.
+    with pytest.raises(ConfigError, match="--max-upload-mb must be a positive number, got inf"):
+        run_server(ServerSettings(data_dir=tmp_path, max_upload_mb=float("inf")), 0)
+
+
+
+@pytest.mark.parametrize("name", ["*.example.com", "http://app.example", "app .example"])
+def test_an_allowed_host_that_never_matches_is_refused(tmp_path: Path, name: str) -> None:
+    # A URL was read as the host "http", a pattern taken literally: every request refused.
+    with pytest.raises(ConfigError, match=r"--allow-host .*: expected a host name or address"):
+        run_server(ServerSettings(data_dir=tmp_path, allowed_hosts=(name,)), 0)
+    assert not (tmp_path / "musclemap.sqlite3").exists()

@@ -45,11 +45,33 @@ RUN_FILES = ("model.safetensors", "best.pt", "last.pt")  # what a run folder is 
 def build_from_config(cfg: ExperimentConfig, **derived: Any) -> nn.Module:
     """The registered model `cfg.model.name` with `cfg.model.kwargs` over `derived` (a task's
     own, e.g. pose_default's `in_features`) over `num_classes=20`; unknown kwargs are a
-    TypeError naming the model."""
+    ConfigError naming the model.
+
+    Raises:
+        ConfigError: An unknown model, or `model.kwargs` it cannot be built with: a wrong name
+            (`model.kwargs.nosuch=1`), type (`base_channels=abc`) or value (`base_channels=-8`)
+            was a TypeError / RuntimeError traceback from inside the model's layers.
+    """
     from musclemap.models import build_model
 
     kwargs = {"num_classes": NUM_GROUPS, **derived, **cfg.model.kwargs}
-    return build_model(cfg.model.name, **kwargs)
+    try:
+        model = build_model(cfg.model.name, **kwargs)
+    except KeyError as err:  # an unknown model: the registry's message names close matches
+        raise ConfigError(f"model.name: {err.args[0] if err.args else err}") from None
+    except (TypeError, ValueError, RuntimeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(
+            f"model {cfg.model.name} cannot be built with model.kwargs {cfg.model.kwargs} "
+            f"({reason})"
+        ) from None
+    empty = [name for name, p in model.named_parameters() if p.numel() == 0]
+    if empty:  # built, but its first forward pass fails (`base_channels=0`)
+        raise ConfigError(
+            f"model {cfg.model.name} with model.kwargs {cfg.model.kwargs} has empty layers "
+            f"({empty[0]}{' and more' if len(empty) > 1 else ''}): a size of 0?"
+        )
+    return model
 
 
 def checkpoint_file(path: str | Path) -> Path:
@@ -63,6 +85,19 @@ def checkpoint_file(path: str | Path) -> Path:
         if (path / name).is_file():
             return path / name
     raise ConfigError(f"{path}: no model in this folder (looked for {', '.join(RUN_FILES)})")
+
+
+def model_files(path: str | Path) -> list[Path]:
+    """The files a model is read from: its weights (a run folder's, `checkpoint_file`) and, for
+    `.safetensors`, the JSON beside them. An output must never be one of them: `predict --ckpt
+    m.safetensors --json m.json` (or a batch `--out-dir` holding the weights, with a video
+    named like them) replaced the model's JSON with a result.
+
+    Raises:
+        ConfigError: As `checkpoint_file` (missing path, a folder without a model).
+    """
+    file = checkpoint_file(path)
+    return [file, file.with_suffix(".json")] if file.suffix == ".safetensors" else [file]
 
 
 def load_model(path: str | Path) -> PoseScorer:

@@ -42,10 +42,17 @@ def refuse_inputs(
 
 
 def clip_inputs(rows: Iterable[Any], manifest: str | os.PathLike[str]) -> list[tuple[str, Path]]:
-    """(what, path) input pairs for the clips of manifest rows (`ManifestRow`), named with
-    their CSV line: an output of `data split`, `baseline` or `evaluate` that is one of them
-    would replace a video of the data set."""
-    return [(f"clip of {manifest} (line {r.line})", Path(r.clip)) for r in rows]
+    """(what, path) input pairs for the clips of manifest rows (`ManifestRow`) and their pose
+    (`skeleton`) and `flow` files, named with their CSV line: an output of `data split`,
+    `baseline` or `evaluate` that is one of them would replace a file of the data set
+    (`evaluate --json clips/a.npz` replaced a pose file with the table)."""
+    pairs = []
+    for r in rows:
+        pairs.append((f"clip of {manifest} (line {r.line})", Path(r.clip)))
+        for kind in ("skeleton", "flow"):
+            if getattr(r, kind, None) is not None:
+                pairs.append((f"{kind} file of {manifest} (line {r.line})", Path(getattr(r, kind))))
+    return pairs
 
 
 class InputFiles:
@@ -180,20 +187,40 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
+def check_target(path: Path, what: str) -> Path:
+    """Raise `MusclemapError` when the file `path` cannot be written as it stands: a folder,
+    a file that is not writable or marked read-only (os.access says yes to root, and the
+    rename of `atomic_path` needs only the folder: such a file was replaced all the same), or a
+    dangling link into a missing folder (`atomic_path` writes through links). Returns the
+    folder the file will be written in (for `check_writable`'s probe); no file is made, so
+    batch mode checks each of its planned files with it cheaply."""
+    if path.is_dir():
+        raise MusclemapError(f"{what} {path}: is a folder, expected a file name")
+    if path.is_file() and not os.access(path, os.W_OK):
+        raise MusclemapError(f"{what} {path}: file is not writable")
+    if path.is_file() and not path.stat().st_mode & 0o222:
+        raise MusclemapError(f"{what} {path}: file is read-only; nothing written")
+    if path.is_symlink() and not path.exists():
+        target = Path(os.path.realpath(path))
+        if not target.parent.is_dir():
+            raise MusclemapError(f"{what} {path}: a link to {target}, whose folder does not exist")
+        return target.parent
+    return _nearest_existing(path.parent)
+
+
 def check_writable(path: Path, what: str, *, folder: bool = False) -> None:
     """Raise `MusclemapError` unless `path` (a file, or a folder with `folder`) can be created
-    and written: checked by creating and removing a file in the nearest existing folder, which
-    catches read-only folders, a path under a file, and /proc or /sys; `-` is refused
-    (`refuse_dash`)."""
+    and written: `check_target` for a file, then a file created and removed in the nearest
+    existing folder, which catches read-only folders, a path under a file, and /proc or /sys;
+    `-` is refused (`refuse_dash`)."""
     refuse_dash(path, what)
     try:
-        if path.is_dir() and not folder:
-            raise MusclemapError(f"{what} {path}: is a folder, expected a file name")
-        if path.exists() and folder and not path.is_dir():
-            raise MusclemapError(f"{what} {path}: is a file, expected a folder")
-        if path.is_file() and not os.access(path, os.W_OK):
-            raise MusclemapError(f"{what} {path}: file is not writable")
-        base = _nearest_existing(path if folder else path.parent)
+        if folder:
+            if path.exists() and not path.is_dir():
+                raise MusclemapError(f"{what} {path}: is a file, expected a folder")
+            base = _nearest_existing(path)
+        else:
+            base = check_target(path, what)
         if not base.is_dir():
             raise MusclemapError(f"{what} {path}: {base} is a file, not a folder")
         fd, probe = tempfile.mkstemp(dir=base, prefix=".musclemap-write-check-")

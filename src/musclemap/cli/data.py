@@ -202,8 +202,11 @@ def data_split(
         parts = list(leave_activities_out_folds(rows, folds, seed))
         suffix = out.suffix or ".csv"
         paths = [out.with_name(f"{out.stem}_fold{k}{suffix}") for k in range(len(parts))]
+        from musclemap.outputs import check_target
+
         for path in paths:
             clips.refuse(path, "--out")
+            check_target(path, "--out")  # fold 2 read-only or a folder: after folds 0 and 1
         for path, fold_rows in zip(paths, parts, strict=True):
             write_manifest(fold_rows, path)
             _print_split(path, fold_rows)

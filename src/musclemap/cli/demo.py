@@ -43,6 +43,13 @@ def demo(
     if exercise not in EXERCISES:
         raise MusclemapError(f"unknown demo exercise {exercise!r}; choose {', '.join(EXERCISES)}")
     check_writable(out_dir, "--out-dir", folder=True)
+    from musclemap.outputs import check_target
+
+    # A read-only demo.json was replaced (root), a folder in its place failed after the work.
+    for name in ["demo.json"] + [
+        f"{p.name}{suffix}" for p in PICTURES.values() if not p.needs_video for suffix in p.suffixes
+    ]:
+        check_target(out_dir / name, "--out-dir")
     console.print(
         f"[bold]Demo input:[/] a generated pose sequence of a person doing {exercise} "
         f"({seconds:.0f} s at 10 fps), made by musclemap itself. No video is decoded and the "

@@ -65,7 +65,10 @@ def tracker_note(meta: dict, pose_files: list[Path | None]) -> str | None:
         return None  # evaluate says which are missing
     trained = str(meta.get("pose_estimator", DEFAULT_ESTIMATOR))
     want = tracker_grid(trained)
-    got = load_pose_file(first).extra.get("settings", {}).get("roi_grid")
+    try:
+        got = load_pose_file(first).extra.get("settings", {}).get("roi_grid")
+    except DatasetError:
+        return None  # an unusable file: the evaluation names every one of them
     if got == want:
         return None
     return (
@@ -78,7 +81,7 @@ def _predictions_path(checkpoint: Path, inputs: list[tuple[str, Path]]) -> Path:
     """Beside the checkpoint; the packaged model's in the current folder (never the package).
     Checked before the model runs: writable (a read-only model folder failed after the whole
     evaluation) and none of the inputs."""
-    from musclemap.outputs import check_writable, refuse_inputs
+    from musclemap.outputs import check_target, check_writable, refuse_inputs
     from musclemap.predictor import WEIGHTS_DIR
 
     if checkpoint.resolve().parent == WEIGHTS_DIR:
@@ -87,6 +90,11 @@ def _predictions_path(checkpoint: Path, inputs: list[tuple[str, Path]]) -> Path:
         out = checkpoint.with_suffix(".predictions.csv")
     refuse_inputs(out, "the predictions file", inputs)
     check_writable(out, "the predictions file")
+    # Its table beside it (`.table.json`): a folder there was an IsADirectoryError traceback
+    # after the whole evaluation.
+    table = out.with_suffix(".table.json")
+    refuse_inputs(table, "the table", inputs)
+    check_target(table, "the table")
     return out
 
 

@@ -77,7 +77,7 @@ def explain(
         raise VideoError(f"{video}: {missing_reason(video)}")
     if not (math.isfinite(span) and span > 0):  # NaN passed `span <= 0` and crashed later
         raise MusclemapError(f"--span must be a positive number of seconds, got {span:g}")
-    _check_outputs(out, json_path, video, [ckpt, config, checkpoint])
+    _check_outputs(out, json_path, video, [ckpt, config, checkpoint], ckpt)
     if (config is None) != (checkpoint is None):
         raise ConfigError("a research model needs both --config and --checkpoint")
     if config is not None and ckpt is not None:
@@ -103,12 +103,19 @@ def explain(
 
 
 def _check_outputs(
-    out: Path, json_path: Path | None, video: Path, inputs: list[Path | None]
+    out: Path,
+    json_path: Path | None,
+    video: Path,
+    inputs: list[Path | None],
+    ckpt: Path | None = None,
 ) -> None:
     """Before any work: both outputs writable, distinct, and none of them an input."""
+    from musclemap.inference import model_files
     from musclemap.outputs import refuse_inputs, same_file
 
     named = [("input video", video), *(("model file", p) for p in inputs)]
+    if ckpt is not None:  # the predict weights' JSON too (`model_files`)
+        named += [("model file of --ckpt", f) for f in model_files(ckpt)]
     for option, path in (("--out", out), ("--json", json_path)):
         if path is not None:
             refuse_inputs(path, option, named)

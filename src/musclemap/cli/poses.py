@@ -27,6 +27,7 @@ class _Task:
     out: str
     fps: float
     estimator: str  # a `musclemap.pose.estimator` name
+    roi_grid: Any = None  # its tracker's grid (`estimator.tracker_grid`), as pose files record it
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,12 @@ def _init_worker(name: str) -> None:
     _ESTIMATOR = build_estimator(name)
 
 
-def _done(out: Path, fps: float | None = None) -> float | None:
+def _done(out: Path, fps: float | None = None, roi_grid: Any = None) -> float | None:
     """Coverage of an existing, loadable pose file; None if it must be (re)computed: also when
-    it was sampled at another rate than `fps` (a rerun with another --fps reused the old poses)."""
+    it was sampled at another rate than `fps` (a rerun with another --fps reused the old poses)
+    or, for a video (`fps` given), made by another tracker than the one whose grid is
+    `roi_grid` (a rerun with `--pose-estimator mediapipe_g4` over MediaPipe's own poses kept
+    them as "already done", and the manifest mixed two trackers)."""
     from musclemap.data.pose_sequence import load_pose_file
 
     if not out.is_file():
@@ -71,6 +75,8 @@ def _done(out: Path, fps: float | None = None) -> float | None:
     except DatasetError:
         return None
     if fps is not None and abs(seq.fps - fps) > 1e-6:
+        return None
+    if fps is not None and seq.extra.get("settings", {}).get("roi_grid") != roi_grid:
         return None
     return seq.coverage
 
@@ -85,7 +91,7 @@ def _work(task: _Task) -> _Result:
     from musclemap.pose.extract import extract_poses
 
     out = Path(task.out)
-    coverage = _done(out, _video_fps(task.clip, task.fps))
+    coverage = _done(out, _video_fps(task.clip, task.fps), task.roi_grid)
     if coverage is not None:
         return _Result(task.clip, task.out, ok=True, skipped=True, coverage=coverage)
     if _ESTIMATOR is None:
@@ -247,11 +253,22 @@ def poses(
     if out.exists() and not out.is_dir():
         raise DatasetError(f"--out {out} is a file; give a folder for the pose files")
     check_writable(out, "--out", folder=True)  # /proc, under a file: one line, before any work
+    from musclemap.outputs import check_target, refuse_inputs
+
+    # OUT/manifest.csv being the input manifest replaced it (and emptied the skeleton column of
+    # every clip that failed this time).
+    refuse_inputs(out / "manifest.csv", "--out", [("input manifest", manifest)])
+    check_target(out / "manifest.csv", "--out")  # a folder or read-only: after all the work
     rows = read_manifest(manifest)
     out.mkdir(parents=True, exist_ok=True)
     names = pose_file_names([r.clip for r in rows])
     chosen = list(range(index, len(rows), count))
-    tasks = [_Task(str(rows[i].clip), str(out / names[i]), fps, pose_estimator) for i in chosen]
+    from musclemap.pose.estimator import tracker_grid
+
+    grid = tracker_grid(pose_estimator)
+    tasks = [
+        _Task(str(rows[i].clip), str(out / names[i]), fps, pose_estimator, grid) for i in chosen
+    ]
     if workers == 0:
         from musclemap.pose.parallel import cpu_budget
 
@@ -264,7 +281,7 @@ def poses(
         path = out / name
         cov = coverage.get(str(path))
         if cov is None and str(path) not in {t.out for t in tasks}:
-            cov = _done(path, _video_fps(row.clip, fps))  # another shard's work
+            cov = _done(path, _video_fps(row.clip, fps), grid)  # another shard's work
         row.skeleton = path.resolve() if cov is not None else None
         row.extra["pose_coverage"] = "" if cov is None else f"{cov:.3f}"
     write_manifest(rows, out / "manifest.csv")

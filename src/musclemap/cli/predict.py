@@ -164,15 +164,26 @@ def _check_suffix(path: Path | None, kind: str, option: str, batch: bool) -> Non
         raise MusclemapError(f"{option} {path}: expected {' or '.join(allowed)}")
 
 
+def model_inputs(ckpt: Path | None) -> list[tuple[str, Path]]:
+    """(what, path) input pairs for the files of `--ckpt` (none for the packaged model)."""
+    if ckpt is None:
+        return []
+    from musclemap.inference import model_files  # only with --ckpt: predict's start stays light
+
+    return [("model file of --ckpt", f) for f in model_files(ckpt)]
+
+
 def check_outputs(
     *,
     json_path: Path | None,
     pictures: dict[str, Path | None],
     out_dir: Path | None,
     videos: Sequence[Path] = (),
+    models: Sequence[tuple[str, Path]] = (),
 ) -> None:
     """Every output option checked before any work (one line for the first problem); an
-    output that is one of the input videos is refused (`--json x.mp4` replaced the video)."""
+    output that is one of the input videos or model files (`models`, `model_inputs`) is
+    refused (`--json x.mp4` replaced the video, `--json m.json` the `--ckpt`'s JSON)."""
     from musclemap.outputs import refuse_inputs, resolved
 
     batch = out_dir is not None
@@ -192,25 +203,36 @@ def check_outputs(
         if key in seen:
             raise MusclemapError(f"{option} and {seen[key]} both write {path}")
         seen[key] = option
-        refuse_inputs(path, option, [("input video", v) for v in videos])
+        refuse_inputs(path, option, [*(("input video", v) for v in videos), *models])
         check_writable(path, option)
 
 
 def check_batch_outputs(
-    paths: list[Path], stems: list[str], out_dir: Path, pictures: dict[str, Path | None]
+    paths: list[Path],
+    stems: list[str],
+    out_dir: Path,
+    pictures: dict[str, Path | None],
+    models: Sequence[tuple[str, Path]] = (),
 ) -> None:
     """No file batch mode writes in OUT (`<stem>.json`, pictures, summary.csv) may be one of
     the input videos (e.g. `predict OUT --out-dir OUT --overlay mp4` over `x.mp4` and
-    `x_overlay.mp4`: x's overlay would replace the other input)."""
-    from musclemap.outputs import InputFiles
+    `x_overlay.mp4`: x's overlay would replace the other input) or model files (`--out-dir`
+    the `--ckpt`'s folder and a video named `default.mp4`: its result replaced default.json)."""
+    from musclemap.outputs import InputFiles, check_target
 
-    inputs = InputFiles([("input video", p) for p in paths])  # each looked up once
-    inputs.refuse(out_dir / "summary.csv", "--out-dir")
+    inputs = InputFiles([*(("input video", p) for p in paths), *models])  # each looked up once
+    planned: list[tuple[Path, str]] = [(out_dir / "summary.csv", "--out-dir")]
     for stem in stems:
-        inputs.refuse(out_dir / f"{stem}.json", "--out-dir")
+        planned.append((out_dir / f"{stem}.json", "--out-dir"))
         for name, p in PICTURES.items():
             target = _picture_path(pictures[name], out_dir, stem, name, p.suffixes[0])
-            inputs.refuse(target, p.option)
+            if target is not None:
+                planned.append((target, p.option))
+    for target, option in planned:
+        inputs.refuse(target, option)
+        # A folder or read-only file in its place failed after that video's work (or, for
+        # summary.csv, after the whole batch); a read-only one was replaced when run as root.
+        check_target(target, option)
 
 
 def usable_cache(use_cache: bool) -> bool:
@@ -429,7 +451,10 @@ def predict(
 
         raise VideoError(f"{paths[0]}: {missing_reason(paths[0])}")
     pictures = {"body_map": body_map, "timeline": timeline, "overlay": overlay}
-    check_outputs(json_path=json_path, pictures=pictures, out_dir=out_dir, videos=paths)
+    models = model_inputs(ckpt)
+    check_outputs(
+        json_path=json_path, pictures=pictures, out_dir=out_dir, videos=paths, models=models
+    )
     stems: list[str] = []
     dropped: list[str] = []
     renamed: list[str] = []
@@ -437,7 +462,7 @@ def predict(
         assert out_dir is not None
         paths, dropped = unique_videos(paths)
         stems, renamed = output_stems(paths)
-        check_batch_outputs(paths, stems, out_dir, pictures)
+        check_batch_outputs(paths, stems, out_dir, pictures, models)
     if device != "cpu":
         # Said, not silently dropped: the option is kept for scripts that pass it.
         err_console.print(

@@ -138,6 +138,10 @@ def benchmark(
     if out.exists() and not out.is_dir():  # checked before any (long) training
         raise ConfigError(f"--out {out} is a file; give a folder for table2.md and table2.csv")
     check_folder(out, "--out")
+    from musclemap.outputs import check_target
+
+    for name in ("table2.md", "table2.csv"):  # read-only or a folder: before any training
+        check_target(out / name, "--out")
     # Two configs with one run folder (a/x.yaml and b/x.yaml: runs/x) would both show the
     # results of whichever trained first.
     by_run: dict[Path, Path] = {}

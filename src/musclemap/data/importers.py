@@ -116,9 +116,14 @@ def import_release(
     if benchmark not in BENCHMARKS:
         raise DatasetError(f"unknown benchmark {benchmark!r}; valid: {', '.join(BENCHMARKS)}")
     bench = BENCHMARKS[benchmark]
+    if activity_from not in ("parent", "stem"):  # anything else named activities by stem
+        raise DatasetError(f"--activity-from must be 'parent' or 'stem', got {activity_from!r}")
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"not a folder: {root}")
+    if video_root is not None and Path(video_root).exists() and not Path(video_root).is_dir():
+        # Relative clip paths under a file name no video (each row then a missing file).
+        raise DatasetError(f"--video-root {video_root}: is a file, expected a folder")
     base = Path(video_root) if video_root else root
     rows: list[ManifestRow] = []
     unnamed: list[str] = []
@@ -130,7 +135,9 @@ def import_release(
         for i, (video, idx) in enumerate(zip(videos, labels, strict=True)):
             multi_hot = np.zeros(NUM_GROUPS, dtype=np.float32)
             for j in idx if isinstance(idx, list | tuple | np.ndarray) else [idx]:
-                if not (isinstance(j, int | np.integer) and 0 <= int(j) < NUM_GROUPS):
+                # bool is an int: a pickled True was read as group 1 (shoulder).
+                ok = isinstance(j, int | np.integer) and not isinstance(j, bool)
+                if not (ok and 0 <= int(j) < NUM_GROUPS):
                     raise DatasetError(
                         f"split {split}, clip {i} ({video}): muscle index {j!r} outside "
                         f"0-{NUM_GROUPS - 1}"
@@ -174,11 +181,22 @@ def import_folder(folder: str | Path, *, recursive: bool = True) -> list[Manifes
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"not a folder: {folder}")
-    files = sorted(
+    named = [
         p
         for p in (folder.rglob("*") if recursive else folder.iterdir())
-        if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()
-    )
+        if p.suffix.lower() in VIDEO_SUFFIXES
+    ]
+    # A link to nothing (a dropped git-annex file, a symlink loop) was left out of the
+    # manifest without a word.
+    broken = sorted(p for p in named if p.is_symlink() and not p.exists())
+    if broken:
+        from musclemap.textfile import missing_reason
+
+        raise DatasetError(
+            f"{len(broken)} video file(s) cannot be read, e.g. {broken[0]}: "
+            f"{missing_reason(broken[0])}"
+        )
+    files = sorted(p for p in named if p.is_file())
     if not files:
         raise DatasetError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) in {folder}")
     rows, unknown = [], []

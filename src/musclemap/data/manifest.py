@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ def parse_labels(text: str) -> tuple[np.ndarray, list[str]]:
     for token in (t.strip() for t in text.split(";")):
         if not token:
             continue
-        if token.lstrip("-").isdigit():
+        if re.fullmatch(r"-?[0-9]+", token):  # str.isdigit takes "²" and "--1", int() not
             idx = int(token)
             if 0 <= idx < NUM_GROUPS:
                 labels[idx] = 1.0

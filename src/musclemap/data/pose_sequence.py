@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -234,7 +235,7 @@ def load_pose_file(path: str | os.PathLike[str]) -> PoseSequence:
             arrays = {k: data[k] for k in ("image", "world", "valid", "times", "meta")}
         meta = json.loads(str(arrays["meta"]))
         layout = _layout_of(meta)
-        return PoseSequence(
+        seq = PoseSequence(
             image=arrays["image"].astype(np.float32),
             world=arrays["world"].astype(np.float32),
             valid=arrays["valid"].astype(bool),
@@ -250,6 +251,33 @@ def load_pose_file(path: str | os.PathLike[str]) -> PoseSequence:
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DatasetError(f"{path}: not a valid pose file ({reason})") from None
+    damage = _non_finite(seq)
+    if damage:
+        raise DatasetError(f"{path}: not a valid pose file ({damage})")
+    return seq
+
+
+def _non_finite(seq: PoseSequence) -> str:
+    """What in a loaded pose file cannot be a measurement ("" if nothing): inf anywhere in the
+    landmarks, a frame "with a person" whose image landmarks are all NaN, non-finite times or
+    rate. Such a file was scored with NumPy warnings into NaN features and an evaluation table
+    that looked fine (exit 0). NaN stays allowed for some joints of a frame (a joint another
+    layout lacks: `convert_keypoints`) and in world landmarks ("no 3D output")."""
+    problems = []
+    xy = seq.image[seq.valid][..., :2]
+    empty = np.isnan(xy).any(axis=-1).all(axis=-1)
+    if empty.any():
+        problems.append(
+            f"no finite image landmark in {int(empty.sum())} of {int(seq.valid.sum())} frames "
+            "with a person"
+        )
+    if np.isinf(seq.image).any():
+        problems.append("inf in the image landmarks")
+    if np.isinf(seq.world).any():
+        problems.append("inf in the world landmarks")
+    if not (np.isfinite(seq.times).all() and math.isfinite(seq.fps) and seq.fps > 0):
+        problems.append("non-finite times or frame rate")
+    return "; ".join(problems)
 
 
 def _layout_of(meta: dict[str, Any]) -> SkeletonLayout:

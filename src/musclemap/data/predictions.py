@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,6 +52,14 @@ def read_predictions(path: str | Path) -> Predictions:
     missing = [c for c in ("clip", *GROUP_IDS) if c not in cols]
     if missing:
         raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
+    unknown = [c for c in cols if c and c not in ("clip", *GROUP_IDS)]
+    if unknown:  # a misspelt or extra group column would be ignored without a word
+        close = difflib.get_close_matches(unknown[0], GROUP_IDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DatasetError(
+            f"{path}: unknown column(s) {', '.join(map(repr, unknown))}{hint}; a predictions "
+            "file has clip and the 20 muscle groups only"
+        )
     twice = sorted({c for c in cols if c and cols.count(c) > 1})
     if twice:  # which of the two columns holds the scores? Only the first was read.
         raise DatasetError(f"{path}: column(s) named twice in the header: {', '.join(twice)}")

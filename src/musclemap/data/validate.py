@@ -9,7 +9,7 @@ from pathlib import Path
 
 from musclemap.data.manifest import ManifestRow, Problem, parse_manifest
 from musclemap.data.video_io import probe
-from musclemap.errors import VideoError
+from musclemap.errors import DatasetError, VideoError
 
 # An image-folder clip (e.g. `data import --layout free-exercise-db`) holds the photos of two key
 # positions of the movement.
@@ -68,6 +68,17 @@ def photo_folder_problems(
     return problems
 
 
+def _pose_problem(path: Path) -> str | None:
+    """Why a pose file cannot be used (`load_pose_file`'s message), else None."""
+    from musclemap.data.pose_sequence import load_pose_file
+
+    try:
+        load_pose_file(path)
+    except DatasetError as err:
+        return str(err)
+    return None
+
+
 def validate_manifest(
     path: str | Path,
     *,
@@ -98,5 +109,8 @@ def validate_manifest(
         for kind, p in (("skeleton", row.skeleton), ("flow", row.flow)):
             if p is not None and not p.is_file():
                 report.problems.append(Problem(f"missing {kind} file", row.line, str(p)))
+            elif kind == "skeleton" and p is not None and (why := _pose_problem(p)):
+                # NaN / inf landmarks, a torn file: training and evaluate refuse it later.
+                report.problems.append(Problem("unreadable skeleton file", row.line, why))
     report.problems.sort(key=lambda p: p.line)
     return report

@@ -46,6 +46,26 @@ def init_distributed(device: torch.device) -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
 
 
+def set_torch_threads(requested: int) -> int:
+    """`torch.set_num_threads` with `train.threads`, at most the cores this process may use
+    (said in a warning): `train.threads=100000` started that many OpenMP threads and the
+    process died in a later import ("failed to map segment"). Returns the count set."""
+    import logging
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = max(cores or 1, 1)
+    if requested > cores:
+        logging.getLogger(__name__).warning(
+            "warning: train.threads=%d is more than the %d cores this process may use; using %d",
+            requested,
+            cores,
+            cores,
+        )
+        requested = cores
+    torch.set_num_threads(requested)
+    return requested
+
+
 def pick_device(name: str, info_local_rank: int = 0) -> torch.device:
     """ "auto" picks the local GPU under torchrun (LOCAL_RANK) or the CPU."""
     if name == "auto":

@@ -25,6 +25,8 @@ from musclemap.data.tables import split_table
 from musclemap.engine.checkpoint import load_checkpoint
 from musclemap.engine.distributed import DistInfo, pick_device
 from musclemap.engine.train import build_experiment_model, build_loader, evaluate_splits, table_for
+from musclemap.errors import DatasetError
+from musclemap.outputs import write_text
 from musclemap.pose.keypose_model import PoseScorer
 from musclemap.taxonomy import NUM_GROUPS
 
@@ -56,7 +58,7 @@ def evaluate_checkpoint(cfg: ExperimentConfig, checkpoint: Path, out: Path) -> P
     scores = np.concatenate([s for _, s in preds.values()]) if ids else np.zeros((0, NUM_GROUPS))
     write_predictions(out, ids, scores)
     table = table_for(rows, preds)
-    out.with_suffix(".table.json").write_text(json.dumps(table, indent=2))
+    write_text(out.with_suffix(".table.json"), json.dumps(table, indent=2), "the table")
     return out
 
 
@@ -72,7 +74,16 @@ def model_scores(model: PoseScorer, rows: list[ManifestRow]) -> np.ndarray:
     require_files(rows, "skeleton")  # every missing pose file at once, before any work
     if not rows:
         return np.zeros((0, NUM_GROUPS))
-    return np.stack([model.score(load_pose_file(r.skeleton or "")).clip for r in rows])
+    seqs, bad = [], []
+    for r in rows:  # every unusable pose file (NaN landmarks, torn) at once, before scoring
+        try:
+            seqs.append(load_pose_file(r.skeleton or ""))
+        except DatasetError as err:
+            bad.append(f"line {r.line}: {err}")
+    if bad:
+        raise DatasetError(f"{len(bad)} unusable pose file(s): {'; '.join(bad[:3])}"
+                           + (f"; and {len(bad) - 3} more" if len(bad) > 3 else ""))
+    return np.stack([model.score(seq).clip for seq in seqs])
 
 
 def evaluate_model(model: PoseScorer, rows: list[ManifestRow], out: Path) -> Path:
@@ -84,5 +95,5 @@ def evaluate_model(model: PoseScorer, rows: list[ManifestRow], out: Path) -> Pat
     scores = model_scores(model, rows)
     write_predictions(out, ids, scores)
     table = split_table(rows, dict(zip(ids, scores, strict=True)))
-    out.with_suffix(".table.json").write_text(json.dumps(table, indent=2))
+    write_text(out.with_suffix(".table.json"), json.dumps(table, indent=2), "the table")
     return out

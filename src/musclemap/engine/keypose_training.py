@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from musclemap.config import ExperimentConfig
+from musclemap.engine.distributed import set_torch_threads
 from musclemap.engine.pose_windows import (
     Item,
     domain_ids,
@@ -37,7 +38,7 @@ MODEL_NAME = "keypose_mlp"
 def set_threads(cfg: ExperimentConfig) -> None:
     """`train.threads` CPU threads for torch; 0 means 1 here (not torch's default), since the
     training is bit-reproducible on one thread."""
-    torch.set_num_threads(cfg.train.threads or 1)
+    set_torch_threads(cfg.train.threads or 1)
 
 
 def derived_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from musclemap.engine.distributed import (
     gather_predictions,
     init_distributed,
     pick_device,
+    set_torch_threads,
 )
 from musclemap.engine.logging_utils import RunLogger, make_progress
 from musclemap.engine.loop import LossFn, TrainState, evaluate, train_one_epoch, unwrap
@@ -193,7 +194,7 @@ def setup_run(
         save_config(cfg, run_dir / "config.yaml")  # a resumed run keeps its own (see restore)
     seed_everything(cfg.train.seed)
     if cfg.train.threads > 0:
-        torch.set_num_threads(cfg.train.threads)
+        set_torch_threads(cfg.train.threads)
     rows = load_rows(cfg)
     datasets = build_datasets(cfg, rows, eval_views=1)
     model = build_experiment_model(cfg)

@@ -16,6 +16,7 @@ import math
 import re
 import socket
 import sys
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -576,6 +577,11 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+# What `--allow-host` takes: a name or IPv4 address, an IPv6 one (bare or bracketed), each
+# with an optional port.
+_HOST_NAME = re.compile(r"[a-z0-9_.-]+(:[0-9]+)?|\[[0-9a-f:.]+\](:[0-9]+)?|[0-9a-f:.]+")
+
+
 def check_origins_and_hosts(settings: ServerSettings) -> None:
     """ConfigError for an allowed origin that is not `http(s)://host[:port]` (a browser sends
     exactly that in `Origin`, so `app.example` or `*` would never match: a silent no-op) and
@@ -590,6 +596,14 @@ def check_origins_and_hosts(settings: ServerSettings) -> None:
             )
     if any(not name.strip() for name in settings.allowed_hosts):
         raise ConfigError("--allow-host: an empty host name")
+    for name in settings.allowed_hosts:
+        # A URL (`http://app.example` was read as the host "http") or a pattern (`*.example`,
+        # taken literally) never matches a Host header: every request refused, no word said.
+        if name != "*" and not _HOST_NAME.fullmatch(name.strip().lower()):
+            raise ConfigError(
+                f"--allow-host {name!r}: expected a host name or address as a Host header "
+                "carries it (app.example, app.example:8080, 10.0.0.5, [::1]:80), or '*' for any"
+            )
 
 
 def run_server(
@@ -617,6 +631,19 @@ def run_server(
         )
     if settings.token is not None and len(settings.token) < MIN_TOKEN_CHARS:
         raise ConfigError(f"the token must have at least {MIN_TOKEN_CHARS} characters")
+    if settings.token is not None and not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", settings.token):
+        # HTTP drops spaces around a header's value: a token of spaces (or ending in one) could
+        # never be sent, and every request was refused; ';' or ',' break the cookie.
+        raise ConfigError(
+            "the token may hold only letters, digits and . _ ~ + / = - (it travels in a "
+            "header, a cookie and the URL); e.g. python -c 'import secrets; "
+            "print(secrets.token_urlsafe())'"
+        )
+    if not (math.isfinite(settings.max_upload_mb) and settings.max_upload_mb > 0):
+        # inf started a server whose first upload failed converting the limit to bytes.
+        raise ConfigError(
+            f"--max-upload-mb must be a positive number, got {settings.max_upload_mb:g}"
+        )
     check_origins_and_hosts(settings)
     if settings.checkpoint is not None and predict_fn is None:
         from musclemap.inference import load_model
@@ -634,7 +661,8 @@ def run_server(
     shown = "localhost" if settings.host in ("127.0.0.1", "localhost") else settings.host
     if ":" in shown:
         shown = f"[{shown}]"
-    query = f"/?token={settings.token}" if settings.token else ""
+    # Quoted: a token holding '&', '#' or '+' made a link that carried another token.
+    query = f"/?token={urllib.parse.quote(settings.token, safe='')}" if settings.token else ""
     print(f"MuscleMap on http://{shown}:{bound}{query} (Ctrl+C to stop)", flush=True)
     app = create_app(settings, predict_fn=predict_fn, render_fn=render_fn)
     # One server process: it owns the job queue; inference runs in its worker processes.
