@@ -24,6 +24,7 @@ from musclemap.cli.predict import (
     console,
     err_console,
     fps_option,
+    model_inputs,
     pose_estimator_option,
 )
 from musclemap.errors import ConfigError, MusclemapError, VideoError
@@ -110,12 +111,10 @@ def _check_outputs(
     ckpt: Path | None = None,
 ) -> None:
     """Before any work: both outputs writable, distinct, and none of them an input."""
-    from musclemap.inference import model_files
     from musclemap.outputs import refuse_inputs, same_file
 
-    named = [("input video", video), *(("model file", p) for p in inputs)]
-    if ckpt is not None:  # the predict weights' JSON too (`model_files`)
-        named += [("model file of --ckpt", f) for f in model_files(ckpt)]
+    # The predict weights' JSON too (`model_inputs`: nothing imported without --ckpt).
+    named = [("input video", video), *(("model file", p) for p in inputs), *model_inputs(ckpt)]
     for option, path in (("--out", out), ("--json", json_path)):
         if path is not None:
             refuse_inputs(path, option, named)
