@@ -106,6 +106,31 @@ def test_no_person_in_pose_sequence(predictor: Predictor) -> None:
         predictor.predict_poses(seq)
 
 
+def test_frames_without_a_torso_count_as_frames_without_a_person(predictor: Predictor) -> None:
+    # MediaPipe always gives the shoulders and hips; a sequence made in Python or a pose file
+    # may hold NaN there, and the features of such frames were the training mean's (a squat
+    # without hips scored shoulder, upper_back and chest first, with no note).
+    import copy
+
+    squat = synthetic_pose_sequence("squat", seconds=6.0)
+    no_hips = copy.deepcopy(squat)
+    no_hips.world[:, [23, 24], :3] = np.nan
+    with pytest.raises(NoPersonError, match="shoulders and hips have no 3D landmarks in any"):
+        predictor.predict_poses(no_hips)
+    some = copy.deepcopy(squat)
+    some.world[:20, [11, 12], :3] = np.nan
+    pred = predictor.predict_poses(some)
+    assert pred.notes[0].startswith("20 of 60 frames with a person had no 3D landmarks")
+    assert pred.pose_coverage == pytest.approx(40 / 60)
+    without = copy.deepcopy(squat)
+    without.valid[:20] = False  # the same frames without a person: the same scores
+    without.image[:20], without.world[:20] = np.nan, np.nan
+    assert pred.muscles == predictor.predict_poses(without).muscles
+    assert [g for g, _ in pred.ranked()[:3]] == [g for g, _ in
+                                                 predictor.predict_poses(squat).ranked()[:3]]
+    assert predictor.predict_poses(copy.deepcopy(squat)).notes == []
+
+
 def test_video_pipeline_and_cache(make_video: Callable[..., Path], tmp_path: Path) -> None:
     video = make_video("squat.mp4", num_frames=40, fps=10)
     est = ScriptedEstimator()

@@ -173,6 +173,39 @@ def check_predictor_arguments(kwargs: dict[str, Any]) -> None:
         raise ArgumentError(f"use_cache must be True or False, got {kwargs['use_cache']!r}")
 
 
+# MediaPipe's shoulders and hips: every key-pose feature is measured in the torso's frame.
+TORSO = (11, 12, 23, 24)
+
+
+def _torso_seen(seq: PoseSequence, name: str) -> tuple[PoseSequence, str]:
+    """`seq` with frames whose torso has no finite 3D landmark counted as frames without a
+    person, and a note saying how many (MediaPipe always gives them; a pose file or a
+    sequence made in Python may not, and the features of such frames are the training mean's:
+    a squat so scored read as shoulders). Refused in one line when no frame keeps a torso."""
+    from dataclasses import replace
+
+    if seq.layout.name != "mediapipe33" or not seq.valid.any():
+        return seq, ""
+    torso = np.isfinite(seq.world[:, list(TORSO), :3]).all(axis=(1, 2))
+    lost = seq.valid & ~torso
+    if not lost.any():
+        return seq, ""
+    if not (seq.valid & torso).any():
+        raise NoPersonError(
+            f"{name}: the shoulders and hips have no 3D landmarks in any of the "
+            f"{int(seq.valid.sum())} frames with a person; the model measures every pose "
+            "against them"
+        )
+    # as a frame without a person is held (`PoseSequence.from_frames`): NaN landmarks
+    image, world = seq.image.copy(), seq.world.copy()
+    image[lost], world[lost] = np.nan, np.nan
+    kept = replace(seq, image=image, world=world, valid=seq.valid & torso)
+    return kept, (
+        f"{int(lost.sum())} of {int(seq.valid.sum())} frames with a person had no 3D "
+        "landmarks for the shoulders and hips; they were scored as frames without a person"
+    )
+
+
 class Predictor:
     """A trained model plus its settings (window, stride, fps, threshold): the packaged one by
     default, or any checkpoint `musclemap.inference.load_model` reads."""
@@ -339,6 +372,7 @@ class Predictor:
                 f"{MIN_POSES} to see a movement (sample at a higher rate)"
             )
         min_frames = int(np.ceil(self.min_seconds * seq.fps))
+        seq, torso_note = _torso_seen(seq, name)
         if seq.valid.sum() < min_frames:
             raise NoPersonError(
                 f"{name}: no person detected"
@@ -352,7 +386,7 @@ class Predictor:
             for s, p, k in zip(scores.starts, scores.probs, scores.keep, strict=True)
             if k
         ]
-        notes = []
+        notes = [torso_note] if torso_note else []
         if n < self.window:
             notes.append(
                 f"short clip: one window of {seconds:.1f} s instead of "
