@@ -65,14 +65,23 @@ def test_an_unknown_pose_estimator_stops_before_training(tmp_path: Path) -> None
 
 
 def test_training_is_bit_reproducible(tmp_path: Path) -> None:
+    """Twice the same bytes, the forest (`pose_default.forest`) included; the weights load with
+    it, its node arrays in their own types."""
+    from musclemap.pose.keypose_model import KeyPoseModel
+
     digests = []
+    forest = ("pose_default.forest.weight=0.3", "pose_default.forest.trees=5")
     for run in ("one", "two"):
-        cfg = fast_config(tmp_path, "pose_default.cv_folds=1", f"train.run_name={run}")
+        cfg = fast_config(tmp_path, "pose_default.cv_folds=1", f"train.run_name={run}", *forest)
         digests.append(json.loads((pose_train.fit(cfg) / "model.json").read_text())["sha256"])
     assert digests[0] == digests[1]
     assert (tmp_path / "one" / "model.safetensors").read_bytes() == (
         tmp_path / "two" / "model.safetensors"
     ).read_bytes()
+    model = KeyPoseModel.load(tmp_path / "one")
+    assert model.forest is not None and model.forest_weight == 0.3
+    assert len(model.forest.roots) == 5 and model.forest.threshold.dtype == np.float64
+    assert "**Forest**: extra-trees (5 trees" in (tmp_path / "one" / "MODEL_CARD.md").read_text()
 
 
 def _posed(item_id: str, roi_grid: dict | None, kind: str = "clip") -> object:

@@ -113,6 +113,17 @@ class KnnConfig:
 
 
 @dataclass
+class ForestConfig:
+    """The predict model's second family: extra-trees on the same key-pose windows, blended with
+    the MLP (and its k-NN labels) as `(1 - weight) mlp + weight forest` (`pose.forest`)."""
+
+    weight: float = 0.0  # the forest's share of the probabilities (0: no forest is trained)
+    trees: int = 100
+    min_leaf: int = 5  # samples per leaf (larger: smaller weights, smoother probabilities)
+    max_features: float = 0.5  # share of the features each split draws from
+
+
+@dataclass
 class PoseDefaultConfig:
     """Task pose_default: the predict command's model (`musclemap.engine.pose_train`)."""
 
@@ -122,6 +133,7 @@ class PoseDefaultConfig:
     min_visibility: float = 0.5  # landmarks below count as missing (pose.keypose.MIN_VISIBILITY)
     motion: bool = False  # window motion features (speeds, cadence, hip travel)
     knn: KnnConfig = field(default_factory=KnnConfig)
+    forest: ForestConfig = field(default_factory=ForestConfig)
     min_seconds: float = 1.0  # predict refuses shorter videos
     augment_copies: int = 2  # camera-pitch (+ limb-occlusion) copies per training item
     # what a copy's occluded limb loses: "visibility" (its score 0; a no-op at min_visibility 0)
@@ -457,6 +469,10 @@ _MINIMA: dict[tuple[str, str], tuple[float, bool]] = {
     ("pose_default.knn", "pair_k"): (0, True),
     ("pose_default.knn", "temperature"): (0, False),
     ("pose_default.knn", "context"): (0, True),
+    ("pose_default.forest", "weight"): (0, True),
+    ("pose_default.forest", "trees"): (1, True),
+    ("pose_default.forest", "min_leaf"): (1, True),
+    ("pose_default.forest", "max_features"): (0, False),
     ("transm3e", "kd_weight"): (0, True),
     ("train", "epochs"): (1, True),
     ("train", "batch_size"): (1, True),
@@ -514,6 +530,11 @@ def range_problems(cfg: ExperimentConfig) -> list[str]:
     pair_weight = cfg.pose_default.knn.pair_weight
     if pair_weight is not None and not 0 <= pair_weight <= 1:
         problems.append(f"pose_default.knn.pair_weight must be in [0, 1] (got {pair_weight})")
+    forest = cfg.pose_default.forest
+    for name in ("weight", "max_features"):
+        if getattr(forest, name) > 1:
+            value = getattr(forest, name)
+            problems.append(f"pose_default.forest.{name} must be <= 1 (got {value})")
     smoothing = cfg.pose_default.keypose_label_smoothing
     if smoothing > 1:
         problems.append(f"pose_default.keypose_label_smoothing must be <= 1 (got {smoothing})")

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from musclemap.config import ExperimentConfig
-from musclemap.engine.keypose_training import fit_items, model_meta, numpy_model
+from musclemap.engine.keypose_training import fit_forest, fit_items, model_meta, numpy_model
 from musclemap.engine.pose_windows import Item, settings, training_arrays
 from musclemap.errors import DatasetError
 from musclemap.metrics import average_precision_map, f1_at_threshold
@@ -47,7 +47,8 @@ def _score_all(model: Any, test: list[Item]) -> dict[str, np.ndarray]:
 def _mlp(cfg: ExperimentConfig) -> Method:
     def run(train: list[Item], wins: list[np.ndarray], test: list[Item], seed: int) -> dict:
         module = fit_items(cfg, train, wins, seed=seed)
-        return _score_all(numpy_model(module, model_meta(cfg), train, wins), test)
+        forest = fit_forest(cfg, train, wins, seed=seed)
+        return _score_all(numpy_model(module, model_meta(cfg), train, wins, forest), test)
 
     return run
 

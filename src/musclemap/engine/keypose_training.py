@@ -29,6 +29,7 @@ from musclemap.engine.pose_windows import (
 from musclemap.errors import ConfigError
 from musclemap.inference import build_from_config
 from musclemap.pose import keypose
+from musclemap.pose.forest import PREFIX as FOREST_PREFIX
 from musclemap.pose.keypose_model import KeyPoseModel
 from musclemap.taxonomy import GROUP_IDS
 
@@ -149,9 +150,26 @@ def fit_items(
                         domain=domain_ids(items, windows))
 
 
+def fit_forest(
+    cfg: ExperimentConfig, items: list[Item], windows: list[np.ndarray], *, seed: int
+) -> dict[str, np.ndarray]:
+    """The forest blended with the MLP (`pose_default.forest`, `pose.forest`) on the same
+    training windows as `fit_items`; {} when its weight is 0."""
+    from musclemap.pose.forest import fit_forest as fit
+
+    f = cfg.pose_default.forest
+    if f.weight <= 0:
+        return {}
+    x, y, _ = training_arrays(items, windows, cfg)
+    return fit(x, y, trees=f.trees, min_leaf=f.min_leaf, max_features=f.max_features, seed=seed)
+
+
 def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:
-    """What `KeyPoseModel` and `Predictor` need besides the tensors."""
+    """What `KeyPoseModel` and `Predictor` need besides the tensors (`forest` only with a
+    forest: older metadata stays as it was)."""
     s = settings(cfg)
+    forest = cfg.pose_default.forest
+    extra = {"forest": dataclasses.asdict(forest)} if forest.weight > 0 else {}
     return {
         "name": cfg.model.name,
         "version": cfg.pose_default.version,
@@ -165,6 +183,7 @@ def model_meta(cfg: ExperimentConfig, threshold: float = 0.5) -> dict[str, Any]:
         "pose_estimator": cfg.pose_default.pose_estimator,
         "knn": dataclasses.asdict(cfg.pose_default.knn),
         "groups": list(GROUP_IDS),
+        **extra,
     }
 
 
@@ -240,9 +259,12 @@ def numpy_model(
     meta: dict[str, Any],
     items: list[Item] | None = None,
     windows: list[np.ndarray] | None = None,
+    forest: dict[str, np.ndarray] | None = None,
 ) -> KeyPoseModel:
-    """The numpy model `predict` runs; with `items` (and their `windows`), its library."""
+    """The numpy model `predict` runs; with `items` (and their `windows`), its library; with
+    `forest` (`fit_forest`), its forest."""
     tensors = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+    tensors.update(forest or {})
     model = KeyPoseModel(tensors, meta)
     if not items or windows is None:
         return model
@@ -264,7 +286,9 @@ def save_weights(module: nn.Module, library: dict[str, np.ndarray], meta: dict[s
 
     tensors = {k: v.detach().cpu().numpy().astype(np.float32)
                for k, v in module.state_dict().items()}
-    tensors.update({k: v.astype(np.float32) for k, v in library.items()})
+    # The forest's arrays keep their types (node indices, float64 thresholds: `pose.forest`).
+    tensors.update({k: v if k.startswith(FOREST_PREFIX) else v.astype(np.float32)
+                    for k, v in library.items()})
     save_file(tensors, str(weights))
     meta = {**meta, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
             "size_bytes": weights.stat().st_size}

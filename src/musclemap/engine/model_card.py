@@ -117,6 +117,19 @@ def _label_domains(meta: dict[str, Any]) -> str:
     return text
 
 
+def _forest(meta: dict[str, Any]) -> str:
+    """The forest blended in (`pose_default.forest`), when the model has one."""
+    f = meta.get("forest", {})
+    if not f.get("weight", 0):
+        return ""
+    return (f"\n- **Forest**: extra-trees ({f['trees']} trees, at least {f['min_leaf']} windows "
+            f"per leaf, {f['max_features']:g} of the features drawn at each split) on the same "
+            f"windows and copies as the MLP; a window's probabilities are (1 - {f['weight']:g}) "
+            f"x those of the MLP and its k-NN labels + {f['weight']:g} x the forest's "
+            "(`musclemap.pose.forest`: trained with scikit-learn, walked with numpy at predict "
+            "time).")
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """The model card (Markdown) of a trained default model, from its metadata."""
     cv, data, proto = meta.get("cv", {}), meta["trained_on"], meta["protocol"]
@@ -129,7 +142,7 @@ def model_card(meta: dict[str, Any]) -> str:
         f"{r['truth_on_top']}/{len(r['truth'])} | {r['ap']:.2f} |"
         for r in meta.get("clip_table", [])
     )
-    training = _training(meta)
+    training, forest = _training(meta), _forest(meta)
     header = ("| method | (a) new footage: clips | (b) new exercises: clips | (b) key poses | "
               "(b) all |\n|---|---|---|---|---|")
     return f"""# musclemap default model: {meta["name"]} v{meta["version"]}
@@ -152,7 +165,7 @@ stride {meta["stride"]}; two key-position photos are one window).
   photo pairs ({data["library_manifest"] or "none"}), {data["exercises"]} exercise groups.
   Labels are per exercise (primary and secondary movers), not per person or repetition.{training}
 - **Looks like**: {len(meta["library"]["names"])} library exercises (one embedding each, the
-  mean of the model's hidden activations over its windows), top 3 by cosine similarity.
+  mean of the model's hidden activations over its windows), top 3 by cosine similarity.{forest}
 
 ## Evaluation
 

@@ -21,6 +21,7 @@ import numpy as np
 from musclemap.config import ExperimentConfig, config_to_dict, resolve_path, save_config
 from musclemap.engine.keypose_cv import TABLE_ACTIVITIES, choose_threshold, clip_table, evaluate
 from musclemap.engine.keypose_training import (
+    fit_forest,
     fit_items,
     model_meta,
     numpy_model,
@@ -70,7 +71,8 @@ def fit(cfg: ExperimentConfig) -> Path:
           for p, res in results.items()}
     (run_dir / "cv.json").write_text(json.dumps({"cv": cv, "clip_table": table}, indent=1))
     module = fit_items(cfg, items, windows, seed=cfg.train.seed)
-    model = numpy_model(module, model_meta(cfg, threshold), items, windows)
+    forest = fit_forest(cfg, items, windows, seed=cfg.train.seed)
+    model = numpy_model(module, model_meta(cfg, threshold), items, windows, forest)
     meta = {
         **model.meta,
         "trained_on": {
@@ -90,6 +92,7 @@ def fit(cfg: ExperimentConfig) -> Path:
                "library.labels": np.asarray(model.library_labels)}
     if model.domain_labels is not None:
         library["library.domain_labels"] = np.asarray(model.domain_labels)
+    library.update(forest)
     meta = save_weights(module, library, meta, run_dir / "model.safetensors",
                         run_dir / "model.json")
     (run_dir / "MODEL_CARD.md").write_text(model_card(meta))

@@ -25,6 +25,8 @@ import numpy as np
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.errors import ConfigError
 from musclemap.pose import keypose
+from musclemap.pose.forest import PREFIX as FOREST_PREFIX
+from musclemap.pose.forest import Forest
 from musclemap.skeleton import MEDIAPIPE33
 
 # A window counts towards the clip score (and the timeline) when a person is seen in at least
@@ -85,7 +87,8 @@ class KeyPoseModel:
             `b2`; with label domains `domain_b2` and, for "head" and "residual",
             `domain_w2`) plus, optionally, `library.embeddings` `(E, members * hidden)`,
             `library.labels` `(E, 20)` (the labels the first domain's k-NN blend reads) and
-            `library.domain_labels` `(D - 1, E, 20)` (the other domains'; absent: the same).
+            `library.domain_labels` `(D - 1, E, 20)` (the other domains'; absent: the same),
+            and with `forest.weight` in the metadata the `forest.*` tensors (`pose.forest`).
         meta: The weights' metadata (`window`, `stride`, `fps`, `threshold`, `min_visibility`,
             `library` names, ...).
     """
@@ -104,8 +107,14 @@ class KeyPoseModel:
         self.pool_motion = float(meta.get("pool_motion", 0.0))
         # A photo pair is also scored as this many pseudo-videos (`score_poses`; 0: photos only).
         self.pair_videos = int(meta.get("pair_videos", 0))
+        # A second model family blended in (`pose.forest`; weights of version 12 on).
+        self.forest: Forest | None = None
+        self.forest_weight = float(meta.get("forest", {}).get("weight", 0.0))
+        if self.forest_weight > 0:
+            self.forest = Forest(tensors)
         try:
-            t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}
+            t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()
+                 if not k.startswith(FOREST_PREFIX)}
             self.mean, self.std = t["feat_mean"], t["feat_std"]
             self.w1, self.b1, self.w2, self.b2 = t["w1"], t["b1"], t["w2"], t["b2"]
         except KeyError as err:
@@ -214,7 +223,7 @@ class KeyPoseModel:
         probs = 1.0 / (1.0 + np.exp(-self._logits(h, domain)))
         blend = self.knn_weight if knn_weight is None else knn_weight
         if blend <= 0 or self.library is None or self.library_labels is None:
-            return probs, emb
+            return self._with_forest(probs, x), emb
         c = self.knn_context
         query = emb if context is None or c <= 0 else (1.0 - c) * emb + c * context
         sim = self._similarity(query)  # (N, E)
@@ -227,7 +236,15 @@ class KeyPoseModel:
         if domain > 0 and self.domain_labels is not None:
             labels = self.domain_labels[domain - 1]
         knn = np.einsum("nk,nkc->nc", w, labels[top])
-        return (1.0 - blend) * probs + blend * knn, emb
+        return self._with_forest((1.0 - blend) * probs + blend * knn, x), emb
+
+    def _with_forest(self, probs: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """`probs` blended with the forest's on the same windows: `(1 - w) probs + w forest`
+        (`forest.weight` w; a model without a forest: `probs`)."""
+        if self.forest is None:
+            return probs
+        w = self.forest_weight
+        return (1.0 - w) * probs + w * self.forest.probabilities(x)
 
     def _similarity(self, emb: np.ndarray) -> np.ndarray:
         """Cosine similarity `(N, E)` of embeddings `(N, D)` to the library's."""
