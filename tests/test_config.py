@@ -82,7 +82,7 @@ def test_task_sections_are_typed_and_checked():
         ("pose_default.domain_l2=-1", r"pose_default.domain_l2 must be >= 0 \(got -1.0\)"),
         ("pose_default.knn.pair_weight=1.2", r"knn.pair_weight must be in \[0, 1\] \(got 1.2\)"),
         ("pose_default.forest.weight=1.5", r"pose_default.forest.weight must be <= 1 \(got 1.5\)"),
-        ("pose_default.forest.weight=-0.1", r"pose_default.forest.weight must be >= 0 \(got -0.1\)"),
+        ("pose_default.forest.weight=-0.1", r"forest.weight must be >= 0 \(got -0.1\)"),
         ("pose_default.forest.trees=0", r"pose_default.forest.trees must be >= 1 \(got 0\)"),
         ("pose_default.forest.max_features=0", r"forest.max_features must be > 0 \(got 0.0\)"),
         ("pose_default.label_domains=both",

@@ -36,6 +36,7 @@ from musclemap.pose.estimator import (
     pooled_name,
 )
 from musclemap.pose.keypose_model import KeyPoseModel, PoseScorer, Scores, score_poses
+from musclemap.skeleton import MEDIAPIPE33
 from musclemap.taxonomy import GROUP_IDS
 
 __all__ = ["KeyPoseModel", "PoseScorer", "Prediction", "Predictor", "Scores", "score_poses"]
@@ -184,7 +185,7 @@ def _torso_seen(seq: PoseSequence, name: str) -> tuple[PoseSequence, str]:
     a squat so scored read as shoulders). Refused in one line when no frame keeps a torso."""
     from dataclasses import replace
 
-    if seq.layout.name != "mediapipe33" or not seq.valid.any():
+    if seq.layout.name != MEDIAPIPE33.name or not seq.valid.any():
         return seq, ""
     torso = np.isfinite(seq.world[:, list(TORSO), :3]).all(axis=(1, 2))
     lost = seq.valid & ~torso
