@@ -25,6 +25,7 @@ seconds). CPU: one case at a time, about 2 minutes on a 2-core machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import json
@@ -77,6 +78,8 @@ class Case:
     running_ok: bool = False  # serve: still running at the time limit is the right outcome
     message: str = ""  # a refusal must contain this
     cwd: str = ""  # the folder (under the inputs' root) the command runs in
+    interrupt: float = 0.0  # send Ctrl-C (SIGINT to the process group) after this many seconds
+    api: str = ""  # Python code run through API_RUNNER instead of `python -m musclemap ARGS`
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Run:
     out: str
     err: str
     seconds: float
+    leftover: int = 0  # processes of the command's group still alive after it exited
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -198,6 +202,19 @@ def make_inputs(root: Path) -> dict[str, Path]:
     (mixed / "empty.mp4").write_bytes(b"")
     (mixed / "notes.mp4").write_text("not a video")
     p["mixed"] = mixed
+    p["tiny"] = write_video(v / "tiny.mp4", size=(10, 10))
+    # Three real clips (different: a batch poses identical files once) for a batch and
+    # `data poses` interrupted by Ctrl-C.
+    three = root / "three"
+    three.mkdir()
+    p["three"] = three
+    names = sorted(GOOD_CLIP.parent.glob("*.mp4"))[:3] if GOOD_CLIP.is_file() else []
+    for i, clip in enumerate(names):
+        shutil.copy(clip, three / f"clip_{i}.mp4")
+    p["m_three"] = write_csv(
+        root / "m_three.csv",
+        [["clip", "activity"]] + [[f"three/clip_{i}.mp4", "squat"] for i in range(len(names))],
+    )
     # The packaged model copied out, for --ckpt cases.
     model = root / "model"
     model.mkdir()
@@ -400,6 +417,21 @@ def make_inputs(root: Path) -> dict[str, Path]:
     return p
 
 
+# The Python API cases: the code runs with `musclemap` imported; a MusclemapError (the API's
+# documented refusals) is printed as `error: MESSAGE` with exit 1 when its message is one line,
+# as is (and classified UNCLEAR) when not; anything else escapes as a traceback.
+API_RUNNER = """
+import sys
+import musclemap
+from musclemap.errors import MusclemapError
+try:
+    exec(sys.argv[1], {"musclemap": musclemap, "__name__": "__api__"})
+except MusclemapError as err:
+    message = str(err)
+    print(("error: " + message) if "\\n" not in message else message, file=sys.stderr)
+    sys.exit(1)
+"""
+
 # -- checks ------------------------------------------------------------------------------------
 
 
@@ -412,6 +444,40 @@ def json_has_muscles(name: str) -> Check:
             return "SILENT-WRONG", f"no JSON at {name}: {err}"
         if len(data.get("muscles", {})) != 20:
             return "SILENT-WRONG", "JSON without 20 muscles"
+        return None
+
+    return check
+
+
+def interrupted_cleanly(*outputs: str) -> Check:
+    """Ctrl-C: exit 130 with `interrupted` last, no output half-written (each one there is
+    whole JSON) and no process of the command's group left (its pose workers included)."""
+
+    def check(run: Run) -> tuple[str, str] | None:
+        lines = [line for line in run.err.splitlines() if line.strip()]
+        if run.rc == 0:
+            return "OK", f"finished before Ctrl-C ({run.seconds:.1f} s): nothing to interrupt"
+        if run.rc != 130 or not lines or lines[-1] != "interrupted":
+            return "UNCLEAR", f"exit {run.rc}, last line {lines[-1][:80] if lines else ''!r}"
+        for name in outputs:
+            for path in sorted(run.root.glob(name)):
+                try:
+                    json.loads(path.read_text())
+                except ValueError:
+                    return "DATA-LOSS", f"{path.name} half-written"
+        if run.leftover:
+            return "SILENT-WRONG", f"{run.leftover} process(es) of the command left running"
+        return "CLEAR", "exit 130: interrupted, nothing half-written, no process left"
+
+    return check
+
+
+def api_top(group: str) -> Check:
+    """A Python API run that printed its prediction's active groups: `group` among them."""
+
+    def check(run: Run) -> tuple[str, str] | None:
+        if run.rc == 0 and group not in run.out.split():
+            return "SILENT-WRONG", f"{group} not among the active groups: {run.out.strip()[:100]}"
         return None
 
     return check
@@ -1107,6 +1173,128 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
         expect="either",
     )
     add("validate split ' train ' (spaces)", DV + [root / "m_split_ws.csv"], expect="either")
+
+    # Ctrl-C (SIGINT to the whole process group, as a terminal sends it), session 15.
+    NC = ["--no-cache"]  # the good clip's poses are cached by the cases above
+    for when in (0.3, 0.8):
+        add(
+            f"Ctrl-C predict after {when} s (pose workers)",
+            P + [good, "--json", "int.json"] + NC,
+            interrupt=when,
+            check=interrupted_cleanly("int.json"),
+            needs_clip=True,
+        )
+    add(
+        "Ctrl-C predict --workers 1 after 1.2 s",
+        P + [good, "--json", "int1.json", "--body-map", "int1.png"] + NC + W1,
+        interrupt=1.2,
+        check=interrupted_cleanly("int1.json"),
+        needs_clip=True,
+    )
+    add(
+        "Ctrl-C batch predict after 2.5 s",
+        P + [p["three"], "--out-dir", "out_int"] + NC,
+        interrupt=2.5,
+        check=interrupted_cleanly("out_int/*.json"),
+        needs_clip=True,
+    )
+    add(
+        "Ctrl-C data poses after 2.5 s",
+        DP + [p["m_three"], "--out", "poses_int"],
+        interrupt=2.5,
+        check=interrupted_cleanly(),
+        needs_clip=True,
+    )
+    # A full disk (/dev/full fails every write with ENOSPC).
+    if Path("/dev/full").exists():
+        full = "/dev/full"
+        msg = "No space left on device"
+        add("--json on a full disk", P + [good, "--json", full] + W1, message=msg, needs_clip=True)
+        # A picture needs its suffix: a link named .png to /dev/full (written through).
+        os.symlink(full, root / "full.png")
+        add(
+            "--body-map on a full disk",
+            P + [good, "--body-map", "full.png"] + W1,
+            message=msg,
+            needs_clip=True,
+        )
+        add(
+            "split --out on a full disk",
+            DS + [p["m_plain"], "--out", full, "--held-out", "squat"],
+            message=msg,
+        )
+        add(
+            "evaluate --json on a full disk",
+            EV + ["--predictions", p["preds"], "--json", full],
+            message=msg,
+        )
+        add(
+            "explain --out on a full disk",
+            E + [good, "--group", "biceps", "--out", "full.png"],
+            message=msg,
+            needs_clip=True,
+        )
+    # The Python API (API_RUNNER): refusals are MusclemapErrors of one line, results right.
+    def api(name: str, code: str, **kw: object) -> None:
+        out.append(Case(f"API {name}", [], api=code, **kw))  # type: ignore[arg-type]
+
+    mp = "musclemap.predict"
+    api("predict a missing file", f"{mp}('nope.mp4')")
+    api("predict a text file", f"{mp}({str(p['text_mp4'])!r})")
+    api("predict an empty file", f"{mp}({str(p['zero'])!r})")
+    api("predict a folder", f"{mp}({str(p['mixed'])!r})")
+    api("predict noise (no person)", f"{mp}({noise!r}, workers=1)")
+    api("predict a 10x10 video", f"{mp}({str(p['tiny'])!r}, workers=1)")
+    api("predict fps=-1", f"{mp}({good!r}, fps=-1)")
+    api("predict threshold=2", f"{mp}({good!r}, threshold=2)")
+    api("predict rotate=45", f"{mp}({good!r}, rotate=45)")
+    api("predict workers='2'", f"{mp}({good!r}, workers='2')")
+    api("predict checkpoint missing", f"{mp}({good!r}, checkpoint='nope.safetensors')")
+    api("predict checkpoint junk .pt", f"{mp}({good!r}, checkpoint={str(p['junk_pt'])!r})")
+    api("predict pose_estimator unknown", f"{mp}({good!r}, pose_estimator='openpose')")
+    api(
+        "predict the curl",
+        f"print(*{mp}({good!r}, workers=1).active)",
+        expect="ok",
+        check=api_top("biceps"),
+        needs_clip=True,
+    )
+    api(
+        "predict the curl at 5 fps (noted)",
+        f"r = {mp}({good!r}, fps=5, workers=1); assert any('fps' in n for n in r.notes), r.notes",
+        expect="ok",
+        needs_clip=True,
+    )
+    api(
+        "Predictor twice, second a missing file",
+        f"p = musclemap.Predictor.default(); p.predict({good!r}, workers=1); p.predict('gone.mp4')",
+        needs_clip=True,
+    )
+    api(
+        "predict_poses of a sequence without frames",
+        "import numpy as np; from musclemap.data.pose_sequence import PoseSequence; "
+        "seq = PoseSequence(image=np.zeros((0, 33, 3), np.float32), "
+        "world=np.zeros((0, 33, 4), np.float32), valid=np.zeros(0, bool), "
+        "times=np.zeros(0), fps=10.0, width=640, height=360); "
+        "musclemap.Predictor.default().predict_poses(seq)",
+    )
+    api(
+        "predict_poses of a sequence of NaN",
+        "import numpy as np; from musclemap.data.pose_sequence import PoseSequence; "
+        "seq = PoseSequence(image=np.full((30, 33, 3), np.nan, np.float32), "
+        "world=np.full((30, 33, 4), np.nan, np.float32), valid=np.ones(30, bool), "
+        "times=np.arange(30) / 10.0, fps=10.0, width=640, height=360); "
+        "musclemap.Predictor.default().predict_poses(seq)",
+    )
+    api("predict_poses of a dict", "musclemap.Predictor.default().predict_poses({'image': 1})")
+    api(
+        "predict_poses of COCO-17 poses",
+        "import numpy as np; from musclemap.data.pose_sequence import PoseSequence; "
+        "seq = PoseSequence(image=np.full((30, 17, 3), 0.5, np.float32), "
+        "world=np.full((30, 17, 4), 0.1, np.float32), valid=np.ones(30, bool), "
+        "times=np.arange(30) / 10.0, fps=10.0, width=640, height=360, layout='coco17'); "
+        "musclemap.Predictor.default().predict_poses(seq)",
+    )
     return out
 
 
@@ -1130,8 +1318,9 @@ def run_case(case: Case, root: Path, python: str) -> Run:
         **case.env,
     }
     start = time.monotonic()
+    argv = [python, "-c", API_RUNNER, case.api] if case.api else [python, "-m", "musclemap"]
     proc = subprocess.Popen(
-        [python, "-m", "musclemap", *case.args],
+        [*argv, *case.args],
         cwd=root / case.cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -1142,6 +1331,11 @@ def run_case(case: Case, root: Path, python: str) -> Run:
         stdin=subprocess.DEVNULL,
     )
     try:
+        if case.interrupt:
+            try:
+                proc.wait(timeout=case.interrupt)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         out, err = proc.communicate(timeout=case.timeout)
         rc: int | None = proc.returncode
     except subprocess.TimeoutExpired:
@@ -1152,7 +1346,29 @@ def run_case(case: Case, root: Path, python: str) -> Run:
             os.killpg(proc.pid, signal.SIGKILL)
             out, err = proc.communicate()
         rc = None
-    return Run(case, root, rc, out, err, time.monotonic() - start)
+    seconds = time.monotonic() - start
+    return Run(case, root, rc, out, err, seconds, leftover=_group_left(proc.pid))
+
+
+def _group_left(pgid: int) -> int:
+    """Processes still in the process group `pgid` (given 2 s to go), killed after counting."""
+    deadline = time.monotonic() + 2.0
+    while True:
+        alive = [pid for pid in os.listdir("/proc") if pid.isdigit() and _pgid(int(pid)) == pgid]
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+    return len(alive)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def classify(run: Run, before: dict[str, str | None]) -> tuple[str, str]:
@@ -1162,12 +1378,14 @@ def classify(run: Run, before: dict[str, str | None]) -> tuple[str, str]:
     if run.rc is None:
         if case.running_ok:
             return "OK", "still serving at the time limit"
-        if case.args[0] == "serve" and case.expect == "refuse":
+        if case.args[:1] == ["serve"] and case.expect == "refuse":
             return "SILENT-WRONG", f"server started (still running after {case.timeout:.0f} s)"
         return "HANG", f"running after {case.timeout:.0f} s"
     if "Traceback (most recent call last)" in run.err or run.rc < 0:
         tail = lines[-1] if lines else f"signal {-run.rc}"
         return "TRACEBACK", tail[:160]
+    if run.leftover and not case.interrupt:
+        return "SILENT-WRONG", f"{run.leftover} process(es) of the command left running"
     changed = [Path(f).name for f, h in before.items() if digest(f) != h]
     if changed:
         return "DATA-LOSS", f"replaced: {', '.join(changed)}"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from musclemap.errors import ArgumentError, MusclemapError, UnknownNameError
 from musclemap.pose import estimator as registry
 from musclemap.pose.estimator import (
     DEFAULT_ESTIMATOR,
@@ -95,6 +96,17 @@ def test_an_unknown_name_suggests_close_ones() -> None:
     assert err.value.args[0] == "unknown pose estimator 'openpose'; known: mediapipe, mediapipe_g4"
     with pytest.raises(KeyError, match="unknown pose estimator"):
         estimator_for("openpose")
+
+
+def test_an_unknown_name_is_an_argument_error_of_one_unquoted_line() -> None:
+    # It was a bare KeyError: a traceback from the Python API (`musclemap.predict(...,
+    # pose_estimator="openpose")`), found by the hostile pass's API cases (session 15).
+    with pytest.raises(ArgumentError) as err:
+        check_estimator_name("openpose")
+    assert isinstance(err.value, KeyError | MusclemapError)
+    assert str(err.value) == "unknown pose estimator 'openpose'; known: mediapipe, mediapipe_g4"
+    with pytest.raises(UnknownNameError, match="unknown pose estimator 3;"):
+        check_estimator_name(3)  # type: ignore[arg-type]
 
 
 def test_registered_estimators_are_built_fresh_by_name(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from musclemap.data.pose_sequence import PoseSequence
 from musclemap.demo import synthetic_pose_sequence
-from musclemap.errors import ConfigError, NoPersonError, VideoError
+from musclemap.errors import ArgumentError, ConfigError, NoPersonError, VideoError
 from musclemap.pose.keypose import window_starts
 from musclemap.predictor import WEIGHTS_DIR, Predictor
 from musclemap.skeleton import MEDIAPIPE33
@@ -104,6 +105,22 @@ def test_no_person_in_pose_sequence(predictor: Predictor) -> None:
     seq.valid[:5] = True
     with pytest.raises(NoPersonError, match="pose_coverage"):
         predictor.predict_poses(seq)
+
+
+def test_predict_poses_names_a_wrong_argument(predictor: Predictor) -> None:
+    # A dict was an AttributeError traceback ('dict' object has no attribute 'source'), found
+    # by the hostile pass's Python API cases (session 15).
+    with pytest.raises(ArgumentError, match="seq must be a musclemap.data.pose_sequence.Pose"):
+        predictor.predict_poses({"image": 1})  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match="video must be a str"):
+        predictor.predict_poses(
+            synthetic_pose_sequence("squat", seconds=3.0), video=3  # type: ignore[arg-type]
+        )
+    empty = PoseSequence.empty(fps=10.0, width=640, height=360)
+    with pytest.raises(VideoError, match=r"^poses: no poses \(the sequence is empty\)$"):
+        predictor.predict_poses(empty)
+    with pytest.raises(VideoError, match=r"^a.mp4: no frames could be decoded$"):
+        predictor.predict_poses(empty, video="a.mp4")
 
 
 def test_frames_without_a_torso_count_as_frames_without_a_person(predictor: Predictor) -> None:

@@ -48,3 +48,11 @@ class ArgumentError(MusclemapError, ValueError, TypeError):
     working."""
 
     exit_code = 2
+
+
+class UnknownNameError(ArgumentError, KeyError):
+    """A name the Python API looks up in a registry (`pose_estimator="openpose"`) is not there:
+    one line naming the argument and the close matches. A KeyError too (what the registry
+    raised before, so callers catching it keep working), printed without KeyError's quotes."""
+
+    __str__ = BaseException.__str__

@@ -356,11 +356,26 @@ class Predictor:
         return prediction
 
     def predict_poses(self, seq: PoseSequence, *, video: str = "") -> Prediction:
-        """Score a pose sequence (from `extract_poses`, a pose file, or generated)."""
+        """Score a pose sequence (from `extract_poses`, a pose file, or generated).
+
+        Raises:
+            ArgumentError: `seq` is not a PoseSequence, or `video` not a str.
+            VideoError: No frames, or too few / too short to score.
+            NoPersonError: No frame with a person (and a torso), or too little of one.
+        """
+        if not isinstance(seq, PoseSequence):
+            raise ArgumentError(
+                "seq must be a musclemap.data.pose_sequence.PoseSequence (e.g. from "
+                f"load_pose_file or extract_poses), got {type(seq).__name__}"
+            )
+        if not isinstance(video, str):
+            raise ArgumentError(f"video must be a str (a name for messages), got {video!r}")
         name = video or seq.source or "poses"
         n = len(seq)
         if n == 0:
-            raise VideoError(f"{name}: no frames could be decoded")
+            # From a video (`video` given): nothing was decoded; else an empty sequence.
+            why = "no frames could be decoded" if video else "no poses (the sequence is empty)"
+            raise VideoError(f"{name}: {why}")
         seconds = n / seq.fps
         if seconds + 1e-6 < self.min_seconds:
             raise VideoError(

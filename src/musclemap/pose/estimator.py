@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from musclemap.data.pose_sequence import PoseFrame
+from musclemap.errors import UnknownNameError
 from musclemap.skeleton import SkeletonLayout
 
 
@@ -86,13 +87,16 @@ def check_estimator_name(name: str) -> str:
     """`name` if registered.
 
     Raises:
-        KeyError: Unknown name; the message suggests close matches and lists the known ones.
+        UnknownNameError: Unknown name (a KeyError and the Python API's ArgumentError); the
+            message suggests close matches and lists the known ones.
     """
-    if name in ESTIMATORS:
+    if isinstance(name, str) and name in ESTIMATORS:
         return name
-    close = difflib.get_close_matches(name, ESTIMATORS, n=3)
+    close = difflib.get_close_matches(name, ESTIMATORS, n=3) if isinstance(name, str) else []
     hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
-    raise KeyError(f"unknown pose estimator {name!r}; {hint}known: {', '.join(list_estimators())}")
+    raise UnknownNameError(
+        f"unknown pose estimator {name!r}; {hint}known: {', '.join(list_estimators())}"
+    )
 
 
 def build_estimator(name: str) -> PoseEstimator:
