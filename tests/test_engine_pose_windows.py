@@ -9,7 +9,7 @@ import pytest
 
 from musclemap.config import load_config
 from musclemap.engine import pose_windows
-from musclemap.errors import ConfigError
+from musclemap.errors import ConfigError, DatasetError
 from musclemap.pose import keypose
 from musclemap.pose.synthetic import synthetic_landmarks
 from musclemap.skeleton import MEDIAPIPE33
@@ -254,3 +254,51 @@ def test_item_windows_add_pseudo_videos_to_key_pose_items_only() -> None:
     assert len(plain[2]) == 2 and len(more[2]) == 5
     assert np.array_equal(more[2][:2], plain[2], equal_nan=True)
     assert not np.isnan(more[2][2:]).all(1).any()
+
+
+def test_a_pairs_mirror_is_a_second_training_copy_the_own_windows_unchanged() -> None:
+    items = pose_windows.synthetic_items(2)
+    pair = pose_windows.Item("kp", "barbell_squat", "barbell squat", "keypose",
+                             "free-exercise-db", items[0].labels, _photo_pair())
+    items.append(pair)
+    cfg = _cfg("pose_default.augment_copies=1", "pose_default.keypose_videos=2")
+    plain = pose_windows.item_windows(items, cfg, seed=0)
+    mirror = _photo_pair()
+    mirror.world = MEDIAPIPE33.flip(mirror.world) + 0.01  # another estimate, mapped back
+    pair.copies = [mirror]
+    more = pose_windows.item_windows(items, cfg, seed=0)
+    for a, b in zip(plain[:2], more[:2], strict=True):  # clips: unchanged
+        assert np.array_equal(a, b, equal_nan=True)
+    # the pair's own windows (photos, copy, 2 pseudo-videos) first, bit for bit, then the
+    # mirror's as many
+    assert len(plain[2]) == 4 and len(more[2]) == 8
+    assert np.array_equal(more[2][:4], plain[2], equal_nan=True)
+    assert not np.array_equal(more[2][4:], plain[2], equal_nan=True)
+    # the features are mirror-invariant: the mirrored photos' own window is the pair's, up to
+    # the offset's effect
+    np.testing.assert_allclose(more[2][4], plain[2][0], atol=0.05)
+    # training arrays: the pair still weighs one item
+    _, _, w = pose_windows.training_arrays(items, more, cfg)
+    assert w[-8:].sum() == pytest.approx(w[: len(more[0])].sum())
+
+
+def test_load_items_reads_the_mirror_column_only_when_asked(tmp_path: Path) -> None:
+    from musclemap.data.pose_sequence import save_pose_file
+
+    save_pose_file(_photo_pair(), tmp_path / "kp.npz")
+    save_pose_file(_photo_pair(), tmp_path / "kp.mirror.npz")
+    lib = tmp_path / "lib.csv"
+    lib.write_text(
+        "clip,activity,split,labels,skeleton,source,skeleton_mirror\n"
+        "kp/a,barbell_squat,,quadriceps,kp.npz,free-exercise-db,kp.mirror.npz\n"
+    )
+    on = f"pose_default.library_manifest={lib}"
+    assert pose_windows.load_items(_cfg(on))[-1].copies == []
+    items = pose_windows.load_items(_cfg(on, "pose_default.keypose_mirror=true"))
+    assert len(items[-1].copies) == 1 and len(items[-1].copies[0]) == 2
+    lib.write_text(lib.read_text().replace("kp.mirror.npz", "gone.npz"))
+    with pytest.raises(DatasetError, match="skeleton_mirror of kp/a not found"):
+        pose_windows.load_items(_cfg(on, "pose_default.keypose_mirror=true"))
+    lib.write_text(lib.read_text().replace(",gone.npz", ","))
+    with pytest.raises(ConfigError, match="has no skeleton_mirror pose files"):
+        pose_windows.load_items(_cfg(on, "pose_default.keypose_mirror=true"))

@@ -70,6 +70,38 @@ def test_one_frame_per_photo_with_missing_person(tmp_path: Path) -> None:
     assert seq.times.tolist() == [0.0, 1.0]
 
 
+class _StripeEstimator(_BrightnessEstimator):
+    """The left wrist at the bright columns' centre (image x; world x = image x - 0.5), every
+    other landmark at x 0.2: a pose that is not its own mirror image."""
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        bright = np.flatnonzero(frame_rgb.mean(axis=(0, 2)) > 200)
+        x = (float(bright.mean()) + 0.5) / frame_rgb.shape[1]
+        image = np.full((33, 3), 0.2, np.float32)
+        image[:, 2] = 1.0
+        image[15, 0] = x
+        world = np.zeros((33, 4), np.float32)
+        world[:, 0], world[:, 3] = image[:, 0] - 0.5, 1.0
+        return PoseFrame(image=image, world=world)
+
+
+def test_mirrored_photos_give_the_pose_mapped_back(tmp_path: Path) -> None:
+    photo = np.full((40, 100, 3), 30, np.uint8)
+    photo[:, 20:30] = 250  # a bright stripe left of centre
+    Image.fromarray(photo).save(tmp_path / "0.png")
+    est = _StripeEstimator()
+    seq = extract_still_poses(tmp_path, estimator=est)
+    mirrored = extract_still_poses(tmp_path, estimator=est, mirror=True)
+    assert seq.image[0, 15, 0] == pytest.approx(0.25)
+    # The estimator saw the stripe at 0.75 as the left wrist: mapped back it is the right
+    # wrist at 0.25, and the left wrist is the mirror of the other landmarks (1 - 0.2).
+    assert mirrored.image[0, 16, 0] == pytest.approx(0.25)
+    assert mirrored.image[0, 15, 0] == pytest.approx(0.8)
+    assert mirrored.world[0, 16, 0] == pytest.approx(-0.25)  # -(0.75 - 0.5)
+    assert mirrored.world[0, 15, 0] == pytest.approx(0.3)  # -(0.2 - 0.5)
+    assert mirrored.extra["mirrored"] is True and "mirrored" not in seq.extra
+
+
 def test_mediapipe_still_mode_finds_nobody_in_blank_photos(tmp_path: Path) -> None:
     pytest.importorskip("mediapipe")
     _photo(tmp_path / "0.jpg", 30)
@@ -110,3 +142,42 @@ def test_data_poses_extracts_photo_folders(tmp_path: Path) -> None:
     seq = load_pose_file(out / "Blank_Exercise.npz")
     assert len(seq) == 2 and seq.extra["stills"] == ["0.jpg", "1.jpg"]
     assert "pose_coverage" in (out / "manifest.csv").read_text()
+
+
+def test_data_poses_mirror_stills_adds_the_mirrored_poses_and_their_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from musclemap.cli import app
+    from musclemap.cli import poses as poses_cli
+    from musclemap.data.manifest import read_manifest
+
+    monkeypatch.setattr(poses_cli, "_STILLS_ESTIMATOR", _StripeEstimator())
+    # no video estimator is needed
+    monkeypatch.setattr(poses_cli, "_ESTIMATOR", _BrightnessEstimator())
+    folder = tmp_path / "images" / "Stripe"
+    folder.mkdir(parents=True)
+    photo = np.full((40, 100, 3), 30, np.uint8)
+    photo[:, 20:30] = 250
+    for name in ("0.png", "1.png"):
+        Image.fromarray(photo).save(folder / name)
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("clip,activity,labels\nimages/Stripe,stripe,biceps\n")
+    out = tmp_path / "poses"
+    argv = ["data", "poses", str(manifest), "--out", str(out), "--workers", "1"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    assert not (out / "Stripe.mirror.npz").exists()
+    assert "skeleton_mirror" not in (out / "manifest.csv").read_text()
+    # Again with --mirror-stills: the photos' poses are kept, the mirror's added.
+    result = CliRunner().invoke(app, [*argv, "--mirror-stills"])
+    assert result.exit_code == 0, result.output
+    assert "0 extracted, 1 already done" not in result.output  # the mirror was missing
+    mirrored = load_pose_file(out / "Stripe.mirror.npz")
+    assert mirrored.extra["mirrored"] is True
+    assert mirrored.image[0, 16, 0] == pytest.approx(0.25)
+    row = read_manifest(out / "manifest.csv")[0]
+    assert Path(row.extra["skeleton_mirror"]) == (out / "Stripe.mirror.npz").resolve()
+    result = CliRunner().invoke(app, [*argv, "--mirror-stills"])
+    assert "0 extracted, 1 already done" in result.output  # both there: nothing redone

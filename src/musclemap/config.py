@@ -154,6 +154,11 @@ class PoseDefaultConfig:
     # score: `keypose_model.score_poses`); 0 = its photos only
     score_keypose_videos: int = 0
     keypose_weight: float = 1.0  # a photo pair's weight relative to a clip
+    # a photo pair's mirrored photos' poses (the library manifest's `skeleton_mirror` column,
+    # `data poses --mirror-stills`) as a second training copy of the pair (its own augmented
+    # copies and pseudo-videos; the pair still weighs keypose_weight): MediaPipe is not
+    # mirror-equivariant, so the mirror is another estimate of the same positions
+    keypose_mirror: bool = False
     # a photo pair's training targets y (1 - s) + s / 2: the Free Exercise DB's authors list
     # secondary muscles inconsistently, so its 0s and 1s are less certain than the wild
     # clips' (0 = as labelled; the k-NN library keeps the labels as they are)

@@ -28,6 +28,7 @@ class _Task:
     fps: float
     estimator: str  # a `musclemap.pose.estimator` name
     roi_grid: Any = None  # its tracker's grid (`estimator.tracker_grid`), as pose files record it
+    mirror: bool = False  # a folder of photos: also its mirrored photos' poses (`mirror_path`)
 
 
 @dataclass(frozen=True)
@@ -86,37 +87,51 @@ def _video_fps(clip: str | Path, fps: float) -> float | None:
     return None if Path(clip).is_dir() else fps
 
 
+def mirror_path(out: str | Path) -> Path:
+    """Where `--mirror-stills` writes a photo folder's mirrored poses: NAME.mirror.npz."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.mirror.npz")
+
+
 def _work(task: _Task) -> _Result:
     from musclemap.data.pose_sequence import save_pose_file
     from musclemap.pose.extract import extract_poses
 
     out = Path(task.out)
     coverage = _done(out, _video_fps(task.clip, task.fps), task.roi_grid)
-    if coverage is not None:
+    photos = Path(task.clip).is_dir()  # key-position photos (e.g. images/<id>/0.jpg, 1.jpg)
+    mirror = task.mirror and photos and _done(mirror_path(out)) is None
+    if coverage is not None and not mirror:
         return _Result(task.clip, task.out, ok=True, skipped=True, coverage=coverage)
     if _ESTIMATOR is None:
         _init_worker(task.estimator)
     try:
-        if Path(task.clip).is_dir():  # key-position photos (e.g. images/<id>/0.jpg, 1.jpg)
-            seq = _still_poses(task.clip)
-        else:
-            seq = extract_poses(task.clip, fps=task.fps, estimator=_ESTIMATOR, use_cache=False)
-        save_pose_file(seq, out)
+        if coverage is None:
+            if photos:
+                seq = _still_poses(task.clip)
+            else:
+                seq = extract_poses(
+                    task.clip, fps=task.fps, estimator=_ESTIMATOR, use_cache=False
+                )
+            save_pose_file(seq, out)
+            coverage = seq.coverage
+        if mirror:
+            save_pose_file(_still_poses(task.clip, mirror=True), mirror_path(out))
     except MusclemapError as err:
         return _Result(task.clip, task.out, ok=False, error=str(err))
     except Exception as err:  # noqa: BLE001 - one bad clip must never stop the others
         message = f"{task.clip}: {type(err).__name__}: {err}"
         return _Result(task.clip, task.out, ok=False, error=message)
-    return _Result(task.clip, task.out, ok=True, coverage=seq.coverage)
+    return _Result(task.clip, task.out, ok=True, coverage=coverage)
 
 
-def _still_poses(folder: str) -> Any:
+def _still_poses(folder: str, *, mirror: bool = False) -> Any:
     global _STILLS_ESTIMATOR
     from musclemap.pose.stills import StillImagePoseEstimator, extract_still_poses
 
     if _STILLS_ESTIMATOR is None:
         _STILLS_ESTIMATOR = StillImagePoseEstimator()
-    return extract_still_poses(folder, estimator=_STILLS_ESTIMATOR)
+    return extract_still_poses(folder, estimator=_STILLS_ESTIMATOR, mirror=mirror)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -231,11 +246,17 @@ def poses(
         help=f"{ESTIMATOR_NAMES_HELP} (default mediapipe).",
         callback=pose_estimator_option,
     ),
+    mirror_stills: bool = typer.Option(
+        False,
+        "--mirror-stills",
+        help="A folder of photos: also pose its mirrored photos (NAME.mirror.npz, column "
+        "skeleton_mirror), extra training copies (pose_default.keypose_mirror).",
+    ),
 ) -> None:
     """Extract poses (MediaPipe by default) for every clip of MANIFEST into OUT (resumable).
 
     A clip that is a folder of photos (key positions) gets one still-image MediaPipe pose per
-    photo.
+    photo (with --mirror-stills also one per mirrored photo, mapped back onto the photo).
 
     Clips whose pose file already exists, loads and has this --fps are skipped. Failures are
     listed at the end and do not stop the others (exit code 1 if any failed). OUT/manifest.csv
@@ -267,7 +288,8 @@ def poses(
 
     grid = tracker_grid(pose_estimator)
     tasks = [
-        _Task(str(rows[i].clip), str(out / names[i]), fps, pose_estimator, grid) for i in chosen
+        _Task(str(rows[i].clip), str(out / names[i]), fps, pose_estimator, grid, mirror_stills)
+        for i in chosen
     ]
     if workers == 0:
         from musclemap.pose.parallel import cpu_budget
@@ -284,6 +306,11 @@ def poses(
             cov = _done(path, _video_fps(row.clip, fps), grid)  # another shard's work
         row.skeleton = path.resolve() if cov is not None else None
         row.extra["pose_coverage"] = "" if cov is None else f"{cov:.3f}"
+        if mirror_stills:
+            mirrored = mirror_path(path)
+            row.extra["skeleton_mirror"] = (
+                str(mirrored.resolve()) if _done(mirrored) is not None else ""
+            )
     write_manifest(rows, out / "manifest.csv")
 
     failed = [r for r in results if not r.ok]

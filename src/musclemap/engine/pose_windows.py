@@ -28,6 +28,7 @@ import numpy as np
 from musclemap.config import ExperimentConfig, resolve_path
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.data.skeleton_transforms import PAIR_VIDEO_JITTER_M
+from musclemap.errors import ConfigError, DatasetError
 from musclemap.pose import keypose
 from musclemap.taxonomy import to_multi_hot
 
@@ -41,6 +42,7 @@ SYNTHETIC_LABELS = {
 # The seed stream of a key-pose pseudo-video's random numbers (apart from the augmented
 # copies', so adding pseudo-videos leaves the copies as they were).
 _KEYPOSE_VIDEO_STREAM = 7
+_COPY_STREAM = 11  # an item's other pose estimates (`Item.copies`), apart from its own
 # Limbs an occlusion copy may hide (MediaPipe joint names without the side prefix).
 _LIMBS = (("shoulder", "elbow", "wrist", "pinky", "index", "thumb"),
           ("hip", "knee", "ankle", "heel", "foot_index"),
@@ -61,6 +63,8 @@ class Item:
     seq: PoseSequence
     baseline: np.ndarray = field(default_factory=lambda: np.zeros(58, np.float32))
     exercise: str = ""  # canonical exercise (groups the same exercise across both kinds)
+    # other estimates of the same poses, training only (a photo pair's mirrored photos)
+    copies: list[PoseSequence] = field(default_factory=list)
 
 
 def display_name(activity: str, name: str = "") -> str:
@@ -88,7 +92,22 @@ def group_exercises(items: list[Item]) -> None:
         it.exercise = exercise_key(it)
 
 
-def _read_items(manifest: Path, kind: str) -> list[Item]:
+def _mirror_copies(row: Any, manifest: Path) -> list[PoseSequence]:
+    """A photo pair's mirrored photos' poses (`skeleton_mirror`, relative to the manifest),
+    when there is a person in both; none without the column or a file."""
+    from musclemap.data.pose_sequence import load_pose_file
+
+    name = row.extra.get("skeleton_mirror", "").strip()
+    if not name:
+        return []
+    path = Path(name) if Path(name).is_absolute() else manifest.parent / name
+    if not path.is_file():
+        raise DatasetError(f"{manifest}: skeleton_mirror of {row.clip_id} not found: {path}")
+    seq = load_pose_file(path)
+    return [seq] if len(seq) == 2 and seq.valid.all() else []
+
+
+def _read_items(manifest: Path, kind: str, *, mirror: bool = False) -> list[Item]:
     from musclemap.data.manifest import read_manifest, require_files
     from musclemap.data.pose_sequence import load_pose_file
     from musclemap.pose.features import baseline_clip_features
@@ -101,6 +120,7 @@ def _read_items(manifest: Path, kind: str) -> list[Item]:
         if not seq.valid.any():
             log.warning("no person in %s; skipped", r.clip_id)
             continue
+        copies = _mirror_copies(r, manifest) if mirror and kind == "keypose" else []
         items.append(
             Item(
                 item_id=r.clip_id,
@@ -111,6 +131,7 @@ def _read_items(manifest: Path, kind: str) -> list[Item]:
                 labels=r.labels.astype(np.float32),
                 seq=seq,
                 baseline=baseline_clip_features(seq.world, seq.fps),
+                copies=copies,
             )
         )
     return items
@@ -148,7 +169,14 @@ def load_items(cfg: ExperimentConfig) -> list[Item]:
         items = _read_items(resolve_path(cfg, cfg.data.manifest), "clip")
     library = cfg.pose_default.library_manifest
     if library:
-        items += _read_items(resolve_path(cfg, library), "keypose")
+        mirror = cfg.pose_default.keypose_mirror
+        pairs = _read_items(resolve_path(cfg, library), "keypose", mirror=mirror)
+        if mirror and not any(it.copies for it in pairs):
+            raise ConfigError(
+                f"pose_default.keypose_mirror: the library manifest {library} has no "
+                "skeleton_mirror pose files (make them with data poses --mirror-stills)"
+            )
+        items += pairs
     group_exercises(items)
     return items
 
@@ -221,18 +249,23 @@ def item_windows(items: list[Item], cfg: ExperimentConfig, *, seed: int) -> list
         )
         return x[cover >= min(0.5, float(cover.max()))]
 
-    out = []
-    for k, it in enumerate(items):
-        rng = np.random.default_rng([seed, k])
-        worlds = [it.seq.world] + [augment(it.seq.world, rng, drop_hidden=drop)
-                                   for _ in range(copies)]
-        feats = [windows(w, it.seq.valid, it.seq.image, it.seq.fps) for w in worlds]
-        if videos and it.kind == "keypose" and len(it.seq) == 2 and it.seq.valid.all():
-            vrng = np.random.default_rng([seed, k, _KEYPOSE_VIDEO_STREAM])
+    def of(seq: PoseSequence, kind: str, k: int, stream: tuple[int, ...]) -> list[np.ndarray]:
+        rng = np.random.default_rng([seed, k, *stream])
+        worlds = [seq.world] + [augment(seq.world, rng, drop_hidden=drop) for _ in range(copies)]
+        feats = [windows(w, seq.valid, seq.image, seq.fps) for w in worlds]
+        if videos and kind == "keypose" and len(seq) == 2 and seq.valid.all():
+            vrng = np.random.default_rng([seed, k, *stream, _KEYPOSE_VIDEO_STREAM])
             for _ in range(videos):
-                world, image = keypose_video(it.seq, vrng, frames=s["window"], fps=fps)
+                world, image = keypose_video(seq, vrng, frames=s["window"], fps=fps)
                 feats.append(windows(augment(world, vrng, drop_hidden=drop),
                                      np.ones(len(world), bool), image, fps))
+        return feats
+
+    out = []
+    for k, it in enumerate(items):
+        feats = of(it.seq, it.kind, k, ())  # the item's own windows, seeded as before copies
+        for c, other in enumerate(it.copies):  # a stream of their own: the above unchanged
+            feats += of(other, it.kind, k, (_COPY_STREAM, c))
         out.append(np.concatenate(feats).astype(np.float32))
     return out
 

@@ -102,10 +102,19 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise DatasetError(f"{path}: not a readable image ({reason})") from None
 
 
+def mirror_back(frame: PoseFrame, layout: Any = MEDIAPIPE33) -> PoseFrame:
+    """The pose of a horizontally mirrored photo mapped back onto the photo: image x -> 1 - x,
+    world x -> -x, left and right landmarks swapped (`SkeletonLayout.flip`)."""
+    image = frame.image[layout.flip_permutation].copy()
+    image[:, 0] = 1.0 - image[:, 0]
+    return PoseFrame(image=image, world=layout.flip(frame.world))
+
+
 def extract_still_poses(
     photos: str | os.PathLike[str] | list[Path],
     *,
     estimator: Any = None,
+    mirror: bool = False,
 ) -> PoseSequence:
     """One pose per photo: a folder of photos (natural order) or a list of photo paths.
 
@@ -113,6 +122,10 @@ def extract_still_poses(
         photos: A folder (every photo in it) or explicit photo paths.
         estimator: A `PoseEstimator` for stills; default a `StillImagePoseEstimator` made (and
             closed) here.
+        mirror: Estimate on the horizontally mirrored photos and map the poses back
+            (`mirror_back`): MediaPipe is not mirror-equivariant (a key-pose photo's and its
+            mirror's poses are a median 7 cm apart per landmark), so this is a second estimate
+            of the same positions (training copies, `pose_default.keypose_mirror`).
 
     Returns:
         A `PoseSequence` with one frame per photo (`valid` False where nobody was found),
@@ -128,7 +141,11 @@ def extract_still_poses(
     est = StillImagePoseEstimator() if estimator is None else estimator
     try:
         images = [read_image(p) for p in paths]
-        frames = [est.estimate(img) for img in images]
+        if mirror:
+            seen = [est.estimate(np.ascontiguousarray(img[:, ::-1])) for img in images]
+            frames = [None if f is None else mirror_back(f, est.layout) for f in seen]
+        else:
+            frames = [est.estimate(img) for img in images]
     finally:
         if own:
             est.close()
@@ -147,5 +164,6 @@ def extract_still_poses(
             "settings": est.settings(),
             "stills": [p.name for p in paths],
             "track_jumps_s": [],
+            **({"mirrored": True} if mirror else {}),
         },
     )
