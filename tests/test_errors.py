@@ -28,7 +28,8 @@ def test_the_list_above_is_every_error_of_the_module() -> None:
         if isinstance(obj, type) and issubclass(obj, errors.MusclemapError)
     }
     assert defined == {
-        errors.MusclemapError, errors.UsageError, errors.ArgumentError, *USER_ERRORS
+        errors.MusclemapError, errors.UsageError, errors.ArgumentError,
+        errors.UnknownNameError, *USER_ERRORS
     }
 
 
@@ -48,3 +49,9 @@ def test_a_usage_error_exits_with_2_like_click() -> None:
     # An option naming nothing known (e.g. --pose-estimator) is a usage error, as in click.
     assert issubclass(errors.UsageError, errors.MusclemapError)
     assert errors.UsageError.exit_code == 2
+
+
+def test_an_unknown_name_is_an_argument_error_and_a_key_error_without_quotes() -> None:
+    err = errors.UnknownNameError("unknown pose estimator 'x'; known: mediapipe")
+    assert isinstance(err, errors.ArgumentError) and isinstance(err, KeyError)
+    assert err.exit_code == 2 and str(err) == "unknown pose estimator 'x'; known: mediapipe"

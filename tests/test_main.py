@@ -125,7 +125,8 @@ def test_predict_through_the_console_script_with_an_early_pose_job(
     assert again.returncode == 0, again.stderr
     a, b = json.loads(out.read_text()), json.loads(ref.read_text())
     assert a["muscles"] == b["muscles"]
-    assert a["active"][:3] == ["quadriceps", "hamstring", "gluteus"]
+    # the squat's three prime movers first (their order moves with the weights' version)
+    assert set(a["active"][:3]) == {"quadriceps", "hamstring", "gluteus"}
 
 
 @pytest.mark.parametrize("after_s", [0.1, 1.0])

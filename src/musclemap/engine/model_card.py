@@ -37,6 +37,11 @@ def _training(meta: dict[str, Any]) -> str:
         text += (f"; each key-pose photo pair also as {videos} pseudo-videos (the body moving "
                  "back and forth between its two photos, `pose_windows.keypose_video`), so its "
                  "labels are learnt in a video's form too")
+    if pd.get("keypose_mirror"):
+        text += ("; a pair whose mirrored photos show a person is learnt a second time from "
+                 "their poses, mapped back (`data poses --mirror-stills`: MediaPipe is not "
+                 "mirror-equivariant, so they are a second estimate of the same positions), "
+                 "with copies of its own")
     return text + "."
 
 
