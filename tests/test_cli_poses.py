@@ -211,3 +211,26 @@ def test_out_holding_the_input_manifest_is_refused(tmp_path: Path, make_video) -
         "destroy that input (pick another name)"
     )
     assert manifest.read_bytes() == before and not list(tmp_path.glob("*.npz"))
+
+
+def test_mirror_adds_each_clip_s_mirrored_poses_and_their_column(
+    tmp_path: Path, make_video, scripted: list
+) -> None:
+    from musclemap.skeleton import MEDIAPIPE33
+
+    manifest = _manifest(tmp_path, make_video, bad=False)
+    out = tmp_path / "poses"
+    argv = [str(manifest), "--out", str(out), "--workers", "1", "--pose-estimator", "scripted"]
+    assert _invoke(*argv).exit_code == 0
+    result = _invoke(*argv, "--mirror")  # the poses are kept, the mirrored ones added
+    assert result.exit_code == 0, result.output
+    a, mirrored = load_pose_file(out / "a.npz"), load_pose_file(out / "a.mirror.npz")
+    assert len(mirrored) == len(a) == 6 and mirrored.extra["settings"]["mirrored"] is True
+    # The stand-in plays the same squat back whatever it sees: mapped back, its poses are the
+    # mirror image of the unmirrored run's (left and right swapped, x negated).
+    assert (mirrored.world[:, :, :3] == MEDIAPIPE33.flip(a.world)[:, :, :3]).all()
+    with (out / "manifest.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [Path(r["skeleton_mirror"]).name for r in rows] == ["a.mirror.npz", "b.mirror.npz"]
+    again = _invoke(*argv, "--mirror")
+    assert "0 extracted, 2 already done" in again.output  # both files there: nothing redone

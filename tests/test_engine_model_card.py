@@ -51,12 +51,14 @@ def test_the_card_names_the_training_copies_from_the_config() -> None:
     assert "pseudo-videos" not in model_card(meta) and "2 per item" in model_card(meta)
 
 
-def test_the_card_says_when_a_pair_s_mirrored_photos_are_a_training_copy() -> None:
+def test_the_card_says_when_mirror_images_are_training_copies() -> None:
     meta = {**_meta(), "config": {"pose_default": {"augment_copies": 2}}}
     assert "mirrored photos" not in model_card(meta)
     meta["config"]["pose_default"]["keypose_mirror"] = True
-    assert ("a pair whose mirrored photos show a person is learnt a second time from their "
-            "poses, mapped back") in model_card(meta)
+    assert ("; each key-pose photo pair is learnt a second time from the poses of its mirror "
+            "image, mapped back") in model_card(meta)
+    meta["config"]["pose_default"]["clip_mirror"] = True
+    assert "; each clip and each key-pose photo pair is learnt a second time" in model_card(meta)
 
 
 def test_the_card_names_the_occlusion_and_the_tempo_features_when_on() -> None:

@@ -302,3 +302,30 @@ def test_load_items_reads_the_mirror_column_only_when_asked(tmp_path: Path) -> N
     lib.write_text(lib.read_text().replace(",gone.npz", ","))
     with pytest.raises(ConfigError, match="has no skeleton_mirror pose files"):
         pose_windows.load_items(_cfg(on, "pose_default.keypose_mirror=true"))
+
+
+def test_load_items_reads_a_clip_s_mirror_when_clip_mirror_is_on(tmp_path: Path) -> None:
+    from musclemap.data.pose_sequence import save_pose_file
+    from musclemap.pose.synthetic import synthetic_pose_sequence
+
+    squat = synthetic_pose_sequence("squat", seconds=3.0)
+    save_pose_file(squat, tmp_path / "a.npz")
+    nobody = synthetic_pose_sequence("squat", seconds=3.0)
+    nobody.valid[:] = False
+    nobody.image[:], nobody.world[:] = np.nan, np.nan
+    save_pose_file(squat, tmp_path / "a.mirror.npz")
+    save_pose_file(nobody, tmp_path / "b.mirror.npz")
+    (tmp_path / "m.csv").write_text(
+        "clip,activity,split,labels,skeleton,source_repo,skeleton_mirror\n"
+        "a.mp4,squat,,quadriceps,a.npz,s1,a.mirror.npz\n"
+        "b.mp4,squat,,quadriceps,a.npz,s2,b.mirror.npz\n"
+    )
+    base = ["data.synthetic=false", f"data.manifest={tmp_path / 'm.csv'}"]
+    assert [len(it.copies) for it in pose_windows.load_items(_cfg(*base))] == [0, 0]
+    items = pose_windows.load_items(_cfg(*base, "pose_default.clip_mirror=true"))
+    assert [len(it.copies) for it in items] == [1, 0]  # b's mirror has no person: no copy
+    (tmp_path / "m.csv").write_text(
+        (tmp_path / "m.csv").read_text().replace("a.mirror.npz", "").replace("b.mirror.npz", "")
+    )
+    with pytest.raises(ConfigError, match="pose_default.clip_mirror: the manifest"):
+        pose_windows.load_items(_cfg(*base, "pose_default.clip_mirror=true"))

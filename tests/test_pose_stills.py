@@ -170,8 +170,8 @@ def test_data_poses_mirror_stills_adds_the_mirrored_poses_and_their_column(
     assert result.exit_code == 0, result.output
     assert not (out / "Stripe.mirror.npz").exists()
     assert "skeleton_mirror" not in (out / "manifest.csv").read_text()
-    # Again with --mirror-stills: the photos' poses are kept, the mirror's added.
-    result = CliRunner().invoke(app, [*argv, "--mirror-stills"])
+    # Again with --mirror: the photos' poses are kept, the mirror's added.
+    result = CliRunner().invoke(app, [*argv, "--mirror"])
     assert result.exit_code == 0, result.output
     assert "0 extracted, 1 already done" not in result.output  # the mirror was missing
     mirrored = load_pose_file(out / "Stripe.mirror.npz")
@@ -179,5 +179,5 @@ def test_data_poses_mirror_stills_adds_the_mirrored_poses_and_their_column(
     assert mirrored.image[0, 16, 0] == pytest.approx(0.25)
     row = read_manifest(out / "manifest.csv")[0]
     assert Path(row.extra["skeleton_mirror"]) == (out / "Stripe.mirror.npz").resolve()
-    result = CliRunner().invoke(app, [*argv, "--mirror-stills"])
+    result = CliRunner().invoke(app, [*argv, "--mirror"])
     assert "0 extracted, 1 already done" in result.output  # both there: nothing redone

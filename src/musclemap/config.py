@@ -155,10 +155,12 @@ class PoseDefaultConfig:
     score_keypose_videos: int = 0
     keypose_weight: float = 1.0  # a photo pair's weight relative to a clip
     # a photo pair's mirrored photos' poses (the library manifest's `skeleton_mirror` column,
-    # `data poses --mirror-stills`) as a second training copy of the pair (its own augmented
-    # copies and pseudo-videos; the pair still weighs keypose_weight): MediaPipe is not
+    # `data poses --mirror`) as a second training copy of the pair (its own augmented copies
+    # and pseudo-videos; the pair still weighs keypose_weight): MediaPipe is not
     # mirror-equivariant, so the mirror is another estimate of the same positions
     keypose_mirror: bool = False
+    # the same for a clip: its mirrored video's poses (data.manifest's `skeleton_mirror`)
+    clip_mirror: bool = False
     # a photo pair's training targets y (1 - s) + s / 2: the Free Exercise DB's authors list
     # secondary muscles inconsistently, so its 0s and 1s are less certain than the wild
     # clips' (0 = as labelled; the k-NN library keeps the labels as they are)

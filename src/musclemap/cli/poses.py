@@ -28,7 +28,7 @@ class _Task:
     fps: float
     estimator: str  # a `musclemap.pose.estimator` name
     roi_grid: Any = None  # its tracker's grid (`estimator.tracker_grid`), as pose files record it
-    mirror: bool = False  # a folder of photos: also its mirrored photos' poses (`mirror_path`)
+    mirror: bool = False  # also the mirrored photos' or video's poses (`mirror_path`)
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _video_fps(clip: str | Path, fps: float) -> float | None:
 
 
 def mirror_path(out: str | Path) -> Path:
-    """Where `--mirror-stills` writes a photo folder's mirrored poses: NAME.mirror.npz."""
+    """Where `--mirror` writes a clip's mirrored poses: NAME.mirror.npz."""
     out = Path(out)
     return out.with_name(f"{out.stem}.mirror.npz")
 
@@ -100,7 +100,8 @@ def _work(task: _Task) -> _Result:
     out = Path(task.out)
     coverage = _done(out, _video_fps(task.clip, task.fps), task.roi_grid)
     photos = Path(task.clip).is_dir()  # key-position photos (e.g. images/<id>/0.jpg, 1.jpg)
-    mirror = task.mirror and photos and _done(mirror_path(out)) is None
+    fps = _video_fps(task.clip, task.fps)
+    mirror = task.mirror and _done(mirror_path(out), fps, task.roi_grid) is None
     if coverage is not None and not mirror:
         return _Result(task.clip, task.out, ok=True, skipped=True, coverage=coverage)
     if _ESTIMATOR is None:
@@ -115,8 +116,16 @@ def _work(task: _Task) -> _Result:
                 )
             save_pose_file(seq, out)
             coverage = seq.coverage
-        if mirror:
+        if mirror and photos:
             save_pose_file(_still_poses(task.clip, mirror=True), mirror_path(out))
+        elif mirror:
+            from musclemap.pose.estimator import MirroredEstimator
+
+            seq = extract_poses(
+                task.clip, fps=task.fps, estimator=MirroredEstimator(_ESTIMATOR),
+                use_cache=False, workers=1,
+            )
+            save_pose_file(seq, mirror_path(out))
     except MusclemapError as err:
         return _Result(task.clip, task.out, ok=False, error=str(err))
     except Exception as err:  # noqa: BLE001 - one bad clip must never stop the others
@@ -246,17 +255,19 @@ def poses(
         help=f"{ESTIMATOR_NAMES_HELP} (default mediapipe).",
         callback=pose_estimator_option,
     ),
-    mirror_stills: bool = typer.Option(
+    mirror: bool = typer.Option(
         False,
-        "--mirror-stills",
-        help="A folder of photos: also pose its mirrored photos (NAME.mirror.npz, column "
-        "skeleton_mirror), extra training copies (pose_default.keypose_mirror).",
+        "--mirror",
+        help="Also pose each clip mirrored left to right, mapped back (NAME.mirror.npz, column "
+        "skeleton_mirror): training copies (pose_default.clip_mirror, keypose_mirror).",
     ),
 ) -> None:
     """Extract poses (MediaPipe by default) for every clip of MANIFEST into OUT (resumable).
 
     A clip that is a folder of photos (key positions) gets one still-image MediaPipe pose per
-    photo (with --mirror-stills also one per mirrored photo, mapped back onto the photo).
+    photo. With --mirror every clip is also posed mirrored left to right, its poses mapped back
+    onto the picture (MediaPipe is not mirror-equivariant: a second estimate of the same
+    movement, for training copies).
 
     Clips whose pose file already exists, loads and has this --fps are skipped. Failures are
     listed at the end and do not stop the others (exit code 1 if any failed). OUT/manifest.csv
@@ -288,7 +299,7 @@ def poses(
 
     grid = tracker_grid(pose_estimator)
     tasks = [
-        _Task(str(rows[i].clip), str(out / names[i]), fps, pose_estimator, grid, mirror_stills)
+        _Task(str(rows[i].clip), str(out / names[i]), fps, pose_estimator, grid, mirror)
         for i in chosen
     ]
     if workers == 0:
@@ -306,11 +317,10 @@ def poses(
             cov = _done(path, _video_fps(row.clip, fps), grid)  # another shard's work
         row.skeleton = path.resolve() if cov is not None else None
         row.extra["pose_coverage"] = "" if cov is None else f"{cov:.3f}"
-        if mirror_stills:
+        if mirror:
             mirrored = mirror_path(path)
-            row.extra["skeleton_mirror"] = (
-                str(mirrored.resolve()) if _done(mirrored) is not None else ""
-            )
+            there = _done(mirrored, _video_fps(row.clip, fps), grid) is not None
+            row.extra["skeleton_mirror"] = str(mirrored.resolve()) if there else ""
     write_manifest(rows, out / "manifest.csv")
 
     failed = [r for r in results if not r.ok]

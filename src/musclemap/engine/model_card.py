@@ -37,10 +37,13 @@ def _training(meta: dict[str, Any]) -> str:
         text += (f"; each key-pose photo pair also as {videos} pseudo-videos (the body moving "
                  "back and forth between its two photos, `pose_windows.keypose_video`), so its "
                  "labels are learnt in a video's form too")
-    if pd.get("keypose_mirror"):
-        text += ("; a pair whose mirrored photos show a person is learnt a second time from "
-                 "their poses, mapped back (`data poses --mirror-stills`: MediaPipe is not "
-                 "mirror-equivariant, so they are a second estimate of the same positions), "
+    mirrored = [what for what, key in (("clip", "clip_mirror"), ("key-pose photo pair",
+                                                                     "keypose_mirror"))
+                if pd.get(key)]
+    if mirrored:
+        text += (f"; each {' and each '.join(mirrored)} is learnt a second time from the poses "
+                 "of its mirror image, mapped back (`data poses --mirror`: MediaPipe is not "
+                 "mirror-equivariant, so they are a second estimate of the same movement), "
                  "with copies of its own")
     return text + "."
 

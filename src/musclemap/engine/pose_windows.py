@@ -92,9 +92,10 @@ def group_exercises(items: list[Item]) -> None:
         it.exercise = exercise_key(it)
 
 
-def _mirror_copies(row: Any, manifest: Path) -> list[PoseSequence]:
-    """A photo pair's mirrored photos' poses (`skeleton_mirror`, relative to the manifest),
-    when there is a person in both; none without the column or a file."""
+def _mirror_copies(row: Any, manifest: Path, kind: str) -> list[PoseSequence]:
+    """A clip's or photo pair's mirrored poses (`skeleton_mirror`, relative to the manifest):
+    a photo pair's when there is a person in both photos, a clip's when in any frame; none
+    without the column or a file name."""
     from musclemap.data.pose_sequence import load_pose_file
 
     name = row.extra.get("skeleton_mirror", "").strip()
@@ -104,7 +105,8 @@ def _mirror_copies(row: Any, manifest: Path) -> list[PoseSequence]:
     if not path.is_file():
         raise DatasetError(f"{manifest}: skeleton_mirror of {row.clip_id} not found: {path}")
     seq = load_pose_file(path)
-    return [seq] if len(seq) == 2 and seq.valid.all() else []
+    usable = len(seq) == 2 and seq.valid.all() if kind == "keypose" else seq.valid.any()
+    return [seq] if usable else []
 
 
 def _read_items(manifest: Path, kind: str, *, mirror: bool = False) -> list[Item]:
@@ -120,7 +122,7 @@ def _read_items(manifest: Path, kind: str, *, mirror: bool = False) -> list[Item
         if not seq.valid.any():
             log.warning("no person in %s; skipped", r.clip_id)
             continue
-        copies = _mirror_copies(r, manifest) if mirror and kind == "keypose" else []
+        copies = _mirror_copies(r, manifest, kind) if mirror else []
         items.append(
             Item(
                 item_id=r.clip_id,
@@ -163,22 +165,28 @@ def synthetic_items(n: int) -> list[Item]:
 def load_items(cfg: ExperimentConfig) -> list[Item]:
     """Clips (`data.manifest` or generated) plus key poses (`pose_default.library_manifest`),
     with their exercise groups."""
+    pd = cfg.pose_default
     if cfg.data.synthetic:
         items = synthetic_items(cfg.data.synthetic_clips)
     else:
-        items = _read_items(resolve_path(cfg, cfg.data.manifest), "clip")
-    library = cfg.pose_default.library_manifest
+        items = _read_items(resolve_path(cfg, cfg.data.manifest), "clip", mirror=pd.clip_mirror)
+        _check_mirrored(items, pd.clip_mirror, "clip_mirror", cfg.data.manifest)
+    library = pd.library_manifest
     if library:
-        mirror = cfg.pose_default.keypose_mirror
-        pairs = _read_items(resolve_path(cfg, library), "keypose", mirror=mirror)
-        if mirror and not any(it.copies for it in pairs):
-            raise ConfigError(
-                f"pose_default.keypose_mirror: the library manifest {library} has no "
-                "skeleton_mirror pose files (make them with data poses --mirror-stills)"
-            )
+        pairs = _read_items(resolve_path(cfg, library), "keypose", mirror=pd.keypose_mirror)
+        _check_mirrored(pairs, pd.keypose_mirror, "keypose_mirror", library)
         items += pairs
     group_exercises(items)
     return items
+
+
+def _check_mirrored(items: list[Item], asked: bool, option: str, manifest: str) -> None:
+    """A mirror option on, but no mirrored poses in its manifest: said, not ignored."""
+    if asked and not any(it.copies for it in items):
+        raise ConfigError(
+            f"pose_default.{option}: the manifest {manifest} has no skeleton_mirror pose files "
+            "(make them with data poses --mirror)"
+        )
 
 
 def settings(cfg: ExperimentConfig) -> dict[str, Any]:

@@ -74,6 +74,42 @@ ESTIMATORS: dict[str, EstimatorFactory] = {
 POOLED = (DEFAULT_ESTIMATOR, "mediapipe_g4")
 
 
+def mirror_back(frame: PoseFrame, layout: Any) -> PoseFrame:
+    """The pose estimated on a horizontally mirrored picture, mapped back onto the picture:
+    image x -> 1 - x, world x -> -x, left and right landmarks swapped (`SkeletonLayout.flip`)."""
+    image = frame.image[layout.flip_permutation].copy()
+    image[:, 0] = 1.0 - image[:, 0]
+    return PoseFrame(image=image, world=layout.flip(frame.world))
+
+
+class MirroredEstimator:
+    """An estimator that sees every frame mirrored left to right and maps its poses back
+    (`mirror_back`). MediaPipe is not mirror-equivariant (a wild clip's and its mirror's world
+    landmarks are a median 5 cm apart), so these are a second estimate of the same movement:
+    training copies (`data poses --mirror`, `pose_default.clip_mirror` / `keypose_mirror`).
+    Its settings say so, so its poses are cached apart."""
+
+    def __init__(self, inner: PoseEstimator) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.layout = inner.layout
+
+    def settings(self) -> dict[str, Any]:
+        return {**self.inner.settings(), "mirrored": True}
+
+    def reset(self) -> None:
+        reset = getattr(self.inner, "reset", None)
+        if callable(reset):
+            reset()
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        found = self.inner.estimate(np.ascontiguousarray(frame_rgb[:, ::-1]))
+        return None if found is None else mirror_back(found, self.layout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def register_estimator(name: str, factory: EstimatorFactory) -> None:
     """Make `factory()` available as `--pose-estimator NAME` (replaces an entry of that name)."""
     ESTIMATORS[name] = factory

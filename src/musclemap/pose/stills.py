@@ -17,6 +17,7 @@ import numpy as np
 
 from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import DatasetError
+from musclemap.pose.estimator import mirror_back
 from musclemap.skeleton import MEDIAPIPE33
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -100,14 +101,6 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     except (OSError, UnidentifiedImageError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DatasetError(f"{path}: not a readable image ({reason})") from None
-
-
-def mirror_back(frame: PoseFrame, layout: Any = MEDIAPIPE33) -> PoseFrame:
-    """The pose of a horizontally mirrored photo mapped back onto the photo: image x -> 1 - x,
-    world x -> -x, left and right landmarks swapped (`SkeletonLayout.flip`)."""
-    image = frame.image[layout.flip_permutation].copy()
-    image[:, 0] = 1.0 - image[:, 0]
-    return PoseFrame(image=image, world=layout.flip(frame.world))
 
 
 def extract_still_poses(
