@@ -98,9 +98,9 @@ def _work(task: _Task) -> _Result:
     from musclemap.pose.extract import extract_poses
 
     out = Path(task.out)
-    coverage = _done(out, _video_fps(task.clip, task.fps), task.roi_grid)
-    photos = Path(task.clip).is_dir()  # key-position photos (e.g. images/<id>/0.jpg, 1.jpg)
     fps = _video_fps(task.clip, task.fps)
+    photos = fps is None  # key-position photos (e.g. images/<id>/0.jpg, 1.jpg)
+    coverage = _done(out, fps, task.roi_grid)
     mirror = task.mirror and _done(mirror_path(out), fps, task.roi_grid) is None
     if coverage is not None and not mirror:
         return _Result(task.clip, task.out, ok=True, skipped=True, coverage=coverage)
@@ -312,14 +312,15 @@ def poses(
     coverage = {r.out: r.coverage for r in results if r.ok}
     for row, name in zip(rows, names, strict=True):
         path = out / name
+        rate = _video_fps(row.clip, fps)
         cov = coverage.get(str(path))
         if cov is None and str(path) not in {t.out for t in tasks}:
-            cov = _done(path, _video_fps(row.clip, fps), grid)  # another shard's work
+            cov = _done(path, rate, grid)  # another shard's work
         row.skeleton = path.resolve() if cov is not None else None
         row.extra["pose_coverage"] = "" if cov is None else f"{cov:.3f}"
         if mirror:
             mirrored = mirror_path(path)
-            there = _done(mirrored, _video_fps(row.clip, fps), grid) is not None
+            there = _done(mirrored, rate, grid) is not None
             row.extra["skeleton_mirror"] = str(mirrored.resolve()) if there else ""
     write_manifest(rows, out / "manifest.csv")
 

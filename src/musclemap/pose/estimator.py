@@ -74,7 +74,7 @@ ESTIMATORS: dict[str, EstimatorFactory] = {
 POOLED = (DEFAULT_ESTIMATOR, "mediapipe_g4")
 
 
-def mirror_back(frame: PoseFrame, layout: Any) -> PoseFrame:
+def mirror_back(frame: PoseFrame, layout: SkeletonLayout) -> PoseFrame:
     """The pose estimated on a horizontally mirrored picture, mapped back onto the picture:
     image x -> 1 - x, world x -> -x, left and right landmarks swapped (`SkeletonLayout.flip`)."""
     image = frame.image[layout.flip_permutation].copy()

@@ -17,7 +17,7 @@ import numpy as np
 
 from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import DatasetError
-from musclemap.pose.estimator import mirror_back
+from musclemap.pose.estimator import MirroredEstimator
 from musclemap.skeleton import MEDIAPIPE33
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -116,9 +116,9 @@ def extract_still_poses(
         estimator: A `PoseEstimator` for stills; default a `StillImagePoseEstimator` made (and
             closed) here.
         mirror: Estimate on the horizontally mirrored photos and map the poses back
-            (`mirror_back`): MediaPipe is not mirror-equivariant (a key-pose photo's and its
-            mirror's poses are a median 7 cm apart per landmark), so this is a second estimate
-            of the same positions (training copies, `pose_default.keypose_mirror`).
+            (`estimator.MirroredEstimator`): MediaPipe is not mirror-equivariant (a key-pose
+            photo's and its mirror's poses are a median 7 cm apart per landmark), so this is a
+            second estimate of the same positions (training copies, `keypose_mirror`).
 
     Returns:
         A `PoseSequence` with one frame per photo (`valid` False where nobody was found),
@@ -134,11 +134,8 @@ def extract_still_poses(
     est = StillImagePoseEstimator() if estimator is None else estimator
     try:
         images = [read_image(p) for p in paths]
-        if mirror:
-            seen = [est.estimate(np.ascontiguousarray(img[:, ::-1])) for img in images]
-            frames = [None if f is None else mirror_back(f, est.layout) for f in seen]
-        else:
-            frames = [est.estimate(img) for img in images]
+        estimate = MirroredEstimator(est).estimate if mirror else est.estimate
+        frames = [estimate(img) for img in images]
     finally:
         if own:
             est.close()
