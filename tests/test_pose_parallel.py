@@ -117,15 +117,15 @@ class StubbornWorldEstimator(SmoothingEstimator):
         return PoseFrame(image=image, world=world)
 
 
-def _video(tmp_path: Path, n: int = 120, gop: int = 10, size: int = 32) -> Path:
+def _video(tmp_path: Path, n: int = 120, gop: int = 10, size: int = 32, rate: int = 10) -> Path:
     """Frames of pseudo-random brightness (so a restarted filter differs), a keyframe every
-    `gop` frames."""
+    `gop` frames, `rate` frames per second."""
     import av
 
     rng = np.random.default_rng(0)
-    path = tmp_path / f"v{n}.mp4"
+    path = tmp_path / f"v{n}_{rate}.mp4"
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=10)
+        stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
         stream.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}"}
         # Frame 0 is dark, the rest brighter: a tracker that keeps its first frame differs.
@@ -150,6 +150,29 @@ def test_plan_segments() -> None:
     assert plan_segments(80, 2, lead=3, warm=5) == [0, 41]
     assert plan_segments(90, 3, lead=3, warm=5) == [0, 31, 61]  # 31+3 | 5+30 | 5+29
     assert expected_frames(8.0, 10.0) == 80 and expected_frames(0.0, 10.0) == 1
+    # With the video's rate, the frames up to the last one's time: 199 frames at 30 fps
+    # (6.63 s, the last at 6.6 s) give 67 at 10 fps, 34 at 5; 240 frames at 30 fps give 80.
+    assert expected_frames(199 / 30, 10.0, 30.0) == 67
+    assert expected_frames(199 / 30, 5.0, 30.0) == 34
+    assert expected_frames(8.0, 10.0, 30.0) == 80 and expected_frames(8.0, 10.0, 0.0) == 80
+    assert expected_frames(11.9330078125, 10.0, 30.0) == 120  # a rounded container duration
+
+
+@pytest.mark.parametrize(
+    ("n", "rate", "fps"),
+    [(199, 30, 10.0), (120, 25, 10.0), (37, 24, 7.0), (30, 5, 10.0), (61, 30, 15.0)],
+)
+def test_expected_frames_is_what_iter_frames_samples(
+    tmp_path: Path, n: int, rate: int, fps: float
+) -> None:
+    """The split and the frames kept for the gates are planned on this count: exact for a
+    constant-rate video, so the split pass keeps the frames one worker checks."""
+    from musclemap.data.video_io import iter_frames, probe
+
+    path = _video(tmp_path, n=n, rate=rate)
+    info = probe(path)
+    sampled = sum(1 for _ in iter_frames(path, fps=fps, max_side=None))
+    assert expected_frames(info.duration_s, fps, info.fps) == sampled
 
 
 def test_cpu_budget_is_the_affinity_and_one_inside_a_worker() -> None:

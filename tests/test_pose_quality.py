@@ -30,8 +30,9 @@ def test_resolution_gate() -> None:
 def test_pose_confidence_gate() -> None:
     world, image = synthetic_landmarks("biceps_curl", seconds=5.0)
     frames = [PoseFrame(i, w) for i, w in zip(image, world, strict=True)]
-    seq = PoseSequence.from_frames(frames, list(np.arange(len(frames)) / 10), fps=10, width=96,
-                                   height=96)
+    seq = PoseSequence.from_frames(
+        frames, list(np.arange(len(frames)) / 10), fps=10, width=96, height=96
+    )
     assert q.check_confidence(seq) == {"value": 0.95, "min": q.MIN_CONFIDENCE, "low": False}
     seq.image[:, :, 2] = 0.3
     assert q.check_confidence(seq)["low"]
@@ -210,12 +211,15 @@ def test_frames_decoded_once_for_orientation_and_people(tmp_path: Path) -> None:
         width=100,
         height=60,
     )
-    seq.valid[:5] = False  # no person there: not picked
-    assert q.frame_picks(seq) == [9, 12, 15]
+    # The frames the pose pass keeps (spread over all 20: 5, 10, 14), those with a person.
+    assert q.frame_picks(seq) == q.planned_picks(20) == [5, 10, 14]
     detector = _Detector()
     one = q.inspect_frames(video, seq, detector)
     assert (one["people"], one["frames_checked"]) == (1, 3)
     assert len(detector.seen) == 2  # nobody else in two of three: the third cannot change it
+    seq.valid[:6] = False  # no person there: not picked (the split pass keeps it, unchecked)
+    assert q.frame_picks(seq) == [10, 14]
+    seq.valid[:] = True
     features = one["frame_features"]
     assert features.shape == (4, ori.default_model().num_frame_features)
     turned = ori.turned_frame_features([np.rot90(frames[12], 1)])
@@ -415,8 +419,11 @@ def test_frames_stamped_hours_apart_are_refused_before_any_pose(
     from pose_standins import ScriptedEstimator
 
     glitch = _stamped_video(tmp_path / f"glitch{suffix}", [i / 10 for i in range(20)] + [10800.0])
-    with pytest.raises(VideoError, match=r"21 frames stamped over 3.0 h \(0.0019 frames per "
-                                         r"second\): too far apart to see a movement"):
+    with pytest.raises(
+        VideoError,
+        match=r"21 frames stamped over 3.0 h \(0.0019 frames per "
+        r"second\): too far apart to see a movement",
+    ):
         q.check_frame_spacing(glitch)
     est = ScriptedEstimator()
     with pytest.raises(VideoError, match="too far apart"):

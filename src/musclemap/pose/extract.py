@@ -187,7 +187,7 @@ def _estimate_parallel(
         path,
         fps=fps,
         max_side=max_side,
-        num_frames=expected_frames(info.duration_s, fps),
+        num_frames=expected_frames(info.duration_s, fps, info.fps),
         origin_s=info.start_s,
         progress=progress,
     )

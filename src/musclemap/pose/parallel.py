@@ -140,9 +140,23 @@ def warm_up_frames(num_frames: int, workers: int) -> int:
     return WARM_UP if num_frames >= WARM_MIN_FRAMES * max(workers, 1) else 0
 
 
-def expected_frames(duration_s: float, fps: float) -> int:
-    """Sampled frames a video of `duration_s` gives at `fps` (an estimate, for planning)."""
+def expected_frames(duration_s: float, fps: float, rate: float | None = None) -> int:
+    """Sampled frames a video of `duration_s` gives at `fps` (`iter_frames`: one per target
+    time k / fps up to the last frame's time), for planning the split and the frames kept for
+    the gates. With the video's own frame `rate` (`probe(...).fps`) the last frame is at
+    (round(duration_s x rate) - 1) / rate, which is exact for constant-rate videos (the count
+    of all 180 wild clips at 5, 7, 10 and 15 fps); without it, an estimate that can be one
+    short (duration_s x fps: a 6.63 s clip at 30 fps gives 67 frames at 10 fps, not 66), and
+    then the split pass would keep other frames for the gates than one worker checks."""
+    if rate is not None and math.isfinite(rate) and rate > 0 and duration_s > 0:
+        last_s = (max(round(duration_s * rate), 1) - 1) / rate
+        return int(math.floor(last_s * fps + 1e-6)) + 1
     return max(int(math.floor(duration_s * fps + 1e-6)), 1)
+
+
+def _sampled(info: Any, fps: float) -> int:
+    """`expected_frames` of a video's `probe`."""
+    return expected_frames(info.duration_s, fps, info.fps)
 
 
 # -- worker side -------------------------------------------------------------------------------
@@ -305,9 +319,12 @@ def _run_segment(
             own = {idx for idx in picks if idx < start + keep}
             checks = _check_all(shared, starts, picks, kept, start + keep, estimator, only=own)
         rows = [frames[keep]] + _replay(shared, starts, estimator, handover, frames[keep])
-        seq.extra["replay"] = (handover, PoseSequence.from_frames(
-            rows, [0.0] * len(rows), fps=fps, width=0, height=0, source=path
-        ))
+        seq.extra["replay"] = (
+            handover,
+            PoseSequence.from_frames(
+                rows, [0.0] * len(rows), fps=fps, width=0, height=0, source=path
+            ),
+        )
         replayed = {
             handover + k: f.image
             for k, f in enumerate(rows)
@@ -548,7 +565,7 @@ def _run_checked(
 
     estimator = _WORKER["estimator"]
     check_video(Path(path))  # too small, or frames too far apart: refused before the work
-    keeper = _Keeper(estimator, planned_picks(expected_frames(probe(path).duration_s, fps)))
+    keeper = _Keeper(estimator, planned_picks(_sampled(probe(path), fps)))
     seq = extract_sequential(
         path,
         keeper,
@@ -717,7 +734,7 @@ class PosePool:
         Args:
             info: The video's `probe`.
         """
-        num_frames = expected_frames(info.duration_s, fps)
+        num_frames = _sampled(info, fps)
         key = (os.path.realpath(path), float(fps), max_side, num_frames, info.start_s)
         self._prefetched[key] = self._submit(key)
 
@@ -789,7 +806,9 @@ class PosePool:
                     f"{len(merged.valid)}"
                 )
             merged.image[at:], merged.world[at:], merged.valid[at:] = (
-                rows.image, rows.world, rows.valid
+                rows.image,
+                rows.world,
+                rows.valid,
             )
         self._checks = {(job.path, job.fps): (len(merged.valid), merged.checks)}  # the last only
         return merged

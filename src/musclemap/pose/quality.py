@@ -210,9 +210,11 @@ def restarts_per_check(estimator: PoseEstimator) -> bool:
 
 
 def frame_picks(seq: PoseSequence, count: int = CHECK_FRAMES) -> list[int]:
-    """Indices of `count` frames with a person, spread over the video (fewer if fewer)."""
-    frames = np.flatnonzero(seq.valid)
-    return [int(frames[i]) for i in planned_picks(len(frames), count)]
+    """The frames the pose pass keeps for the pixel checks (`planned_picks` of the video's
+    sampled frames) that show a person: the same frames whether the poses came from one
+    worker, from segments on several (which keep them as they decode) or from the cache, so
+    the quality block does not depend on how the poses were made."""
+    return [i for i in planned_picks(len(seq), count) if bool(seq.valid[i])]
 
 
 def planned_picks(num_frames: int, count: int = CHECK_FRAMES) -> list[int]:
@@ -389,8 +391,9 @@ def quality_notes(quality: dict[str, Any]) -> list[str]:
     clockwise = (360 - turned) % 360
     if found.get("state") == "set":
         if turned:
-            notes.append(f"the poses were turned {clockwise} degrees clockwise before scoring, "
-                         "as asked")
+            notes.append(
+                f"the poses were turned {clockwise} degrees clockwise before scoring, as asked"
+            )
     elif turned:
         notes.append(
             f"the picture looked turned {clockwise} degrees; the poses were turned "
