@@ -376,6 +376,30 @@ def test_map_checked_runs_the_gates_in_the_workers(pool: PosePool, tmp_path: Pat
     assert quality["people"] == {"count": 1, "frames_checked": 0, "detail": "not checked"}
 
 
+@pytest.mark.parametrize("rate", [10, 5, 7])
+def test_a_batch_worker_keeps_the_frames_the_gates_would_decode(tmp_path: Path, rate: int) -> None:
+    """The batch worker's pass keeps the frames `quality.frame_picks` names (no second
+    decode), also for a video slower than the sampling rate, whose repeated frames are not
+    posed again: a pick that falls on a repeat keeps that (repeated) frame."""
+    from musclemap.data.video_io import probe
+    from musclemap.pose.parallel import _Keeper
+    from musclemap.pose.quality import decode_frames, frame_picks, planned_picks
+    from musclemap.pose.sequential import extract_sequential
+
+    path = _video(tmp_path, n=4 * rate, size=64, rate=rate)
+    info = probe(path)
+    keeper = _Keeper(
+        SmoothingEstimator(), planned_picks(expected_frames(info.duration_s, 10.0, info.fps))
+    )
+    seq = extract_sequential(path, keeper, fps=10.0, max_side=None, cache_dir=None,
+                             use_cache=False)
+    picks = frame_picks(seq)
+    decoded = decode_frames(path, seq, picks)
+    assert len(keeper.kept) == len(picks) == 3
+    for (frame, _), i in zip(keeper.kept, picks, strict=True):
+        assert np.array_equal(frame, decoded[i])
+
+
 def test_estimate_takes_over_a_prefetched_job(pool: PosePool, tmp_path: Path) -> None:
     # The console script's predict starts the job before the CLI asks for it: the CLI's
     # estimate (same video, by another name of the same file, same settings) waits for that

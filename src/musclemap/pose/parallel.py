@@ -516,8 +516,8 @@ def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any
 
 
 class _Keeper:
-    """The worker's estimator, keeping the frames of the `picks`-th calls (the sampled frames'
-    indices, one call per frame) with the landmarks found in them: the gates' frames without a
+    """The worker's estimator, keeping the `picks`-th sampled frames (one `estimate` or
+    `repeated` call per frame) with the landmarks found in them: the gates' frames without a
     second decode."""
 
     def __init__(self, inner: PoseEstimator, picks: Sequence[int]) -> None:
@@ -536,10 +536,16 @@ class _Keeper:
 
     def estimate(self, frame_rgb: np.ndarray) -> Any:
         found = self.inner.estimate(frame_rgb)
+        self.repeated(frame_rgb, found)
+        return found
+
+    def repeated(self, frame_rgb: np.ndarray, found: Any) -> None:
+        """A sampled frame: posed (`estimate`), or a repeat of the last one (a video slower
+        than the sampling rate; `sequential.estimate_video` does not pose it again), which
+        counts as a frame all the same."""
         if self.calls in self.picks and found is not None:
             self.kept.append((frame_rgb, found.image))
         self.calls += 1
-        return found
 
     def close(self) -> None:
         pass  # the worker's estimator outlives the video
@@ -575,7 +581,8 @@ def _run_checked(
         use_cache=cache["use"],
     )
     frames = None
-    if keeper.kept:  # else (poses from the cache) the gates decode their frames
+    if keeper.kept and keeper.picks == set(planned_picks(len(seq))):
+        # else (poses from the cache, or a count planned wrong) the gates decode their frames
         kept = check_kept_frames(keeper.kept, pixel_detector(estimator))
         frames = frame_checks(kept["features"], kept["hits"], kept["checked"])
     return assess_video(Path(path), seq, estimator=estimator, frames=frames)
@@ -810,7 +817,12 @@ class PosePool:
                 rows.world,
                 rows.valid,
             )
-        self._checks = {(job.path, job.fps): (len(merged.valid), merged.checks)}  # the last only
+        # The last video's only; the kept frames are those `quality.frame_picks` of the merged
+        # poses checks only where the planned count was right (a variable frame rate may not be).
+        from musclemap.pose.quality import planned_picks
+
+        right = planned_picks(job.num_frames) == planned_picks(len(merged.valid))
+        self._checks = {(job.path, job.fps): (len(merged.valid), merged.checks if right else None)}
         return merged
 
     def inspect(self, path: str | os.PathLike[str], seq: PoseSequence) -> dict[str, Any]:

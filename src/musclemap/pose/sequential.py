@@ -41,10 +41,13 @@ def estimate_video(
     duration = probe(path).duration_s if progress else 0.0
     frames: list[PoseFrame | None] = []
     times: list[float] = []
+    repeated = getattr(estimator, "repeated", None)  # told of them (`parallel._Keeper`)
     for t, rgb in iter_frames(path, fps=fps, max_side=max_side):
         # A video slower than `fps` repeats frames; re-running the tracker on them adds nothing.
         if times and t == times[-1]:
             frames.append(frames[-1])
+            if callable(repeated):
+                repeated(rgb, frames[-1])
         else:
             frames.append(estimator.estimate(rgb))
         times.append(t)
