@@ -121,6 +121,28 @@ def write_video(
     return path
 
 
+def slow_copy(src: Path, path: Path, every: int = 6) -> Path:
+    """`src` with only every `every`-th frame, at its rate / `every` (a 30 fps clip at 5 fps:
+    slower than the model's sampling rate, so frames repeat when sampled)."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(path), mode="w") as out:
+        rate = inp.streams.video[0].average_rate or Fraction(30)
+        stream = out.add_stream("libx264", rate=Fraction(rate) / every)
+        first = True
+        for k, frame in enumerate(inp.decode(video=0)):
+            if first:
+                stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "yuv420p"
+                first = False
+            if k % every == 0:
+                rgb = frame.to_ndarray(format="rgb24")
+                for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                    out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
 def write_png(path: Path) -> Path:
     from PIL import Image
 
@@ -181,8 +203,13 @@ def make_inputs(root: Path) -> dict[str, Path]:
     v.mkdir()
     p["noise"] = write_video(v / "noise.mp4")
     p["good"] = v / "good.mp4"
+    p["slow_dir"] = root / "slow"
+    p["slow_dir"].mkdir()
+    p["slow"] = p["slow_dir"] / "curl5.mp4"
     if GOOD_CLIP.is_file():
         shutil.copy(GOOD_CLIP, p["good"])
+        slow_copy(GOOD_CLIP, p["slow"])
+        shutil.copy(p["slow"], p["slow_dir"] / "curl5_again.mp4")  # two: a real batch
     p["image_mp4"] = write_png(v / "image.mp4")
     p["zero"] = v / "zero.mp4"
     p["zero"].write_bytes(b"")
@@ -455,8 +482,11 @@ def interrupted_cleanly(*outputs: str) -> Check:
 
     def check(run: Run) -> tuple[str, str] | None:
         lines = [line for line in run.err.splitlines() if line.strip()]
-        if run.rc == 0:
+        if run.rc == 0 and run.seconds < run.case.interrupt:
             return "OK", f"finished before Ctrl-C ({run.seconds:.1f} s): nothing to interrupt"
+        if run.rc == 0:
+            why = f"Ctrl-C at {run.case.interrupt} s ignored: exit 0 at {run.seconds:.1f} s"
+            return "SILENT-WRONG", why
         if run.rc != 130 or not lines or lines[-1] != "interrupted":
             return "UNCLEAR", f"exit {run.rc}, last line {lines[-1][:80] if lines else ''!r}"
         for name in outputs:
@@ -481,6 +511,13 @@ def api_top(group: str) -> Check:
         return None
 
     return check
+
+
+def one_answer(run: Run) -> tuple[str, str] | None:
+    """A run that compared the answers of several paths to the same prediction: "same"."""
+    if run.rc == 0 and run.out.split()[:1] != ["same"]:
+        return "SILENT-WRONG", f"the paths answer differently: {run.out.strip()[:160]}"
+    return None
 
 
 def refused_before_work(run: Run) -> tuple[str, str] | None:
@@ -1287,6 +1324,37 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
         "musclemap.Predictor.default().predict_poses(seq)",
     )
     api("predict_poses of a dict", "musclemap.Predictor.default().predict_poses({'image': 1})")
+    # One answer whatever the path (session 16): one core, two, and a re-run from the pose
+    # cache; a batch worker and a single run of a video slower than the sampling rate.
+    api(
+        "the curl: one core, two, from the cache",
+        "import tempfile; P = musclemap.Predictor; plain = P.default(use_cache=False); "
+        f"a = plain.predict({good!r}, workers=1).to_dict(); "
+        f"b = plain.predict({good!r}, workers=2).to_dict(); "
+        "c = P.default(cache_dir=tempfile.mkdtemp()); "
+        f"c.predict({good!r}, workers=2); d = c.predict({good!r}, workers=2).to_dict(); "
+        "print('same' if a == b == d else 'differ', a['quality'], b['quality'], d['quality'])",
+        expect="ok",
+        check=one_answer,
+        needs_clip=True,
+        timeout=120.0,
+    )
+    slow, slow_dir = str(p["slow"]), str(p["slow_dir"])
+    api(
+        "the curl at 5 fps: a batch and a single run",
+        "import json, os, subprocess, sys, tempfile; out = tempfile.mkdtemp(); "
+        "subprocess.run([sys.executable, '-m', 'musclemap', 'predict', "
+        f"{slow_dir!r}, '--out-dir', out, '--no-cache'], check=True, capture_output=True); "
+        "a = json.load(open(os.path.join(out, 'curl5.json'))); "
+        f"b = json.loads(json.dumps(musclemap.Predictor.default(use_cache=False).predict({slow!r}, "
+        "workers=1).to_dict())); "
+        "print('same' if a['quality'] == b['quality'] and a['muscles'] == b['muscles'] "
+        "else 'differ', a['quality']['orientation'], b['quality']['orientation'])",
+        expect="ok",
+        check=one_answer,
+        needs_clip=True,
+        timeout=120.0,
+    )
     api(
         "predict_poses of COCO-17 poses",
         "import numpy as np; from musclemap.data.pose_sequence import PoseSequence; "
@@ -1306,6 +1374,10 @@ def digest(path: str) -> str | None:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
         return None
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_case(case: Case, root: Path, python: str) -> Run:
@@ -1329,6 +1401,9 @@ def run_case(case: Case, root: Path, python: str) -> Run:
         errors="replace",
         start_new_session=True,
         stdin=subprocess.DEVNULL,
+        # A terminal's Ctrl-C reaches a program whose SIGINT is the default; a pass started in
+        # the background (`cmd &` without job control) would hand its commands SIGINT ignored.
+        preexec_fn=_default_sigint,
     )
     try:
         if case.interrupt:
