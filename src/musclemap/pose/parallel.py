@@ -817,8 +817,9 @@ class PosePool:
                 rows.world,
                 rows.valid,
             )
-        # The last video's only; the kept frames are those `quality.frame_picks` of the merged
-        # poses checks only where the planned count was right (a variable frame rate may not be).
+        # The last video's only. The kept frames are the ones `quality.frame_picks` names only
+        # when the planned count was right (a variable frame rate may miss it): else `inspect`
+        # decodes the right ones.
         from musclemap.pose.quality import planned_picks
 
         right = planned_picks(job.num_frames) == planned_picks(len(merged.valid))
