@@ -12,7 +12,9 @@ from musclemap.pose import estimator as registry
 from musclemap.pose.estimator import (
     DEFAULT_ESTIMATOR,
     PACKAGED_WEIGHTS,
+    MirroredEstimator,
     PoseEstimator,
+    WrappedEstimator,
     build_estimator,
     check_estimator_name,
     estimator_for,
@@ -46,6 +48,32 @@ def test_stand_ins_satisfy_the_protocol() -> None:
             pass
 
     assert not isinstance(NoLayout(), PoseEstimator)  # an estimator says which joints it gives
+
+
+def test_a_wrapped_estimator_is_its_inner_one_unless_it_says_otherwise() -> None:
+    import numpy as np
+
+    from musclemap.pose.quality import RotatedEstimator
+
+    inner = BrightnessEstimator(layout=COCO17)
+    wrapped = WrappedEstimator(inner)
+    assert isinstance(wrapped, PoseEstimator)
+    assert (wrapped.name, wrapped.layout) == (inner.name, COCO17)
+    assert wrapped.settings() == inner.settings()
+    frame = np.full((8, 8, 3), 10, np.uint8)  # brightness 10: a person
+    assert np.array_equal(wrapped.estimate(frame).image, inner.estimate(frame).image)
+    wrapped.reset()
+    assert inner.resets == 1
+    # the subclasses keep their own settings (their poses are cached apart) and the reset
+    assert MirroredEstimator(inner).settings() == {**inner.settings(), "mirrored": True}
+    turned = RotatedEstimator(inner, 5)
+    assert turned.settings()["rotate_ccw_deg"] == 90 and turned.layout == COCO17
+    turned.reset()
+    assert inner.resets == 2
+    turned.close()
+    assert not inner.closed  # not its own: the caller closes it
+    wrapped.close()
+    assert inner.closed
 
 
 def test_mediapipe_is_the_default() -> None:

@@ -82,20 +82,18 @@ def mirror_back(frame: PoseFrame, layout: SkeletonLayout) -> PoseFrame:
     return PoseFrame(image=image, world=layout.flip(frame.world))
 
 
-class MirroredEstimator:
-    """An estimator that sees every frame mirrored left to right and maps its poses back
-    (`mirror_back`). MediaPipe is not mirror-equivariant (a wild clip's and its mirror's world
-    landmarks are a median 5 cm apart), so these are a second estimate of the same movement:
-    training copies (`data poses --mirror`, `pose_default.clip_mirror` / `keypose_mirror`).
-    Its settings say so, so its poses are cached apart."""
+class WrappedEstimator:
+    """An estimator around another one (`inner`): its name, layout, settings, tracker reset and
+    close, and its answer; a subclass changes what it sees or says (`MirroredEstimator`,
+    `quality.RotatedEstimator`, the batch workers' `parallel._Keeper`)."""
 
     def __init__(self, inner: PoseEstimator) -> None:
         self.inner = inner
         self.name = inner.name
-        self.layout = inner.layout
+        self.layout: SkeletonLayout = inner.layout
 
     def settings(self) -> dict[str, Any]:
-        return {**self.inner.settings(), "mirrored": True}
+        return self.inner.settings()
 
     def reset(self) -> None:
         reset = getattr(self.inner, "reset", None)
@@ -103,11 +101,25 @@ class MirroredEstimator:
             reset()
 
     def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
-        found = self.inner.estimate(np.ascontiguousarray(frame_rgb[:, ::-1]))
-        return None if found is None else mirror_back(found, self.layout)
+        return self.inner.estimate(frame_rgb)
 
     def close(self) -> None:
         self.inner.close()
+
+
+class MirroredEstimator(WrappedEstimator):
+    """An estimator that sees every frame mirrored left to right and maps its poses back
+    (`mirror_back`). MediaPipe is not mirror-equivariant (a wild clip's and its mirror's world
+    landmarks are a median 5 cm apart), so these are a second estimate of the same movement:
+    training copies (`data poses --mirror`, `pose_default.clip_mirror` / `keypose_mirror`).
+    Its settings say so, so its poses are cached apart."""
+
+    def settings(self) -> dict[str, Any]:
+        return {**self.inner.settings(), "mirrored": True}
+
+    def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        found = self.inner.estimate(np.ascontiguousarray(frame_rgb[:, ::-1]))
+        return None if found is None else mirror_back(found, self.layout)
 
 
 def register_estimator(name: str, factory: EstimatorFactory) -> None:

@@ -55,7 +55,7 @@ import numpy as np
 
 from musclemap.data.pose_sequence import PoseSequence
 from musclemap.errors import VideoError
-from musclemap.pose.estimator import PoseEstimator
+from musclemap.pose.estimator import PoseEstimator, WrappedEstimator
 from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of this API
     AGREE,
     AGREE_FRAMES,
@@ -515,24 +515,16 @@ def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any
     )
 
 
-class _Keeper:
+class _Keeper(WrappedEstimator):
     """The worker's estimator, keeping the `picks`-th sampled frames (one `estimate` or
     `repeated` call per frame) with the landmarks found in them: the gates' frames without a
     second decode."""
 
     def __init__(self, inner: PoseEstimator, picks: Sequence[int]) -> None:
-        self.inner, self.name, self.picks = inner, inner.name, set(picks)
-        self.layout = inner.layout
+        super().__init__(inner)  # its settings: the same cache entries as the estimator's own
+        self.picks = set(picks)
         self.calls = 0
         self.kept: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def settings(self) -> dict[str, Any]:
-        return self.inner.settings()  # the same cache entries as the estimator's own
-
-    def reset(self) -> None:
-        reset = getattr(self.inner, "reset", None)
-        if callable(reset):
-            reset()
 
     def estimate(self, frame_rgb: np.ndarray) -> Any:
         found = self.inner.estimate(frame_rgb)

@@ -29,7 +29,7 @@ import numpy as np
 from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import NoPersonError, VideoError
 from musclemap.pose import orientation
-from musclemap.pose.estimator import PoseEstimator
+from musclemap.pose.estimator import PoseEstimator, WrappedEstimator
 
 # MediaPipe upsamples the person to a 256x256 crop, so small videos still give a "person" (a
 # 10x10 video scored upper_back 0.88). A wild bicep curl (640x360) downscaled to a shorter side
@@ -131,7 +131,7 @@ def check_confidence(seq: PoseSequence, *, name: str = "video") -> dict[str, Any
     return {"value": round(conf, 3), "min": MIN_CONFIDENCE, "low": conf < LOW_CONFIDENCE}
 
 
-class RotatedEstimator:
+class RotatedEstimator(WrappedEstimator):
     """A pose estimator that sees every frame turned by `quarter_turns` (np.rot90), to measure
     the gates on turned videos (`benchmarks/orientation_gate.py`).
 
@@ -147,18 +147,11 @@ class RotatedEstimator:
             self._own = True
         else:
             self._own = False
-        self.inner = inner
+        super().__init__(inner)  # the same layout: the turn moves joints, not which there are
         self.quarter_turns = quarter_turns % 4
-        self.name = inner.name
-        self.layout = inner.layout  # the turn moves joints, not which joints there are
 
     def settings(self) -> dict[str, Any]:
         return {**self.inner.settings(), "rotate_ccw_deg": 90 * self.quarter_turns}
-
-    def reset(self) -> None:
-        reset = getattr(self.inner, "reset", None)
-        if callable(reset):
-            reset()
 
     def estimate(self, frame_rgb: np.ndarray) -> PoseFrame | None:
         return self.inner.estimate(np.ascontiguousarray(np.rot90(frame_rgb, self.quarter_turns)))
