@@ -40,12 +40,12 @@ def track(clip: Path, warm: int, out: Path) -> None:
     """The later segment's tracker for warm-up `warm`, from its first frame to the clip's end."""
     from musclemap.data.video_io import iter_frames, probe
     from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
-    from musclemap.pose.parallel import CHECK_LEAD, expected_frames, plan_segments
+    from musclemap.pose.parallel import CHECK_LEAD, plan_segments, sampled_frames
     from musclemap.pose.quality import planned_picks
     from musclemap.pose.sequential import DEFAULT_MAX_SIDE
 
     info = probe(clip)
-    n = expected_frames(info.duration_s, FPS)
+    n = sampled_frames(info, FPS)
     starts = plan_segments(n, 2, lead=CHECK_LEAD if planned_picks(n) else 0, warm=warm)
     if len(starts) < 2:
         return

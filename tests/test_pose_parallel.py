@@ -27,6 +27,7 @@ from musclemap.pose.parallel import (
     cpu_budget,
     expected_frames,
     plan_segments,
+    sampled_frames,
     warm_up_frames,
 )
 from musclemap.pose.sequential import estimate_video
@@ -197,7 +198,7 @@ def _both(pool: PosePool, path: Path, factory: type, progress: Any = None) -> tu
         path,
         fps=10.0,
         max_side=None,
-        num_frames=expected_frames(info.duration_s, 10.0),
+        num_frames=sampled_frames(info, 10.0),
         origin_s=info.start_s,
         progress=progress,
     )
@@ -389,7 +390,7 @@ def test_a_batch_worker_keeps_the_frames_the_gates_would_decode(tmp_path: Path, 
     path = _video(tmp_path, n=4 * rate, size=64, rate=rate)
     info = probe(path)
     keeper = _Keeper(
-        SmoothingEstimator(), planned_picks(expected_frames(info.duration_s, 10.0, info.fps))
+        SmoothingEstimator(), planned_picks(sampled_frames(info, 10.0))
     )
     seq = extract_sequential(path, keeper, fps=10.0, max_side=None, cache_dir=None,
                              use_cache=False)
@@ -416,7 +417,7 @@ def test_estimate_takes_over_a_prefetched_job(pool: PosePool, tmp_path: Path) ->
         tmp_path / "again.mp4",
         fps=10.0,
         max_side=None,
-        num_frames=expected_frames(info.duration_s, 10.0),
+        num_frames=sampled_frames(info, 10.0),
         origin_s=info.start_s,
     )
     assert pool._key == submitted and not pool._prefetched  # not submitted again
@@ -431,7 +432,7 @@ def test_estimate_takes_over_a_prefetched_job(pool: PosePool, tmp_path: Path) ->
         path,
         fps=5.0,
         max_side=None,
-        num_frames=expected_frames(info.duration_s, 5.0),
+        num_frames=sampled_frames(info, 5.0),
         origin_s=info.start_s,
     )
     assert pool._key == submitted + 4 and not pool._prefetched and len(slow.times) == 60

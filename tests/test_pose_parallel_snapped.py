@@ -15,7 +15,7 @@ pytest.importorskip("mediapipe")
 from musclemap.data.video_io import probe  # noqa: E402
 from musclemap.pose.estimator import ESTIMATORS, build_estimator  # noqa: E402
 from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator, RoiGrid  # noqa: E402
-from musclemap.pose.parallel import PosePool, expected_frames  # noqa: E402
+from musclemap.pose.parallel import PosePool, sampled_frames  # noqa: E402
 from musclemap.pose.sequential import DEFAULT_MAX_SIDE, estimate_video  # noqa: E402
 
 FPS = 10.0
@@ -66,7 +66,7 @@ def split(pool: PosePool, path: Path) -> Any:
         path,
         fps=FPS,
         max_side=DEFAULT_MAX_SIDE,
-        num_frames=expected_frames(info.duration_s, FPS),
+        num_frames=sampled_frames(info, FPS),
         origin_s=info.start_s,
     )
 

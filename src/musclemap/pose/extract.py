@@ -24,7 +24,7 @@ from musclemap.pose.estimator import (
     pool_factory,
     pooled_name,
 )
-from musclemap.pose.parallel import PosePool, expected_frames, shared_pool
+from musclemap.pose.parallel import PosePool, sampled_frames, shared_pool
 from musclemap.pose.sequential import (
     DEFAULT_MAX_SIDE,
     Progress,
@@ -187,7 +187,7 @@ def _estimate_parallel(
         path,
         fps=fps,
         max_side=max_side,
-        num_frames=expected_frames(info.duration_s, fps, info.fps),
+        num_frames=sampled_frames(info, fps),
         origin_s=info.start_s,
         progress=progress,
     )

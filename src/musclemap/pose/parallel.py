@@ -154,8 +154,9 @@ def expected_frames(duration_s: float, fps: float, rate: float | None = None) ->
     return max(int(math.floor(duration_s * fps + 1e-6)), 1)
 
 
-def _sampled(info: Any, fps: float) -> int:
-    """`expected_frames` of a video's `probe`."""
+def sampled_frames(info: Any, fps: float) -> int:
+    """`expected_frames` of a video's `probe` (`video_io.VideoInfo`): the count every caller
+    plans a video's split and kept frames on."""
     return expected_frames(info.duration_s, fps, info.fps)
 
 
@@ -563,7 +564,7 @@ def _run_checked(
 
     estimator = _WORKER["estimator"]
     check_video(Path(path))  # too small, or frames too far apart: refused before the work
-    keeper = _Keeper(estimator, planned_picks(_sampled(probe(path), fps)))
+    keeper = _Keeper(estimator, planned_picks(sampled_frames(probe(path), fps)))
     seq = extract_sequential(
         path,
         keeper,
@@ -733,7 +734,7 @@ class PosePool:
         Args:
             info: The video's `probe`.
         """
-        num_frames = _sampled(info, fps)
+        num_frames = sampled_frames(info, fps)
         key = (os.path.realpath(path), float(fps), max_side, num_frames, info.start_s)
         self._prefetched[key] = self._submit(key)
 

@@ -211,8 +211,9 @@ def frame_picks(seq: PoseSequence, count: int = CHECK_FRAMES) -> list[int]:
 
 
 def planned_picks(num_frames: int, count: int = CHECK_FRAMES) -> list[int]:
-    """Frames to keep for the pixel checks while the pose pass decodes them anyway (spread as
-    `frame_picks` spreads them, over all `num_frames` expected frames)."""
+    """Frames to keep for the pixel checks while the pose pass decodes them anyway: `count`
+    spread evenly over all `num_frames` sampled frames (`frame_picks` keeps those with a
+    person)."""
     if num_frames <= 0:
         return []
     spots = np.linspace(0, num_frames - 1, count + 2)[1:-1].round().astype(int)
