@@ -154,6 +154,15 @@ def expected_frames(duration_s: float, fps: float, rate: float | None = None) ->
     return max(int(math.floor(duration_s * fps + 1e-6)), 1)
 
 
+def _kept_frames_hold(planned: int, sampled: int) -> bool:
+    """Whether the frames a pose pass kept for the gates, planned on `planned` sampled frames,
+    are the ones `quality.frame_picks` names for the `sampled` it gave (not where a variable
+    frame rate made the planned count wrong: then the gates decode the right ones)."""
+    from musclemap.pose.quality import planned_picks
+
+    return planned_picks(planned) == planned_picks(sampled)
+
+
 def sampled_frames(info: Any, fps: float) -> int:
     """`expected_frames` of a video's `probe` (`video_io.VideoInfo`): the count every caller
     plans a video's split and kept frames on."""
@@ -564,7 +573,8 @@ def _run_checked(
 
     estimator = _WORKER["estimator"]
     check_video(Path(path))  # too small, or frames too far apart: refused before the work
-    keeper = _Keeper(estimator, planned_picks(sampled_frames(probe(path), fps)))
+    planned = sampled_frames(probe(path), fps)
+    keeper = _Keeper(estimator, planned_picks(planned))
     seq = extract_sequential(
         path,
         keeper,
@@ -574,7 +584,7 @@ def _run_checked(
         use_cache=cache["use"],
     )
     frames = None
-    if keeper.kept and keeper.picks == set(planned_picks(len(seq))):
+    if keeper.kept and _kept_frames_hold(planned, len(seq)):
         # else (poses from the cache, or a count planned wrong) the gates decode their frames
         kept = check_kept_frames(keeper.kept, pixel_detector(estimator))
         frames = frame_checks(kept["features"], kept["hits"], kept["checked"])
@@ -810,13 +820,9 @@ class PosePool:
                 rows.world,
                 rows.valid,
             )
-        # The last video's only. The kept frames are the ones `quality.frame_picks` names only
-        # when the planned count was right (a variable frame rate may miss it): else `inspect`
-        # decodes the right ones.
-        from musclemap.pose.quality import planned_picks
-
-        right = planned_picks(job.num_frames) == planned_picks(len(merged.valid))
-        self._checks = {(job.path, job.fps): (len(merged.valid), merged.checks if right else None)}
+        # The last video's only; its kept frames only if they are the ones the gates check.
+        checks = merged.checks if _kept_frames_hold(job.num_frames, len(merged.valid)) else None
+        self._checks = {(job.path, job.fps): (len(merged.valid), checks)}
         return merged
 
     def inspect(self, path: str | os.PathLike[str], seq: PoseSequence) -> dict[str, Any]:
