@@ -121,28 +121,6 @@ def write_video(
     return path
 
 
-def slow_copy(src: Path, path: Path, every: int = 6) -> Path:
-    """`src` with only every `every`-th frame, at its rate / `every` (a 30 fps clip at 5 fps:
-    slower than the model's sampling rate, so frames repeat when sampled)."""
-    import av
-
-    with av.open(str(src)) as inp, av.open(str(path), mode="w") as out:
-        rate = inp.streams.video[0].average_rate or Fraction(30)
-        stream = out.add_stream("libx264", rate=Fraction(rate) / every)
-        first = True
-        for k, frame in enumerate(inp.decode(video=0)):
-            if first:
-                stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "yuv420p"
-                first = False
-            if k % every == 0:
-                rgb = frame.to_ndarray(format="rgb24")
-                for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
-                    out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
-
-
 def write_png(path: Path) -> Path:
     from PIL import Image
 
@@ -208,7 +186,9 @@ def make_inputs(root: Path) -> dict[str, Path]:
     p["slow"] = p["slow_dir"] / "curl5.mp4"
     if GOOD_CLIP.is_file():
         shutil.copy(GOOD_CLIP, p["good"])
-        slow_copy(GOOD_CLIP, p["slow"])
+        from low_frame_rate import reencode  # this folder's: a clip at a lower rate
+
+        reencode(GOOD_CLIP, p["slow"], 5.0)
         shutil.copy(p["slow"], p["slow_dir"] / "curl5_again.mp4")  # two: a real batch
     p["image_mp4"] = write_png(v / "image.mp4")
     p["zero"] = v / "zero.mp4"
