@@ -270,15 +270,16 @@ def rotated_check(
     return counts
 
 
-def make_rotated(manifest: Path, folder: Path, count: int) -> None:
-    """Poses of the first `count` clips with their frames turned by 0/90/180/270 degrees."""
+def make_rotated(manifest: Path, folder: Path, count: int, tracker: str = "mediapipe_g4") -> None:
+    """Poses of the first `count` clips with their frames turned by 0/90/180/270 degrees,
+    tracked by `tracker` (default: the one the shipped muscle model tracks with)."""
     from musclemap.data.pose_sequence import save_pose_file
+    from musclemap.pose.estimator import ESTIMATORS
     from musclemap.pose.extract import extract_poses
-    from musclemap.pose.mediapipe_estimator import MediaPipePoseEstimator
     from musclemap.pose.quality import RotatedEstimator
 
     folder.mkdir(parents=True, exist_ok=True)
-    estimator = MediaPipePoseEstimator()
+    estimator = ESTIMATORS[tracker]()
     for r in list(csv.DictReader(manifest.open()))[:count]:
         for k in range(4):
             out = folder / f"{Path(r['clip']).stem}_k{k}.npz"
@@ -328,6 +329,7 @@ def main() -> None:
     parser.add_argument("--library-poses", type=Path)
     parser.add_argument("--rotated", type=Path)
     parser.add_argument("--make-rotated", type=int, default=0, metavar="N")
+    parser.add_argument("--pose-estimator", default="mediapipe_g4", help="of --make-rotated")
     parser.add_argument("--work", type=Path, default=Path("/tmp/musclemap-orientation"))
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--grid-weight", type=float, default=1.0, help="of the frame scorer")
@@ -351,7 +353,7 @@ def main() -> None:
         "cross_validation": cv, "margin": margin, "uncertain": pairs, "doubt": doubt,
     }  # fmt: skip
     if args.rotated and args.make_rotated:
-        make_rotated(args.manifest, args.rotated, args.make_rotated)
+        make_rotated(args.manifest, args.rotated, args.make_rotated, args.pose_estimator)
     if args.rotated:
         result["pixels_turned"] = rotated_check(
             feats, folds, args.rotated, args.manifest, margin, doubt

@@ -11,6 +11,7 @@ import pytest
 from musclemap.data.video_io import (
     VideoInfo,
     frame_timestamps,
+    header_timing,
     iter_frames,
     probe,
     read_clip,
@@ -68,6 +69,19 @@ def test_probe_reports_size_rate_and_count(make_video) -> None:
     assert info.num_frames == 20
     assert info.duration_s == pytest.approx(2.0, abs=0.15)
     assert info.codec == "h264"
+
+
+def test_header_timing_is_probes_rate_and_duration_without_decoding(
+    make_video, tmp_path: Path
+) -> None:
+    path = make_video(num_frames=25, fps=10)
+    info = probe(path)
+    assert header_timing(path) == (info.fps, info.duration_s) == (10.0, pytest.approx(2.5))
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video" * 100)
+    assert header_timing(junk) is None
+    assert header_timing(tmp_path / "missing.mp4") is None
+    assert header_timing(tmp_path) is None  # a folder
 
 
 def test_iter_frames_samples_by_time(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from musclemap.pose.parallel import (
     plan_segments,
     sampled_frames,
     warm_up_frames,
+    work_order,
 )
 from musclemap.pose.sequential import estimate_video
 from musclemap.skeleton import MEDIAPIPE33
@@ -449,6 +450,27 @@ def test_a_batch_starts_with_the_largest_videos(tmp_path: Path) -> None:
             )
         ]
     assert done == [1, 0]
+
+
+def test_a_batch_orders_videos_by_their_sampled_frames_not_their_bytes(tmp_path: Path) -> None:
+    import av
+
+    from conftest import write_video
+
+    # A long still video is a small file, a short noisy one a large file: the frames are the work.
+    still = write_video(tmp_path / "still.mp4", np.full((90, 32, 32, 3), 128, np.uint8), fps=30)
+    rng = np.random.default_rng(0)
+    noisy = write_video(tmp_path / "noisy.mp4", rng.integers(0, 256, (40, 32, 32, 3), np.uint8))
+    slow = write_video(tmp_path / "slow.mp4", np.full((10, 32, 32, 3), 90, np.uint8), fps=2)
+    missing = tmp_path / "missing.mp4"
+    assert still.stat().st_size < noisy.stat().st_size
+    for p in (still, noisy, slow):
+        with av.open(str(p)) as c:
+            assert c.streams.video[0].frames in (90, 40, 10)
+    # 3 s at 30 fps -> 30 frames posed at 10 fps; 4 s at 10 fps -> 40; 5 s at 2 fps -> 10
+    # (its 46 sampled frames repeat them, posed once); a missing file last (its job reports it).
+    assert work_order([still, noisy, missing, slow], 10.0) == [1, 0, 3, 2]
+    assert work_order([still, noisy], 5.0) == [1, 0]  # 15 and 20 frames
 
 
 @pytest.mark.parametrize(
