@@ -386,6 +386,8 @@ def test_a_low_frame_rate_is_noted(tmp_path: Path) -> None:
     pred = Predictor.default(cache_dir=tmp_path, estimator=_MarkerEstimator()).predict(video)
     assert pred.quality["frame_rate"] == {"fps": 3.0, "min": 5.0, "low": True}
     assert any("only 3 frames per second (under 5)" in note for note in pred.notes)
+    one = {"frame_rate": q.check_frame_rate(1.0)}
+    assert q.quality_notes(one)[0].startswith("the video has only 1 frame per second (under 5)")
 
 
 def _stamped_video(path: Path, times_s: list[float]) -> Path:

@@ -405,7 +405,8 @@ def quality_notes(quality: dict[str, Any]) -> list[str]:
     rate = quality.get("frame_rate", {})
     if rate.get("low"):
         notes.append(
-            f"the video has only {rate['fps']:g} frames per second (under {MIN_SOURCE_FPS:g}): "
+            f"the video has only {rate['fps']:g} frame{'' if rate['fps'] == 1 else 's'} per "
+            f"second (under {MIN_SOURCE_FPS:g}): "
             "movement between its frames is lost, so the scores are less reliable"
         )
     conf = quality.get("pose_confidence", {})
