@@ -384,17 +384,15 @@ def test_a_batch_worker_keeps_the_frames_the_gates_would_decode(tmp_path: Path, 
     decode), also for a video slower than the sampling rate, whose repeated frames are not
     posed again: a pick that falls on a repeat keeps that (repeated) frame."""
     from musclemap.data.video_io import probe
-    from musclemap.pose.parallel import _Keeper
+    from musclemap.pose.parallel import _FrameKeeper
     from musclemap.pose.quality import decode_frames, frame_picks, planned_picks
     from musclemap.pose.sequential import extract_sequential
 
     path = _video(tmp_path, n=4 * rate, size=64, rate=rate)
     info = probe(path)
-    keeper = _Keeper(
-        SmoothingEstimator(), planned_picks(sampled_frames(info, 10.0))
-    )
-    seq = extract_sequential(path, keeper, fps=10.0, max_side=None, cache_dir=None,
-                             use_cache=False)
+    keeper = _FrameKeeper(planned_picks(sampled_frames(info, 10.0)))
+    seq = extract_sequential(path, SmoothingEstimator(), fps=10.0, max_side=None,
+                             cache_dir=None, use_cache=False, on_frame=keeper)
     picks = frame_picks(seq)
     decoded = decode_frames(path, seq, picks)
     assert len(keeper.kept) == len(picks) == 3

@@ -25,6 +25,19 @@ def test_estimate_video_repeats_frames_without_re_estimating(tmp_path: Path) -> 
     assert seq.image[2, 0, 0] == seq.image[3, 0, 0] != seq.image[0, 0, 0]
 
 
+def test_on_frame_sees_every_sampled_frame_once_repeats_included(tmp_path: Path) -> None:
+    video = level_video(tmp_path / "v.mp4", [1, 3, 5, 7], fps=5)
+    seen: list[tuple[int, int, object]] = []
+    seq = estimate_video(
+        video, BrightnessEstimator(), fps=10.0, max_side=None,
+        on_frame=lambda i, rgb, found: seen.append((i, int(rgb[0, 0, 0]), found)),
+    )  # fmt: skip
+    assert [i for i, _, _ in seen] == list(range(len(seq))) == list(range(7))
+    # a repeat is the same picture and the same landmarks as the frame it repeats
+    assert seen[0][1] == seen[1][1] and seen[0][2] is seen[1][2]
+    np.testing.assert_array_equal(np.stack([f.image for _, _, f in seen]), seq.image)
+
+
 def test_finish_adds_size_settings_and_tracking_checks() -> None:
     image = np.full((4, 33, 3), 0.5, np.float32)
     image[:, :, 1] = np.linspace(0.4, 0.6, 33)

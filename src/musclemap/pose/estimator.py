@@ -85,7 +85,7 @@ def mirror_back(frame: PoseFrame, layout: SkeletonLayout) -> PoseFrame:
 class WrappedEstimator:
     """An estimator around another one (`inner`): its name, layout, settings, tracker reset and
     close, and its answer; a subclass changes what it sees or says (`MirroredEstimator`,
-    `quality.RotatedEstimator`, the batch workers' `parallel._Keeper`)."""
+    `quality.RotatedEstimator`)."""
 
     def __init__(self, inner: PoseEstimator) -> None:
         self.inner = inner

@@ -53,9 +53,9 @@ from typing import Any
 
 import numpy as np
 
-from musclemap.data.pose_sequence import PoseSequence
+from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.errors import VideoError
-from musclemap.pose.estimator import PoseEstimator, WrappedEstimator
+from musclemap.pose.estimator import PoseEstimator
 from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of this API
     AGREE,
     AGREE_FRAMES,
@@ -525,32 +525,18 @@ def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any
     )
 
 
-class _Keeper(WrappedEstimator):
-    """The worker's estimator, keeping the `picks`-th sampled frames (one `estimate` or
-    `repeated` call per frame) with the landmarks found in them: the gates' frames without a
-    second decode."""
+class _FrameKeeper:
+    """Keeps the `picks`-th sampled frames of a pose pass with the landmarks found in them
+    (`sequential.estimate_video`'s `on_frame`): the gates' frames without a second decode. A
+    repeated frame of a video slower than the sampling rate counts as a frame all the same."""
 
-    def __init__(self, inner: PoseEstimator, picks: Sequence[int]) -> None:
-        super().__init__(inner)  # its settings: the same cache entries as the estimator's own
+    def __init__(self, picks: Sequence[int]) -> None:
         self.picks = set(picks)
-        self.calls = 0
         self.kept: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def estimate(self, frame_rgb: np.ndarray) -> Any:
-        found = self.inner.estimate(frame_rgb)
-        self.repeated(frame_rgb, found)
-        return found
-
-    def repeated(self, frame_rgb: np.ndarray, found: Any) -> None:
-        """A sampled frame: posed (`estimate`), or a repeat of the last one (a video slower
-        than the sampling rate; `sequential.estimate_video` does not pose it again), which
-        counts as a frame all the same."""
-        if self.calls in self.picks and found is not None:
+    def __call__(self, index: int, frame_rgb: np.ndarray, found: PoseFrame | None) -> None:
+        if index in self.picks and found is not None:
             self.kept.append((frame_rgb, found.image))
-        self.calls += 1
-
-    def close(self) -> None:
-        pass  # the worker's estimator outlives the video
 
 
 def _run_checked(
@@ -574,14 +560,15 @@ def _run_checked(
     estimator = _WORKER["estimator"]
     check_video(Path(path))  # too small, or frames too far apart: refused before the work
     planned = sampled_frames(probe(path), fps)
-    keeper = _Keeper(estimator, planned_picks(planned))
+    keeper = _FrameKeeper(planned_picks(planned))
     seq = extract_sequential(
         path,
-        keeper,
+        estimator,
         fps=fps,
         max_side=max_side,
         cache_dir=cache["dir"],
         use_cache=cache["use"],
+        on_frame=keeper,
     )
     frames = None
     if keeper.kept and _kept_frames_hold(planned, len(seq)):

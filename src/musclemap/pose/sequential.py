@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from musclemap.data.pose_sequence import PoseFrame, PoseSequence
 from musclemap.data.video_io import iter_frames, probe
 from musclemap.pose.cache import read_cached, video_cache_path, write_cached
@@ -23,6 +25,8 @@ from musclemap.pose.tracking import find_jumps
 # anyway, and converting full 720p/1080p frames costs more than decoding them.
 DEFAULT_MAX_SIDE = 720
 Progress = Callable[[float, str], None]
+# Told of every sampled frame as it is posed: (index, RGB frame, landmarks or None).
+FrameObserver = Callable[[int, np.ndarray, "PoseFrame | None"], None]
 
 
 def estimate_video(
@@ -32,24 +36,23 @@ def estimate_video(
     fps: float,
     max_side: int | None = DEFAULT_MAX_SIDE,
     progress: Progress | None = None,
+    on_frame: FrameObserver | None = None,
 ) -> PoseSequence:
     """Decode and estimate in this process (one tracker over the whole video); the display size
-    and tracking checks are `finish`'s."""
+    and tracking checks are `finish`'s. `on_frame` sees each sampled frame once, a repeated one
+    too (the batch workers keep the gates' frames this way: `parallel._FrameKeeper`)."""
     reset = getattr(estimator, "reset", None)
     if callable(reset):
         reset()
     duration = probe(path).duration_s if progress else 0.0
     frames: list[PoseFrame | None] = []
     times: list[float] = []
-    repeated = getattr(estimator, "repeated", None)  # told of them (`parallel._Keeper`)
     for t, rgb in iter_frames(path, fps=fps, max_side=max_side):
         # A video slower than `fps` repeats frames; re-running the tracker on them adds nothing.
-        if times and t == times[-1]:
-            frames.append(frames[-1])
-            if callable(repeated):
-                repeated(rgb, frames[-1])
-        else:
-            frames.append(estimator.estimate(rgb))
+        found = frames[-1] if times and t == times[-1] else estimator.estimate(rgb)
+        if on_frame is not None:
+            on_frame(len(frames), rgb, found)
+        frames.append(found)
         times.append(t)
         if progress and duration > 0:
             progress(min(t / duration, 1.0), f"pose {t:.1f}/{duration:.1f} s")
@@ -121,8 +124,10 @@ def extract_sequential(
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    on_frame: FrameObserver | None = None,
 ) -> PoseSequence:
-    """`extract_poses` with a given estimator in this process (the caller closes it).
+    """`extract_poses` with a given estimator in this process (the caller closes it);
+    `on_frame` as `estimate_video`'s (not called when the poses come from the cache).
 
     Raises:
         VideoError: The video is missing, not a video, corrupt, truncated or has no frames.
@@ -131,7 +136,9 @@ def extract_sequential(
     info = probe(path)
 
     def compute() -> PoseSequence:
-        return estimate_video(path, estimator, fps=fps, max_side=max_side, progress=progress)
+        return estimate_video(
+            path, estimator, fps=fps, max_side=max_side, progress=progress, on_frame=on_frame
+        )
 
     return run_cached(
         path,
