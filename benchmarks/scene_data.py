@@ -63,7 +63,9 @@ def clip_pictures(
                 got[round(float(t), 6)] = ori.thumbnail(rgb)
     picks = np.linspace(0, len(frames) - 1, train_frames + 2)[1:-1].round().astype(int)
     train = [frames[i] for i in picks]
-    return np.stack(train), [np.stack([g[k] for k in sorted(g)]) for g in thumbs]
+    # a sequence without a person in its picks has no thumbnails: an empty (0, 64, 64, 3)
+    empty = np.zeros((0, 64, 64, 3), np.uint8)
+    return np.stack(train), [np.stack([g[k] for k in sorted(g)]) if g else empty for g in thumbs]
 
 
 def main() -> None:
@@ -91,13 +93,16 @@ def main() -> None:
         if rot is not None and rot.is_file():
             seqs.append(load_pose_file(rot))
         train, thumbs = clip_pictures(args.manifest.parent / r["clip"], seqs, args.train_frames)
+        if not len(thumbs[0]):
+            print(stem, "skipped: no frame with a person for the gate", flush=True)
+            continue
         out["stem"].append(stem)
         out["activity"].append(r["activity"])
         out["source"].append(r["source_repo"])
         out["train"] += [pad_square(f) for f in train]
         out["train_size"] += [f.shape[:2] for f in train]
         out["gate"].append(np.resize(thumbs[0], (3, 64, 64, 3)))  # fewer picks: repeated
-        if len(thumbs) > 1:
+        if len(thumbs) > 1 and len(thumbs[1]):
             out["rot_stem"].append(stem)
             out["rot_gate"].append(np.resize(thumbs[1], (3, 64, 64, 3)))
         print(stem, len(thumbs[0]), flush=True)
