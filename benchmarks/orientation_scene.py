@@ -20,9 +20,10 @@ the pose and frame scorers of `benchmarks/orientation_gate.py`.
   for each grid weight g, area power p (`AREA_POWERS`) and scene weight w of
   `pose + g * frame + w * (1 - area) ** p * scene` (area: `orientation.person_area`), (1) the
   margin one 0.5 step above the smallest that turns no upright clip; (2, 3) the doubt and scene
-  doubt (second look) with the fewest turned clips left upright (silent) plus upright clips said
-  uncertain, each one clip (three turned copies per upright clip, so a silent turn weighs more
-  than a note on an upright one), ties to fewer silent, then fewer turned the wrong way. The
+  doubt (second look) with the smallest sum of turned clips left upright (silent), each
+  counted `SILENT_WEIGHT` (2) times, turned clips turned back the wrong way and upright clips
+  said uncertain (until session 17: silent and upright notes once each), ties to fewer
+  silent, then fewer turned the wrong way. The
   weights kept are the ones with the smallest such sum; printed with the exercise folds and the
   pixel-turned clips (`--rotated`) at the same settings as checks, and the settings of
   `orientation.json` beside them.
@@ -247,10 +248,20 @@ def tally(total: np.ndarray, scene: np.ndarray, margin: float, doubt: float,
     }
 
 
+# A turn left upright is a wrong answer without a word (issue 12 asks for none); a turn undone
+# the wrong way is a wrong answer with a note (naming --rotate 0); a note on an upright clip
+# comes with the right answer. Until session 17 the rule counted silent turns and upright notes
+# once each and no wrong-way turns: on the mediapipe_g4 poses it chose doubt 0, 15 silent turns
+# for 15 notes (source folds); silent twice alone chose the grid scorer back, with 18 turns the
+# wrong way for 8.
+SILENT_WEIGHT = 2
+
+
 def rule_key(c: dict[str, int]) -> tuple[int, int, int]:
-    """What the new-source rule minimises: turns left upright (silent) plus upright clips said
-    uncertain, then silent, then turned the wrong way."""
-    return (c["silent"] + c["uncertain_upright"], c["silent"], c["wrong"])
+    """What the new-source rule minimises: turns left upright (silent, `SILENT_WEIGHT` each),
+    turns undone the wrong way and upright clips said uncertain; then silent, then wrong way."""
+    cost = SILENT_WEIGHT * c["silent"] + c["wrong"] + c["uncertain_upright"]
+    return (cost, c["silent"], c["wrong"])
 
 
 def choose_for_new_sources(
@@ -458,7 +469,8 @@ def new_source_rule(oofs: dict[str, dict[str, np.ndarray]], models: dict[str, tu
     from musclemap.pose.orientation import WEIGHTS
 
     src = oofs["source"]
-    print("new-source rule (source folds; silent + upright said uncertain)", flush=True)
+    print(f"new-source rule (source folds; {SILENT_WEIGHT} x silent + wrong way + upright said "
+          "uncertain)", flush=True)  # fmt: skip
     found: dict[str, dict[str, object]] = {}
     for g in GRID_WEIGHTS:
         for p in AREA_POWERS:

@@ -60,7 +60,9 @@ def test_turned_exercise_found_with_its_turn(exercise: str, size: tuple[int, int
     its lead is under the margin (12 since session 8: chosen with the scene score in the sum)."""
     upright = ori.estimate_orientation(_seq(exercise, size=size))
     assert (upright.state, upright.quarter_turns) == ("upright", 0), upright.scores
-    assert upright.scores is not None and upright.scores[0] > upright.scores[1:].max() + 7
+    # well clear of the doubt (a turn less than 2.5 behind gets a note): 7.0-13.7 since session
+    # 17's scorer (trained on mediapipe_g4 poses), 7.8-14.3 before
+    assert upright.scores is not None and upright.scores[0] > upright.scores[1:].max() + 5
     for k in (1, 2, 3):
         o = ori.estimate_orientation(_seq(exercise, k, size=size))
         if o.state == "turned":
