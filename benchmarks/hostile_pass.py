@@ -121,6 +121,62 @@ def write_video(
     return path
 
 
+def write_variants(root: Path) -> dict[str, Path]:
+    """GOOD_CLIP's frames in other codecs, containers, sizes and rates, cut to one frame or a
+    fraction of a second, and an MP4 with sound only (session 17)."""
+    import av
+
+    with av.open(str(GOOD_CLIP)) as src:
+        frames = [f.to_ndarray(format="rgb24") for f in src.decode(video=0)]
+    h, w = (d - d % 2 for d in frames[0].shape[:2])
+    frames = [np.ascontiguousarray(f[:h, :w]) for f in frames]
+
+    def encode(name: str, pics: list[np.ndarray], codec: str = "libx264", rate: int = 30,
+               pix_fmt: str = "yuv420p", **opts: object) -> Path:  # fmt: skip
+        path = root / name
+        with av.open(str(path), mode="w") as out:
+            stream = out.add_stream(codec, rate=Fraction(rate))
+            stream.height, stream.width = pics[0].shape[:2]
+            stream.pix_fmt = pix_fmt
+            for key, value in opts.items():
+                setattr(stream, key, value)
+            for rgb in pics:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(rgb)):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+        return path
+
+    import cv2
+
+    big = [cv2.resize(f, (3840, 2160), interpolation=cv2.INTER_LINEAR) for f in frames]
+    x265 = {"options": {"x265-params": "log-level=error"}}
+    out = {
+        "vp9": encode("curl_vp9.webm", frames, "libvpx-vp9", bit_rate=1_000_000),
+        "mpeg4": encode("curl_mpeg4.avi", frames, "mpeg4", bit_rate=2_000_000),
+        "mjpeg": encode("curl_mjpeg.avi", frames, "mjpeg", pix_fmt="yuvj420p"),
+        "hevc": encode("curl_hevc.mp4", frames, "libx265", **x265),
+        "4k": encode("curl_4k.mp4", big),
+        "60fps": encode("curl_60fps.mp4", [f for f in frames for _ in (0, 1)], rate=60),
+        "1fps": encode("curl_1fps.mp4", frames[::15] * 3, rate=1),
+        "one_frame": encode("curl_one_frame.mp4", frames[:1]),
+        "short": encode("curl_0.3s.mp4", frames[:9]),
+    }
+    with av.open(str(root / "sound_only.mp4"), mode="w") as sound:
+        stream = sound.add_stream("aac", rate=44100)
+        for _ in range(100):
+            chunk = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+            )
+            chunk.sample_rate = 44100
+            for packet in stream.encode(chunk):
+                sound.mux(packet)
+        for packet in stream.encode():
+            sound.mux(packet)
+    out["sound_only"] = root / "sound_only.mp4"
+    return out
+
+
 def write_png(path: Path) -> Path:
     from PIL import Image
 
@@ -190,6 +246,10 @@ def make_inputs(root: Path) -> dict[str, Path]:
 
         reencode(GOOD_CLIP, p["slow"], 5.0)
         shutil.copy(p["slow"], p["slow_dir"] / "curl5_again.mp4")  # two: a real batch
+    if GOOD_CLIP.is_file():
+        variants = root / "variants"
+        variants.mkdir()
+        p |= {f"variant_{k}": f for k, f in write_variants(variants).items()}
     p["image_mp4"] = write_png(v / "image.mp4")
     p["zero"] = v / "zero.mp4"
     p["zero"].write_bytes(b"")
@@ -493,6 +553,28 @@ def api_top(group: str) -> Check:
     return check
 
 
+def json_top(name: str, groups: set[str], note: str = "") -> Check:
+    """A predict run whose JSON `name` ranks one of `groups` first (and has a note containing
+    `note`, when given)."""
+
+    def check(run: Run) -> tuple[str, str] | None:
+        if run.rc != 0:
+            return None
+        try:
+            data = json.loads((run.root / name).read_text())
+        except (OSError, ValueError) as err:
+            return "SILENT-WRONG", f"no JSON at {name}: {err}"
+        muscles = data.get("muscles", {})
+        top = max(muscles, key=lambda g: muscles[g]) if muscles else None
+        if top not in groups:
+            return "SILENT-WRONG", f"{top} first, not one of {sorted(groups)}"
+        if note and not any(note in n for n in data.get("notes", [])):
+            return "SILENT-WRONG", f"no note with {note!r}: {data.get('notes')}"
+        return None
+
+    return check
+
+
 def one_answer(run: Run) -> tuple[str, str] | None:
     """A run that compared the answers of several paths to the same prediction: "same"."""
     if run.rc == 0 and run.out.split()[:1] != ["same"]:
@@ -653,6 +735,36 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
     add("batch with --json", P + [good, noise, "--out-dir", "o2", "--json", "r.json"] + W1)
     add("two videos, no --out-dir", P + [good, noise] + W1)
     # predict: odd inputs.
+    # predict: the curl in other codecs, containers, sizes and rates (session 17).
+    curl = {"biceps", "forearms"}
+    for key, what in [
+        ("vp9", "VP9 in WebM"),
+        ("mpeg4", "MPEG-4 part 2 in AVI"),
+        ("mjpeg", "Motion JPEG in AVI"),
+        ("hevc", "HEVC in MP4"),
+        ("4k", "3840x2160"),
+        ("60fps", "60 fps"),
+    ]:
+        add(
+            f"the curl as {what}",
+            P + [p.get(f"variant_{key}", noise), "--json", f"{key}.json"] + W1,
+            expect="ok",
+            check=json_top(f"{key}.json", curl),
+            needs_clip=True,
+        )
+    add(
+        "the curl at 1 fps",
+        P + [p.get("variant_1fps", noise), "--json", "1fps.json"] + W1,
+        expect="ok",
+        check=json_top("1fps.json", curl, note="1 frame per second"),
+        needs_clip=True,
+    )
+    add("the curl's first frame alone", P + [p.get("variant_one_frame", noise)] + W1,
+        message="too short", needs_clip=True)  # fmt: skip
+    add("the curl cut to 0.3 s", P + [p.get("variant_short", noise)] + W1, message="too short",
+        needs_clip=True)  # fmt: skip
+    add("an MP4 with sound only", P + [p.get("variant_sound_only", noise)] + W1,
+        message="no video stream", needs_clip=True)  # fmt: skip
     add("image renamed .mp4", P + [p["image_mp4"]] + W1)
     add("zero-length .mp4", P + [p["zero"]] + W1)
     add("text renamed .mp4", P + [p["text_mp4"]] + W1)
