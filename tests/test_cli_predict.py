@@ -435,7 +435,8 @@ def test_batch_runs_the_gates_in_the_workers_as_a_single_run_does(
         assert run([*argv, "--no-cache"], monkeypatch) == 0
         got = json.loads((out / f"{Path(name).stem}.json").read_text())["quality"]
         want = json.loads(single.read_text())["quality"]
-        assert set(got) == {"resolution", "frame_rate", "orientation", "pose_confidence", "people"}
+        gates = {"resolution", "frame_rate", "orientation", "pose_confidence", "motion", "people"}
+        assert set(got) == gates
         assert got["people"] == want["people"] == {"count": 1, "frames_checked": 3}
         assert got["orientation"]["state"] == want["orientation"]["state"] == "upright"
         assert got["orientation"]["scores"] == pytest.approx(want["orientation"]["scores"], abs=0.5)

@@ -370,7 +370,8 @@ def test_map_checked_runs_the_gates_in_the_workers(pool: PosePool, tmp_path: Pat
     )
     assert i == 0 and isinstance(result, tuple)
     seq, quality = result
-    assert set(quality) == {"resolution", "frame_rate", "orientation", "pose_confidence", "people"}
+    gates = {"resolution", "frame_rate", "orientation", "pose_confidence", "motion", "people"}
+    assert set(quality) == gates
     plain = estimate_video(path, SmoothingEstimator(), fps=10.0, max_side=None)
     plain.width, plain.height = 64, 64
     _, here = assess_video(path, plain, estimator=SmoothingEstimator())

@@ -282,7 +282,7 @@ def test_turned_video_is_turned_back(tmp_path: Path) -> None:
     upright = Predictor.default(cache_dir=tmp_path, estimator=_MarkerEstimator())
     ref = upright.predict(_marker_video(tmp_path / "up.mp4", 0))
     assert ref.quality["orientation"]["state"] == "upright"
-    gates = {"resolution", "frame_rate", "orientation", "pose_confidence", "people"}
+    gates = {"resolution", "frame_rate", "orientation", "pose_confidence", "motion", "people"}
     assert set(ref.quality) == gates
     assert ref.to_dict()["quality"] == ref.quality and ref.notes == []
     for k in (1, 2, 3):
@@ -373,6 +373,47 @@ def test_real_turned_plank_is_said_uncertain(wild_dir: Path, tmp_path: Path) -> 
         and n.endswith("run again with --rotate 90 (turns it 90 degrees clockwise)")
         for n in pred.notes
     ), pred.notes
+
+
+def _still_seq(jitter: float, n: int = 30, times: np.ndarray | None = None) -> PoseSequence:
+    rng = np.random.default_rng(0)
+    image = np.full((n, 33, 3), 0.5, np.float32)
+    image[..., :2] += rng.normal(0.0, jitter, (n, 33, 2)).astype(np.float32)
+    t = np.arange(n) / 10 if times is None else times
+    return PoseSequence(image, np.zeros((n, 33, 4), np.float32), np.ones(n, bool), t, 10, 64, 64)
+
+
+def test_a_picture_that_stands_still_is_noted() -> None:
+    frozen = q.check_motion(_still_seq(0.0))
+    assert frozen == {"change": 0.0, "min": q.STILL_CHANGE, "still": True}
+    note = "the person does not move at all between frames (a still picture?)"
+    assert q.quality_notes({"motion": frozen})[0].startswith(note)
+    # the jitter of a body held still (the stillest wild clips: median change ~2e-4)
+    held = q.check_motion(_still_seq(2e-4))
+    assert held["still"] is False and held["change"] > 1e-4
+    assert not q.quality_notes({"motion": held})
+    # repeats of a slower video are one picture: not counted; too few pairs: not checked
+    repeats = _still_seq(2e-4, n=8, times=np.repeat(np.arange(4) / 5, 2))
+    assert q.landmark_change(repeats)[1] == 3
+    assert q.check_motion(repeats)["detail"] == "not checked"
+
+
+@pytest.mark.slow
+def test_real_still_picture_noted_and_a_real_plank_not(wild_dir: Path, tmp_path: Path) -> None:
+    """A wild squat's first frame shown for 5 s is noted as a still picture; the stillest wild
+    clip, a plank held on a floor, moves enough not to be."""
+    from musclemap.data.video_io import iter_frames
+
+    clip = wild_dir / "clips" / "squat__kbtrainer__1.mp4"
+    first = next(iter_frames(clip, fps=10, max_side=480))[1]
+    still = write_video(tmp_path / "still.mp4", np.repeat(first[None], 50, axis=0))
+    predictor = Predictor.default(cache_dir=tmp_path)
+    pred = predictor.predict(still)
+    assert pred.quality["motion"]["still"] is True, pred.quality["motion"]
+    assert any(n.startswith("the person does not move at all") for n in pred.notes)
+    plank = predictor.predict(wild_dir / "clips" / "plank__malikex__1.mp4")
+    assert plank.quality["motion"]["still"] is False, plank.quality["motion"]
+    assert not any("does not move" in n for n in plank.notes)
 
 
 def test_a_low_frame_rate_is_noted(tmp_path: Path) -> None:

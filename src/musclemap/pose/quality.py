@@ -13,7 +13,9 @@ wrong input. These checks run around pose extraction (`Predictor.predict`):
   turn leads but not clearly (`uncertain`), the poses are scored as filmed and a note says
   which turn it may be;
 - several people: a few frames are decoded, the followed person is masked out and the pose
-  detector runs again; a second confident person is counted (`people`, and a note).
+  detector runs again; a second confident person is counted (`people`, and a note);
+- motion: a person who does not move at all between frames (a still picture shown as a video)
+  is scored as one held position, which is noted (`motion`).
 
 Every check lands in the `quality` block of the prediction JSON. The pixel checks share one
 decode of `CHECK_FRAMES` frames (`inspect_frames`), run in a pose worker where there is one.
@@ -57,6 +59,14 @@ MIN_SOURCE_FPS = 5.0
 # frame stamped 3 hours later scored a 3-hour still hold. At 0.5 fps the measured change above
 # is already 0.33.
 MIN_VIDEO_FPS = 0.5
+# Median frame-to-frame change of the landmarks (mean |d x|, |d y| over the 33, a share of the
+# frame) under which the picture itself stands still. A wild squat's first frame repeated for
+# 5 s gave 7.4e-6 (MediaPipe's smoothing settles on one picture); the stillest of the 180 wild
+# clips, two planks held on a floor, 2.2e-4 and 2.5e-4 (the estimator's jitter on a living
+# body). A picture that stands still scored as an exercise ("wall push up", shoulder 0.57)
+# without a word (session 17).
+STILL_CHANGE = 5e-5
+MIN_MOTION_PAIRS = 5  # frame pairs needed to call the picture still
 
 
 def check_resolution(width: int, height: int, *, name: str = "video") -> dict[str, Any]:
@@ -129,6 +139,25 @@ def check_confidence(seq: PoseSequence, *, name: str = "video") -> dict[str, Any
             f"{MIN_CONFIDENCE}; the person is too unclear to estimate muscles"
         )
     return {"value": round(conf, 3), "min": MIN_CONFIDENCE, "low": conf < LOW_CONFIDENCE}
+
+
+def landmark_change(seq: PoseSequence) -> tuple[float, int]:
+    """Median over consecutive frames with a person (repeats of a video slower than the sampling
+    rate left out: the same picture) of the mean change of the landmarks' image x and y, as a
+    share of the frame; with the number of frame pairs it is over (0: NaN)."""
+    pair = seq.valid[1:] & seq.valid[:-1] & (np.diff(seq.times) > 0)
+    if not pair.any():
+        return float("nan"), 0
+    step = np.abs(np.diff(seq.image[..., :2], axis=0))[pair].mean(axis=(1, 2))
+    return float(np.median(step)), int(pair.sum())
+
+
+def check_motion(seq: PoseSequence) -> dict[str, Any]:
+    """The motion entry: whether the picture stands still (`STILL_CHANGE`)."""
+    change, pairs = landmark_change(seq)
+    if pairs < MIN_MOTION_PAIRS:
+        return {"change": None, "min": STILL_CHANGE, "still": False, "detail": "not checked"}
+    return {"change": round(change, 6), "min": STILL_CHANGE, "still": change < STILL_CHANGE}
 
 
 class RotatedEstimator(WrappedEstimator):
@@ -348,6 +377,7 @@ def assess_video(
         seq = orientation.turn_sequence(seq, found.quarter_turns)
     quality["orientation"] = found.to_dict()
     quality["pose_confidence"] = check_confidence(seq, name=name)
+    quality["motion"] = check_motion(seq)
     if frames["frames_checked"]:
         seq.num_people = max(seq.num_people, int(frames["people"]))
         quality["people"] = {"count": seq.num_people, "frames_checked": frames["frames_checked"]}
@@ -408,6 +438,11 @@ def quality_notes(quality: dict[str, Any]) -> list[str]:
             f"the video has only {rate['fps']:g} frame{'' if rate['fps'] == 1 else 's'} per "
             f"second (under {MIN_SOURCE_FPS:g}): "
             "movement between its frames is lost, so the scores are less reliable"
+        )
+    if quality.get("motion", {}).get("still"):
+        notes.append(
+            "the person does not move at all between frames (a still picture?): the scores are "
+            "those of one held position, not of a movement"
         )
     conf = quality.get("pose_confidence", {})
     if conf.get("low"):
