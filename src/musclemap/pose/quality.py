@@ -60,12 +60,15 @@ MIN_SOURCE_FPS = 5.0
 # is already 0.33.
 MIN_VIDEO_FPS = 0.5
 # Median frame-to-frame change of the landmarks (mean |d x|, |d y| over the 33, a share of the
-# frame) under which the picture itself stands still. A wild squat's first frame repeated for
-# 5 s gave 7.4e-6 (MediaPipe's smoothing settles on one picture); the stillest of the 180 wild
-# clips, two planks held on a floor, 2.2e-4 and 2.5e-4 (the estimator's jitter on a living
-# body). A picture that stands still scored as an exercise ("wall push up", shoulder 0.57)
-# without a word (session 17).
-STILL_CHANGE = 5e-5
+# body's extent in the frame) under which the picture itself stands still. A still picture
+# shown as a video was scored as an exercise without a word (a squat's first frame repeated for
+# 5 s: shoulder 0.57, "wall push up"; session 17). On such videos MediaPipe settles on the
+# picture within about a second, after which the change was 1.1e-5 (that squat), 1.2e-5 and
+# 2.5e-5 (a curl's first frame for 5 s and 2 s); on the stillest of the 180 wild clips, a plank
+# and a side-lying leg raise held on a floor, 2.9e-4 and 3.4e-4: the estimator's jitter on a
+# living body. Relative to the body, so a small person far away is not taken for a picture.
+STILL_CHANGE = 1e-4
+SETTLE_S = 1.0  # the tracker's first second on a picture, left out when enough remains
 MIN_MOTION_PAIRS = 5  # frame pairs needed to call the picture still
 
 
@@ -142,14 +145,20 @@ def check_confidence(seq: PoseSequence, *, name: str = "video") -> dict[str, Any
 
 
 def landmark_change(seq: PoseSequence) -> tuple[float, int]:
-    """Median over consecutive frames with a person (repeats of a video slower than the sampling
-    rate left out: the same picture) of the mean change of the landmarks' image x and y, as a
-    share of the frame; with the number of frame pairs it is over (0: NaN)."""
+    """Median over consecutive frames with a person of the mean change of the landmarks' image
+    x and y, as a share of the body's larger extent in the frame, with the number of frame pairs
+    it is over (0: NaN). Repeats of a video slower than the sampling rate are left out (the
+    same picture), and so is the tracker's first `SETTLE_S` when `MIN_MOTION_PAIRS` remain."""
     pair = seq.valid[1:] & seq.valid[:-1] & (np.diff(seq.times) > 0)
     if not pair.any():
         return float("nan"), 0
-    step = np.abs(np.diff(seq.image[..., :2], axis=0))[pair].mean(axis=(1, 2))
-    return float(np.median(step)), int(pair.sum())
+    settled = pair & (seq.times[1:] >= seq.times[seq.valid][0] + SETTLE_S)
+    if settled.sum() >= MIN_MOTION_PAIRS:
+        pair = settled
+    xy = seq.image[..., :2]
+    extent = (xy.max(axis=1) - xy.min(axis=1)).max(axis=-1)[1:]
+    step = np.abs(np.diff(xy, axis=0)).mean(axis=(1, 2)) / np.maximum(extent, 1e-3)
+    return float(np.median(step[pair])), int(pair.sum())
 
 
 def check_motion(seq: PoseSequence) -> dict[str, Any]:
