@@ -327,3 +327,17 @@ def test_folder_import_names_links_to_nothing(tmp_path):
         f"1 video file(s) cannot be read, e.g. {tmp_path / 'squat_2.mp4'}: file not found (a "
         "symlink to nothing, or a symlink loop)"
     )
+
+
+def test_import_folder_and_predict_take_the_same_video_endings(tmp_path):
+    # Both read musclemap.data.VIDEO_SUFFIXES: `data import DIR` used to skip the .wmv and .gif
+    # files that `predict DIR` takes.
+    from musclemap.cli.predict import expand_videos
+    from musclemap.data.importers import import_folder
+
+    names = ["squat__a__1.wmv", "push_up__b__1.GIF", "lunge__c__1.webm", "notes.txt"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    rows = import_folder(tmp_path)
+    assert sorted(r.activity for r in rows) == ["lunge", "push_up", "squat"]
+    assert sorted(p.name for p in expand_videos([tmp_path])) == sorted(names[:3])

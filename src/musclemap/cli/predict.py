@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from musclemap.cli.app import StdoutConsole, app, file_option, one_line, work_written
+from musclemap.data import VIDEO_SUFFIXES
 from musclemap.errors import MusclemapError, UsageError, VideoError
 from musclemap.outputs import check_writable
 from musclemap.viz.registry import PICTURES
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 console = StdoutConsole()
 err_console = Console(stderr=True)
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".gif"}
 
 
 def expand_videos(paths: list[Path]) -> list[Path]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from musclemap.activities.library import FEDB_SOURCE, exercise_slug
+from musclemap.data import VIDEO_SUFFIXES
 from musclemap.data.benchmarks import BENCHMARKS, snake_case
 from musclemap.data.manifest import ManifestRow
 from musclemap.data.validate import KEYPOSE_PHOTOS
@@ -35,7 +36,6 @@ RELEASE_SPLITS = {
     "test_seen": "test_known",
     "test_unseen": "test_new",
 }
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 
 
 def _find_pickle(root: Path, split: str, kind: str) -> Path:
