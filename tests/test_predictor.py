@@ -93,8 +93,11 @@ def test_mirrored_person_gets_the_same_scores(predictor: Predictor) -> None:
 def test_short_clip_is_one_padded_window_and_too_short_is_refused(predictor: Predictor) -> None:
     pred = predictor.predict_poses(synthetic_pose_sequence("biceps_curl", seconds=1.5))
     assert len(pred.timeline) == 1 and any("short clip" in n for n in pred.notes)
-    with pytest.raises(VideoError, match="too short"):
+    with pytest.raises(VideoError, match=r"too short \(5 frames sampled at 10 fps, 0.5 s\)"):
         predictor.predict_poses(synthetic_pose_sequence("biceps_curl", seconds=0.5))
+    one = synthetic_pose_sequence("biceps_curl", seconds=0.1)
+    with pytest.raises(VideoError, match=r"too short \(1 frame sampled at 10 fps, 0.1 s\)"):
+        predictor.predict_poses(one)
 
 
 def test_no_person_in_pose_sequence(predictor: Predictor) -> None:

@@ -379,8 +379,8 @@ class Predictor:
         seconds = n / seq.fps
         if seconds + 1e-6 < self.min_seconds:
             raise VideoError(
-                f"{name}: too short ({seconds:.1f} s sampled); need at least "
-                f"{self.min_seconds:.1f} s of video"
+                f"{name}: too short ({n} frame{'' if n == 1 else 's'} sampled at {seq.fps:g} fps, "
+                f"{seconds:.1f} s); need at least {self.min_seconds:.1f} s of video"
             )
         if n < MIN_POSES:
             raise VideoError(
