@@ -21,7 +21,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MUSCLEMAP_SHARED", REPO.parent / "shared")) / "data"
-TRAIN_FRAMES = 8
+# 8 until session 17: with 16 the source folds said "may be turned" to 19 upright clips, not 29
+TRAIN_FRAMES = 16
 SIDE = 160
 
 
