@@ -892,16 +892,16 @@ def work_order(paths: Sequence[str | os.PathLike[str]], fps: float) -> list[int]
     """
     from musclemap.data.video_io import header_timing
 
-    def work(i: int) -> tuple[int, int]:
-        timing = header_timing(paths[i])
+    def frames(path: str | os.PathLike[str]) -> int:
+        timing = header_timing(path)
         if timing is None:
-            return 0, _file_size(paths[i])
+            return 0
         rate, duration = timing
+        sampled = expected_frames(duration, fps, rate)
         # A video slower than `fps` repeats frames, which are not posed again.
-        own = max(round(duration * rate), 1) if rate > 0 else expected_frames(duration, fps)
-        return min(expected_frames(duration, fps, rate), own), _file_size(paths[i])
+        return min(sampled, max(round(duration * rate), 1)) if rate > 0 else sampled
 
-    keys = [work(i) for i in range(len(paths))]
+    keys = [(frames(p), _file_size(p)) for p in paths]
     return sorted(range(len(paths)), key=lambda i: (-keys[i][0], -keys[i][1]))
 
 
