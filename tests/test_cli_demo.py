@@ -44,10 +44,18 @@ def test_demo_writes_everything(
     assert (tmp_path / "d" / "timeline.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_demo_seconds_out_of_range(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_seconds_out_of_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(["demo", "--seconds", "nan"], monkeypatch) == 2
     assert run(["demo", "--seconds", "-2"], monkeypatch) == 2
-
+    # Shorter than the model takes: refused with the option, before the demo announces itself
+    # (it printed "(0 s at 10 fps)" and then failed "too short").
+    capsys.readouterr()
+    assert run(["demo", "--seconds", "0.5", "--out-dir", str(tmp_path / "d")], monkeypatch) == 2
+    captured = capsys.readouterr()
+    assert "must be in [1, 600] seconds, got 0.5" in captured.err + captured.out
+    assert "Demo input" not in captured.out and not (tmp_path / "d").exists()
 
 
 @pytest.mark.parametrize("blocker", ["read-only demo.json", "folder body_map.svg"])

@@ -135,6 +135,17 @@ def test_benchmark_refuses_two_configs_sharing_a_run_folder(
     assert not (tmp_path / "t").exists()
 
 
+def test_benchmark_one_row_per_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same file named twice (once through "..") gave two identical rows.
+    twice = CONFIGS / ".." / "configs" / RANDOM.name
+    argv = ["benchmark", str(RANDOM), str(twice), str(SMOKE), "--out", str(tmp_path / "t")]
+    assert run_main(argv + ["--set", f"train.out_dir={tmp_path}"], monkeypatch) == 0
+    rows = list(csv.DictReader((tmp_path / "t" / "table2.csv").open()))
+    assert [r["config"] for r in rows] == ["random_smoke", "stgcn_smoke"]
+
+
 def test_benchmark_out_under_proc_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

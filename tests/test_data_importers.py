@@ -222,6 +222,21 @@ def test_fedb_every_problem_at_once(tmp_path):
     assert "\n" not in message
 
 
+def test_fedb_category_and_nothing_to_import(tmp_path):
+    # A null category was taken for work (the stretch rule reads it); an empty exercises.json
+    # wrote a manifest of 0 clips and exit 0.
+    records = [{**fedb_record("Null_Category", "strength", ["biceps"]), "category": None}]
+    with pytest.raises(DatasetError, match=r"bad record 1 \(e.g. #0 category None is not a word"):
+        import_free_exercise_db(write_fedb(tmp_path / "a", records))
+    with pytest.raises(DatasetError, match=r"exercises.json: no exercises$"):
+        import_free_exercise_db(write_fedb(tmp_path / "b", []))
+    stretches = [fedb_record("90_90_Hamstring", "stretching", ["hamstrings"])]
+    with pytest.raises(DatasetError, match="all 1 exercise.s. are stretches.*--include-stretches"):
+        import_free_exercise_db(write_fedb(tmp_path / "c", stretches))
+    rows = import_free_exercise_db(write_fedb(tmp_path / "d", stretches), include_stretches=True)
+    assert [r.extra["kind"] for r in rows.rows] == ["stretch"]
+
+
 def test_fedb_unreadable_json(tmp_path):
     with pytest.raises(DatasetError, match="exercises.json"):
         import_free_exercise_db(tmp_path)
@@ -274,7 +289,7 @@ def test_fedb_cli(tmp_path):
         app, ["data", "import", str(lib), "--layout", "free-exercise-db", "--out", str(out)]
     )
     assert res.exit_code == 0, res.output
-    assert "3 clips" in res.output and "left out 1 stretches" in " ".join(res.output.split())
+    assert "3 clips" in res.output and "left out 1 stretch (their" in " ".join(res.output.split())
     res = CliRunner().invoke(app, ["data", "validate", str(tmp_path / "m.csv")])
     assert res.exit_code == 0 and "no problems found" in res.output
 

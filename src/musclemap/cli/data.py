@@ -79,8 +79,9 @@ def data_import(
         result = import_free_exercise_db(source, include_stretches=include_stretches)
         rows = result.rows
         stretches = sum(r.extra["kind"] == "stretch" for r in rows)
+        left = result.stretches_left_out
         note = (
-            f"; left out {result.stretches_left_out} stretches (their listed muscles are "
+            f"; left out {left} stretch{'es' if left != 1 else ''} (their listed muscles are "
             "stretched, not working; --include-stretches writes them with kind=stretch)"
             if not include_stretches
             else f"; {stretches} of them stretches (kind=stretch: not working muscles)"

@@ -21,9 +21,14 @@ from musclemap.outputs import check_writable
 from musclemap.viz.registry import PICTURES
 
 
+# The packaged model refuses videos under a second (its `min_seconds`): a shorter demo would
+# announce itself and then fail, so it is refused with the option.
+MIN_SECONDS = 1.0
+
+
 def _seconds_option(value: float) -> float:
-    if not (math.isfinite(value) and 0 < value <= 600):
-        raise typer.BadParameter(f"must be in (0, 600] seconds, got {value:g}")
+    if not (math.isfinite(value) and MIN_SECONDS <= value <= 600):
+        raise typer.BadParameter(f"must be in [{MIN_SECONDS:g}, 600] seconds, got {value:g}")
     return value
 
 
@@ -52,7 +57,7 @@ def demo(
         check_target(out_dir / name, "--out-dir")
     console.print(
         f"[bold]Demo input:[/] a generated pose sequence of a person doing {exercise} "
-        f"({seconds:.0f} s at 10 fps), made by musclemap itself. No video is decoded and the "
+        f"({seconds:g} s at 10 fps), made by musclemap itself. No video is decoded and the "
         "pose estimator is skipped; the model and every output are the real ones.\n"
         "On your own video: musclemap predict my_video.mp4 --json out.json --body-map map.svg"
     )

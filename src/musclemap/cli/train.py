@@ -145,7 +145,8 @@ def benchmark(
     # Two configs with one run folder (a/x.yaml and b/x.yaml: runs/x) would both show the
     # results of whichever trained first.
     by_run: dict[Path, Path] = {}
-    for path in dict.fromkeys(resolved(c) for c in configs):
+    configs = list(dict.fromkeys(resolved(c) for c in configs))  # one row per config file
+    for path in configs:
         run_dir = resolved(run_dir_for(load_config(path, overrides or [])))
         if run_dir in by_run:
             raise ConfigError(

@@ -242,6 +242,9 @@ def _record_problem(exercise: dict) -> str:
     if not isinstance(ident, str) or not exercise_slug(ident) or "/" in ident or "\\" in ident:
         shown = ident if not isinstance(ident, str) or len(ident) <= 60 else ident[:60] + "..."
         return f"id {shown!r} is not a name"
+    # The category decides the stretch rule: a null or a list there would be taken for work.
+    if not isinstance(exercise["category"], str) or not exercise["category"].strip():
+        return f"category {exercise['category']!r} is not a word"
     for key in ("primaryMuscles", "secondaryMuscles"):
         value = exercise[key]
         if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
@@ -344,5 +347,11 @@ def import_free_exercise_db(
             + "; ".join(
                 f"{kind} {len(v)} (e.g. {', '.join(v[:3])})" for kind, v in problems.items()
             )
+        )
+    if not rows:  # "wrote 0 clips" and exit 0 for an empty exercises.json
+        raise DatasetError(
+            f"{root}/exercises.json: no exercises" if not stretches else
+            f"{root}: all {stretches} exercise(s) are stretches, left out (their listed muscles "
+            "are stretched, not working); --include-stretches writes them with kind=stretch"
         )
     return FreeExerciseImport(rows, 0 if include_stretches else stretches)
