@@ -20,7 +20,6 @@ from musclemap.errors import MusclemapError
 from musclemap.outputs import check_writable
 from musclemap.viz.registry import PICTURES
 
-
 # The packaged model refuses videos under a second (its `min_seconds`): a shorter demo would
 # announce itself and then fail, so it is refused with the option.
 MIN_SECONDS = 1.0
