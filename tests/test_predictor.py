@@ -197,6 +197,69 @@ def test_real_clip_end_to_end(wild_dir: Path, tmp_path: Path, predictor: Predict
     assert d["pose_coverage"] > 0.5
 
 
+def _joined(*seqs: PoseSequence) -> PoseSequence:
+    """One sequence of several people's exercises back to back (times continue)."""
+    import dataclasses
+
+    n = sum(len(s) for s in seqs)
+    return dataclasses.replace(
+        seqs[0],
+        image=np.concatenate([s.image for s in seqs]),
+        world=np.concatenate([s.world for s in seqs]),
+        valid=np.concatenate([s.valid for s in seqs]),
+        times=np.arange(n) / seqs[0].fps,
+    )
+
+
+def test_a_video_that_changes_exercise_is_split_and_said(predictor: Predictor) -> None:
+    # Squats then curls were one mean score: legs and arms "active" together, without a word.
+    seq = _joined(synthetic_pose_sequence("squat", seconds=8.0),
+                  synthetic_pose_sequence("biceps_curl", seconds=8.0))  # fmt: skip
+    pred = predictor.predict_poses(seq)
+    first, second = pred.segments
+    assert first["start_s"] == 0.0 and abs(first["end_s"] - 8.0) <= 0.5
+    assert second["start_s"] == first["end_s"] and second["end_s"] == pytest.approx(16.0)
+    assert {"quadriceps", "gluteus"} <= set(first["active"]) and "biceps" not in first["active"]
+    assert second["active"][0] in ("biceps", "forearms") and "quadriceps" not in second["active"]
+    assert len(first["looks_like"]) == 3 and "curl" in second["looks_like"][0]["exercise"].lower()
+    for seg in pred.segments:  # each part's own scores, as the whole video's are made
+        assert list(seg["muscles"]) == list(GROUP_IDS)
+        assert seg["active"] == [g for g in sorted(seg["muscles"], key=lambda g: -seg["muscles"][g])
+                                 if seg["muscles"][g] >= pred.threshold]  # fmt: skip
+    (note,) = [n for n in pred.notes if "changes" in n]
+    assert note.startswith(f"the movement changes at {second['start_s']:.1f} s: 0.0-")
+    assert "(quadriceps" in note or "(hamstring" in note or "(gluteus" in note
+    assert pred.to_dict()["segments"] == pred.segments
+    json.dumps(pred.to_dict())
+    # one exercise, however long: no parts, no note
+    for exercise in ("squat", "biceps_curl", "shoulder_press"):
+        one = predictor.predict_poses(synthetic_pose_sequence(exercise, seconds=20.0))
+        assert one.segments == [] and not any("changes" in n for n in one.notes)
+
+
+def test_real_workout_of_two_exercises(wild_dir: Path, tmp_path: Path) -> None:
+    """A real squat clip then a real curl clip in one video, through the whole predict path:
+    two parts, the change near the cut (9.3 s)."""
+    import av
+
+    video = tmp_path / "workout.mp4"
+    with av.open(str(video), "w") as out:  # both clips are 360x640 at 30 fps: frames as decoded
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 360, 640, "yuv420p"
+        for name in ("squat__kbtrainer__1.mp4", "bicep_curl__mrm__1.mp4"):
+            with av.open(str(wild_dir / "clips" / name)) as clip:
+                for frame in clip.decode(video=0):
+                    rgb = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), "rgb24")
+                    out.mux(stream.encode(rgb))
+        out.mux(stream.encode())
+    pred = Predictor.default(cache_dir=tmp_path).predict(video)
+    squat, curl = pred.segments
+    assert abs(squat["end_s"] - 9.3) <= 1.0
+    assert squat["looks_like"][0]["exercise"] == "squat" and "quadriceps" in squat["active"]
+    assert "curl" in curl["looks_like"][0]["exercise"] and "biceps" in curl["active"]
+    assert "biceps" not in squat["active"] and "quadriceps" not in curl["active"]
+
+
 def test_default_model_scores_without_torch() -> None:
     """The packaged model runs in numpy: loading it and scoring poses imports no torch."""
     import subprocess

@@ -88,3 +88,26 @@ def test_reps_are_marked(tmp_path: Path) -> None:
 
     with pytest.raises(VizError, match="start_s <= turn_s"):
         render_timeline(timeline, tmp_path / "c.png", reps=[{**reps[0], "turn_s": 5.0}])
+
+
+def test_parts_of_a_video_that_changes_exercise_are_marked(tmp_path: Path) -> None:
+    timeline = [_window(t, t + 3.0, 0.5) for t in range(0, 14)]
+    plain = np.asarray(Image.open(render_timeline(timeline, tmp_path / "a.png", dpi=60)))
+    segments = [
+        {"start_s": 0.0, "end_s": 8.0, "looks_like": [{"exercise": "squat", "similarity": 0.9}]},
+        {"start_s": 8.0, "end_s": 17.0, "looks_like": []},
+    ]
+    marked = render_timeline(timeline, tmp_path / "b.png", dpi=60, segments=segments)
+    img = np.asarray(Image.open(marked).convert("RGB"), dtype=int)
+    assert img.shape == plain.shape[:2] + (3,)
+    darker = img.sum(-1) < 0.5 * plain[..., :3].sum(-1)  # the line and the labels
+    assert darker[:, img.shape[1] // 2 :].any(0).sum() >= 1  # a line down the map
+    assert darker.sum() > 400
+    # one part: nothing to mark
+    one = render_timeline(timeline, tmp_path / "c.png", dpi=60, segments=segments[:1])
+    assert np.array_equal(np.asarray(Image.open(one)), plain)
+    from musclemap.viz.common import VizError
+
+    with pytest.raises(VizError, match="segment 1: needs start_s < end_s"):
+        render_timeline(timeline, tmp_path / "d.png", segments=[segments[0], {**segments[1],
+                        "end_s": 8.0}])  # fmt: skip

@@ -36,6 +36,7 @@ from musclemap.pose.estimator import (
     pooled_name,
 )
 from musclemap.pose.keypose_model import KeyPoseModel, PoseScorer, Scores, score_poses
+from musclemap.pose.segments import find_segments
 from musclemap.skeleton import MEDIAPIPE33
 from musclemap.taxonomy import GROUP_IDS
 
@@ -67,6 +68,9 @@ class Prediction:
     quality: dict[str, Any] = field(default_factory=dict)  # input checks (pose/quality.py)
     # The closest exercises of the training library: [{"exercise", "similarity"}], best first.
     looks_like: list[dict[str, Any]] = field(default_factory=list)
+    # Where the video changes exercise (`pose.segments`): one entry per part, [] when it does
+    # not: {"start_s", "end_s", "active", "muscles", "looks_like"}.
+    segments: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def active(self) -> list[str]:
@@ -90,6 +94,7 @@ class Prediction:
             "people": self.people,
             "model": self.model,
             "looks_like": self.looks_like,
+            "segments": self.segments,
             "notes": self.notes,
             "quality": self.quality,
             **self.analysis,
@@ -102,6 +107,22 @@ _SETTINGS: dict[str, tuple[Callable[[float], bool], str]] = {
     "threshold": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "min_seconds": (lambda v: v >= 0, ">= 0"),
 }
+
+
+def segments_note(segments: list[dict[str, Any]]) -> str:
+    """The note of a video that changes exercise: each part, what it looks like, its groups."""
+
+    def part(seg: dict[str, Any]) -> str:
+        looks = seg["looks_like"][0]["exercise"] if seg["looks_like"] else "one movement"
+        groups = ", ".join(seg["active"][:4]) or "no group active"
+        return f"{seg['start_s']:.1f}-{seg['end_s']:.1f} s looks like {looks} ({groups})"
+
+    times = ", ".join(f"{s['start_s']:.1f} s" for s in segments[1:])
+    return (
+        f"the movement changes at {times}: " + "; ".join(part(s) for s in segments)
+        + "; the scores above are the mean over the whole video (each part's are under "
+        "'segments' in the JSON; or cut the video and predict each part)"
+    )
 
 
 def check_settings(meta: dict[str, Any], path: str | Path) -> None:
@@ -415,6 +436,9 @@ class Predictor:
                 "the tracked person may have switched at "
                 + ", ".join(f"{t:.1f} s" for t in seq.extra["track_jumps_s"])
             )
+        segments = self._segments(seq, scores)
+        if segments:
+            notes.append(segments_note(segments))
         return Prediction(
             video=name,
             muscles={g: float(p) for g, p in zip(GROUP_IDS, scores.clip, strict=True)},
@@ -429,7 +453,43 @@ class Predictor:
                 {"exercise": e, "similarity": round(sim, 3)}
                 for e, sim in self.model.looks_like(scores.embedding)
             ],
+            segments=segments,
         )
+
+    def _segments(self, seq: PoseSequence, scores: Scores) -> list[dict[str, Any]]:
+        """The parts of a video that changes exercise (`find_segments` on the kept windows),
+        each with its pooled scores and, when the model gives window embeddings, what it looks
+        like; [] when nothing changes."""
+        keep = np.flatnonzero(scores.keep)
+        parts = find_segments(scores.probs[keep], scores.weights)
+        if len(parts) < 2:
+            return []
+        starts = scores.starts[keep]
+        # A part begins between the centres of the last window before it and its first one.
+        begin = [float(seq.times[0])] + [
+            float(seq.times[min((int(starts[p.first - 1]) + int(starts[p.first]) + self.window)
+                                // 2, len(seq) - 1)])
+            for p in parts[1:]
+        ]  # fmt: skip
+        end = begin[1:] + [float(seq.times[-1]) + 1.0 / seq.fps]
+        out = []
+        for part, t0, t1 in zip(parts, begin, end, strict=True):
+            looks: list[tuple[str, float]] = []
+            if scores.windows is not None:
+                emb = scores.windows[keep[part.first : part.last + 1]]
+                w = None if scores.weights is None else scores.weights[part.first : part.last + 1]
+                pooled = emb.mean(0) if w is None or w.sum() <= 1e-9 else (w @ emb) / w.sum()
+                looks = self.model.looks_like(pooled)
+            muscles = dict(zip(GROUP_IDS, part.probs.tolist(), strict=True))
+            ranked = sorted(muscles, key=lambda g: -muscles[g])
+            out.append({
+                "start_s": round(t0, 3),
+                "end_s": round(t1, 3),
+                "active": [g for g in ranked if muscles[g] >= self.threshold],
+                "muscles": {g: round(p, 4) for g, p in muscles.items()},
+                "looks_like": [{"exercise": e, "similarity": round(sim, 3)} for e, sim in looks],
+            })  # fmt: skip
+        return out
 
     def _window_entry(self, seq: PoseSequence, start: int, probs: np.ndarray) -> dict[str, Any]:
         end = min(start + self.window, len(seq)) - 1

@@ -292,6 +292,8 @@ class Scores:
     keep: np.ndarray  # (N,) bool: a person in enough of the window
     clip: np.ndarray  # (20,) the mean over kept windows (weighted by `pool_weights`)
     embedding: np.ndarray  # the mean embedding of kept windows, likewise ("looks like")
+    windows: np.ndarray | None = None  # (N, D) each window's own embedding (None: not known)
+    weights: np.ndarray | None = None  # (kept,) the pooling weights of the kept windows
 
 
 def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
@@ -349,8 +351,8 @@ def score_poses(model: KeyPoseModel, seq: PoseSequence) -> Scores:
             ctx = e.mean(0) if w is None else w @ e
         probs, emb = model.forward(x, k, ctx, domain, blend)
     if w is None:
-        return Scores(starts, probs, keep, probs[keep].mean(0), emb[keep].mean(0))
-    return Scores(starts, probs, keep, w @ probs[keep], w @ emb[keep])
+        return Scores(starts, probs, keep, probs[keep].mean(0), emb[keep].mean(0), emb)
+    return Scores(starts, probs, keep, w @ probs[keep], w @ emb[keep], emb, w)
 
 
 def window_ranges(x: np.ndarray, motion: bool, tempo: bool) -> np.ndarray:

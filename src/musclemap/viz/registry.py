@@ -47,7 +47,8 @@ def _draw_timeline(pred: Any, path: Path, video: Path | None, title: str) -> Non
     from musclemap.viz.timeline import render_timeline
 
     reps = (_blocks(pred).get("repetitions") or {}).get("reps") or None
-    render_timeline(_field(pred, "timeline"), path, title=title, reps=reps)
+    segments = pred.get("segments") if isinstance(pred, Mapping) else pred.segments
+    render_timeline(_field(pred, "timeline"), path, title=title, reps=reps, segments=segments)
 
 
 def _draw_overlay(pred: Any, path: Path, video: Path | None, title: str) -> None:

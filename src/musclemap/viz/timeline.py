@@ -85,6 +85,27 @@ def validate_reps(reps: Sequence[Mapping[str, Any]]) -> list[tuple[int, float, f
     return out
 
 
+def validate_segments(segments: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, str]]:
+    """`(start_s, end_s, label)` of the parts of a video that changes exercise (the predict
+    JSON's `segments`); the label is the part's top "looks like" exercise ("" without one).
+
+    Raises:
+        VizError: A part without numeric start_s < end_s.
+    """
+    out: list[tuple[float, float, str]] = []
+    for i, seg in enumerate(segments):
+        try:
+            start, end = float(seg["start_s"]), float(seg["end_s"])
+        except (KeyError, TypeError, ValueError):
+            raise VizError(f"segment {i} needs numeric start_s and end_s") from None
+        if not (math.isfinite(start) and math.isfinite(end) and start < end):
+            raise VizError(f"segment {i}: needs start_s < end_s")
+        looks = seg.get("looks_like") or []
+        label = str(looks[0].get("exercise", "")) if looks and isinstance(looks[0], Mapping) else ""
+        out.append((start, end, label))
+    return out
+
+
 def render_timeline(
     timeline: Sequence[Mapping[str, Any]],
     path: str | Path,
@@ -92,6 +113,7 @@ def render_timeline(
     title: str = "",
     dpi: int = 150,
     reps: Sequence[Mapping[str, Any]] | None = None,
+    segments: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write the groups x time heat map as a PNG.
 
@@ -102,6 +124,8 @@ def render_timeline(
         dpi: Resolution of the PNG.
         reps: Optional repetitions `{"index", "start_s", "turn_s", "end_s"}`: a numbered bar per
             repetition above the map and a dashed line at each turning point.
+        segments: Optional parts of a video that changes exercise (`{"start_s", "end_s",
+            "looks_like"}`): a solid line where each part begins, its exercise named below it.
 
     Returns:
         The written path.
@@ -114,6 +138,7 @@ def render_timeline(
         raise VizError(f"timeline path must end in .png, got {str(path)!r}")
     edges, values = timeline_matrix(timeline)
     rep_rows = validate_reps(reps or [])
+    parts = validate_segments(segments or [])
 
     import matplotlib
 
@@ -148,6 +173,7 @@ def render_timeline(
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     _mark_reps(ax, rep_rows)
+    _mark_segments(ax, parts)
     ax.set_title(
         title or "Muscle activation over time", fontsize=12, loc="left", pad=28 if rep_rows else 6
     )
@@ -155,6 +181,22 @@ def render_timeline(
     bar.set_label("activation probability")
     fig.savefig(path, dpi=dpi, facecolor="white")
     return path
+
+
+def _mark_segments(ax: Any, parts: list[tuple[float, float, str]]) -> None:
+    """A black line where each part after the first begins; each part's exercise at the foot of
+    the map, over its span."""
+    if len(parts) < 2:
+        return
+    for i, (start, end, label) in enumerate(parts):
+        if i:
+            ax.axvline(start, color="black", linewidth=1.8)
+        ax.annotate(
+            label or f"part {i + 1}", (0.5 * (start + end), 0.01),
+            xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=8,
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.85,
+                  "linewidth": 0},
+        )  # fmt: skip
 
 
 def _mark_reps(ax: Any, reps: list[tuple[int, float, float, float]]) -> None:

@@ -1,0 +1,67 @@
+"""`find_segments`: where a video's window scores change from one exercise to another."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from musclemap.pose.segments import MIN_WINDOWS, find_segments
+
+
+def _windows(*parts: tuple[int, dict[int, float]], noise: float = 0.0) -> np.ndarray:
+    """Window probabilities (N, 20): each part `(windows, {group: prob})`, other groups 0.05."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for n, groups in parts:
+        p = np.full(20, 0.05)
+        for g, v in groups.items():
+            p[g] = v
+        rows.append(np.clip(p + noise * rng.standard_normal((n, 20)), 0, 1))
+    return np.concatenate(rows)
+
+
+SQUAT, CURL, PRESS = {0: 0.95, 1: 0.9}, {5: 0.95, 6: 0.8}, {2: 0.9, 7: 0.9}
+
+
+def test_one_exercise_is_one_segment() -> None:
+    p = _windows((12, SQUAT), noise=0.08)
+    (seg,) = find_segments(p)
+    assert (seg.first, seg.last) == (0, 11)
+    np.testing.assert_allclose(seg.probs, p.mean(0))
+
+
+def test_a_change_is_found_where_it_is() -> None:
+    p = _windows((9, SQUAT), (7, CURL), noise=0.05)
+    a, b = find_segments(p)
+    assert (a.first, a.last, b.first, b.last) == (0, 8, 9, 15)
+    assert a.probs[0] > 0.85 and a.probs[5] < 0.2 and b.probs[5] > 0.85 and b.probs[0] < 0.2
+
+
+def test_three_exercises_and_the_order_of_the_parts() -> None:
+    p = _windows((8, SQUAT), (8, CURL), (8, PRESS), noise=0.05)
+    assert [(s.first, s.last) for s in find_segments(p)] == [(0, 7), (8, 15), (16, 23)]
+    assert len(find_segments(p, max_segments=2)) == 2
+
+
+def test_too_short_or_too_small_a_change_is_not_a_segment() -> None:
+    # fewer than MIN_WINDOWS windows of the second exercise (4 are found, with one squat window)
+    assert len(find_segments(_windows((10, SQUAT), (MIN_WINDOWS - 2, CURL)))) == 1
+    assert len(find_segments(_windows((10, SQUAT), (MIN_WINDOWS, CURL)))) == 2
+    # every group within 0.7 of the other side (a variant of the same movement)
+    assert len(find_segments(_windows((8, SQUAT), (8, {0: 0.6, 1: 0.5})))) == 1
+
+
+def test_still_windows_weigh_too_little_to_be_a_part() -> None:
+    # A rest after a set of squats: windows that look like something else but barely move
+    # (pooling weight ~0) are not a segment; with equal weights they would be.
+    p = _windows((8, SQUAT), (6, CURL))
+    assert len(find_segments(p, np.r_[np.ones(8), np.full(6, 0.05)])) == 1
+    assert len(find_segments(p)) == 2
+
+
+def test_weights_scale_does_not_matter() -> None:
+    p = _windows((9, SQUAT), (7, CURL), noise=0.05)
+    w = np.linspace(0.5, 1.5, len(p))
+    a = find_segments(p, w)
+    b = find_segments(p, w / w.sum())  # the model's weights sum to 1
+    assert [(s.first, s.last) for s in a] == [(s.first, s.last) for s in b] == [(0, 8), (9, 15)]
+    np.testing.assert_allclose(a[0].probs, (w[:9] @ p[:9]) / w[:9].sum())
