@@ -56,6 +56,47 @@ def test_guess_from_looks_like_and_no_guess(squat_prediction: Prediction) -> Non
         analyse(squat_prediction, "xyzzy")
 
 
+def test_each_part_of_a_video_that_changes_exercise_is_analysed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    import musclemap.viz.timeline as timeline
+    from musclemap.viz import registry
+
+    squat = synthetic_pose_sequence("squat", seconds=10.0)
+    curl = synthetic_pose_sequence("biceps_curl", seconds=10.0)
+    n = len(squat) + len(curl)
+    seq = dataclasses.replace(
+        squat, image=np.concatenate([squat.image, curl.image]),
+        world=np.concatenate([squat.world, curl.world]),
+        valid=np.concatenate([squat.valid, curl.valid]), times=np.arange(n) / squat.fps,
+    )  # fmt: skip
+    pred = Predictor.default().predict_poses(seq, video="generated-workout")
+    result = analyse(pred)
+    d = pred.to_dict()
+    # no one exercise for the whole video; each part has its own guess and repetitions
+    assert d["exercise"] is None and d["movement"] is None
+    first, second = d["segments"]
+    assert [p["exercise"] for p in result.parts] == [first["exercise"], second["exercise"]]
+    assert first["exercise"]["guessed"] and first["exercise"]["observed_active"] == first["active"]
+    assert "quadriceps" in first["exercise"]["expected"]
+    assert "biceps" in second["exercise"]["expected"]
+    assert first["repetitions"]["count"] == 4  # the squat's four, as the squat alone has
+    assert all(r["end_s"] <= first["end_s"] + 0.5 for r in first["repetitions"]["reps"])
+    assert second["repetitions"]["count"] >= 1
+    assert all(r["start_s"] >= second["start_s"] - 0.5 for r in second["repetitions"]["reps"])
+    # The timeline picture marks the parts' repetitions, numbered on.
+    drawn: dict = {}
+    monkeypatch.setattr(timeline, "render_timeline", lambda tl, path, **kw: drawn.update(kw))
+    registry._draw_timeline(d, Path("x.png"), None, "t")
+    count = first["repetitions"]["count"] + second["repetitions"]["count"]
+    assert [r["index"] for r in drawn["reps"]] == list(range(1, count + 1))
+    assert drawn["segments"] == d["segments"]
+
+
 def test_plank_reports_hold_time(squat_prediction: Prediction) -> None:
     reps = analyse(squat_prediction, "plank", attach=False).reps
     assert reps.kind == "hold" and reps.count == 0

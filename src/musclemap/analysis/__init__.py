@@ -37,9 +37,16 @@ class Analysis:
     """The three blocks of one prediction (each `to_dict` gives its JSON)."""
 
     def __init__(
-        self, exercise: ExerciseCheck | None, movement: MovementReport | None, reps: RepResult
+        self,
+        exercise: ExerciseCheck | None,
+        movement: MovementReport | None,
+        reps: RepResult,
+        parts: list[dict[str, Any]] | None = None,
     ) -> None:
         self.exercise, self.movement, self.reps = exercise, movement, reps
+        # A video that changes exercise (`Prediction.segments`): per part, its guessed
+        # exercise and repetitions ({"exercise", "repetitions"}); added to the segments' JSON.
+        self.parts = parts or []
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,11 +82,14 @@ def analyse(
     if pred.pose is None:
         raise ValueError("analyse needs the prediction's pose sequence")
     seq = pred.pose
+    parts = [_analyse_part(pred, seg) for seg in pred.segments]
     act: Activity | None
     if isinstance(exercise, Activity):
         act, query, guessed, sim = exercise, exercise.name, False, None
     elif exercise is not None:
         act, query, guessed, sim = resolve_exercise(exercise), exercise, False, None
+    elif parts:  # no one exercise to guess for the whole video: each part has its own
+        act, query, guessed, sim = None, "", True, None
     else:
         try:
             act, query, s = guess_from_looks_like(getattr(pred, "looks_like", []) or [])
@@ -103,7 +113,42 @@ def analyse(
         static=None if check is None else check.static,
         timeline=pred.timeline,
     )
-    result = Analysis(check, movement, reps)
+    result = Analysis(check, movement, reps, parts)
     if attach:
         pred.analysis = result.to_dict()
+        for seg, part in zip(pred.segments, parts, strict=True):
+            seg.update(part)
     return result
+
+
+def _analyse_part(pred: Prediction, seg: dict[str, Any]) -> dict[str, Any]:
+    """One part of a video that changes exercise: the exercise its "looks like" names (a guess,
+    against the part's own scores) and the repetitions of its frames."""
+    import numpy as np
+
+    from musclemap.analysis.reps import count_reps
+
+    assert pred.pose is not None
+    seq = pred.pose
+    t = seq.times
+    frames = np.flatnonzero((t >= seg["start_s"] - 1e-6) & (t < seg["end_s"] - 1e-6))
+    check = None
+    try:
+        act, query, sim = guess_from_looks_like(seg.get("looks_like") or [])
+        check = expected_vs_observed(
+            act, seg["muscles"], pred.threshold, query=query, guessed=True, similarity=sim
+        )
+    except UnknownActivityError:
+        pass
+    reps = count_reps(
+        seq.world[frames],
+        seq.valid[frames],
+        seq.times[frames],
+        seq.fps,
+        static=None if check is None else check.static,
+        timeline=pred.timeline,
+    )
+    return {
+        "exercise": None if check is None else check.to_dict(),
+        "repetitions": reps.to_dict(),
+    }

@@ -82,7 +82,7 @@ def print_prediction(pred: Prediction, *, top_k: int = 20) -> None:
     if pred.analysis:
         from musclemap.cli.exercise_report import print_analysis
 
-        print_analysis(console, pred.analysis)
+        print_analysis(console, pred.analysis, pred.segments)
 
 
 def _picture_path(

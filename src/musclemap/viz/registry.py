@@ -47,7 +47,10 @@ def _draw_timeline(pred: Any, path: Path, video: Path | None, title: str) -> Non
     from musclemap.viz.timeline import render_timeline
 
     reps = (_blocks(pred).get("repetitions") or {}).get("reps") or None
-    segments = pred.get("segments") if isinstance(pred, Mapping) else pred.segments
+    segments = (pred.get("segments") if isinstance(pred, Mapping) else pred.segments) or []
+    if any("repetitions" in seg for seg in segments):  # each part's own, numbered on
+        parts = [r for seg in segments for r in (seg.get("repetitions") or {}).get("reps", [])]
+        reps = [{**r, "index": i + 1} for i, r in enumerate(parts)] or None
     render_timeline(_field(pred, "timeline"), path, title=title, reps=reps, segments=segments)
 
 

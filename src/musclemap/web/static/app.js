@@ -184,7 +184,8 @@ async function showResults(job) {
   const people = result.people > 1 ? ` · ${result.people} people seen (the most visible one is analysed)` : "";
   $("result-meta").textContent =
     `Person visible in ${pct(result.pose_coverage)} of frames${people} · model ${result.model.name} ${result.model.version}` +
-    exerciseText(result.exercise) + repetitionsText(result.repetitions);
+    exerciseText(result.exercise) +
+    (result.segments && result.segments.length ? partsText(result.segments) : repetitionsText(result.repetitions));
   const warning = $("warning");
   warning.hidden = result.pose_coverage >= 0.5;
   warning.textContent = "The person is hidden in much of the video, so these results are less reliable.";
@@ -235,6 +236,15 @@ function repetitionsText(reps) {
   if (!reps) return "";
   if (reps.kind === "hold") return ` · held still ${reps.hold_s.toFixed(1)} s`;
   return ` · ${reps.count} repetition${reps.count === 1 ? "" : "s"} (${reps.joint})`;
+}
+
+// A video that changes exercise (the JSON's segments): each part's exercise, span and count.
+function partsText(segments) {
+  return " · parts: " + segments.map((seg) => {
+    const ex = seg.exercise ? seg.exercise.name.replaceAll("_", " ") : "unknown";
+    const reps = seg.repetitions ? repetitionsText(seg.repetitions).replace(" · ", ", ") : "";
+    return `${ex} ${seg.start_s.toFixed(1)}-${seg.end_s.toFixed(1)} s${reps}`;
+  }).join("; ");
 }
 
 function drawChips(result) {
