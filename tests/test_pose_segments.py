@@ -65,3 +65,15 @@ def test_weights_scale_does_not_matter() -> None:
     b = find_segments(p, w / w.sum())  # the model's weights sum to 1
     assert [(s.first, s.last) for s in a] == [(s.first, s.last) for s in b] == [(0, 8), (9, 15)]
     np.testing.assert_allclose(a[0].probs, (w[:9] @ p[:9]) / w[:9].sum())
+
+
+def test_join_pools_two_parts_as_one() -> None:
+    from musclemap.pose.segments import join
+
+    p = _windows((9, SQUAT), (7, CURL), noise=0.05)
+    w = np.linspace(0.5, 1.5, len(p))
+    a, b = find_segments(p, w)
+    both = join(a, b, p, w)
+    assert (both.first, both.last) == (0, 15)
+    np.testing.assert_allclose(both.probs, (w @ p) / w.sum())
+    np.testing.assert_allclose(join(a, b, p).probs, p.mean(0))

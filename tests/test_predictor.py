@@ -237,6 +237,23 @@ def test_a_video_that_changes_exercise_is_split_and_said(predictor: Predictor) -
         assert one.segments == [] and not any("changes" in n for n in one.notes)
 
 
+def test_parts_that_look_like_one_exercise_are_one(
+    predictor: Predictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A camera that moves from the side of a squat to its front can move the scores as much as
+    # another exercise does; parts whose top "looks like" is the same exercise are not a change.
+    from musclemap.predictor import _same_exercise
+
+    seq = _joined(synthetic_pose_sequence("squat", seconds=8.0),
+                  synthetic_pose_sequence("biceps_curl", seconds=8.0))  # fmt: skip
+    assert len(predictor.predict_poses(seq).segments) == 2
+    monkeypatch.setattr(predictor.model, "looks_like", lambda e, k=3: [("Barbell Squat", 0.9)])
+    pred = predictor.predict_poses(seq)
+    assert pred.segments == [] and not any("changes" in n for n in pred.notes)
+    assert _same_exercise("Barbell Squat", "squat") and _same_exercise("squat", "squat")
+    assert not _same_exercise("squat", "bicep curl") and not _same_exercise("x", "y")
+
+
 def test_real_workout_of_two_exercises(wild_dir: Path, tmp_path: Path) -> None:
     """A real squat clip then a real curl clip in one video, through the whole predict path:
     two parts, the change near the cut (9.3 s)."""

@@ -36,7 +36,7 @@ from musclemap.pose.estimator import (
     pooled_name,
 )
 from musclemap.pose.keypose_model import KeyPoseModel, PoseScorer, Scores, score_poses
-from musclemap.pose.segments import find_segments
+from musclemap.pose.segments import Segment, find_segments, join
 from musclemap.skeleton import MEDIAPIPE33
 from musclemap.taxonomy import GROUP_IDS
 
@@ -107,6 +107,20 @@ _SETTINGS: dict[str, tuple[Callable[[float], bool], str]] = {
     "threshold": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "min_seconds": (lambda v: v >= 0, ">= 0"),
 }
+
+
+def _same_exercise(a: str, b: str) -> bool:
+    """Two "looks like" names of one exercise: equal, or one `canonical_exercise` of the
+    knowledge base (a library variant of a curated activity)."""
+    if a == b:
+        return True
+    from musclemap.activities import canonical_exercise
+    from musclemap.errors import UnknownActivityError
+
+    try:
+        return canonical_exercise(a) == canonical_exercise(b)
+    except UnknownActivityError:
+        return False
 
 
 def segments_note(segments: list[dict[str, Any]]) -> str:
@@ -459,9 +473,20 @@ class Predictor:
     def _segments(self, seq: PoseSequence, scores: Scores) -> list[dict[str, Any]]:
         """The parts of a video that changes exercise (`find_segments` on the kept windows),
         each with its pooled scores and, when the model gives window embeddings, what it looks
-        like; [] when nothing changes."""
+        like; [] when nothing changes. Adjacent parts that look like the same exercise (the
+        same top "looks like", up to the knowledge base's `canonical_exercise`: a camera that
+        moves from the side to the front of a squat) are one part."""
         keep = np.flatnonzero(scores.keep)
         parts = find_segments(scores.probs[keep], scores.weights)
+        looks = [self._part_looks(scores, keep, part) for part in parts]
+        i = 0
+        while i + 1 < len(parts):
+            if looks[i] and looks[i + 1] and _same_exercise(looks[i][0][0], looks[i + 1][0][0]):
+                both = join(parts[i], parts[i + 1], scores.probs[keep], scores.weights)
+                parts[i : i + 2] = [both]
+                looks[i : i + 2] = [self._part_looks(scores, keep, parts[i])]
+            else:
+                i += 1
         if len(parts) < 2:
             return []
         starts = scores.starts[keep]
@@ -473,13 +498,7 @@ class Predictor:
         ]  # fmt: skip
         end = begin[1:] + [float(seq.times[-1]) + 1.0 / seq.fps]
         out = []
-        for part, t0, t1 in zip(parts, begin, end, strict=True):
-            looks: list[tuple[str, float]] = []
-            if scores.windows is not None:
-                emb = scores.windows[keep[part.first : part.last + 1]]
-                w = None if scores.weights is None else scores.weights[part.first : part.last + 1]
-                pooled = emb.mean(0) if w is None or w.sum() <= 1e-9 else (w @ emb) / w.sum()
-                looks = self.model.looks_like(pooled)
+        for part, like, t0, t1 in zip(parts, looks, begin, end, strict=True):
             muscles = dict(zip(GROUP_IDS, part.probs.tolist(), strict=True))
             ranked = sorted(muscles, key=lambda g: -muscles[g])
             out.append({
@@ -487,9 +506,21 @@ class Predictor:
                 "end_s": round(t1, 3),
                 "active": [g for g in ranked if muscles[g] >= self.threshold],
                 "muscles": {g: round(p, 4) for g, p in muscles.items()},
-                "looks_like": [{"exercise": e, "similarity": round(sim, 3)} for e, sim in looks],
+                "looks_like": [{"exercise": e, "similarity": round(sim, 3)} for e, sim in like],
             })  # fmt: skip
         return out
+
+    def _part_looks(
+        self, scores: Scores, keep: np.ndarray, part: Segment
+    ) -> list[tuple[str, float]]:
+        """What a part looks like: the library's closest exercises to the pooled embedding of its
+        windows ([] when the model gives no window embeddings)."""
+        if scores.windows is None:
+            return []
+        emb = scores.windows[keep[part.first : part.last + 1]]
+        w = None if scores.weights is None else scores.weights[part.first : part.last + 1]
+        pooled = emb.mean(0) if w is None or w.sum() <= 1e-9 else (w @ emb) / w.sum()
+        return self.model.looks_like(pooled)
 
     def _window_entry(self, seq: PoseSequence, start: int, probs: np.ndarray) -> dict[str, Any]:
         end = min(start + self.window, len(seq)) - 1

@@ -90,3 +90,12 @@ def find_segments(
         a, b = bounds[i]
         bounds[i : i + 1] = [(a, t), (t, b)]
     return [Segment(a, b - 1, _pooled(p[a:b], w[a:b])) for a, b in bounds if b > a]
+
+
+def join(a: Segment, b: Segment, probs: np.ndarray, weights: np.ndarray | None = None) -> Segment:
+    """Two adjacent segments as one, its probabilities pooled over both (as `find_segments`
+    pools a part)."""
+    span = slice(a.first, b.last + 1)
+    p = np.asarray(probs, np.float64)[span]
+    w = np.ones(len(p)) if weights is None else np.asarray(weights, np.float64)[span]
+    return Segment(a.first, b.last, _pooled(p, w))
