@@ -478,6 +478,8 @@ class Predictor:
         moves from the side to the front of a squat) are one part."""
         keep = np.flatnonzero(scores.keep)
         parts = find_segments(scores.probs[keep], scores.weights)
+        if len(parts) < 2:  # the common case: nothing more to compute
+            return []
         looks = [self._part_looks(scores, keep, part) for part in parts]
         i = 0
         while i + 1 < len(parts):
