@@ -79,3 +79,72 @@ def test_page_exercise_field_and_repetitions(
     page.screenshot(path=str(ARTIFACTS / "web-exercise.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+class WorkoutPredict:
+    """Picklable stand-in: whatever the upload, the real model and analysis on 8 s of generated
+    squats followed by 8 s of generated curls (a video that changes exercise)."""
+
+    def __call__(self, video: Path, *, fps: float, progress: Any, rotate: int | None) -> Any:
+        import dataclasses
+
+        import numpy as np
+
+        from musclemap.analysis import analyse
+        from musclemap.demo import synthetic_pose_sequence
+        from musclemap.predictor import Predictor
+
+        a = synthetic_pose_sequence("squat", seconds=8.0)
+        b = synthetic_pose_sequence("biceps_curl", seconds=8.0)
+        seq = dataclasses.replace(
+            a, image=np.concatenate([a.image, b.image]), world=np.concatenate([a.world, b.world]),
+            valid=np.concatenate([a.valid, b.valid]), times=np.arange(len(a) + len(b)) / a.fps,
+        )  # fmt: skip
+        prediction = Predictor.default().predict_poses(seq, video=str(video))
+        analyse(prediction)
+        return prediction
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_page_shows_the_parts_of_a_video_that_changes_exercise(
+    browser: Any,  # noqa: F811
+    clip: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import threading
+    import time
+
+    uvicorn = pytest.importorskip("uvicorn")
+    settings = ServerSettings(data_dir=tmp_path / "data", workers=1)
+    app = create_app(settings, predict_fn=WorkoutPredict())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        _upload_and_wait(page, url, clip)
+        result = page.request.get(url + page.get_attribute("#dl-json", "href")).json()
+        first, second = result["segments"]
+        meta = page.text_content("#result-meta")
+        counts = [part["repetitions"]["count"] for part in (first, second)]
+        assert f"parts: {first['exercise']['name'].replace('_', ' ')} 0.0-" in meta
+        assert f", {counts[0]} repetition" in meta and f"{second['start_s']:.1f}-" in meta
+        notes = page.text_content("#notes")
+        assert "The movement changes at" in notes
+        wait_js(page, "document.querySelectorAll('#timeline line.tl-part').length === 1")
+        assert page.locator("#timeline line.tl-rep").count() == sum(counts)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "web-parts.png"), full_page=True)
+        assert errors == []
+        page.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

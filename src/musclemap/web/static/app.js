@@ -375,8 +375,23 @@ function drawTimeline() {
     }
   });
   const axisY = rows.length * rowH;
-  // Each repetition's turning point as a dashed line (its span and range of motion as a title).
-  for (const rep of (result.repetitions && result.repetitions.reps) || []) {
+  // Where a video that changes exercise begins each part after the first: a solid line.
+  const parts = result.segments || [];
+  parts.slice(1).forEach((part, i) => {
+    const line = svgEl("line", { x1: x(part.start_s), x2: x(part.start_s), y1: 0, y2: axisY, class: "tl-part" });
+    const tip = svgEl("title");
+    const looks = part.looks_like && part.looks_like.length ? `: looks like ${part.looks_like[0].exercise}` : "";
+    tip.textContent = `part ${i + 2} from ${formatTime(part.start_s)}${looks}`;
+    line.append(tip);
+    svg.append(line);
+  });
+  // Each repetition's turning point as a dashed line (its span and range of motion as a title);
+  // a video that changes exercise has each part's own, numbered on.
+  const partReps = parts.flatMap((part) => (part.repetitions && part.repetitions.reps) || []);
+  const reps = parts.some((part) => part.repetitions)
+    ? partReps.map((rep, i) => ({ ...rep, index: i + 1 }))
+    : (result.repetitions && result.repetitions.reps) || [];
+  for (const rep of reps) {
     const line = svgEl("line", { x1: x(rep.turn_s), x2: x(rep.turn_s), y1: 0, y2: axisY, class: "tl-rep" });
     const tip = svgEl("title");
     tip.textContent = `repetition ${rep.index}: ${formatTime(rep.start_s)}-${formatTime(rep.end_s)}, range ${Math.round(rep.rom_deg)}°`;
