@@ -48,6 +48,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MUSCLEMAP_SHARED", REPO.parent / "shared"))
 GOOD_CLIP = SHARED / "data" / "wild" / "clips" / "bicep_curl__kshitij__1.mp4"
+WORKOUT_CLIP = SHARED / "data" / "wild" / "clips" / "squat__kbtrainer__1.mp4"
 CLASSES = (
     "OK",
     "CLEAR",
@@ -162,6 +163,12 @@ def write_variants(root: Path) -> dict[str, Path]:
         "one_frame": encode("curl_one_frame.mp4", frames[:1]),
         "short": encode("curl_0.3s.mp4", frames[:9]),
         "still": encode("curl_still.mp4", frames[:1] * 60),  # a picture shown for 2 s
+        # session 18: filmed in slow motion (each frame 4 times) and sped up twice
+        "slow4": encode("curl_slow4.mp4", [f for f in frames for _ in range(4)]),
+        "fast2": encode("curl_fast2.mp4", frames[::2]),
+        # session 18: a workout in one take, 9 s of squats then the 2.2 s curl three times
+        # (a part needs about 7 s)
+        "workout": encode("squat_then_curl.mp4", _letterboxed(WORKOUT_CLIP, (h, w)) + frames * 3),
     }
     with av.open(str(root / "sound_only.mp4"), mode="w") as sound:
         stream = sound.add_stream("aac", rate=44100)
@@ -227,6 +234,49 @@ def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8") -> 
     with path.open("w", newline="", encoding=encoding) as fh:
         csv.writer(fh).writerows(rows)
     return path
+
+
+def _letterboxed(path: Path, size: tuple[int, int]) -> list[np.ndarray]:
+    """A clip's frames scaled into `size` (h, w), centred on black."""
+    import av
+    import cv2
+
+    h, w = size
+    out = []
+    with av.open(str(path)) as src:
+        for frame in src.decode(video=0):
+            rgb = frame.to_ndarray(format="rgb24")
+            scale = min(h / rgb.shape[0], w / rgb.shape[1])
+            sh, sw = int(rgb.shape[0] * scale), int(rgb.shape[1] * scale)
+            canvas = np.zeros((h, w, 3), np.uint8)
+            y, x = (h - sh) // 2, (w - sw) // 2
+            canvas[y : y + sh, x : x + sw] = cv2.resize(rgb, (sw, sh))
+            out.append(canvas)
+    return out
+
+
+def one_row_per_config(run: Run) -> tuple[str, str] | None:
+    """`benchmark` given the same config twice: one row in its table."""
+    if run.rc != 0:
+        return None
+    rows = (run.root / "bench_twice" / "table2.csv").read_text().splitlines()[1:]
+    return None if len(rows) == 1 else ("SILENT-WRONG", f"{len(rows)} rows for one config")
+
+
+def segments_found(name: str, count: int) -> Check:
+    """A predict run whose JSON `name` has `count` parts (`segments`) and a note saying so."""
+
+    def check(run: Run) -> tuple[str, str] | None:
+        if run.rc != 0:
+            return None
+        data = json.loads((run.root / name).read_text())
+        if len(data.get("segments", [])) != count:
+            return "SILENT-WRONG", f"{len(data.get('segments', []))} parts, not {count}"
+        if not any("movement changes" in n for n in data.get("notes", [])):
+            return "SILENT-WRONG", f"no note of the change: {data.get('notes')}"
+        return None
+
+    return check
 
 
 def make_inputs(root: Path) -> dict[str, Path]:
@@ -412,6 +462,16 @@ def make_inputs(root: Path) -> dict[str, Path]:
         )
     )
     p["fedb"] = fedb
+    # Session 18: an empty list, only a stretch, a null category.
+    squat = json.loads((fedb / "exercises.json").read_text())[0]
+    for key, records in [
+        ("fedb_empty", []),
+        ("fedb_stretch", [{**squat, "category": "stretching"}]),
+        ("fedb_null_category", [{**squat, "category": None}]),
+    ]:
+        shutil.copytree(fedb, root / key)
+        (root / key / "exercises.json").write_text(json.dumps(records))
+        p[key] = root / key
     # Read-only output file, and a dangling link.
     ro = root / "ro.json"
     ro.write_text("{}")
@@ -755,6 +815,16 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
             check=json_top(f"{key}.json", groups, note=note),
             needs_clip=True,
         )
+    for key, name in [("slow4", "the curl in slow motion (x 1/4)"), ("fast2", "the curl at x 2")]:
+        add(name, P + [p.get(f"variant_{key}", noise), "--json", f"{key}.json"] + W1,
+            expect="ok", check=json_top(f"{key}.json", curl), needs_clip=True)  # fmt: skip
+    add(
+        "squats then the curl in one video",
+        P + [p.get("variant_workout", noise), "--json", "workout.json"] + W1,
+        expect="ok",
+        check=segments_found("workout.json", 2),
+        needs_clip=True,
+    )
     add("the curl's first frame alone", P + [p.get("variant_one_frame", noise)] + W1,
         message="too short", needs_clip=True)  # fmt: skip
     add("the curl cut to 0.3 s", P + [p.get("variant_short", noise)] + W1, message="too short",
@@ -929,6 +999,14 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
         DI + [p["fedb"], "--out", "fedb.csv", "--layout", "free-exercise-db"],
         expect="ok",
     )
+    for key, says in [
+        ("fedb_empty", "no exercises"),
+        ("fedb_stretch", "are stretches, left out"),
+        ("fedb_null_category", "category None is not a word"),
+    ]:
+        add(f"import free-exercise-db: {key[5:].replace('_', ' ')}",
+            DI + [p[key], "--out", f"{key}.csv", "--layout", "free-exercise-db"],
+            message=says)  # fmt: skip
     add("import missing folder", DI + [root / "nope", "--out", "imp.csv"])
     add(
         "import --out a read-only manifest",
@@ -1270,6 +1348,15 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
         DS + [p["m_plain"], "--folds", "2", "--out", root / "folds" / "f.csv"],
         protect=[str(root / "folds" / "f_fold1.csv")],
         check=refused_before_work,
+    )
+    add("demo --seconds 0.5 (under the model's 1 s)", ["demo", "--seconds", "0.5"],
+        message="must be in [1, 600] seconds")  # fmt: skip
+    add(
+        "benchmark the same config twice",
+        ["benchmark", p["cfg"], p["cfg"], "--out", root / "bench_twice"],
+        expect="ok",
+        timeout=90,
+        check=one_row_per_config,
     )
     add(
         "benchmark --out with a read-only table2.md",
