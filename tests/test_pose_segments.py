@@ -77,3 +77,4 @@ def test_join_pools_two_parts_as_one() -> None:
     assert (both.first, both.last) == (0, 15)
     np.testing.assert_allclose(both.probs, (w @ p) / w.sum())
     np.testing.assert_allclose(join(a, b, p).probs, p.mean(0))
+

@@ -254,6 +254,18 @@ def test_parts_that_look_like_one_exercise_are_one(
     assert not _same_exercise("squat", "bicep curl") and not _same_exercise("x", "y")
 
 
+def test_the_note_names_each_part() -> None:
+    from musclemap.predictor import segments_note
+
+    seg = {"start_s": 0.0, "end_s": 9.04, "active": ["quadriceps", "gluteus"],
+           "looks_like": [{"exercise": "squat", "similarity": 0.9}]}  # fmt: skip
+    bare = {"start_s": 9.04, "end_s": 15.0, "active": [], "looks_like": []}  # a torch model's
+    assert segments_note([seg, bare]).startswith(
+        "the movement changes at 9.0 s: 0.0-9.0 s looks like squat (quadriceps, gluteus); "
+        "9.0-15.0 s (no group active); the scores above are the mean over the whole video"
+    )
+
+
 def test_real_workout_of_two_exercises(wild_dir: Path, tmp_path: Path) -> None:
     """A real squat clip then a real curl clip in one video, through the whole predict path:
     two parts, the change near the cut (9.3 s)."""

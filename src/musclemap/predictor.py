@@ -127,9 +127,9 @@ def segments_note(segments: list[dict[str, Any]]) -> str:
     """The note of a video that changes exercise: each part, what it looks like, its groups."""
 
     def part(seg: dict[str, Any]) -> str:
-        looks = seg["looks_like"][0]["exercise"] if seg["looks_like"] else "one movement"
+        looks = f" looks like {seg['looks_like'][0]['exercise']}" if seg["looks_like"] else ""
         groups = ", ".join(seg["active"][:4]) or "no group active"
-        return f"{seg['start_s']:.1f}-{seg['end_s']:.1f} s looks like {looks} ({groups})"
+        return f"{seg['start_s']:.1f}-{seg['end_s']:.1f} s{looks} ({groups})"
 
     times = ", ".join(f"{s['start_s']:.1f} s" for s in segments[1:])
     return (
