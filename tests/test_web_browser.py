@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +99,13 @@ class WavePredict:
         return KneeScorer()
 
 
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def live_server(data_dir: Path, predict_fn: Any) -> Iterator[str]:
+    """A `musclemap serve` app with `predict_fn` on a free loopback port, in a thread: its URL."""
     uvicorn = pytest.importorskip("uvicorn")
     from musclemap.web.app import ServerSettings, create_app
 
-    settings = ServerSettings(data_dir=tmp_path_factory.mktemp("web") / "data", workers=1)
-    app = create_app(settings, predict_fn=WavePredict())
+    app = create_app(ServerSettings(data_dir=data_dir, workers=1), predict_fn=predict_fn)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -112,10 +113,17 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
         time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with live_server(tmp_path_factory.mktemp("web") / "data", WavePredict()) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from test_web_browser import (  # noqa: E402, F401 - fixtures
     _upload_and_wait,
     browser,
     clip,
+    live_server,
     server_url,
     wait_js,
 )
@@ -112,21 +113,7 @@ def test_page_shows_the_parts_of_a_video_that_changes_exercise(
     clip: Path,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    import threading
-    import time
-
-    uvicorn = pytest.importorskip("uvicorn")
-    settings = ServerSettings(data_dir=tmp_path / "data", workers=1)
-    app = create_app(settings, predict_fn=WorkoutPredict())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    try:
+    with live_server(tmp_path / "data", WorkoutPredict()) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda err: errors.append(str(err)))
@@ -145,6 +132,3 @@ def test_page_shows_the_parts_of_a_video_that_changes_exercise(
         page.screenshot(path=str(ARTIFACTS / "web-parts.png"), full_page=True)
         assert errors == []
         page.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
