@@ -167,7 +167,7 @@ def write_variants(root: Path) -> dict[str, Path]:
         "slow4": encode("curl_slow4.mp4", [f for f in frames for _ in range(4)]),
         "fast2": encode("curl_fast2.mp4", frames[::2]),
         # session 18: a workout in one take, 9 s of squats then the 2.2 s curl three times
-        # (a part needs about 7 s)
+        # (a part needs about 8 s)
         "workout": encode("squat_then_curl.mp4", _letterboxed(WORKOUT_CLIP, (h, w)) + frames * 3),
     }
     with av.open(str(root / "sound_only.mp4"), mode="w") as sound:

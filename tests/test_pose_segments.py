@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from musclemap.pose.segments import MIN_WINDOWS, find_segments
 
@@ -42,20 +43,39 @@ def test_three_exercises_and_the_order_of_the_parts() -> None:
     assert len(find_segments(p, max_segments=2)) == 2
 
 
+def test_a_part_between_two_of_another_exercise_and_a_superset() -> None:
+    # Squats, curls, squats; and squats and curls alternating: the two sides of the whole video
+    # have about the same mean, only neighbours show the change.
+    p = _windows((8, SQUAT), (8, CURL), (8, SQUAT), noise=0.05)
+    assert [(s.first, s.last) for s in find_segments(p)] == [(0, 7), (8, 15), (16, 23)]
+    p = _windows((7, SQUAT), (7, CURL), (7, SQUAT), (7, CURL), noise=0.05)
+    assert [s.first for s in find_segments(p)] == [0, 7, 14, 21]
+
+
 def test_too_short_or_too_small_a_change_is_not_a_segment() -> None:
-    # fewer than MIN_WINDOWS windows of the second exercise (4 are found, with one squat window)
-    assert len(find_segments(_windows((10, SQUAT), (MIN_WINDOWS - 2, CURL)))) == 1
-    assert len(find_segments(_windows((10, SQUAT), (MIN_WINDOWS, CURL)))) == 2
-    # every group within 0.7 of the other side (a variant of the same movement)
+    # half of MIN_WINDOWS of another exercise: not a part
+    assert len(find_segments(_windows((12, SQUAT), (MIN_WINDOWS // 2, CURL)))) == 1
+    assert len(find_segments(_windows((12, SQUAT), (MIN_WINDOWS, CURL)))) == 2
+    # every group within 0.6 of the other side (a variant of the same movement)
     assert len(find_segments(_windows((8, SQUAT), (8, {0: 0.6, 1: 0.5})))) == 1
 
 
 def test_still_windows_weigh_too_little_to_be_a_part() -> None:
     # A rest after a set of squats: windows that look like something else but barely move
     # (pooling weight ~0) are not a segment; with equal weights they would be.
-    p = _windows((8, SQUAT), (6, CURL))
-    assert len(find_segments(p, np.r_[np.ones(8), np.full(6, 0.05)])) == 1
+    p = _windows((8, SQUAT), (8, CURL))
+    assert len(find_segments(p, np.r_[np.ones(8), np.full(8, 0.05)])) == 1
     assert len(find_segments(p)) == 2
+
+
+def test_the_change_at_each_window() -> None:
+    from musclemap.pose.segments import local_changes
+
+    p = _windows((8, SQUAT), (8, CURL))
+    d = local_changes(p, np.ones(16), 4, 0.0)
+    assert d.shape == (17,) and int(np.argmax(d)) == 8 and d[8] == pytest.approx(0.9)
+    assert d[:4].max() == 0 and d[13:].max() == 0  # no full neighbourhood on one side
+    assert local_changes(p[:7], np.ones(7), 4, 0.0).max() == 0  # too short for two sides
 
 
 def test_weights_scale_does_not_matter() -> None:
