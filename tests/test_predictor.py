@@ -266,27 +266,30 @@ def test_the_note_names_each_part() -> None:
     )
 
 
-def test_real_workout_of_two_exercises(wild_dir: Path, tmp_path: Path) -> None:
-    """A real squat clip then a real curl clip in one video, through the whole predict path:
-    two parts, the change near the cut (9.3 s)."""
+def test_real_workout_squats_curls_squats(wild_dir: Path, tmp_path: Path) -> None:
+    """A real squat clip, a real curl clip and the squat clip again in one video, through the
+    whole predict path: three parts, each change near its cut (9.3 s and 17.9 s)."""
     import av
 
     video = tmp_path / "workout.mp4"
     with av.open(str(video), "w") as out:  # both clips are 360x640 at 30 fps: frames as decoded
         stream = out.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = 360, 640, "yuv420p"
-        for name in ("squat__kbtrainer__1.mp4", "bicep_curl__mrm__1.mp4"):
+        squat, curl = "squat__kbtrainer__1.mp4", "bicep_curl__mrm__1.mp4"
+        for name in (squat, curl, squat):
             with av.open(str(wild_dir / "clips" / name)) as clip:
                 for frame in clip.decode(video=0):
                     rgb = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), "rgb24")
                     out.mux(stream.encode(rgb))
         out.mux(stream.encode())
     pred = Predictor.default(cache_dir=tmp_path).predict(video)
-    squat, curl = pred.segments
-    assert abs(squat["end_s"] - 9.3) <= 1.0
-    assert squat["looks_like"][0]["exercise"] == "squat" and "quadriceps" in squat["active"]
+    squat, curl, again = pred.segments
+    assert abs(curl["start_s"] - 9.3) <= 1.0 and abs(again["start_s"] - 17.9) <= 1.0
+    for part in (squat, again):
+        assert part["looks_like"][0]["exercise"] == "squat" and "quadriceps" in part["active"]
+        assert "biceps" not in part["active"]
     assert "curl" in curl["looks_like"][0]["exercise"] and "biceps" in curl["active"]
-    assert "biceps" not in squat["active"] and "quadriceps" not in curl["active"]
+    assert "quadriceps" not in curl["active"]
 
 
 def test_default_model_scores_without_torch() -> None:
