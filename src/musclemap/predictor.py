@@ -36,7 +36,7 @@ from musclemap.pose.estimator import (
     pooled_name,
 )
 from musclemap.pose.keypose_model import KeyPoseModel, PoseScorer, Scores, score_poses
-from musclemap.pose.segments import Segment, find_segments, join
+from musclemap.pose.segments import Segment, find_segments, join, pooled
 from musclemap.skeleton import MEDIAPIPE33
 from musclemap.taxonomy import GROUP_IDS
 
@@ -521,8 +521,7 @@ class Predictor:
             return []
         emb = scores.windows[keep[part.first : part.last + 1]]
         w = None if scores.weights is None else scores.weights[part.first : part.last + 1]
-        pooled = emb.mean(0) if w is None or w.sum() <= 1e-9 else (w @ emb) / w.sum()
-        return self.model.looks_like(pooled)
+        return self.model.looks_like(pooled(emb, w))
 
     def _window_entry(self, seq: PoseSequence, start: int, probs: np.ndarray) -> dict[str, Any]:
         end = min(start + self.window, len(seq)) - 1

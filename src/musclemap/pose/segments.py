@@ -39,8 +39,12 @@ class Segment:
     probs: np.ndarray  # (20,)
 
 
-def _pooled(p: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return (w @ p) / w.sum() if w.sum() > 1e-9 else p.mean(0)
+def pooled(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The mean of `values` `(N, D)` over N weighted by `weights` `(N,)`, as the clip score
+    pools windows; the plain mean without weights or when they weigh nothing."""
+    if weights is None or weights.sum() <= 1e-9:
+        return values.mean(0)
+    return (weights @ values) / weights.sum()
 
 
 def local_changes(p: np.ndarray, w: np.ndarray, m: int, min_weight: float) -> np.ndarray:
@@ -89,7 +93,7 @@ def find_segments(
             cuts.append(int(t))
     edges = [0, *sorted(cuts), n]
     spans = zip(edges[:-1], edges[1:], strict=True)
-    parts = [Segment(a, b - 1, _pooled(p[a:b], w[a:b])) for a, b in spans]
+    parts = [Segment(a, b - 1, pooled(p[a:b], w[a:b])) for a, b in spans]
     while len(parts) > 1:  # join the most alike neighbours while any are alike
         pairs = zip(parts[:-1], parts[1:], strict=True)
         gaps = [float(np.abs(a.probs - b.probs).max()) for a, b in pairs]
@@ -104,6 +108,5 @@ def join(a: Segment, b: Segment, probs: np.ndarray, weights: np.ndarray | None =
     """Two adjacent segments as one, its probabilities pooled over both (as `find_segments`
     pools a part)."""
     span = slice(a.first, b.last + 1)
-    p = np.asarray(probs, np.float64)[span]
-    w = np.ones(len(p)) if weights is None else np.asarray(weights, np.float64)[span]
-    return Segment(a.first, b.last, _pooled(p, w))
+    w = None if weights is None else np.asarray(weights, np.float64)[span]
+    return Segment(a.first, b.last, pooled(np.asarray(probs, np.float64)[span], w))
