@@ -171,6 +171,57 @@ def test_detect_is_a_fresh_graphs_first_frame_and_leaves_the_tracker_alone(
         np.testing.assert_array_equal(a.world, b.world)
 
 
+def test_a_grid_tracker_detects_in_its_own_graph_and_tracks_on_unchanged(
+    wild_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tracker on a grid (`mediapipe_g4`, predict's) checks on its tracking graph: a frame
+    # fed without a region, never smoothed, the region feedback put back. Its tracking goes on
+    # bit for bit as without the checks, and each check finds what a static-mode graph finds
+    # (to float rounding: that graph's landmarks pass its smoothing's pass-through, which
+    # scales them by the image size and back), where the second graph would cost a start of
+    # both models. Past `_CHECKS_PER_FRAME` checks between two frames, the static graph.
+    from musclemap.data.video_io import iter_frames
+    from musclemap.pose import mediapipe_estimator as mpe
+    from musclemap.pose.estimator import build_estimator
+    from musclemap.pose.quality import mask_person
+
+    video = wild_dir / "clips" / "bicep_curl__ffreaks__1.mp4"  # a second person in view
+    if not video.is_file():
+        pytest.skip(f"{video} not present")
+    frames = [f for _, f in iter_frames(video, fps=10.0, max_side=720)][:30]
+    with build_estimator("mediapipe_g4") as plain:
+        ref = [plain.estimate(f) for f in frames]
+    with build_estimator("mediapipe_g4") as est, build_estimator("mediapipe_g4") as other:
+        got, checked = [], 0
+        for k, frame in enumerate(frames):
+            got.append(est.estimate(frame))
+            seen = ref[k]
+            if k % 4 != 1 or seen is None:
+                continue
+            for picture in (frame, mask_person(frame, seen.image)):
+                found = est.detect(picture)
+                monkeypatch.setattr(mpe, "_CHECKS_PER_FRAME", 0)  # `other`: the static graph
+                want = other.detect(picture)
+                monkeypatch.undo()
+                assert (want is None) == (found is None)
+                if want is not None and found is not None:
+                    checked += 1
+                    np.testing.assert_allclose(found.image, want.image, rtol=0, atol=1e-6)
+                    np.testing.assert_allclose(found.world, want.world, rtol=0, atol=1e-6)
+        assert est._static is None and other._static is not None
+        assert checked >= 8
+        monkeypatch.setattr(mpe, "_CHECKS_PER_FRAME", 1)
+        first, second = est.detect(frames[-1]), est.detect(frames[-1])
+        assert est._static is not None  # the second check, past the limit
+        assert first is not None and second is not None
+        np.testing.assert_allclose(first.image, second.image, rtol=0, atol=1e-6)
+    for a, b in zip(ref, got, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            np.testing.assert_array_equal(a.image, b.image)
+            np.testing.assert_array_equal(a.world, b.world)
+
+
 def test_process_frame_gives_what_pose_process_gives(wild_dir: Path) -> None:
     # The estimator's own call of the graph (no namedtuple class per frame, landmarks read from
     # their wire format) against `Pose.process` on a second graph fed the same frames.

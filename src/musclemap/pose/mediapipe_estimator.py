@@ -255,25 +255,75 @@ class MediaPipePoseEstimator:
 
     def detect(self, frame_rgb: np.ndarray) -> PoseFrame | None:
         """The person found afresh in one frame, as the tracking graph's first frame after a
-        `reset()` finds it (the same landmarks bit for bit, tested), without touching the
-        tracking graph: for the second-person checks.
+        `reset()` finds it (the same landmarks bit for bit, tested), without changing what the
+        tracker gives next: for the second-person checks.
 
-        A second graph in static-image mode (the same models and settings, detection on every
-        frame, no tracking or smoothing state) is started on the first call and kept, so a
-        check costs a detection, not a graph restart: a restart makes the next frame re-create
-        both models' interpreters (~0.09 s of CPU, against ~0.015-0.035 s for the frame)."""
+        A tracker on a grid detects in its own tracking graph (`_detect_in_tracker`: the same
+        landmarks to float rounding, tested). Otherwise a second graph in static-image mode
+        (the same models and settings, detection on every frame, no tracking or smoothing
+        state) is started on the first call and kept, so a check costs a detection, not a
+        graph restart: a restart makes the next frame re-create both models' interpreters
+        (~0.09 s of CPU, against ~0.015-0.035 s for the frame)."""
         global GRAPH_STARTED
         if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame_rgb.shape}")
         # Its start and its models' first use log from C++ (as `estimate`'s first frames do);
         # the few calls of the checks are kept quiet throughout.
         with _quiet_native_stderr():
+            if self._roi_grid is not None and self._checks_since_frame() < _CHECKS_PER_FRAME:
+                return self._detect_in_tracker(np.ascontiguousarray(frame_rgb))
             if self._static is None:
                 GRAPH_STARTED = True
                 self._static = new_pose(
                     static_image_mode=True, enable_segmentation=False, **self._config
                 )
             return process_frame(self._static, np.ascontiguousarray(frame_rgb))
+
+    def _checks_since_frame(self) -> int:
+        """Checks `_detect_in_tracker` has run since the tracking graph's last frame."""
+        if self._pose is None:
+            return 0
+        return max(getattr(self._pose, "check_stamp", 0) - self._pose._simulated_timestamp, 0)
+
+    def _detect_in_tracker(self, frame_rgb: np.ndarray) -> PoseFrame | None:
+        """`detect` on the tracking graph of a tracker on a grid, whose region comes from
+        Python and whose smoothing is a graph apart: one frame fed without a region (the graph
+        detects, as on the first frame after a reset) and never smoothed, after which the
+        region feedback is put back as it was. Nothing else in that graph keeps state, so the
+        tracker goes on as if no check had run (tested bit for bit). Its timestamp is 1 us
+        after the last one (tracked or checked), not a frame later: the smoothing filters,
+        which read the time between frames, see the tracked frames' times only. A second
+        graph costs a start of both models' interpreters (~0.27 s of CPU, one per video in
+        `predict`'s segment 0) against ~0.01 s for a check here."""
+        from mediapipe.python import packet_creator
+        from mediapipe.python._framework_bindings import image_frame
+
+        pose = self._graph()
+        feedback, smoothing = roi_feedback_of(pose), smoothing_of(pose)
+        if feedback is None or smoothing is None:
+            raise RuntimeError("a grid tracker's graph has region feedback and smoothing apart")
+        saved = (feedback.last, feedback.size, feedback.fed, dict(smoothing.inputs))
+        stamp = max(getattr(pose, "check_stamp", 0), pose._simulated_timestamp) + 1
+        pose.check_stamp = stamp
+        outputs = pose._graph_outputs
+        outputs.clear()
+        height, width = frame_rgb.shape[:2]
+        feedback.last = None  # no region: the graph detects
+        feedback.feed(pose._graph, stamp, width, height)
+        packet = packet_creator.create_image_frame(
+            frame_rgb, image_format=image_frame.ImageFormat.SRGB
+        )
+        pose._graph.add_packet_to_input_stream(stream="image", packet=packet.at(stamp))
+        pose._graph.wait_until_idle()
+        image = _landmarks(outputs.get("pose_landmarks"))  # unsmoothed (`_split_smoothing`)
+        world = _landmarks(outputs.get("pose_world_landmarks"))
+        outputs.clear()
+        feedback.last, feedback.size, feedback.fed = saved[:3]
+        smoothing.inputs.clear()  # this frame's image size and region: not for the filters
+        smoothing.inputs.update(saved[3])
+        if image is None or world is None:
+            return None
+        return PoseFrame(image=image[:, [0, 1, 3]], world=world)
 
     def _close_tracker(self) -> None:
         if self._pose is not None:
@@ -300,6 +350,9 @@ class MediaPipePoseEstimator:
         self.close()
 
 
+# Checks on a tracking graph between two of its frames (`_detect_in_tracker`: 1 us apart, and
+# the next frame comes 33333 us after the last); beyond, `detect` uses a graph of its own.
+_CHECKS_PER_FRAME = 33332
 # A frame without a person (`warm_up`, `reset`).
 _BLANK = np.zeros((64, 64, 3), np.uint8)
 # The executor every calculator of our pose graphs runs on: one thread per graph.

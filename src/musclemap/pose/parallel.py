@@ -72,10 +72,10 @@ from musclemap.pose.seams import (  # noqa: F401 - AGREE*, MIN_* are part of thi
 
 # Fewer sampled frames than this per segment and the video is not split further.
 MIN_SEGMENT = 20
-# Segment 0 runs the pixel checks of the kept frames when it is done (the start of its
-# estimator's `detect` graph and three detections, ~0.16 s, about 5 frames of pose): it gets
-# this many frames fewer (the others decode a prefix to reach their start, which costs them
-# some too).
+# Segment 0 runs the pixel checks of the kept frames when it is done (three detections and
+# orientation features, ~0.07 s with predict's grid tracker, whose checks need no graph start,
+# about 3 frames of pose): it gets this many frames fewer (the others decode a prefix to reach
+# their start, which costs them some too).
 CHECK_LEAD = 3
 # Sampled frames a later segment tracks before its start and discards, on every video split
 # in segments (WARM_MIN_FRAMES sampled frames per segment: any split). MediaPipe's tracker does
@@ -233,10 +233,11 @@ def _run_segment(
     The frames at `picks` (with a person) and their landmarks are kept for the input-quality
     pixel checks (no second decode of the video for the gates), and each is checked once, with
     the landmarks of the rows the merge uses (`extra["checks"]`): by segment 0 when it is done
-    (the later segments leave their frames on the board), which pays one graph start (~0.1 s,
-    `MediaPipePoseEstimator.detect`) for all of them; a later segment done while segment 0
-    still tracks checks its own instead, last first (`_check_own`; with an estimator without
-    `detect`, whose checks restart its graph after a second person is found, also then)."""
+    (the later segments leave their frames on the board), which pays at most one graph start
+    (~0.27 s of CPU, `MediaPipePoseEstimator.detect`; none on a grid) for all of them; a
+    later segment done while segment 0 still tracks checks its own instead, last first
+    (`_check_own`; with an estimator without `detect`, whose checks restart its graph after a
+    second person is found, also then)."""
     from musclemap.data.video_io import iter_frames
 
     estimator: PoseEstimator = _WORKER["estimator"]
