@@ -140,7 +140,8 @@ def write_variants(root: Path) -> dict[str, Path]:
             stream.height, stream.width = pics[0].shape[:2]
             stream.pix_fmt = pix_fmt
             for key, value in opts.items():
-                setattr(stream, key, value)
+                target = stream.codec_context if key == "sample_aspect_ratio" else stream
+                setattr(target, key, value)
             for rgb in pics:
                 for packet in stream.encode(av.VideoFrame.from_ndarray(rgb)):
                     out.mux(packet)
@@ -166,6 +167,19 @@ def write_variants(root: Path) -> dict[str, Path]:
         # session 18: filmed in slow motion (each frame 4 times) and sped up twice
         "slow4": encode("curl_slow4.mp4", [f for f in frames for _ in range(4)]),
         "fast2": encode("curl_fast2.mp4", frames[::2]),
+        # session 19: pixels 3:2 wide (anamorphic, as DV or HDV stores them), 10-bit HEVC (a
+        # phone's HDR video), grey, and an animated GIF
+        "anamorphic": encode(
+            "curl_anamorphic.mp4",
+            [cv2.resize(f, (w * 2 // 3 // 2 * 2, h), interpolation=cv2.INTER_AREA) for f in frames],
+            sample_aspect_ratio=Fraction(3, 2),
+        ),
+        "hevc10": encode("curl_hevc10.mp4", frames, "libx265", pix_fmt="yuv420p10le", **x265),
+        "grey": encode(
+            "curl_grey.mp4",
+            [np.repeat(f.mean(2, keepdims=True), 3, 2).astype(np.uint8) for f in frames],
+        ),
+        "gif": encode("curl.gif", [f[::2, ::2] for f in frames[::3]], "gif", 10, "rgb8"),
         # session 18: a workout in one take, 9 s of squats then the 2.2 s curl three times
         # (a part needs about 8 s)
         "workout": encode("squat_then_curl.mp4", _letterboxed(WORKOUT_CLIP, (h, w)) + frames * 3),
@@ -636,6 +650,23 @@ def json_top(name: str, groups: set[str] | None, note: str = "") -> Check:
     return check
 
 
+def json_width(name: str, width: int, groups: set[str]) -> Check:
+    """`json_top(name, groups)`, and the video's width in the quality block is `width` (within
+    2 px): what it is shown at, not what it stores."""
+    top = json_top(name, groups)
+
+    def check(run: Run) -> tuple[str, str] | None:
+        found = top(run)
+        if found is not None or run.rc != 0:
+            return found
+        got = json.loads((run.root / name).read_text())["quality"]["resolution"]["width"]
+        if abs(got - width) > 2:
+            return "SILENT-WRONG", f"posed {got} px wide, shown {width}"
+        return None
+
+    return check
+
+
 def one_answer(run: Run) -> tuple[str, str] | None:
     """A run that compared the answers of several paths to the same prediction: "same"."""
     if run.rc == 0 and run.out.split()[:1] != ["same"]:
@@ -815,7 +846,13 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
             check=json_top(f"{key}.json", groups, note=note),
             needs_clip=True,
         )
-    for key, name in [("slow4", "the curl in slow motion (x 1/4)"), ("fast2", "the curl at x 2")]:
+    # session 19: the anamorphic curl is posed in square pixels (as wide as the original)
+    add("the curl in 3:2 pixels (anamorphic)",
+        P + [p.get("variant_anamorphic", noise), "--json", "anamorphic.json"] + W1, expect="ok",
+        check=json_width("anamorphic.json", 639, curl), needs_clip=True)  # fmt: skip
+    for key, name in [("slow4", "the curl in slow motion (x 1/4)"), ("fast2", "the curl at x 2"),
+                      ("hevc10", "the curl as 10-bit HEVC"), ("grey", "the curl in grey"),
+                      ("gif", "the curl as an animated GIF")]:  # fmt: skip
         add(name, P + [p.get(f"variant_{key}", noise), "--json", f"{key}.json"] + W1,
             expect="ok", check=json_top(f"{key}.json", curl), needs_clip=True)  # fmt: skip
     add(

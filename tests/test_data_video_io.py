@@ -29,6 +29,7 @@ def _encode(
     pix_fmt: str = "yuv420p",
     options: dict[str, str] | None = None,
     gop: int = 0,
+    sar: Fraction | None = None,
 ) -> Path:
     """Encode RGB frames; `times_ms` gives explicit (variable-rate) timestamps."""
     import av
@@ -41,6 +42,8 @@ def _encode(
             stream.codec_context.time_base = Fraction(1, 1000)
         if rotation:
             stream.set_display_rotation(rotation)
+        if sar is not None:
+            stream.codec_context.sample_aspect_ratio = sar
         if gop:
             stream.codec_context.gop_size = gop
             stream.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}"}
@@ -127,6 +130,31 @@ def test_rotation_metadata_makes_frames_upright(tmp_path: Path, rotation: int) -
     assert np.abs(first.astype(int) - expected).mean() < 10
     clip = read_clip(path, [3, 0])
     assert clip.shape == (2, *expected.shape)
+
+
+@pytest.mark.parametrize(("sar", "shown"), [(Fraction(3, 2), (96, 48)), (Fraction(2, 3), (64, 72))])
+def test_anamorphic_video_is_converted_to_square_pixels(
+    tmp_path: Path, sar: Fraction, shown: tuple[int, int]
+) -> None:
+    # A 64x48 picture whose pixels are 3:2 (or 2:3) shows as 96x48 (64x72): a disc stored
+    # squeezed comes out round, so a body is posed with its true proportions (and, rotated, it
+    # still is: the stretch comes first, in stored coordinates).
+    yy, xx = np.mgrid[:48, :64]
+    rx, ry = (16 / sar, 16) if sar > 1 else (16, 16 * sar)  # a disc once shown
+    disc = (((xx - 32) / rx) ** 2 + ((yy - 24) / ry) ** 2 <= 1).astype(np.uint8) * 255
+    frames = np.repeat(np.repeat(disc[None, :, :, None], 3, axis=3), 3, axis=0)
+    path = _encode(tmp_path / "sar.mp4", frames, pix_fmt="yuv444p", sar=sar)
+    info = probe(path)
+    assert (info.width, info.height) == shown
+    _, first = next(iter(iter_frames(path, fps=10.0)))
+    assert first.shape == (shown[1], shown[0], 3)
+    ys, xs = np.nonzero(first[..., 0] > 127)
+    assert xs.max() - xs.min() == pytest.approx(ys.max() - ys.min(), abs=2)  # round
+    assert read_clip(path, [1]).shape == (1, shown[1], shown[0], 3)
+    _, turned = next(iter(iter_frames(_encode(
+        tmp_path / "sar_rot.mp4", frames, pix_fmt="yuv444p", sar=sar, rotation=90
+    ), fps=10.0)))
+    assert turned.shape == (shown[0], shown[1], 3)
 
 
 def test_odd_size(tmp_path: Path) -> None:

@@ -32,8 +32,8 @@ class VideoInfo:
 
     Attributes:
         path: The video file.
-        width: Display width in pixels (after rotation).
-        height: Display height in pixels (after rotation).
+        width: Display width in pixels (square pixels, after rotation).
+        height: Display height in pixels (square pixels, after rotation).
         rotation: Counter-clockwise rotation in degrees (0, 90, 180, 270) applied for display.
         fps: Average frame rate.
         duration_s: Duration in seconds.
@@ -104,22 +104,57 @@ def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
 
 
 def _to_rgb(
-    frame: Any, rotation: int, max_side: int | None = None, scaler: Any = None
+    frame: Any,
+    rotation: int,
+    max_side: int | None = None,
+    scaler: Any = None,
+    aspect: float = 1.0,
 ) -> np.ndarray:
-    """Upright RGB (H, W, 3); with `max_side`, scaled (in the same swscale pass) to fit it.
+    """Upright RGB (H, W, 3) in square pixels; with `max_side`, scaled (in the same swscale
+    pass) to fit it.
 
     `scaler`: a `VideoReformatter` kept over a video's frames (None: a new one). swscale runs
     in this thread: with its default (a thread per core) PyAV's `frame.reformat` started a
     thread pool for every frame, 2.9 ms of CPU and 4.3 ms of wall time a 1280x720 frame
-    against 1.6 ms here, the same pixels."""
+    against 1.6 ms here, the same pixels. `aspect`: the stream's sample aspect ratio
+    (`pixel_aspect`), undone in the same pass."""
     scaler = scaler or _scaler()
-    w, h = scaled_size(frame.width, frame.height, max_side)
+    w, h = scaled_size(*display_size(frame.width, frame.height, aspect), max_side)
     # PyAV's default (bilinear) for the colour conversion alone, else an area filter
     interpolation = None if (w, h) == (frame.width, frame.height) else "AREA"
     rgb = scaler.reformat(
         frame, width=w, height=h, format="rgb24", interpolation=interpolation, threads=1
     )
     return _upright(rgb.to_ndarray(), rotation)  # (H, W, 3)
+
+
+def pixel_aspect(stream: Any) -> float:
+    """A video stream's sample aspect ratio (pixel width / height; 1.0 when unset or absurd).
+
+    Anamorphic video (DV, DVD, broadcast: 720x576 shown as 1024x576) stores non-square
+    pixels; posed as stored, every body would be squeezed or stretched sideways and its joint
+    angles wrong, so frames are converted to square pixels (`display_size`)."""
+    for source in (stream, getattr(stream, "codec_context", None)):
+        sar = getattr(source, "sample_aspect_ratio", None)
+        if sar:
+            value = float(sar)
+            if MIN_PIXEL_ASPECT <= value <= 1 / MIN_PIXEL_ASPECT:
+                return value
+    return 1.0
+
+
+# Sample aspect ratios outside [this, 1 / this] are taken for broken headers, not pixels.
+MIN_PIXEL_ASPECT = 0.25
+
+
+def display_size(width: int, height: int, aspect: float) -> tuple[int, int]:
+    """The square-pixel size of a `width` x `height` picture of pixels `aspect` wide for
+    their height: the wider side of a pixel is kept (no detail lost), the other stretched."""
+    if abs(aspect - 1.0) < 1e-3:
+        return width, height
+    if aspect > 1:
+        return max(round(width * aspect), 1), height
+    return width, max(round(height / aspect), 1)
 
 
 # `scaled_size` divides by a whole factor unless that leaves the longer side under this share of
@@ -235,7 +270,7 @@ def _probe(path: Path) -> VideoInfo:
         if first is None:
             raise VideoError(f"{path}: video has no frames")
         rotation = _rotation_of(first, stream)
-        width, height = first.width, first.height
+        width, height = display_size(first.width, first.height, pixel_aspect(stream))
         if rotation in (90, 270):
             width, height = height, width
         fps, duration = _timing(container, stream)
@@ -372,6 +407,7 @@ def _sample(
     pts = _stream_pts(path) if fps is not None else ()
     plan: dict[str, frozenset[int] | None] = {"wanted": None}
     scaler = _scaler()  # one swscale set-up for the video's frames
+    aspect = pixel_aspect(stream)
 
     def wanted() -> frozenset[int] | None:
         if plan["wanted"] is None and start is not None and fps is not None:
@@ -390,7 +426,7 @@ def _sample(
             raise _SeekMissed
         count += 1
         if fps is None:
-            yield t, _to_rgb(frame, rotation, max_side, scaler)
+            yield t, _to_rgb(frame, rotation, max_side, scaler, aspect)
             continue
         # Emit every target time that this frame (or the previous one) is nearest to.
         while k / fps <= t:
@@ -398,9 +434,9 @@ def _sample(
                 return
             target = k / fps
             if prev is not None and abs(target - prev[0]) <= abs(t - target):
-                yield prev[0], _to_rgb(prev[1], rotation, max_side, scaler)
+                yield prev[0], _to_rgb(prev[1], rotation, max_side, scaler, aspect)
             else:
-                yield t, _to_rgb(frame, rotation, max_side, scaler)
+                yield t, _to_rgb(frame, rotation, max_side, scaler, aspect)
             k += 1
         prev = (t, frame)
     if count == 0:
@@ -514,7 +550,7 @@ def _decode_indices(path: Path, unique: list[int], pts: tuple[int, ...]) -> dict
             # Without timestamps the stream was decoded from the start, so counting works.
             idx = index_of.get(frame.pts, -1) if pts else sequential
             if idx in todo:
-                out[idx] = _to_rgb(frame, rotation, scaler=scaler)
+                out[idx] = _to_rgb(frame, rotation, scaler=scaler, aspect=pixel_aspect(stream))
                 todo.discard(idx)
                 if not todo:
                     break

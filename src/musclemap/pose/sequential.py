@@ -79,8 +79,9 @@ def finish(seq: PoseSequence, info: Any, name: str, settings: dict[str, Any]) ->
 def pose_settings(estimator: PoseEstimator, max_side: int | None) -> dict[str, Any]:
     """What, besides the video, the estimator's name and fps, keys a cached pose file."""
     # "scale": how frames larger than max_side are made to fit (`video_io.scaled_size`; before
-    # it, to max_side exactly): poses cached the other way are not reused.
-    return {**estimator.settings(), "max_side": max_side, "scale": "whole factor"}
+    # it, to max_side exactly) and, since session 19, in square pixels (`video_io.display_size`;
+    # before, anamorphic video was posed as stored): poses cached another way are not reused.
+    return {**estimator.settings(), "max_side": max_side, "scale": "whole factor, square pixels"}
 
 
 def run_cached(
