@@ -75,7 +75,7 @@ class Prediction:
     @property
     def active(self) -> list[str]:
         """Groups at or above the threshold, most probable first."""
-        return [g for g, p in self.ranked() if p >= self.threshold]
+        return active_groups(self.muscles, self.threshold)
 
     def ranked(self) -> list[tuple[str, float]]:
         return sorted(self.muscles.items(), key=lambda kv: -kv[1])
@@ -107,6 +107,17 @@ _SETTINGS: dict[str, tuple[Callable[[float], bool], str]] = {
     "threshold": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "min_seconds": (lambda v: v >= 0, ">= 0"),
 }
+
+
+def active_groups(muscles: dict[str, float], threshold: float) -> list[str]:
+    """The groups of `muscles` at or above `threshold`, most probable first."""
+    ranked = sorted(muscles.items(), key=lambda kv: -kv[1])
+    return [g for g, p in ranked if p >= threshold]
+
+
+def looks_like_entries(pairs: list[tuple[str, float]]) -> list[dict[str, Any]]:
+    """`looks_like`'s (exercise, similarity) pairs as the JSON gives them."""
+    return [{"exercise": e, "similarity": round(sim, 3)} for e, sim in pairs]
 
 
 def _same_exercise(a: str, b: str) -> bool:
@@ -463,10 +474,7 @@ class Predictor:
             model=self.model_info,
             pose=seq,
             notes=notes,
-            looks_like=[
-                {"exercise": e, "similarity": round(sim, 3)}
-                for e, sim in self.model.looks_like(scores.embedding)
-            ],
+            looks_like=looks_like_entries(self.model.looks_like(scores.embedding)),
             segments=segments,
         )
 
@@ -502,13 +510,12 @@ class Predictor:
         out = []
         for part, like, t0, t1 in zip(parts, looks, begin, end, strict=True):
             muscles = dict(zip(GROUP_IDS, part.probs.tolist(), strict=True))
-            ranked = sorted(muscles, key=lambda g: -muscles[g])
             out.append({
                 "start_s": round(t0, 3),
                 "end_s": round(t1, 3),
-                "active": [g for g in ranked if muscles[g] >= self.threshold],
+                "active": active_groups(muscles, self.threshold),
                 "muscles": {g: round(p, 4) for g, p in muscles.items()},
-                "looks_like": [{"exercise": e, "similarity": round(sim, 3)} for e, sim in like],
+                "looks_like": looks_like_entries(like),
             })  # fmt: skip
         return out
 

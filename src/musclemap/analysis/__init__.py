@@ -77,7 +77,6 @@ def analyse(
         ValueError: `pred` has no pose sequence (predictions made by `predict_poses` have one).
     """
     from musclemap.analysis.movement import compare_movement, pose_measures
-    from musclemap.analysis.reps import count_reps
 
     if pred.pose is None:
         raise ValueError("analyse needs the prediction's pose sequence")
@@ -91,11 +90,8 @@ def analyse(
     elif parts:  # no one exercise to guess for the whole video: each part has its own
         act, query, guessed, sim = None, "", True, None
     else:
-        try:
-            act, query, s = guess_from_looks_like(getattr(pred, "looks_like", []) or [])
-            guessed, sim = True, s
-        except UnknownActivityError:
-            act, query, guessed, sim = None, "", True, None
+        act, query, sim = _guess(getattr(pred, "looks_like", []))
+        guessed = True
     check = None
     movement = None
     if act is not None:
@@ -105,14 +101,7 @@ def analyse(
         key = canonical_exercise(act.name, source=act.source)
         clip = Path(pred.video).stem  # a library clip is not compared with itself
         movement = compare_movement(pose_measures(seq.world, seq.fps), key, leave_out=clip)
-    reps = count_reps(
-        seq.world,
-        seq.valid,
-        seq.times,
-        seq.fps,
-        static=None if check is None else check.static,
-        timeline=pred.timeline,
-    )
+    reps = _count_reps(pred, check)
     result = Analysis(check, movement, reps, parts)
     if attach:
         pred.analysis = result.to_dict()
@@ -126,21 +115,41 @@ def _analyse_part(pred: Prediction, seg: dict[str, Any]) -> dict[str, Any]:
     against the part's own scores) and the repetitions of its frames."""
     import numpy as np
 
+    assert pred.pose is not None
+    t = pred.pose.times
+    frames = np.flatnonzero((t >= seg["start_s"] - 1e-6) & (t < seg["end_s"] - 1e-6))
+    act, query, sim = _guess(seg.get("looks_like"))
+    check = None
+    if act is not None:
+        check = expected_vs_observed(
+            act, seg["muscles"], pred.threshold, query=query, guessed=True, similarity=sim
+        )
+    reps = _count_reps(pred, check, frames)
+    return {
+        "exercise": None if check is None else check.to_dict(),
+        "repetitions": reps.to_dict(),
+    }
+
+
+def _guess(looks_like: list[dict[str, Any]] | None) -> tuple[Activity | None, str, float | None]:
+    """`guess_from_looks_like` of a "looks like" list: (activity, query, similarity), or
+    (None, "", None) when it names nothing the knowledge base knows."""
+    try:
+        return guess_from_looks_like(looks_like or [])
+    except UnknownActivityError:
+        return None, "", None
+
+
+def _count_reps(
+    pred: Prediction, check: ExerciseCheck | None, frames: Any = slice(None)
+) -> RepResult:
+    """`count_reps` over the prediction's pose frames `frames` (all by default), told whether
+    the exercise `check` found is held still."""
     from musclemap.analysis.reps import count_reps
 
     assert pred.pose is not None
     seq = pred.pose
-    t = seq.times
-    frames = np.flatnonzero((t >= seg["start_s"] - 1e-6) & (t < seg["end_s"] - 1e-6))
-    check = None
-    try:
-        act, query, sim = guess_from_looks_like(seg.get("looks_like") or [])
-        check = expected_vs_observed(
-            act, seg["muscles"], pred.threshold, query=query, guessed=True, similarity=sim
-        )
-    except UnknownActivityError:
-        pass
-    reps = count_reps(
+    return count_reps(
         seq.world[frames],
         seq.valid[frames],
         seq.times[frames],
@@ -148,7 +157,3 @@ def _analyse_part(pred: Prediction, seg: dict[str, Any]) -> dict[str, Any]:
         static=None if check is None else check.static,
         timeline=pred.timeline,
     )
-    return {
-        "exercise": None if check is None else check.to_dict(),
-        "repetitions": reps.to_dict(),
-    }

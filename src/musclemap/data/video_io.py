@@ -543,6 +543,7 @@ def _decode_indices(path: Path, unique: list[int], pts: tuple[int, ...]) -> dict
         rotation: int | None = None
         sequential = -1
         scaler = _scaler()
+        aspect = pixel_aspect(stream)
         for frame in _decode(container, path):
             if rotation is None:
                 rotation = _rotation_of(frame, stream)
@@ -550,7 +551,7 @@ def _decode_indices(path: Path, unique: list[int], pts: tuple[int, ...]) -> dict
             # Without timestamps the stream was decoded from the start, so counting works.
             idx = index_of.get(frame.pts, -1) if pts else sequential
             if idx in todo:
-                out[idx] = _to_rgb(frame, rotation, scaler=scaler, aspect=pixel_aspect(stream))
+                out[idx] = _to_rgb(frame, rotation, scaler=scaler, aspect=aspect)
                 todo.discard(idx)
                 if not todo:
                     break

@@ -295,9 +295,6 @@ class MediaPipePoseEstimator:
         which read the time between frames, see the tracked frames' times only. A second
         graph costs a start of both models' interpreters (~0.27 s of CPU, one per video in
         `predict`'s segment 0) against ~0.01 s for a check here."""
-        from mediapipe.python import packet_creator
-        from mediapipe.python._framework_bindings import image_frame
-
         pose = self._graph()
         feedback, smoothing = roi_feedback_of(pose), smoothing_of(pose)
         if feedback is None or smoothing is None:
@@ -305,19 +302,10 @@ class MediaPipePoseEstimator:
         saved = (feedback.last, feedback.size, feedback.fed, dict(smoothing.inputs))
         stamp = max(getattr(pose, "check_stamp", 0), pose._simulated_timestamp) + 1
         pose.check_stamp = stamp
-        outputs = pose._graph_outputs
-        outputs.clear()
-        height, width = frame_rgb.shape[:2]
         feedback.last = None  # no region: the graph detects
-        feedback.feed(pose._graph, stamp, width, height)
-        packet = packet_creator.create_image_frame(
-            frame_rgb, image_format=image_frame.ImageFormat.SRGB
-        )
-        pose._graph.add_packet_to_input_stream(stream="image", packet=packet.at(stamp))
-        pose._graph.wait_until_idle()
-        image = _landmarks(outputs.get("pose_landmarks"))  # unsmoothed (`_split_smoothing`)
-        world = _landmarks(outputs.get("pose_world_landmarks"))
-        outputs.clear()
+        feed_frame(pose, frame_rgb, stamp)
+        image, world = _graph_landmarks(pose._graph_outputs)  # unsmoothed (`_split_smoothing`)
+        pose._graph_outputs.clear()
         feedback.last, feedback.size, feedback.fed = saved[:3]
         smoothing.inputs.clear()  # this frame's image size and region: not for the filters
         smoothing.inputs.update(saved[3])
@@ -790,28 +778,39 @@ def process_frame(pose: Any, frame_rgb: np.ndarray) -> PoseFrame | None:
         if roi_feedback_of(pose) is not None:
             raise RuntimeError("a pose graph with region feedback needs process_frame's path")
         return frame_from_result(pose.process(frame_rgb))
-    from mediapipe.python import packet_creator
-    from mediapipe.python._framework_bindings import image_frame
-
-    outputs.clear()
     pose._simulated_timestamp += 33333  # as `SolutionBase.process`: a 30 fps stream
-    feedback = roi_feedback_of(pose)
-    if feedback is not None:
-        height, width = frame_rgb.shape[:2]
-        feedback.feed(graph, pose._simulated_timestamp, width, height)
-    packet = packet_creator.create_image_frame(frame_rgb, image_format=image_frame.ImageFormat.SRGB)
-    graph.add_packet_to_input_stream(stream="image", packet=packet.at(pose._simulated_timestamp))
-    graph.wait_until_idle()
+    feed_frame(pose, frame_rgb, pose._simulated_timestamp)
     smoothing = smoothing_of(pose)
     if smoothing is not None:  # `new_pose(smoothing_apart=True)`
         found = smoothing.smooth(outputs)
         image, world = found if found is not None else (None, None)
     else:
-        image = _landmarks(outputs.get("pose_landmarks"))
-        world = _landmarks(outputs.get("pose_world_landmarks"))
+        image, world = _graph_landmarks(outputs)
     if image is None or world is None:
         return None
     return PoseFrame(image=image[:, [0, 1, 3]], world=world)
+
+
+def feed_frame(pose: Any, frame_rgb: np.ndarray, timestamp: int) -> None:
+    """Run `pose`'s graph on one frame at `timestamp` (its outputs cleared first), handing it
+    the region its feedback holds, if it has one (`RoiFeedback.feed`)."""
+    from mediapipe.python import packet_creator
+    from mediapipe.python._framework_bindings import image_frame
+
+    pose._graph_outputs.clear()
+    feedback = roi_feedback_of(pose)
+    if feedback is not None:
+        height, width = frame_rgb.shape[:2]
+        feedback.feed(pose._graph, timestamp, width, height)
+    packet = packet_creator.create_image_frame(frame_rgb, image_format=image_frame.ImageFormat.SRGB)
+    pose._graph.add_packet_to_input_stream(stream="image", packet=packet.at(timestamp))
+    pose._graph.wait_until_idle()
+
+
+def _graph_landmarks(outputs: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The image and world landmarks a pose graph output (`_landmarks` of each)."""
+    image = _landmarks(outputs.get("pose_landmarks"))
+    return image, _landmarks(outputs.get("pose_world_landmarks"))
 
 
 def _landmarks(packet: Any) -> np.ndarray | None:
