@@ -436,6 +436,7 @@ def test_batch_runs_the_gates_in_the_workers_as_a_single_run_does(
         got = json.loads((out / f"{Path(name).stem}.json").read_text())["quality"]
         want = json.loads(single.read_text())["quality"]
         gates = {"resolution", "frame_rate", "orientation", "pose_confidence", "motion", "people"}
+        gates.add("colour")
         assert set(got) == gates
         assert got["people"] == want["people"] == {"count": 1, "frames_checked": 3}
         assert got["orientation"]["state"] == want["orientation"]["state"] == "upright"

@@ -355,6 +355,7 @@ def test_estimate_keeps_frames_for_the_gates_and_inspect_uses_them(
     assert quality.frame_picks(seq) == quality.planned_picks(len(seq)) == [30, 60, 89]
     decoded = quality.inspect_frames(path, seq, None)
     assert kept["frame_features"] == pytest.approx(decoded["frame_features"])
+    assert kept["colour"] == decoded["colour"] == 0.0  # flat grey frames
     # a second inspect has no kept frames left: decoded on a worker, same answer
     assert pool.inspect(path, seq)["frame_features"] == pytest.approx(decoded["frame_features"])
 
@@ -370,13 +371,15 @@ def test_map_checked_runs_the_gates_in_the_workers(pool: PosePool, tmp_path: Pat
     )
     assert i == 0 and isinstance(result, tuple)
     seq, quality = result
-    gates = {"resolution", "frame_rate", "orientation", "pose_confidence", "motion", "people"}
+    gates = {"resolution", "frame_rate", "orientation", "pose_confidence", "motion", "colour"}
+    gates.add("people")
     assert set(quality) == gates
     plain = estimate_video(path, SmoothingEstimator(), fps=10.0, max_side=None)
     plain.width, plain.height = 64, 64
     _, here = assess_video(path, plain, estimator=SmoothingEstimator())
     assert quality == here
     assert quality["people"] == {"count": 1, "frames_checked": 0, "detail": "not checked"}
+    assert quality["colour"] == {"grey": True, "coloured_share": 0.0}
 
 
 @pytest.mark.parametrize("rate", [10, 5, 7])
@@ -501,9 +504,11 @@ def test_a_later_segment_checks_its_own_frames_unless_segment_zero_does_it_cheap
     mine = {i: (frames[i], lm) for i in (40, 59)}
     got = _check_own(board, 3, mine, SmoothingEstimator())
     assert list(got) == taken
-    for i, (features, hit, checked) in got.items():
-        np.testing.assert_allclose(features, orientation.turned_frame_features([frames[i]]))
-        assert (hit, checked) == (0, 0)  # a scripted estimator: people not checked
+    for i, one in got.items():
+        np.testing.assert_allclose(
+            one["features"][0], orientation.turned_frame_features([frames[i]])
+        )
+        assert (one["hits"], one["checked"]) == (0, 0)  # a scripted estimator: not checked
     board.state[1][0] = board.state[1][2] = 1  # segment 1 is done
     for i in (40, 59):
         board.leave(i, frames[i], lm)
@@ -556,7 +561,7 @@ def test_segment_zero_keeps_the_checks_once_its_detect_graph_starts(
     later = Detecting()
     got = _check_own(board, 3, {i: (frames[i], lm) for i in (40, 59)}, later)
     assert list(got) == taken and len(later.detected) == len(taken)
-    assert all(hit == 1 and checked == 1 for _, hit, checked in got.values())
+    assert all(one["hits"] == 1 and one["checked"] == 1 for one in got.values())
     board.state[1][0] = board.state[1][2] = 1  # segment 1 is done
     for i in (40, 59):
         board.leave(i, frames[i], lm)
@@ -580,6 +585,7 @@ def test_a_check_whose_answer_cannot_change_the_count_runs_no_detector(tmp_path:
     # frame's answer cannot change `people`, so its detector (a graph restart) is not run.
     from musclemap.pose import orientation
     from musclemap.pose.parallel import _check_one
+    from musclemap.pose.quality import colour_share
     from musclemap.pose.seams import Board
 
     class Counting:
@@ -594,11 +600,12 @@ def test_a_check_whose_answer_cannot_change_the_count_runs_no_detector(tmp_path:
     board = Board(str(tmp_path), [80, 80], create=True)
     frame = np.random.default_rng(1).integers(0, 256, (36, 64, 3), dtype=np.uint8)
     pair = (frame, np.full((33, 3), 0.5, np.float32))
-    features, hit, checked = _check_one(board, 3, 20, pair, Counting())  # type: ignore[arg-type]
-    assert (hit, checked, Counting.calls, board.tally()) == (0, 1, 1, (0, 1))
+    one = _check_one(board, 3, 20, pair, Counting())  # type: ignore[arg-type]
+    assert (one["hits"], one["checked"], Counting.calls, board.tally()) == (0, 1, 1, (0, 1))
     board.record(40, True)
     board.record(59, True)
-    features, hit, checked = _check_one(board, 3, 30, pair, Counting())  # type: ignore[arg-type]
-    assert (hit, checked, Counting.calls) == (0, 1, 1)  # settled: 2 hits of 3, none run
-    np.testing.assert_allclose(features, orientation.turned_frame_features([frame]))
+    one = _check_one(board, 3, 30, pair, Counting())  # type: ignore[arg-type]
+    assert (one["hits"], one["checked"], Counting.calls) == (0, 1, 1)  # settled: none run
+    np.testing.assert_allclose(one["features"][0], orientation.turned_frame_features([frame]))
+    assert one["colour"] == [pytest.approx(colour_share(frame))]
     assert board.tally() == (2, 2)

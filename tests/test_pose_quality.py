@@ -120,8 +120,8 @@ def test_people_decided_never_changes_the_count() -> None:
                     skipped += 1
                 else:
                     hits += seen
-            full = q.frame_checks([], sum(answers), n)
-            assert q.frame_checks([], hits, n) == full, answers
+            full = q.frame_checks({"features": [], "hits": sum(answers), "checked": n})
+            assert q.frame_checks({"features": [], "hits": hits, "checked": n}) == full, answers
             assert skipped == 0 or n - skipped >= (n + 1) // 2
     assert q.people_decided(2, 0, 1) and q.people_decided(0, 2, 1)
     assert not q.people_decided(1, 1, 1) and not q.people_decided(1, 0, 2)
@@ -136,13 +136,13 @@ def test_kept_frames_stop_detecting_once_the_count_is_settled() -> None:
     detector = _Detector()
     got = q.check_kept_frames([(frame, followed)] * 3, detector)
     assert (got["hits"], got["checked"], len(detector.seen)) == (2, 3, 2)
-    assert q.frame_checks(got["features"], got["hits"], got["checked"])["people"] == 2
+    assert q.frame_checks(got)["people"] == 2
     alone = frame.copy()
     alone[10:50, 70:85] = 0
     detector = _Detector()
     got = q.check_kept_frames([(frame, followed), (alone, followed), (alone, followed)], detector)
     assert (got["hits"], got["checked"], len(detector.seen)) == (1, 3, 3)  # 1 of 3: all run
-    assert q.frame_checks(got["features"], got["hits"], got["checked"])["people"] == 1
+    assert q.frame_checks(got)["people"] == 1
 
 
 def test_second_person_found_after_masking_the_first() -> None:
@@ -230,6 +230,25 @@ def test_frames_decoded_once_for_orientation_and_people(tmp_path: Path) -> None:
     assert q.inspect_frames(video, seq, None)["frames_checked"] == 0  # no detector: not checked
 
 
+def test_colour_share_tells_a_grey_picture_from_a_little_colour() -> None:
+    rng = np.random.default_rng(0)
+    grey = np.repeat(rng.integers(0, 256, (360, 640, 1)), 3, 2).astype(np.uint8)
+    assert q.colour_share(grey) == 0.0
+    # chroma noise of an analog source: the thumbnail averages it away
+    noisy = np.clip(grey + rng.normal(0, 3, grey.shape).round(), 0, 255).astype(np.uint8)
+    assert q.colour_share(noisy) == 0.0
+    # a person in black on a white floor: only skin is coloured (2% of the picture here; the
+    # least coloured of the wild clips, 1.6%)
+    floor = np.full((360, 640, 3), 235, np.uint8)
+    floor[150:230, 300:330] = (205, 160, 135)
+    assert q.colour_share(floor) > q.GREY_SHARE
+    assert q.check_colour(q.colour_share(noisy)) == {"grey": True, "coloured_share": 0.0}
+    assert q.check_colour(None) == {"grey": None, "detail": "not checked"}
+    notes = q.quality_notes({"colour": q.check_colour(0.0)})
+    assert len(notes) == 1 and notes[0].startswith("the video has no colour")
+    assert not q.quality_notes({"colour": q.check_colour(q.colour_share(floor))})
+
+
 def test_rotated_estimator_turns_frames_and_keys_the_cache() -> None:
     inner = _Detector()
     est = q.RotatedEstimator(inner, 1)
@@ -274,7 +293,7 @@ class _MarkerEstimator:
 
 def _marker_video(path: Path, turns: int) -> Path:
     frames = np.zeros((30, 64, 96, 3), np.uint8)
-    frames[:, 4:16, 4:16] = 255
+    frames[:, 4:16, 4:16] = (255, 60, 60)  # red: a colour picture, not noted as grey
     return write_video(path, np.ascontiguousarray(np.rot90(frames, turns, axes=(1, 2))))
 
 
@@ -283,6 +302,7 @@ def test_turned_video_is_turned_back(tmp_path: Path) -> None:
     ref = upright.predict(_marker_video(tmp_path / "up.mp4", 0))
     assert ref.quality["orientation"]["state"] == "upright"
     gates = {"resolution", "frame_rate", "orientation", "pose_confidence", "motion", "people"}
+    gates.add("colour")
     assert set(ref.quality) == gates
     assert ref.to_dict()["quality"] == ref.quality and ref.notes == []
     for k in (1, 2, 3):
@@ -354,6 +374,26 @@ def test_real_turned_curl_and_two_people(wild_dir: Path, tmp_path: Path) -> None
     pred = predictor.predict(write_video(tmp_path / "two.mp4", np.ascontiguousarray(both)))
     assert pred.people == 2 and pred.quality["people"]["count"] == 2
     assert any("2 people seen" in n for n in pred.notes)
+
+
+@pytest.mark.slow
+def test_real_grey_clip_is_noted_and_its_colour_original_not(
+    wild_dir: Path, tmp_path: Path
+) -> None:
+    """The least coloured wild clip (a person in black on a white floor) is not taken for grey;
+    the same clip made grey is, and says so."""
+    from musclemap.data.video_io import iter_frames
+
+    clip = wild_dir / "clips" / "bicycle_crunch__malikex__1.mp4"
+    frames = np.stack([f for _, f in iter_frames(clip, fps=10, max_side=480)])
+    grey = np.repeat(frames.mean(3, keepdims=True), 3, 3).astype(np.uint8)
+    predictor = Predictor.default(cache_dir=tmp_path)
+    pred = predictor.predict(write_video(tmp_path / "colour.mp4", frames))
+    assert pred.quality["colour"]["grey"] is False, pred.quality["colour"]
+    assert not any("no colour" in n for n in pred.notes)
+    pred = predictor.predict(write_video(tmp_path / "grey.mp4", grey))
+    assert pred.quality["colour"] == {"grey": True, "coloured_share": 0.0}
+    assert any(n.startswith("the video has no colour") for n in pred.notes), pred.notes
 
 
 @pytest.mark.slow

@@ -55,15 +55,21 @@ def test_merge_of_three_segments() -> None:
     assert [s["handover"] for s in merged.seams] == [3, 5]
 
 
+def _check(features: np.ndarray, hit: int, colour: float = 0.5) -> dict[str, object]:
+    """One kept frame's checks, as `quality.check_kept_frames` gives them."""
+    return {"features": [features], "colour": [colour], "hits": hit, "checked": 1}
+
+
 def test_merge_keeps_the_pixel_checks_of_the_rows_it_uses() -> None:
     f = np.zeros((4, 64))
     first = _part(0, [0.0, 0.1, 0.2, 0.3, 0.4], handover=4)
     second = _part(3, [0.9, 0.3, 0.5, 0.6, 0.7])
-    first.extra["checks"] = {1: (f, 1, 1), 4: (f + 1, 0, 1)}  # row 4 is second's
-    second.extra["checks"] = {4: (f + 2, 1, 1), 6: (f + 3, 1, 1)}
+    first.extra["checks"] = {1: _check(f, 1, 0.1), 4: _check(f + 1, 0, 0.2)}  # row 4: second's
+    second.extra["checks"] = {4: _check(f + 2, 1, 0.3), 6: _check(f + 3, 1, 0.4)}
     checks = merge_segments([first, second], [0, 3]).checks
     assert checks is not None
     assert [int(x[0, 0]) for x in checks["features"]] == [0, 2, 3]
+    assert checks["colour"] == [0.1, 0.3, 0.4]
     assert (checks["hits"], checks["checked"]) == (3, 3)
 
 
@@ -73,8 +79,8 @@ def test_merge_keeps_every_segments_checks_when_the_first_ran_to_the_end() -> No
     f = np.zeros((4, 64))
     first = _part(0, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
     second = _part(3, [0.9, 0.9, 0.9])
-    first.extra["checks"] = {1: (f, 0, 1)}
-    second.extra["checks"] = {4: (f + 1, 1, 1)}
+    first.extra["checks"] = {1: _check(f, 0)}
+    second.extra["checks"] = {4: _check(f + 1, 1)}
     checks = merge_segments([first, second], [0, 3]).checks
     assert checks is not None
     assert [int(x[0, 0]) for x in checks["features"]] == [0, 1]

@@ -324,7 +324,7 @@ def _run_segment(
     )
     seq.extra = {"first": start, "handover": handover, "distance": distance}
     replayed: dict[int, np.ndarray] = {}
-    checks: dict[int, tuple[np.ndarray, int, int]] = {}
+    checks: dict[int, dict[str, Any]] = {}
     if exact and i == 0 and handover is not None:
         if picks:  # its own rows' checks first, while the later segments still track
             own = {idx for idx in picks if idx < start + keep}
@@ -360,10 +360,10 @@ def _run_segment(
 
 def _check_first(
     shared: Board, picks: Sequence[int], estimator: PoseEstimator
-) -> dict[int, tuple[np.ndarray, int, int]]:
+) -> dict[int, dict[str, Any]]:
     """A later segment's checks, once it is done, of the kept frames segment 0 has left so far
     (exact seams) and nobody has claimed."""
-    out: dict[int, tuple[np.ndarray, int, int]] = {}
+    out: dict[int, dict[str, Any]] = {}
     detector = None
     for idx in picks:
         if int(shared.checker[0]) == Board.DONE:
@@ -410,7 +410,7 @@ def _check_all(
     estimator: PoseEstimator,
     replayed: dict[int, np.ndarray] | None = None,
     only: set[int] | None = None,
-) -> dict[int, tuple[np.ndarray, int, int]]:
+) -> dict[int, dict[str, Any]]:
     """Segment 0's pixel checks, once its rows (up to `end`) are done: every kept frame no
     later segment has claimed, its own ones with its landmarks, the others with those their
     segment left on the board (or those of `replayed`, the frames' final landmarks). `only`:
@@ -444,14 +444,14 @@ def _check_own(
     picks: int,
     mine: dict[int, tuple[np.ndarray, np.ndarray]],
     estimator: PoseEstimator,
-) -> dict[int, tuple[np.ndarray, int, int]]:
+) -> dict[int, dict[str, Any]]:
     """A later segment's checks of its own rows' kept frames (last first), each unless segment
     0 is known to check it cheaply (its checks use the estimator's `detect` graph and have
     begun, or its last check found nobody): here it costs a graph start or restart too, and
     runs beside segment 0 instead of after it."""
     from musclemap.pose.quality import restarts_per_check
 
-    out: dict[int, tuple[np.ndarray, int, int]] = {}
+    out: dict[int, dict[str, Any]] = {}
     detector = _pixel_detector(estimator)
     # Segment 0 starting its checks (FIRST) restarts its graph, or starts its `detect` graph,
     # whose next checks are all cheap: then they are left to it.
@@ -494,8 +494,9 @@ def _check_one(
     idx: int,
     pair: tuple[np.ndarray, np.ndarray],
     detector: PoseEstimator | None,
-) -> tuple[np.ndarray, int, int]:
-    """Kept frame idx's pixel checks: (orientation features, second person seen, checked),
+) -> dict[str, Any]:
+    """Kept frame idx's pixel checks (`quality.check_kept_frames` of that one frame: its
+    orientation features, colour, whether a second person was seen, whether checked),
     the person looked for with `detector` (`quality.pixel_detector`: another estimator's
     answer does not depend on the picture, so not checked) unless the answers of the `picks`
     frames the segments have recorded so far settle the count (`quality.people_decided`)."""
@@ -505,11 +506,11 @@ def _check_one(
         hits, misses = shared.tally()
         if people_decided(hits, misses, picks - hits - misses):
             shared.record(idx, False)  # counted as a miss: the count stays settled
-            return check_kept_frames([pair], None)["features"][0], 0, 1
+            return {**check_kept_frames([pair], None), "checked": 1}
     one = check_kept_frames([pair], detector)
     if detector is not None:
         shared.record(idx, bool(one["hits"]))
-    return one["features"][0], one["hits"], one["checked"]
+    return one
 
 
 def _run_video(path: str, fps: float, max_side: int | None, cache: dict[str, Any]) -> PoseSequence:
@@ -574,8 +575,7 @@ def _run_checked(
     frames = None
     if keeper.kept and _kept_frames_hold(planned, len(seq)):
         # else (poses from the cache, or a count planned wrong) the gates decode their frames
-        kept = check_kept_frames(keeper.kept, pixel_detector(estimator))
-        frames = frame_checks(kept["features"], kept["hits"], kept["checked"])
+        frames = frame_checks(check_kept_frames(keeper.kept, pixel_detector(estimator)))
     return assess_video(Path(path), seq, estimator=estimator, frames=frames)
 
 
@@ -825,7 +825,7 @@ class PosePool:
 
         rows, checks = self._checks.pop((str(path), float(seq.fps)), (-1, None))
         if checks and checks["features"] and rows == len(seq):
-            return frame_checks(checks["features"], checks["hits"], checks["checked"])
+            return frame_checks(checks)
         try:
             return self._executor.submit(_run_inspect, str(path), seq).result()
         except BrokenProcessPool:

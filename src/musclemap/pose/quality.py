@@ -15,7 +15,9 @@ wrong input. These checks run around pose extraction (`Predictor.predict`):
 - several people: a few frames are decoded, the followed person is masked out and the pose
   detector runs again; a second confident person is counted (`people`, and a note);
 - motion: a person who does not move at all between frames (a still picture shown as a video)
-  is scored as one held position, which is noted (`motion`).
+  is scored as one held position, which is noted (`motion`);
+- colour: a grey (black-and-white) video is noted (`colour`): MediaPipe is less sure of a body
+  in grey pictures and the scores move.
 
 Every check lands in the `quality` block of the prediction JSON. The pixel checks share one
 decode of `CHECK_FRAMES` frames (`inspect_frames`), run in a pose worker where there is one.
@@ -68,6 +70,15 @@ MIN_VIDEO_FPS = 0.5
 # and a side-lying leg raise held on a floor, 2.9e-4 and 3.4e-4: the estimator's jitter on a
 # living body. Relative to the body, so a small person far away is not taken for a picture.
 STILL_CHANGE = 1e-4
+# A grey video: on every checked frame, fewer than this share of the 64x64 thumbnail's pixels
+# have channels `COLOUR_LEVEL` or more apart (of 255). MediaPipe is less sure of a body without
+# colour: 29 wild clips made grey moved their largest group score by 0.10 on average (median
+# 0.064), changed the active groups of 3 and a curl's exercise guess (session 19,
+# docs/reliability.md). The least coloured of the 180 wild clips (a person in black on a white
+# floor) has 1.6% such pixels on its most coloured checked frame, the least coloured key-pose
+# photo 6%; grey copies of 15 clips, also with chroma noise of sigma 3 added, 0 (session 20).
+COLOUR_LEVEL = 16
+GREY_SHARE = 0.002
 SETTLE_S = 1.0  # the tracker's first second on a picture, left out when enough remains
 MIN_MOTION_PAIRS = 5  # frame pairs needed to call the picture still
 
@@ -281,19 +292,39 @@ def check_kept_frames(
                 hits += other_person_seen(frame, landmarks, detector)
     return {
         "features": [orientation.turned_frame_features([frame]) for frame, _ in kept],
+        "colour": [colour_share(frame) for frame, _ in kept],
         "hits": hits,
         "checked": len(kept) if detector is not None else 0,
     }
 
 
-def frame_checks(features: list[np.ndarray], hits: int, checked: int) -> dict[str, Any]:
-    """`inspect_frames`' result from the checks of kept frames (`check_kept_frames`): the
-    frames' features averaged (as `orientation.turned_frame_features` averages them)."""
+def colour_share(frame: np.ndarray) -> float:
+    """Share of a frame's 64x64 thumbnail pixels whose channels lie `COLOUR_LEVEL` or more
+    apart: 0 for a grey picture, also one with some chroma noise (the thumbnail averages it)."""
+    small = orientation.thumbnail(frame).astype(np.int16)
+    return float((small.max(2) - small.min(2) >= COLOUR_LEVEL).mean())
+
+
+def frame_checks(checks: dict[str, Any]) -> dict[str, Any]:
+    """`inspect_frames`' result from the checks of kept frames (`check_kept_frames`, or those
+    of several segments joined): the frames' features averaged (as
+    `orientation.turned_frame_features` averages them), the most coloured frame's share."""
+    features, hits, checked = checks["features"], checks["hits"], checks["checked"]
+    colour = checks.get("colour") or []
     return {
         "frame_features": np.mean(features, axis=0) if features else None,
         "people": 2 if checked and hits * 2 > checked else 1,
         "frames_checked": checked,
+        "colour": max(colour) if colour else None,
     }
+
+
+def check_colour(share: float | None) -> dict[str, Any]:
+    """The colour entry of the quality block from `frame_checks`' share (None: no frame with a
+    person was checked)."""
+    if share is None:
+        return {"grey": None, "detail": "not checked"}
+    return {"grey": share < GREY_SHARE, "coloured_share": round(share, 4)}
 
 
 def decode_frames(path: Path, seq: PoseSequence, indices: list[int]) -> dict[int, np.ndarray]:
@@ -329,7 +360,7 @@ def inspect_frames(path: Path, seq: PoseSequence, detector: PoseEstimator | None
         # `detect` its tracking was not touched; a restart here would start the models again
         # after the command's quiet window, and the next video resets it anyway.)
         reset()
-    return frame_checks(kept["features"], kept["hits"], kept["checked"])
+    return frame_checks(kept)
 
 
 def pixel_detector(estimator: PoseEstimator) -> PoseEstimator | None:
@@ -387,6 +418,7 @@ def assess_video(
     quality["orientation"] = found.to_dict()
     quality["pose_confidence"] = check_confidence(seq, name=name)
     quality["motion"] = check_motion(seq)
+    quality["colour"] = check_colour(frames.get("colour"))
     if frames["frames_checked"]:
         seq.num_people = max(seq.num_people, int(frames["people"]))
         quality["people"] = {"count": seq.num_people, "frames_checked": frames["frames_checked"]}
@@ -452,6 +484,12 @@ def quality_notes(quality: dict[str, Any]) -> list[str]:
         notes.append(
             "the person does not move at all between frames (a still picture?): the scores are "
             "those of one held position, not of a movement"
+        )
+    if quality.get("colour", {}).get("grey"):
+        notes.append(
+            "the video has no colour: pose estimation is less sure of a body in grey pictures, "
+            "so the scores are less reliable (grey copies of colour clips moved them by 0.1 on "
+            "average)"
         )
     conf = quality.get("pose_confidence", {})
     if conf.get("low"):

@@ -222,7 +222,7 @@ class Merged:
     world: np.ndarray  # (T, 33, 4)
     valid: np.ndarray  # (T,)
     seams: list[dict[str, Any]]
-    # The pixel checks of the kept frames in the rows used: features, hits, checked.
+    # The pixel checks of the kept frames in the rows used (`quality.check_kept_frames`).
     checks: dict[str, Any] | None = None
 
 
@@ -272,11 +272,12 @@ def merge_segments(parts: Sequence[PoseSequence], starts: Sequence[int]) -> Merg
             taken = i < len(used) and idx in used[i]
             if idx not in by_frame or (taken and not by_frame[idx][0]):
                 by_frame[idx] = (taken, check)
-    checks: dict[str, Any] = {"features": [], "hits": 0, "checked": 0}
-    for _, (features, hit, checked) in (by_frame[idx] for idx in sorted(by_frame)):
-        checks["features"].append(features)
-        checks["hits"] += hit
-        checks["checked"] += checked
+    checks: dict[str, Any] = {"features": [], "colour": [], "hits": 0, "checked": 0}
+    for _, one in (by_frame[idx] for idx in sorted(by_frame)):
+        checks["features"] += one["features"]
+        checks["colour"] += one["colour"]
+        checks["hits"] += one["hits"]
+        checks["checked"] += one["checked"]
     return Merged(
         times=np.concatenate(times) if times else np.zeros(0),
         image=np.concatenate(image) if image else np.zeros((0, 33, 3), np.float32),
