@@ -180,6 +180,11 @@ def write_variants(root: Path) -> dict[str, Path]:
             [np.repeat(f.mean(2, keepdims=True), 3, 2).astype(np.uint8) for f in frames],
         ),
         "gif": encode("curl.gif", [f[::2, ::2] for f in frames[::3]], "gif", 10, "rgb8"),
+        # session 20: interlaced, each frame's odd lines from the next frame (as a camcorder's
+        # second field, filmed later), flagged so
+        "interlaced": encode(
+            "curl_interlaced.mp4", _woven(frames), options={"x264-params": "interlaced=1:tff=1"}
+        ),
         # session 18: a workout in one take, 9 s of squats then the 2.2 s curl three times
         # (a part needs about 8 s)
         "workout": encode("squat_then_curl.mp4", _letterboxed(WORKOUT_CLIP, (h, w)) + frames * 3),
@@ -628,6 +633,16 @@ def api_top(group: str) -> Check:
     return check
 
 
+def _woven(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Frames as interlaced video weaves them: each one's odd lines from the next frame."""
+    out = []
+    for first, second in zip(frames[:-1], frames[1:], strict=True):
+        both = first.copy()
+        both[1::2] = second[1::2]
+        out.append(both)
+    return out
+
+
 def json_top(name: str, groups: set[str] | None, note: str = "") -> Check:
     """A predict run whose JSON `name` ranks one of `groups` first (any, when None) and has a
     note containing `note`, when given."""
@@ -852,7 +867,8 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
         check=json_width("anamorphic.json", 639, curl), needs_clip=True)  # fmt: skip
     for key, name in [("slow4", "the curl in slow motion (x 1/4)"), ("fast2", "the curl at x 2"),
                       ("hevc10", "the curl as 10-bit HEVC"),
-                      ("gif", "the curl as an animated GIF")]:  # fmt: skip
+                      ("gif", "the curl as an animated GIF"),
+                      ("interlaced", "the curl interlaced (fields woven)")]:  # fmt: skip
         add(name, P + [p.get(f"variant_{key}", noise), "--json", f"{key}.json"] + W1,
             expect="ok", check=json_top(f"{key}.json", curl), needs_clip=True)  # fmt: skip
     # session 20: grey is noted (MediaPipe is less sure without colour)

@@ -30,8 +30,10 @@ def _encode(
     options: dict[str, str] | None = None,
     gop: int = 0,
     sar: Fraction | None = None,
+    interlaced: bool = False,
 ) -> Path:
-    """Encode RGB frames; `times_ms` gives explicit (variable-rate) timestamps."""
+    """Encode RGB frames; `times_ms` gives explicit (variable-rate) timestamps; `interlaced`:
+    as interlaced video, each frame flagged (top field first)."""
     import av
 
     t, h, w, _ = frames.shape
@@ -47,6 +49,8 @@ def _encode(
         if gop:
             stream.codec_context.gop_size = gop
             stream.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}"}
+        if interlaced:
+            stream.codec_context.options = {"x264-params": "interlaced=1:tff=1"}
         for i, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
             if times_ms is not None:
@@ -155,6 +159,26 @@ def test_anamorphic_video_is_converted_to_square_pixels(
         tmp_path / "sar_rot.mp4", frames, pix_fmt="yuv444p", sar=sar, rotation=90
     ), fps=10.0)))
     assert turned.shape == (shown[0], shown[1], 3)
+
+
+def test_an_interlaced_frame_is_one_field_not_a_comb(tmp_path: Path) -> None:
+    # Two moments woven as interlaced video weaves them: the even lines show a block on the
+    # left, the odd lines (filmed a field later) the block moved right. Shown as stored, both
+    # blocks would be there, each a comb; one field shows one moment, whole.
+    frames = np.zeros((4, 96, 128, 3), np.uint8)
+    frames[:, 0::2, 16:48] = 255  # first field: the block on the left
+    frames[:, 1::2, 80:112] = 255  # second field: moved right
+    path = _encode(tmp_path / "woven.mp4", frames, interlaced=True)
+    for _, rgb in iter_frames(path, fps=10.0):
+        assert rgb.shape == (96, 128, 3)
+        left, right = rgb[8:88, 20:44].mean(), rgb[8:88, 84:108].mean()
+        assert left > 200 and right < 50, (left, right)  # no comb: lines alike
+        assert np.abs(np.diff(rgb[8:88, 20:44].astype(int), axis=0)).mean() < 20
+    (clip,) = read_clip(path, [2])
+    assert clip[8:88, 20:44].mean() > 200 and clip[8:88, 84:108].mean() < 50
+    # at half the height the field is the picture as it is: no scaling across the lines
+    _, half = next(iter(iter_frames(path, fps=10.0, max_side=64)))
+    assert half.shape == (48, 64, 3) and half[4:44, 10:22].mean() > 200
 
 
 def test_odd_size(tmp_path: Path) -> None:

@@ -76,12 +76,18 @@ def finish(seq: PoseSequence, info: Any, name: str, settings: dict[str, Any]) ->
     return seq
 
 
+# How frames were made for the pose pass, in the pose cache's key (`pose_settings`).
+SCALE = "whole factor, square pixels, one field"
+
+
 def pose_settings(estimator: PoseEstimator, max_side: int | None) -> dict[str, Any]:
     """What, besides the video, the estimator's name and fps, keys a cached pose file."""
     # "scale": how frames larger than max_side are made to fit (`video_io.scaled_size`; before
     # it, to max_side exactly) and, since session 19, in square pixels (`video_io.display_size`;
-    # before, anamorphic video was posed as stored): poses cached another way are not reused.
-    return {**estimator.settings(), "max_side": max_side, "scale": "whole factor, square pixels"}
+    # before, anamorphic video was posed as stored) and, since session 20, one field of an
+    # interlaced frame (`video_io._one_field`; before, both woven): poses cached another way
+    # are not reused.
+    return {**estimator.settings(), "max_side": max_side, "scale": SCALE}
 
 
 def run_cached(
