@@ -185,6 +185,11 @@ def write_variants(root: Path) -> dict[str, Path]:
         "interlaced": encode(
             "curl_interlaced.mp4", _woven(frames), options={"x264-params": "interlaced=1:tff=1"}
         ),
+        # session 20: HDR, the picture as the PQ curve encodes it, flagged so
+        "pq": encode(
+            "curl_pq.mp4", [_pq_signal(f) for f in frames],
+            options={"x264-params": "transfer=smpte2084"},
+        ),
         # session 18: a workout in one take, 9 s of squats then the 2.2 s curl three times
         # (a part needs about 8 s)
         "workout": encode("squat_then_curl.mp4", _letterboxed(WORKOUT_CLIP, (h, w)) + frames * 3),
@@ -643,6 +648,13 @@ def _woven(frames: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
+def _pq_signal(rgb: np.ndarray) -> np.ndarray:
+    """An SDR picture as an HDR (PQ) camera encodes it: its white at 203 nits of 10,000."""
+    m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+    y = ((rgb / 255.0) ** 2.4 * 203 / 10000) ** m1
+    return np.round(255 * ((c1 + c2 * y) / (1 + c3 * y)) ** m2).astype(np.uint8)
+
+
 def json_top(name: str, groups: set[str] | None, note: str = "") -> Check:
     """A predict run whose JSON `name` ranks one of `groups` first (any, when None) and has a
     note containing `note`, when given."""
@@ -868,7 +880,8 @@ def cases(p: dict[str, Path], root: Path) -> list[Case]:
     for key, name in [("slow4", "the curl in slow motion (x 1/4)"), ("fast2", "the curl at x 2"),
                       ("hevc10", "the curl as 10-bit HEVC"),
                       ("gif", "the curl as an animated GIF"),
-                      ("interlaced", "the curl interlaced (fields woven)")]:  # fmt: skip
+                      ("interlaced", "the curl interlaced (fields woven)"),
+                      ("pq", "the curl as HDR (PQ)")]:  # fmt: skip
         add(name, P + [p.get(f"variant_{key}", noise), "--json", f"{key}.json"] + W1,
             expect="ok", check=json_top(f"{key}.json", curl), needs_clip=True)  # fmt: skip
     # session 20: grey is noted (MediaPipe is less sure without colour)

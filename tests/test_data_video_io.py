@@ -16,6 +16,7 @@ from musclemap.data.video_io import (
     probe,
     read_clip,
     scaled_size,
+    sdr_curve,
 )
 from musclemap.errors import VideoError
 
@@ -31,6 +32,7 @@ def _encode(
     gop: int = 0,
     sar: Fraction | None = None,
     interlaced: bool = False,
+    transfer: str = "",
 ) -> Path:
     """Encode RGB frames; `times_ms` gives explicit (variable-rate) timestamps; `interlaced`:
     as interlaced video, each frame flagged (top field first)."""
@@ -51,6 +53,8 @@ def _encode(
             stream.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}"}
         if interlaced:
             stream.codec_context.options = {"x264-params": "interlaced=1:tff=1"}
+        if transfer:
+            stream.codec_context.options = {"x264-params": f"transfer={transfer}"}
         for i, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
             if times_ms is not None:
@@ -179,6 +183,36 @@ def test_an_interlaced_frame_is_one_field_not_a_comb(tmp_path: Path) -> None:
     # at half the height the field is the picture as it is: no scaling across the lines
     _, half = next(iter(iter_frames(path, fps=10.0, max_side=64)))
     assert half.shape == (48, 64, 3) and half[4:44, 10:22].mean() > 200
+
+
+def test_hdr_curves_map_reference_white_to_white_and_grey_to_grey() -> None:
+    # BT.2408: HDR reference white is 203 nits, 75% of the HLG signal; 18% grey of it
+    # (36.5 nits) is SDR's 18% grey, 0.18 ** (1 / 2.4) of full scale.
+    def pq_signal(nits: float) -> int:
+        m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+        y = (nits / 10000) ** m1
+        return round(255 * ((c1 + c2 * y) / (1 + c3 * y)) ** m2)
+
+    pq, hlg = sdr_curve(16), sdr_curve(18)
+    assert pq is not None and hlg is not None and sdr_curve(1) is None and sdr_curve(0) is None
+    for lut in (pq, hlg):
+        assert lut[0] == 0 and lut[-1] == 255 and (np.diff(lut.astype(int)) >= 0).all()
+    grey = round(255 * 0.18 ** (1 / 2.4))
+    assert abs(int(pq[pq_signal(0.18 * 203)]) - grey) <= 3
+    assert pq[pq_signal(203)] >= 240 and hlg[round(0.75 * 255)] >= 240  # white, rolled off
+    assert pq[pq_signal(1000)] == 255  # highlights kept under white
+
+
+@pytest.mark.parametrize("transfer", ["smpte2084", "arib-std-b67", ""])
+def test_hdr_video_is_decoded_to_sdr_light(tmp_path: Path, transfer: str) -> None:
+    # A flat picture at one signal level, flagged with an HDR curve: the frame gives the SDR
+    # level it stands for; unflagged (SDR), the level itself.
+    levels = np.full((2, 32, 32, 3), 100, np.uint8)
+    path = _encode(tmp_path / "hdr.mp4", levels, transfer=transfer)
+    _, rgb = next(iter(iter_frames(path, fps=10.0)))
+    lut = sdr_curve({"smpte2084": 16, "arib-std-b67": 18}.get(transfer, 1))
+    want = 100 if lut is None else int(lut[100])
+    assert abs(float(rgb.mean()) - want) <= 2, (rgb.mean(), want)
 
 
 def test_odd_size(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def test_extract_poses_uses_estimator_and_cache(tmp_path: Path) -> None:
     assert seq.extra["settings"] == {
         "offset": 0.0,
         "max_side": DEFAULT_MAX_SIDE,
-        "scale": "whole factor, square pixels, one field",
+        "scale": "whole factor, square pixels, one field, SDR light",
     }
     assert (seq.width, seq.height, seq.fps) == (48, 32, 10.0)
     assert seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)

@@ -77,7 +77,7 @@ def finish(seq: PoseSequence, info: Any, name: str, settings: dict[str, Any]) ->
 
 
 # How frames were made for the pose pass, in the pose cache's key (`pose_settings`).
-SCALE = "whole factor, square pixels, one field"
+SCALE = "whole factor, square pixels, one field, SDR light"
 
 
 def pose_settings(estimator: PoseEstimator, max_side: int | None) -> dict[str, Any]:
@@ -85,8 +85,8 @@ def pose_settings(estimator: PoseEstimator, max_side: int | None) -> dict[str, A
     # "scale": how frames larger than max_side are made to fit (`video_io.scaled_size`; before
     # it, to max_side exactly) and, since session 19, in square pixels (`video_io.display_size`;
     # before, anamorphic video was posed as stored) and, since session 20, one field of an
-    # interlaced frame (`video_io._one_field`; before, both woven): poses cached another way
-    # are not reused.
+    # interlaced frame (`video_io._one_field`; before, both woven) and HDR video in SDR light
+    # (`video_io.sdr_curve`; before, its signal as is): poses cached another way are not reused.
     return {**estimator.settings(), "max_side": max_side, "scale": SCALE}
 
 
