@@ -140,7 +140,8 @@ def _to_rgb(
 # an HDR picture came out flat and dark (PQ) or flat (HLG). 14 wild clips re-encoded as the
 # signal those curves give moved their largest group score by 0.049 (PQ) and 0.045 (HLG) on
 # average, a pushdown 0.24, and in a fifteenth, under PQ, MediaPipe found the person in 6 of
-# 93 frames: refused (session 20, docs/reliability.md).
+# 93 frames: refused. Through `sdr_curve`: 0.024 and 0.039, the fifteenth posed (session 20,
+# docs/reliability.md).
 TRC_PQ, TRC_HLG = 16, 18
 SDR_WHITE_NITS = 203.0  # BT.2408: HDR reference white, shown as SDR white
 HLG_PEAK_NITS = 1000.0  # the nominal HLG display; its system gamma 1.2
@@ -175,8 +176,9 @@ def _one_field(frame: Any, width: int, height: int, scaler: Any) -> np.ndarray:
     Interlaced video (broadcast, DV, DVD, many camcorders) weaves two fields filmed 1/50-1/60 s
     apart into one frame: shown as stored, a moving limb is a comb of both positions. 15 wild
     clips woven so (each frame's odd lines from the next frame) moved their largest group
-    score by 0.053 on average, an inchworm by 0.26, against 0.025 for re-encoding alone
-    (session 20, docs/reliability.md). One field is one moment; swscale scales across the
+    score by 0.053 on average, an inchworm by 0.26; one field, 0.028 and 0.052, as little as
+    progressive frames flagged interlaced move (0.025; session 20, docs/reliability.md). One
+    field is one moment; swscale scales across the
     lines, so the field is taken first and scaled after. Only the vertical detail of the
     other field is lost, and the pose pass scales most frames down further anyway."""
     import cv2
