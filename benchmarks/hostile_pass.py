@@ -650,7 +650,9 @@ def _woven(frames: list[np.ndarray]) -> list[np.ndarray]:
 
 def _pq_signal(rgb: np.ndarray) -> np.ndarray:
     """An SDR picture as an HDR (PQ) camera encodes it: its white at 203 nits of 10,000."""
-    m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+    from musclemap.data.video_io import PQ_CONSTANTS
+
+    m1, m2, c1, c2, c3 = PQ_CONSTANTS
     y = ((rgb / 255.0) ** 2.4 * 203 / 10000) ** m1
     return np.round(255 * ((c1 + c2 * y) / (1 + c3 * y)) ** m2).astype(np.uint8)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from musclemap.data.video_io import (
+    PQ_CONSTANTS,
     VideoInfo,
     frame_timestamps,
     header_timing,
@@ -48,13 +49,16 @@ def _encode(
             stream.set_display_rotation(rotation)
         if sar is not None:
             stream.codec_context.sample_aspect_ratio = sar
+        params = []
         if gop:
             stream.codec_context.gop_size = gop
-            stream.codec_context.options = {"x264-params": f"keyint={gop}:min-keyint={gop}"}
+            params.append(f"keyint={gop}:min-keyint={gop}")
         if interlaced:
-            stream.codec_context.options = {"x264-params": "interlaced=1:tff=1"}
+            params.append("interlaced=1:tff=1")
         if transfer:
-            stream.codec_context.options = {"x264-params": f"transfer={transfer}"}
+            params.append(f"transfer={transfer}")
+        if params:
+            stream.codec_context.options = {"x264-params": ":".join(params)}
         for i, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
             if times_ms is not None:
@@ -189,7 +193,7 @@ def test_hdr_curves_map_reference_white_to_white_and_grey_to_grey() -> None:
     # BT.2408: HDR reference white is 203 nits, 75% of the HLG signal; 18% grey of it
     # (36.5 nits) is SDR's 18% grey, 0.18 ** (1 / 2.4) of full scale.
     def pq_signal(nits: float) -> int:
-        m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+        m1, m2, c1, c2, c3 = PQ_CONSTANTS
         y = (nits / 10000) ** m1
         return round(255 * ((c1 + c2 * y) / (1 + c3 * y)) ** m2)
 

@@ -107,6 +107,11 @@ def test_orientation_notes() -> None:
         ori.requested(45)
 
 
+def _checks(hits: int, checked: int) -> dict[str, object]:
+    """`check_kept_frames`' answer with only second-person counts."""
+    return {"features": [], "colour": [], "hits": hits, "checked": checked}
+
+
 def test_people_decided_never_changes_the_count() -> None:
     # Every pattern of second-person answers over 1-5 frames: skipping the frames whose answer
     # is settled (counted as checked, no hit) gives the count of checking them all.
@@ -120,8 +125,8 @@ def test_people_decided_never_changes_the_count() -> None:
                     skipped += 1
                 else:
                     hits += seen
-            full = q.frame_checks({"features": [], "hits": sum(answers), "checked": n})
-            assert q.frame_checks({"features": [], "hits": hits, "checked": n}) == full, answers
+            full = q.frame_checks(_checks(sum(answers), n))
+            assert q.frame_checks(_checks(hits, n)) == full, answers
             assert skipped == 0 or n - skipped >= (n + 1) // 2
     assert q.people_decided(2, 0, 1) and q.people_decided(0, 2, 1)
     assert not q.people_decided(1, 1, 1) and not q.people_decided(1, 0, 2)

@@ -146,6 +146,8 @@ TRC_PQ, TRC_HLG = 16, 18
 SDR_WHITE_NITS = 203.0  # BT.2408: HDR reference white, shown as SDR white
 HLG_PEAK_NITS = 1000.0  # the nominal HLG display; its system gamma 1.2
 KNEE = 0.75  # relative light above which highlights are rolled off towards SDR white
+# SMPTE ST 2084 (PQ) constants m1, m2, c1, c2, c3.
+PQ_CONSTANTS = (0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875)
 
 
 @lru_cache(maxsize=4)
@@ -155,7 +157,7 @@ def sdr_curve(trc: int) -> np.ndarray | None:
     (SDR video: left as it is). Per channel, primaries kept: enough for a pose, not grading."""
     v = np.arange(256) / 255.0
     if trc == TRC_PQ:
-        m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+        m1, m2, c1, c2, c3 = PQ_CONSTANTS
         e = v ** (1 / m2)
         nits = 10000.0 * (np.maximum(e - c1, 0) / (c2 - c3 * e)) ** (1 / m1)
     elif trc == TRC_HLG:
@@ -178,9 +180,9 @@ def _one_field(frame: Any, width: int, height: int, scaler: Any) -> np.ndarray:
     clips woven so (each frame's odd lines from the next frame) moved their largest group
     score by 0.053 on average, an inchworm by 0.26; one field, 0.028 and 0.052, as little as
     progressive frames flagged interlaced move (0.025; session 20, docs/reliability.md). One
-    field is one moment; swscale scales across the
-    lines, so the field is taken first and scaled after. Only the vertical detail of the
-    other field is lost, and the pose pass scales most frames down further anyway."""
+    field is one moment; swscale scales across the lines, so the field is taken first and
+    scaled after. Only the vertical detail of the other field is lost, and the pose pass scales
+    most frames down further anyway."""
     import cv2
 
     interpolation = None if width == frame.width else "AREA"

@@ -310,7 +310,7 @@ def frame_checks(checks: dict[str, Any]) -> dict[str, Any]:
     of several segments joined): the frames' features averaged (as
     `orientation.turned_frame_features` averages them), the most coloured frame's share."""
     features, hits, checked = checks["features"], checks["hits"], checks["checked"]
-    colour = checks.get("colour") or []
+    colour = checks["colour"]
     return {
         "frame_features": np.mean(features, axis=0) if features else None,
         "people": 2 if checked and hits * 2 > checked else 1,
